@@ -1,0 +1,410 @@
+#include "common/kafka/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+
+namespace signpost::kafka {
+namespace {
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+
+absl::Status SetProperty(rd_kafka_conf_t* conf, const std::string& key,
+                         const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) !=
+      RD_KAFKA_CONF_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kafka property ", key, ": ", err));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConfPtr> BaseConf(const ClientOptions& options,
+                                 const std::map<std::string, std::string>& defaults) {
+  ConfPtr conf(rd_kafka_conf_new());
+  std::map<std::string, std::string> props = defaults;
+  props["bootstrap.servers"] = options.bootstrap_servers;
+  props["client.id"] = options.client_id;
+  for (const auto& [k, v] : options.properties) props[k] = v;
+  for (const auto& [k, v] : props) {
+    if (absl::Status s = SetProperty(conf.get(), k, v); !s.ok()) return s;
+  }
+  return conf;
+}
+
+// Kafka errors that a retry can fix become UNAVAILABLE; the rest are permanent.
+absl::Status FromKafkaError(rd_kafka_resp_err_t err, absl::string_view what) {
+  std::string msg = absl::StrCat(what, ": ", rd_kafka_err2str(err));
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+      return absl::UnavailableError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+// Shared between a ProduceAndWait call and librdkafka's delivery callback;
+// the callback owns one reference so a late report never touches freed memory.
+struct DeliverySlot {
+  std::atomic<bool> done{false};
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+  auto* holder = static_cast<std::shared_ptr<DeliverySlot>*>(msg->_private);
+  if (holder == nullptr) return;
+  (*holder)->err = msg->err;
+  (*holder)->partition = msg->partition;
+  (*holder)->offset = msg->offset;
+  (*holder)->done.store(true);
+  delete holder;
+}
+
+void OnError(rd_kafka_t*, int err, const char* reason, void*) {
+  log::Warn("kafka client error",
+            {{"kafka_error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
+             {"detail", reason}});
+}
+
+}  // namespace
+
+struct Producer::Impl {
+  HandlePtr rk;
+};
+
+Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Producer::~Producer() {
+  if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), 5000);
+}
+
+absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
+    const ClientOptions& options) {
+  absl::StatusOr<ConfPtr> conf = BaseConf(
+      options, {{"enable.idempotence", "true"},
+                {"acks", "all"},
+                {"linger.ms", "5"},
+                {"message.timeout.ms", "30000"},
+                {"compression.type", "none"}});
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
+  rd_kafka_conf_set_error_cb(conf->get(), OnError);
+  char err[512];
+  rd_kafka_t* rk =
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), err, sizeof(err));
+  if (rk == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka producer: ", err));
+  }
+  (void)conf->release();  // owned by rk now
+  auto impl = std::make_unique<Impl>();
+  impl->rk.reset(rk);
+  return std::unique_ptr<Producer>(new Producer(std::move(impl)));
+}
+
+std::vector<Delivery> Producer::ProduceAndWait(
+    const std::vector<OutgoingMessage>& messages, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  rd_kafka_t* rk = impl_->rk.get();
+  std::vector<Delivery> results(messages.size());
+  std::vector<std::shared_ptr<DeliverySlot>> slots(messages.size());
+  absl::Time deadline = absl::Now() + timeout;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const OutgoingMessage& m = messages[i];
+    slots[i] = std::make_shared<DeliverySlot>();
+    while (true) {
+      rd_kafka_headers_t* hdrs = rd_kafka_headers_new(m.headers.size());
+      for (const auto& [name, value] : m.headers) {
+        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()),
+                            value.data(), static_cast<ssize_t>(value.size()));
+      }
+      auto* holder = new std::shared_ptr<DeliverySlot>(slots[i]);
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(m.topic.c_str()),
+          RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(m.payload.data()), m.payload.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+          RD_KAFKA_V_OPAQUE(holder), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      rd_kafka_headers_destroy(hdrs);
+      delete holder;
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && absl::Now() < deadline) {
+        rd_kafka_poll(rk, 50);
+        continue;
+      }
+      slots[i]->err = err;
+      slots[i]->done.store(true);
+      break;
+    }
+  }
+  while (absl::Now() < deadline) {
+    bool all_done = true;
+    for (const auto& slot : slots) {
+      if (!slot->done.load()) {
+        all_done = false;
+        break;
+      }
+    }
+    if (all_done) break;
+    rd_kafka_poll(rk, 20);
+  }
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (!slots[i]->done.load()) {
+      results[i].status = absl::DeadlineExceededError("kafka delivery pending");
+    } else if (slots[i]->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      results[i].status = FromKafkaError(slots[i]->err, "kafka delivery");
+    } else {
+      results[i].partition = slots[i]->partition;
+      results[i].offset = slots[i]->offset;
+    }
+  }
+  return results;
+}
+
+absl::Status Producer::Flush(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  rd_kafka_resp_err_t err = rd_kafka_flush(
+      impl_->rk.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafkaError(err, "flush");
+  return absl::OkStatus();
+}
+
+bool Producer::ClusterReachable(absl::Duration timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(
+      impl_->rk.get(), 0, nullptr, &md,
+      static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+std::optional<std::string> ConsumedMessage::Header(const std::string& name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+struct Consumer::Impl {
+  HandlePtr rk;
+  bool closed = false;
+};
+
+Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Consumer::~Consumer() { Close(); }
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
+    const ClientOptions& options, const std::string& group_id,
+    const std::vector<std::string>& topics) {
+  absl::StatusOr<ConfPtr> conf =
+      BaseConf(options, {{"group.id", group_id},
+                         {"enable.auto.commit", "false"},
+                         {"enable.auto.offset.store", "false"},
+                         {"auto.offset.reset", "earliest"},
+                         {"session.timeout.ms", "10000"},
+                         {"heartbeat.interval.ms", "1000"},
+                         {"topic.metadata.refresh.interval.ms", "5000"}});
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_error_cb(conf->get(), OnError);
+  char err[512];
+  rd_kafka_t* rk =
+      rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof(err));
+  if (rk == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", err));
+  }
+  (void)conf->release();
+  auto impl = std::make_unique<Impl>();
+  impl->rk.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+  std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const std::string& t : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, list.get());
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return FromKafkaError(e, "subscribe");
+  }
+  return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
+}
+
+absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
+    absl::Duration timeout) {
+  rd_kafka_message_t* msg = rd_kafka_consumer_poll(
+      impl_->rk.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (msg == nullptr) return std::optional<ConsumedMessage>();
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(
+      msg, rd_kafka_message_destroy);
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      log::Warn("kafka consume error", {{"kafka_error", rd_kafka_err2name(msg->err)}});
+    }
+    if (msg->err == RD_KAFKA_RESP_ERR__FATAL) return FromKafkaError(msg->err, "consume");
+    return std::optional<ConsumedMessage>();
+  }
+  ConsumedMessage out;
+  out.topic = rd_kafka_topic_name(msg->rkt);
+  out.partition = msg->partition;
+  out.offset = msg->offset;
+  if (msg->key != nullptr) {
+    out.key.assign(static_cast<const char*>(msg->key), msg->key_len);
+  }
+  if (msg->payload != nullptr) {
+    out.payload.assign(static_cast<const char*>(msg->payload), msg->len);
+  }
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      out.headers.emplace_back(
+          name, value ? std::string(static_cast<const char*>(value), size) : "");
+    }
+  }
+  return std::optional<ConsumedMessage>(std::move(out));
+}
+
+absl::Status Consumer::Commit(const ConsumedMessage& message) {
+  std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> list(
+      rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), message.topic.c_str(),
+                                    message.partition)
+      ->offset = message.offset + 1;
+  rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), list.get(), 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafkaError(err, "commit");
+  return absl::OkStatus();
+}
+
+void Consumer::Close() {
+  if (impl_ && impl_->rk && !impl_->closed) {
+    impl_->closed = true;
+    rd_kafka_consumer_close(impl_->rk.get());
+  }
+}
+
+struct MockCluster::Impl {
+  HandlePtr rk;
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+};
+
+MockCluster::MockCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  bootstrap_ = rd_kafka_mock_cluster_bootstraps(impl_->cluster);
+}
+
+MockCluster::~MockCluster() {
+  if (impl_->cluster != nullptr) rd_kafka_mock_cluster_destroy(impl_->cluster);
+}
+
+absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Create(int brokers) {
+  ConfPtr conf(rd_kafka_conf_new());
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
+  if (rk == nullptr) {
+    return absl::InternalError(absl::StrCat("mock cluster host: ", err));
+  }
+  (void)conf.release();
+  auto impl = std::make_unique<Impl>();
+  impl->rk.reset(rk);
+  impl->cluster = rd_kafka_mock_cluster_new(rk, brokers);
+  if (impl->cluster == nullptr) {
+    return absl::InternalError("rd_kafka_mock_cluster_new failed");
+  }
+  return std::unique_ptr<MockCluster>(new MockCluster(std::move(impl)));
+}
+
+absl::Status MockCluster::CreateTopic(const std::string& topic, int partitions,
+                                      int replication_factor) {
+  rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
+      impl_->cluster, topic.c_str(), partitions, replication_factor);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return FromKafkaError(err, absl::StrCat("create topic ", topic));
+  }
+  return absl::OkStatus();
+}
+
+void MockCluster::PushRequestErrors(int api_key, int error_code, int count) {
+  std::vector<rd_kafka_resp_err_t> errors(
+      count, static_cast<rd_kafka_resp_err_t>(error_code));
+  rd_kafka_mock_push_request_errors_array(impl_->cluster,
+                                          static_cast<int16_t>(api_key),
+                                          errors.size(), errors.data());
+}
+
+absl::Status MockCluster::SetBrokerDown(int broker_id, bool down) {
+  rd_kafka_resp_err_t err =
+      down ? rd_kafka_mock_broker_set_down(impl_->cluster, broker_id)
+           : rd_kafka_mock_broker_set_up(impl_->cluster, broker_id);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafkaError(err, "broker state");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TopicSpec>> ParseTopicList(const std::string& text) {
+  std::vector<TopicSpec> topics;
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    if (auto hash = line.find('#'); hash != absl::string_view::npos) {
+      line = line.substr(0, hash);
+    }
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    TopicSpec spec;
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &spec.partitions) ||
+        !absl::SimpleAtoi(parts[2], &spec.replication_factor) ||
+        spec.partitions < 1 || spec.replication_factor < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "topic list line ", line_no,
+          ": expected '<name> <partitions> <replication>' with positive numbers"));
+    }
+    spec.name = std::string(parts[0]);
+    topics.push_back(spec);
+  }
+  if (topics.empty()) return absl::InvalidArgumentError("topic list is empty");
+  return topics;
+}
+
+}  // namespace signpost::kafka

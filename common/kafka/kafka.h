@@ -1,0 +1,133 @@
+// RAII wrappers over librdkafka: an idempotent producer (acks=all) that
+// reports per-message delivery, and a consumer-group member that commits
+// offsets only when told to (after the handler's effects are committed).
+// rdkafka.h stays out of this header.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace signpost::kafka {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct ClientOptions {
+  std::string bootstrap_servers;
+  std::string client_id = "signpost";
+  // Extra librdkafka properties (e.g. security.protocol, sasl.*).
+  std::map<std::string, std::string> properties;
+};
+
+struct OutgoingMessage {
+  std::string topic;
+  std::string key;
+  std::string payload;
+  Headers headers;
+};
+
+struct Delivery {
+  absl::Status status;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+// Idempotent producer. Thread-safe.
+class Producer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Producer>> Create(
+      const ClientOptions& options);
+  ~Producer();
+
+  // Produces all messages and waits until each is acknowledged by all
+  // in-sync replicas or `timeout` passes. Returns one Delivery per message,
+  // in order. Messages to one partition keep their order.
+  std::vector<Delivery> ProduceAndWait(const std::vector<OutgoingMessage>& messages,
+                                       absl::Duration timeout);
+  // Waits for every outstanding message.
+  absl::Status Flush(absl::Duration timeout);
+  // True when the cluster answered a metadata request within `timeout`.
+  bool ClusterReachable(absl::Duration timeout);
+
+ private:
+  struct Impl;
+  explicit Producer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  absl::Mutex mu_;
+};
+
+struct ConsumedMessage {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string payload;
+  Headers headers;
+  // Value of the first header named `name`, if any.
+  std::optional<std::string> Header(const std::string& name) const;
+};
+
+// Consumer-group member with manual offset commits. Not thread-safe: use it
+// from one thread.
+class Consumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(
+      const ClientOptions& options, const std::string& group_id,
+      const std::vector<std::string>& topics);
+  ~Consumer();
+
+  // Waits up to `timeout` for one message; nullopt on timeout. Errors that
+  // librdkafka recovers from itself are logged and reported as nullopt.
+  absl::StatusOr<std::optional<ConsumedMessage>> Poll(absl::Duration timeout);
+  // Commits `message.offset + 1` for its partition, synchronously.
+  absl::Status Commit(const ConsumedMessage& message);
+  // Leaves the group cleanly.
+  void Close();
+
+ private:
+  struct Impl;
+  explicit Consumer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// librdkafka's in-process mock cluster: a real Kafka-protocol broker set on
+// loopback TCP. Used by the devbroker binary and integration tests. Thread-safe.
+class MockCluster {
+ public:
+  static absl::StatusOr<std::unique_ptr<MockCluster>> Create(int brokers);
+  ~MockCluster();
+  const std::string& bootstrap_servers() const { return bootstrap_; }
+  absl::Status CreateTopic(const std::string& topic, int partitions,
+                           int replication_factor);
+  // Fault injection: the next `count` requests of API `api_key` fail with
+  // Kafka error code `error_code`.
+  void PushRequestErrors(int api_key, int error_code, int count);
+  absl::Status SetBrokerDown(int broker_id, bool down);
+
+ private:
+  struct Impl;
+  explicit MockCluster(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::string bootstrap_;
+};
+
+struct TopicSpec {
+  std::string name;
+  int partitions = 1;
+  int replication_factor = 1;
+};
+
+// Parses the topic list ("name partitions replication" per line, '#'
+// comments) shared by the devbroker and docker-compose's topic creator.
+absl::StatusOr<std::vector<TopicSpec>> ParseTopicList(const std::string& text);
+
+}  // namespace signpost::kafka

@@ -1,0 +1,230 @@
+#include "common/store/database.h"
+
+#include <sqlite3.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace signpost::store {
+
+const char kSharedMigration[] = R"sql(
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  event_type TEXT NOT NULL,
+  referral_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  traceparent TEXT NOT NULL,
+  occurred_at TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  sent_at_ms INTEGER,
+  kafka_partition INTEGER,
+  kafka_offset INTEGER
+);
+CREATE INDEX outbox_unsent ON outbox(seq) WHERE sent_at_ms IS NULL;
+CREATE INDEX outbox_referral ON outbox(referral_id, seq);
+CREATE TABLE inbox (
+  event_id TEXT PRIMARY KEY,
+  event_type TEXT NOT NULL,
+  processed_at_ms INTEGER NOT NULL
+);
+)sql";
+
+namespace {
+
+absl::Status SqliteError(sqlite3* db, absl::string_view what) {
+  int code = sqlite3_errcode(db);
+  std::string msg = absl::StrCat(what, ": ", sqlite3_errmsg(db));
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
+      code == SQLITE_FULL) {
+    return absl::UnavailableError(msg);
+  }
+  if (code == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(msg);
+  return absl::InternalError(msg);
+}
+
+}  // namespace
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::Bind(int index, absl::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                    SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::Bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::BindBlob(int index, absl::string_view bytes) {
+  sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()),
+                    SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+absl::StatusOr<bool> Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(db_, "sqlite step");
+}
+
+absl::Status Statement::Run() {
+  while (true) {
+    absl::StatusOr<bool> row = Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+  }
+}
+
+std::string Statement::ColumnText(int index) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, index);
+  if (text == nullptr) return "";
+  return std::string(reinterpret_cast<const char*>(text),
+                     sqlite3_column_bytes(stmt_, index));
+}
+
+std::string Statement::ColumnBlob(int index) const {
+  const void* blob = sqlite3_column_blob(stmt_, index);
+  if (blob == nullptr) return "";
+  return std::string(static_cast<const char*>(blob),
+                     sqlite3_column_bytes(stmt_, index));
+}
+
+int64_t Statement::ColumnInt(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
+
+bool Statement::ColumnIsNull(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+absl::StatusOr<Statement> Tx::Prepare(absl::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt,
+                         nullptr) != SQLITE_OK) {
+    return SqliteError(db_, absl::StrCat("sqlite prepare"));
+  }
+  return Statement(db_, stmt);
+}
+
+absl::Status Tx::Exec(absl::string_view sql) {
+  std::string owned(sql);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown";
+    sqlite3_free(err);
+    absl::Status status = SqliteError(db_, "sqlite exec");
+    return absl::Status(status.code(), absl::StrCat("sqlite exec: ", msg));
+  }
+  return absl::OkStatus();
+}
+
+int64_t Tx::Changes() const { return sqlite3_changes(db_); }
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(
+    const std::string& path, const std::vector<std::string>& service_migrations) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return absl::UnavailableError(
+        absl::StrCat("cannot open database ", path, ": ", msg));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<Database> database(new Database(db, path));
+  {
+    absl::MutexLock lock(&database->mu_);
+    Tx tx(db);
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
+          "PRAGMA foreign_keys=ON;"}) {
+      if (absl::Status s = tx.Exec(pragma); !s.ok()) return s;
+    }
+  }
+  std::vector<std::string> all = {kSharedMigration};
+  all.insert(all.end(), service_migrations.begin(), service_migrations.end());
+  if (absl::Status s = database->ApplyMigrations(all); !s.ok()) return s;
+  return database;
+}
+
+Database::~Database() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close_v2(db_);
+}
+
+int64_t Database::UserVersion() {
+  int64_t version = 0;
+  (void)Read([&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Statement> stmt = tx.Prepare("PRAGMA user_version;");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Step();
+    if (row.ok() && *row) version = stmt->ColumnInt(0);
+    return absl::OkStatus();
+  });
+  return version;
+}
+
+absl::Status Database::ApplyMigrations(
+    const std::vector<std::string>& migrations) {
+  int64_t current = UserVersion();
+  if (current > static_cast<int64_t>(migrations.size())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database ", path_, " is at schema version ", current,
+        " but this binary knows only ", migrations.size(),
+        "; refusing to run an older binary on a newer database"));
+  }
+  for (size_t i = static_cast<size_t>(current); i < migrations.size(); ++i) {
+    absl::Status s = Write([&](Tx& tx) -> absl::Status {
+      if (absl::Status e = tx.Exec(migrations[i]); !e.ok()) return e;
+      return tx.Exec(absl::StrCat("PRAGMA user_version=", i + 1, ";"));
+    });
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("migration ", i + 1,
+                                                 " failed: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Database::Write(const std::function<absl::Status(Tx&)>& fn) {
+  absl::MutexLock lock(&mu_);
+  Tx tx(db_);
+  if (absl::Status s = tx.Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  absl::Status result = fn(tx);
+  if (result.ok()) {
+    result = tx.Exec("COMMIT;");
+    if (result.ok()) return result;
+  }
+  (void)tx.Exec("ROLLBACK;");
+  return result;
+}
+
+absl::Status Database::Read(const std::function<absl::Status(Tx&)>& fn) {
+  absl::MutexLock lock(&mu_);
+  Tx tx(db_);
+  if (absl::Status s = tx.Exec("BEGIN;"); !s.ok()) return s;
+  absl::Status result = fn(tx);
+  (void)tx.Exec("COMMIT;");
+  return result;
+}
+
+}  // namespace signpost::store

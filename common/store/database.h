@@ -1,0 +1,96 @@
+// SQLite access for one service's own database: WAL mode, synchronous=FULL,
+// foreign keys on, and schema migrations tracked by PRAGMA user_version.
+// Every database also holds the shared outbox and inbox tables (migration 1).
+//
+// Thread-safe: one connection guarded by a mutex; all work happens inside
+// Read() or Write() (a BEGIN IMMEDIATE transaction, committed only if the
+// callback returns OK, otherwise rolled back so nothing is half-written).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace signpost::store {
+
+// A prepared statement. Bind indexes are 1-based, column indexes 0-based.
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement(Statement&& other) noexcept;
+
+  Statement& Bind(int index, absl::string_view text);
+  Statement& Bind(int index, int64_t value);
+  Statement& BindBlob(int index, absl::string_view bytes);
+  Statement& BindNull(int index);
+
+  // Steps once: true when a row is available, false when done.
+  absl::StatusOr<bool> Step();
+  // Steps to completion, expecting no rows.
+  absl::Status Run();
+
+  std::string ColumnText(int index) const;
+  std::string ColumnBlob(int index) const;
+  int64_t ColumnInt(int index) const;
+  bool ColumnIsNull(int index) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+// Handle passed to Read()/Write() callbacks; valid only inside them.
+class Tx {
+ public:
+  explicit Tx(sqlite3* db) : db_(db) {}
+  absl::StatusOr<Statement> Prepare(absl::string_view sql);
+  absl::Status Exec(absl::string_view sql);
+  // Rows changed by the last statement.
+  int64_t Changes() const;
+
+ private:
+  sqlite3* db_;
+};
+
+class Database {
+ public:
+  // Opens (creating if needed) the file at `path` and applies, in order, the
+  // shared migration then `service_migrations`. Each migration runs in its
+  // own transaction and bumps user_version.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(
+      const std::string& path, const std::vector<std::string>& service_migrations);
+  ~Database();
+
+  absl::Status Write(const std::function<absl::Status(Tx&)>& fn);
+  absl::Status Read(const std::function<absl::Status(Tx&)>& fn);
+
+  int64_t UserVersion();
+  const std::string& path() const { return path_; }
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  absl::Status ApplyMigrations(const std::vector<std::string>& migrations);
+
+  absl::Mutex mu_;
+  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  std::string path_;
+};
+
+// The shared schema every service database starts with (outbox + inbox).
+extern const char kSharedMigration[];
+
+}  // namespace signpost::store

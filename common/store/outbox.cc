@@ -1,0 +1,225 @@
+#include "common/store/outbox.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/events/envelope.h"
+#include "common/log/log.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace signpost::store {
+namespace {
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+struct PendingRow {
+  int64_t seq;
+  std::string topic;
+  std::string key;
+  std::string payload;
+  std::string traceparent;
+  v1::EventEnvelope envelope;
+};
+
+}  // namespace
+
+absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
+                            absl::string_view topic,
+                            absl::string_view traceparent) {
+  if (envelope.type().empty() || envelope.event_id().empty()) {
+    return absl::InternalError("outbox: envelope without type or id");
+  }
+  absl::StatusOr<Statement> stmt = tx.Prepare(
+      "INSERT INTO outbox (event_id, event_type, referral_id, topic, payload, "
+      "traceparent, occurred_at, created_at_ms) VALUES (?,?,?,?,?,?,?,?)");
+  if (!stmt.ok()) return stmt.status();
+  std::string payload;
+  envelope.SerializeToString(&payload);
+  stmt->Bind(1, envelope.event_id())
+      .Bind(2, envelope.type())
+      .Bind(3, envelope.referral_id())
+      .Bind(4, topic)
+      .BindBlob(5, payload)
+      .Bind(6, traceparent)
+      .Bind(7, google::protobuf::util::TimeUtil::ToString(envelope.occurred_at()))
+      .Bind(8, NowMs());
+  return stmt->Run();
+}
+
+absl::StatusOr<bool> ClaimInbox(Tx& tx, const v1::EventEnvelope& envelope) {
+  absl::StatusOr<Statement> stmt = tx.Prepare(
+      "INSERT OR IGNORE INTO inbox (event_id, event_type, processed_at_ms) "
+      "VALUES (?,?,?)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, envelope.event_id()).Bind(2, envelope.type()).Bind(3, NowMs());
+  if (absl::Status s = stmt->Run(); !s.ok()) return s;
+  return tx.Changes() == 1;
+}
+
+absl::StatusOr<std::vector<StoredEvent>> ListReferralEvents(
+    Database& db, absl::string_view referral_id) {
+  std::vector<StoredEvent> out;
+  absl::Status status = db.Read([&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Statement> stmt = tx.Prepare(
+        "SELECT seq, topic, payload, sent_at_ms IS NOT NULL, "
+        "COALESCE(kafka_partition,-1), COALESCE(kafka_offset,-1) FROM outbox "
+        "WHERE referral_id = ? ORDER BY seq");
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, referral_id);
+    while (true) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      StoredEvent e;
+      e.seq = stmt->ColumnInt(0);
+      e.topic = stmt->ColumnText(1);
+      if (!e.envelope.ParseFromString(stmt->ColumnBlob(2))) {
+        return absl::DataLossError("outbox row does not parse");
+      }
+      e.sent = stmt->ColumnInt(3) != 0;
+      e.partition = static_cast<int32_t>(stmt->ColumnInt(4));
+      e.offset = stmt->ColumnInt(5);
+      out.push_back(std::move(e));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<int64_t> CountUnsent(Database& db) {
+  int64_t count = 0;
+  absl::Status status = db.Read([&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Statement> stmt =
+        tx.Prepare("SELECT COUNT(*) FROM outbox WHERE sent_at_ms IS NULL");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    count = stmt->ColumnInt(0);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return count;
+}
+
+OutboxRelay::OutboxRelay(Database& db, kafka::Producer& producer,
+                         Options options)
+    : db_(db), producer_(producer), options_(options) {}
+
+OutboxRelay::~OutboxRelay() { Stop(absl::ZeroDuration()); }
+
+void OutboxRelay::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void OutboxRelay::Notify() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+}
+
+void OutboxRelay::Stop(absl::Duration drain) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  absl::Time deadline = absl::Now() + drain;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<int64_t> unsent = CountUnsent(db_);
+    if (!unsent.ok() || *unsent == 0) break;
+    if (!PublishOnce().ok()) absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+absl::StatusOr<int> OutboxRelay::PublishOnce() {
+  std::vector<PendingRow> rows;
+  absl::Status read = db_.Read([&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Statement> stmt = tx.Prepare(
+        "SELECT seq, topic, referral_id, payload, traceparent FROM outbox "
+        "WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?");
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, static_cast<int64_t>(options_.batch_size));
+    while (true) {
+      absl::StatusOr<bool> row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      PendingRow r;
+      r.seq = stmt->ColumnInt(0);
+      r.topic = stmt->ColumnText(1);
+      r.key = stmt->ColumnText(2);
+      r.payload = stmt->ColumnBlob(3);
+      r.traceparent = stmt->ColumnText(4);
+      if (!r.envelope.ParseFromString(r.payload)) {
+        return absl::DataLossError(absl::StrCat("outbox row ", r.seq, " corrupt"));
+      }
+      rows.push_back(std::move(r));
+    }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
+  if (rows.empty()) return 0;
+
+  std::vector<kafka::OutgoingMessage> messages;
+  messages.reserve(rows.size());
+  for (const PendingRow& r : rows) {
+    messages.push_back({r.topic, r.key, r.payload,
+                        events::CloudEventHeaders(r.envelope, r.traceparent)});
+  }
+  std::vector<kafka::Delivery> deliveries =
+      producer_.ProduceAndWait(messages, options_.delivery_timeout);
+
+  // Mark the delivered prefix sent. A later row that was delivered after a
+  // failed one is re-sent next time; consumers deduplicate by event id.
+  size_t delivered = 0;
+  while (delivered < deliveries.size() && deliveries[delivered].status.ok()) {
+    ++delivered;
+  }
+  if (delivered > 0) {
+    absl::Status write = db_.Write([&](Tx& tx) -> absl::Status {
+      for (size_t i = 0; i < delivered; ++i) {
+        absl::StatusOr<Statement> stmt = tx.Prepare(
+            "UPDATE outbox SET sent_at_ms=?, kafka_partition=?, kafka_offset=? "
+            "WHERE seq=?");
+        if (!stmt.ok()) return stmt.status();
+        stmt->Bind(1, NowMs())
+            .Bind(2, static_cast<int64_t>(deliveries[i].partition))
+            .Bind(3, deliveries[i].offset)
+            .Bind(4, rows[i].seq);
+        if (absl::Status s = stmt->Run(); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    });
+    if (!write.ok()) return write;
+    published_ += static_cast<int64_t>(delivered);
+  }
+  if (delivered < deliveries.size()) {
+    return deliveries[delivered].status;
+  }
+  return static_cast<int>(delivered);
+}
+
+void OutboxRelay::Run() {
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    absl::StatusOr<int> n = PublishOnce();
+    if (!n.ok()) {
+      log::Warn("outbox publish failed; will retry",
+                {{"error", std::string(n.status().message())}});
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+      continue;
+    }
+    backoff = absl::Milliseconds(100);
+    if (*n > 0) continue;  // more may be waiting
+    absl::MutexLock lock(&mu_);
+    auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return wake_ || stopping_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&woken), options_.idle_wait);
+    wake_ = false;
+  }
+}
+
+}  // namespace signpost::store

@@ -1,0 +1,89 @@
+// Transactional outbox and inbox. A service writes its state change and the
+// events it causes in one SQLite transaction (AppendToOutbox inside Write());
+// OutboxRelay then publishes committed rows in order and marks them sent.
+// Sent rows are kept: they are the service's own event history. The inbox
+// records processed event ids so a redelivered event has no second effect.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/kafka/kafka.h"
+#include "common/store/database.h"
+#include "signpost/v1/events.pb.h"
+
+namespace signpost::store {
+
+// Adds `envelope` to the outbox within the caller's transaction.
+absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
+                            absl::string_view topic,
+                            absl::string_view traceparent);
+
+// Records `envelope` as processed within the caller's transaction. Returns
+// false when it was already processed (the caller must then do nothing).
+absl::StatusOr<bool> ClaimInbox(Tx& tx, const v1::EventEnvelope& envelope);
+
+struct StoredEvent {
+  int64_t seq = 0;
+  std::string topic;
+  v1::EventEnvelope envelope;
+  bool sent = false;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+// The service's event history for one referral, oldest first.
+absl::StatusOr<std::vector<StoredEvent>> ListReferralEvents(
+    Database& db, absl::string_view referral_id);
+// Number of outbox rows not yet published.
+absl::StatusOr<int64_t> CountUnsent(Database& db);
+
+// Publishes committed outbox rows in sequence order. Thread-safe; runs its
+// own thread between Start() and Stop().
+class OutboxRelay {
+ public:
+  struct Options {
+    int batch_size = 100;
+    absl::Duration idle_wait = absl::Milliseconds(200);
+    absl::Duration delivery_timeout = absl::Seconds(15);
+  };
+  OutboxRelay(Database& db, kafka::Producer& producer, Options options);
+  OutboxRelay(Database& db, kafka::Producer& producer)
+      : OutboxRelay(db, producer, Options()) {}
+  ~OutboxRelay();
+
+  void Start();
+  // Wakes the relay after a commit that added outbox rows.
+  void Notify();
+  // Stops the thread after publishing what is committed, waiting at most
+  // `drain` for that.
+  void Stop(absl::Duration drain = absl::Seconds(10));
+
+  // Publishes one batch; returns how many rows were marked sent. Stops at the
+  // first failed delivery so that order is kept.
+  absl::StatusOr<int> PublishOnce();
+
+  int64_t published() const { return published_.load(); }
+
+ private:
+  void Run();
+
+  Database& db_;
+  kafka::Producer& producer_;
+  Options options_;
+  absl::Mutex mu_;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<int64_t> published_{0};
+  std::thread thread_;
+};
+
+}  // namespace signpost::store
