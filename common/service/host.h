@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/config/config.h"
+#include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
 #include "common/grpc/server_runner.h"
 #include "common/kafka/kafka.h"

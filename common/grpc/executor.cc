@@ -1,0 +1,67 @@
+#include "common/grpc/executor.h"
+
+#include "common/grpc/status.h"
+#include "common/ids/ids.h"
+
+namespace signpost::grpcutil {
+
+Executor::Executor(int threads) {
+  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+}
+
+Executor::~Executor() { Stop(); }
+
+void Executor::Post(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(task));
+}
+
+void Executor::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+}
+
+void Executor::Work() {
+  while (true) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || stopping_;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping and drained
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task();
+  }
+}
+
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
+                                   Executor& executor,
+                                   std::function<absl::Status()> fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  executor.Post([reactor, fn = std::move(fn)] {
+    reactor->Finish(ToGrpcStatus(fn()));
+  });
+  return reactor;
+}
+
+std::string TraceparentOf(const grpc::CallbackServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("traceparent");
+  if (it != metadata.end()) {
+    std::string value(it->second.data(), it->second.size());
+    if (!TraceIdOf(value).empty()) return ChildTraceparent(value);
+  }
+  return NewTraceparent();
+}
+
+}  // namespace signpost::grpcutil

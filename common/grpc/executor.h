@@ -1,0 +1,48 @@
+// A fixed pool of worker threads for gRPC callback handlers. Reactors must
+// not block gRPC's own threads, so handlers that touch SQLite (fsync) hand
+// their work to this pool and finish the reactor from there. Thread-safe.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+
+namespace signpost::grpcutil {
+
+class Executor {
+ public:
+  explicit Executor(int threads);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  void Post(std::function<void()> task);
+  // Drains queued tasks and joins the workers.
+  void Stop();
+
+ private:
+  void Work();
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;
+};
+
+// Runs `fn` on `executor` and finishes the call's default reactor with its
+// status (converted by ToGrpcStatus). Returns the reactor for the handler to
+// return.
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
+                                   Executor& executor,
+                                   std::function<absl::Status()> fn);
+
+// The W3C traceparent from call metadata, or a new one.
+std::string TraceparentOf(const grpc::CallbackServerContext* context);
+
+}  // namespace signpost::grpcutil

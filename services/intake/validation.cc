@@ -1,0 +1,300 @@
+#include "services/intake/validation.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace signpost::intake {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr absl::Duration kClockSkew = absl::Minutes(5);
+
+bool IsCode(const std::string& s, size_t max_len) {
+  if (s.empty() || s.size() > max_len) return false;
+  for (char c : s) {
+    if (!(absl::ascii_isupper(static_cast<unsigned char>(c)) ||
+          absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '-' ||
+          c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A BCP-47-shaped tag: 2-3 lowercase letters, then optional -subtags.
+bool IsLanguageTag(const std::string& s) {
+  if (s.empty() || s.size() > 35) return false;
+  size_t i = 0;
+  while (i < s.size() && absl::ascii_islower(static_cast<unsigned char>(s[i]))) ++i;
+  if (i < 2 || i > 3) return false;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-')) return false;
+  }
+  return s.back() != '-';
+}
+
+bool IsIsoDate(const std::string& s) {
+  absl::Time t;
+  std::string err;
+  return s.size() == 10 && absl::ParseTime("%Y-%m-%d", s, &t, &err);
+}
+
+bool IsPhone(const std::string& s) {
+  int digits = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      ++digits;
+    } else if (!(c == ' ' || (c == '+' && i == 0))) {
+      return false;
+    }
+  }
+  return digits >= 7 && digits <= 15;
+}
+
+bool ValidTimestamp(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() >= TimeUtil::kTimestampMinSeconds &&
+         ts.seconds() <= TimeUtil::kTimestampMaxSeconds && ts.nanos() >= 0 &&
+         ts.nanos() <= 999999999;
+}
+
+absl::Time ToAbsl(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+void CheckConsent(grpcutil::FieldErrors& errors, const std::string& field,
+                  v1::ConsentStatus value, bool required) {
+  if (!v1::ConsentStatus_IsValid(value)) {
+    errors.Add(field, "unknown consent status");
+  } else if (required && value == v1::CONSENT_STATUS_UNSPECIFIED) {
+    errors.Add(field, "is required (GIVEN, REFUSED or NOT_YET_ASKED)");
+  }
+}
+
+}  // namespace
+
+grpcutil::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
+                                         absl::Time now) {
+  grpcutil::FieldErrors errors;
+  const std::string& key = request.idempotency_key();
+  if (key.empty()) {
+    errors.Add("idempotency_key", "is required");
+  } else if (key.size() > 128) {
+    errors.Add("idempotency_key", "must be at most 128 characters");
+  } else {
+    for (char c : key) {
+      if (c < 0x21 || c > 0x7e) {
+        errors.Add("idempotency_key", "must be printable ASCII without spaces");
+        break;
+      }
+    }
+  }
+  if (!request.has_referral()) {
+    errors.Add("referral", "is required");
+    return errors;
+  }
+  const v1::Referral& r = request.referral();
+
+  if (!v1::ReferralSource_IsValid(r.source())) {
+    errors.Add("referral.source", "unknown referral source");
+  } else if (r.source() == v1::REFERRAL_SOURCE_UNSPECIFIED) {
+    errors.Add("referral.source", "is required");
+  }
+  if (!IsCode(r.area_code(), 32)) {
+    errors.Add("referral.area_code",
+               "is required: 1-32 of A-Z, 0-9, '-' or '_'");
+  }
+  if (!IsCode(r.locality_code(), 32)) {
+    errors.Add("referral.locality_code",
+               "is required: 1-32 of A-Z, 0-9, '-' or '_'");
+  }
+  if (!IsCode(r.referrer_org(), 64)) {
+    errors.Add("referral.referrer_org",
+               "is required: 1-64 of A-Z, 0-9, '-' or '_'");
+  }
+  if (r.harm_types_size() == 0) {
+    errors.Add("referral.harm_types", "at least one harm type is required");
+  }
+  std::set<int> seen_harms;
+  for (int i = 0; i < r.harm_types_size(); ++i) {
+    int h = r.harm_types(i);
+    std::string field = absl::StrCat("referral.harm_types[", i, "]");
+    if (!v1::HarmType_IsValid(h)) {
+      errors.Add(field, "unknown harm type");
+    } else if (h == v1::HARM_TYPE_UNSPECIFIED) {
+      errors.Add(field, "must not be HARM_TYPE_UNSPECIFIED");
+    } else if (!seen_harms.insert(h).second) {
+      errors.Add(field, "duplicate harm type");
+    }
+  }
+
+  if (!r.has_victim()) {
+    errors.Add("referral.victim", "is required");
+  } else {
+    const v1::Victim& v = r.victim();
+    if (v.age() < 0 || v.age() > 130) {
+      errors.Add("referral.victim.age", "must be between 0 and 130");
+    }
+    if (!IsLanguageTag(v.language())) {
+      errors.Add("referral.victim.language",
+                 "is required: a BCP-47 language tag such as 'en' or 'pa'");
+    }
+    for (int i = 0; i < v.cohort_flags_size(); ++i) {
+      if (!v1::CohortFlag_IsValid(v.cohort_flags(i)) ||
+          v.cohort_flags(i) == v1::COHORT_FLAG_UNSPECIFIED) {
+        errors.Add(absl::StrCat("referral.victim.cohort_flags[", i, "]"),
+                   "unknown cohort flag");
+      }
+    }
+    if (v.victim_ref().size() > 64) {
+      errors.Add("referral.victim.victim_ref", "must be at most 64 characters");
+    }
+  }
+
+  const v1::Assessment& a = r.assessment();
+  if (a.dash_answers_size() != 0 && a.dash_answers_size() != 24) {
+    errors.Add("referral.assessment.dash_answers",
+               absl::StrCat("must have exactly 24 answers (or none); got ",
+                            a.dash_answers_size()));
+  }
+  if (a.sdash_answers_size() != 0 && a.sdash_answers_size() != 11) {
+    errors.Add("referral.assessment.sdash_answers",
+               absl::StrCat("must have exactly 11 answers (or none); got ",
+                            a.sdash_answers_size()));
+  }
+  for (int i = 0; i < a.pj_flags_size(); ++i) {
+    if (!v1::ProfessionalJudgementFlag_IsValid(a.pj_flags(i)) ||
+        a.pj_flags(i) == v1::PJ_FLAG_UNSPECIFIED) {
+      errors.Add(absl::StrCat("referral.assessment.pj_flags[", i, "]"),
+                 "unknown professional-judgement flag");
+    }
+  }
+  if (a.incidents_last_12_months() < 0 || a.incidents_last_12_months() > 1000) {
+    errors.Add("referral.assessment.incidents_last_12_months",
+               "must be between 0 and 1000");
+  }
+
+  const v1::Reporting& rep = r.reporting();
+  bool report_time_ok = false;
+  if (!rep.has_report_time()) {
+    errors.Add("referral.reporting.report_time", "is required");
+  } else if (!ValidTimestamp(rep.report_time())) {
+    errors.Add("referral.reporting.report_time", "is not a valid timestamp");
+  } else if (ToAbsl(rep.report_time()) > now + kClockSkew) {
+    errors.Add("referral.reporting.report_time", "must not be in the future");
+  } else {
+    report_time_ok = true;
+  }
+  if (rep.has_offence_time()) {
+    if (!ValidTimestamp(rep.offence_time())) {
+      errors.Add("referral.reporting.offence_time", "is not a valid timestamp");
+    } else if (report_time_ok &&
+               ToAbsl(rep.offence_time()) > ToAbsl(rep.report_time())) {
+      errors.Add("referral.reporting.offence_time",
+                 "must not be after report_time");
+    }
+  }
+  if (!rep.reported_to_police() && !rep.crime_reference().empty()) {
+    errors.Add("referral.reporting.crime_reference",
+               "given but reported_to_police is false");
+  }
+  if (rep.crime_reference().size() > 64) {
+    errors.Add("referral.reporting.crime_reference",
+               "must be at most 64 characters");
+  }
+
+  if (!r.has_consent()) {
+    errors.Add("referral.consent", "is required");
+  } else {
+    CheckConsent(errors, "referral.consent.referral_consent",
+                 r.consent().referral_consent(), /*required=*/true);
+    CheckConsent(errors, "referral.consent.rj_victim_consent",
+                 r.consent().rj_victim_consent(), false);
+    CheckConsent(errors, "referral.consent.rj_offender_consent",
+                 r.consent().rj_offender_consent(), false);
+  }
+
+  const v1::Perpetrator& p = r.perpetrator();
+  if (p.age() < 0 || p.age() > 130) {
+    errors.Add("referral.perpetrator.age", "must be between 0 and 130");
+  }
+  if (!v1::PerpetratorRelationship_IsValid(p.relationship())) {
+    errors.Add("referral.perpetrator.relationship", "unknown relationship");
+  }
+  if (!p.known() && (p.age() != 0 ||
+                     p.relationship() != v1::PERPETRATOR_RELATIONSHIP_UNSPECIFIED)) {
+    errors.Add("referral.perpetrator.known",
+               "is false but an age or relationship is given");
+  }
+
+  for (int i = 0; i < r.safe_contact().safe_channels_size(); ++i) {
+    int c = r.safe_contact().safe_channels(i);
+    if (!v1::ContactChannel_IsValid(c) || c == v1::CONTACT_CHANNEL_UNSPECIFIED) {
+      errors.Add(absl::StrCat("referral.safe_contact.safe_channels[", i, "]"),
+                 "unknown contact channel");
+    }
+  }
+  if (r.safe_contact().safe_times().size() > 256) {
+    errors.Add("referral.safe_contact.safe_times", "must be at most 256 characters");
+  }
+
+  const v1::VictimPersonalData& pd = r.personal();
+  if (pd.full_name().size() > 200) {
+    errors.Add("referral.personal.full_name", "must be at most 200 characters");
+  }
+  if (!pd.date_of_birth().empty() && !IsIsoDate(pd.date_of_birth())) {
+    errors.Add("referral.personal.date_of_birth",
+               "must be an ISO 8601 date (YYYY-MM-DD)");
+  }
+  if (!pd.phone().empty() && !IsPhone(pd.phone())) {
+    errors.Add("referral.personal.phone",
+               "must be 7-15 digits, optionally with a leading '+' and spaces");
+  }
+  if (!pd.email().empty() && (pd.email().find('@') == std::string::npos ||
+                              pd.email().size() > 254)) {
+    errors.Add("referral.personal.email", "is not an email address");
+  }
+  if (pd.address().size() > 500) {
+    errors.Add("referral.personal.address", "must be at most 500 characters");
+  }
+  if (pd.narrative().size() > 20000) {
+    errors.Add("referral.personal.narrative", "must be at most 20000 characters");
+  }
+  return errors;
+}
+
+v1::ReferralFacts ExtractFacts(const v1::Referral& r) {
+  v1::ReferralFacts f;
+  f.set_source(r.source());
+  f.set_area_code(r.area_code());
+  f.set_locality_code(r.locality_code());
+  *f.mutable_harm_types() = r.harm_types();
+  f.set_victim_age(r.victim().age());
+  f.set_language(r.victim().language());
+  f.set_interpreter_needed(r.victim().interpreter_needed());
+  *f.mutable_cohort_flags() = r.victim().cohort_flags();
+  f.set_vulnerable_or_intimidated(r.victim().vulnerable_or_intimidated());
+  f.set_persistently_targeted(r.victim().persistently_targeted());
+  f.set_children_in_household(r.victim().children_in_household());
+  f.set_victim_ref(r.victim().victim_ref());
+  *f.mutable_assessment() = r.assessment();
+  f.set_reported_to_police(r.reporting().reported_to_police());
+  f.set_has_crime_reference(!r.reporting().crime_reference().empty());
+  if (r.reporting().has_report_time()) {
+    *f.mutable_report_time() = r.reporting().report_time();
+  }
+  if (r.reporting().has_offence_time()) {
+    *f.mutable_offence_time() = r.reporting().offence_time();
+  }
+  *f.mutable_consent() = r.consent();
+  *f.mutable_perpetrator() = r.perpetrator();
+  f.set_referrer_org(r.referrer_org());
+  return f;
+}
+
+}  // namespace signpost::intake

@@ -1,0 +1,21 @@
+// Intake's validation rules for a submitted referral, in plain code. Every
+// bad field is reported at once; descriptions never echo the submitted value
+// (it may be personal data). Thread-safe (pure).
+#pragma once
+
+#include "absl/time/time.h"
+#include "common/grpc/status.h"
+#include "signpost/v1/intake.pb.h"
+
+namespace signpost::intake {
+
+// Checks a SubmitReferralRequest. `now` bounds report and offence times
+// (a small clock skew is allowed).
+grpcutil::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
+                                         absl::Time now);
+
+// The coded facts of a referral (no personal data): what ReferralReceived
+// carries.
+v1::ReferralFacts ExtractFacts(const v1::Referral& referral);
+
+}  // namespace signpost::intake
