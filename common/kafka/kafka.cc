@@ -16,6 +16,8 @@
 namespace signpost::kafka {
 namespace {
 
+void OnLog(const rd_kafka_t*, int level, const char* facility, const char* buf);
+
 struct ConfDeleter {
   void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
 };
@@ -46,6 +48,7 @@ absl::Status SetProperty(rd_kafka_conf_t* conf, const std::string& key,
 absl::StatusOr<ConfPtr> BaseConf(const ClientOptions& options,
                                  const std::map<std::string, std::string>& defaults) {
   ConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), OnLog);
   std::map<std::string, std::string> props = defaults;
   props["bootstrap.servers"] = options.bootstrap_servers;
   props["client.id"] = options.client_id;
@@ -96,6 +99,15 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
   (*holder)->offset = msg->offset;
   (*holder)->done.store(true);
   delete holder;
+}
+
+void OnLog(const rd_kafka_t*, int level, const char* facility, const char* buf) {
+  // librdkafka's own lines carry broker addresses and codes, never payloads.
+  log::Level ours = level <= 3 ? log::Level::kError
+                   : level == 4 ? log::Level::kWarn
+                   : level <= 6 ? log::Level::kInfo
+                                : log::Level::kDebug;
+  log::Log(ours, "librdkafka", {{"facility", facility}, {"detail", buf}});
 }
 
 void OnError(rd_kafka_t*, int err, const char* reason, void*) {
@@ -339,6 +351,9 @@ MockCluster::~MockCluster() {
 
 absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Create(int brokers) {
   ConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), OnLog);
+  // The host handle has no bootstrap servers of its own; only errors matter.
+  (void)SetProperty(conf.get(), "log_level", "3");
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
   if (rk == nullptr) {
