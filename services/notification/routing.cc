@@ -24,6 +24,7 @@ std::vector<DeliveryTarget> RouteEvent(const v1::SubscriptionList& subscriptions
                                         context.area_code) == s.areas().end()) {
       continue;
     }
+    if (s.marac_only() && !context.marac) continue;
     if (context.consent_required) {
       if (!s.receives_without_consent() || !context.marac) continue;
       out.push_back({s.agency_id(), context.legal_basis});

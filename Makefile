@@ -1,0 +1,30 @@
+# Signpost: the two quick-start commands are `make demo` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= 2
+MAKEFLAGS += --no-print-directory
+
+.PHONY: all deps build test demo up clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+
+demo: build
+	@scripts/stack demo
+
+up: build
+	@scripts/stack up
+
+format:
+	@find common services tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	@rm -rf $(BUILD_DIR) .run

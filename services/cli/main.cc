@@ -1,0 +1,317 @@
+// signpost-cli: a small gRPC client for operators and the demo.
+//   signpost-cli wait-healthy ADDR [ADDR...]     wait until each reports SERVING
+//   signpost-cli submit INTAKE_ADDR FILE         submit one referral textproto
+//   signpost-cli demo --intake A --triage B --advocacy C --orders D
+//                     --notification E [--timeout_s N] FILE...
+//        submits each referral, waits until it is routed through all five
+//        services, and prints one line per referral.
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/config/textproto.h"
+#include "common/grpc/status.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "signpost/v1/advocacy.grpc.pb.h"
+#include "signpost/v1/intake.grpc.pb.h"
+#include "signpost/v1/notification.grpc.pb.h"
+#include "signpost/v1/orders.grpc.pb.h"
+#include "signpost/v1/triage.grpc.pb.h"
+
+namespace {
+
+using namespace signpost;
+
+std::shared_ptr<grpc::Channel> Dial(const std::string& addr) {
+  return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+}
+
+void SetDeadline(grpc::ClientContext* ctx, absl::Duration d = absl::Seconds(5)) {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + d));
+}
+
+std::string Short(absl::string_view name, absl::string_view prefix) {
+  absl::ConsumePrefix(&name, prefix);
+  return std::string(name);
+}
+
+std::string DescribeError(const grpc::Status& status) {
+  std::string out = absl::StrCat(status.error_code(), " ", status.error_message());
+  google::rpc::BadRequest bad;
+  if (grpcutil::ExtractBadRequest(status, &bad)) {
+    for (const auto& v : bad.field_violations()) {
+      absl::StrAppend(&out, "\n  ", v.field(), ": ", v.description());
+    }
+  }
+  return out;
+}
+
+int WaitHealthy(const std::vector<std::string>& addrs, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  for (const std::string& addr : addrs) {
+    auto stub = grpc::health::v1::Health::NewStub(Dial(addr));
+    while (true) {
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, absl::Seconds(1));
+      grpc::health::v1::HealthCheckRequest req;
+      grpc::health::v1::HealthCheckResponse resp;
+      grpc::Status s = stub->Check(&ctx, req, &resp);
+      if (s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) break;
+      if (absl::Now() > deadline) {
+        std::fprintf(stderr, "signpost-cli: %s not SERVING after %s\n", addr.c_str(),
+                     absl::FormatDuration(timeout).c_str());
+        return 1;
+      }
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  }
+  return 0;
+}
+
+absl::StatusOr<v1::SubmitReferralRequest> LoadRequest(const std::string& path) {
+  v1::SubmitReferralRequest req;
+  if (absl::Status s = config::LoadTextProto(path, &req); !s.ok()) return s;
+  return req;
+}
+
+int Submit(const std::string& intake, const std::string& path) {
+  absl::StatusOr<v1::SubmitReferralRequest> req = LoadRequest(path);
+  if (!req.ok()) {
+    std::fprintf(stderr, "signpost-cli: %s\n", std::string(req.status().message()).c_str());
+    return 2;
+  }
+  auto stub = v1::IntakeService::NewStub(Dial(intake));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  v1::SubmitReferralResponse resp;
+  grpc::Status s = stub->SubmitReferral(&ctx, *req, &resp);
+  if (!s.ok()) {
+    std::fprintf(stderr, "signpost-cli: SubmitReferral failed: %s\n",
+                 DescribeError(s).c_str());
+    return 1;
+  }
+  std::printf("referral_id=%s duplicate=%s\n", resp.referral_id().c_str(),
+              resp.duplicate() ? "true" : "false");
+  return 0;
+}
+
+struct Endpoints {
+  std::string intake, triage, advocacy, orders, notification;
+};
+
+// Polls the services until the referral has gone through all of them.
+struct Routed {
+  v1::ReferralTriaged decision;
+  v1::GetReferralAssignmentsResponse assignments;
+  int considerations = 0;
+  v1::ListDeliveriesResponse deliveries;
+};
+
+absl::StatusOr<Routed> WaitRouted(const Endpoints& ep, const std::string& id,
+                                  absl::Duration timeout) {
+  auto triage = v1::TriageService::NewStub(Dial(ep.triage));
+  auto advocacy = v1::AdvocacyService::NewStub(Dial(ep.advocacy));
+  auto orders = v1::OrderService::NewStub(Dial(ep.orders));
+  auto notification = v1::NotificationService::NewStub(Dial(ep.notification));
+  absl::Time deadline = absl::Now() + timeout;
+  std::string waiting_for = "triage";
+  while (absl::Now() < deadline) {
+    Routed r;
+    absl::SleepFor(absl::Milliseconds(100));
+    {
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx);
+      v1::GetDecisionRequest req;
+      req.set_referral_id(id);
+      v1::GetDecisionResponse resp;
+      grpc::Status s = triage->GetDecision(&ctx, req, &resp);
+      if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
+      if (!s.ok()) return absl::UnavailableError(absl::StrCat("triage: ", DescribeError(s)));
+      r.decision = resp.decision();
+    }
+    waiting_for = "advocacy";
+    {
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx);
+      v1::GetReferralAssignmentsRequest req;
+      req.set_referral_id(id);
+      grpc::Status s = advocacy->GetReferralAssignments(&ctx, req, &r.assignments);
+      if (!s.ok()) return absl::UnavailableError(absl::StrCat("advocacy: ", DescribeError(s)));
+      if (!r.assignments.processed()) continue;
+    }
+    waiting_for = "orders";
+    {
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx);
+      v1::ListConsiderationsRequest req;
+      req.set_referral_id(id);
+      v1::ListConsiderationsResponse resp;
+      grpc::Status s = orders->ListConsiderations(&ctx, req, &resp);
+      if (!s.ok()) return absl::UnavailableError(absl::StrCat("orders: ", DescribeError(s)));
+      r.considerations = resp.considerations_size();
+      if (r.considerations < r.decision.considerations_size()) continue;
+    }
+    waiting_for = "notification";
+    {
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx);
+      v1::ListDeliveriesRequest req;
+      req.set_referral_id(id);
+      req.set_limit(1000);
+      grpc::Status s = notification->ListDeliveries(&ctx, req, &r.deliveries);
+      if (!s.ok()) {
+        return absl::UnavailableError(absl::StrCat("notification: ", DescribeError(s)));
+      }
+      // Received + triaged + one event per advocacy outcome + per consideration.
+      int expected = 2 + r.assignments.assignments_size() + r.considerations;
+      if (r.deliveries.events_processed() < expected) continue;
+    }
+    return r;
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("referral ", id, " not routed within ", absl::FormatDuration(timeout),
+                   " (waiting for ", waiting_for, ")"));
+}
+
+std::string FormatLine(const std::string& label, const std::string& id, const Routed& r) {
+  const v1::ReferralTriaged& d = r.decision;
+  std::vector<std::string> pathways, considerations, rules, advocates;
+  for (int p : d.pathways()) {
+    pathways.push_back(Short(v1::Pathway_Name(static_cast<v1::Pathway>(p)), "PATHWAY_"));
+  }
+  for (int c : d.considerations()) {
+    considerations.push_back(
+        Short(v1::Consideration_Name(static_cast<v1::Consideration>(c)), "CONSIDERATION_"));
+  }
+  for (const auto& reason : d.reasons()) rules.push_back(reason.rule_id());
+  for (const auto& a : r.assignments.assignments()) {
+    std::string pathway = Short(v1::Pathway_Name(a.pathway()), "PATHWAY_");
+    if (a.outcome() == v1::ASSIGNMENT_OUTCOME_ASSIGNED) {
+      advocates.push_back(absl::StrCat(pathway, ":", a.advocate_id(),
+                                       a.interpreter_flag() ? "(interpreter)" : ""));
+    } else {
+      advocates.push_back(absl::StrCat(pathway, ":waitlist"));
+    }
+  }
+  std::string advocate;
+  if (d.status() == v1::REFERRAL_STATUS_CONSENT_REQUIRED) {
+    advocate = "none(CONSENT_REQUIRED)";
+  } else if (advocates.empty()) {
+    advocate = "none";
+  } else {
+    advocate = absl::StrJoin(advocates, ",");
+  }
+  return absl::StrCat(
+      label, " ", id, " risk=", Short(v1::RiskLevel_Name(d.risk()), "RISK_LEVEL_"),
+      " pathways=", absl::StrJoin(pathways, ","), " marac=", d.marac() ? "yes" : "no",
+      " advocate=", advocate, " deliveries=", r.deliveries.deliveries_size(),
+      " considerations=", considerations.empty() ? "-" : absl::StrJoin(considerations, ","),
+      " priority=", Short(v1::Priority_Name(d.priority()), "PRIORITY_"),
+      d.legal_basis().empty() ? "" : absl::StrCat(" legal_basis=", d.legal_basis()),
+      d.rj_awaiting_consent() ? " rj=awaiting-consent" : "",
+      d.enhanced_rights() ? " enhanced=yes" : " enhanced=no",
+      " rules=", absl::StrJoin(rules, ","));
+}
+
+int Demo(const Endpoints& ep, const std::vector<std::string>& files, absl::Duration timeout) {
+  auto intake = v1::IntakeService::NewStub(Dial(ep.intake));
+  std::vector<std::pair<std::string, std::string>> submitted;  // label, id
+  for (const std::string& path : files) {
+    absl::StatusOr<v1::SubmitReferralRequest> req = LoadRequest(path);
+    if (!req.ok()) {
+      std::fprintf(stderr, "signpost-cli: %s\n", std::string(req.status().message()).c_str());
+      return 2;
+    }
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::SubmitReferralResponse resp;
+    grpc::Status s = intake->SubmitReferral(&ctx, *req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "signpost-cli: %s: SubmitReferral failed: %s\n", path.c_str(),
+                   DescribeError(s).c_str());
+      return 1;
+    }
+    std::string base = path.substr(path.rfind('/') + 1);
+    std::string label = absl::AsciiStrToUpper(base.substr(0, base.find('_')));
+    submitted.emplace_back(label, resp.referral_id());
+  }
+  int failures = 0;
+  for (const auto& [label, id] : submitted) {
+    absl::StatusOr<Routed> routed = WaitRouted(ep, id, timeout);
+    if (!routed.ok()) {
+      std::fprintf(stderr, "signpost-cli: %s: %s\n", label.c_str(),
+                   std::string(routed.status().message()).c_str());
+      ++failures;
+      continue;
+    }
+    std::printf("%s\n", FormatLine(label, id, *routed).c_str());
+    std::fflush(stdout);
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage:\n  signpost-cli wait-healthy ADDR...\n"
+               "  signpost-cli submit INTAKE_ADDR FILE\n"
+               "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
+               "--notification E [--timeout_s N] FILE...\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage();
+  std::string command = argv[1];
+  if (command == "wait-healthy") {
+    std::vector<std::string> addrs(argv + 2, argv + argc);
+    if (addrs.empty()) return Usage();
+    return WaitHealthy(addrs, absl::Seconds(60));
+  }
+  if (command == "submit") {
+    if (argc != 4) return Usage();
+    return Submit(argv[2], argv[3]);
+  }
+  if (command == "demo") {
+    Endpoints ep;
+    std::map<std::string, std::string*> flags = {{"--intake", &ep.intake},
+                                                 {"--triage", &ep.triage},
+                                                 {"--advocacy", &ep.advocacy},
+                                                 {"--orders", &ep.orders},
+                                                 {"--notification", &ep.notification}};
+    int timeout_s = 60;
+    std::vector<std::string> files;
+    for (int i = 2; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (flags.count(arg) && i + 1 < argc) {
+        *flags[arg] = argv[++i];
+      } else if (arg == "--timeout_s" && i + 1 < argc) {
+        if (!absl::SimpleAtoi(argv[++i], &timeout_s)) return Usage();
+      } else if (absl::StartsWith(arg, "--")) {
+        return Usage();
+      } else {
+        files.push_back(arg);
+      }
+    }
+    for (const auto& [name, value] : flags) {
+      if (value->empty()) {
+        std::fprintf(stderr, "signpost-cli: %s is required\n", name.c_str());
+        return 2;
+      }
+    }
+    if (files.empty()) return Usage();
+    return Demo(ep, files, absl::Seconds(timeout_s));
+  }
+  return Usage();
+}
