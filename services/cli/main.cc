@@ -1,5 +1,6 @@
 // signpost-cli: a small gRPC client for operators and the demo.
 //   signpost-cli wait-healthy ADDR [ADDR...]     wait until each reports SERVING
+//   signpost-cli health ADDR                     exit 0 if ADDR is SERVING now
 //   signpost-cli submit INTAKE_ADDR FILE         submit one referral textproto
 //   signpost-cli demo --intake A --triage B --advocacy C --orders D
 //                     --notification E [--timeout_s N] FILE...
@@ -263,6 +264,7 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files, absl::Durat
 int Usage() {
   std::fprintf(stderr,
                "usage:\n  signpost-cli wait-healthy ADDR...\n"
+               "  signpost-cli health ADDR\n"
                "  signpost-cli submit INTAKE_ADDR FILE\n"
                "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
                "--notification E [--timeout_s N] FILE...\n");
@@ -278,6 +280,11 @@ int main(int argc, char** argv) {
     std::vector<std::string> addrs(argv + 2, argv + argc);
     if (addrs.empty()) return Usage();
     return WaitHealthy(addrs, absl::Seconds(60));
+  }
+  if (command == "health") {
+    // One-shot health probe for container health checks.
+    if (argc != 3) return Usage();
+    return WaitHealthy({argv[2]}, absl::Seconds(2));
   }
   if (command == "submit") {
     if (argc != 4) return Usage();

@@ -1,0 +1,308 @@
+// End to end: the real binaries as processes (devbroker + five services on
+// free ports), T1, T4 and T8 submitted through intake's gRPC API, and each
+// outcome checked through the services' own gRPC APIs and the event log.
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/events/envelope.h"
+#include "common/grpc/status.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "signpost/v1/advocacy.grpc.pb.h"
+#include "signpost/v1/intake.grpc.pb.h"
+#include "signpost/v1/notification.grpc.pb.h"
+#include "signpost/v1/orders.grpc.pb.h"
+#include "signpost/v1/triage.grpc.pb.h"
+#include "tests/support/test_support.h"
+
+namespace signpost {
+namespace {
+
+using ::testing::UnorderedElementsAre;
+
+std::string Bin(const std::string& name) { return absl::StrCat(SIGNPOST_BIN_DIR, "/", name); }
+
+template <typename Stub>
+std::unique_ptr<typename Stub::Stub> Connect(const std::string& addr) {
+  return Stub::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+}
+
+void Deadline(grpc::ClientContext* ctx) {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+}
+
+class StackTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    broker_ = new testing::Process(
+        Bin("signpost-devbroker"),
+        {"--topics_file", testing::SourcePath("deploy/kafka/topics.txt"), "--bootstrap_file",
+         dir_->File("bootstrap")},
+        dir_->File("devbroker.log"));
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (testing::ReadFile(dir_->File("bootstrap")).empty() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    bootstrap_ = new std::string(testing::ReadFile(dir_->File("bootstrap")));
+    while (!bootstrap_->empty() && bootstrap_->back() == '\n') bootstrap_->pop_back();
+    ASSERT_FALSE(bootstrap_->empty()) << "devbroker did not start";
+    services_ = new std::map<std::string, std::unique_ptr<testing::Process>>();
+    addrs_ = new std::map<std::string, std::string>();
+    for (const std::string svc : {"intake", "triage", "advocacy", "orders", "notification"}) {
+      std::vector<std::string> args = {"--grpc_address", "127.0.0.1:0", "--db_path",
+                                       dir_->File(svc + ".db"), "--kafka_bootstrap",
+                                       *bootstrap_};
+      if (svc == "advocacy") {
+        args.insert(args.end(), {"--roster_file", testing::SourcePath("examples/roster.textproto")});
+      }
+      if (svc == "notification") {
+        args.insert(args.end(), {"--subscriptions_file",
+                                 testing::SourcePath("examples/subscriptions.textproto")});
+      }
+      (*services_)[svc] = std::make_unique<testing::Process>(Bin("signpost-" + svc), args,
+                                                             dir_->File(svc + ".log"));
+    }
+    for (const auto& [svc, proc] : *services_) {
+      std::string addr = testing::WaitForLogValue(
+          dir_->File(svc + ".log"), "\"msg\":\"listening\",\"grpc_address\":\"",
+          absl::Seconds(30));
+      ASSERT_FALSE(addr.empty()) << svc << " did not start: "
+                                 << testing::ReadFile(dir_->File(svc + ".log"));
+      (*addrs_)[svc] = addr;
+    }
+  }
+
+  static void TearDownTestSuite() {
+    if (services_ != nullptr) {
+      for (auto& [svc, proc] : *services_) {
+        EXPECT_EQ(proc->Terminate(), 0) << svc << " did not exit cleanly on SIGTERM";
+      }
+    }
+    if (broker_ != nullptr) broker_->Terminate();
+    delete services_;
+    delete addrs_;
+    delete broker_;
+    delete bootstrap_;
+    delete dir_;
+  }
+
+  void WaitServing(const std::string& svc) {
+    auto stub = Connect<grpc::health::v1::Health>((*addrs_)[svc]);
+    absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      grpc::ClientContext ctx;
+      Deadline(&ctx);
+      grpc::health::v1::HealthCheckResponse resp;
+      if (stub->Check(&ctx, {}, &resp).ok() &&
+          resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    FAIL() << svc << " never SERVING";
+  }
+
+  std::string Submit(const v1::SubmitReferralRequest& req) {
+    auto intake = Connect<v1::IntakeService>((*addrs_)["intake"]);
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::SubmitReferralResponse resp;
+    grpc::Status s = intake->SubmitReferral(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.referral_id();
+  }
+
+  struct Outcome {
+    v1::ReferralTriaged decision;
+    v1::GetReferralAssignmentsResponse assignments;
+    v1::ListDeliveriesResponse deliveries;
+    v1::ListConsiderationsResponse considerations;
+  };
+
+  Outcome WaitRouted(const std::string& id) {
+    Outcome o;
+    auto triage = Connect<v1::TriageService>((*addrs_)["triage"]);
+    auto advocacy = Connect<v1::AdvocacyService>((*addrs_)["advocacy"]);
+    auto orders = Connect<v1::OrderService>((*addrs_)["orders"]);
+    auto notification = Connect<v1::NotificationService>((*addrs_)["notification"]);
+    absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+      grpc::ClientContext c1, c2, c3, c4;
+      Deadline(&c1);
+      Deadline(&c2);
+      Deadline(&c3);
+      Deadline(&c4);
+      v1::GetDecisionRequest dr;
+      dr.set_referral_id(id);
+      v1::GetDecisionResponse d;
+      if (!triage->GetDecision(&c1, dr, &d).ok()) continue;
+      o.decision = d.decision();
+      v1::GetReferralAssignmentsRequest ar;
+      ar.set_referral_id(id);
+      if (!advocacy->GetReferralAssignments(&c2, ar, &o.assignments).ok() ||
+          !o.assignments.processed()) {
+        continue;
+      }
+      v1::ListConsiderationsRequest cr;
+      cr.set_referral_id(id);
+      if (!orders->ListConsiderations(&c3, cr, &o.considerations).ok() ||
+          o.considerations.considerations_size() < o.decision.considerations_size()) {
+        continue;
+      }
+      v1::ListDeliveriesRequest nr;
+      nr.set_referral_id(id);
+      if (!notification->ListDeliveries(&c4, nr, &o.deliveries).ok()) continue;
+      if (o.deliveries.events_processed() <
+          2 + o.assignments.assignments_size() + o.considerations.considerations_size()) {
+        continue;
+      }
+      return o;
+    }
+    ADD_FAILURE() << "referral " << id << " not routed in time";
+    return o;
+  }
+
+  static testing::TempDir* dir_;
+  static testing::Process* broker_;
+  static std::string* bootstrap_;
+  static std::map<std::string, std::unique_ptr<testing::Process>>* services_;
+  static std::map<std::string, std::string>* addrs_;
+};
+
+testing::TempDir* StackTest::dir_ = nullptr;
+testing::Process* StackTest::broker_ = nullptr;
+std::string* StackTest::bootstrap_ = nullptr;
+std::map<std::string, std::unique_ptr<testing::Process>>* StackTest::services_ = nullptr;
+std::map<std::string, std::string>* StackTest::addrs_ = nullptr;
+
+TEST_F(StackTest, T1T4T8AreRoutedThroughAllFiveServices) {
+  for (const char* svc : {"intake", "triage", "advocacy", "orders", "notification"}) {
+    WaitServing(svc);
+  }
+  std::string t1 = Submit(testing::LoadExample("t01_strangulation_punjabi"));
+  std::string t4 = Submit(testing::LoadExample("t04_recent_rape_ae"));
+  std::string t8 = Submit(testing::LoadExample("t08_burglary_self_referral"));
+
+  Outcome o1 = WaitRouted(t1);
+  EXPECT_EQ(o1.decision.risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_TRUE(o1.decision.marac());
+  EXPECT_THAT(o1.decision.pathways(),
+              UnorderedElementsAre(v1::PATHWAY_IDVA, v1::PATHWAY_PERPETRATOR_PROGRAMME));
+  ASSERT_EQ(o1.assignments.assignments_size(), 1);
+  EXPECT_EQ(o1.assignments.assignments(0).advocate_id(), "idva-bal");  // Punjabi speaker
+  EXPECT_EQ(o1.considerations.considerations_size(), 2);             // DVDS, DAPN
+  std::set<std::string> agencies;
+  for (const auto& d : o1.deliveries.deliveries()) agencies.insert(d.agency_id());
+  EXPECT_TRUE(agencies.count("marac-coordinator-wmp"));
+  EXPECT_TRUE(agencies.count("police-vawg-wmp"));
+
+  Outcome o4 = WaitRouted(t4);
+  EXPECT_EQ(o4.decision.priority(), v1::PRIORITY_URGENT);
+  EXPECT_THAT(o4.decision.pathways(), UnorderedElementsAre(v1::PATHWAY_ISVA, v1::PATHWAY_SARC));
+  ASSERT_EQ(o4.assignments.assignments_size(), 1);
+  EXPECT_EQ(o4.assignments.assignments(0).advocate_id(), "isva-dee");
+
+  Outcome o8 = WaitRouted(t8);
+  EXPECT_THAT(o8.decision.pathways(), UnorderedElementsAre(v1::PATHWAY_GENERAL_SUPPORT));
+  EXPECT_FALSE(o8.decision.marac());
+  ASSERT_EQ(o8.assignments.assignments_size(), 1);
+  EXPECT_EQ(o8.assignments.assignments(0).advocate_id(), "support-ivy");
+  EXPECT_EQ(o8.considerations.considerations_size(), 0);
+}
+
+TEST_F(StackTest, InvalidReferralListsEveryBadFieldAndDuplicateKeyReturnsFirst) {
+  WaitServing("intake");
+  auto intake = Connect<v1::IntakeService>((*addrs_)["intake"]);
+  v1::SubmitReferralRequest bad = testing::LoadExample("t02_standard_da");
+  bad.set_idempotency_key("e2e-bad");
+  bad.mutable_referral()->mutable_victim()->set_age(-4);
+  bad.mutable_referral()->mutable_assessment()->mutable_dash_answers()->RemoveLast();
+  bad.mutable_referral()->set_source(static_cast<v1::ReferralSource>(77));
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  v1::SubmitReferralResponse resp;
+  grpc::Status s = intake->SubmitReferral(&ctx, bad, &resp);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::BadRequest details;
+  ASSERT_TRUE(grpcutil::ExtractBadRequest(s, &details));
+  std::vector<std::string> fields;
+  for (const auto& v : details.field_violations()) fields.push_back(v.field());
+  EXPECT_THAT(fields, UnorderedElementsAre("referral.source", "referral.victim.age",
+                                           "referral.assessment.dash_answers"));
+
+  v1::SubmitReferralRequest good = testing::LoadExample("t02_standard_da");
+  good.set_idempotency_key("e2e-dup");
+  std::string first = Submit(good);
+  std::string second = Submit(good);
+  EXPECT_EQ(first, second);
+}
+
+TEST_F(StackTest, EveryRecordOnEveryTopicCarriesCloudEventsHeaders) {
+  WaitServing("notification");
+  std::string id = Submit(testing::LoadExample("t03_escalation"));
+  WaitRouted(id);
+  size_t total = 0;
+  for (const char* topic : {events::kIntakeTopic, events::kTriageTopic, events::kAdvocacyTopic,
+                            events::kOrdersTopic, events::kNotificationTopic}) {
+    auto records = testing::ReadTopic(*bootstrap_, topic, 1, absl::Seconds(20));
+    EXPECT_FALSE(records.empty()) << topic;
+    for (const auto& r : records) {
+      for (const char* h : {"ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time",
+                            "content-type", "traceparent"}) {
+        EXPECT_TRUE(r.Header(h).has_value()) << topic << " lacks " << h;
+      }
+      EXPECT_TRUE(events::DecodeEnvelope(r).ok()) << topic;
+      // No personal data from the fixtures appears on the log.
+      EXPECT_EQ(r.payload.find("Example Person"), std::string::npos) << topic;
+      EXPECT_EQ(r.payload.find("7700 900123"), std::string::npos) << topic;
+    }
+    total += records.size();
+  }
+  EXPECT_GT(total, 5u);
+}
+
+TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
+  testing::TempDir dir;
+  testing::Process p(Bin("signpost-intake"), {"--max_message_bytes=lots", "--bogus=1"},
+                     dir.File("err.log"));
+  EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
+  std::string err = testing::ReadFile(dir.File("err.log"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("configuration error"), std::string::npos);
+  EXPECT_NE(err.find("kafka_bootstrap is required"), std::string::npos);
+  EXPECT_NE(err.find("unknown flag --bogus"), std::string::npos);
+  EXPECT_NE(err.find("max_message_bytes='lots' is not an integer"), std::string::npos);
+}
+
+TEST(BadConfigTest, BadRosterFileIsRefusedAtStart) {
+  testing::TempDir dir;
+  std::string roster = dir.File("roster.textproto");
+  FILE* f = std::fopen(roster.c_str(), "w");
+  std::fputs("advocates { advocate_id: \"a\" capacity: -3 }\n", f);
+  std::fclose(f);
+  testing::Process p(Bin("signpost-advocacy"),
+                     {"--kafka_bootstrap=127.0.0.1:1", "--db_path", dir.File("a.db"),
+                      "--roster_file", roster},
+                     dir.File("err.log"));
+  EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
+  EXPECT_NE(testing::ReadFile(dir.File("err.log")).find("capacity must be >= 0"),
+            std::string::npos);
+}
+
+TEST(BadConfigTest, PrintConfigRedactsSecrets) {
+  testing::TempDir dir;
+  // stdout goes to /dev/null in Process; check the exit code and absence in stderr.
+  testing::Process p(Bin("signpost-intake"),
+                     {"--print-config", "--kafka_bootstrap=x:1", "--kafka_sasl_password=s3cret"},
+                     dir.File("err.log"));
+  EXPECT_EQ(p.Wait(absl::Seconds(10)), 0);
+  EXPECT_EQ(testing::ReadFile(dir.File("err.log")).find("s3cret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace signpost

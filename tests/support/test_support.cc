@@ -1,0 +1,182 @@
+#include "tests/support/test_support.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/config/textproto.h"
+#include "common/ids/ids.h"
+#include "gtest/gtest.h"
+
+namespace signpost::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = absl::StrCat(base ? base : "/tmp", "/signpost-test-XXXXXX");
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  char* made = mkdtemp(buf.data());
+  if (made == nullptr) std::abort();
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string SourcePath(const std::string& relative) {
+  return absl::StrCat(SIGNPOST_SOURCE_DIR, "/", relative);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+v1::SubmitReferralRequest LoadExample(const std::string& name) {
+  v1::SubmitReferralRequest request;
+  absl::Status s = config::LoadTextProto(
+      SourcePath(absl::StrCat("examples/referrals/", name, ".textproto")), &request);
+  EXPECT_TRUE(s.ok()) << s;
+  return request;
+}
+
+std::vector<std::string> ExampleNames() {
+  std::vector<std::string> names;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(SourcePath("examples/referrals"))) {
+    std::string file = entry.path().filename().string();
+    if (absl::EndsWith(file, ".textproto")) {
+      names.push_back(file.substr(0, file.size() - strlen(".textproto")));
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::unique_ptr<kafka::MockCluster> StartEmbeddedKafka(int brokers) {
+  absl::StatusOr<std::unique_ptr<kafka::MockCluster>> cluster =
+      kafka::MockCluster::Create(brokers);
+  EXPECT_TRUE(cluster.ok()) << cluster.status();
+  absl::StatusOr<std::vector<kafka::TopicSpec>> topics =
+      kafka::ParseTopicList(ReadFile(SourcePath("deploy/kafka/topics.txt")));
+  EXPECT_TRUE(topics.ok()) << topics.status();
+  for (const auto& t : *topics) {
+    absl::Status s = (*cluster)->CreateTopic(t.name, t.partitions,
+                                             std::min(t.replication_factor, brokers));
+    EXPECT_TRUE(s.ok()) << s;
+  }
+  return std::move(*cluster);
+}
+
+std::vector<kafka::ConsumedMessage> ReadTopic(const std::string& bootstrap,
+                                              const std::string& topic, size_t expected,
+                                              absl::Duration timeout) {
+  kafka::ClientOptions options;
+  options.bootstrap_servers = bootstrap;
+  absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
+      kafka::Consumer::Create(options, absl::StrCat("reader-", NewUuid()), {topic});
+  EXPECT_TRUE(consumer.ok()) << consumer.status();
+  std::vector<kafka::ConsumedMessage> out;
+  absl::Time deadline = absl::Now() + timeout;
+  while (out.size() < expected && absl::Now() < deadline) {
+    absl::StatusOr<std::optional<kafka::ConsumedMessage>> m =
+        (*consumer)->Poll(absl::Milliseconds(200));
+    if (m.ok() && m->has_value()) out.push_back(std::move(**m));
+  }
+  // A little longer, to catch records beyond the expected count.
+  absl::Time extra = absl::Now() + absl::Milliseconds(500);
+  while (absl::Now() < extra) {
+    absl::StatusOr<std::optional<kafka::ConsumedMessage>> m =
+        (*consumer)->Poll(absl::Milliseconds(100));
+    if (m.ok() && m->has_value()) out.push_back(std::move(**m));
+  }
+  (*consumer)->Close();
+  return out;
+}
+
+Process::Process(const std::string& binary, const std::vector<std::string>& args,
+                 const std::string& stderr_path) {
+  pid_ = fork();
+  if (pid_ == 0) {
+    FILE* err = std::fopen(stderr_path.c_str(), "w");
+    if (err != nullptr) dup2(fileno(err), STDERR_FILENO);
+    FILE* out = std::fopen("/dev/null", "w");
+    if (out != nullptr) dup2(fileno(out), STDOUT_FILENO);
+    // The test runner may block signals; the child must start clean.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(binary.c_str()));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (Running()) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+}
+
+bool Process::Running() {
+  if (pid_ <= 0 || status_ != -1) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    status_ = status;
+    return false;
+  }
+  return true;
+}
+
+int Process::Wait(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (Running()) {
+    if (absl::Now() > deadline) return -1;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+  return -1;
+}
+
+int Process::Terminate(absl::Duration timeout) {
+  if (Running()) kill(pid_, SIGTERM);
+  return Wait(timeout);
+}
+
+std::string WaitForLogValue(const std::string& path, const std::string& needle,
+                            absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    std::string text = ReadFile(path);
+    size_t at = text.find(needle);
+    if (at != std::string::npos) {
+      size_t start = at + needle.size();
+      size_t end = text.find('"', start);
+      if (end != std::string::npos) return text.substr(start, end - start);
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return "";
+}
+
+}  // namespace signpost::testing

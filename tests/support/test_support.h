@@ -1,0 +1,70 @@
+// Shared test helpers: temp directories, the examples, an in-process
+// embedded Kafka (librdkafka's mock cluster with Signpost's topics), and a
+// child-process launcher for end-to-end tests. Not thread-safe unless noted.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/kafka/kafka.h"
+#include "signpost/v1/intake.pb.h"
+
+namespace signpost::testing {
+
+// A fresh directory under TMPDIR, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string SourcePath(const std::string& relative);
+std::string ReadFile(const std::string& path);
+
+// Loads examples/referrals/<name>.textproto (e.g. "t01_strangulation_punjabi").
+v1::SubmitReferralRequest LoadExample(const std::string& name);
+// Names of every example referral, sorted.
+std::vector<std::string> ExampleNames();
+
+// The embedded Kafka with every topic from deploy/kafka/topics.txt.
+std::unique_ptr<kafka::MockCluster> StartEmbeddedKafka(int brokers = 3);
+
+// Reads every record from `topic` (new group, from the beginning) until
+// `expected` records arrived or `timeout` passed.
+std::vector<kafka::ConsumedMessage> ReadTopic(const std::string& bootstrap,
+                                              const std::string& topic, size_t expected,
+                                              absl::Duration timeout);
+
+// A child process with stderr captured to a file.
+class Process {
+ public:
+  Process(const std::string& binary, const std::vector<std::string>& args,
+          const std::string& stderr_path);
+  ~Process();
+  pid_t pid() const { return pid_; }
+  // Sends SIGTERM and waits; returns the exit code (or 128+signal).
+  int Terminate(absl::Duration timeout = absl::Seconds(20));
+  // Waits for exit; returns the exit code, or -1 on timeout.
+  int Wait(absl::Duration timeout);
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// Waits until `path` contains `needle`; returns the text that follows it up
+// to the next '"' (used to read "grpc_address":"...").
+std::string WaitForLogValue(const std::string& path, const std::string& needle,
+                            absl::Duration timeout);
+
+}  // namespace signpost::testing
