@@ -6,6 +6,9 @@
 //                     --notification E [--timeout_s N] FILE...
 //        submits each referral, waits until it is routed through all five
 //        services, and prints one line per referral.
+//   signpost-cli load (demo's endpoint flags) --count N FILE
+//        submits N copies of FILE and reports latency and throughput.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -126,9 +129,11 @@ absl::StatusOr<Routed> WaitRouted(const Endpoints& ep, const std::string& id,
   auto notification = v1::NotificationService::NewStub(Dial(ep.notification));
   absl::Time deadline = absl::Now() + timeout;
   std::string waiting_for = "triage";
+  bool first = true;
   while (absl::Now() < deadline) {
     Routed r;
-    absl::SleepFor(absl::Milliseconds(100));
+    if (!first) absl::SleepFor(absl::Milliseconds(50));
+    first = false;
     {
       grpc::ClientContext ctx;
       SetDeadline(&ctx);
@@ -261,13 +266,64 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files, absl::Durat
   return failures == 0 ? 0 : 1;
 }
 
+// Submits `count` copies of one referral (fresh idempotency keys), then
+// waits until every one is fully routed; prints submit latency percentiles
+// and end-to-end throughput.
+int Load(const Endpoints& ep, const std::string& file, int count, absl::Duration timeout) {
+  absl::StatusOr<v1::SubmitReferralRequest> req = LoadRequest(file);
+  if (!req.ok()) {
+    std::fprintf(stderr, "signpost-cli: %s\n", std::string(req.status().message()).c_str());
+    return 2;
+  }
+  auto intake = v1::IntakeService::NewStub(Dial(ep.intake));
+  std::vector<double> latencies_ms;
+  std::vector<std::string> ids;
+  std::string run = absl::StrCat(absl::ToUnixNanos(absl::Now()));
+  absl::Time start = absl::Now();
+  for (int i = 0; i < count; ++i) {
+    req->set_idempotency_key(absl::StrCat("load-", run, "-", i));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::SubmitReferralResponse resp;
+    absl::Time t0 = absl::Now();
+    grpc::Status s = intake->SubmitReferral(&ctx, *req, &resp);
+    latencies_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+    if (!s.ok()) {
+      std::fprintf(stderr, "signpost-cli: submit failed: %s\n", DescribeError(s).c_str());
+      return 1;
+    }
+    ids.push_back(resp.referral_id());
+  }
+  absl::Duration submit_time = absl::Now() - start;
+  for (const std::string& id : ids) {
+    absl::StatusOr<Routed> routed = WaitRouted(ep, id, timeout);
+    if (!routed.ok()) {
+      std::fprintf(stderr, "signpost-cli: %s\n", std::string(routed.status().message()).c_str());
+      return 1;
+    }
+  }
+  absl::Duration total = absl::Now() - start;
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto pct = [&](double p) {
+    return latencies_ms[std::min(latencies_ms.size() - 1,
+                                 static_cast<size_t>(p * latencies_ms.size()))];
+  };
+  std::printf(
+      "referrals=%d submit_p50_ms=%.2f submit_p99_ms=%.2f submit_rate_per_s=%.1f "
+      "all_routed_s=%.2f routed_rate_per_s=%.1f\n",
+      count, pct(0.50), pct(0.99), count / absl::ToDoubleSeconds(submit_time),
+      absl::ToDoubleSeconds(total), count / absl::ToDoubleSeconds(total));
+  return 0;
+}
+
 int Usage() {
   std::fprintf(stderr,
                "usage:\n  signpost-cli wait-healthy ADDR...\n"
                "  signpost-cli health ADDR\n"
                "  signpost-cli submit INTAKE_ADDR FILE\n"
                "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
-               "--notification E [--timeout_s N] FILE...\n");
+               "--notification E [--timeout_s N] FILE...\n"
+               "  signpost-cli load (same endpoint flags) --count N FILE\n");
   return 2;
 }
 
@@ -290,7 +346,7 @@ int main(int argc, char** argv) {
     if (argc != 4) return Usage();
     return Submit(argv[2], argv[3]);
   }
-  if (command == "demo") {
+  if (command == "demo" || command == "load") {
     Endpoints ep;
     std::map<std::string, std::string*> flags = {{"--intake", &ep.intake},
                                                  {"--triage", &ep.triage},
@@ -298,11 +354,14 @@ int main(int argc, char** argv) {
                                                  {"--orders", &ep.orders},
                                                  {"--notification", &ep.notification}};
     int timeout_s = 60;
+    int load_count = 0;
     std::vector<std::string> files;
     for (int i = 2; i < argc; ++i) {
       std::string arg = argv[i];
       if (flags.count(arg) && i + 1 < argc) {
         *flags[arg] = argv[++i];
+      } else if (command == "load" && arg == "--count" && i + 1 < argc) {
+        if (!absl::SimpleAtoi(argv[++i], &load_count) || load_count < 1) return Usage();
       } else if (arg == "--timeout_s" && i + 1 < argc) {
         if (!absl::SimpleAtoi(argv[++i], &timeout_s)) return Usage();
       } else if (absl::StartsWith(arg, "--")) {
@@ -317,7 +376,12 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+    if (command == "load" && load_count == 0) return Usage();
     if (files.empty()) return Usage();
+    if (load_count > 0) {
+      if (files.size() != 1) return Usage();
+      return Load(ep, files[0], load_count, absl::Seconds(timeout_s));
+    }
     return Demo(ep, files, absl::Seconds(timeout_s));
   }
   return Usage();
