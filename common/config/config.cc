@@ -111,15 +111,15 @@ absl::Status Config::Parse(
     switch (setting.type) {
       case Type::kString:
         if (setting.required && setting.value.empty()) {
-          errors.push_back(absl::StrCat(name, " is required (--", name,
-                                        " or ", EnvName(name), ")"));
+          errors.push_back(absl::StrCat(name, " is required (--", name, " or ",
+                                        EnvName(name), ")"));
         }
         break;
       case Type::kInt: {
         int64_t v = 0;
         if (!absl::SimpleAtoi(setting.value, &v)) {
-          errors.push_back(absl::StrCat(name, "='", setting.value,
-                                        "' is not an integer"));
+          errors.push_back(
+              absl::StrCat(name, "='", setting.value, "' is not an integer"));
         } else if (v < setting.min || v > setting.max) {
           errors.push_back(absl::StrCat(name, "=", v, " is outside [",
                                         setting.min, ", ", setting.max, "]"));
@@ -133,8 +133,8 @@ absl::Status Config::Parse(
         } else if (lower == "0" || lower == "false" || lower == "no") {
           setting.value = "false";
         } else {
-          errors.push_back(absl::StrCat(name, "='", setting.value,
-                                        "' is not a boolean"));
+          errors.push_back(
+              absl::StrCat(name, "='", setting.value, "' is not a boolean"));
         }
         break;
       }
@@ -187,8 +187,9 @@ std::string Config::Usage() const {
     absl::StrAppend(&out, "  --", name, "  (", EnvName(name), ")  ",
                     setting.help, "\n");
   }
-  absl::StrAppend(&out, "  --print-config  print the effective settings, "
-                        "secrets redacted, and exit\n");
+  absl::StrAppend(&out,
+                  "  --print-config  print the effective settings, "
+                  "secrets redacted, and exit\n");
   return out;
 }
 

@@ -32,9 +32,9 @@ class Config {
   // Parses argv ("--name=value", "--name value", "--flag" for booleans, plus
   // --print-config and --help), then applies the environment. `getenv` is
   // injectable for tests. Returns InvalidArgument naming every bad setting.
-  absl::Status Parse(int argc, const char* const* argv,
-                     const std::function<const char*(const char*)>& getenv =
-                         nullptr);
+  absl::Status Parse(
+      int argc, const char* const* argv,
+      const std::function<const char*(const char*)>& getenv = nullptr);
 
   const std::string& GetString(absl::string_view name) const;
   int64_t GetInt(absl::string_view name) const;

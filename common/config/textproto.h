@@ -19,7 +19,8 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
  public:
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
-    errors.push_back(absl::StrCat("line ", line + 1, ":", column + 1, ": ", message));
+    errors.push_back(
+        absl::StrCat("line ", line + 1, ":", column + 1, ": ", message));
   }
   void AddWarning(int, google::protobuf::io::ColumnNumber,
                   const std::string&) override {}
@@ -29,7 +30,8 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
 
 // Parses `text` into `out`; `name` labels errors.
 template <typename T>
-absl::Status ParseTextProto(const std::string& text, const std::string& name, T* out) {
+absl::Status ParseTextProto(const std::string& text, const std::string& name,
+                            T* out) {
   internal::CollectErrors errors;
   google::protobuf::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
@@ -43,7 +45,8 @@ absl::Status ParseTextProto(const std::string& text, const std::string& name, T*
 template <typename T>
 absl::Status LoadTextProto(const std::string& path, T* out) {
   std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   std::stringstream buffer;
   buffer << in.rdbuf();
   return ParseTextProto(buffer.str(), path, out);

@@ -29,7 +29,8 @@ absl::StatusOr<std::unique_ptr<EventConsumer>> EventConsumer::Create(
 
 EventConsumer::EventConsumer(Options options,
                              std::unique_ptr<kafka::Consumer> consumer,
-                             kafka::Producer& dlq_producer, EventHandler handler)
+                             kafka::Producer& dlq_producer,
+                             EventHandler handler)
     : options_(std::move(options)),
       consumer_(std::move(consumer)),
       dlq_producer_(dlq_producer),
@@ -37,7 +38,9 @@ EventConsumer::EventConsumer(Options options,
 
 EventConsumer::~EventConsumer() { Stop(); }
 
-void EventConsumer::Start() { thread_ = std::thread([this] { Run(); }); }
+void EventConsumer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void EventConsumer::Stop() {
   stopping_ = true;
@@ -55,10 +58,11 @@ void EventConsumer::CommitWithRetry(const kafka::ConsumedMessage& message) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     absl::Status s = consumer_->Commit(message);
     if (s.ok()) return;
-    log::Warn("offset commit failed", {{"topic", message.topic},
-                                       {"partition", absl::StrCat(message.partition)},
-                                       {"offset", absl::StrCat(message.offset)},
-                                       {"error", std::string(s.message())}});
+    log::Warn("offset commit failed",
+              {{"topic", message.topic},
+               {"partition", absl::StrCat(message.partition)},
+               {"offset", absl::StrCat(message.offset)},
+               {"error", std::string(s.message())}});
     absl::SleepFor(absl::Milliseconds(100 * (attempt + 1)));
   }
 }
@@ -72,7 +76,8 @@ void EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
   out.headers = message.headers;
   out.headers.emplace_back("dlq_reason", std::string(reason));
   out.headers.emplace_back("dlq_source_topic", message.topic);
-  out.headers.emplace_back("dlq_source_partition", absl::StrCat(message.partition));
+  out.headers.emplace_back("dlq_source_partition",
+                           absl::StrCat(message.partition));
   out.headers.emplace_back("dlq_source_offset", absl::StrCat(message.offset));
   out.headers.emplace_back("dlq_consumer", options_.service_name);
   // The record must not be lost: keep trying until it is on the DLQ.
@@ -98,7 +103,8 @@ bool EventConsumer::PollOnce(absl::Duration timeout) {
   absl::StatusOr<std::optional<kafka::ConsumedMessage>> polled =
       consumer_->Poll(timeout);
   if (!polled.ok()) {
-    log::Error("consumer poll failed", {{"error", std::string(polled.status().message())}});
+    log::Error("consumer poll failed",
+               {{"error", std::string(polled.status().message())}});
     absl::SleepFor(absl::Seconds(1));
     return false;
   }

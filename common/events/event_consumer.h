@@ -57,7 +57,8 @@ class EventConsumer {
   EventConsumer(Options options, std::unique_ptr<kafka::Consumer> consumer,
                 kafka::Producer& dlq_producer, EventHandler handler);
   void Run();
-  void DeadLetter(const kafka::ConsumedMessage& message, absl::string_view reason);
+  void DeadLetter(const kafka::ConsumedMessage& message,
+                  absl::string_view reason);
   void CommitWithRetry(const kafka::ConsumedMessage& message);
 
   Options options_;

@@ -48,9 +48,8 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
                                    Executor& executor,
                                    std::function<absl::Status()> fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor.Post([reactor, fn = std::move(fn)] {
-    reactor->Finish(ToGrpcStatus(fn()));
-  });
+  executor.Post(
+      [reactor, fn = std::move(fn)] { reactor->Finish(ToGrpcStatus(fn())); });
   return reactor;
 }
 

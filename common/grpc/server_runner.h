@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "grpcpp/server.h"
 #include "grpcpp/impl/codegen/service_type.h"
+#include "grpcpp/server.h"
 
 namespace signpost::grpcutil {
 
@@ -33,8 +33,8 @@ class ServerRunner {
   void Shutdown(absl::Duration grace);
 
  private:
-  ServerRunner(std::unique_ptr<grpc::Server> server, int port, std::string address,
-               std::vector<std::string> service_names);
+  ServerRunner(std::unique_ptr<grpc::Server> server, int port,
+               std::string address, std::vector<std::string> service_names);
   std::unique_ptr<grpc::Server> server_;
   int port_;
   std::string address_;

@@ -41,8 +41,8 @@ absl::Status RuleViolation(absl::string_view rule_id, absl::string_view subject,
   v->set_type(std::string(rule_id));
   v->set_subject(std::string(subject));
   v->set_description(std::string(description));
-  absl::Status status = absl::FailedPreconditionError(
-      absl::StrCat(rule_id, ": ", description));
+  absl::Status status =
+      absl::FailedPreconditionError(absl::StrCat(rule_id, ": ", description));
   status.SetPayload(kPreconditionUrl, absl::Cord(failure.SerializeAsString()));
   return status;
 }
@@ -83,7 +83,8 @@ bool ExtractDetail(const grpc::Status& status, absl::string_view url, T* out) {
 
 }  // namespace
 
-bool ExtractBadRequest(const grpc::Status& status, google::rpc::BadRequest* out) {
+bool ExtractBadRequest(const grpc::Status& status,
+                       google::rpc::BadRequest* out) {
   return ExtractDetail(status, kBadRequestUrl, out);
 }
 

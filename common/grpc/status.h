@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "grpcpp/support/status.h"
 #include "google/rpc/error_details.pb.h"
+#include "grpcpp/support/status.h"
 
 namespace signpost::grpcutil {
 
@@ -37,7 +37,8 @@ absl::Status RuleViolation(absl::string_view rule_id, absl::string_view subject,
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // Client side: the BadRequest carried by a failed call, if any.
-bool ExtractBadRequest(const grpc::Status& status, google::rpc::BadRequest* out);
+bool ExtractBadRequest(const grpc::Status& status,
+                       google::rpc::BadRequest* out);
 bool ExtractPreconditionFailure(const grpc::Status& status,
                                 google::rpc::PreconditionFailure* out);
 

@@ -45,8 +45,9 @@ absl::Status SetProperty(rd_kafka_conf_t* conf, const std::string& key,
   return absl::OkStatus();
 }
 
-absl::StatusOr<ConfPtr> BaseConf(const ClientOptions& options,
-                                 const std::map<std::string, std::string>& defaults) {
+absl::StatusOr<ConfPtr> BaseConf(
+    const ClientOptions& options,
+    const std::map<std::string, std::string>& defaults) {
   ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), OnLog);
   std::map<std::string, std::string> props = defaults;
@@ -101,18 +102,20 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
   delete holder;
 }
 
-void OnLog(const rd_kafka_t*, int level, const char* facility, const char* buf) {
+void OnLog(const rd_kafka_t*, int level, const char* facility,
+           const char* buf) {
   // librdkafka's own lines carry broker addresses and codes, never payloads.
-  log::Level ours = level <= 3 ? log::Level::kError
-                   : level == 4 ? log::Level::kWarn
-                   : level <= 6 ? log::Level::kInfo
-                                : log::Level::kDebug;
+  log::Level ours = level <= 3   ? log::Level::kError
+                    : level == 4 ? log::Level::kWarn
+                    : level <= 6 ? log::Level::kInfo
+                                 : log::Level::kDebug;
   log::Log(ours, "librdkafka", {{"facility", facility}, {"detail", buf}});
 }
 
 void OnError(rd_kafka_t*, int err, const char* reason, void*) {
   log::Warn("kafka client error",
-            {{"kafka_error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
+            {{"kafka_error",
+              rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
              {"detail", reason}});
 }
 
@@ -130,12 +133,12 @@ Producer::~Producer() {
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
     const ClientOptions& options) {
-  absl::StatusOr<ConfPtr> conf = BaseConf(
-      options, {{"enable.idempotence", "true"},
-                {"acks", "all"},
-                {"linger.ms", "5"},
-                {"message.timeout.ms", "30000"},
-                {"compression.type", "none"}});
+  absl::StatusOr<ConfPtr> conf =
+      BaseConf(options, {{"enable.idempotence", "true"},
+                         {"acks", "all"},
+                         {"linger.ms", "5"},
+                         {"message.timeout.ms", "30000"},
+                         {"compression.type", "none"}});
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
   rd_kafka_conf_set_error_cb(conf->get(), OnError);
@@ -164,14 +167,16 @@ std::vector<Delivery> Producer::ProduceAndWait(
     while (true) {
       rd_kafka_headers_t* hdrs = rd_kafka_headers_new(m.headers.size());
       for (const auto& [name, value] : m.headers) {
-        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()),
-                            value.data(), static_cast<ssize_t>(value.size()));
+        rd_kafka_header_add(hdrs, name.data(),
+                            static_cast<ssize_t>(name.size()), value.data(),
+                            static_cast<ssize_t>(value.size()));
       }
       auto* holder = new std::shared_ptr<DeliverySlot>(slots[i]);
       rd_kafka_resp_err_t err = rd_kafka_producev(
           rk, RD_KAFKA_V_TOPIC(m.topic.c_str()),
           RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(m.payload.data()), m.payload.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(m.payload.data()),
+                           m.payload.size()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
           RD_KAFKA_V_OPAQUE(holder), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
@@ -220,14 +225,15 @@ absl::Status Producer::Flush(absl::Duration timeout) {
 
 bool Producer::ClusterReachable(absl::Duration timeout) {
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(
-      impl_->rk.get(), 0, nullptr, &md,
-      static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(impl_->rk.get(), 0, nullptr, &md,
+                        static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (md != nullptr) rd_kafka_metadata_destroy(md);
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-std::optional<std::string> ConsumedMessage::Header(const std::string& name) const {
+std::optional<std::string> ConsumedMessage::Header(
+    const std::string& name) const {
   for (const auto& [k, v] : headers) {
     if (k == name) return v;
   }
@@ -269,7 +275,8 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
   std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> list(
       rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
   for (const std::string& t : topics) {
-    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(),
+                                      RD_KAFKA_PARTITION_UA);
   }
   if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, list.get());
       e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -287,9 +294,11 @@ absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
       msg, rd_kafka_message_destroy);
   if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      log::Warn("kafka consume error", {{"kafka_error", rd_kafka_err2name(msg->err)}});
+      log::Warn("kafka consume error",
+                {{"kafka_error", rd_kafka_err2name(msg->err)}});
     }
-    if (msg->err == RD_KAFKA_RESP_ERR__FATAL) return FromKafkaError(msg->err, "consume");
+    if (msg->err == RD_KAFKA_RESP_ERR__FATAL)
+      return FromKafkaError(msg->err, "consume");
     return std::optional<ConsumedMessage>();
   }
   ConsumedMessage out;
@@ -307,12 +316,12 @@ absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
     const char* name;
     const void* value;
     size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-         RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       out.headers.emplace_back(
-          name, value ? std::string(static_cast<const char*>(value), size) : "");
+          name,
+          value ? std::string(static_cast<const char*>(value), size) : "");
     }
   }
   return std::optional<ConsumedMessage>(std::move(out));
@@ -355,7 +364,8 @@ absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Create(int brokers) {
   // The host handle has no bootstrap servers of its own; only errors matter.
   (void)SetProperty(conf.get(), "log_level", "3");
   char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
+  rd_kafka_t* rk =
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
   if (rk == nullptr) {
     return absl::InternalError(absl::StrCat("mock cluster host: ", err));
   }
@@ -391,7 +401,8 @@ absl::Status MockCluster::SetBrokerDown(int broker_id, bool down) {
   rd_kafka_resp_err_t err =
       down ? rd_kafka_mock_broker_set_down(impl_->cluster, broker_id)
            : rd_kafka_mock_broker_set_up(impl_->cluster, broker_id);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafkaError(err, "broker state");
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return FromKafkaError(err, "broker state");
   return absl::OkStatus();
 }
 
@@ -411,9 +422,10 @@ absl::StatusOr<std::vector<TopicSpec>> ParseTopicList(const std::string& text) {
     if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &spec.partitions) ||
         !absl::SimpleAtoi(parts[2], &spec.replication_factor) ||
         spec.partitions < 1 || spec.replication_factor < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "topic list line ", line_no,
-          ": expected '<name> <partitions> <replication>' with positive numbers"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("topic list line ", line_no,
+                       ": expected '<name> <partitions> <replication>' with "
+                       "positive numbers"));
     }
     spec.name = std::string(parts[0]);
     topics.push_back(spec);

@@ -51,8 +51,8 @@ class Producer {
   // Produces all messages and waits until each is acknowledged by all
   // in-sync replicas or `timeout` passes. Returns one Delivery per message,
   // in order. Messages to one partition keep their order.
-  std::vector<Delivery> ProduceAndWait(const std::vector<OutgoingMessage>& messages,
-                                       absl::Duration timeout);
+  std::vector<Delivery> ProduceAndWait(
+      const std::vector<OutgoingMessage>& messages, absl::Duration timeout);
   // Waits for every outstanding message.
   absl::Status Flush(absl::Duration timeout);
   // True when the cluster answered a metadata request within `timeout`.
@@ -100,7 +100,8 @@ class Consumer {
 };
 
 // librdkafka's in-process mock cluster: a real Kafka-protocol broker set on
-// loopback TCP. Used by the devbroker binary and integration tests. Thread-safe.
+// loopback TCP. Used by the devbroker binary and integration tests.
+// Thread-safe.
 class MockCluster {
  public:
   static absl::StatusOr<std::unique_ptr<MockCluster>> Create(int brokers);

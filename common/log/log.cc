@@ -92,12 +92,13 @@ std::string FormatLine(Level level, absl::string_view message,
     absl::MutexLock lock(&g_mu);
     service = *g_service;
   }
-  std::string line = absl::StrCat(
-      "{\"ts\":\"",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      "\",\"service\":\"", JsonEscape(service), "\",\"level\":\"",
-      LevelName(level), "\",\"trace_id\":\"", JsonEscape(trace_id),
-      "\",\"msg\":\"", JsonEscape(message), "\"");
+  std::string line =
+      absl::StrCat("{\"ts\":\"",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                    absl::UTCTimeZone()),
+                   "\",\"service\":\"", JsonEscape(service), "\",\"level\":\"",
+                   LevelName(level), "\",\"trace_id\":\"", JsonEscape(trace_id),
+                   "\",\"msg\":\"", JsonEscape(message), "\"");
   for (const auto& [key, value] : fields) {
     absl::StrAppend(&line, ",\"", JsonEscape(key), "\":\"", JsonEscape(value),
                     "\"");

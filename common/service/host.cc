@@ -19,8 +19,9 @@ void BlockShutdownSignals() {
 }
 
 void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
-  config.DefineString("grpc_address", spec.default_grpc_address,
-                      "host:port the gRPC server listens on (port 0: any free)");
+  config.DefineString(
+      "grpc_address", spec.default_grpc_address,
+      "host:port the gRPC server listens on (port 0: any free)");
   config.DefineString("db_path", absl::StrCat("signpost-", spec.name, ".db"),
                       "this service's SQLite database file", true);
   config.DefineString("kafka_bootstrap", "",
@@ -84,7 +85,8 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
   host->kafka_options_.properties["security.protocol"] =
       config.GetString("kafka_security_protocol");
   for (const auto& [flag, property] :
-       {std::pair<const char*, const char*>{"kafka_sasl_mechanism", "sasl.mechanism"},
+       {std::pair<const char*, const char*>{"kafka_sasl_mechanism",
+                                            "sasl.mechanism"},
         {"kafka_sasl_username", "sasl.username"},
         {"kafka_sasl_password", "sasl.password"}}) {
     if (!config.GetString(flag).empty()) {
@@ -94,11 +96,13 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
   absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
       kafka::Producer::Create(host->kafka_options_);
   if (!producer.ok()) {
-    return absl::Status(producer.status().code(),
-                        absl::StrCat("kafka settings: ", producer.status().message()));
+    return absl::Status(
+        producer.status().code(),
+        absl::StrCat("kafka settings: ", producer.status().message()));
   }
   host->producer_ = std::move(*producer);
-  host->relay_ = std::make_unique<store::OutboxRelay>(*host->db_, *host->producer_);
+  host->relay_ =
+      std::make_unique<store::OutboxRelay>(*host->db_, *host->producer_);
   return host;
 }
 
@@ -117,7 +121,8 @@ void ServiceHost::MonitorReadiness() {
                       : "not ready: Kafka unreachable");
       last = ready;
     }
-    for (int i = 0; i < 20 && !stopping_; ++i) absl::SleepFor(absl::Milliseconds(100));
+    for (int i = 0; i < 20 && !stopping_; ++i)
+      absl::SleepFor(absl::Milliseconds(100));
   }
 }
 
@@ -125,7 +130,8 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
                      events::EventHandler handler) {
   grpcutil::ServerRunner::Options options;
   options.address = config_.GetString("grpc_address");
-  options.max_message_bytes = static_cast<int>(config_.GetInt("max_message_bytes"));
+  options.max_message_bytes =
+      static_cast<int>(config_.GetInt("max_message_bytes"));
   absl::StatusOr<std::unique_ptr<grpcutil::ServerRunner>> server =
       grpcutil::ServerRunner::Start(options, services);
   if (!server.ok()) {
@@ -147,7 +153,8 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
         events::EventConsumer::Create(consumer_options, *producer_,
                                       std::move(handler));
     if (!consumer.ok()) {
-      std::fprintf(stderr, "signpost-%s: kafka consumer: %s\n", spec_.name.c_str(),
+      std::fprintf(stderr, "signpost-%s: kafka consumer: %s\n",
+                   spec_.name.c_str(),
                    std::string(consumer.status().message()).c_str());
       return 1;
     }
@@ -175,8 +182,9 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
   relay_->Stop(absl::Seconds(10));
   absl::Status flushed = producer_->Flush(absl::Seconds(10));
   absl::StatusOr<int64_t> unsent = store::CountUnsent(*db_);
-  log::Info("stopped", {{"outbox_unsent", unsent.ok() ? absl::StrCat(*unsent) : "?"},
-                        {"flush", flushed.ok() ? "ok" : std::string(flushed.message())}});
+  log::Info("stopped",
+            {{"outbox_unsent", unsent.ok() ? absl::StrCat(*unsent) : "?"},
+             {"flush", flushed.ok() ? "ok" : std::string(flushed.message())}});
   return 0;
 }
 

@@ -137,7 +137,8 @@ absl::Status Tx::Exec(absl::string_view sql) {
 int64_t Tx::Changes() const { return sqlite3_changes(db_); }
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(
-    const std::string& path, const std::vector<std::string>& service_migrations) {
+    const std::string& path,
+    const std::vector<std::string>& service_migrations) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db,
@@ -187,10 +188,10 @@ absl::Status Database::ApplyMigrations(
     const std::vector<std::string>& migrations) {
   int64_t current = UserVersion();
   if (current > static_cast<int64_t>(migrations.size())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database ", path_, " is at schema version ", current,
-        " but this binary knows only ", migrations.size(),
-        "; refusing to run an older binary on a newer database"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", path_, " is at schema version ", current,
+                     " but this binary knows only ", migrations.size(),
+                     "; refusing to run an older binary on a newer database"));
   }
   for (size_t i = static_cast<size_t>(current); i < migrations.size(); ++i) {
     absl::Status s = Write([&](Tx& tx) -> absl::Status {

@@ -72,7 +72,8 @@ class Database {
   // shared migration then `service_migrations`. Each migration runs in its
   // own transaction and bumps user_version.
   static absl::StatusOr<std::unique_ptr<Database>> Open(
-      const std::string& path, const std::vector<std::string>& service_migrations);
+      const std::string& path,
+      const std::vector<std::string>& service_migrations);
   ~Database();
 
   absl::Status Write(const std::function<absl::Status(Tx&)>& fn);

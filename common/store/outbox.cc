@@ -40,7 +40,8 @@ absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
       .Bind(4, topic)
       .BindBlob(5, payload)
       .Bind(6, traceparent)
-      .Bind(7, google::protobuf::util::TimeUtil::ToString(envelope.occurred_at()))
+      .Bind(7,
+            google::protobuf::util::TimeUtil::ToString(envelope.occurred_at()))
       .Bind(8, NowMs());
   return stmt->Run();
 }
@@ -107,7 +108,9 @@ OutboxRelay::OutboxRelay(Database& db, kafka::Producer& producer,
 
 OutboxRelay::~OutboxRelay() { Stop(absl::ZeroDuration()); }
 
-void OutboxRelay::Start() { thread_ = std::thread([this] { Run(); }); }
+void OutboxRelay::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void OutboxRelay::Notify() {
   absl::MutexLock lock(&mu_);
@@ -148,7 +151,8 @@ absl::StatusOr<int> OutboxRelay::PublishOnce() {
       r.payload = stmt->ColumnBlob(3);
       r.traceparent = stmt->ColumnText(4);
       if (!r.envelope.ParseFromString(r.payload)) {
-        return absl::DataLossError(absl::StrCat("outbox row ", r.seq, " corrupt"));
+        return absl::DataLossError(
+            absl::StrCat("outbox row ", r.seq, " corrupt"));
       }
       rows.push_back(std::move(r));
     }

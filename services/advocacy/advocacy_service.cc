@@ -24,7 +24,8 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetReferralAssignments(
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::ListAdvocates(
-    grpc::CallbackServerContext* context, const v1::ListAdvocatesRequest* request,
+    grpc::CallbackServerContext* context,
+    const v1::ListAdvocatesRequest* request,
     v1::ListAdvocatesResponse* response) {
   return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
     absl::StatusOr<std::vector<v1::Advocate>> all = store_.ListAdvocates();

@@ -15,9 +15,10 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::GetReferralAssignmentsRequest* request,
       v1::GetReferralAssignmentsResponse* response) override;
-  grpc::ServerUnaryReactor* ListAdvocates(grpc::CallbackServerContext* context,
-                                          const v1::ListAdvocatesRequest* request,
-                                          v1::ListAdvocatesResponse* response) override;
+  grpc::ServerUnaryReactor* ListAdvocates(
+      grpc::CallbackServerContext* context,
+      const v1::ListAdvocatesRequest* request,
+      v1::ListAdvocatesResponse* response) override;
 
  private:
   AdvocacyStore& store_;

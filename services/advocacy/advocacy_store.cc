@@ -16,7 +16,8 @@ std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',');
 }
 
-absl::StatusOr<std::vector<AdvocateView>> LoadRole(store::Tx& tx, v1::AdvocateRole role) {
+absl::StatusOr<std::vector<AdvocateView>> LoadRole(store::Tx& tx,
+                                                   v1::AdvocateRole role) {
   std::vector<AdvocateView> out;
   absl::StatusOr<store::Statement> q = tx.Prepare(
       "SELECT advocate_id, provider_id, role, languages, localities, capacity, "
@@ -82,9 +83,11 @@ absl::Status AdvocacyStore::UpsertRoster(const v1::Roster& roster) {
   return db_.Write([&](store::Tx& tx) -> absl::Status {
     for (const v1::Advocate& a : roster.advocates()) {
       absl::StatusOr<store::Statement> q = tx.Prepare(
-          "INSERT INTO advocates (advocate_id, provider_id, display_name, role, "
+          "INSERT INTO advocates (advocate_id, provider_id, display_name, "
+          "role, "
           "languages, localities, capacity) VALUES (?,?,?,?,?,?,?) "
-          "ON CONFLICT(advocate_id) DO UPDATE SET provider_id=excluded.provider_id, "
+          "ON CONFLICT(advocate_id) DO UPDATE SET "
+          "provider_id=excluded.provider_id, "
           "display_name=excluded.display_name, role=excluded.role, "
           "languages=excluded.languages, localities=excluded.localities, "
           "capacity=excluded.capacity");
@@ -102,7 +105,8 @@ absl::Status AdvocacyStore::UpsertRoster(const v1::Roster& roster) {
   });
 }
 
-absl::StatusOr<int> AdvocacyStore::RouteTriaged(const events::IncomingEvent& event) {
+absl::StatusOr<int> AdvocacyStore::RouteTriaged(
+    const events::IncomingEvent& event) {
   const v1::ReferralTriaged& triaged = event.envelope.referral_triaged();
   const std::string& referral_id = event.envelope.referral_id();
   int written = 0;
@@ -112,12 +116,14 @@ absl::StatusOr<int> AdvocacyStore::RouteTriaged(const events::IncomingEvent& eve
     if (!*claimed) return absl::OkStatus();
     int64_t now_ms = absl::ToUnixMillis(absl::Now());
 
-    auto record = [&](v1::Pathway pathway, v1::AssignmentOutcome outcome,
-                      const std::string& advocate_id, bool interpreter,
-                      const std::string& reason) -> absl::StatusOr<std::string> {
+    auto record =
+        [&](v1::Pathway pathway, v1::AssignmentOutcome outcome,
+            const std::string& advocate_id, bool interpreter,
+            const std::string& reason) -> absl::StatusOr<std::string> {
       std::string id = NewUuid();
       absl::StatusOr<store::Statement> q = tx.Prepare(
-          "INSERT INTO assignments (assignment_id, referral_id, pathway, outcome, "
+          "INSERT INTO assignments (assignment_id, referral_id, pathway, "
+          "outcome, "
           "advocate_id, interpreter, reason, priority, created_at_ms) "
           "VALUES (?,?,?,?,?,?,?,?,?)");
       if (!q.ok()) return q.status();
@@ -142,23 +148,27 @@ absl::StatusOr<int> AdvocacyStore::RouteTriaged(const events::IncomingEvent& eve
         if (!role) continue;  // service pathway: no advocate to assign
         absl::StatusOr<std::vector<AdvocateView>> pool = LoadRole(tx, *role);
         if (!pool.ok()) return pool.status();
-        MatchResult match = Match({pathway, triaged.locality_code(), triaged.language(),
-                                   triaged.language_match_required()},
-                                  *pool);
-        v1::EventEnvelope out = events::NewEnvelope("advocacy", referral_id, &event.envelope);
+        MatchResult match =
+            Match({pathway, triaged.locality_code(), triaged.language(),
+                   triaged.language_match_required()},
+                  *pool);
+        v1::EventEnvelope out =
+            events::NewEnvelope("advocacy", referral_id, &event.envelope);
         if (match.chosen) {
           absl::StatusOr<store::Statement> take = tx.Prepare(
-              "UPDATE advocates SET caseload = caseload + 1, last_assigned_ms = ? "
+              "UPDATE advocates SET caseload = caseload + 1, last_assigned_ms "
+              "= ? "
               "WHERE advocate_id = ? AND caseload < capacity");
           if (!take.ok()) return take.status();
           take->Bind(1, now_ms).Bind(2, match.chosen->advocate_id);
           if (absl::Status s = take->Run(); !s.ok()) return s;
           if (tx.Changes() != 1) {
-            return absl::AbortedError("advocate capacity changed during assignment");
+            return absl::AbortedError(
+                "advocate capacity changed during assignment");
           }
-          absl::StatusOr<std::string> id =
-              record(pathway, v1::ASSIGNMENT_OUTCOME_ASSIGNED, match.chosen->advocate_id,
-                     match.interpreter, match.reason);
+          absl::StatusOr<std::string> id = record(
+              pathway, v1::ASSIGNMENT_OUTCOME_ASSIGNED,
+              match.chosen->advocate_id, match.interpreter, match.reason);
           if (!id.ok()) return id.status();
           auto* a = out.mutable_advocate_assigned();
           a->set_assignment_id(*id);
@@ -169,7 +179,8 @@ absl::StatusOr<int> AdvocacyStore::RouteTriaged(const events::IncomingEvent& eve
           a->set_reason(match.reason);
         } else {
           absl::StatusOr<std::string> id =
-              record(pathway, v1::ASSIGNMENT_OUTCOME_WAITLISTED, "", false, match.reason);
+              record(pathway, v1::ASSIGNMENT_OUTCOME_WAITLISTED, "", false,
+                     match.reason);
           if (!id.ok()) return id.status();
           auto* w = out.mutable_referral_waitlisted();
           w->set_pathway(pathway);
@@ -177,15 +188,16 @@ absl::StatusOr<int> AdvocacyStore::RouteTriaged(const events::IncomingEvent& eve
           w->set_reason(match.reason);
         }
         events::StampType(&out);
-        if (absl::Status s = store::AppendToOutbox(tx, out, events::kAdvocacyTopic,
-                                                   event.traceparent);
+        if (absl::Status s = store::AppendToOutbox(
+                tx, out, events::kAdvocacyTopic, event.traceparent);
             !s.ok()) {
           return s;
         }
       }
     }
     absl::StatusOr<store::Statement> routed = tx.Prepare(
-        "INSERT OR REPLACE INTO routed_referrals (referral_id, status, routed_at_ms) "
+        "INSERT OR REPLACE INTO routed_referrals (referral_id, status, "
+        "routed_at_ms) "
         "VALUES (?,?,?)");
     if (!routed.ok()) return routed.status();
     routed->Bind(1, referral_id)
@@ -197,8 +209,8 @@ absl::StatusOr<int> AdvocacyStore::RouteTriaged(const events::IncomingEvent& eve
   return written;
 }
 
-absl::StatusOr<v1::GetReferralAssignmentsResponse> AdvocacyStore::GetReferralAssignments(
-    const std::string& referral_id) {
+absl::StatusOr<v1::GetReferralAssignmentsResponse>
+AdvocacyStore::GetReferralAssignments(const std::string& referral_id) {
   v1::GetReferralAssignmentsResponse response;
   absl::Status status = db_.Read([&](store::Tx& tx) -> absl::Status {
     absl::StatusOr<store::Statement> r =
@@ -209,8 +221,10 @@ absl::StatusOr<v1::GetReferralAssignmentsResponse> AdvocacyStore::GetReferralAss
     if (!routed.ok()) return routed.status();
     response.set_processed(*routed);
     absl::StatusOr<store::Statement> q = tx.Prepare(
-        "SELECT assignment_id, pathway, outcome, COALESCE(advocate_id,''), interpreter, "
-        "reason, priority, created_at_ms FROM assignments WHERE referral_id = ? "
+        "SELECT assignment_id, pathway, outcome, COALESCE(advocate_id,''), "
+        "interpreter, "
+        "reason, priority, created_at_ms FROM assignments WHERE referral_id = "
+        "? "
         "ORDER BY created_at_ms, pathway");
     if (!q.ok()) return q.status();
     q->Bind(1, referral_id);
@@ -239,7 +253,8 @@ absl::StatusOr<std::vector<v1::Advocate>> AdvocacyStore::ListAdvocates() {
   std::vector<v1::Advocate> out;
   absl::Status status = db_.Read([&](store::Tx& tx) -> absl::Status {
     absl::StatusOr<store::Statement> q = tx.Prepare(
-        "SELECT advocate_id, provider_id, display_name, role, languages, localities, "
+        "SELECT advocate_id, provider_id, display_name, role, languages, "
+        "localities, "
         "capacity, caseload FROM advocates ORDER BY advocate_id");
     if (!q.ok()) return q.status();
     while (true) {
@@ -251,8 +266,10 @@ absl::StatusOr<std::vector<v1::Advocate>> AdvocacyStore::ListAdvocates() {
       a.set_provider_id(q->ColumnText(1));
       a.set_display_name(q->ColumnText(2));
       a.set_role(static_cast<v1::AdvocateRole>(q->ColumnInt(3)));
-      for (const std::string& l : SplitList(q->ColumnText(4))) a.add_languages(l);
-      for (const std::string& l : SplitList(q->ColumnText(5))) a.add_localities(l);
+      for (const std::string& l : SplitList(q->ColumnText(4)))
+        a.add_languages(l);
+      for (const std::string& l : SplitList(q->ColumnText(5)))
+        a.add_localities(l);
       a.set_capacity(static_cast<int32_t>(q->ColumnInt(6)));
       a.set_caseload(static_cast<int32_t>(q->ColumnInt(7)));
       out.push_back(std::move(a));

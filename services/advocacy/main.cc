@@ -9,18 +9,23 @@
 int main(int argc, char** argv) {
   using namespace signpost;
   service::BlockShutdownSignals();
-  service::ServiceSpec spec{"advocacy", "127.0.0.1:50053", events::kAdvocacyTopic,
+  service::ServiceSpec spec{"advocacy",
+                            "127.0.0.1:50053",
+                            events::kAdvocacyTopic,
                             {events::kTriageTopic},
                             advocacy::AdvocacyStore::Migrations()};
   config::Config config("signpost-advocacy");
   service::DefineCommonFlags(config, spec);
-  config.DefineString("roster_file", "", "advocate roster (textproto signpost.v1.Roster)",
-                      true);
-  if (int code = service::ParseConfig(config, argc, argv); code >= 0) return code;
-  absl::StatusOr<v1::Roster> roster = advocacy::LoadRoster(config.GetString("roster_file"));
+  config.DefineString("roster_file", "",
+                      "advocate roster (textproto signpost.v1.Roster)", true);
+  if (int code = service::ParseConfig(config, argc, argv); code >= 0)
+    return code;
+  absl::StatusOr<v1::Roster> roster =
+      advocacy::LoadRoster(config.GetString("roster_file"));
   if (!roster.ok()) {
-    config::PrintConfigError(argv[0], absl::InvalidArgumentError(absl::StrCat(
-                                          "roster_file: ", roster.status().message())));
+    config::PrintConfigError(
+        argv[0], absl::InvalidArgumentError(
+                     absl::StrCat("roster_file: ", roster.status().message())));
     return 2;
   }
   absl::StatusOr<std::unique_ptr<service::ServiceHost>> host =

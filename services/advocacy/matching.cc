@@ -63,7 +63,8 @@ std::optional<v1::AdvocateRole> RoleForPathway(v1::Pathway pathway) {
   }
 }
 
-bool LanguageMatches(const std::string& advocate_language, const std::string& wanted) {
+bool LanguageMatches(const std::string& advocate_language,
+                     const std::string& wanted) {
   return !wanted.empty() && PrimaryTag(advocate_language) == PrimaryTag(wanted);
 }
 
@@ -91,9 +92,9 @@ MatchResult Match(const MatchRequest& request,
     eligible.push_back(&a);
   }
   if (eligible.empty()) {
-    result.reason = absl::StrCat("no eligible advocate: ", role_count,
-                                 " with the role, ", elsewhere,
-                                 " not serving locality, ", full, " at capacity");
+    result.reason = absl::StrCat(
+        "no eligible advocate: ", role_count, " with the role, ", elsewhere,
+        " not serving locality, ", full, " at capacity");
     return result;
   }
   auto best_of = [](std::vector<const AdvocateView*> pool) {
@@ -110,23 +111,24 @@ MatchResult Match(const MatchRequest& request,
     if (!speakers.empty()) {
       const AdvocateView* chosen = best_of(speakers);
       result.chosen = *chosen;
-      result.reason = absl::StrCat("language match '", request.language, "'; load ",
-                                   chosen->caseload, "/", chosen->capacity, "; ",
-                                   eligible.size(), " eligible");
+      result.reason = absl::StrCat(
+          "language match '", request.language, "'; load ", chosen->caseload,
+          "/", chosen->capacity, "; ", eligible.size(), " eligible");
       return result;
     }
     const AdvocateView* chosen = best_of(eligible);
     result.chosen = *chosen;
     result.interpreter = true;
-    result.reason = absl::StrCat("no eligible advocate speaks '", request.language,
-                                 "': interpreter flag; load ", chosen->caseload, "/",
-                                 chosen->capacity);
+    result.reason = absl::StrCat("no eligible advocate speaks '",
+                                 request.language, "': interpreter flag; load ",
+                                 chosen->caseload, "/", chosen->capacity);
     return result;
   }
   const AdvocateView* chosen = best_of(eligible);
   result.chosen = *chosen;
-  result.reason = absl::StrCat("lowest load ", chosen->caseload, "/", chosen->capacity,
-                               " of ", eligible.size(), " eligible");
+  result.reason =
+      absl::StrCat("lowest load ", chosen->caseload, "/", chosen->capacity,
+                   " of ", eligible.size(), " eligible");
   return result;
 }
 

@@ -45,7 +45,8 @@ struct MatchResult {
 std::optional<v1::AdvocateRole> RoleForPathway(v1::Pathway pathway);
 
 // True when `advocate_language` serves `wanted` ("pa" matches "pa-IN").
-bool LanguageMatches(const std::string& advocate_language, const std::string& wanted);
+bool LanguageMatches(const std::string& advocate_language,
+                     const std::string& wanted);
 
 MatchResult Match(const MatchRequest& request,
                   const std::vector<AdvocateView>& advocates);

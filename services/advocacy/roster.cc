@@ -18,15 +18,20 @@ absl::Status ValidateRoster(const v1::Roster& roster) {
     if (a.advocate_id().empty()) {
       errors.push_back(absl::StrCat(at, ".advocate_id is required"));
     } else if (!ids.insert(a.advocate_id()).second) {
-      errors.push_back(absl::StrCat(at, ".advocate_id '", a.advocate_id(), "' is a duplicate"));
+      errors.push_back(absl::StrCat(at, ".advocate_id '", a.advocate_id(),
+                                    "' is a duplicate"));
     }
-    if (a.provider_id().empty()) errors.push_back(absl::StrCat(at, ".provider_id is required"));
-    if (a.role() == v1::ADVOCATE_ROLE_UNSPECIFIED || !v1::AdvocateRole_IsValid(a.role())) {
+    if (a.provider_id().empty())
+      errors.push_back(absl::StrCat(at, ".provider_id is required"));
+    if (a.role() == v1::ADVOCATE_ROLE_UNSPECIFIED ||
+        !v1::AdvocateRole_IsValid(a.role())) {
       errors.push_back(absl::StrCat(at, ".role is required"));
     }
-    if (a.capacity() < 0) errors.push_back(absl::StrCat(at, ".capacity must be >= 0"));
+    if (a.capacity() < 0)
+      errors.push_back(absl::StrCat(at, ".capacity must be >= 0"));
     if (a.localities_size() == 0) {
-      errors.push_back(absl::StrCat(at, ".localities needs at least one (or \"*\")"));
+      errors.push_back(
+          absl::StrCat(at, ".localities needs at least one (or \"*\")"));
     }
     if (a.languages_size() == 0) {
       errors.push_back(absl::StrCat(at, ".languages needs at least one"));
@@ -37,7 +42,8 @@ absl::Status ValidateRoster(const v1::Roster& roster) {
       }
     }
   }
-  if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
+  if (!errors.empty())
+    return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
   return absl::OkStatus();
 }
 

@@ -1,8 +1,9 @@
 // signpost-cli: a small gRPC client for operators and the demo.
-//   signpost-cli wait-healthy ADDR [ADDR...]     wait until each reports SERVING
-//   signpost-cli health ADDR                     exit 0 if ADDR is SERVING now
-//   signpost-cli submit INTAKE_ADDR FILE         submit one referral textproto
-//   signpost-cli demo --intake A --triage B --advocacy C --orders D
+//   signpost-cli wait-healthy ADDR [ADDR...]     wait until each reports
+//   SERVING signpost-cli health ADDR                     exit 0 if ADDR is
+//   SERVING now signpost-cli submit INTAKE_ADDR FILE         submit one
+//   referral textproto signpost-cli demo --intake A --triage B --advocacy C
+//   --orders D
 //                     --notification E [--timeout_s N] FILE...
 //        submits each referral, waits until it is routed through all five
 //        services, and prints one line per referral.
@@ -40,7 +41,8 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& addr) {
   return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
 }
 
-void SetDeadline(grpc::ClientContext* ctx, absl::Duration d = absl::Seconds(5)) {
+void SetDeadline(grpc::ClientContext* ctx,
+                 absl::Duration d = absl::Seconds(5)) {
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + d));
 }
 
@@ -50,7 +52,8 @@ std::string Short(absl::string_view name, absl::string_view prefix) {
 }
 
 std::string DescribeError(const grpc::Status& status) {
-  std::string out = absl::StrCat(status.error_code(), " ", status.error_message());
+  std::string out =
+      absl::StrCat(status.error_code(), " ", status.error_message());
   google::rpc::BadRequest bad;
   if (grpcutil::ExtractBadRequest(status, &bad)) {
     for (const auto& v : bad.field_violations()) {
@@ -70,10 +73,12 @@ int WaitHealthy(const std::vector<std::string>& addrs, absl::Duration timeout) {
       grpc::health::v1::HealthCheckRequest req;
       grpc::health::v1::HealthCheckResponse resp;
       grpc::Status s = stub->Check(&ctx, req, &resp);
-      if (s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) break;
+      if (s.ok() &&
+          resp.status() == grpc::health::v1::HealthCheckResponse::SERVING)
+        break;
       if (absl::Now() > deadline) {
-        std::fprintf(stderr, "signpost-cli: %s not SERVING after %s\n", addr.c_str(),
-                     absl::FormatDuration(timeout).c_str());
+        std::fprintf(stderr, "signpost-cli: %s not SERVING after %s\n",
+                     addr.c_str(), absl::FormatDuration(timeout).c_str());
         return 1;
       }
       absl::SleepFor(absl::Milliseconds(200));
@@ -91,7 +96,8 @@ absl::StatusOr<v1::SubmitReferralRequest> LoadRequest(const std::string& path) {
 int Submit(const std::string& intake, const std::string& path) {
   absl::StatusOr<v1::SubmitReferralRequest> req = LoadRequest(path);
   if (!req.ok()) {
-    std::fprintf(stderr, "signpost-cli: %s\n", std::string(req.status().message()).c_str());
+    std::fprintf(stderr, "signpost-cli: %s\n",
+                 std::string(req.status().message()).c_str());
     return 2;
   }
   auto stub = v1::IntakeService::NewStub(Dial(intake));
@@ -142,7 +148,9 @@ absl::StatusOr<Routed> WaitRouted(const Endpoints& ep, const std::string& id,
       v1::GetDecisionResponse resp;
       grpc::Status s = triage->GetDecision(&ctx, req, &resp);
       if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
-      if (!s.ok()) return absl::UnavailableError(absl::StrCat("triage: ", DescribeError(s)));
+      if (!s.ok())
+        return absl::UnavailableError(
+            absl::StrCat("triage: ", DescribeError(s)));
       r.decision = resp.decision();
     }
     waiting_for = "advocacy";
@@ -151,8 +159,11 @@ absl::StatusOr<Routed> WaitRouted(const Endpoints& ep, const std::string& id,
       SetDeadline(&ctx);
       v1::GetReferralAssignmentsRequest req;
       req.set_referral_id(id);
-      grpc::Status s = advocacy->GetReferralAssignments(&ctx, req, &r.assignments);
-      if (!s.ok()) return absl::UnavailableError(absl::StrCat("advocacy: ", DescribeError(s)));
+      grpc::Status s =
+          advocacy->GetReferralAssignments(&ctx, req, &r.assignments);
+      if (!s.ok())
+        return absl::UnavailableError(
+            absl::StrCat("advocacy: ", DescribeError(s)));
       if (!r.assignments.processed()) continue;
     }
     waiting_for = "orders";
@@ -163,7 +174,9 @@ absl::StatusOr<Routed> WaitRouted(const Endpoints& ep, const std::string& id,
       req.set_referral_id(id);
       v1::ListConsiderationsResponse resp;
       grpc::Status s = orders->ListConsiderations(&ctx, req, &resp);
-      if (!s.ok()) return absl::UnavailableError(absl::StrCat("orders: ", DescribeError(s)));
+      if (!s.ok())
+        return absl::UnavailableError(
+            absl::StrCat("orders: ", DescribeError(s)));
       r.considerations = resp.considerations_size();
       if (r.considerations < r.decision.considerations_size()) continue;
     }
@@ -176,35 +189,41 @@ absl::StatusOr<Routed> WaitRouted(const Endpoints& ep, const std::string& id,
       req.set_limit(1000);
       grpc::Status s = notification->ListDeliveries(&ctx, req, &r.deliveries);
       if (!s.ok()) {
-        return absl::UnavailableError(absl::StrCat("notification: ", DescribeError(s)));
+        return absl::UnavailableError(
+            absl::StrCat("notification: ", DescribeError(s)));
       }
-      // Received + triaged + one event per advocacy outcome + per consideration.
+      // Received + triaged + one event per advocacy outcome + per
+      // consideration.
       int expected = 2 + r.assignments.assignments_size() + r.considerations;
       if (r.deliveries.events_processed() < expected) continue;
     }
     return r;
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat("referral ", id, " not routed within ", absl::FormatDuration(timeout),
-                   " (waiting for ", waiting_for, ")"));
+  return absl::DeadlineExceededError(absl::StrCat(
+      "referral ", id, " not routed within ", absl::FormatDuration(timeout),
+      " (waiting for ", waiting_for, ")"));
 }
 
-std::string FormatLine(const std::string& label, const std::string& id, const Routed& r) {
+std::string FormatLine(const std::string& label, const std::string& id,
+                       const Routed& r) {
   const v1::ReferralTriaged& d = r.decision;
   std::vector<std::string> pathways, considerations, rules, advocates;
   for (int p : d.pathways()) {
-    pathways.push_back(Short(v1::Pathway_Name(static_cast<v1::Pathway>(p)), "PATHWAY_"));
+    pathways.push_back(
+        Short(v1::Pathway_Name(static_cast<v1::Pathway>(p)), "PATHWAY_"));
   }
   for (int c : d.considerations()) {
     considerations.push_back(
-        Short(v1::Consideration_Name(static_cast<v1::Consideration>(c)), "CONSIDERATION_"));
+        Short(v1::Consideration_Name(static_cast<v1::Consideration>(c)),
+              "CONSIDERATION_"));
   }
   for (const auto& reason : d.reasons()) rules.push_back(reason.rule_id());
   for (const auto& a : r.assignments.assignments()) {
     std::string pathway = Short(v1::Pathway_Name(a.pathway()), "PATHWAY_");
     if (a.outcome() == v1::ASSIGNMENT_OUTCOME_ASSIGNED) {
-      advocates.push_back(absl::StrCat(pathway, ":", a.advocate_id(),
-                                       a.interpreter_flag() ? "(interpreter)" : ""));
+      advocates.push_back(
+          absl::StrCat(pathway, ":", a.advocate_id(),
+                       a.interpreter_flag() ? "(interpreter)" : ""));
     } else {
       advocates.push_back(absl::StrCat(pathway, ":waitlist"));
     }
@@ -218,24 +237,29 @@ std::string FormatLine(const std::string& label, const std::string& id, const Ro
     advocate = absl::StrJoin(advocates, ",");
   }
   return absl::StrCat(
-      label, " ", id, " risk=", Short(v1::RiskLevel_Name(d.risk()), "RISK_LEVEL_"),
-      " pathways=", absl::StrJoin(pathways, ","), " marac=", d.marac() ? "yes" : "no",
-      " advocate=", advocate, " deliveries=", r.deliveries.deliveries_size(),
-      " considerations=", considerations.empty() ? "-" : absl::StrJoin(considerations, ","),
+      label, " ", id,
+      " risk=", Short(v1::RiskLevel_Name(d.risk()), "RISK_LEVEL_"),
+      " pathways=", absl::StrJoin(pathways, ","),
+      " marac=", d.marac() ? "yes" : "no", " advocate=", advocate,
+      " deliveries=", r.deliveries.deliveries_size(), " considerations=",
+      considerations.empty() ? "-" : absl::StrJoin(considerations, ","),
       " priority=", Short(v1::Priority_Name(d.priority()), "PRIORITY_"),
-      d.legal_basis().empty() ? "" : absl::StrCat(" legal_basis=", d.legal_basis()),
+      d.legal_basis().empty() ? ""
+                              : absl::StrCat(" legal_basis=", d.legal_basis()),
       d.rj_awaiting_consent() ? " rj=awaiting-consent" : "",
       d.enhanced_rights() ? " enhanced=yes" : " enhanced=no",
       " rules=", absl::StrJoin(rules, ","));
 }
 
-int Demo(const Endpoints& ep, const std::vector<std::string>& files, absl::Duration timeout) {
+int Demo(const Endpoints& ep, const std::vector<std::string>& files,
+         absl::Duration timeout) {
   auto intake = v1::IntakeService::NewStub(Dial(ep.intake));
   std::vector<std::pair<std::string, std::string>> submitted;  // label, id
   for (const std::string& path : files) {
     absl::StatusOr<v1::SubmitReferralRequest> req = LoadRequest(path);
     if (!req.ok()) {
-      std::fprintf(stderr, "signpost-cli: %s\n", std::string(req.status().message()).c_str());
+      std::fprintf(stderr, "signpost-cli: %s\n",
+                   std::string(req.status().message()).c_str());
       return 2;
     }
     grpc::ClientContext ctx;
@@ -243,8 +267,8 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files, absl::Durat
     v1::SubmitReferralResponse resp;
     grpc::Status s = intake->SubmitReferral(&ctx, *req, &resp);
     if (!s.ok()) {
-      std::fprintf(stderr, "signpost-cli: %s: SubmitReferral failed: %s\n", path.c_str(),
-                   DescribeError(s).c_str());
+      std::fprintf(stderr, "signpost-cli: %s: SubmitReferral failed: %s\n",
+                   path.c_str(), DescribeError(s).c_str());
       return 1;
     }
     std::string base = path.substr(path.rfind('/') + 1);
@@ -269,10 +293,12 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files, absl::Durat
 // Submits `count` copies of one referral (fresh idempotency keys), then
 // waits until every one is fully routed; prints submit latency percentiles
 // and end-to-end throughput.
-int Load(const Endpoints& ep, const std::string& file, int count, absl::Duration timeout) {
+int Load(const Endpoints& ep, const std::string& file, int count,
+         absl::Duration timeout) {
   absl::StatusOr<v1::SubmitReferralRequest> req = LoadRequest(file);
   if (!req.ok()) {
-    std::fprintf(stderr, "signpost-cli: %s\n", std::string(req.status().message()).c_str());
+    std::fprintf(stderr, "signpost-cli: %s\n",
+                 std::string(req.status().message()).c_str());
     return 2;
   }
   auto intake = v1::IntakeService::NewStub(Dial(ep.intake));
@@ -289,7 +315,8 @@ int Load(const Endpoints& ep, const std::string& file, int count, absl::Duration
     grpc::Status s = intake->SubmitReferral(&ctx, *req, &resp);
     latencies_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
     if (!s.ok()) {
-      std::fprintf(stderr, "signpost-cli: submit failed: %s\n", DescribeError(s).c_str());
+      std::fprintf(stderr, "signpost-cli: submit failed: %s\n",
+                   DescribeError(s).c_str());
       return 1;
     }
     ids.push_back(resp.referral_id());
@@ -298,7 +325,8 @@ int Load(const Endpoints& ep, const std::string& file, int count, absl::Duration
   for (const std::string& id : ids) {
     absl::StatusOr<Routed> routed = WaitRouted(ep, id, timeout);
     if (!routed.ok()) {
-      std::fprintf(stderr, "signpost-cli: %s\n", std::string(routed.status().message()).c_str());
+      std::fprintf(stderr, "signpost-cli: %s\n",
+                   std::string(routed.status().message()).c_str());
       return 1;
     }
   }
@@ -309,7 +337,8 @@ int Load(const Endpoints& ep, const std::string& file, int count, absl::Duration
                                  static_cast<size_t>(p * latencies_ms.size()))];
   };
   std::printf(
-      "referrals=%d submit_p50_ms=%.2f submit_p99_ms=%.2f submit_rate_per_s=%.1f "
+      "referrals=%d submit_p50_ms=%.2f submit_p99_ms=%.2f "
+      "submit_rate_per_s=%.1f "
       "all_routed_s=%.2f routed_rate_per_s=%.1f\n",
       count, pct(0.50), pct(0.99), count / absl::ToDoubleSeconds(submit_time),
       absl::ToDoubleSeconds(total), count / absl::ToDoubleSeconds(total));
@@ -317,13 +346,14 @@ int Load(const Endpoints& ep, const std::string& file, int count, absl::Duration
 }
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage:\n  signpost-cli wait-healthy ADDR...\n"
-               "  signpost-cli health ADDR\n"
-               "  signpost-cli submit INTAKE_ADDR FILE\n"
-               "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
-               "--notification E [--timeout_s N] FILE...\n"
-               "  signpost-cli load (same endpoint flags) --count N FILE\n");
+  std::fprintf(
+      stderr,
+      "usage:\n  signpost-cli wait-healthy ADDR...\n"
+      "  signpost-cli health ADDR\n"
+      "  signpost-cli submit INTAKE_ADDR FILE\n"
+      "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
+      "--notification E [--timeout_s N] FILE...\n"
+      "  signpost-cli load (same endpoint flags) --count N FILE\n");
   return 2;
 }
 
@@ -348,11 +378,12 @@ int main(int argc, char** argv) {
   }
   if (command == "demo" || command == "load") {
     Endpoints ep;
-    std::map<std::string, std::string*> flags = {{"--intake", &ep.intake},
-                                                 {"--triage", &ep.triage},
-                                                 {"--advocacy", &ep.advocacy},
-                                                 {"--orders", &ep.orders},
-                                                 {"--notification", &ep.notification}};
+    std::map<std::string, std::string*> flags = {
+        {"--intake", &ep.intake},
+        {"--triage", &ep.triage},
+        {"--advocacy", &ep.advocacy},
+        {"--orders", &ep.orders},
+        {"--notification", &ep.notification}};
     int timeout_s = 60;
     int load_count = 0;
     std::vector<std::string> files;
@@ -361,7 +392,8 @@ int main(int argc, char** argv) {
       if (flags.count(arg) && i + 1 < argc) {
         *flags[arg] = argv[++i];
       } else if (command == "load" && arg == "--count" && i + 1 < argc) {
-        if (!absl::SimpleAtoi(argv[++i], &load_count) || load_count < 1) return Usage();
+        if (!absl::SimpleAtoi(argv[++i], &load_count) || load_count < 1)
+          return Usage();
       } else if (arg == "--timeout_s" && i + 1 < argc) {
         if (!absl::SimpleAtoi(argv[++i], &timeout_s)) return Usage();
       } else if (absl::StartsWith(arg, "--")) {

@@ -24,14 +24,16 @@ int main(int argc, char** argv) {
   config.DefineString("bootstrap_file", "",
                       "also write the bootstrap address to this file");
   config.DefineString("log_level", "info", "debug, info, warn or error");
-  if (int code = signpost::service::ParseConfig(config, argc, argv); code >= 0) {
+  if (int code = signpost::service::ParseConfig(config, argc, argv);
+      code >= 0) {
     return code;
   }
   std::ifstream in(config.GetString("topics_file"));
   if (!in) {
     signpost::config::PrintConfigError(
-        argv[0], absl::InvalidArgumentError(absl::StrCat(
-                     "topics_file: cannot read ", config.GetString("topics_file"))));
+        argv[0],
+        absl::InvalidArgumentError(absl::StrCat(
+            "topics_file: cannot read ", config.GetString("topics_file"))));
     return 2;
   }
   std::stringstream text;

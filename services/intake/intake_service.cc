@@ -10,7 +10,8 @@
 namespace signpost::intake {
 
 grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitReferral(
-    grpc::CallbackServerContext* context, const v1::SubmitReferralRequest* request,
+    grpc::CallbackServerContext* context,
+    const v1::SubmitReferralRequest* request,
     v1::SubmitReferralResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
@@ -18,21 +19,25 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitReferral(
     grpcutil::FieldErrors errors = ValidateSubmission(*request, now);
     if (!errors.empty()) {
       log::Info("referral rejected",
-                {{"violations", absl::StrCat(errors.size())}}, TraceIdOf(traceparent));
+                {{"violations", absl::StrCat(errors.size())}},
+                TraceIdOf(traceparent));
       return errors.ToStatus();
     }
-    absl::StatusOr<SubmitOutcome> outcome = store_.Submit(*request, now, traceparent);
+    absl::StatusOr<SubmitOutcome> outcome =
+        store_.Submit(*request, now, traceparent);
     if (!outcome.ok()) return outcome.status();
     relay_.Notify();
     response->set_referral_id(outcome->referral_id);
     response->set_duplicate(outcome->duplicate);
-    response->mutable_received_at()->set_seconds(absl::ToUnixSeconds(outcome->received_at));
-    log::Info(outcome->duplicate ? "duplicate referral" : "referral received",
-              {{"referral_id", outcome->referral_id},
-               {"event_id", outcome->event_id},
-               {"source", v1::ReferralSource_Name(request->referral().source())},
-               {"area", request->referral().area_code()}},
-              TraceIdOf(traceparent));
+    response->mutable_received_at()->set_seconds(
+        absl::ToUnixSeconds(outcome->received_at));
+    log::Info(
+        outcome->duplicate ? "duplicate referral" : "referral received",
+        {{"referral_id", outcome->referral_id},
+         {"event_id", outcome->event_id},
+         {"source", v1::ReferralSource_Name(request->referral().source())},
+         {"area", request->referral().area_code()}},
+        TraceIdOf(traceparent));
     return absl::OkStatus();
   });
 }
@@ -46,7 +51,8 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::GetReferral(
       errors.Add("referral_id", "must be a referral id (UUID)");
       return errors.ToStatus();
     }
-    absl::StatusOr<v1::GetReferralResponse> found = store_.Get(request->referral_id());
+    absl::StatusOr<v1::GetReferralResponse> found =
+        store_.Get(request->referral_id());
     if (!found.ok()) return found.status();
     *response = std::move(*found);
     return absl::OkStatus();

@@ -19,9 +19,10 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::SubmitReferralRequest* request,
       v1::SubmitReferralResponse* response) override;
-  grpc::ServerUnaryReactor* GetReferral(grpc::CallbackServerContext* context,
-                                        const v1::GetReferralRequest* request,
-                                        v1::GetReferralResponse* response) override;
+  grpc::ServerUnaryReactor* GetReferral(
+      grpc::CallbackServerContext* context,
+      const v1::GetReferralRequest* request,
+      v1::GetReferralResponse* response) override;
 
  private:
   IntakeStore& store_;

@@ -92,7 +92,8 @@ absl::StatusOr<SubmitOutcome> IntakeStore::Submit(
         .Bind(9, absl::ToUnixMillis(now));
     if (absl::Status s = insert->Run(); !s.ok()) return s;
 
-    v1::EventEnvelope event = events::NewEnvelope("intake", outcome.referral_id);
+    v1::EventEnvelope event =
+        events::NewEnvelope("intake", outcome.referral_id);
     *event.mutable_referral_received()->mutable_facts() = std::move(facts);
     events::StampType(&event);
     outcome.event_id = event.event_id();
@@ -122,18 +123,22 @@ absl::StatusOr<v1::GetReferralResponse> IntakeStore::Get(
     response.set_referral_id(referral_id);
     int64_t ms = stmt->ColumnInt(1);
     response.mutable_received_at()->set_seconds(ms / 1000);
-    response.mutable_received_at()->set_nanos(static_cast<int>(ms % 1000) * 1000000);
+    response.mutable_received_at()->set_nanos(static_cast<int>(ms % 1000) *
+                                              1000000);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  if (!found) return absl::NotFoundError(absl::StrCat("referral ", referral_id, " not found"));
+  if (!found)
+    return absl::NotFoundError(
+        absl::StrCat("referral ", referral_id, " not found"));
   return response;
 }
 
 absl::StatusOr<int64_t> IntakeStore::Count() {
   int64_t n = 0;
   absl::Status status = db_.Read([&](store::Tx& tx) -> absl::Status {
-    absl::StatusOr<store::Statement> stmt = tx.Prepare("SELECT COUNT(*) FROM referrals");
+    absl::StatusOr<store::Statement> stmt =
+        tx.Prepare("SELECT COUNT(*) FROM referrals");
     if (!stmt.ok()) return stmt.status();
     absl::StatusOr<bool> row = stmt->Step();
     if (!row.ok()) return row.status();

@@ -7,11 +7,15 @@
 int main(int argc, char** argv) {
   using namespace signpost;
   service::BlockShutdownSignals();
-  service::ServiceSpec spec{"intake", "127.0.0.1:50051", events::kIntakeTopic, {},
+  service::ServiceSpec spec{"intake",
+                            "127.0.0.1:50051",
+                            events::kIntakeTopic,
+                            {},
                             intake::IntakeStore::Migrations()};
   config::Config config("signpost-intake");
   service::DefineCommonFlags(config, spec);
-  if (int code = service::ParseConfig(config, argc, argv); code >= 0) return code;
+  if (int code = service::ParseConfig(config, argc, argv); code >= 0)
+    return code;
   absl::StatusOr<std::unique_ptr<service::ServiceHost>> host =
       service::ServiceHost::Create(config, spec);
   if (!host.ok()) {

@@ -29,11 +29,13 @@ bool IsCode(const std::string& s, size_t max_len) {
 bool IsLanguageTag(const std::string& s) {
   if (s.empty() || s.size() > 35) return false;
   size_t i = 0;
-  while (i < s.size() && absl::ascii_islower(static_cast<unsigned char>(s[i]))) ++i;
+  while (i < s.size() && absl::ascii_islower(static_cast<unsigned char>(s[i])))
+    ++i;
   if (i < 2 || i > 3) return false;
   for (; i < s.size(); ++i) {
     char c = s[i];
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-')) return false;
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-'))
+      return false;
   }
   return s.back() != '-';
 }
@@ -78,8 +80,8 @@ void CheckConsent(grpcutil::FieldErrors& errors, const std::string& field,
 
 }  // namespace
 
-grpcutil::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
-                                         absl::Time now) {
+grpcutil::FieldErrors ValidateSubmission(
+    const v1::SubmitReferralRequest& request, absl::Time now) {
   grpcutil::FieldErrors errors;
   const std::string& key = request.idempotency_key();
   if (key.empty()) {
@@ -226,21 +228,24 @@ grpcutil::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& reques
   if (!v1::PerpetratorRelationship_IsValid(p.relationship())) {
     errors.Add("referral.perpetrator.relationship", "unknown relationship");
   }
-  if (!p.known() && (p.age() != 0 ||
-                     p.relationship() != v1::PERPETRATOR_RELATIONSHIP_UNSPECIFIED)) {
+  if (!p.known() &&
+      (p.age() != 0 ||
+       p.relationship() != v1::PERPETRATOR_RELATIONSHIP_UNSPECIFIED)) {
     errors.Add("referral.perpetrator.known",
                "is false but an age or relationship is given");
   }
 
   for (int i = 0; i < r.safe_contact().safe_channels_size(); ++i) {
     int c = r.safe_contact().safe_channels(i);
-    if (!v1::ContactChannel_IsValid(c) || c == v1::CONTACT_CHANNEL_UNSPECIFIED) {
+    if (!v1::ContactChannel_IsValid(c) ||
+        c == v1::CONTACT_CHANNEL_UNSPECIFIED) {
       errors.Add(absl::StrCat("referral.safe_contact.safe_channels[", i, "]"),
                  "unknown contact channel");
     }
   }
   if (r.safe_contact().safe_times().size() > 256) {
-    errors.Add("referral.safe_contact.safe_times", "must be at most 256 characters");
+    errors.Add("referral.safe_contact.safe_times",
+               "must be at most 256 characters");
   }
 
   const v1::VictimPersonalData& pd = r.personal();
@@ -255,15 +260,16 @@ grpcutil::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& reques
     errors.Add("referral.personal.phone",
                "must be 7-15 digits, optionally with a leading '+' and spaces");
   }
-  if (!pd.email().empty() && (pd.email().find('@') == std::string::npos ||
-                              pd.email().size() > 254)) {
+  if (!pd.email().empty() &&
+      (pd.email().find('@') == std::string::npos || pd.email().size() > 254)) {
     errors.Add("referral.personal.email", "is not an email address");
   }
   if (pd.address().size() > 500) {
     errors.Add("referral.personal.address", "must be at most 500 characters");
   }
   if (pd.narrative().size() > 20000) {
-    errors.Add("referral.personal.narrative", "must be at most 20000 characters");
+    errors.Add("referral.personal.narrative",
+               "must be at most 20000 characters");
   }
   return errors;
 }

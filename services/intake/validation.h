@@ -11,8 +11,8 @@ namespace signpost::intake {
 
 // Checks a SubmitReferralRequest. `now` bounds report and offence times
 // (a small clock skew is allowed).
-grpcutil::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
-                                         absl::Time now);
+grpcutil::FieldErrors ValidateSubmission(
+    const v1::SubmitReferralRequest& request, absl::Time now);
 
 // The coded facts of a referral (no personal data): what ReferralReceived
 // carries.

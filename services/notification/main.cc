@@ -18,17 +18,19 @@ int main(int argc, char** argv) {
                             notification::NotificationStore::Migrations()};
   config::Config config("signpost-notification");
   service::DefineCommonFlags(config, spec);
-  config.DefineString("subscriptions_file", "",
-                      "partner subscriptions (textproto signpost.v1.SubscriptionList)",
-                      true);
-  if (int code = service::ParseConfig(config, argc, argv); code >= 0) return code;
+  config.DefineString(
+      "subscriptions_file", "",
+      "partner subscriptions (textproto signpost.v1.SubscriptionList)", true);
+  if (int code = service::ParseConfig(config, argc, argv); code >= 0)
+    return code;
   v1::SubscriptionList subscriptions;
-  absl::Status loaded =
-      config::LoadTextProto(config.GetString("subscriptions_file"), &subscriptions);
+  absl::Status loaded = config::LoadTextProto(
+      config.GetString("subscriptions_file"), &subscriptions);
   if (loaded.ok()) loaded = notification::ValidateSubscriptions(subscriptions);
   if (!loaded.ok()) {
-    config::PrintConfigError(argv[0], absl::InvalidArgumentError(absl::StrCat(
-                                          "subscriptions_file: ", loaded.message())));
+    config::PrintConfigError(
+        argv[0], absl::InvalidArgumentError(
+                     absl::StrCat("subscriptions_file: ", loaded.message())));
     return 2;
   }
   absl::StatusOr<std::unique_ptr<service::ServiceHost>> host =

@@ -7,7 +7,8 @@
 namespace signpost::notification {
 
 absl::Status NotificationHandler::Handle(const events::IncomingEvent& event) {
-  if (event.envelope.has_delivery_recorded()) return absl::OkStatus();  // our own
+  if (event.envelope.has_delivery_recorded())
+    return absl::OkStatus();  // our own
   absl::StatusOr<int> delivered = store_.Deliver(event);
   if (!delivered.ok()) return delivered.status();
   if (*delivered > 0) relay_.Notify();

@@ -6,7 +6,8 @@
 namespace signpost::notification {
 
 grpc::ServerUnaryReactor* NotificationServiceImpl::ListDeliveries(
-    grpc::CallbackServerContext* context, const v1::ListDeliveriesRequest* request,
+    grpc::CallbackServerContext* context,
+    const v1::ListDeliveriesRequest* request,
     v1::ListDeliveriesResponse* response) {
   return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
     grpcutil::FieldErrors errors;

@@ -7,13 +7,16 @@
 
 namespace signpost::notification {
 
-class NotificationServiceImpl final : public v1::NotificationService::CallbackService {
+class NotificationServiceImpl final
+    : public v1::NotificationService::CallbackService {
  public:
-  NotificationServiceImpl(NotificationStore& store, grpcutil::Executor& executor)
+  NotificationServiceImpl(NotificationStore& store,
+                          grpcutil::Executor& executor)
       : store_(store), executor_(executor) {}
-  grpc::ServerUnaryReactor* ListDeliveries(grpc::CallbackServerContext* context,
-                                           const v1::ListDeliveriesRequest* request,
-                                           v1::ListDeliveriesResponse* response) override;
+  grpc::ServerUnaryReactor* ListDeliveries(
+      grpc::CallbackServerContext* context,
+      const v1::ListDeliveriesRequest* request,
+      v1::ListDeliveriesResponse* response) override;
 
  private:
   NotificationStore& store_;

@@ -9,10 +9,11 @@
 namespace signpost::notification {
 namespace {
 
-absl::StatusOr<std::optional<ReferralContext>> LoadContext(store::Tx& tx,
-                                                          const std::string& referral_id) {
+absl::StatusOr<std::optional<ReferralContext>> LoadContext(
+    store::Tx& tx, const std::string& referral_id) {
   absl::StatusOr<store::Statement> q = tx.Prepare(
-      "SELECT area_code, consent_required, marac, legal_basis FROM referral_context "
+      "SELECT area_code, consent_required, marac, legal_basis FROM "
+      "referral_context "
       "WHERE referral_id = ?");
   if (!q.ok()) return q.status();
   q->Bind(1, referral_id);
@@ -62,7 +63,8 @@ CREATE INDEX deliveries_referral ON deliveries(referral_id, delivered_at_ms);
 )sql"};
 }
 
-absl::StatusOr<int> NotificationStore::Deliver(const events::IncomingEvent& event) {
+absl::StatusOr<int> NotificationStore::Deliver(
+    const events::IncomingEvent& event) {
   int delivered = 0;
   const v1::EventEnvelope& env = event.envelope;
   absl::Status status = db_.Write([&](store::Tx& tx) -> absl::Status {
@@ -79,7 +81,8 @@ absl::StatusOr<int> NotificationStore::Deliver(const events::IncomingEvent& even
       if (!q.ok()) return q.status();
       q->Bind(1, env.referral_id())
           .Bind(2, t.area_code())
-          .Bind(3, static_cast<int64_t>(t.status() == v1::REFERRAL_STATUS_CONSENT_REQUIRED))
+          .Bind(3, static_cast<int64_t>(t.status() ==
+                                        v1::REFERRAL_STATUS_CONSENT_REQUIRED))
           .Bind(4, static_cast<int64_t>(t.marac()))
           .Bind(5, t.legal_basis());
       if (absl::Status s = q->Run(); !s.ok()) return s;
@@ -89,7 +92,8 @@ absl::StatusOr<int> NotificationStore::Deliver(const events::IncomingEvent& even
     if (!context.ok()) return context.status();
 
     absl::StatusOr<store::Statement> rec = tx.Prepare(
-        "INSERT INTO referral_events (event_id, referral_id, event_type, envelope, "
+        "INSERT INTO referral_events (event_id, referral_id, event_type, "
+        "envelope, "
         "traceparent, pending, seen_at_ms) VALUES (?,?,?,?,?,?,?)");
     if (!rec.ok()) return rec.status();
     rec->Bind(1, env.event_id())
@@ -105,7 +109,8 @@ absl::StatusOr<int> NotificationStore::Deliver(const events::IncomingEvent& even
     // Deliver this event and any that were waiting for the context.
     std::vector<std::pair<v1::EventEnvelope, std::string>> ready;
     absl::StatusOr<store::Statement> pending = tx.Prepare(
-        "SELECT envelope, traceparent FROM referral_events WHERE referral_id = ? "
+        "SELECT envelope, traceparent FROM referral_events WHERE referral_id = "
+        "? "
         "AND (pending = 1 OR event_id = ?) ORDER BY seen_at_ms, rowid");
     if (!pending.ok()) return pending.status();
     pending->Bind(1, env.referral_id()).Bind(2, env.event_id());
@@ -124,8 +129,10 @@ absl::StatusOr<int> NotificationStore::Deliver(const events::IncomingEvent& even
            RouteEvent(subscriptions_, e.type(), **context)) {
         std::string id = NewUuid();
         absl::StatusOr<store::Statement> d = tx.Prepare(
-            "INSERT OR IGNORE INTO deliveries (delivery_id, agency_id, referral_id, "
-            "event_id, event_type, legal_basis, delivered_at_ms) VALUES (?,?,?,?,?,?,?)");
+            "INSERT OR IGNORE INTO deliveries (delivery_id, agency_id, "
+            "referral_id, "
+            "event_id, event_type, legal_basis, delivered_at_ms) VALUES "
+            "(?,?,?,?,?,?,?)");
         if (!d.ok()) return d.status();
         d->Bind(1, id)
             .Bind(2, target.agency_id)
@@ -137,7 +144,8 @@ absl::StatusOr<int> NotificationStore::Deliver(const events::IncomingEvent& even
         if (absl::Status s = d->Run(); !s.ok()) return s;
         if (tx.Changes() == 0) continue;
         ++delivered;
-        v1::EventEnvelope out = events::NewEnvelope("notification", e.referral_id(), &e);
+        v1::EventEnvelope out =
+            events::NewEnvelope("notification", e.referral_id(), &e);
         auto* r = out.mutable_delivery_recorded();
         r->set_delivery_id(id);
         r->set_agency_id(target.agency_id);
@@ -145,15 +153,16 @@ absl::StatusOr<int> NotificationStore::Deliver(const events::IncomingEvent& even
         r->set_delivered_event_type(e.type());
         r->set_legal_basis(target.legal_basis);
         events::StampType(&out);
-        if (absl::Status s =
-                store::AppendToOutbox(tx, out, events::kNotificationTopic, traceparent);
+        if (absl::Status s = store::AppendToOutbox(
+                tx, out, events::kNotificationTopic, traceparent);
             !s.ok()) {
           return s;
         }
       }
     }
     absl::StatusOr<store::Statement> clear = tx.Prepare(
-        "UPDATE referral_events SET pending = 0 WHERE referral_id = ? AND pending = 1");
+        "UPDATE referral_events SET pending = 0 WHERE referral_id = ? AND "
+        "pending = 1");
     if (!clear.ok()) return clear.status();
     clear->Bind(1, env.referral_id());
     return clear->Run();
@@ -167,13 +176,16 @@ absl::StatusOr<v1::ListDeliveriesResponse> NotificationStore::ListDeliveries(
   v1::ListDeliveriesResponse response;
   absl::Status status = db_.Read([&](store::Tx& tx) -> absl::Status {
     absl::StatusOr<store::Statement> q = tx.Prepare(
-        referral_id.empty()
-            ? "SELECT delivery_id, agency_id, referral_id, event_id, event_type, "
-              "legal_basis, delivered_at_ms FROM deliveries ORDER BY delivered_at_ms "
-              "DESC, delivery_id LIMIT ?"
-            : "SELECT delivery_id, agency_id, referral_id, event_id, event_type, "
-              "legal_basis, delivered_at_ms FROM deliveries WHERE referral_id = ? "
-              "ORDER BY delivered_at_ms, agency_id LIMIT ?");
+        referral_id.empty() ? "SELECT delivery_id, agency_id, referral_id, "
+                              "event_id, event_type, "
+                              "legal_basis, delivered_at_ms FROM deliveries "
+                              "ORDER BY delivered_at_ms "
+                              "DESC, delivery_id LIMIT ?"
+                            : "SELECT delivery_id, agency_id, referral_id, "
+                              "event_id, event_type, "
+                              "legal_basis, delivered_at_ms FROM deliveries "
+                              "WHERE referral_id = ? "
+                              "ORDER BY delivered_at_ms, agency_id LIMIT ?");
     if (!q.ok()) return q.status();
     if (referral_id.empty()) {
       q->Bind(1, static_cast<int64_t>(limit));
@@ -195,7 +207,8 @@ absl::StatusOr<v1::ListDeliveriesResponse> NotificationStore::ListDeliveries(
     }
     if (!referral_id.empty()) {
       absl::StatusOr<store::Statement> c = tx.Prepare(
-          "SELECT COUNT(*) FROM referral_events WHERE referral_id = ? AND pending = 0");
+          "SELECT COUNT(*) FROM referral_events WHERE referral_id = ? AND "
+          "pending = 0");
       if (!c.ok()) return c.status();
       c->Bind(1, referral_id);
       absl::StatusOr<bool> row = c->Step();

@@ -10,15 +10,15 @@
 
 namespace signpost::notification {
 
-std::vector<DeliveryTarget> RouteEvent(const v1::SubscriptionList& subscriptions,
-                                       const std::string& event_type,
-                                       const ReferralContext& context) {
+std::vector<DeliveryTarget> RouteEvent(
+    const v1::SubscriptionList& subscriptions, const std::string& event_type,
+    const ReferralContext& context) {
   std::vector<DeliveryTarget> out;
   for (const v1::Subscription& s : subscriptions.subscriptions()) {
-    bool wants = std::find(s.event_types().begin(), s.event_types().end(), event_type) !=
-                     s.event_types().end() ||
-                 std::find(s.event_types().begin(), s.event_types().end(), "*") !=
-                     s.event_types().end();
+    bool wants = std::find(s.event_types().begin(), s.event_types().end(),
+                           event_type) != s.event_types().end() ||
+                 std::find(s.event_types().begin(), s.event_types().end(),
+                           "*") != s.event_types().end();
     if (!wants) continue;
     if (s.areas_size() > 0 && std::find(s.areas().begin(), s.areas().end(),
                                         context.area_code) == s.areas().end()) {
@@ -46,19 +46,22 @@ absl::Status ValidateSubscriptions(const v1::SubscriptionList& list) {
     if (s.agency_id().empty()) {
       errors.push_back(absl::StrCat(at, ".agency_id is required"));
     } else if (!ids.insert(s.agency_id()).second) {
-      errors.push_back(absl::StrCat(at, ".agency_id '", s.agency_id(), "' is a duplicate"));
+      errors.push_back(
+          absl::StrCat(at, ".agency_id '", s.agency_id(), "' is a duplicate"));
     }
     if (s.event_types_size() == 0) {
       errors.push_back(absl::StrCat(at, ".event_types needs at least one"));
     }
     for (const std::string& t : s.event_types()) {
       if (t == "*") continue;
-      if (!absl::StartsWith(t, "signpost.v1.") || pool->FindMessageTypeByName(t) == nullptr) {
+      if (!absl::StartsWith(t, "signpost.v1.") ||
+          pool->FindMessageTypeByName(t) == nullptr) {
         errors.push_back(absl::StrCat(at, ": unknown event type '", t, "'"));
       }
     }
   }
-  if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
+  if (!errors.empty())
+    return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
   return absl::OkStatus();
 }
 

@@ -25,9 +25,9 @@ struct DeliveryTarget {
   std::string legal_basis;
 };
 
-std::vector<DeliveryTarget> RouteEvent(const v1::SubscriptionList& subscriptions,
-                                       const std::string& event_type,
-                                       const ReferralContext& context);
+std::vector<DeliveryTarget> RouteEvent(
+    const v1::SubscriptionList& subscriptions, const std::string& event_type,
+    const ReferralContext& context);
 
 absl::Status ValidateSubscriptions(const v1::SubscriptionList& subscriptions);
 

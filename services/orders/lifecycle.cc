@@ -49,12 +49,13 @@ absl::Status CheckTransition(v1::OrderState from, v1::OrderState to) {
   if (Allowed().count({from, to}) == 1) return absl::OkStatus();
   return grpcutil::RuleViolation(
       kLifecycleRule, "state",
-      absl::StrCat("an order cannot go from ", v1::OrderState_Name(from), " to ",
-                   v1::OrderState_Name(to)));
+      absl::StrCat("an order cannot go from ", v1::OrderState_Name(from),
+                   " to ", v1::OrderState_Name(to)));
 }
 
 bool IsTerminal(v1::OrderState state) {
-  return state == v1::ORDER_STATE_REFUSED || state == v1::ORDER_STATE_DISCHARGED ||
+  return state == v1::ORDER_STATE_REFUSED ||
+         state == v1::ORDER_STATE_DISCHARGED ||
          state == v1::ORDER_STATE_EXPIRED;
 }
 

@@ -8,11 +8,15 @@
 int main(int argc, char** argv) {
   using namespace signpost;
   service::BlockShutdownSignals();
-  service::ServiceSpec spec{"orders", "127.0.0.1:50054", events::kOrdersTopic,
-                            {events::kTriageTopic}, orders::OrdersStore::Migrations()};
+  service::ServiceSpec spec{"orders",
+                            "127.0.0.1:50054",
+                            events::kOrdersTopic,
+                            {events::kTriageTopic},
+                            orders::OrdersStore::Migrations()};
   config::Config config("signpost-orders");
   service::DefineCommonFlags(config, spec);
-  if (int code = service::ParseConfig(config, argc, argv); code >= 0) return code;
+  if (int code = service::ParseConfig(config, argc, argv); code >= 0)
+    return code;
   absl::StatusOr<std::unique_ptr<service::ServiceHost>> host =
       service::ServiceHost::Create(config, spec);
   if (!host.ok()) {

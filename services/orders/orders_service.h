@@ -10,18 +10,21 @@
 namespace signpost::orders {
 
 // Field checks for RecordOrder, every bad field at once.
-grpcutil::FieldErrors ValidateRecordOrder(const v1::RecordOrderRequest& request);
+grpcutil::FieldErrors ValidateRecordOrder(
+    const v1::RecordOrderRequest& request);
 
 class OrderServiceImpl final : public v1::OrderService::CallbackService {
  public:
   OrderServiceImpl(OrdersStore& store, store::OutboxRelay& relay,
                    grpcutil::Executor& executor)
       : store_(store), relay_(relay), executor_(executor) {}
-  grpc::ServerUnaryReactor* RecordOrder(grpc::CallbackServerContext* context,
-                                        const v1::RecordOrderRequest* request,
-                                        v1::RecordOrderResponse* response) override;
+  grpc::ServerUnaryReactor* RecordOrder(
+      grpc::CallbackServerContext* context,
+      const v1::RecordOrderRequest* request,
+      v1::RecordOrderResponse* response) override;
   grpc::ServerUnaryReactor* ListConsiderations(
-      grpc::CallbackServerContext* context, const v1::ListConsiderationsRequest* request,
+      grpc::CallbackServerContext* context,
+      const v1::ListConsiderationsRequest* request,
       v1::ListConsiderationsResponse* response) override;
 
  private:

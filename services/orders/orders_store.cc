@@ -41,7 +41,8 @@ CREATE TABLE order_history (
 )sql"};
 }
 
-absl::StatusOr<int> OrdersStore::OpenConsiderations(const events::IncomingEvent& event) {
+absl::StatusOr<int> OrdersStore::OpenConsiderations(
+    const events::IncomingEvent& event) {
   const v1::ReferralTriaged& triaged = event.envelope.referral_triaged();
   int opened = 0;
   absl::Status status = db_.Write([&](store::Tx& tx) -> absl::Status {
@@ -51,7 +52,8 @@ absl::StatusOr<int> OrdersStore::OpenConsiderations(const events::IncomingEvent&
     for (int c : triaged.considerations()) {
       std::string id = NewUuid();
       absl::StatusOr<store::Statement> q = tx.Prepare(
-          "INSERT OR IGNORE INTO considerations (consideration_id, referral_id, "
+          "INSERT OR IGNORE INTO considerations (consideration_id, "
+          "referral_id, "
           "consideration, area_code, open, opened_at_ms) VALUES (?,?,?,?,1,?)");
       if (!q.ok()) return q.status();
       q->Bind(1, id)
@@ -62,15 +64,15 @@ absl::StatusOr<int> OrdersStore::OpenConsiderations(const events::IncomingEvent&
       if (absl::Status s = q->Run(); !s.ok()) return s;
       if (tx.Changes() == 0) continue;  // already open from an earlier decision
       ++opened;
-      v1::EventEnvelope out =
-          events::NewEnvelope("orders", event.envelope.referral_id(), &event.envelope);
+      v1::EventEnvelope out = events::NewEnvelope(
+          "orders", event.envelope.referral_id(), &event.envelope);
       auto* o = out.mutable_order_consideration_opened();
       o->set_consideration_id(id);
       o->set_consideration(static_cast<v1::Consideration>(c));
       o->set_area_code(triaged.area_code());
       events::StampType(&out);
-      if (absl::Status s =
-              store::AppendToOutbox(tx, out, events::kOrdersTopic, event.traceparent);
+      if (absl::Status s = store::AppendToOutbox(tx, out, events::kOrdersTopic,
+                                                 event.traceparent);
           !s.ok()) {
         return s;
       }
@@ -81,19 +83,21 @@ absl::StatusOr<int> OrdersStore::OpenConsiderations(const events::IncomingEvent&
   return opened;
 }
 
-absl::StatusOr<v1::Order> OrdersStore::RecordOrder(const v1::RecordOrderRequest& request,
-                                                   const std::string& traceparent) {
+absl::StatusOr<v1::Order> OrdersStore::RecordOrder(
+    const v1::RecordOrderRequest& request, const std::string& traceparent) {
   v1::Order order;
   absl::Status status = db_.Write([&](store::Tx& tx) -> absl::Status {
     int64_t now_ms = absl::ToUnixMillis(absl::Now());
     v1::OrderState previous = v1::ORDER_STATE_UNSPECIFIED;
     if (request.order_id().empty()) {
-      if (absl::Status s = CheckInitialState(request.state()); !s.ok()) return s;
+      if (absl::Status s = CheckInitialState(request.state()); !s.ok())
+        return s;
       order.set_order_id(NewUuid());
       order.set_referral_id(request.referral_id());
       order.set_order_type(request.order_type());
       absl::StatusOr<store::Statement> q = tx.Prepare(
-          "INSERT INTO orders (order_id, referral_id, order_type, state, updated_at_ms) "
+          "INSERT INTO orders (order_id, referral_id, order_type, state, "
+          "updated_at_ms) "
           "VALUES (?,?,?,?,?)");
       if (!q.ok()) return q.status();
       q->Bind(1, order.order_id())
@@ -104,13 +108,15 @@ absl::StatusOr<v1::Order> OrdersStore::RecordOrder(const v1::RecordOrderRequest&
       if (absl::Status s = q->Run(); !s.ok()) return s;
     } else {
       absl::StatusOr<store::Statement> q = tx.Prepare(
-          "SELECT referral_id, order_type, state FROM orders WHERE order_id = ?");
+          "SELECT referral_id, order_type, state FROM orders WHERE order_id = "
+          "?");
       if (!q.ok()) return q.status();
       q->Bind(1, request.order_id());
       absl::StatusOr<bool> row = q->Step();
       if (!row.ok()) return row.status();
       if (!*row) {
-        return absl::NotFoundError(absl::StrCat("order ", request.order_id(), " not found"));
+        return absl::NotFoundError(
+            absl::StrCat("order ", request.order_id(), " not found"));
       }
       order.set_order_id(request.order_id());
       order.set_referral_id(q->ColumnText(0));
@@ -121,22 +127,28 @@ absl::StatusOr<v1::Order> OrdersStore::RecordOrder(const v1::RecordOrderRequest&
         return grpcutil::RuleViolation("ORDER-TYPE-FIXED", "order_type",
                                        "an order's type cannot change");
       }
-      if (!request.referral_id().empty() && request.referral_id() != order.referral_id()) {
+      if (!request.referral_id().empty() &&
+          request.referral_id() != order.referral_id()) {
         return grpcutil::RuleViolation("ORDER-REFERRAL-FIXED", "referral_id",
                                        "an order's referral cannot change");
       }
-      if (absl::Status s = CheckTransition(previous, request.state()); !s.ok()) return s;
+      if (absl::Status s = CheckTransition(previous, request.state()); !s.ok())
+        return s;
       absl::StatusOr<store::Statement> u = tx.Prepare(
           "UPDATE orders SET state = ?, updated_at_ms = ? WHERE order_id = ?");
       if (!u.ok()) return u.status();
-      u->Bind(1, static_cast<int64_t>(request.state())).Bind(2, now_ms).Bind(3, order.order_id());
+      u->Bind(1, static_cast<int64_t>(request.state()))
+          .Bind(2, now_ms)
+          .Bind(3, order.order_id());
       if (absl::Status s = u->Run(); !s.ok()) return s;
     }
     order.set_state(request.state());
     order.mutable_updated_at()->set_seconds(now_ms / 1000);
     absl::StatusOr<store::Statement> h = tx.Prepare(
-        "INSERT INTO order_history (order_id, seq, from_state, to_state, at_ms) VALUES "
-        "(?, (SELECT COALESCE(MAX(seq),0)+1 FROM order_history WHERE order_id=?), ?,?,?)");
+        "INSERT INTO order_history (order_id, seq, from_state, to_state, "
+        "at_ms) VALUES "
+        "(?, (SELECT COALESCE(MAX(seq),0)+1 FROM order_history WHERE "
+        "order_id=?), ?,?,?)");
     if (!h.ok()) return h.status();
     h->Bind(1, order.order_id())
         .Bind(2, order.order_id())
@@ -158,16 +170,19 @@ absl::StatusOr<v1::Order> OrdersStore::RecordOrder(const v1::RecordOrderRequest&
   return order;
 }
 
-absl::StatusOr<std::vector<v1::OrderConsiderationRecord>> OrdersStore::ListConsiderations(
-    const std::string& referral_id) {
+absl::StatusOr<std::vector<v1::OrderConsiderationRecord>>
+OrdersStore::ListConsiderations(const std::string& referral_id) {
   std::vector<v1::OrderConsiderationRecord> out;
   absl::Status status = db_.Read([&](store::Tx& tx) -> absl::Status {
     absl::StatusOr<store::Statement> q = tx.Prepare(
         referral_id.empty()
-            ? "SELECT consideration_id, referral_id, consideration, area_code, open, "
-              "opened_at_ms FROM considerations WHERE open = 1 ORDER BY opened_at_ms "
+            ? "SELECT consideration_id, referral_id, consideration, area_code, "
+              "open, "
+              "opened_at_ms FROM considerations WHERE open = 1 ORDER BY "
+              "opened_at_ms "
               "LIMIT 1000"
-            : "SELECT consideration_id, referral_id, consideration, area_code, open, "
+            : "SELECT consideration_id, referral_id, consideration, area_code, "
+              "open, "
               "opened_at_ms FROM considerations WHERE referral_id = ? "
               "ORDER BY consideration");
     if (!q.ok()) return q.status();

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace signpost::triage {
 namespace {
@@ -38,8 +38,8 @@ const char* RiskName(v1::RiskLevel r) {
 }
 
 std::string PjFlagName(int flag) {
-  std::string name =
-      v1::ProfessionalJudgementFlag_Name(static_cast<v1::ProfessionalJudgementFlag>(flag));
+  std::string name = v1::ProfessionalJudgementFlag_Name(
+      static_cast<v1::ProfessionalJudgementFlag>(flag));
   absl::string_view view(name);
   if (absl::StartsWith(view, "PJ_FLAG_")) view.remove_prefix(8);
   return absl::AsciiStrToLower(view);
@@ -60,8 +60,8 @@ class DecisionBuilder {
     }
   }
   void AddConsideration(v1::Consideration c) {
-    if (std::find(d_->considerations().begin(), d_->considerations().end(), c) ==
-        d_->considerations().end()) {
+    if (std::find(d_->considerations().begin(), d_->considerations().end(),
+                  c) == d_->considerations().end()) {
       d_->add_considerations(c);
     }
   }
@@ -95,30 +95,33 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   const bool da = HasHarm(f, v1::HARM_TYPE_DOMESTIC_ABUSE);
   const bool sv = HasHarm(f, v1::HARM_TYPE_SEXUAL_VIOLENCE) ||
                   HasHarm(f, v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_RECENT);
-  const bool csa_non_recent = HasHarm(f, v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_NON_RECENT);
+  const bool csa_non_recent =
+      HasHarm(f, v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_NON_RECENT);
   const bool stalking = HasHarm(f, v1::HARM_TYPE_STALKING);
   const bool adult = f.victim_age() >= 18;
   const v1::Assessment& a = f.assessment();
 
   // DASH-SCORE
   if (a.dash_answers_size() == 24) {
-    int score = static_cast<int>(std::count(a.dash_answers().begin(),
-                                            a.dash_answers().end(), true));
+    int score = static_cast<int>(
+        std::count(a.dash_answers().begin(), a.dash_answers().end(), true));
     d.set_dash_score(score);
     if (score >= policy.high_threshold) {
       d.set_risk(v1::RISK_LEVEL_HIGH);
-      b.Fire("DASH-SCORE", absl::StrCat("DASH score ", score, " >= high threshold ",
-                                        policy.high_threshold));
+      b.Fire("DASH-SCORE",
+             absl::StrCat("DASH score ", score, " >= high threshold ",
+                          policy.high_threshold));
     } else if (score >= policy.medium_threshold) {
       d.set_risk(v1::RISK_LEVEL_MEDIUM);
-      b.Fire("DASH-SCORE", absl::StrCat("DASH score ", score, " >= medium threshold ",
-                                        policy.medium_threshold, ", below high ",
-                                        policy.high_threshold));
+      b.Fire("DASH-SCORE",
+             absl::StrCat("DASH score ", score, " >= medium threshold ",
+                          policy.medium_threshold, ", below high ",
+                          policy.high_threshold));
     } else {
       d.set_risk(v1::RISK_LEVEL_STANDARD);
-      b.Fire("DASH-SCORE", absl::StrCat("DASH score ", score,
-                                        " < medium threshold ",
-                                        policy.medium_threshold));
+      b.Fire("DASH-SCORE",
+             absl::StrCat("DASH score ", score, " < medium threshold ",
+                          policy.medium_threshold));
     }
   } else {
     d.set_risk(v1::RISK_LEVEL_STANDARD);
@@ -130,18 +133,19 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
     std::vector<std::string> names;
     for (int flag : a.pj_flags()) names.push_back(PjFlagName(flag));
     b.RaiseRisk(v1::RISK_LEVEL_HIGH);
-    b.Fire("PJ-RAISE", absl::StrCat("professional judgement (",
-                                    absl::StrJoin(names, ", "),
-                                    ") makes the risk HIGH"));
+    b.Fire("PJ-RAISE",
+           absl::StrCat("professional judgement (", absl::StrJoin(names, ", "),
+                        ") makes the risk HIGH"));
   }
 
   // MARAC criteria (domestic abuse only).
   if (da) {
-    if (d.dash_score() >= policy.marac_threshold && a.dash_answers_size() == 24) {
+    if (d.dash_score() >= policy.marac_threshold &&
+        a.dash_answers_size() == 24) {
       d.set_marac(true);
-      b.Fire("MARAC-VISIBLE", absl::StrCat("DASH score ", d.dash_score(),
-                                           " >= MARAC threshold ",
-                                           policy.marac_threshold));
+      b.Fire("MARAC-VISIBLE",
+             absl::StrCat("DASH score ", d.dash_score(), " >= MARAC threshold ",
+                          policy.marac_threshold));
     }
     if (pj) {
       d.set_marac(true);
@@ -160,10 +164,10 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
           since <= absl::Hours(24) * policy.repeat_marac_days) {
         d.set_marac(true);
         d.set_repeat_marac(true);
-        b.Fire("MARAC-REPEAT",
-               absl::StrCat("last MARAC referral ", absl::ToInt64Hours(since) / 24,
-                            " days before this incident (<= ",
-                            policy.repeat_marac_days, ")"));
+        b.Fire("MARAC-REPEAT", absl::StrCat("last MARAC referral ",
+                                            absl::ToInt64Hours(since) / 24,
+                                            " days before this incident (<= ",
+                                            policy.repeat_marac_days, ")"));
       }
     }
     if (d.marac() && d.risk() != v1::RISK_LEVEL_HIGH) {
@@ -179,8 +183,9 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
       b.Fire("DA-HIGH", "domestic abuse at HIGH risk: IDVA");
     } else {
       b.AddPathway(v1::PATHWAY_DA_OUTREACH);
-      b.Fire("DA-STANDARD", absl::StrCat("domestic abuse at ", RiskName(d.risk()),
-                                         " risk: DA outreach"));
+      b.Fire("DA-STANDARD",
+             absl::StrCat("domestic abuse at ", RiskName(d.risk()),
+                          " risk: DA outreach"));
     }
   }
 
@@ -189,13 +194,14 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   if (sv) {
     if (adult) {
       b.AddPathway(v1::PATHWAY_ISVA);
-      b.Fire("SV-ADULT", absl::StrCat("sexual violence, victim aged ", f.victim_age(),
-                                      ": ISVA"));
+      b.Fire("SV-ADULT", absl::StrCat("sexual violence, victim aged ",
+                                      f.victim_age(), ": ISVA"));
     } else {
       b.AddPathway(v1::PATHWAY_CHISVA);
       d.set_safeguarding_notification(true);
-      b.Fire("SV-CHILD", absl::StrCat("sexual violence, victim aged ", f.victim_age(),
-                                      ": CHISVA and children's safeguarding"));
+      b.Fire("SV-CHILD",
+             absl::StrCat("sexual violence, victim aged ", f.victim_age(),
+                          ": CHISVA and children's safeguarding"));
     }
     if (f.has_offence_time() && f.has_report_time()) {
       absl::Duration gap = ToTime(f.report_time()) - ToTime(f.offence_time());
@@ -203,9 +209,10 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
           gap <= absl::Hours(24) * policy.sarc_window_days) {
         sv_recent = true;
         b.AddPathway(v1::PATHWAY_SARC);
-        b.Fire("SV-RECENT", absl::StrCat("offence ", absl::ToInt64Hours(gap) / 24,
-                                         " days before the report (<= ",
-                                         policy.sarc_window_days, "): SARC, URGENT"));
+        b.Fire("SV-RECENT",
+               absl::StrCat("offence ", absl::ToInt64Hours(gap) / 24,
+                            " days before the report (<= ",
+                            policy.sarc_window_days, "): SARC, URGENT"));
       }
     }
   }
@@ -213,28 +220,32 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
     if (adult) {
       b.AddPathway(v1::PATHWAY_ISVA);
       d.set_non_recent(true);
-      b.Fire("CSA-NONRECENT", "non-recent child sexual abuse, victim now an adult: "
-                              "ISVA survivor support");
+      b.Fire("CSA-NONRECENT",
+             "non-recent child sexual abuse, victim now an adult: "
+             "ISVA survivor support");
     } else {
       b.AddPathway(v1::PATHWAY_CHISVA);
       d.set_safeguarding_notification(true);
-      b.Fire("SV-CHILD", absl::StrCat("child sexual abuse, victim aged ",
-                                      f.victim_age(), ": CHISVA and children's "
-                                      "safeguarding"));
+      b.Fire("SV-CHILD",
+             absl::StrCat("child sexual abuse, victim aged ", f.victim_age(),
+                          ": CHISVA and children's "
+                          "safeguarding"));
     }
   }
 
   // Stalking.
   const bool dash_q8 = a.dash_answers_size() == 24 && a.dash_answers(7);
   if (stalking || dash_q8) {
-    int sdash = static_cast<int>(std::count(a.sdash_answers().begin(),
-                                            a.sdash_answers().end(), true));
+    int sdash = static_cast<int>(
+        std::count(a.sdash_answers().begin(), a.sdash_answers().end(), true));
     d.set_sdash_score(sdash);
     b.Fire("STALK-SDASH",
            a.sdash_answers_size() == 11
-               ? absl::StrCat("S-DASH expected", stalking ? " (stalking)" : " (DASH Q8)",
+               ? absl::StrCat("S-DASH expected",
+                              stalking ? " (stalking)" : " (DASH Q8)",
                               "; score ", sdash)
-               : absl::StrCat("S-DASH expected", stalking ? " (stalking)" : " (DASH Q8)",
+               : absl::StrCat("S-DASH expected",
+                              stalking ? " (stalking)" : " (DASH Q8)",
                               " but not completed"));
   }
   if (stalking) {
@@ -243,13 +254,14 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
       b.RaiseRisk(v1::RISK_LEVEL_HIGH);
       b.AddPathway(v1::PATHWAY_ISAC);
       b.AddPathway(v1::PATHWAY_STALKING_CLINIC);
-      b.Fire("STALK-HIGH",
-             sdash >= policy.stalking_high_threshold
-                 ? absl::StrCat("S-DASH ", sdash, " >= stalking high threshold ",
-                                policy.stalking_high_threshold,
-                                ": ISAC and stalking clinic")
-                 : std::string("stalking with professional-judgement flag: ISAC "
-                               "and stalking clinic"));
+      b.Fire(
+          "STALK-HIGH",
+          sdash >= policy.stalking_high_threshold
+              ? absl::StrCat("S-DASH ", sdash, " >= stalking high threshold ",
+                             policy.stalking_high_threshold,
+                             ": ISAC and stalking clinic")
+              : std::string("stalking with professional-judgement flag: ISAC "
+                            "and stalking clinic"));
     } else {
       b.AddPathway(v1::PATHWAY_ISAC);
       b.Fire("STALK-STANDARD", absl::StrCat("stalking, S-DASH ", sdash,
@@ -264,7 +276,8 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
       perp.relationship() == v1::PERPETRATOR_RELATIONSHIP_FORMER_PARTNER;
   if (stalking && perp.known()) {
     b.AddConsideration(v1::CONSIDERATION_SPO);
-    b.Fire("CONSIDER-SPO", "stalking with a known perpetrator: consider an SPO");
+    b.Fire("CONSIDER-SPO",
+           "stalking with a known perpetrator: consider an SPO");
   }
   if (da || (stalking && partner)) {
     b.AddConsideration(v1::CONSIDERATION_DVDS);
@@ -272,22 +285,26 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
                                : "stalking by a current or former partner: "
                                  "consider a DVDS disclosure");
   }
-  if (da && d.risk() == v1::RISK_LEVEL_HIGH && perp.known() && perp.age() >= 18) {
+  if (da && d.risk() == v1::RISK_LEVEL_HIGH && perp.known() &&
+      perp.age() >= 18) {
     b.AddConsideration(v1::CONSIDERATION_DAPN);
-    b.Fire("CONSIDER-DAPN", absl::StrCat("domestic abuse at HIGH risk, perpetrator "
-                                         "aged ", perp.age(),
-                                         ": consider a DAPN/DVPN"));
+    b.Fire("CONSIDER-DAPN",
+           absl::StrCat("domestic abuse at HIGH risk, perpetrator "
+                        "aged ",
+                        perp.age(), ": consider a DAPN/DVPN"));
   }
 
   // Perpetrator programmes.
   if (da && perp.known()) {
     b.AddPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME);
     if (d.risk() == v1::RISK_LEVEL_HIGH) {
-      b.Fire("PERP-HIGH", "HIGH-risk domestic abuse, perpetrator known: "
-                          "high-harm perpetrator programme via MARAC");
+      b.Fire("PERP-HIGH",
+             "HIGH-risk domestic abuse, perpetrator known: "
+             "high-harm perpetrator programme via MARAC");
     } else {
-      b.Fire("PERP-STANDARD", "standard/medium-risk domestic abuse, perpetrator "
-                              "known: perpetrator programme via prevention hub");
+      b.Fire("PERP-STANDARD",
+             "standard/medium-risk domestic abuse, perpetrator "
+             "known: perpetrator programme via prevention hub");
     }
   }
 
@@ -297,8 +314,9 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
     d.set_hate_crime(true);
     if (sex_worker) {
       b.AddPathway(v1::PATHWAY_SPECIALIST_OUTREACH);
-      b.Fire("HATE", "crime against a sex worker is recorded as hate crime: "
-                     "specialist outreach");
+      b.Fire("HATE",
+             "crime against a sex worker is recorded as hate crime: "
+             "specialist outreach");
     } else {
       b.Fire("HATE", "hate crime flagged");
     }
@@ -309,20 +327,23 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   if (consent.rj_requested()) {
     if (consent.rj_victim_consent() == v1::CONSENT_STATUS_REFUSED ||
         consent.rj_offender_consent() == v1::CONSENT_STATUS_REFUSED) {
-      b.Fire("RJ", "restorative justice requested but a party has refused or "
-                   "withdrawn consent: stopped");
+      b.Fire("RJ",
+             "restorative justice requested but a party has refused or "
+             "withdrawn consent: stopped");
     } else {
       b.AddPathway(v1::PATHWAY_RESTORATIVE_JUSTICE);
       bool victim_ok = consent.rj_victim_consent() == v1::CONSENT_STATUS_GIVEN;
-      bool offender_ok = consent.rj_offender_consent() == v1::CONSENT_STATUS_GIVEN;
+      bool offender_ok =
+          consent.rj_offender_consent() == v1::CONSENT_STATUS_GIVEN;
       d.set_rj_awaiting_consent(!(victim_ok && offender_ok));
-      b.Fire("RJ", victim_ok && offender_ok
-                       ? std::string("restorative justice: both consents recorded")
-                       : absl::StrCat("restorative justice: waiting for ",
-                                      !victim_ok && !offender_ok
-                                          ? "victim and offender"
-                                          : (!victim_ok ? "victim" : "offender"),
-                                      " consent"));
+      b.Fire("RJ",
+             victim_ok && offender_ok
+                 ? std::string("restorative justice: both consents recorded")
+                 : absl::StrCat("restorative justice: waiting for ",
+                                !victim_ok && !offender_ok
+                                    ? "victim and offender"
+                                    : (!victim_ok ? "victim" : "offender"),
+                                " consent"));
     }
   }
 
@@ -339,7 +360,8 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   if (d.hate_crime()) grounds.push_back("hate crime");
   if (HasHarm(f, v1::HARM_TYPE_BEREAVEMENT)) grounds.push_back("bereavement");
   if (f.persistently_targeted()) grounds.push_back("persistently targeted");
-  if (f.vulnerable_or_intimidated()) grounds.push_back("vulnerable or intimidated");
+  if (f.vulnerable_or_intimidated())
+    grounds.push_back("vulnerable or intimidated");
   if (!adult) grounds.push_back("under 18");
   if (!grounds.empty()) {
     d.set_enhanced_rights(true);
@@ -348,12 +370,14 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   }
 
   // LANGUAGE
-  const bool english = f.language() == "en" || absl::StartsWith(f.language(), "en-");
+  const bool english =
+      f.language() == "en" || absl::StartsWith(f.language(), "en-");
   if (f.interpreter_needed() || !english) {
     d.set_language_match_required(true);
-    b.Fire("LANGUAGE", absl::StrCat("language '", f.language(), "'",
-                                    f.interpreter_needed() ? ", interpreter needed" : "",
-                                    ": advocate language match required"));
+    b.Fire("LANGUAGE",
+           absl::StrCat("language '", f.language(), "'",
+                        f.interpreter_needed() ? ", interpreter needed" : "",
+                        ": advocate language match required"));
   }
 
   // CONSENT: no partner referral without consent for DA / SV; MARAC proceeds.
@@ -364,7 +388,8 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
            d.marac() ? absl::StrCat("referral consent not given: no partner "
                                     "referral; MARAC proceeds on legal basis ",
                                     kLegalBasisSafeguarding)
-                     : std::string("referral consent not given: no partner referral"));
+                     : std::string(
+                           "referral consent not given: no partner referral"));
   }
 
   // Priority.

@@ -13,7 +13,8 @@ absl::Status TriageHandler::Handle(const events::IncomingEvent& event) {
       store_.TriageReceived(policy_, event);
   if (!decision.ok()) return decision.status();
   if (!decision->has_value()) {
-    log::Debug("duplicate event ignored", {{"event_id", event.envelope.event_id()}},
+    log::Debug("duplicate event ignored",
+               {{"event_id", event.envelope.event_id()}},
                TraceIdOf(event.traceparent));
     return absl::OkStatus();
   }

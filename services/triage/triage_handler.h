@@ -10,7 +10,8 @@ namespace signpost::triage {
 
 class TriageHandler {
  public:
-  TriageHandler(TriageStore& store, store::OutboxRelay& relay, TriagePolicy policy)
+  TriageHandler(TriageStore& store, store::OutboxRelay& relay,
+                TriagePolicy policy)
       : store_(store), relay_(relay), policy_(std::move(policy)) {}
   absl::Status Handle(const events::IncomingEvent& event);
 

@@ -11,9 +11,10 @@ class TriageServiceImpl final : public v1::TriageService::CallbackService {
  public:
   TriageServiceImpl(TriageStore& store, grpcutil::Executor& executor)
       : store_(store), executor_(executor) {}
-  grpc::ServerUnaryReactor* GetDecision(grpc::CallbackServerContext* context,
-                                        const v1::GetDecisionRequest* request,
-                                        v1::GetDecisionResponse* response) override;
+  grpc::ServerUnaryReactor* GetDecision(
+      grpc::CallbackServerContext* context,
+      const v1::GetDecisionRequest* request,
+      v1::GetDecisionResponse* response) override;
 
  private:
   TriageStore& store_;

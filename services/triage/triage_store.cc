@@ -45,10 +45,13 @@ absl::StatusOr<std::optional<v1::ReferralTriaged>> TriageStore::TriageReceived(
     VictimHistory history;
     if (!facts.victim_ref().empty()) {
       absl::StatusOr<store::Statement> q = tx.Prepare(
-          "SELECT MAX(incident_time_ms) FROM victim_history WHERE victim_ref = ? "
+          "SELECT MAX(incident_time_ms) FROM victim_history WHERE victim_ref = "
+          "? "
           "AND marac = 1 AND referral_id != ? AND incident_time_ms <= ?");
       if (!q.ok()) return q.status();
-      q->Bind(1, facts.victim_ref()).Bind(2, referral_id).Bind(3, absl::ToUnixMillis(incident));
+      q->Bind(1, facts.victim_ref())
+          .Bind(2, referral_id)
+          .Bind(3, absl::ToUnixMillis(incident));
       absl::StatusOr<bool> row = q->Step();
       if (!row.ok()) return row.status();
       if (*row && !q->ColumnIsNull(0)) {
@@ -58,9 +61,11 @@ absl::StatusOr<std::optional<v1::ReferralTriaged>> TriageStore::TriageReceived(
     v1::ReferralTriaged decision = Decide(policy, facts, history);
 
     absl::StatusOr<store::Statement> insert = tx.Prepare(
-        "INSERT INTO decisions (referral_id, version, decision, policy_version, "
+        "INSERT INTO decisions (referral_id, version, decision, "
+        "policy_version, "
         "area_code, marac, decided_at_ms, cause_event_id) VALUES "
-        "(?, (SELECT COALESCE(MAX(version),0)+1 FROM decisions WHERE referral_id=?),"
+        "(?, (SELECT COALESCE(MAX(version),0)+1 FROM decisions WHERE "
+        "referral_id=?),"
         " ?,?,?,?,?,?)");
     if (!insert.ok()) return insert.status();
     insert->Bind(1, referral_id)
@@ -85,7 +90,8 @@ absl::StatusOr<std::optional<v1::ReferralTriaged>> TriageStore::TriageReceived(
       if (absl::Status s = h->Run(); !s.ok()) return s;
     }
 
-    v1::EventEnvelope out = events::NewEnvelope("triage", referral_id, &event.envelope);
+    v1::EventEnvelope out =
+        events::NewEnvelope("triage", referral_id, &event.envelope);
     *out.mutable_referral_triaged() = decision;
     events::StampType(&out);
     if (absl::Status s = store::AppendToOutbox(tx, out, events::kTriageTopic,
@@ -123,7 +129,8 @@ absl::StatusOr<v1::GetDecisionResponse> TriageStore::GetDecision(
   });
   if (!status.ok()) return status;
   if (!found) {
-    return absl::NotFoundError(absl::StrCat("no decision for referral ", referral_id));
+    return absl::NotFoundError(
+        absl::StrCat("no decision for referral ", referral_id));
   }
   return response;
 }

@@ -27,7 +27,8 @@ class TriageStore {
       const TriagePolicy& policy, const events::IncomingEvent& event);
 
   // The latest decision; NOT_FOUND when none.
-  absl::StatusOr<v1::GetDecisionResponse> GetDecision(const std::string& referral_id);
+  absl::StatusOr<v1::GetDecisionResponse> GetDecision(
+      const std::string& referral_id);
 
  private:
   store::Database& db_;

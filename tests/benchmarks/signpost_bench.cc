@@ -15,8 +15,8 @@ namespace signpost {
 namespace {
 
 void BM_TriageDecide(benchmark::State& state) {
-  v1::ReferralFacts facts =
-      intake::ExtractFacts(testing::LoadExample("t01_strangulation_punjabi").referral());
+  v1::ReferralFacts facts = intake::ExtractFacts(
+      testing::LoadExample("t01_strangulation_punjabi").referral());
   triage::TriagePolicy policy;
   triage::VictimHistory history;
   for (auto _ : state) {
@@ -27,7 +27,8 @@ void BM_TriageDecide(benchmark::State& state) {
 BENCHMARK(BM_TriageDecide);
 
 void BM_IntakeValidate(benchmark::State& state) {
-  v1::SubmitReferralRequest req = testing::LoadExample("t01_strangulation_punjabi");
+  v1::SubmitReferralRequest req =
+      testing::LoadExample("t01_strangulation_punjabi");
   absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
   for (auto _ : state) {
     grpcutil::FieldErrors e = intake::ValidateSubmission(req, now);
@@ -38,9 +39,11 @@ BENCHMARK(BM_IntakeValidate);
 
 void BM_IntakeSubmitDurable(benchmark::State& state) {
   testing::TempDir dir;
-  auto db = store::Database::Open(dir.File("intake.db"), intake::IntakeStore::Migrations());
+  auto db = store::Database::Open(dir.File("intake.db"),
+                                  intake::IntakeStore::Migrations());
   intake::IntakeStore store(**db);
-  v1::SubmitReferralRequest req = testing::LoadExample("t01_strangulation_punjabi");
+  v1::SubmitReferralRequest req =
+      testing::LoadExample("t01_strangulation_punjabi");
   absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
   std::string tp = NewTraceparent();
   int64_t i = 0;

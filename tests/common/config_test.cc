@@ -14,21 +14,23 @@ class ConfigTest : public ::testing::Test {
  protected:
   ConfigTest() : config_("signpost-test") {
     config_.DefineString("db_path", "x.db", "db", /*required=*/true);
-    config_.DefineString("kafka_sasl_password", "", "pw", false, /*secret=*/true);
+    config_.DefineString("kafka_sasl_password", "", "pw", false,
+                         /*secret=*/true);
     config_.DefineInt("workers", 4, 1, 64, "workers");
     config_.DefineBool("verbose", false, "verbose");
   }
   absl::Status Parse(std::vector<const char*> args,
                      std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), "prog");
-    return config_.Parse(static_cast<int>(args.size()), args.data(),
-                         [env = std::move(env)](const char* name) -> const char* {
-                           static std::string hold;
-                           auto it = env.find(name);
-                           if (it == env.end()) return nullptr;
-                           hold = it->second;
-                           return hold.c_str();
-                         });
+    return config_.Parse(
+        static_cast<int>(args.size()), args.data(),
+        [env = std::move(env)](const char* name) -> const char* {
+          static std::string hold;
+          auto it = env.find(name);
+          if (it == env.end()) return nullptr;
+          hold = it->second;
+          return hold.c_str();
+        });
   }
   Config config_;
 };
@@ -48,13 +50,15 @@ TEST_F(ConfigTest, FlagsInBothFormsAreRead) {
 }
 
 TEST_F(ConfigTest, EnvironmentOverridesFlags) {
-  ASSERT_TRUE(Parse({"--db_path=flag.db"}, {{"SIGNPOST_DB_PATH", "env.db"}}).ok());
+  ASSERT_TRUE(
+      Parse({"--db_path=flag.db"}, {{"SIGNPOST_DB_PATH", "env.db"}}).ok());
   EXPECT_EQ(config_.GetString("db_path"), "env.db");
 }
 
 TEST_F(ConfigTest, EveryBadSettingIsNamedAtOnce) {
-  absl::Status s = Parse({"--workers=many", "--bogus=1"},
-                         {{"SIGNPOST_DB_PATH", ""}, {"SIGNPOST_VERBOSE", "perhaps"}});
+  absl::Status s =
+      Parse({"--workers=many", "--bogus=1"},
+            {{"SIGNPOST_DB_PATH", ""}, {"SIGNPOST_VERBOSE", "perhaps"}});
   ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("unknown flag --bogus"));
   EXPECT_THAT(s.message(), HasSubstr("workers='many' is not an integer"));

@@ -11,7 +11,8 @@ class DatabaseTest : public ::testing::Test {
   testing::TempDir dir_;
   std::string path_ = dir_.File("svc.db");
   std::vector<std::string> migrations_ = {
-      "CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"};
+      "CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL "
+      "UNIQUE);"};
 
   int64_t CountThings(Database& db) {
     int64_t n = -1;
@@ -30,20 +31,23 @@ class DatabaseTest : public ::testing::Test {
 TEST_F(DatabaseTest, MigrationsSetUserVersionAndWalWithFullSync) {
   auto db = Database::Open(path_, migrations_);
   ASSERT_TRUE(db.ok()) << db.status();
-  EXPECT_EQ((*db)->UserVersion(), 2);  // shared outbox/inbox + one service migration
+  EXPECT_EQ((*db)->UserVersion(),
+            2);  // shared outbox/inbox + one service migration
   std::string journal;
   int64_t sync = -1;
-  ASSERT_TRUE((*db)->Read([&](Tx& tx) -> absl::Status {
-                  auto q = tx.Prepare("PRAGMA journal_mode");
-                  if (!q.ok()) return q.status();
-                  (void)q->Step();
-                  journal = q->ColumnText(0);
-                  auto s = tx.Prepare("PRAGMA synchronous");
-                  if (!s.ok()) return s.status();
-                  (void)s->Step();
-                  sync = s->ColumnInt(0);
-                  return absl::OkStatus();
-                }).ok());
+  ASSERT_TRUE((*db)
+                  ->Read([&](Tx& tx) -> absl::Status {
+                    auto q = tx.Prepare("PRAGMA journal_mode");
+                    if (!q.ok()) return q.status();
+                    (void)q->Step();
+                    journal = q->ColumnText(0);
+                    auto s = tx.Prepare("PRAGMA synchronous");
+                    if (!s.ok()) return s.status();
+                    (void)s->Step();
+                    sync = s->ColumnInt(0);
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(journal, "wal");
   EXPECT_EQ(sync, 2);  // FULL
 }
@@ -68,13 +72,16 @@ TEST_F(DatabaseTest, FailedWriteLeavesNothingHalfWritten) {
   auto db = Database::Open(path_, migrations_);
   ASSERT_TRUE(db.ok());
   absl::Status s = (*db)->Write([](Tx& tx) -> absl::Status {
-    if (auto e = tx.Exec("INSERT INTO things (name) VALUES ('a')"); !e.ok()) return e;
-    return tx.Exec("INSERT INTO things (name) VALUES ('a')");  // unique violation
+    if (auto e = tx.Exec("INSERT INTO things (name) VALUES ('a')"); !e.ok())
+      return e;
+    return tx.Exec(
+        "INSERT INTO things (name) VALUES ('a')");  // unique violation
   });
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(CountThings(**db), 0);
   s = (*db)->Write([](Tx& tx) -> absl::Status {
-    if (auto e = tx.Exec("INSERT INTO things (name) VALUES ('b')"); !e.ok()) return e;
+    if (auto e = tx.Exec("INSERT INTO things (name) VALUES ('b')"); !e.ok())
+      return e;
     return absl::InvalidArgumentError("handler changed its mind");
   });
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
@@ -91,7 +98,8 @@ TEST_F(DatabaseTest, BadMigrationIsReportedWithItsNumber) {
 TEST_F(DatabaseTest, UnwritablePathFailsClearly) {
   auto db = Database::Open("/nonexistent-dir/x.db", migrations_);
   ASSERT_FALSE(db.ok());
-  EXPECT_NE(db.status().message().find("/nonexistent-dir/x.db"), std::string::npos);
+  EXPECT_NE(db.status().message().find("/nonexistent-dir/x.db"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -71,7 +71,8 @@ TEST(EnvelopeTest, MalformedRecordsAreRefusedWithTheReason) {
     std::string reason;
   };
   std::vector<Case> cases = {
-      {"garbage payload", [](auto& m) { m.payload = "\xff\xff\xff"; }, "not an EventEnvelope"},
+      {"garbage payload", [](auto& m) { m.payload = "\xff\xff\xff"; },
+       "not an EventEnvelope"},
       {"no content type", [](auto& m) { m.headers.clear(); }, "content-type"},
       {"key mismatch", [](auto& m) { m.key = "other"; }, "record key"},
       {"type mismatch",
@@ -101,7 +102,8 @@ TEST(EnvelopeTest, MalformedRecordsAreRefusedWithTheReason) {
     c.mutate(m);
     auto decoded = DecodeEnvelope(m);
     ASSERT_FALSE(decoded.ok()) << c.name;
-    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.name;
     EXPECT_NE(decoded.status().message().find(c.reason), std::string::npos)
         << c.name << ": " << decoded.status();
   }

@@ -13,7 +13,8 @@ TEST(IdsTest, NewUuidIsCanonicalVersion4AndUnique) {
     std::string id = NewUuid();
     ASSERT_TRUE(IsUuid(id)) << id;
     EXPECT_EQ(id[14], '4');
-    EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+    EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' ||
+                id[19] == 'b');
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);

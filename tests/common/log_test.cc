@@ -11,12 +11,14 @@ using ::testing::StartsWith;
 
 TEST(LogTest, LineIsOneJsonObjectWithServiceLevelTraceAndMessage) {
   SetService("intake");
-  std::string line = FormatLine(Level::kWarn, "referral rejected",
-                                {{"violations", "3"}}, "4bf92f3577b34da6a3ce929d0e0e4736");
+  std::string line =
+      FormatLine(Level::kWarn, "referral rejected", {{"violations", "3"}},
+                 "4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_THAT(line, StartsWith("{\"ts\":\""));
   EXPECT_THAT(line, HasSubstr("\"service\":\"intake\""));
   EXPECT_THAT(line, HasSubstr("\"level\":\"warn\""));
-  EXPECT_THAT(line, HasSubstr("\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\""));
+  EXPECT_THAT(line,
+              HasSubstr("\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\""));
   EXPECT_THAT(line, HasSubstr("\"msg\":\"referral rejected\""));
   EXPECT_THAT(line, HasSubstr("\"violations\":\"3\""));
   EXPECT_EQ(line.back(), '}');

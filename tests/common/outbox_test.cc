@@ -19,12 +19,15 @@ TEST(OutboxTest, AppendedEventsAreTheReferralsHistoryInOrder) {
   auto db = Database::Open(dir.File("o.db"), {});
   ASSERT_TRUE(db.ok());
   v1::EventEnvelope a = Received("r1"), b = Received("r1"), c = Received("r2");
-  ASSERT_TRUE((*db)->Write([&](Tx& tx) -> absl::Status {
-                  for (auto* e : {&a, &b, &c}) {
-                    if (auto s = AppendToOutbox(tx, *e, "t", "tp"); !s.ok()) return s;
-                  }
-                  return absl::OkStatus();
-                }).ok());
+  ASSERT_TRUE((*db)
+                  ->Write([&](Tx& tx) -> absl::Status {
+                    for (auto* e : {&a, &b, &c}) {
+                      if (auto s = AppendToOutbox(tx, *e, "t", "tp"); !s.ok())
+                        return s;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
   auto history = ListReferralEvents(**db, "r1");
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 2u);
@@ -39,7 +42,8 @@ TEST(OutboxTest, RolledBackTransactionLeavesNoEvent) {
   auto db = Database::Open(dir.File("o.db"), {});
   ASSERT_TRUE(db.ok());
   absl::Status s = (*db)->Write([&](Tx& tx) -> absl::Status {
-    if (auto e = AppendToOutbox(tx, Received("r1"), "t", "tp"); !e.ok()) return e;
+    if (auto e = AppendToOutbox(tx, Received("r1"), "t", "tp"); !e.ok())
+      return e;
     return absl::AbortedError("state change failed");
   });
   EXPECT_FALSE(s.ok());
@@ -53,12 +57,14 @@ TEST(InboxTest, SecondClaimOfSameEventIsRefused) {
   v1::EventEnvelope e = Received("r1");
   std::vector<bool> claims;
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE((*db)->Write([&](Tx& tx) -> absl::Status {
-                    auto claimed = ClaimInbox(tx, e);
-                    if (!claimed.ok()) return claimed.status();
-                    claims.push_back(*claimed);
-                    return absl::OkStatus();
-                  }).ok());
+    ASSERT_TRUE((*db)
+                    ->Write([&](Tx& tx) -> absl::Status {
+                      auto claimed = ClaimInbox(tx, e);
+                      if (!claimed.ok()) return claimed.status();
+                      claims.push_back(*claimed);
+                      return absl::OkStatus();
+                    })
+                    .ok());
   }
   EXPECT_EQ(claims, (std::vector<bool>{true, false}));
 }

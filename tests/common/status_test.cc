@@ -19,7 +19,8 @@ TEST(StatusTest, FieldErrorsBecomeInvalidArgumentWithEveryViolation) {
 }
 
 TEST(StatusTest, RuleViolationIsFailedPreconditionNamingTheRule) {
-  grpc::Status s = ToGrpcStatus(RuleViolation("ORDER-LIFECYCLE", "state", "no"));
+  grpc::Status s =
+      ToGrpcStatus(RuleViolation("ORDER-LIFECYCLE", "state", "no"));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(s.error_message().find("ORDER-LIFECYCLE"), std::string::npos);
   google::rpc::PreconditionFailure failure;
@@ -28,8 +29,10 @@ TEST(StatusTest, RuleViolationIsFailedPreconditionNamingTheRule) {
 }
 
 TEST(StatusTest, UnknownIsNeverAnswered) {
-  EXPECT_EQ(ToGrpcStatus(absl::UnknownError("x")).error_code(), grpc::StatusCode::INTERNAL);
-  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError("x")).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ToGrpcStatus(absl::UnknownError("x")).error_code(),
+            grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError("x")).error_code(),
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
 }
 

@@ -1,5 +1,4 @@
 #include "common/kafka/kafka.h"
-
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
@@ -7,13 +6,15 @@ namespace signpost::kafka {
 namespace {
 
 TEST(TopicListTest, ShippedListHasEveryServiceTopicAndTheDeadLetterTopic) {
-  auto topics = ParseTopicList(testing::ReadFile(testing::SourcePath("deploy/kafka/topics.txt")));
+  auto topics = ParseTopicList(
+      testing::ReadFile(testing::SourcePath("deploy/kafka/topics.txt")));
   ASSERT_TRUE(topics.ok()) << topics.status();
   std::set<std::string> names;
   for (const auto& t : *topics) names.insert(t.name);
-  for (const char* want : {"signpost.intake.v1", "signpost.triage.v1", "signpost.advocacy.v1",
-                           "signpost.orders.v1", "signpost.notification.v1",
-                           "signpost.deadletter.v1"}) {
+  for (const char* want :
+       {"signpost.intake.v1", "signpost.triage.v1", "signpost.advocacy.v1",
+        "signpost.orders.v1", "signpost.notification.v1",
+        "signpost.deadletter.v1"}) {
     EXPECT_TRUE(names.count(want)) << want;
   }
 }

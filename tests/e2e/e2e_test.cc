@@ -23,11 +23,14 @@ namespace {
 
 using ::testing::UnorderedElementsAre;
 
-std::string Bin(const std::string& name) { return absl::StrCat(SIGNPOST_BIN_DIR, "/", name); }
+std::string Bin(const std::string& name) {
+  return absl::StrCat(SIGNPOST_BIN_DIR, "/", name);
+}
 
 template <typename Stub>
 std::unique_ptr<typename Stub::Stub> Connect(const std::string& addr) {
-  return Stub::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  return Stub::NewStub(
+      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
 }
 
 void Deadline(grpc::ClientContext* ctx) {
@@ -40,38 +43,45 @@ class StackTest : public ::testing::Test {
     dir_ = new testing::TempDir();
     broker_ = new testing::Process(
         Bin("signpost-devbroker"),
-        {"--topics_file", testing::SourcePath("deploy/kafka/topics.txt"), "--bootstrap_file",
-         dir_->File("bootstrap")},
+        {"--topics_file", testing::SourcePath("deploy/kafka/topics.txt"),
+         "--bootstrap_file", dir_->File("bootstrap")},
         dir_->File("devbroker.log"));
     absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (testing::ReadFile(dir_->File("bootstrap")).empty() && absl::Now() < deadline) {
+    while (testing::ReadFile(dir_->File("bootstrap")).empty() &&
+           absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(50));
     }
     bootstrap_ = new std::string(testing::ReadFile(dir_->File("bootstrap")));
-    while (!bootstrap_->empty() && bootstrap_->back() == '\n') bootstrap_->pop_back();
+    while (!bootstrap_->empty() && bootstrap_->back() == '\n')
+      bootstrap_->pop_back();
     ASSERT_FALSE(bootstrap_->empty()) << "devbroker did not start";
     services_ = new std::map<std::string, std::unique_ptr<testing::Process>>();
     addrs_ = new std::map<std::string, std::string>();
-    for (const std::string svc : {"intake", "triage", "advocacy", "orders", "notification"}) {
-      std::vector<std::string> args = {"--grpc_address", "127.0.0.1:0", "--db_path",
-                                       dir_->File(svc + ".db"), "--kafka_bootstrap",
-                                       *bootstrap_};
+    for (const std::string svc :
+         {"intake", "triage", "advocacy", "orders", "notification"}) {
+      std::vector<std::string> args = {
+          "--grpc_address",        "127.0.0.1:0",       "--db_path",
+          dir_->File(svc + ".db"), "--kafka_bootstrap", *bootstrap_};
       if (svc == "advocacy") {
-        args.insert(args.end(), {"--roster_file", testing::SourcePath("examples/roster.textproto")});
+        args.insert(args.end(),
+                    {"--roster_file",
+                     testing::SourcePath("examples/roster.textproto")});
       }
       if (svc == "notification") {
-        args.insert(args.end(), {"--subscriptions_file",
-                                 testing::SourcePath("examples/subscriptions.textproto")});
+        args.insert(args.end(),
+                    {"--subscriptions_file",
+                     testing::SourcePath("examples/subscriptions.textproto")});
       }
-      (*services_)[svc] = std::make_unique<testing::Process>(Bin("signpost-" + svc), args,
-                                                             dir_->File(svc + ".log"));
+      (*services_)[svc] = std::make_unique<testing::Process>(
+          Bin("signpost-" + svc), args, dir_->File(svc + ".log"));
     }
     for (const auto& [svc, proc] : *services_) {
       std::string addr = testing::WaitForLogValue(
           dir_->File(svc + ".log"), "\"msg\":\"listening\",\"grpc_address\":\"",
           absl::Seconds(30));
-      ASSERT_FALSE(addr.empty()) << svc << " did not start: "
-                                 << testing::ReadFile(dir_->File(svc + ".log"));
+      ASSERT_FALSE(addr.empty())
+          << svc
+          << " did not start: " << testing::ReadFile(dir_->File(svc + ".log"));
       (*addrs_)[svc] = addr;
     }
   }
@@ -79,7 +89,8 @@ class StackTest : public ::testing::Test {
   static void TearDownTestSuite() {
     if (services_ != nullptr) {
       for (auto& [svc, proc] : *services_) {
-        EXPECT_EQ(proc->Terminate(), 0) << svc << " did not exit cleanly on SIGTERM";
+        EXPECT_EQ(proc->Terminate(), 0)
+            << svc << " did not exit cleanly on SIGTERM";
       }
     }
     if (broker_ != nullptr) broker_->Terminate();
@@ -128,7 +139,8 @@ class StackTest : public ::testing::Test {
     auto triage = Connect<v1::TriageService>((*addrs_)["triage"]);
     auto advocacy = Connect<v1::AdvocacyService>((*addrs_)["advocacy"]);
     auto orders = Connect<v1::OrderService>((*addrs_)["orders"]);
-    auto notification = Connect<v1::NotificationService>((*addrs_)["notification"]);
+    auto notification =
+        Connect<v1::NotificationService>((*addrs_)["notification"]);
     absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(100));
@@ -151,14 +163,16 @@ class StackTest : public ::testing::Test {
       v1::ListConsiderationsRequest cr;
       cr.set_referral_id(id);
       if (!orders->ListConsiderations(&c3, cr, &o.considerations).ok() ||
-          o.considerations.considerations_size() < o.decision.considerations_size()) {
+          o.considerations.considerations_size() <
+              o.decision.considerations_size()) {
         continue;
       }
       v1::ListDeliveriesRequest nr;
       nr.set_referral_id(id);
       if (!notification->ListDeliveries(&c4, nr, &o.deliveries).ok()) continue;
       if (o.deliveries.events_processed() <
-          2 + o.assignments.assignments_size() + o.considerations.considerations_size()) {
+          2 + o.assignments.assignments_size() +
+              o.considerations.considerations_size()) {
         continue;
       }
       return o;
@@ -177,11 +191,13 @@ class StackTest : public ::testing::Test {
 testing::TempDir* StackTest::dir_ = nullptr;
 testing::Process* StackTest::broker_ = nullptr;
 std::string* StackTest::bootstrap_ = nullptr;
-std::map<std::string, std::unique_ptr<testing::Process>>* StackTest::services_ = nullptr;
+std::map<std::string, std::unique_ptr<testing::Process>>* StackTest::services_ =
+    nullptr;
 std::map<std::string, std::string>* StackTest::addrs_ = nullptr;
 
 TEST_F(StackTest, T1T4T8AreRoutedThroughAllFiveServices) {
-  for (const char* svc : {"intake", "triage", "advocacy", "orders", "notification"}) {
+  for (const char* svc :
+       {"intake", "triage", "advocacy", "orders", "notification"}) {
     WaitServing(svc);
   }
   std::string t1 = Submit(testing::LoadExample("t01_strangulation_punjabi"));
@@ -192,36 +208,45 @@ TEST_F(StackTest, T1T4T8AreRoutedThroughAllFiveServices) {
   EXPECT_EQ(o1.decision.risk(), v1::RISK_LEVEL_HIGH);
   EXPECT_TRUE(o1.decision.marac());
   EXPECT_THAT(o1.decision.pathways(),
-              UnorderedElementsAre(v1::PATHWAY_IDVA, v1::PATHWAY_PERPETRATOR_PROGRAMME));
+              UnorderedElementsAre(v1::PATHWAY_IDVA,
+                                   v1::PATHWAY_PERPETRATOR_PROGRAMME));
   ASSERT_EQ(o1.assignments.assignments_size(), 1);
-  EXPECT_EQ(o1.assignments.assignments(0).advocate_id(), "idva-bal");  // Punjabi speaker
-  EXPECT_EQ(o1.considerations.considerations_size(), 2);             // DVDS, DAPN
+  EXPECT_EQ(o1.assignments.assignments(0).advocate_id(),
+            "idva-bal");                                  // Punjabi speaker
+  EXPECT_EQ(o1.considerations.considerations_size(), 2);  // DVDS, DAPN
   std::set<std::string> agencies;
-  for (const auto& d : o1.deliveries.deliveries()) agencies.insert(d.agency_id());
+  for (const auto& d : o1.deliveries.deliveries())
+    agencies.insert(d.agency_id());
   EXPECT_TRUE(agencies.count("marac-coordinator-wmp"));
   EXPECT_TRUE(agencies.count("police-vawg-wmp"));
 
   Outcome o4 = WaitRouted(t4);
   EXPECT_EQ(o4.decision.priority(), v1::PRIORITY_URGENT);
-  EXPECT_THAT(o4.decision.pathways(), UnorderedElementsAre(v1::PATHWAY_ISVA, v1::PATHWAY_SARC));
+  EXPECT_THAT(o4.decision.pathways(),
+              UnorderedElementsAre(v1::PATHWAY_ISVA, v1::PATHWAY_SARC));
   ASSERT_EQ(o4.assignments.assignments_size(), 1);
   EXPECT_EQ(o4.assignments.assignments(0).advocate_id(), "isva-dee");
 
   Outcome o8 = WaitRouted(t8);
-  EXPECT_THAT(o8.decision.pathways(), UnorderedElementsAre(v1::PATHWAY_GENERAL_SUPPORT));
+  EXPECT_THAT(o8.decision.pathways(),
+              UnorderedElementsAre(v1::PATHWAY_GENERAL_SUPPORT));
   EXPECT_FALSE(o8.decision.marac());
   ASSERT_EQ(o8.assignments.assignments_size(), 1);
   EXPECT_EQ(o8.assignments.assignments(0).advocate_id(), "support-ivy");
   EXPECT_EQ(o8.considerations.considerations_size(), 0);
 }
 
-TEST_F(StackTest, InvalidReferralListsEveryBadFieldAndDuplicateKeyReturnsFirst) {
+TEST_F(StackTest,
+       InvalidReferralListsEveryBadFieldAndDuplicateKeyReturnsFirst) {
   WaitServing("intake");
   auto intake = Connect<v1::IntakeService>((*addrs_)["intake"]);
   v1::SubmitReferralRequest bad = testing::LoadExample("t02_standard_da");
   bad.set_idempotency_key("e2e-bad");
   bad.mutable_referral()->mutable_victim()->set_age(-4);
-  bad.mutable_referral()->mutable_assessment()->mutable_dash_answers()->RemoveLast();
+  bad.mutable_referral()
+      ->mutable_assessment()
+      ->mutable_dash_answers()
+      ->RemoveLast();
   bad.mutable_referral()->set_source(static_cast<v1::ReferralSource>(77));
   grpc::ClientContext ctx;
   Deadline(&ctx);
@@ -232,8 +257,9 @@ TEST_F(StackTest, InvalidReferralListsEveryBadFieldAndDuplicateKeyReturnsFirst) 
   ASSERT_TRUE(grpcutil::ExtractBadRequest(s, &details));
   std::vector<std::string> fields;
   for (const auto& v : details.field_violations()) fields.push_back(v.field());
-  EXPECT_THAT(fields, UnorderedElementsAre("referral.source", "referral.victim.age",
-                                           "referral.assessment.dash_answers"));
+  EXPECT_THAT(fields,
+              UnorderedElementsAre("referral.source", "referral.victim.age",
+                                   "referral.assessment.dash_answers"));
 
   v1::SubmitReferralRequest good = testing::LoadExample("t02_standard_da");
   good.set_idempotency_key("e2e-dup");
@@ -247,13 +273,14 @@ TEST_F(StackTest, EveryRecordOnEveryTopicCarriesCloudEventsHeaders) {
   std::string id = Submit(testing::LoadExample("t03_escalation"));
   WaitRouted(id);
   size_t total = 0;
-  for (const char* topic : {events::kIntakeTopic, events::kTriageTopic, events::kAdvocacyTopic,
-                            events::kOrdersTopic, events::kNotificationTopic}) {
+  for (const char* topic :
+       {events::kIntakeTopic, events::kTriageTopic, events::kAdvocacyTopic,
+        events::kOrdersTopic, events::kNotificationTopic}) {
     auto records = testing::ReadTopic(*bootstrap_, topic, 1, absl::Seconds(20));
     EXPECT_FALSE(records.empty()) << topic;
     for (const auto& r : records) {
-      for (const char* h : {"ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time",
-                            "content-type", "traceparent"}) {
+      for (const char* h : {"ce_id", "ce_type", "ce_source", "ce_specversion",
+                            "ce_time", "content-type", "traceparent"}) {
         EXPECT_TRUE(r.Header(h).has_value()) << topic << " lacks " << h;
       }
       EXPECT_TRUE(events::DecodeEnvelope(r).ok()) << topic;
@@ -268,7 +295,8 @@ TEST_F(StackTest, EveryRecordOnEveryTopicCarriesCloudEventsHeaders) {
 
 TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
   testing::TempDir dir;
-  testing::Process p(Bin("signpost-intake"), {"--max_message_bytes=lots", "--bogus=1"},
+  testing::Process p(Bin("signpost-intake"),
+                     {"--max_message_bytes=lots", "--bogus=1"},
                      dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
   std::string err = testing::ReadFile(dir.File("err.log"));
@@ -276,7 +304,8 @@ TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
   EXPECT_NE(err.find("configuration error"), std::string::npos);
   EXPECT_NE(err.find("kafka_bootstrap is required"), std::string::npos);
   EXPECT_NE(err.find("unknown flag --bogus"), std::string::npos);
-  EXPECT_NE(err.find("max_message_bytes='lots' is not an integer"), std::string::npos);
+  EXPECT_NE(err.find("max_message_bytes='lots' is not an integer"),
+            std::string::npos);
 }
 
 TEST(BadConfigTest, BadRosterFileIsRefusedAtStart) {
@@ -286,22 +315,26 @@ TEST(BadConfigTest, BadRosterFileIsRefusedAtStart) {
   std::fputs("advocates { advocate_id: \"a\" capacity: -3 }\n", f);
   std::fclose(f);
   testing::Process p(Bin("signpost-advocacy"),
-                     {"--kafka_bootstrap=127.0.0.1:1", "--db_path", dir.File("a.db"),
-                      "--roster_file", roster},
+                     {"--kafka_bootstrap=127.0.0.1:1", "--db_path",
+                      dir.File("a.db"), "--roster_file", roster},
                      dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
-  EXPECT_NE(testing::ReadFile(dir.File("err.log")).find("capacity must be >= 0"),
-            std::string::npos);
+  EXPECT_NE(
+      testing::ReadFile(dir.File("err.log")).find("capacity must be >= 0"),
+      std::string::npos);
 }
 
 TEST(BadConfigTest, PrintConfigRedactsSecrets) {
   testing::TempDir dir;
-  // stdout goes to /dev/null in Process; check the exit code and absence in stderr.
+  // stdout goes to /dev/null in Process; check the exit code and absence in
+  // stderr.
   testing::Process p(Bin("signpost-intake"),
-                     {"--print-config", "--kafka_bootstrap=x:1", "--kafka_sasl_password=s3cret"},
+                     {"--print-config", "--kafka_bootstrap=x:1",
+                      "--kafka_sasl_password=s3cret"},
                      dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 0);
-  EXPECT_EQ(testing::ReadFile(dir.File("err.log")).find("s3cret"), std::string::npos);
+  EXPECT_EQ(testing::ReadFile(dir.File("err.log")).find("s3cret"),
+            std::string::npos);
 }
 
 }  // namespace

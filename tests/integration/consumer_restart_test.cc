@@ -26,24 +26,28 @@ class ConsumerRestartTest : public ::testing::Test {
     producer_ = std::move(*producer);
     auto source = store::Database::Open(dir_.File("source.db"), {});
     auto sink = store::Database::Open(
-        dir_.File("sink.db"),
-        {"CREATE TABLE effects (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT);"});
+        dir_.File("sink.db"), {"CREATE TABLE effects (seq INTEGER PRIMARY KEY "
+                               "AUTOINCREMENT, event_id TEXT);"});
     ASSERT_TRUE(source.ok() && sink.ok());
     source_ = std::move(*source);
     sink_ = std::move(*sink);
-    ASSERT_TRUE(source_->Write([&](store::Tx& tx) -> absl::Status {
-                          for (int i = 0; i < kEvents; ++i) {
-                            v1::EventEnvelope e = events::NewEnvelope("intake", NewUuid());
-                            e.mutable_referral_received();
-                            events::StampType(&e);
-                            auto s = store::AppendToOutbox(tx, e, events::kIntakeTopic,
-                                                           NewTraceparent());
-                            if (!s.ok()) return s;
-                          }
-                          return absl::OkStatus();
-                        }).ok());
+    ASSERT_TRUE(source_
+                    ->Write([&](store::Tx& tx) -> absl::Status {
+                      for (int i = 0; i < kEvents; ++i) {
+                        v1::EventEnvelope e =
+                            events::NewEnvelope("intake", NewUuid());
+                        e.mutable_referral_received();
+                        events::StampType(&e);
+                        auto s = store::AppendToOutbox(
+                            tx, e, events::kIntakeTopic, NewTraceparent());
+                        if (!s.ok()) return s;
+                      }
+                      return absl::OkStatus();
+                    })
+                    .ok());
     store::OutboxRelay relay(*source_, *producer_);
-    while (*store::CountUnsent(*source_) > 0) ASSERT_TRUE(relay.PublishOnce().ok());
+    while (*store::CountUnsent(*source_) > 0)
+      ASSERT_TRUE(relay.PublishOnce().ok());
   }
 
   // The handler: record the effect and the inbox entry in one transaction.
@@ -62,15 +66,18 @@ class ConsumerRestartTest : public ::testing::Test {
 
   std::pair<int64_t, int64_t> Effects() {
     int64_t all = 0, distinct = 0;
-    EXPECT_TRUE(sink_->Read([&](store::Tx& tx) -> absl::Status {
-                       auto q = tx.Prepare(
-                           "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM effects");
-                       if (!q.ok()) return q.status();
-                       (void)q->Step();
-                       all = q->ColumnInt(0);
-                       distinct = q->ColumnInt(1);
-                       return absl::OkStatus();
-                     }).ok());
+    EXPECT_TRUE(
+        sink_
+            ->Read([&](store::Tx& tx) -> absl::Status {
+              auto q = tx.Prepare(
+                  "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM effects");
+              if (!q.ok()) return q.status();
+              (void)q->Step();
+              all = q->ColumnInt(0);
+              distinct = q->ColumnInt(1);
+              return absl::OkStatus();
+            })
+            .ok());
     return {all, distinct};
   }
 
@@ -85,7 +92,8 @@ class ConsumerRestartTest : public ::testing::Test {
 TEST_F(ConsumerRestartTest, RestartedConsumerNeitherLosesNorRepeatsAnEffect) {
   {
     // First life: apply 8 events, commit offsets for the first 7 only, die.
-    auto consumer = kafka::Consumer::Create(options_, "restart-group", {events::kIntakeTopic});
+    auto consumer = kafka::Consumer::Create(options_, "restart-group",
+                                            {events::kIntakeTopic});
     ASSERT_TRUE(consumer.ok());
     int applied = 0;
     absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -107,17 +115,22 @@ TEST_F(ConsumerRestartTest, RestartedConsumerNeitherLosesNorRepeatsAnEffect) {
   EXPECT_EQ(Effects(), std::make_pair(int64_t{8}, int64_t{8}));
 
   // Second life: the real consumer loop in the same group.
-  events::EventConsumer::Options o{options_, "restart-group", {events::kIntakeTopic},
-                                   events::kDeadLetterTopic, "test"};
+  events::EventConsumer::Options o{options_,
+                                   "restart-group",
+                                   {events::kIntakeTopic},
+                                   events::kDeadLetterTopic,
+                                   "test"};
   auto loop = events::EventConsumer::Create(
-      o, *producer_, [this](const events::IncomingEvent& e) { return Apply(e.envelope); });
+      o, *producer_,
+      [this](const events::IncomingEvent& e) { return Apply(e.envelope); });
   ASSERT_TRUE(loop.ok());
   (*loop)->Start();
   absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (Effects().first < kEvents && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(100));
   }
-  absl::SleepFor(absl::Seconds(1));  // give any stray redelivery a chance to show
+  absl::SleepFor(
+      absl::Seconds(1));  // give any stray redelivery a chance to show
   (*loop)->Stop();
 
   EXPECT_EQ(Effects(), std::make_pair(int64_t{kEvents}, int64_t{kEvents}));

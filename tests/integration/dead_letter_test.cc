@@ -11,7 +11,8 @@
 namespace signpost {
 namespace {
 
-TEST(DeadLetterTest, UndecodableAndRejectedRecordsAreDeadLetteredAndTheLoopGoesOn) {
+TEST(DeadLetterTest,
+     UndecodableAndRejectedRecordsAreDeadLetteredAndTheLoopGoesOn) {
   auto cluster = testing::StartEmbeddedKafka();
   kafka::ClientOptions options;
   options.bootstrap_servers = cluster->bootstrap_servers();
@@ -25,19 +26,26 @@ TEST(DeadLetterTest, UndecodableAndRejectedRecordsAreDeadLetteredAndTheLoopGoesO
   poison.mutable_referral_received();
   events::StampType(&poison);
   std::vector<kafka::OutgoingMessage> messages = {
-      {events::kIntakeTopic, "ref-bad", "not a protobuf \xff\xff", {{"content-type", "text/plain"}}},
+      {events::kIntakeTopic,
+       "ref-bad",
+       "not a protobuf \xff\xff",
+       {{"content-type", "text/plain"}}},
       {events::kIntakeTopic, "ref-poison", poison.SerializeAsString(),
        events::CloudEventHeaders(poison, NewTraceparent())},
       {events::kIntakeTopic, "ref-good", good.SerializeAsString(),
        events::CloudEventHeaders(good, NewTraceparent())},
   };
-  for (const auto& d : (*producer)->ProduceAndWait(messages, absl::Seconds(20))) {
+  for (const auto& d :
+       (*producer)->ProduceAndWait(messages, absl::Seconds(20))) {
     ASSERT_TRUE(d.status.ok()) << d.status;
   }
 
   std::atomic<int> good_seen{0};
-  events::EventConsumer::Options o{options, "dlq-test", {events::kIntakeTopic},
-                                   events::kDeadLetterTopic, "test"};
+  events::EventConsumer::Options o{options,
+                                   "dlq-test",
+                                   {events::kIntakeTopic},
+                                   events::kDeadLetterTopic,
+                                   "test"};
   auto loop = events::EventConsumer::Create(
       o, **producer, [&](const events::IncomingEvent& e) -> absl::Status {
         if (e.envelope.referral_id() == "ref-poison") {
@@ -49,21 +57,24 @@ TEST(DeadLetterTest, UndecodableAndRejectedRecordsAreDeadLetteredAndTheLoopGoesO
   ASSERT_TRUE(loop.ok());
   (*loop)->Start();
   absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while ((good_seen < 1 || (*loop)->dead_lettered() < 2) && absl::Now() < deadline) {
+  while ((good_seen < 1 || (*loop)->dead_lettered() < 2) &&
+         absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   (*loop)->Stop();
   EXPECT_EQ(good_seen.load(), 1);
   EXPECT_EQ((*loop)->dead_lettered(), 2);
 
-  auto dead = testing::ReadTopic(cluster->bootstrap_servers(), events::kDeadLetterTopic, 2,
-                                 absl::Seconds(30));
+  auto dead =
+      testing::ReadTopic(cluster->bootstrap_servers(), events::kDeadLetterTopic,
+                         2, absl::Seconds(30));
   ASSERT_EQ(dead.size(), 2u);
   std::map<std::string, kafka::ConsumedMessage> by_key;
   for (auto& d : dead) by_key[d.key] = d;
   ASSERT_TRUE(by_key.count("ref-bad"));
   EXPECT_EQ(by_key["ref-bad"].payload, "not a protobuf \xff\xff");
-  EXPECT_NE(by_key["ref-bad"].Header("dlq_reason")->find("content-type"), std::string::npos);
+  EXPECT_NE(by_key["ref-bad"].Header("dlq_reason")->find("content-type"),
+            std::string::npos);
   EXPECT_EQ(by_key["ref-bad"].Header("dlq_source_topic"), events::kIntakeTopic);
   ASSERT_TRUE(by_key.count("ref-poison"));
   EXPECT_NE(by_key["ref-poison"].Header("dlq_reason")->find("facts missing"),

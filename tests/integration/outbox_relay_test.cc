@@ -36,7 +36,8 @@ class OutboxRelayTest : public ::testing::Test {
         e.mutable_referral_received()->mutable_facts()->set_area_code("WMP");
         events::StampType(&e);
         ids.push_back(e.event_id());
-        if (auto st = store::AppendToOutbox(tx, e, events::kIntakeTopic, NewTraceparent());
+        if (auto st = store::AppendToOutbox(tx, e, events::kIntakeTopic,
+                                            NewTraceparent());
             !st.ok()) {
           return st;
         }
@@ -71,19 +72,20 @@ TEST_F(OutboxRelayTest, PublishesExactlyWhatWasCommitted) {
   PublishAll(relay);
   EXPECT_EQ(relay.published(), 5);
 
-  auto records = testing::ReadTopic(cluster_->bootstrap_servers(), events::kIntakeTopic, 5,
-                                    absl::Seconds(30));
+  auto records = testing::ReadTopic(cluster_->bootstrap_servers(),
+                                    events::kIntakeTopic, 5, absl::Seconds(30));
   std::multiset<std::string> seen;
   for (const auto& r : records) {
     auto env = events::DecodeEnvelope(r);
     ASSERT_TRUE(env.ok()) << env.status();
     seen.insert(env->event_id());
-    for (const char* h : {"ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time",
-                          "content-type", "traceparent"}) {
+    for (const char* h : {"ce_id", "ce_type", "ce_source", "ce_specversion",
+                          "ce_time", "content-type", "traceparent"}) {
       EXPECT_TRUE(r.Header(h).has_value()) << h;
     }
   }
-  EXPECT_EQ(seen, std::multiset<std::string>(committed.begin(), committed.end()));
+  EXPECT_EQ(seen,
+            std::multiset<std::string>(committed.begin(), committed.end()));
 }
 
 TEST_F(OutboxRelayTest, SentRowsKeepTheirKafkaPosition) {
@@ -92,7 +94,8 @@ TEST_F(OutboxRelayTest, SentRowsKeepTheirKafkaPosition) {
   PublishAll(relay);
   v1::EventEnvelope e;
   absl::Status s = db_->Read([&](store::Tx& tx) -> absl::Status {
-    auto q = tx.Prepare("SELECT kafka_partition, kafka_offset, sent_at_ms FROM outbox");
+    auto q = tx.Prepare(
+        "SELECT kafka_partition, kafka_offset, sent_at_ms FROM outbox");
     if (!q.ok()) return q.status();
     auto row = q->Step();
     if (!row.ok()) return row.status();
@@ -110,11 +113,13 @@ TEST_F(OutboxRelayTest, InjectedBrokerErrorsNeitherLoseNorDuplicate) {
   cluster_->PushRequestErrors(0, 19, 4);
   store::OutboxRelay relay(*db_, *producer_);
   PublishAll(relay);
-  auto records = testing::ReadTopic(cluster_->bootstrap_servers(), events::kIntakeTopic, 10,
-                                    absl::Seconds(30));
+  auto records =
+      testing::ReadTopic(cluster_->bootstrap_servers(), events::kIntakeTopic,
+                         10, absl::Seconds(30));
   std::multiset<std::string> seen;
   for (const auto& r : records) seen.insert(*r.Header("ce_id"));
-  EXPECT_EQ(seen, std::multiset<std::string>(committed.begin(), committed.end()));
+  EXPECT_EQ(seen,
+            std::multiset<std::string>(committed.begin(), committed.end()));
 }
 
 TEST_F(OutboxRelayTest, RelayThreadPublishesAfterNotifyAndDrainsOnStop) {

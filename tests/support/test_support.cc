@@ -22,7 +22,8 @@ namespace signpost::testing {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = absl::StrCat(base ? base : "/tmp", "/signpost-test-XXXXXX");
+  std::string tmpl =
+      absl::StrCat(base ? base : "/tmp", "/signpost-test-XXXXXX");
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   char* made = mkdtemp(buf.data());
@@ -49,7 +50,8 @@ std::string ReadFile(const std::string& path) {
 v1::SubmitReferralRequest LoadExample(const std::string& name) {
   v1::SubmitReferralRequest request;
   absl::Status s = config::LoadTextProto(
-      SourcePath(absl::StrCat("examples/referrals/", name, ".textproto")), &request);
+      SourcePath(absl::StrCat("examples/referrals/", name, ".textproto")),
+      &request);
   EXPECT_TRUE(s.ok()) << s;
   return request;
 }
@@ -75,20 +77,22 @@ std::unique_ptr<kafka::MockCluster> StartEmbeddedKafka(int brokers) {
       kafka::ParseTopicList(ReadFile(SourcePath("deploy/kafka/topics.txt")));
   EXPECT_TRUE(topics.ok()) << topics.status();
   for (const auto& t : *topics) {
-    absl::Status s = (*cluster)->CreateTopic(t.name, t.partitions,
-                                             std::min(t.replication_factor, brokers));
+    absl::Status s = (*cluster)->CreateTopic(
+        t.name, t.partitions, std::min(t.replication_factor, brokers));
     EXPECT_TRUE(s.ok()) << s;
   }
   return std::move(*cluster);
 }
 
 std::vector<kafka::ConsumedMessage> ReadTopic(const std::string& bootstrap,
-                                              const std::string& topic, size_t expected,
+                                              const std::string& topic,
+                                              size_t expected,
                                               absl::Duration timeout) {
   kafka::ClientOptions options;
   options.bootstrap_servers = bootstrap;
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
-      kafka::Consumer::Create(options, absl::StrCat("reader-", NewUuid()), {topic});
+      kafka::Consumer::Create(options, absl::StrCat("reader-", NewUuid()),
+                              {topic});
   EXPECT_TRUE(consumer.ok()) << consumer.status();
   std::vector<kafka::ConsumedMessage> out;
   absl::Time deadline = absl::Now() + timeout;
@@ -108,7 +112,8 @@ std::vector<kafka::ConsumedMessage> ReadTopic(const std::string& bootstrap,
   return out;
 }
 
-Process::Process(const std::string& binary, const std::vector<std::string>& args,
+Process::Process(const std::string& binary,
+                 const std::vector<std::string>& args,
                  const std::string& stderr_path) {
   pid_ = fork();
   if (pid_ == 0) {
@@ -122,7 +127,8 @@ Process::Process(const std::string& binary, const std::vector<std::string>& args
     sigprocmask(SIG_SETMASK, &none, nullptr);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(binary.c_str()));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     execv(binary.c_str(), argv.data());
     _exit(127);

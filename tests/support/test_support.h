@@ -41,7 +41,8 @@ std::unique_ptr<kafka::MockCluster> StartEmbeddedKafka(int brokers = 3);
 // Reads every record from `topic` (new group, from the beginning) until
 // `expected` records arrived or `timeout` passed.
 std::vector<kafka::ConsumedMessage> ReadTopic(const std::string& bootstrap,
-                                              const std::string& topic, size_t expected,
+                                              const std::string& topic,
+                                              size_t expected,
                                               absl::Duration timeout);
 
 // A child process with stderr captured to a file.

@@ -15,7 +15,8 @@ namespace {
 class AdvocacyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = store::Database::Open(dir_.File("advocacy.db"), AdvocacyStore::Migrations());
+    auto db = store::Database::Open(dir_.File("advocacy.db"),
+                                    AdvocacyStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     store_ = std::make_unique<AdvocacyStore>(*db_);
@@ -26,9 +27,10 @@ class AdvocacyStoreTest : public ::testing::Test {
     ASSERT_TRUE(ValidateRoster(roster).ok());
     ASSERT_TRUE(store_->UpsertRoster(roster).ok());
   }
-  events::IncomingEvent Triaged(const std::string& referral_id, v1::Pathway pathway,
-                                const std::string& language = "en",
-                                v1::ReferralStatus status = v1::REFERRAL_STATUS_ROUTED) {
+  events::IncomingEvent Triaged(
+      const std::string& referral_id, v1::Pathway pathway,
+      const std::string& language = "en",
+      v1::ReferralStatus status = v1::REFERRAL_STATUS_ROUTED) {
     events::IncomingEvent e;
     e.envelope = events::NewEnvelope("triage", referral_id);
     auto* t = e.envelope.mutable_referral_triaged();
@@ -55,10 +57,22 @@ class AdvocacyStoreTest : public ::testing::Test {
 };
 
 constexpr char kA1Roster[] = R"pb(
-  advocates { advocate_id: "ann" provider_id: "p" role: ADVOCATE_ROLE_IDVA
-              languages: "en" localities: "L1" capacity: 2 }
-  advocates { advocate_id: "bal" provider_id: "p" role: ADVOCATE_ROLE_IDVA
-              languages: ["pa", "ur"] localities: "L1" capacity: 1 }
+  advocates {
+    advocate_id: "ann"
+    provider_id: "p"
+    role: ADVOCATE_ROLE_IDVA
+    languages: "en"
+    localities: "L1"
+    capacity: 2
+  }
+  advocates {
+    advocate_id: "bal"
+    provider_id: "p"
+    role: ADVOCATE_ROLE_IDVA
+    languages: [ "pa", "ur" ]
+    localities: "L1"
+    capacity: 1
+  }
 )pb";
 
 TEST_F(AdvocacyStoreTest, A1TwoPunjabiSpeakersGoToBalThenAnnWithInterpreter) {
@@ -89,8 +103,9 @@ TEST_F(AdvocacyStoreTest, NoCapacityWaitlistsWithAnEvent) {
 
 TEST_F(AdvocacyStoreTest, ConsentRequiredMakesNoPartnerReferral) {
   Roster(kA1Roster);
-  ASSERT_TRUE(store_->RouteTriaged(Triaged("r1", v1::PATHWAY_IDVA, "en",
-                                           v1::REFERRAL_STATUS_CONSENT_REQUIRED))
+  ASSERT_TRUE(store_
+                  ->RouteTriaged(Triaged("r1", v1::PATHWAY_IDVA, "en",
+                                         v1::REFERRAL_STATUS_CONSENT_REQUIRED))
                   .ok());
   auto got = store_->GetReferralAssignments("r1");
   EXPECT_TRUE(got->processed());
@@ -115,8 +130,9 @@ TEST_F(AdvocacyStoreTest, ConcurrentRoutingNeverOverbooksCapacity) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([this, t] {
       for (int i = 0; i < 5; ++i) {
-        auto r = store_->RouteTriaged(
-            Triaged(absl::StrCat("r", t, "-", i), v1::PATHWAY_IDVA, i % 2 ? "pa" : "en"));
+        auto r = store_->RouteTriaged(Triaged(absl::StrCat("r", t, "-", i),
+                                              v1::PATHWAY_IDVA,
+                                              i % 2 ? "pa" : "en"));
         EXPECT_TRUE(r.ok()) << r.status();
       }
     });
@@ -133,27 +149,39 @@ TEST_F(AdvocacyStoreTest, ConcurrentRoutingNeverOverbooksCapacity) {
 
 TEST(RosterTest, BadRosterNamesEveryProblem) {
   v1::Roster roster;
-  ASSERT_TRUE(config::ParseTextProto(R"pb(
-    advocates { advocate_id: "a" provider_id: "p" role: ADVOCATE_ROLE_IDVA
-                languages: "en" localities: "L1" capacity: -1 }
-    advocates { advocate_id: "a" languages: "en" localities: "L1" }
-  )pb", "r", &roster).ok());
+  ASSERT_TRUE(
+      config::ParseTextProto(
+          R"pb(
+            advocates {
+              advocate_id: "a"
+              provider_id: "p"
+              role: ADVOCATE_ROLE_IDVA
+              languages: "en"
+              localities: "L1"
+              capacity: -1
+            }
+            advocates { advocate_id: "a" languages: "en" localities: "L1" }
+          )pb",
+          "r", &roster)
+          .ok());
   absl::Status s = ValidateRoster(roster);
   ASSERT_FALSE(s.ok());
-  for (const char* want : {"capacity must be >= 0", "duplicate", "provider_id is required",
-                           "advocates[1].role is required"}) {
+  for (const char* want :
+       {"capacity must be >= 0", "duplicate", "provider_id is required",
+        "advocates[1].role is required"}) {
     EXPECT_NE(s.message().find(want), std::string::npos) << want << ": " << s;
   }
 }
 
 TEST(RosterTest, ExampleRosterLoads) {
-  EXPECT_TRUE(LoadRoster(testing::SourcePath("examples/roster.textproto")).ok());
+  EXPECT_TRUE(
+      LoadRoster(testing::SourcePath("examples/roster.textproto")).ok());
 }
 
 TEST(RosterTest, TextprotoErrorsNameTheLine) {
   v1::Roster roster;
-  absl::Status s = config::ParseTextProto("advocates {\n  capacity: lots\n}\n", "f.textproto",
-                                          &roster);
+  absl::Status s = config::ParseTextProto("advocates {\n  capacity: lots\n}\n",
+                                          "f.textproto", &roster);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("f.textproto: line 2"), std::string::npos) << s;
 }

@@ -24,15 +24,18 @@ MatchRequest HighRiskDa(std::string language = "en", bool match = false) {
 }
 
 TEST(MatchingTest, A1FirstPunjabiSpeakerGoesToBal) {
-  std::vector<AdvocateView> roster = {Idva("ann", {"en"}, 2), Idva("bal", {"pa", "ur"}, 1)};
+  std::vector<AdvocateView> roster = {Idva("ann", {"en"}, 2),
+                                      Idva("bal", {"pa", "ur"}, 1)};
   MatchResult r = Match(HighRiskDa("pa", true), roster);
   ASSERT_TRUE(r.chosen);
   EXPECT_EQ(r.chosen->advocate_id, "bal");
   EXPECT_FALSE(r.interpreter);
 }
 
-TEST(MatchingTest, A1SecondPunjabiSpeakerGoesToAnnWithInterpreterWhenBalIsFull) {
-  std::vector<AdvocateView> roster = {Idva("ann", {"en"}, 2), Idva("bal", {"pa", "ur"}, 1, 1)};
+TEST(MatchingTest,
+     A1SecondPunjabiSpeakerGoesToAnnWithInterpreterWhenBalIsFull) {
+  std::vector<AdvocateView> roster = {Idva("ann", {"en"}, 2),
+                                      Idva("bal", {"pa", "ur"}, 1, 1)};
   MatchResult r = Match(HighRiskDa("pa", true), roster);
   ASSERT_TRUE(r.chosen);
   EXPECT_EQ(r.chosen->advocate_id, "ann");
@@ -47,20 +50,35 @@ TEST(MatchingTest, PreferenceOrderTable) {
     std::string expected;  // "" = nobody
   };
   std::vector<Row> rows = {
-      {"lowest load ratio wins", {Idva("a", {"en"}, 4, 2), Idva("b", {"en"}, 4, 1)},
-       HighRiskDa(), "b"},
-      {"ratio not count: 1/4 beats 1/2", {Idva("a", {"en"}, 2, 1), Idva("b", {"en"}, 4, 1)},
-       HighRiskDa(), "b"},
+      {"lowest load ratio wins",
+       {Idva("a", {"en"}, 4, 2), Idva("b", {"en"}, 4, 1)},
+       HighRiskDa(),
+       "b"},
+      {"ratio not count: 1/4 beats 1/2",
+       {Idva("a", {"en"}, 2, 1), Idva("b", {"en"}, 4, 1)},
+       HighRiskDa(),
+       "b"},
       {"equal load: longest idle wins",
-       {Idva("a", {"en"}, 2, 0, 200), Idva("b", {"en"}, 2, 0, 100)}, HighRiskDa(), "b"},
-      {"language beats load", {Idva("a", {"en"}, 10, 0), Idva("b", {"pa"}, 2, 1)},
-       HighRiskDa("pa", true), "b"},
-      {"language subtag matches", {Idva("a", {"en"}, 10), Idva("b", {"pa-IN"}, 2)},
-       HighRiskDa("pa", true), "b"},
-      {"full advocates are skipped", {Idva("a", {"en"}, 1, 1), Idva("b", {"en"}, 5, 4)},
-       HighRiskDa(), "b"},
+       {Idva("a", {"en"}, 2, 0, 200), Idva("b", {"en"}, 2, 0, 100)},
+       HighRiskDa(),
+       "b"},
+      {"language beats load",
+       {Idva("a", {"en"}, 10, 0), Idva("b", {"pa"}, 2, 1)},
+       HighRiskDa("pa", true),
+       "b"},
+      {"language subtag matches",
+       {Idva("a", {"en"}, 10), Idva("b", {"pa-IN"}, 2)},
+       HighRiskDa("pa", true),
+       "b"},
+      {"full advocates are skipped",
+       {Idva("a", {"en"}, 1, 1), Idva("b", {"en"}, 5, 4)},
+       HighRiskDa(),
+       "b"},
       {"everyone full: nobody", {Idva("a", {"en"}, 1, 1)}, HighRiskDa(), ""},
-      {"zero capacity (on leave): nobody", {Idva("a", {"en"}, 0)}, HighRiskDa(), ""},
+      {"zero capacity (on leave): nobody",
+       {Idva("a", {"en"}, 0)},
+       HighRiskDa(),
+       ""},
   };
   AdvocateView elsewhere = Idva("c", {"en"}, 9);
   elsewhere.localities = {"L2"};
@@ -81,7 +99,8 @@ TEST(MatchingTest, PreferenceOrderTable) {
 TEST(MatchingTest, ServicePathwaysHaveNoAdvocateRole) {
   EXPECT_FALSE(RoleForPathway(v1::PATHWAY_SARC));
   EXPECT_FALSE(RoleForPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME));
-  EXPECT_EQ(RoleForPathway(v1::PATHWAY_RESTORATIVE_JUSTICE), v1::ADVOCATE_ROLE_RJ_FACILITATOR);
+  EXPECT_EQ(RoleForPathway(v1::PATHWAY_RESTORATIVE_JUSTICE),
+            v1::ADVOCATE_ROLE_RJ_FACILITATOR);
 }
 
 }  // namespace

@@ -33,18 +33,23 @@ TEST(ValidationTest, EmptyRequestNamesKeyAndReferral) {
 }
 
 TEST(ValidationTest, EveryBadFieldIsListedAtOnce) {
-  v1::SubmitReferralRequest r = testing::LoadExample("t01_strangulation_punjabi");
+  v1::SubmitReferralRequest r =
+      testing::LoadExample("t01_strangulation_punjabi");
   r.mutable_referral()->set_source(v1::REFERRAL_SOURCE_UNSPECIFIED);
   r.mutable_referral()->mutable_victim()->set_age(-1);
-  r.mutable_referral()->mutable_assessment()->mutable_dash_answers()->RemoveLast();
+  r.mutable_referral()
+      ->mutable_assessment()
+      ->mutable_dash_answers()
+      ->RemoveLast();
   r.mutable_referral()->add_harm_types(static_cast<v1::HarmType>(99));
   r.mutable_referral()->mutable_consent()->clear_referral_consent();
   r.mutable_referral()->mutable_reporting()->clear_report_time();
-  EXPECT_THAT(BadFields(r), UnorderedElementsAre(
-                                "referral.source", "referral.victim.age",
-                                "referral.assessment.dash_answers", "referral.harm_types[1]",
-                                "referral.consent.referral_consent",
-                                "referral.reporting.report_time"));
+  EXPECT_THAT(BadFields(r),
+              UnorderedElementsAre("referral.source", "referral.victim.age",
+                                   "referral.assessment.dash_answers",
+                                   "referral.harm_types[1]",
+                                   "referral.consent.referral_consent",
+                                   "referral.reporting.report_time"));
 }
 
 TEST(ValidationTest, DashNeedsExactly24AnswersOrNone) {
@@ -60,20 +65,24 @@ TEST(ValidationTest, ContradictionsAreRefused) {
   auto* rep = r.mutable_referral()->mutable_reporting();
   rep->mutable_offence_time()->set_seconds(rep->report_time().seconds() + 60);
   rep->set_reported_to_police(false);
-  EXPECT_THAT(BadFields(r), UnorderedElementsAre("referral.reporting.offence_time",
-                                                 "referral.reporting.crime_reference"));
+  EXPECT_THAT(BadFields(r),
+              UnorderedElementsAre("referral.reporting.offence_time",
+                                   "referral.reporting.crime_reference"));
 }
 
 TEST(ValidationTest, FutureReportTimeIsRefused) {
-  v1::SubmitReferralRequest r = testing::LoadExample("t08_burglary_self_referral");
+  v1::SubmitReferralRequest r =
+      testing::LoadExample("t08_burglary_self_referral");
   r.mutable_referral()->mutable_reporting()->mutable_report_time()->set_seconds(
       absl::ToUnixSeconds(kNow + absl::Hours(1)));
   EXPECT_THAT(BadFields(r), ElementsAre("referral.reporting.report_time"));
 }
 
 TEST(ValidationTest, DescriptionsNeverEchoPersonalData) {
-  v1::SubmitReferralRequest r = testing::LoadExample("t01_strangulation_punjabi");
-  r.mutable_referral()->mutable_personal()->set_phone("call 07700 900 at night");
+  v1::SubmitReferralRequest r =
+      testing::LoadExample("t01_strangulation_punjabi");
+  r.mutable_referral()->mutable_personal()->set_phone(
+      "call 07700 900 at night");
   r.mutable_referral()->mutable_personal()->set_date_of_birth("17/02/1994");
   grpcutil::FieldErrors errors = ValidateSubmission(r, kNow);
   ASSERT_EQ(errors.size(), 2u);
@@ -83,13 +92,15 @@ TEST(ValidationTest, DescriptionsNeverEchoPersonalData) {
 }
 
 TEST(FactsTest, FactsCarryNoPersonalData) {
-  v1::SubmitReferralRequest r = testing::LoadExample("t01_strangulation_punjabi");
+  v1::SubmitReferralRequest r =
+      testing::LoadExample("t01_strangulation_punjabi");
   v1::ReferralFacts facts = ExtractFacts(r.referral());
   std::string bytes = facts.SerializeAsString();
   const v1::VictimPersonalData& pd = r.referral().personal();
-  for (const std::string& secret : {pd.full_name(), pd.phone(), pd.narrative(),
-                                    r.referral().safe_contact().safe_times(),
-                                    r.referral().reporting().crime_reference()}) {
+  for (const std::string& secret :
+       {pd.full_name(), pd.phone(), pd.narrative(),
+        r.referral().safe_contact().safe_times(),
+        r.referral().reporting().crime_reference()}) {
     ASSERT_FALSE(secret.empty());
     EXPECT_EQ(bytes.find(secret), std::string::npos) << secret;
   }

@@ -12,18 +12,21 @@ namespace {
 class NotificationStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = store::Database::Open(dir_.File("n.db"), NotificationStore::Migrations());
+    auto db = store::Database::Open(dir_.File("n.db"),
+                                    NotificationStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     v1::SubscriptionList list;
-    ASSERT_TRUE(config::LoadTextProto(
-                    testing::SourcePath("examples/subscriptions.textproto"), &list)
-                    .ok());
+    ASSERT_TRUE(
+        config::LoadTextProto(
+            testing::SourcePath("examples/subscriptions.textproto"), &list)
+            .ok());
     store_ = std::make_unique<NotificationStore>(*db_, list);
   }
   events::IncomingEvent Event(v1::EventEnvelope env) {
     events::StampType(&env);
-    return {env, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "t"};
+    return {env, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "t"};
   }
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;

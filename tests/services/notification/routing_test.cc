@@ -9,9 +9,10 @@ namespace {
 
 v1::SubscriptionList Example() {
   v1::SubscriptionList list;
-  EXPECT_TRUE(config::LoadTextProto(testing::SourcePath("examples/subscriptions.textproto"),
-                                    &list)
-                  .ok());
+  EXPECT_TRUE(
+      config::LoadTextProto(
+          testing::SourcePath("examples/subscriptions.textproto"), &list)
+          .ok());
   return list;
 }
 
@@ -34,8 +35,10 @@ TEST(RoutingTest, AgencyGetsOnlyTheTypesItSubscribedTo) {
 TEST(RoutingTest, MaracOnlyAgencyGetsOnlyMaracReferrals) {
   ReferralContext standard{"WMP", false, false, ""};
   ReferralContext marac{"WMP", false, true, ""};
-  auto a = Agencies(RouteEvent(Example(), "signpost.v1.ReferralTriaged", standard));
-  auto b = Agencies(RouteEvent(Example(), "signpost.v1.ReferralTriaged", marac));
+  auto a =
+      Agencies(RouteEvent(Example(), "signpost.v1.ReferralTriaged", standard));
+  auto b =
+      Agencies(RouteEvent(Example(), "signpost.v1.ReferralTriaged", marac));
   EXPECT_EQ(std::count(a.begin(), a.end(), "marac-coordinator-wmp"), 0);
   EXPECT_EQ(std::count(b.begin(), b.end(), "marac-coordinator-wmp"), 1);
 }
@@ -47,13 +50,15 @@ TEST(RoutingTest, WithoutConsentOnlyMaracWithLegalBasis) {
   EXPECT_EQ(targets[0].agency_id, "marac-coordinator-wmp");
   EXPECT_EQ(targets[0].legal_basis, "DPA2018-SCH1-PARA18");
   ctx.marac = false;
-  EXPECT_TRUE(RouteEvent(Example(), "signpost.v1.ReferralTriaged", ctx).empty());
+  EXPECT_TRUE(
+      RouteEvent(Example(), "signpost.v1.ReferralTriaged", ctx).empty());
 }
 
 TEST(RoutingTest, AreaFilterApplies) {
   ReferralContext elsewhere{"GMP", false, false, ""};
-  EXPECT_EQ(Agencies(RouteEvent(Example(), "signpost.v1.ReferralTriaged", elsewhere)),
-            std::vector<std::string>{"referrer-closed-loop"});
+  EXPECT_EQ(
+      Agencies(RouteEvent(Example(), "signpost.v1.ReferralTriaged", elsewhere)),
+      std::vector<std::string>{"referrer-closed-loop"});
 }
 
 TEST(RoutingTest, UnknownEventTypeInSubscriptionsIsRefused) {

@@ -13,7 +13,8 @@ namespace {
 class OrdersStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = store::Database::Open(dir_.File("orders.db"), OrdersStore::Migrations());
+    auto db = store::Database::Open(dir_.File("orders.db"),
+                                    OrdersStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     store_ = std::make_unique<OrdersStore>(*db_);
@@ -27,8 +28,10 @@ class OrdersStoreTest : public ::testing::Test {
 TEST_F(OrdersStoreTest, ConsiderationFlagsOpenRecordsOnce) {
   events::IncomingEvent e;
   e.envelope = events::NewEnvelope("triage", referral_);
-  e.envelope.mutable_referral_triaged()->add_considerations(v1::CONSIDERATION_DVDS);
-  e.envelope.mutable_referral_triaged()->add_considerations(v1::CONSIDERATION_DAPN);
+  e.envelope.mutable_referral_triaged()->add_considerations(
+      v1::CONSIDERATION_DVDS);
+  e.envelope.mutable_referral_triaged()->add_considerations(
+      v1::CONSIDERATION_DAPN);
   e.envelope.mutable_referral_triaged()->set_area_code("WMP");
   events::StampType(&e.envelope);
   EXPECT_EQ(*store_->OpenConsiderations(e), 2);
@@ -52,7 +55,8 @@ TEST_F(OrdersStoreTest, OrderMovesThroughItsLifecycleAndRefusesASkip) {
   serve.set_state(v1::ORDER_STATE_SERVED);
   auto refused = store_->RecordOrder(serve, NewTraceparent());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("ORDER-LIFECYCLE"), std::string::npos);
+  EXPECT_NE(refused.status().message().find("ORDER-LIFECYCLE"),
+            std::string::npos);
 
   v1::RecordOrderRequest grant = serve;
   grant.set_state(v1::ORDER_STATE_GRANTED);
@@ -60,7 +64,8 @@ TEST_F(OrdersStoreTest, OrderMovesThroughItsLifecycleAndRefusesASkip) {
   ASSERT_TRUE(store_->RecordOrder(serve, NewTraceparent()).ok());
   auto events = store::ListReferralEvents(*db_, referral_);
   ASSERT_EQ(events->size(), 3u);  // the refused change wrote nothing
-  EXPECT_EQ((*events)[2].envelope.order_recorded().previous_state(), v1::ORDER_STATE_GRANTED);
+  EXPECT_EQ((*events)[2].envelope.order_recorded().previous_state(),
+            v1::ORDER_STATE_GRANTED);
 }
 
 TEST_F(OrdersStoreTest, UnknownOrderIsNotFound) {
@@ -75,7 +80,8 @@ TEST(RecordOrderValidationTest, NewOrderNeedsReferralTypeAndState) {
   grpcutil::FieldErrors errors = ValidateRecordOrder(v1::RecordOrderRequest());
   std::vector<std::string> fields;
   for (const auto& [f, d] : errors.violations()) fields.push_back(f);
-  EXPECT_EQ(fields, (std::vector<std::string>{"referral_id", "order_type", "state"}));
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"referral_id", "order_type", "state"}));
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ std::vector<v1::Pathway> Pathways(const v1::ReferralTriaged& d) {
 
 std::vector<v1::Consideration> Considerations(const v1::ReferralTriaged& d) {
   std::vector<v1::Consideration> out;
-  for (int c : d.considerations()) out.push_back(static_cast<v1::Consideration>(c));
+  for (int c : d.considerations())
+    out.push_back(static_cast<v1::Consideration>(c));
   return out;
 }
 
@@ -51,37 +52,89 @@ struct Scenario {
   std::vector<std::string> must_cite;
 };
 
-// ../shared/scenarios.md T1-T10, as written (deadlines come with the triage issue).
+// ../shared/scenarios.md T1-T10, as written (deadlines come with the triage
+// issue).
 const std::vector<Scenario>& Scenarios() {
   static const auto* s = new std::vector<Scenario>{
-      {"t01_strangulation_punjabi", v1::RISK_LEVEL_HIGH, true,
+      {"t01_strangulation_punjabi",
+       v1::RISK_LEVEL_HIGH,
+       true,
        {v1::PATHWAY_IDVA, v1::PATHWAY_PERPETRATOR_PROGRAMME},
-       {v1::CONSIDERATION_DVDS, v1::CONSIDERATION_DAPN}, v1::PRIORITY_HIGH, true,
+       {v1::CONSIDERATION_DVDS, v1::CONSIDERATION_DAPN},
+       v1::PRIORITY_HIGH,
+       true,
        {"PJ-RAISE", "MARAC-PJ", "LANGUAGE", "ENHANCED"}},
-      {"t02_standard_da", v1::RISK_LEVEL_STANDARD, false,
+      {"t02_standard_da",
+       v1::RISK_LEVEL_STANDARD,
+       false,
        {v1::PATHWAY_DA_OUTREACH, v1::PATHWAY_PERPETRATOR_PROGRAMME},
-       {v1::CONSIDERATION_DVDS}, v1::PRIORITY_STANDARD, true,
+       {v1::CONSIDERATION_DVDS},
+       v1::PRIORITY_STANDARD,
+       true,
        {"DASH-SCORE", "DA-STANDARD", "PERP-STANDARD"}},
-      {"t03_escalation", v1::RISK_LEVEL_HIGH, true, {v1::PATHWAY_IDVA},
-       {v1::CONSIDERATION_DVDS}, v1::PRIORITY_HIGH, true,
+      {"t03_escalation",
+       v1::RISK_LEVEL_HIGH,
+       true,
+       {v1::PATHWAY_IDVA},
+       {v1::CONSIDERATION_DVDS},
+       v1::PRIORITY_HIGH,
+       true,
        {"MARAC-ESCALATION", "MARAC-HIGH", "DA-HIGH"}},
-      {"t04_recent_rape_ae", v1::RISK_LEVEL_STANDARD, false,
-       {v1::PATHWAY_ISVA, v1::PATHWAY_SARC}, {}, v1::PRIORITY_URGENT, true,
+      {"t04_recent_rape_ae",
+       v1::RISK_LEVEL_STANDARD,
+       false,
+       {v1::PATHWAY_ISVA, v1::PATHWAY_SARC},
+       {},
+       v1::PRIORITY_URGENT,
+       true,
        {"SV-ADULT", "SV-RECENT", "ENHANCED"}},
-      {"t05_child_sv", v1::RISK_LEVEL_STANDARD, false, {v1::PATHWAY_CHISVA}, {},
-       v1::PRIORITY_HIGH, true, {"SV-CHILD", "ENHANCED"}},
-      {"t06_stalking_former_partner", v1::RISK_LEVEL_HIGH, false,
+      {"t05_child_sv",
+       v1::RISK_LEVEL_STANDARD,
+       false,
+       {v1::PATHWAY_CHISVA},
+       {},
+       v1::PRIORITY_HIGH,
+       true,
+       {"SV-CHILD", "ENHANCED"}},
+      {"t06_stalking_former_partner",
+       v1::RISK_LEVEL_HIGH,
+       false,
        {v1::PATHWAY_ISAC, v1::PATHWAY_STALKING_CLINIC},
-       {v1::CONSIDERATION_SPO, v1::CONSIDERATION_DVDS}, v1::PRIORITY_HIGH, true,
+       {v1::CONSIDERATION_SPO, v1::CONSIDERATION_DVDS},
+       v1::PRIORITY_HIGH,
+       true,
        {"STALK-HIGH", "CONSIDER-SPO", "CONSIDER-DVDS"}},
-      {"t07_sex_worker_assault", v1::RISK_LEVEL_STANDARD, false,
-       {v1::PATHWAY_SPECIALIST_OUTREACH}, {}, v1::PRIORITY_STANDARD, true, {"HATE"}},
-      {"t08_burglary_self_referral", v1::RISK_LEVEL_STANDARD, false,
-       {v1::PATHWAY_GENERAL_SUPPORT}, {}, v1::PRIORITY_STANDARD, false, {"GENERAL"}},
-      {"t09_high_risk_consent_refused", v1::RISK_LEVEL_HIGH, true, {v1::PATHWAY_IDVA},
-       {v1::CONSIDERATION_DVDS}, v1::PRIORITY_HIGH, true, {"MARAC-VISIBLE", "CONSENT"}},
-      {"t10_bereaved_rj", v1::RISK_LEVEL_STANDARD, false,
-       {v1::PATHWAY_RESTORATIVE_JUSTICE}, {}, v1::PRIORITY_STANDARD, true,
+      {"t07_sex_worker_assault",
+       v1::RISK_LEVEL_STANDARD,
+       false,
+       {v1::PATHWAY_SPECIALIST_OUTREACH},
+       {},
+       v1::PRIORITY_STANDARD,
+       true,
+       {"HATE"}},
+      {"t08_burglary_self_referral",
+       v1::RISK_LEVEL_STANDARD,
+       false,
+       {v1::PATHWAY_GENERAL_SUPPORT},
+       {},
+       v1::PRIORITY_STANDARD,
+       false,
+       {"GENERAL"}},
+      {"t09_high_risk_consent_refused",
+       v1::RISK_LEVEL_HIGH,
+       true,
+       {v1::PATHWAY_IDVA},
+       {v1::CONSIDERATION_DVDS},
+       v1::PRIORITY_HIGH,
+       true,
+       {"MARAC-VISIBLE", "CONSENT"}},
+      {"t10_bereaved_rj",
+       v1::RISK_LEVEL_STANDARD,
+       false,
+       {v1::PATHWAY_RESTORATIVE_JUSTICE},
+       {},
+       v1::PRIORITY_STANDARD,
+       true,
        {"RJ", "ENHANCED"}},
   };
   return *s;
@@ -102,11 +155,15 @@ TEST_P(ScenarioTest, DecisionMatchesScenariosMd) {
   EXPECT_EQ(d.policy_version(), TriagePolicy().version);
 }
 
-INSTANTIATE_TEST_SUITE_P(T1ToT10, ScenarioTest, ::testing::ValuesIn(Scenarios()),
-                         [](const auto& info) { return info.param.example.substr(0, 3); });
+INSTANTIATE_TEST_SUITE_P(T1ToT10, ScenarioTest,
+                         ::testing::ValuesIn(Scenarios()),
+                         [](const auto& info) {
+                           return info.param.example.substr(0, 3);
+                         });
 
 TEST(ScenarioDetailTest, T1NeedsALanguageMatch) {
-  EXPECT_TRUE(DecideExample("t01_strangulation_punjabi").language_match_required());
+  EXPECT_TRUE(
+      DecideExample("t01_strangulation_punjabi").language_match_required());
   EXPECT_FALSE(DecideExample("t02_standard_da").language_match_required());
 }
 

@@ -12,12 +12,14 @@ namespace {
 class TriageStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = store::Database::Open(dir_.File("triage.db"), TriageStore::Migrations());
+    auto db = store::Database::Open(dir_.File("triage.db"),
+                                    TriageStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     store_ = std::make_unique<TriageStore>(*db_);
   }
-  events::IncomingEvent Received(const std::string& referral_id, v1::ReferralFacts facts) {
+  events::IncomingEvent Received(const std::string& referral_id,
+                                 v1::ReferralFacts facts) {
     events::IncomingEvent e;
     e.envelope = events::NewEnvelope("intake", referral_id);
     *e.envelope.mutable_referral_received()->mutable_facts() = std::move(facts);
@@ -31,7 +33,8 @@ class TriageStoreTest : public ::testing::Test {
 };
 
 TEST_F(TriageStoreTest, DecisionAndEventAreRecordedOncePerEvent) {
-  auto facts = intake::ExtractFacts(testing::LoadExample("t01_strangulation_punjabi").referral());
+  auto facts = intake::ExtractFacts(
+      testing::LoadExample("t01_strangulation_punjabi").referral());
   events::IncomingEvent e = Received("r1", facts);
   auto first = store_->TriageReceived(TriagePolicy(), e);
   auto again = store_->TriageReceived(TriagePolicy(), e);
@@ -41,18 +44,23 @@ TEST_F(TriageStoreTest, DecisionAndEventAreRecordedOncePerEvent) {
   auto events = store::ListReferralEvents(*db_, "r1");
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].envelope.causation_id(), e.envelope.event_id());
-  EXPECT_EQ((*events)[0].envelope.correlation_id(), e.envelope.correlation_id());
+  EXPECT_EQ((*events)[0].envelope.correlation_id(),
+            e.envelope.correlation_id());
   auto decision = store_->GetDecision("r1");
   ASSERT_TRUE(decision.ok());
   EXPECT_EQ(decision->decision().risk(), v1::RISK_LEVEL_HIGH);
 }
 
-TEST_F(TriageStoreTest, SecondIncidentWithinAYearOfAMaracReferralIsRepeatMarac) {
-  auto t1 = intake::ExtractFacts(testing::LoadExample("t01_strangulation_punjabi").referral());
+TEST_F(TriageStoreTest,
+       SecondIncidentWithinAYearOfAMaracReferralIsRepeatMarac) {
+  auto t1 = intake::ExtractFacts(
+      testing::LoadExample("t01_strangulation_punjabi").referral());
   ASSERT_TRUE(store_->TriageReceived(TriagePolicy(), Received("r1", t1)).ok());
-  auto later = intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
+  auto later =
+      intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
   later.set_victim_ref(t1.victim_ref());
-  later.mutable_report_time()->set_seconds(t1.report_time().seconds() + 200 * 86400);
+  later.mutable_report_time()->set_seconds(t1.report_time().seconds() +
+                                           200 * 86400);
   auto d = store_->TriageReceived(TriagePolicy(), Received("r2", later));
   ASSERT_TRUE(d.ok() && d->has_value());
   EXPECT_TRUE((*d)->repeat_marac());
@@ -64,7 +72,8 @@ TEST_F(TriageStoreTest, SecondIncidentWithinAYearOfAMaracReferralIsRepeatMarac) 
 }
 
 TEST_F(TriageStoreTest, UnknownReferralHasNoDecision) {
-  EXPECT_EQ(store_->GetDecision("nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetDecision("nope").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace
