@@ -1,5 +1,7 @@
 #include "common/grpc/executor.h"
 
+#include <chrono>
+
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
 
@@ -48,8 +50,17 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
                                    Executor& executor,
                                    std::function<absl::Status()> fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor.Post(
-      [reactor, fn = std::move(fn)] { reactor->Finish(ToGrpcStatus(fn())); });
+  executor.Post([context, reactor, fn = std::move(fn)] {
+    // Work nobody waits for any more is not started: a call whose deadline
+    // passed (or that was cancelled) while queued ends without effects.
+    if (context->IsCancelled() ||
+        std::chrono::system_clock::now() > context->deadline()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "deadline passed before the call started"));
+      return;
+    }
+    reactor->Finish(ToGrpcStatus(fn()));
+  });
   return reactor;
 }
 
