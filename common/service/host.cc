@@ -188,4 +188,24 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
   return 0;
 }
 
+int ServiceMain(int argc, char** argv, const ServiceSpec& spec,
+                const std::function<void(config::Config&)>& define_flags,
+                const WireFn& wire) {
+  BlockShutdownSignals();
+  config::Config config(absl::StrCat("signpost-", spec.name));
+  DefineCommonFlags(config, spec);
+  if (define_flags) define_flags(config);
+  if (int code = ParseConfig(config, argc, argv); code >= 0) return code;
+  absl::StatusOr<std::unique_ptr<ServiceHost>> host =
+      ServiceHost::Create(config, spec);
+  if (!host.ok()) {
+    config::PrintConfigError(argv[0], host.status());
+    return 2;
+  }
+  grpcutil::Executor executor(4);
+  int code = wire(**host, config, executor);
+  executor.Stop();
+  return code;
+}
+
 }  // namespace signpost::service

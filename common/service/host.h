@@ -15,6 +15,7 @@
 #include "common/config/config.h"
 #include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
+#include "common/grpc/executor.h"
 #include "common/grpc/server_runner.h"
 #include "common/kafka/kafka.h"
 #include "common/store/database.h"
@@ -75,5 +76,16 @@ class ServiceHost {
   std::atomic<bool> stopping_{false};
   std::thread monitor_;
 };
+
+// The whole main() of a service: blocks the shutdown signals, declares the
+// common flags plus `define_flags`, parses them, opens the host, then calls
+// `wire` to build the service's own objects and run (normally returning
+// host.Run(...)). Start-up errors print one line and return 2.
+using WireFn =
+    std::function<int(ServiceHost& host, const config::Config& config,
+                      grpcutil::Executor& executor)>;
+int ServiceMain(int argc, char** argv, const ServiceSpec& spec,
+                const std::function<void(config::Config&)>& define_flags,
+                const WireFn& wire);
 
 }  // namespace signpost::service

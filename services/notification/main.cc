@@ -1,7 +1,6 @@
 // signpost-notification: wires config to subscriptions, store, handler and
 // service.
 #include "common/config/textproto.h"
-#include "common/grpc/executor.h"
 #include "common/service/host.h"
 #include "services/notification/notification_handler.h"
 #include "services/notification/notification_service.h"
@@ -9,43 +8,38 @@
 
 int main(int argc, char** argv) {
   using namespace signpost;
-  service::BlockShutdownSignals();
   service::ServiceSpec spec{"notification",
                             "127.0.0.1:50055",
                             events::kNotificationTopic,
                             {events::kIntakeTopic, events::kTriageTopic,
                              events::kAdvocacyTopic, events::kOrdersTopic},
                             notification::NotificationStore::Migrations()};
-  config::Config config("signpost-notification");
-  service::DefineCommonFlags(config, spec);
-  config.DefineString(
-      "subscriptions_file", "",
-      "partner subscriptions (textproto signpost.v1.SubscriptionList)", true);
-  if (int code = service::ParseConfig(config, argc, argv); code >= 0)
-    return code;
-  v1::SubscriptionList subscriptions;
-  absl::Status loaded = config::LoadTextProto(
-      config.GetString("subscriptions_file"), &subscriptions);
-  if (loaded.ok()) loaded = notification::ValidateSubscriptions(subscriptions);
-  if (!loaded.ok()) {
-    config::PrintConfigError(
-        argv[0], absl::InvalidArgumentError(
-                     absl::StrCat("subscriptions_file: ", loaded.message())));
-    return 2;
-  }
-  absl::StatusOr<std::unique_ptr<service::ServiceHost>> host =
-      service::ServiceHost::Create(config, spec);
-  if (!host.ok()) {
-    config::PrintConfigError(argv[0], host.status());
-    return 2;
-  }
-  grpcutil::Executor executor(4);
-  notification::NotificationStore store((*host)->db(), subscriptions);
-  notification::NotificationHandler handler(store, (*host)->relay());
-  notification::NotificationServiceImpl api(store, executor);
-  int code = (*host)->Run({&api}, [&handler](const events::IncomingEvent& e) {
-    return handler.Handle(e);
-  });
-  executor.Stop();
-  return code;
+  return service::ServiceMain(
+      argc, argv, spec,
+      [](config::Config& config) {
+        config.DefineString(
+            "subscriptions_file", "",
+            "partner subscriptions (textproto signpost.v1.SubscriptionList)",
+            true);
+      },
+      [&](service::ServiceHost& host, const config::Config& config,
+          grpcutil::Executor& executor) {
+        v1::SubscriptionList subscriptions;
+        absl::Status loaded = config::LoadTextProto(
+            config.GetString("subscriptions_file"), &subscriptions);
+        if (loaded.ok())
+          loaded = notification::ValidateSubscriptions(subscriptions);
+        if (!loaded.ok()) {
+          config::PrintConfigError(
+              argv[0], absl::InvalidArgumentError(absl::StrCat(
+                           "subscriptions_file: ", loaded.message())));
+          return 2;
+        }
+        notification::NotificationStore store(host.db(), subscriptions);
+        notification::NotificationHandler handler(store, host.relay());
+        notification::NotificationServiceImpl api(store, executor);
+        return host.Run({&api}, [&handler](const events::IncomingEvent& e) {
+          return handler.Handle(e);
+        });
+      });
 }
