@@ -7,7 +7,10 @@
 namespace signpost::advocacy {
 
 absl::Status AdvocacyHandler::Handle(const events::IncomingEvent& event) {
-  if (!event.envelope.has_referral_triaged()) return absl::OkStatus();
+  if (!event.envelope.has_referral_triaged() &&
+      !event.envelope.has_referral_reassessed()) {
+    return absl::OkStatus();
+  }
   absl::StatusOr<int> written = store_.RouteTriaged(event);
   if (!written.ok()) return written.status();
   relay_.Notify();

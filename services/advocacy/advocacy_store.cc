@@ -107,7 +107,12 @@ absl::Status AdvocacyStore::UpsertRoster(const v1::Roster& roster) {
 
 absl::StatusOr<int> AdvocacyStore::RouteTriaged(
     const events::IncomingEvent& event) {
-  const v1::ReferralTriaged& triaged = event.envelope.referral_triaged();
+  // A reassessment carries a whole new decision; pathways already assigned
+  // or waitlisted for this referral are not routed twice.
+  const v1::ReferralTriaged& triaged =
+      event.envelope.has_referral_reassessed()
+          ? event.envelope.referral_reassessed().decision()
+          : event.envelope.referral_triaged();
   const std::string& referral_id = event.envelope.referral_id();
   int written = 0;
   absl::Status status = db_.Write([&](store::Tx& tx) -> absl::Status {
@@ -141,11 +146,18 @@ absl::StatusOr<int> AdvocacyStore::RouteTriaged(
       return id;
     };
 
-    if (triaged.status() != v1::REFERRAL_STATUS_CONSENT_REQUIRED) {
+    if (triaged.status() == v1::REFERRAL_STATUS_ROUTED) {
       for (int p : triaged.pathways()) {
         auto pathway = static_cast<v1::Pathway>(p);
         std::optional<v1::AdvocateRole> role = RoleForPathway(pathway);
         if (!role) continue;  // service pathway: no advocate to assign
+        absl::StatusOr<store::Statement> existing = tx.Prepare(
+            "SELECT 1 FROM assignments WHERE referral_id = ? AND pathway = ?");
+        if (!existing.ok()) return existing.status();
+        existing->Bind(1, referral_id).Bind(2, static_cast<int64_t>(pathway));
+        absl::StatusOr<bool> has = existing->Step();
+        if (!has.ok()) return has.status();
+        if (*has) continue;
         absl::StatusOr<std::vector<AdvocateView>> pool = LoadRole(tx, *role);
         if (!pool.ok()) return pool.status();
         MatchResult match =

@@ -229,21 +229,43 @@ std::string FormatLine(const std::string& label, const std::string& id,
     }
   }
   std::string advocate;
-  if (d.status() == v1::REFERRAL_STATUS_CONSENT_REQUIRED) {
-    advocate = "none(CONSENT_REQUIRED)";
+  if (d.status() != v1::REFERRAL_STATUS_ROUTED) {
+    advocate = "none(no partner referral)";
   } else if (advocates.empty()) {
     advocate = "none";
   } else {
     advocate = absl::StrJoin(advocates, ",");
   }
+  std::vector<std::string> deadlines;
+  absl::TimeZone london;
+  if (!absl::LoadTimeZone("Europe/London", &london))
+    london = absl::UTCTimeZone();
+  for (const auto& dl : d.deadlines()) {
+    deadlines.push_back(absl::StrCat(
+        absl::AsciiStrToLower(dl.kind()), "=",
+        absl::FormatTime("%a-%d-%b-%H:%M",
+                         absl::FromUnixSeconds(dl.due().seconds()), london),
+        "(", dl.rule_id(), ")"));
+  }
+  std::string status;
+  if (d.status() == v1::REFERRAL_STATUS_CONSENT_REQUIRED)
+    status = " status=CONSENT_REQUIRED";
+  if (d.status() == v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE) {
+    status = " status=ASSESSMENT_INCOMPLETE";
+  }
+  if (d.incomplete())
+    absl::StrAppend(&status, " missing=", absl::StrJoin(d.missing(), ","));
   return absl::StrCat(
-      label, " ", id,
+      label, " ", id, status,
       " risk=", Short(v1::RiskLevel_Name(d.risk()), "RISK_LEVEL_"),
       " pathways=", absl::StrJoin(pathways, ","),
       " marac=", d.marac() ? "yes" : "no", " advocate=", advocate,
       " deliveries=", r.deliveries.deliveries_size(), " considerations=",
       considerations.empty() ? "-" : absl::StrJoin(considerations, ","),
       " priority=", Short(v1::Priority_Name(d.priority()), "PRIORITY_"),
+      deadlines.empty() ? "" : absl::StrCat(" ", absl::StrJoin(deadlines, " ")),
+      " updates=", d.updates_working_days(), "wd",
+      d.language_match_required() ? " language_match=yes" : "",
       d.legal_basis().empty() ? ""
                               : absl::StrCat(" legal_basis=", d.legal_basis()),
       d.rj_awaiting_consent() ? " rj=awaiting-consent" : "",

@@ -73,16 +73,20 @@ absl::StatusOr<int> NotificationStore::Deliver(
     if (!*claimed) return absl::OkStatus();
     int64_t now_ms = absl::ToUnixMillis(absl::Now());
 
-    if (env.has_referral_triaged()) {
-      const v1::ReferralTriaged& t = env.referral_triaged();
+    if (env.has_referral_triaged() || env.has_referral_reassessed()) {
+      // Until a decision is ROUTED (consent given, assessment complete) only
+      // agencies that lawfully receive without consent may receive.
+      const v1::ReferralTriaged& t = env.has_referral_reassessed()
+                                         ? env.referral_reassessed().decision()
+                                         : env.referral_triaged();
       absl::StatusOr<store::Statement> q = tx.Prepare(
           "INSERT OR REPLACE INTO referral_context (referral_id, area_code, "
           "consent_required, marac, legal_basis) VALUES (?,?,?,?,?)");
       if (!q.ok()) return q.status();
       q->Bind(1, env.referral_id())
           .Bind(2, t.area_code())
-          .Bind(3, static_cast<int64_t>(t.status() ==
-                                        v1::REFERRAL_STATUS_CONSENT_REQUIRED))
+          .Bind(3,
+                static_cast<int64_t>(t.status() != v1::REFERRAL_STATUS_ROUTED))
           .Bind(4, static_cast<int64_t>(t.marac()))
           .Bind(5, t.legal_basis());
       if (absl::Status s = q->Run(); !s.ok()) return s;

@@ -7,7 +7,10 @@
 namespace signpost::orders {
 
 absl::Status OrdersHandler::Handle(const events::IncomingEvent& event) {
-  if (!event.envelope.has_referral_triaged()) return absl::OkStatus();
+  if (!event.envelope.has_referral_triaged() &&
+      !event.envelope.has_referral_reassessed()) {
+    return absl::OkStatus();
+  }
   absl::StatusOr<int> opened = store_.OpenConsiderations(event);
   if (!opened.ok()) return opened.status();
   if (*opened > 0) {

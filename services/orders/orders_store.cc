@@ -43,7 +43,10 @@ CREATE TABLE order_history (
 
 absl::StatusOr<int> OrdersStore::OpenConsiderations(
     const events::IncomingEvent& event) {
-  const v1::ReferralTriaged& triaged = event.envelope.referral_triaged();
+  const v1::ReferralTriaged& triaged =
+      event.envelope.has_referral_reassessed()
+          ? event.envelope.referral_reassessed().decision()
+          : event.envelope.referral_triaged();
   int opened = 0;
   absl::Status status = db_.Write([&](store::Tx& tx) -> absl::Status {
     absl::StatusOr<bool> claimed = store::ClaimInbox(tx, event.envelope);

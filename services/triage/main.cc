@@ -1,5 +1,7 @@
-// signpost-triage: wires config to the triage store, handler and gRPC service.
+// signpost-triage: wires config to the policy, store, handler and service.
+#include "common/log/log.h"
 #include "common/service/host.h"
+#include "services/triage/policy.h"
 #include "services/triage/triage_handler.h"
 #include "services/triage/triage_service.h"
 #include "services/triage/triage_store.h"
@@ -12,13 +14,29 @@ int main(int argc, char** argv) {
                             {events::kIntakeTopic},
                             triage::TriageStore::Migrations()};
   return service::ServiceMain(
-      argc, argv, spec, nullptr,
-      [](service::ServiceHost& host, const config::Config&,
-         grpcutil::Executor& executor) {
+      argc, argv, spec,
+      [](config::Config& config) {
+        config.DefineString(
+            "policy_file", "",
+            "routing policy (textproto signpost.v1.TriagePolicy)", true);
+        config.DefineString(
+            "calendar_file", "",
+            "bank-holiday calendar (deploy/calendar/england-and-wales.txt)",
+            true);
+      },
+      [&](service::ServiceHost& host, const config::Config& config,
+          grpcutil::Executor& executor) {
+        absl::StatusOr<std::shared_ptr<const triage::Policy>> policy =
+            triage::LoadPolicy(config.GetString("policy_file"),
+                               config.GetString("calendar_file"));
+        if (!policy.ok()) {
+          config::PrintConfigError(argv[0], policy.status());
+          return 2;
+        }
+        log::Info("policy loaded", {{"policy_version", (*policy)->version()}});
         triage::TriageStore store(host.db());
-        triage::TriageHandler handler(store, host.relay(),
-                                      triage::TriagePolicy());
-        triage::TriageServiceImpl api(store, executor);
+        triage::TriageHandler handler(store, host.relay(), *policy);
+        triage::TriageServiceImpl api(store, host.relay(), *policy, executor);
         return host.Run({&api}, [&handler](const events::IncomingEvent& e) {
           return handler.Handle(e);
         });

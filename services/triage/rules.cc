@@ -6,6 +6,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace signpost::triage {
 namespace {
@@ -24,36 +26,51 @@ absl::Time ToTime(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
-const char* RiskName(v1::RiskLevel r) {
-  switch (r) {
-    case v1::RISK_LEVEL_HIGH:
-      return "HIGH";
-    case v1::RISK_LEVEL_MEDIUM:
-      return "MEDIUM";
-    case v1::RISK_LEVEL_STANDARD:
-      return "STANDARD";
-    default:
-      return "UNSPECIFIED";
-  }
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  return ts;
+}
+
+std::string Short(const std::string& name, absl::string_view prefix) {
+  absl::string_view v(name);
+  absl::ConsumePrefix(&v, prefix);
+  return std::string(v);
+}
+
+std::string RiskName(v1::RiskLevel r) {
+  return Short(v1::RiskLevel_Name(r), "RISK_LEVEL_");
+}
+
+std::string PathwayName(v1::Pathway p) {
+  return Short(v1::Pathway_Name(p), "PATHWAY_");
 }
 
 std::string PjFlagName(int flag) {
-  std::string name = v1::ProfessionalJudgementFlag_Name(
-      static_cast<v1::ProfessionalJudgementFlag>(flag));
-  absl::string_view view(name);
-  if (absl::StartsWith(view, "PJ_FLAG_")) view.remove_prefix(8);
-  return absl::AsciiStrToLower(view);
+  return absl::AsciiStrToLower(
+      Short(v1::ProfessionalJudgementFlag_Name(
+                static_cast<v1::ProfessionalJudgementFlag>(flag)),
+            "PJ_FLAG_"));
 }
 
+// Collects the decision; rules switched off by the area never fire, and a
+// pathway the area lacks is recorded instead of added.
 class DecisionBuilder {
  public:
-  explicit DecisionBuilder(v1::ReferralTriaged* d) : d_(d) {}
+  DecisionBuilder(const Policy& policy, v1::ReferralTriaged* d)
+      : policy_(policy), d_(d) {}
+  bool On(const char* rule) const { return policy_.RuleOn(rule); }
   void Fire(absl::string_view rule, std::string reason) {
     auto* r = d_->add_reasons();
     r->set_rule_id(std::string(rule));
     r->set_reason(std::move(reason));
   }
-  void AddPathway(v1::Pathway p) {
+  void AddPathway(v1::Pathway p, absl::string_view rule) {
+    if (!policy_.PathwayAvailable(p)) {
+      Fire(rule, absl::StrCat(PathwayName(p),
+                              " is not available in this area's policy"));
+      return;
+    }
     if (std::find(d_->pathways().begin(), d_->pathways().end(), p) ==
         d_->pathways().end()) {
       d_->add_pathways(p);
@@ -68,29 +85,112 @@ class DecisionBuilder {
   void RaiseRisk(v1::RiskLevel r) {
     if (r > d_->risk()) d_->set_risk(r);
   }
+  void Missing(std::string field) {
+    d_->set_incomplete(true);
+    if (std::find(d_->missing().begin(), d_->missing().end(), field) ==
+        d_->missing().end()) {
+      d_->add_missing(std::move(field));
+    }
+  }
 
  private:
+  const Policy& policy_;
   v1::ReferralTriaged* d_;
 };
+
+void AddDeadlines(const Policy& policy, const v1::ReferralFacts& f,
+                  v1::ReferralTriaged& d, DecisionBuilder& b) {
+  if (!f.has_report_time()) {
+    b.Missing("reporting.report_time");
+    return;
+  }
+  const calendar::WorkingCalendar& cal = policy.calendar();
+  const v1::DeadlineParameters& p = policy.config().deadlines();
+  absl::Time report = ToTime(f.report_time());
+  std::string from = calendar::FormatLocal(report, cal.zone());
+  auto add = [&](const std::string& kind, const char* rule, int days) -> bool {
+    absl::StatusOr<absl::Time> due = cal.EndOfWorkingDays(report, days);
+    if (!due.ok()) {
+      b.Missing(
+          absl::StrCat("reporting.report_time (", due.status().message(), ")"));
+      return false;
+    }
+    v1::Deadline* dl = d.add_deadlines();
+    dl->set_kind(kind);
+    *dl->mutable_due() = ToProto(*due);
+    dl->set_rule_id(rule);
+    dl->set_basis(absl::StrCat(days, " working day", days == 1 ? "" : "s",
+                               " from ", from, " (", cal.zone().name(), ")"));
+    b.Fire(rule, absl::StrCat(kind == "VCOP_REFERRAL" ? "referral to support"
+                                                      : "first contact",
+                              " due ", calendar::FormatLocal(*due, cal.zone()),
+                              ": ", dl->basis()));
+    return true;
+  };
+
+  if (f.reported_to_police() && b.On("SLA-VCOP-REFERRAL")) {
+    add("VCOP_REFERRAL", "SLA-VCOP-REFERRAL", p.vcop_referral_working_days());
+  }
+
+  // First contact: the earliest of the contact rules that apply.
+  struct Candidate {
+    const char* rule;
+    int days;
+  };
+  std::vector<Candidate> candidates;
+  bool sv_pathway = false;
+  for (int pw : d.pathways()) {
+    sv_pathway |= pw == v1::PATHWAY_ISVA || pw == v1::PATHWAY_CHISVA ||
+                  pw == v1::PATHWAY_SARC;
+  }
+  if (sv_pathway && b.On("SLA-SV-CONTACT")) {
+    candidates.push_back({"SLA-SV-CONTACT", p.sv_contact_working_days()});
+  }
+  if (d.risk() == v1::RISK_LEVEL_HIGH && b.On("SLA-HIGH-CONTACT")) {
+    candidates.push_back({"SLA-HIGH-CONTACT", p.high_contact_working_days()});
+  }
+  if (candidates.empty() && b.On("SLA-STANDARD-CONTACT")) {
+    candidates.push_back(
+        {"SLA-STANDARD-CONTACT", p.standard_contact_working_days()});
+  }
+  if (!candidates.empty()) {
+    const Candidate& best = *std::min_element(
+        candidates.begin(), candidates.end(),
+        [](const Candidate& a, const Candidate& c) { return a.days < c.days; });
+    add("FIRST_CONTACT", best.rule, best.days);
+  }
+
+  int updates = d.enhanced_rights() ? p.updates_enhanced_working_days()
+                                    : p.updates_standard_working_days();
+  d.set_updates_working_days(updates);
+  b.Fire("SLA-UPDATES",
+         absl::StrCat("updates within ", updates, " working day",
+                      updates == 1 ? "" : "s",
+                      d.enhanced_rights() ? " (enhanced rights)" : ""));
+}
 
 }  // namespace
 
 absl::Time IncidentTime(const v1::ReferralFacts& facts) {
+  if (facts.has_latest_incident_time())
+    return ToTime(facts.latest_incident_time());
   if (facts.has_offence_time()) return ToTime(facts.offence_time());
   return ToTime(facts.report_time());
 }
 
-v1::ReferralTriaged Decide(const TriagePolicy& policy,
-                           const v1::ReferralFacts& f,
-                           const VictimHistory& history) {
+v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& f,
+                           const VictimHistory& history,
+                           const RiskOverride* override_risk) {
+  const v1::TriagePolicy& cfg = policy.config();
   v1::ReferralTriaged d;
-  DecisionBuilder b(&d);
-  d.set_policy_version(policy.version);
+  DecisionBuilder b(policy, &d);
+  d.set_policy_version(policy.version());
   d.set_area_code(f.area_code());
   d.set_locality_code(f.locality_code());
   d.set_language(f.language());
   d.set_victim_ref(f.victim_ref());
   d.set_status(v1::REFERRAL_STATUS_ROUTED);
+  d.set_version(1);
 
   const bool da = HasHarm(f, v1::HARM_TYPE_DOMESTIC_ABUSE);
   const bool sv = HasHarm(f, v1::HARM_TYPE_SEXUAL_VIOLENCE) ||
@@ -100,29 +200,35 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   const bool stalking = HasHarm(f, v1::HARM_TYPE_STALKING);
   const bool adult = f.victim_age() >= 18;
   const v1::Assessment& a = f.assessment();
+  const bool has_dash = a.dash_answers_size() == 24;
+  const bool has_sdash = a.sdash_answers_size() == 11;
 
   // DASH-SCORE
-  if (a.dash_answers_size() == 24) {
+  if (has_dash) {
     int score = static_cast<int>(
         std::count(a.dash_answers().begin(), a.dash_answers().end(), true));
     d.set_dash_score(score);
-    if (score >= policy.high_threshold) {
+    const int high = cfg.dash().high_threshold(),
+              medium = cfg.dash().medium_threshold();
+    if (score >= high) {
       d.set_risk(v1::RISK_LEVEL_HIGH);
       b.Fire("DASH-SCORE",
-             absl::StrCat("DASH score ", score, " >= high threshold ",
-                          policy.high_threshold));
-    } else if (score >= policy.medium_threshold) {
+             absl::StrCat("DASH score ", score, " >= high threshold ", high));
+    } else if (score >= medium) {
       d.set_risk(v1::RISK_LEVEL_MEDIUM);
       b.Fire("DASH-SCORE",
-             absl::StrCat("DASH score ", score, " >= medium threshold ",
-                          policy.medium_threshold, ", below high ",
-                          policy.high_threshold));
+             absl::StrCat("DASH score ", score, " >= medium threshold ", medium,
+                          ", below high threshold ", high));
     } else {
       d.set_risk(v1::RISK_LEVEL_STANDARD);
-      b.Fire("DASH-SCORE",
-             absl::StrCat("DASH score ", score, " < medium threshold ",
-                          policy.medium_threshold));
+      b.Fire("DASH-SCORE", absl::StrCat("DASH score ", score,
+                                        " < medium threshold ", medium));
     }
+  } else if (da) {
+    // Not silently STANDARD: risk stays unknown unless another rule sets it.
+    b.Missing("assessment.dash_answers");
+    b.Fire("DASH-SCORE",
+           "domestic abuse without a completed DASH: risk cannot be banded");
   } else {
     d.set_risk(v1::RISK_LEVEL_STANDARD);
   }
@@ -137,52 +243,70 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
            absl::StrCat("professional judgement (", absl::StrJoin(names, ", "),
                         ") makes the risk HIGH"));
   }
+  const bool override_high =
+      override_risk != nullptr && override_risk->risk == v1::RISK_LEVEL_HIGH;
+  if (override_risk != nullptr &&
+      override_risk->risk != v1::RISK_LEVEL_UNSPECIFIED) {
+    v1::RiskLevel before = d.risk();
+    b.RaiseRisk(override_risk->risk);
+    b.Fire(
+        "PJ-RAISE",
+        absl::StrCat("practitioner ", override_risk->practitioner_id,
+                     " judged the risk ", RiskName(override_risk->risk),
+                     before < override_risk->risk
+                         ? absl::StrCat(" (raised from ", RiskName(before), ")")
+                         : std::string(" (no change)")));
+  }
 
   // MARAC criteria (domestic abuse only).
   if (da) {
-    if (d.dash_score() >= policy.marac_threshold &&
-        a.dash_answers_size() == 24) {
+    if (has_dash && d.dash_score() >= cfg.marac().threshold()) {
       d.set_marac(true);
       b.Fire("MARAC-VISIBLE",
              absl::StrCat("DASH score ", d.dash_score(), " >= MARAC threshold ",
-                          policy.marac_threshold));
+                          cfg.marac().threshold()));
     }
-    if (pj) {
+    if (pj || override_high) {
       d.set_marac(true);
       b.Fire("MARAC-PJ", "risk raised to HIGH by professional judgement");
     }
-    if (a.incidents_last_12_months() >= policy.escalation_incidents) {
+    if (a.incidents_last_12_months() >= cfg.marac().escalation_incidents()) {
       d.set_marac(true);
       b.Fire("MARAC-ESCALATION",
              absl::StrCat(a.incidents_last_12_months(),
                           " incidents in 12 months >= escalation threshold ",
-                          policy.escalation_incidents));
+                          cfg.marac().escalation_incidents()));
     }
     if (history.last_marac_referral.has_value()) {
       absl::Duration since = IncidentTime(f) - *history.last_marac_referral;
       if (since >= absl::ZeroDuration() &&
-          since <= absl::Hours(24) * policy.repeat_marac_days) {
+          since <= absl::Hours(24) * cfg.marac().repeat_days()) {
         d.set_marac(true);
         d.set_repeat_marac(true);
         b.Fire("MARAC-REPEAT", absl::StrCat("last MARAC referral ",
                                             absl::ToInt64Hours(since) / 24,
                                             " days before this incident (<= ",
-                                            policy.repeat_marac_days, ")"));
+                                            cfg.marac().repeat_days(), ")"));
       }
     }
     if (d.marac() && d.risk() != v1::RISK_LEVEL_HIGH) {
       d.set_risk(v1::RISK_LEVEL_HIGH);
-      b.Fire("MARAC-HIGH", "referral going to MARAC is treated as HIGH risk");
+      b.Fire("MARAC-HIGH", "a referral going to MARAC is treated as HIGH risk");
+    }
+    if (d.risk() == v1::RISK_LEVEL_UNSPECIFIED) {
+      d.set_status(v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE);
     }
   }
 
   // Domestic abuse pathways.
-  if (da) {
+  if (da && d.risk() != v1::RISK_LEVEL_UNSPECIFIED) {
     if (d.risk() == v1::RISK_LEVEL_HIGH) {
-      b.AddPathway(v1::PATHWAY_IDVA);
-      b.Fire("DA-HIGH", "domestic abuse at HIGH risk: IDVA");
-    } else {
-      b.AddPathway(v1::PATHWAY_DA_OUTREACH);
+      if (b.On("DA-HIGH")) {
+        b.AddPathway(v1::PATHWAY_IDVA, "DA-HIGH");
+        b.Fire("DA-HIGH", "domestic abuse at HIGH risk: IDVA");
+      }
+    } else if (b.On("DA-STANDARD")) {
+      b.AddPathway(v1::PATHWAY_DA_OUTREACH, "DA-STANDARD");
       b.Fire("DA-STANDARD",
              absl::StrCat("domestic abuse at ", RiskName(d.risk()),
                           " risk: DA outreach"));
@@ -192,80 +316,91 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   // Sexual violence.
   bool sv_recent = false;
   if (sv) {
-    if (adult) {
-      b.AddPathway(v1::PATHWAY_ISVA);
+    if (adult && b.On("SV-ADULT")) {
+      b.AddPathway(v1::PATHWAY_ISVA, "SV-ADULT");
       b.Fire("SV-ADULT", absl::StrCat("sexual violence, victim aged ",
                                       f.victim_age(), ": ISVA"));
-    } else {
-      b.AddPathway(v1::PATHWAY_CHISVA);
+    } else if (!adult && b.On("SV-CHILD")) {
+      b.AddPathway(v1::PATHWAY_CHISVA, "SV-CHILD");
       d.set_safeguarding_notification(true);
       b.Fire("SV-CHILD",
              absl::StrCat("sexual violence, victim aged ", f.victim_age(),
                           ": CHISVA and children's safeguarding"));
     }
-    if (f.has_offence_time() && f.has_report_time()) {
+    if (!f.has_offence_time()) {
+      b.Missing("reporting.offence_time");
+    } else if (f.has_report_time() && b.On("SV-RECENT")) {
       absl::Duration gap = ToTime(f.report_time()) - ToTime(f.offence_time());
       if (gap >= absl::ZeroDuration() &&
-          gap <= absl::Hours(24) * policy.sarc_window_days) {
+          gap <= absl::Hours(24) * cfg.sarc_window_days()) {
         sv_recent = true;
-        b.AddPathway(v1::PATHWAY_SARC);
+        b.AddPathway(v1::PATHWAY_SARC, "SV-RECENT");
         b.Fire("SV-RECENT",
                absl::StrCat("offence ", absl::ToInt64Hours(gap) / 24,
                             " days before the report (<= ",
-                            policy.sarc_window_days, "): SARC, URGENT"));
+                            cfg.sarc_window_days(), "): SARC, URGENT"));
       }
     }
   }
   if (csa_non_recent) {
-    if (adult) {
-      b.AddPathway(v1::PATHWAY_ISVA);
+    if (adult && b.On("CSA-NONRECENT")) {
+      b.AddPathway(v1::PATHWAY_ISVA, "CSA-NONRECENT");
       d.set_non_recent(true);
       b.Fire("CSA-NONRECENT",
-             "non-recent child sexual abuse, victim now an adult: "
-             "ISVA survivor support");
-    } else {
-      b.AddPathway(v1::PATHWAY_CHISVA);
+             "non-recent child sexual abuse, victim now an adult: ISVA "
+             "survivor support");
+    } else if (!adult && b.On("SV-CHILD")) {
+      b.AddPathway(v1::PATHWAY_CHISVA, "SV-CHILD");
       d.set_safeguarding_notification(true);
       b.Fire("SV-CHILD",
              absl::StrCat("child sexual abuse, victim aged ", f.victim_age(),
-                          ": CHISVA and children's "
-                          "safeguarding"));
+                          ": CHISVA and children's safeguarding"));
     }
   }
 
   // Stalking.
-  const bool dash_q8 = a.dash_answers_size() == 24 && a.dash_answers(7);
+  const bool dash_q8 = has_dash && a.dash_answers(7);
   if (stalking || dash_q8) {
     int sdash = static_cast<int>(
         std::count(a.sdash_answers().begin(), a.sdash_answers().end(), true));
     d.set_sdash_score(sdash);
-    b.Fire("STALK-SDASH",
-           a.sdash_answers_size() == 11
-               ? absl::StrCat("S-DASH expected",
-                              stalking ? " (stalking)" : " (DASH Q8)",
-                              "; score ", sdash)
-               : absl::StrCat("S-DASH expected",
-                              stalking ? " (stalking)" : " (DASH Q8)",
-                              " but not completed"));
+    const char* why = stalking ? " (stalking)" : " (DASH Q8)";
+    if (has_sdash) {
+      b.Fire("STALK-SDASH",
+             absl::StrCat("S-DASH expected", why, "; score ", sdash));
+    } else {
+      b.Missing("assessment.sdash_answers");
+      b.Fire("STALK-SDASH",
+             absl::StrCat("S-DASH expected", why, " but not completed"));
+    }
   }
   if (stalking) {
     int sdash = d.sdash_score();
-    if (sdash >= policy.stalking_high_threshold || pj) {
+    bool high = (has_sdash && sdash >= cfg.stalking_high_threshold()) || pj ||
+                override_high;
+    if (high && b.On("STALK-HIGH")) {
       b.RaiseRisk(v1::RISK_LEVEL_HIGH);
-      b.AddPathway(v1::PATHWAY_ISAC);
-      b.AddPathway(v1::PATHWAY_STALKING_CLINIC);
+      b.AddPathway(v1::PATHWAY_ISAC, "STALK-HIGH");
+      b.AddPathway(v1::PATHWAY_STALKING_CLINIC, "STALK-HIGH");
       b.Fire(
           "STALK-HIGH",
-          sdash >= policy.stalking_high_threshold
+          has_sdash && sdash >= cfg.stalking_high_threshold()
               ? absl::StrCat("S-DASH ", sdash, " >= stalking high threshold ",
-                             policy.stalking_high_threshold,
+                             cfg.stalking_high_threshold(),
                              ": ISAC and stalking clinic")
-              : std::string("stalking with professional-judgement flag: ISAC "
-                            "and stalking clinic"));
-    } else {
-      b.AddPathway(v1::PATHWAY_ISAC);
-      b.Fire("STALK-STANDARD", absl::StrCat("stalking, S-DASH ", sdash,
-                                            " below high threshold: ISAC"));
+              : std::string("stalking with professional judgement: ISAC and "
+                            "stalking clinic"));
+    } else if (!high && b.On("STALK-STANDARD")) {
+      b.AddPathway(v1::PATHWAY_ISAC, "STALK-STANDARD");
+      b.Fire(
+          "STALK-STANDARD",
+          has_sdash
+              ? absl::StrCat("stalking, S-DASH ", sdash,
+                             " below high threshold ",
+                             cfg.stalking_high_threshold(), ": ISAC")
+              : std::string(
+                    "stalking, S-DASH not completed: ISAC (to complete it)"));
+      if (!has_sdash && !da) d.set_risk(v1::RISK_LEVEL_UNSPECIFIED);
     }
   }
 
@@ -281,42 +416,43 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   }
   if (da || (stalking && partner)) {
     b.AddConsideration(v1::CONSIDERATION_DVDS);
-    b.Fire("CONSIDER-DVDS", da ? "domestic abuse: consider a DVDS disclosure"
-                               : "stalking by a current or former partner: "
-                                 "consider a DVDS disclosure");
+    b.Fire("CONSIDER-DVDS",
+           da ? "domestic abuse: consider a DVDS disclosure"
+              : "stalking by a current or former partner: consider a DVDS "
+                "disclosure");
   }
   if (da && d.risk() == v1::RISK_LEVEL_HIGH && perp.known() &&
-      perp.age() >= 18) {
+      perp.age() >= 18 && b.On("CONSIDER-DAPN")) {
     b.AddConsideration(v1::CONSIDERATION_DAPN);
     b.Fire("CONSIDER-DAPN",
-           absl::StrCat("domestic abuse at HIGH risk, perpetrator "
-                        "aged ",
+           absl::StrCat("domestic abuse at HIGH risk, perpetrator aged ",
                         perp.age(), ": consider a DAPN/DVPN"));
   }
 
   // Perpetrator programmes.
-  if (da && perp.known()) {
-    b.AddPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME);
-    if (d.risk() == v1::RISK_LEVEL_HIGH) {
+  if (da && perp.known() && d.risk() != v1::RISK_LEVEL_UNSPECIFIED) {
+    if (d.risk() == v1::RISK_LEVEL_HIGH && b.On("PERP-HIGH")) {
+      b.AddPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME, "PERP-HIGH");
       b.Fire("PERP-HIGH",
-             "HIGH-risk domestic abuse, perpetrator known: "
-             "high-harm perpetrator programme via MARAC");
-    } else {
+             "HIGH-risk domestic abuse, perpetrator known: high-harm "
+             "perpetrator programme via MARAC");
+    } else if (d.risk() != v1::RISK_LEVEL_HIGH && b.On("PERP-STANDARD")) {
+      b.AddPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME, "PERP-STANDARD");
       b.Fire("PERP-STANDARD",
-             "standard/medium-risk domestic abuse, perpetrator "
-             "known: perpetrator programme via prevention hub");
+             "standard/medium-risk domestic abuse, perpetrator known: "
+             "perpetrator programme via the prevention hub");
     }
   }
 
   // Hate crime and cohorts.
   const bool sex_worker = HasCohort(f, v1::COHORT_FLAG_SEX_WORKER);
-  if (HasHarm(f, v1::HARM_TYPE_HATE_CRIME) || sex_worker) {
+  if ((HasHarm(f, v1::HARM_TYPE_HATE_CRIME) || sex_worker) && b.On("HATE")) {
     d.set_hate_crime(true);
     if (sex_worker) {
-      b.AddPathway(v1::PATHWAY_SPECIALIST_OUTREACH);
+      b.AddPathway(v1::PATHWAY_SPECIALIST_OUTREACH, "HATE");
       b.Fire("HATE",
-             "crime against a sex worker is recorded as hate crime: "
-             "specialist outreach");
+             "crime against a sex worker is recorded as hate crime: specialist "
+             "outreach");
     } else {
       b.Fire("HATE", "hate crime flagged");
     }
@@ -324,14 +460,15 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
 
   // Restorative justice: proceeds only with both consents.
   const v1::Consent& consent = f.consent();
-  if (consent.rj_requested()) {
+  if (consent.rj_requested() && b.On("RJ")) {
     if (consent.rj_victim_consent() == v1::CONSENT_STATUS_REFUSED ||
         consent.rj_offender_consent() == v1::CONSENT_STATUS_REFUSED) {
-      b.Fire("RJ",
-             "restorative justice requested but a party has refused or "
-             "withdrawn consent: stopped");
+      b.Fire(
+          "RJ",
+          "restorative justice requested but a party has refused or withdrawn "
+          "consent: stopped");
     } else {
-      b.AddPathway(v1::PATHWAY_RESTORATIVE_JUSTICE);
+      b.AddPathway(v1::PATHWAY_RESTORATIVE_JUSTICE, "RJ");
       bool victim_ok = consent.rj_victim_consent() == v1::CONSENT_STATUS_GIVEN;
       bool offender_ok =
           consent.rj_offender_consent() == v1::CONSENT_STATUS_GIVEN;
@@ -347,9 +484,11 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
     }
   }
 
-  // GENERAL: nothing else applies.
-  if (d.pathways_size() == 0) {
-    b.AddPathway(v1::PATHWAY_GENERAL_SUPPORT);
+  // GENERAL: nothing else applies (and the assessment is not pending).
+  if (d.pathways_size() == 0 &&
+      d.status() != v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE &&
+      b.On("GENERAL")) {
+    b.AddPathway(v1::PATHWAY_GENERAL_SUPPORT, "GENERAL");
     b.Fire("GENERAL", "no specialist pathway applies: general support");
   }
 
@@ -357,7 +496,8 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   std::vector<std::string> grounds;
   if (da) grounds.push_back("domestic abuse");
   if (sv || csa_non_recent) grounds.push_back("sexual violence");
-  if (d.hate_crime()) grounds.push_back("hate crime");
+  if (d.hate_crime() || HasHarm(f, v1::HARM_TYPE_HATE_CRIME))
+    grounds.push_back("hate crime");
   if (HasHarm(f, v1::HARM_TYPE_BEREAVEMENT)) grounds.push_back("bereavement");
   if (f.persistently_targeted()) grounds.push_back("persistently targeted");
   if (f.vulnerable_or_intimidated())
@@ -372,7 +512,7 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   // LANGUAGE
   const bool english =
       f.language() == "en" || absl::StartsWith(f.language(), "en-");
-  if (f.interpreter_needed() || !english) {
+  if ((f.interpreter_needed() || !english) && b.On("LANGUAGE")) {
     d.set_language_match_required(true);
     b.Fire("LANGUAGE",
            absl::StrCat("language '", f.language(), "'",
@@ -383,13 +523,14 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   // CONSENT: no partner referral without consent for DA / SV; MARAC proceeds.
   if ((da || sv) && consent.referral_consent() != v1::CONSENT_STATUS_GIVEN) {
     d.set_status(v1::REFERRAL_STATUS_CONSENT_REQUIRED);
-    if (d.marac()) d.set_legal_basis(kLegalBasisSafeguarding);
-    b.Fire("CONSENT",
-           d.marac() ? absl::StrCat("referral consent not given: no partner "
-                                    "referral; MARAC proceeds on legal basis ",
-                                    kLegalBasisSafeguarding)
-                     : std::string(
-                           "referral consent not given: no partner referral"));
+    if (d.marac()) d.set_legal_basis(cfg.legal_basis_without_consent());
+    b.Fire(
+        "CONSENT",
+        d.marac()
+            ? absl::StrCat("referral consent not given: no partner referral; "
+                           "MARAC proceeds on legal basis ",
+                           cfg.legal_basis_without_consent())
+            : std::string("referral consent not given: no partner referral"));
   }
 
   // Priority.
@@ -400,6 +541,8 @@ v1::ReferralTriaged Decide(const TriagePolicy& policy,
   } else {
     d.set_priority(v1::PRIORITY_STANDARD);
   }
+
+  AddDeadlines(policy, f, d, b);
   return d;
 }
 

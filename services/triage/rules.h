@@ -1,5 +1,5 @@
-// Triage's decision engine: the default routing policy's rules (see
-// docs/policy.md) as plain C++ over coded referral facts. Every rule that
+// Triage's decision engine: every rule of the routing policy (docs/policy.md)
+// as plain C++ over coded referral facts and a loaded Policy. Every rule that
 // fires adds its id and a short human reason to the decision. The gRPC and
 // Kafka code only adapt to this. Thread-safe (pure functions).
 #pragma once
@@ -8,22 +8,11 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "services/triage/policy.h"
 #include "signpost/v1/events.pb.h"
 #include "signpost/v1/referral.pb.h"
 
 namespace signpost::triage {
-
-// Policy parameters; defaults are the shipped default policy.
-struct TriagePolicy {
-  std::string version = "signpost-default/1";
-  int high_threshold = 14;
-  int medium_threshold = 10;
-  int marac_threshold = 14;
-  int escalation_incidents = 3;
-  int repeat_marac_days = 365;
-  int sarc_window_days = 7;
-  int stalking_high_threshold = 6;
-};
 
 // What triage remembers about the linked victim.
 struct VictimHistory {
@@ -31,16 +20,20 @@ struct VictimHistory {
   std::optional<absl::Time> last_marac_referral;
 };
 
-inline constexpr char kLegalBasisSafeguarding[] = "DPA2018-SCH1-PARA18";
+// A practitioner's professional-judgement override (raises only).
+struct RiskOverride {
+  v1::RiskLevel risk = v1::RISK_LEVEL_UNSPECIFIED;
+  std::string practitioner_id;
+};
 
-// The incident time used for repeat-MARAC: the offence time if known,
-// otherwise the report time.
+// The incident time used for MARAC-REPEAT: the latest incident from a
+// reassessment, else the offence time, else the report time.
 absl::Time IncidentTime(const v1::ReferralFacts& facts);
 
 // Applies every rule of `policy` to `facts`. The result's `reasons` cite the
-// rule ids that fired, in evaluation order.
-v1::ReferralTriaged Decide(const TriagePolicy& policy,
-                           const v1::ReferralFacts& facts,
-                           const VictimHistory& history);
+// rule ids that fired, in evaluation order; deadlines are absolute.
+v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& facts,
+                           const VictimHistory& history,
+                           const RiskOverride* override_risk = nullptr);
 
 }  // namespace signpost::triage

@@ -10,7 +10,7 @@ namespace signpost::triage {
 absl::Status TriageHandler::Handle(const events::IncomingEvent& event) {
   if (!event.envelope.has_referral_received()) return absl::OkStatus();
   absl::StatusOr<std::optional<v1::ReferralTriaged>> decision =
-      store_.TriageReceived(policy_, event);
+      store_.TriageReceived(*policy_, event);
   if (!decision.ok()) return decision.status();
   if (!decision->has_value()) {
     log::Debug("duplicate event ignored",

@@ -2,6 +2,8 @@
 // outbox). Other event types are ignored. Thread-safe.
 #pragma once
 
+#include <memory>
+
 #include "common/events/event_consumer.h"
 #include "common/store/outbox.h"
 #include "services/triage/triage_store.h"
@@ -11,14 +13,14 @@ namespace signpost::triage {
 class TriageHandler {
  public:
   TriageHandler(TriageStore& store, store::OutboxRelay& relay,
-                TriagePolicy policy)
+                std::shared_ptr<const Policy> policy)
       : store_(store), relay_(relay), policy_(std::move(policy)) {}
   absl::Status Handle(const events::IncomingEvent& event);
 
  private:
   TriageStore& store_;
   store::OutboxRelay& relay_;
-  const TriagePolicy policy_;
+  const std::shared_ptr<const Policy> policy_;
 };
 
 }  // namespace signpost::triage

@@ -1,9 +1,11 @@
-// Triage's store: decisions per referral (versioned) and its own record of
-// MARAC referrals per linked victim, for MARAC-REPEAT. Recording a decision
-// writes the decision, the victim history and ReferralTriaged in one
-// transaction, guarded by the inbox. Thread-safe.
+// Triage's store: the coded facts of each referral, every decision version,
+// practitioner overrides, and its own record of MARAC referrals per linked
+// victim (for MARAC-REPEAT). Each decision, its history and its event commit
+// in one transaction; event-driven work is guarded by the inbox.
+// Thread-safe.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,11 +26,26 @@ class TriageStore {
   // Decides and records the triage of a ReferralReceived event, exactly once
   // per event id. Returns the decision (nullopt when already processed).
   absl::StatusOr<std::optional<v1::ReferralTriaged>> TriageReceived(
-      const TriagePolicy& policy, const events::IncomingEvent& event);
+      const Policy& policy, const events::IncomingEvent& event);
 
-  // The latest decision; NOT_FOUND when none.
+  // A new version from new assessment facts; emits ReferralReassessed.
+  // NOT_FOUND for an unknown referral.
+  absl::StatusOr<v1::DecisionVersion> Reassess(
+      const Policy& policy, const v1::ReassessRequest& request,
+      const std::string& traceparent);
+
+  // A practitioner's judgement; raises only (FAILED_PRECONDITION PJ-RAISE
+  // otherwise). Emits RiskOverridden and ReferralReassessed.
+  absl::StatusOr<v1::DecisionVersion> OverrideRisk(
+      const Policy& policy, const v1::OverrideRiskRequest& request,
+      const std::string& traceparent);
+
+  // Latest decision and full history; NOT_FOUND when none.
   absl::StatusOr<v1::GetDecisionResponse> GetDecision(
       const std::string& referral_id);
+
+  absl::StatusOr<v1::ListMaracAgendaResponse> ListMaracAgenda(
+      const std::string& area_code);
 
  private:
   store::Database& db_;

@@ -17,10 +17,12 @@ namespace {
 void BM_TriageDecide(benchmark::State& state) {
   v1::ReferralFacts facts = intake::ExtractFacts(
       testing::LoadExample("t01_strangulation_punjabi").referral());
-  triage::TriagePolicy policy;
+  auto policy = triage::LoadPolicy(
+      testing::SourcePath("deploy/policy/default.textproto"),
+      testing::SourcePath("deploy/calendar/england-and-wales.txt"));
   triage::VictimHistory history;
   for (auto _ : state) {
-    v1::ReferralTriaged d = triage::Decide(policy, facts, history);
+    v1::ReferralTriaged d = triage::Decide(**policy, facts, history);
     benchmark::DoNotOptimize(d);
   }
 }

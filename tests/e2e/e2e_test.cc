@@ -62,6 +62,14 @@ class StackTest : public ::testing::Test {
       std::vector<std::string> args = {
           "--grpc_address",        "127.0.0.1:0",       "--db_path",
           dir_->File(svc + ".db"), "--kafka_bootstrap", *bootstrap_};
+      if (svc == "triage") {
+        args.insert(
+            args.end(),
+            {"--policy_file",
+             testing::SourcePath("deploy/policy/default.textproto"),
+             "--calendar_file",
+             testing::SourcePath("deploy/calendar/england-and-wales.txt")});
+      }
       if (svc == "advocacy") {
         args.insert(args.end(),
                     {"--roster_file",

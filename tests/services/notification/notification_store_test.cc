@@ -53,6 +53,7 @@ TEST_F(NotificationStoreTest, EventsWaitForTriageThenAreDelivered) {
 TEST_F(NotificationStoreTest, RedeliveryHasNoSecondEffect) {
   v1::EventEnvelope triaged = events::NewEnvelope("triage", "r1");
   triaged.mutable_referral_triaged()->set_area_code("WMP");
+  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
   auto e = Event(triaged);
   EXPECT_EQ(*store_->Deliver(e), 2);
   EXPECT_EQ(*store_->Deliver(e), 0);

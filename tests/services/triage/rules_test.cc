@@ -1,10 +1,13 @@
 #include "services/triage/rules.h"
 
 #include <algorithm>
+#include <map>
+#include <random>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/intake/validation.h"
+#include "tests/services/triage/policy_fixture.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::triage {
@@ -38,7 +41,7 @@ v1::ReferralFacts Facts(const std::string& example) {
 }
 
 v1::ReferralTriaged DecideExample(const std::string& example) {
-  return Decide(TriagePolicy(), Facts(example), VictimHistory());
+  return Decide(DefaultPolicy(), Facts(example), VictimHistory());
 }
 
 struct Scenario {
@@ -152,7 +155,7 @@ TEST_P(ScenarioTest, DecisionMatchesScenariosMd) {
   EXPECT_EQ(d.priority(), s.priority);
   EXPECT_EQ(d.enhanced_rights(), s.enhanced);
   EXPECT_THAT(Rules(d), IsSupersetOf(s.must_cite));
-  EXPECT_EQ(d.policy_version(), TriagePolicy().version);
+  EXPECT_EQ(d.policy_version(), "signpost-default/2024.1");
 }
 
 INSTANTIATE_TEST_SUITE_P(T1ToT10, ScenarioTest,
@@ -218,7 +221,7 @@ TEST(ThresholdTest, DashBandsAndMaracThreshold) {
                                          {13, v1::RISK_LEVEL_MEDIUM, false},
                                          {14, v1::RISK_LEVEL_HIGH, true},
                                          {24, v1::RISK_LEVEL_HIGH, true}}) {
-    v1::ReferralTriaged d = Decide(TriagePolicy(), DaWithScore(row.score), {});
+    v1::ReferralTriaged d = Decide(DefaultPolicy(), DaWithScore(row.score), {});
     EXPECT_EQ(d.dash_score(), row.score);
     EXPECT_EQ(d.risk(), row.risk) << row.score;
     EXPECT_EQ(d.marac(), row.marac) << row.score;
@@ -226,20 +229,37 @@ TEST(ThresholdTest, DashBandsAndMaracThreshold) {
 }
 
 TEST(ThresholdTest, AreaMaracThresholdOf17SeparatesIdvaFromMarac) {
-  TriagePolicy cambridgeshire;
-  cambridgeshire.marac_threshold = 17;
+  const Policy& cambridgeshire = Marac17Policy();
   v1::ReferralTriaged d16 = Decide(cambridgeshire, DaWithScore(16), {});
   EXPECT_EQ(d16.risk(), v1::RISK_LEVEL_HIGH);
   EXPECT_FALSE(d16.marac());
-  EXPECT_TRUE(Decide(cambridgeshire, DaWithScore(17), {}).marac());
+  EXPECT_THAT(Pathways(d16), ::testing::Contains(v1::PATHWAY_IDVA));
+  v1::ReferralTriaged d17 = Decide(cambridgeshire, DaWithScore(17), {});
+  EXPECT_TRUE(d17.marac());
+  EXPECT_EQ(d17.policy_version(), "example-cambridgeshire/2024.1");
+  // Under the default policy, 16 goes to MARAC.
+  EXPECT_TRUE(Decide(DefaultPolicy(), DaWithScore(16), {}).marac());
+}
+
+TEST(ThresholdTest, AreaWithoutStalkingClinicRecordsItInsteadOfRouting) {
+  v1::ReferralTriaged d =
+      Decide(Marac17Policy(), Facts("t06_stalking_former_partner"), {});
+  EXPECT_THAT(Pathways(d), ElementsAreArray({v1::PATHWAY_ISAC}));
+  bool recorded = false;
+  for (const auto& r : d.reasons()) {
+    recorded |= r.rule_id() == "STALK-HIGH" &&
+                r.reason().find("STALKING_CLINIC is not available") !=
+                    std::string::npos;
+  }
+  EXPECT_TRUE(recorded);
 }
 
 TEST(ThresholdTest, EscalationAtTwoAndThreeIncidents) {
   v1::ReferralFacts f = DaWithScore(5);
   f.mutable_assessment()->set_incidents_last_12_months(2);
-  EXPECT_FALSE(Decide(TriagePolicy(), f, {}).marac());
+  EXPECT_FALSE(Decide(DefaultPolicy(), f, {}).marac());
   f.mutable_assessment()->set_incidents_last_12_months(3);
-  v1::ReferralTriaged d = Decide(TriagePolicy(), f, {});
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), f, {});
   EXPECT_TRUE(d.marac());
   EXPECT_EQ(d.risk(), v1::RISK_LEVEL_HIGH);
 }
@@ -249,7 +269,7 @@ TEST(ThresholdTest, RepeatMaracAt364And365ButNot366Days) {
   absl::Time incident = absl::FromUnixSeconds(f.report_time().seconds());
   for (int days : {364, 365, 366}) {
     VictimHistory h{incident - absl::Hours(24) * days};
-    v1::ReferralTriaged d = Decide(TriagePolicy(), f, h);
+    v1::ReferralTriaged d = Decide(DefaultPolicy(), f, h);
     EXPECT_EQ(d.marac(), days <= 365) << days;
     EXPECT_EQ(d.repeat_marac(), days <= 365) << days;
   }
@@ -259,9 +279,9 @@ TEST(ThresholdTest, SarcWindowIsSevenDays) {
   v1::ReferralFacts f = Facts("t04_recent_rape_ae");
   int64_t report = f.report_time().seconds();
   f.mutable_offence_time()->set_seconds(report - 7 * 86400);
-  EXPECT_EQ(Decide(TriagePolicy(), f, {}).priority(), v1::PRIORITY_URGENT);
+  EXPECT_EQ(Decide(DefaultPolicy(), f, {}).priority(), v1::PRIORITY_URGENT);
   f.mutable_offence_time()->set_seconds(report - 8 * 86400);
-  v1::ReferralTriaged d = Decide(TriagePolicy(), f, {});
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), f, {});
   EXPECT_EQ(d.priority(), v1::PRIORITY_STANDARD);
   EXPECT_THAT(Pathways(d), ElementsAreArray({v1::PATHWAY_ISVA}));
 }
@@ -270,21 +290,197 @@ TEST(ThresholdTest, StalkingHighAtSdashSixNotFive) {
   v1::ReferralFacts f = Facts("t06_stalking_former_partner");
   auto* sdash = f.mutable_assessment()->mutable_sdash_answers();
   for (int i = 0; i < 11; ++i) sdash->Set(i, i < 5);
-  EXPECT_EQ(Decide(TriagePolicy(), f, {}).risk(), v1::RISK_LEVEL_STANDARD);
+  EXPECT_EQ(Decide(DefaultPolicy(), f, {}).risk(), v1::RISK_LEVEL_STANDARD);
   sdash->Set(5, true);
-  EXPECT_EQ(Decide(TriagePolicy(), f, {}).risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_EQ(Decide(DefaultPolicy(), f, {}).risk(), v1::RISK_LEVEL_HIGH);
 }
 
 TEST(PropertyTest, ProfessionalJudgementNeverLowersAndEveryDecisionCitesARule) {
   for (int score = 0; score <= 24; ++score) {
     v1::ReferralFacts f = DaWithScore(score);
-    v1::ReferralTriaged without = Decide(TriagePolicy(), f, {});
+    v1::ReferralTriaged without = Decide(DefaultPolicy(), f, {});
     f.mutable_assessment()->add_pj_flags(v1::PJ_FLAG_THREATS_TO_KILL);
-    v1::ReferralTriaged with = Decide(TriagePolicy(), f, {});
+    v1::ReferralTriaged with = Decide(DefaultPolicy(), f, {});
     EXPECT_GE(with.risk(), without.risk());
     EXPECT_TRUE(with.marac() || !without.marac());
     EXPECT_GT(without.reasons_size(), 0);
     EXPECT_GT(with.reasons_size(), 0);
+  }
+}
+
+// Deadlines as scenarios.md gives them (report Mon 3 June 2024 10:00 BST).
+std::map<std::string, std::string> DeadlinesOf(const v1::ReferralTriaged& d) {
+  absl::TimeZone london;
+  absl::LoadTimeZone("Europe/London", &london);
+  std::map<std::string, std::string> out;
+  for (const auto& dl : d.deadlines()) {
+    out[dl.kind()] = absl::StrCat(
+        absl::FormatTime("%a %Y-%m-%d %H:%M:%S",
+                         absl::FromUnixSeconds(dl.due().seconds()), london),
+        " ", dl.rule_id());
+  }
+  return out;
+}
+
+TEST(DeadlineTest, ScenarioDeadlines) {
+  using M = std::map<std::string, std::string>;
+  EXPECT_EQ(
+      DeadlinesOf(DecideExample("t01_strangulation_punjabi")),
+      (M{{"FIRST_CONTACT", "Tue 2024-06-04 23:59:59 SLA-HIGH-CONTACT"},
+         {"VCOP_REFERRAL", "Wed 2024-06-05 23:59:59 SLA-VCOP-REFERRAL"}}));
+  EXPECT_EQ(DeadlinesOf(DecideExample("t02_standard_da"))["FIRST_CONTACT"],
+            "Mon 2024-06-10 23:59:59 SLA-STANDARD-CONTACT");
+  EXPECT_EQ(DeadlinesOf(DecideExample("t04_recent_rape_ae"))["FIRST_CONTACT"],
+            "Tue 2024-06-04 23:59:59 SLA-SV-CONTACT");
+  M t8 = DeadlinesOf(DecideExample("t08_burglary_self_referral"));
+  EXPECT_EQ(
+      t8,
+      (M{{"FIRST_CONTACT", "Mon 2024-06-10 23:59:59 SLA-STANDARD-CONTACT"}}));
+  EXPECT_EQ(DecideExample("t01_strangulation_punjabi").updates_working_days(),
+            1);
+  EXPECT_EQ(DecideExample("t08_burglary_self_referral").updates_working_days(),
+            5);
+}
+
+TEST(DeadlineTest, ReportOutsideTheCalendarIsIncompleteNotACrash) {
+  v1::ReferralFacts f = Facts("t02_standard_da");
+  f.mutable_report_time()->set_seconds(1956528000);  // 2032
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), f, {});
+  EXPECT_TRUE(d.incomplete());
+  EXPECT_EQ(d.deadlines_size(), 0);
+  ASSERT_EQ(d.missing_size(), 1);
+  EXPECT_NE(d.missing(0).find("covers 2023-2030"), std::string::npos)
+      << d.missing(0);
+}
+
+TEST(IncompleteTest, DomesticAbuseWithoutDashIsIncompleteNotStandard) {
+  v1::ReferralFacts f = Facts("t02_standard_da");
+  f.mutable_assessment()->clear_dash_answers();
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), f, {});
+  EXPECT_EQ(d.status(), v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE);
+  EXPECT_EQ(d.risk(), v1::RISK_LEVEL_UNSPECIFIED);
+  EXPECT_TRUE(d.incomplete());
+  EXPECT_THAT(d.missing(), ::testing::ElementsAre("assessment.dash_answers"));
+  EXPECT_THAT(Pathways(d),
+              ::testing::Not(::testing::Contains(v1::PATHWAY_DA_OUTREACH)));
+  EXPECT_THAT(Pathways(d),
+              ::testing::Not(::testing::Contains(v1::PATHWAY_GENERAL_SUPPORT)));
+}
+
+TEST(IncompleteTest, MissingDashButEscalationStillGoesToMarac) {
+  v1::ReferralFacts f = Facts("t03_escalation");
+  f.mutable_assessment()->clear_dash_answers();
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), f, {});
+  EXPECT_TRUE(d.marac());
+  EXPECT_EQ(d.risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_EQ(d.status(), v1::REFERRAL_STATUS_ROUTED);
+  EXPECT_THAT(d.missing(), ::testing::ElementsAre("assessment.dash_answers"));
+}
+
+TEST(IncompleteTest,
+     StalkingWithoutSdashAndSexualViolenceWithoutOffenceDateAreNamed) {
+  v1::ReferralFacts stalk = Facts("t06_stalking_former_partner");
+  stalk.mutable_assessment()->clear_sdash_answers();
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), stalk, {});
+  EXPECT_THAT(d.missing(), ::testing::ElementsAre("assessment.sdash_answers"));
+  EXPECT_NE(d.risk(), v1::RISK_LEVEL_STANDARD);
+  EXPECT_THAT(Pathways(d), ::testing::Contains(v1::PATHWAY_ISAC));
+
+  v1::ReferralFacts sv = Facts("t04_recent_rape_ae");
+  sv.clear_offence_time();
+  v1::ReferralTriaged d2 = Decide(DefaultPolicy(), sv, {});
+  EXPECT_THAT(d2.missing(), ::testing::ElementsAre("reporting.offence_time"));
+  EXPECT_THAT(Pathways(d2), ElementsAreArray({v1::PATHWAY_ISVA}));
+}
+
+TEST(PolicyRulesTest, AreaCanSwitchOffALocalRule) {
+  auto base = LoadShippedPolicy("default.textproto");
+  v1::TriagePolicy config = base->config();
+  config.add_disabled_rules("PERP-STANDARD");
+  auto policy =
+      Policy::Create(config, std::shared_ptr<const calendar::WorkingCalendar>(
+                                 base, &base->calendar()));
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  v1::ReferralTriaged d = Decide(**policy, Facts("t02_standard_da"), {});
+  EXPECT_THAT(Pathways(d), ElementsAreArray({v1::PATHWAY_DA_OUTREACH}));
+  EXPECT_THAT(Rules(d), ::testing::Not(::testing::Contains("PERP-STANDARD")));
+}
+
+TEST(OverrideTest, PractitionerOverrideToHighSendsDomesticAbuseToMarac) {
+  RiskOverride over{v1::RISK_LEVEL_HIGH, "pc-1234"};
+  v1::ReferralTriaged d =
+      Decide(DefaultPolicy(), Facts("t02_standard_da"), {}, &over);
+  EXPECT_EQ(d.risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_TRUE(d.marac());
+  EXPECT_THAT(Rules(d), IsSupersetOf({"PJ-RAISE", "MARAC-PJ", "DA-HIGH"}));
+}
+
+// Generated referrals: judgement and incidents never lower risk or remove
+// MARAC; every decision cites a rule; every pathway is one the policy allows.
+TEST(PropertyTest, GeneratedReferralsKeepTheInvariants) {
+  std::mt19937 rng(20240603);
+  const std::vector<v1::HarmType> harms = {
+      v1::HARM_TYPE_DOMESTIC_ABUSE,
+      v1::HARM_TYPE_SEXUAL_VIOLENCE,
+      v1::HARM_TYPE_STALKING,
+      v1::HARM_TYPE_HATE_CRIME,
+      v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_NON_RECENT,
+      v1::HARM_TYPE_OTHER_VIOLENCE,
+      v1::HARM_TYPE_OTHER_CRIME,
+      v1::HARM_TYPE_BEREAVEMENT};
+  for (const Policy* policy : {&DefaultPolicy(), &Marac17Policy()}) {
+    for (int n = 0; n < 3000; ++n) {
+      v1::ReferralFacts f;
+      f.add_harm_types(harms[rng() % harms.size()]);
+      if (rng() % 3 == 0) f.add_harm_types(harms[rng() % harms.size()]);
+      f.set_victim_age(static_cast<int>(rng() % 90));
+      f.set_language(rng() % 4 == 0 ? "pl" : "en");
+      f.set_persistently_targeted(rng() % 5 == 0);
+      if (rng() % 6 == 0) f.add_cohort_flags(v1::COHORT_FLAG_SEX_WORKER);
+      f.mutable_report_time()->set_seconds(1717405200 + (rng() % 2000) * 86400);
+      if (rng() % 2)
+        f.mutable_offence_time()->set_seconds(f.report_time().seconds() -
+                                              (rng() % 20) * 86400);
+      auto* a = f.mutable_assessment();
+      if (rng() % 5 != 0) {
+        for (int i = 0; i < 24; ++i) a->add_dash_answers(rng() % 2);
+      }
+      if (rng() % 2) {
+        for (int i = 0; i < 11; ++i) a->add_sdash_answers(rng() % 2);
+      }
+      a->set_incidents_last_12_months(static_cast<int>(rng() % 5));
+      f.mutable_consent()->set_referral_consent(
+          rng() % 4 ? v1::CONSENT_STATUS_GIVEN : v1::CONSENT_STATUS_REFUSED);
+      f.mutable_consent()->set_rj_requested(rng() % 7 == 0);
+      if (rng() % 2) {
+        f.mutable_perpetrator()->set_known(true);
+        f.mutable_perpetrator()->set_age(static_cast<int>(14 + rng() % 50));
+      }
+      VictimHistory h;
+      if (rng() % 4 == 0) {
+        h.last_marac_referral =
+            absl::FromUnixSeconds(f.report_time().seconds()) -
+            absl::Hours(24) * static_cast<int>(rng() % 500);
+      }
+      v1::ReferralTriaged base = Decide(*policy, f, h);
+      ASSERT_GT(base.reasons_size(), 0) << f.DebugString();
+      for (int p : base.pathways()) {
+        EXPECT_TRUE(policy->PathwayAvailable(static_cast<v1::Pathway>(p)))
+            << f.DebugString();
+      }
+      v1::ReferralFacts with_pj = f;
+      with_pj.mutable_assessment()->add_pj_flags(
+          v1::PJ_FLAG_VICTIM_VERY_FRIGHTENED);
+      v1::ReferralTriaged pj = Decide(*policy, with_pj, h);
+      EXPECT_GE(pj.risk(), base.risk()) << f.DebugString();
+      EXPECT_TRUE(pj.marac() || !base.marac()) << f.DebugString();
+      v1::ReferralFacts more = f;
+      more.mutable_assessment()->set_incidents_last_12_months(
+          f.assessment().incidents_last_12_months() + 1);
+      v1::ReferralTriaged inc = Decide(*policy, more, h);
+      EXPECT_GE(inc.risk(), base.risk()) << f.DebugString();
+      EXPECT_TRUE(inc.marac() || !base.marac()) << f.DebugString();
+    }
   }
 }
 
