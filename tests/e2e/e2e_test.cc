@@ -2,6 +2,7 @@
 // free ports), T1, T4 and T8 submitted through intake's gRPC API, and each
 // outcome checked through the services' own gRPC APIs and the event log.
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -301,6 +302,88 @@ TEST_F(StackTest, EveryRecordOnEveryTopicCarriesCloudEventsHeaders) {
   EXPECT_GT(total, 5u);
 }
 
+TEST_F(StackTest, ReassessmentThatRaisesRiskReRoutesAndOverridesOnlyRaise) {
+  WaitServing("triage");
+  WaitServing("advocacy");
+  v1::SubmitReferralRequest t2 = testing::LoadExample("t02_standard_da");
+  t2.set_idempotency_key("e2e-reassess");
+  std::string id = Submit(t2);
+  Outcome before = WaitRouted(id);
+  ASSERT_EQ(before.decision.risk(), v1::RISK_LEVEL_STANDARD);
+
+  auto triage = Connect<v1::TriageService>((*addrs_)["triage"]);
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::OverrideRiskRequest lower;
+    lower.set_referral_id(id);
+    lower.set_practitioner_id("sgt-42");
+    lower.set_risk(v1::RISK_LEVEL_STANDARD);
+    lower.set_reason("no change");
+    v1::DecisionVersion v;
+    ASSERT_TRUE(
+        triage->OverrideRisk(&ctx, lower, &v).ok());  // equal is allowed
+  }
+  v1::ReassessRequest req;
+  req.set_referral_id(id);
+  req.set_practitioner_id("idva-ann");
+  *req.mutable_assessment() = t2.referral().assessment();
+  for (int i = 0; i < 16; ++i)
+    req.mutable_assessment()->set_dash_answers(i, i != 7);
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::DecisionVersion v;
+    grpc::Status s = triage->Reassess(&ctx, req, &v);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(v.version(), 3);
+    EXPECT_EQ(v.decision().risk(), v1::RISK_LEVEL_HIGH);
+  }
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::OverrideRiskRequest lower;
+    lower.set_referral_id(id);
+    lower.set_practitioner_id("sgt-42");
+    lower.set_risk(v1::RISK_LEVEL_MEDIUM);
+    lower.set_reason("calmer now");
+    v1::DecisionVersion v;
+    grpc::Status s = triage->OverrideRisk(&ctx, lower, &v);
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    google::rpc::PreconditionFailure failure;
+    ASSERT_TRUE(grpcutil::ExtractPreconditionFailure(s, &failure));
+    EXPECT_EQ(failure.violations(0).type(), "PJ-RAISE");
+  }
+  // The raised risk re-routes: advocacy adds an IDVA to the DA outreach.
+  auto advocacy = Connect<v1::AdvocacyService>((*addrs_)["advocacy"]);
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::set<int> pathways;
+  while (absl::Now() < deadline) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralAssignmentsRequest ar;
+    ar.set_referral_id(id);
+    v1::GetReferralAssignmentsResponse resp;
+    ASSERT_TRUE(advocacy->GetReferralAssignments(&ctx, ar, &resp).ok());
+    pathways.clear();
+    for (const auto& a : resp.assignments()) pathways.insert(a.pathway());
+    if (pathways.count(v1::PATHWAY_IDVA)) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(pathways.count(v1::PATHWAY_IDVA));
+  EXPECT_TRUE(pathways.count(v1::PATHWAY_DA_OUTREACH));
+
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  v1::ListMaracAgendaRequest ar;
+  ar.set_area_code("WMP");
+  v1::ListMaracAgendaResponse agenda;
+  ASSERT_TRUE(triage->ListMaracAgenda(&ctx, ar, &agenda).ok());
+  bool listed = false;
+  for (const auto& item : agenda.items()) listed |= item.referral_id() == id;
+  EXPECT_TRUE(listed);
+}
+
 TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
   testing::TempDir dir;
   testing::Process p(Bin("signpost-intake"),
@@ -330,6 +413,29 @@ TEST(BadConfigTest, BadRosterFileIsRefusedAtStart) {
   EXPECT_NE(
       testing::ReadFile(dir.File("err.log")).find("capacity must be >= 0"),
       std::string::npos);
+}
+
+TEST(BadConfigTest, BadPolicyFileStopsTriageNamingTheLine) {
+  testing::TempDir dir;
+  std::string policy = dir.File("policy.textproto");
+  std::string text =
+      testing::ReadFile(testing::SourcePath("deploy/policy/default.textproto"));
+  const std::string from = "\n  threshold: 14";
+  text.replace(text.find(from), from.size(), "\n  threshold: 99");
+  FILE* f = std::fopen(policy.c_str(), "w");
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  testing::Process p(
+      Bin("signpost-triage"),
+      {"--kafka_bootstrap=127.0.0.1:1", "--db_path", dir.File("t.db"),
+       "--policy_file", policy, "--calendar_file",
+       testing::SourcePath("deploy/calendar/england-and-wales.txt")},
+      dir.File("err.log"));
+  EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
+  std::string err = testing::ReadFile(dir.File("err.log"));
+  EXPECT_NE(err.find("marac.threshold: 99, must be 1-24"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("line 13"), std::string::npos) << err;
 }
 
 TEST(BadConfigTest, PrintConfigRedactsSecrets) {

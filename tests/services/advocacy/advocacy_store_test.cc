@@ -147,6 +147,57 @@ TEST_F(AdvocacyStoreTest, ConcurrentRoutingNeverOverbooksCapacity) {
   EXPECT_EQ(assigned, 3);
 }
 
+TEST_F(AdvocacyStoreTest, ReassessmentRoutesOnlyNewPathways) {
+  Roster(R"pb(
+    advocates {
+      advocate_id: "ann"
+      provider_id: "p"
+      role: ADVOCATE_ROLE_IDVA
+      languages: "en"
+      localities: "L1"
+      capacity: 2
+    }
+    advocates {
+      advocate_id: "cat"
+      provider_id: "p"
+      role: ADVOCATE_ROLE_DA_OUTREACH
+      languages: "en"
+      localities: "L1"
+      capacity: 2
+    }
+  )pb");
+  ASSERT_TRUE(
+      store_->RouteTriaged(Triaged("r1", v1::PATHWAY_DA_OUTREACH)).ok());
+  events::IncomingEvent raised;
+  raised.envelope = events::NewEnvelope("triage", "r1");
+  auto* d = raised.envelope.mutable_referral_reassessed()->mutable_decision();
+  d->add_pathways(v1::PATHWAY_IDVA);
+  d->add_pathways(v1::PATHWAY_DA_OUTREACH);
+  d->set_locality_code("L1");
+  d->set_language("en");
+  d->set_status(v1::REFERRAL_STATUS_ROUTED);
+  events::StampType(&raised.envelope);
+  EXPECT_EQ(*store_->RouteTriaged(raised), 1);
+  auto got = store_->GetReferralAssignments("r1");
+  ASSERT_EQ(got->assignments_size(), 2);
+  int cat = 0;
+  auto advocates = store_->ListAdvocates();
+  for (const auto& a : *advocates) {
+    if (a.advocate_id() == "cat") cat = a.caseload();
+  }
+  EXPECT_EQ(cat, 1);
+}
+
+TEST_F(AdvocacyStoreTest, IncompleteAssessmentMakesNoReferralYet) {
+  Roster(kA1Roster);
+  ASSERT_TRUE(
+      store_
+          ->RouteTriaged(Triaged("r1", v1::PATHWAY_IDVA, "en",
+                                 v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE))
+          .ok());
+  EXPECT_EQ(store_->GetReferralAssignments("r1")->assignments_size(), 0);
+}
+
 TEST(RosterTest, BadRosterNamesEveryProblem) {
   v1::Roster roster;
   ASSERT_TRUE(
