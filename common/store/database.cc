@@ -46,12 +46,20 @@ absl::Status SqliteError(sqlite3* db, absl::string_view what) {
 }  // namespace
 
 Statement::~Statement() {
-  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+  if (stmt_ == nullptr) return;
+  if (in_use_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
 }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(other.stmt_) {
+    : db_(other.db_), stmt_(other.stmt_), in_use_(other.in_use_) {
   other.stmt_ = nullptr;
+  other.in_use_ = nullptr;
 }
 
 Statement& Statement::Bind(int index, absl::string_view text) {
@@ -114,6 +122,22 @@ bool Statement::ColumnIsNull(int index) const {
 }
 
 absl::StatusOr<Statement> Tx::Prepare(absl::string_view sql) {
+  if (cache_ != nullptr) {
+    StatementCache::Entry& entry = cache_->entries[std::string(sql)];
+    if (entry.stmt == nullptr) {
+      if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                             SQLITE_PREPARE_PERSISTENT, &entry.stmt,
+                             nullptr) != SQLITE_OK) {
+        cache_->entries.erase(std::string(sql));
+        return SqliteError(db_, "sqlite prepare");
+      }
+    }
+    if (!entry.in_use) {
+      entry.in_use = true;
+      return Statement(db_, entry.stmt, &entry.in_use);
+    }
+    // The cached one is busy (nested use of the same SQL): use a fresh one.
+  }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt,
                          nullptr) != SQLITE_OK) {
@@ -169,6 +193,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
 
 Database::~Database() {
   absl::MutexLock lock(&mu_);
+  for (auto& [sql, entry] : cache_.entries) sqlite3_finalize(entry.stmt);
+  cache_.entries.clear();
   sqlite3_close_v2(db_);
 }
 
@@ -208,7 +234,7 @@ absl::Status Database::ApplyMigrations(
 
 absl::Status Database::Write(const std::function<absl::Status(Tx&)>& fn) {
   absl::MutexLock lock(&mu_);
-  Tx tx(db_);
+  Tx tx(db_, &cache_);
   if (absl::Status s = tx.Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
   absl::Status result = fn(tx);
   if (result.ok()) {
@@ -221,7 +247,7 @@ absl::Status Database::Write(const std::function<absl::Status(Tx&)>& fn) {
 
 absl::Status Database::Read(const std::function<absl::Status(Tx&)>& fn) {
   absl::MutexLock lock(&mu_);
-  Tx tx(db_);
+  Tx tx(db_, &cache_);
   if (absl::Status s = tx.Exec("BEGIN;"); !s.ok()) return s;
   absl::Status result = fn(tx);
   (void)tx.Exec("COMMIT;");

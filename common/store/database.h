@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -25,9 +26,12 @@ struct sqlite3_stmt;
 namespace signpost::store {
 
 // A prepared statement. Bind indexes are 1-based, column indexes 0-based.
+// Statements from Tx::Prepare are cached per connection: destroying one
+// resets it for reuse instead of finalising it.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* in_use = nullptr)
+      : db_(db), stmt_(stmt), in_use_(in_use) {}
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -51,12 +55,23 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* in_use_;  // set for a cached statement
+};
+
+// Prepared statements kept per connection, keyed by SQL text.
+struct StatementCache {
+  struct Entry {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  std::unordered_map<std::string, Entry> entries;
 };
 
 // Handle passed to Read()/Write() callbacks; valid only inside them.
 class Tx {
  public:
-  explicit Tx(sqlite3* db) : db_(db) {}
+  explicit Tx(sqlite3* db, StatementCache* cache = nullptr)
+      : db_(db), cache_(cache) {}
   absl::StatusOr<Statement> Prepare(absl::string_view sql);
   absl::Status Exec(absl::string_view sql);
   // Rows changed by the last statement.
@@ -64,6 +79,7 @@ class Tx {
 
  private:
   sqlite3* db_;
+  StatementCache* cache_;
 };
 
 class Database {
@@ -88,6 +104,7 @@ class Database {
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  StatementCache cache_ ABSL_GUARDED_BY(mu_);
   std::string path_;
 };
 

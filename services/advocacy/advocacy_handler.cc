@@ -1,6 +1,7 @@
 #include "services/advocacy/advocacy_handler.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 
@@ -11,12 +12,12 @@ absl::Status AdvocacyHandler::Handle(const events::IncomingEvent& event) {
       !event.envelope.has_referral_reassessed()) {
     return absl::OkStatus();
   }
-  absl::StatusOr<int> written = store_.RouteTriaged(event);
-  if (!written.ok()) return written.status();
+  absl::StatusOr<int> created = store_.RouteTriaged(event, absl::Now());
+  if (!created.ok()) return created.status();
   relay_.Notify();
   log::Info("referral routed to advocacy",
             {{"referral_id", event.envelope.referral_id()},
-             {"outcomes", absl::StrCat(*written)}},
+             {"assignments", absl::StrCat(*created)}},
             TraceIdOf(event.traceparent));
   return absl::OkStatus();
 }

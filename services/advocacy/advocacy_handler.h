@@ -1,5 +1,5 @@
-// Advocacy's event handler: ReferralTriaged in; AdvocateAssigned or
-// ReferralWaitlisted out (via the outbox). Thread-safe.
+// Advocacy's event handler: ReferralTriaged / ReferralReassessed in;
+// AdvocateOffered or ReferralWaitlisted out (via the outbox). Thread-safe.
 #pragma once
 
 #include "common/events/event_consumer.h"

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace signpost::advocacy {
 namespace {
@@ -19,23 +20,52 @@ bool ServesLocality(const AdvocateView& a, const std::string& locality) {
   return false;
 }
 
-bool SpeaksLanguage(const AdvocateView& a, const std::string& language) {
+bool Speaks(const AdvocateView& a, const std::string& language) {
   for (const std::string& l : a.languages) {
     if (LanguageMatches(l, language)) return true;
   }
   return false;
 }
 
-// a < b when a is the better choice (load ratio, then idle time, then id).
-bool BetterByLoad(const AdvocateView& a, const AdvocateView& b) {
-  // Compare caseload/capacity without floating point.
+struct Ranked {
+  const AdvocateView* a;
+  bool language;    // speaks the language (only counts when required)
+  bool continuity;  // supported this victim before
+};
+
+// Compares load ratios without floating point: a.caseload/a.capacity.
+int CompareLoad(const AdvocateView& a, const AdvocateView& b) {
   int64_t lhs = static_cast<int64_t>(a.caseload) * b.capacity;
   int64_t rhs = static_cast<int64_t>(b.caseload) * a.capacity;
-  if (lhs != rhs) return lhs < rhs;
-  if (a.last_assigned_ms != b.last_assigned_ms) {
-    return a.last_assigned_ms < b.last_assigned_ms;
+  return lhs < rhs ? -1 : (lhs > rhs ? 1 : 0);
+}
+
+bool Better(const Ranked& x, const Ranked& y) {
+  if (x.language != y.language) return x.language;
+  if (x.continuity != y.continuity) return x.continuity;
+  if (int c = CompareLoad(*x.a, *y.a); c != 0) return c < 0;
+  if (x.a->last_assigned_ms != y.a->last_assigned_ms) {
+    return x.a->last_assigned_ms < y.a->last_assigned_ms;
   }
-  return a.advocate_id < b.advocate_id;
+  return x.a->advocate_id < y.a->advocate_id;
+}
+
+// Why `loser` ranked below `winner`: the first preference that separates them.
+std::string WhyNot(const Ranked& winner, const Ranked& loser) {
+  std::string who = loser.a->advocate_id;
+  if (winner.language != loser.language)
+    return absl::StrCat(who, ": no language match");
+  if (winner.continuity != loser.continuity) {
+    return absl::StrCat(who, ": has not supported this victim before");
+  }
+  if (CompareLoad(*winner.a, *loser.a) != 0) {
+    return absl::StrCat(who, ": higher load ", loser.a->caseload, "/",
+                        loser.a->capacity);
+  }
+  if (winner.a->last_assigned_ms != loser.a->last_assigned_ms) {
+    return absl::StrCat(who, ": assigned more recently");
+  }
+  return absl::StrCat(who, ": tie broken by id");
 }
 
 }  // namespace
@@ -68,6 +98,13 @@ bool LanguageMatches(const std::string& advocate_language,
   return !wanted.empty() && PrimaryTag(advocate_language) == PrimaryTag(wanted);
 }
 
+bool IsAvailable(const AdvocateView& a, int64_t now_ms) {
+  if (a.on_leave) return false;
+  if (a.available_from_ms != 0 && now_ms < a.available_from_ms) return false;
+  if (a.available_to_ms != 0 && now_ms > a.available_to_ms) return false;
+  return true;
+}
+
 MatchResult Match(const MatchRequest& request,
                   const std::vector<AdvocateView>& advocates) {
   MatchResult result;
@@ -76,59 +113,56 @@ MatchResult Match(const MatchRequest& request,
     result.reason = "pathway has no advocate role";
     return result;
   }
-  std::vector<const AdvocateView*> eligible;
-  int role_count = 0, full = 0, elsewhere = 0;
+  std::vector<Ranked> eligible;
+  int with_role = 0, elsewhere = 0, full = 0, away = 0, excluded = 0;
   for (const AdvocateView& a : advocates) {
     if (a.role != *role) continue;
-    ++role_count;
-    if (!ServesLocality(a, request.locality)) {
+    ++with_role;
+    if (request.excluded.count(a.advocate_id)) {
+      ++excluded;
+    } else if (!ServesLocality(a, request.locality)) {
       ++elsewhere;
-      continue;
-    }
-    if (a.caseload >= a.capacity) {
+    } else if (!IsAvailable(a, request.now_ms)) {
+      ++away;
+    } else if (a.caseload >= a.capacity) {
       ++full;
-      continue;
+    } else {
+      eligible.push_back(
+          {&a, request.language_match_required && Speaks(a, request.language),
+           request.previous.count(a.advocate_id) > 0});
     }
-    eligible.push_back(&a);
   }
   if (eligible.empty()) {
     result.reason = absl::StrCat(
-        "no eligible advocate: ", role_count, " with the role, ", elsewhere,
-        " not serving locality, ", full, " at capacity");
+        "no eligible advocate: ", with_role, " with the role; ", elsewhere,
+        " not serving the locality, ", away, " unavailable, ", full,
+        " at capacity, ", excluded, " declined or let it expire");
     return result;
   }
-  auto best_of = [](std::vector<const AdvocateView*> pool) {
-    return *std::min_element(pool.begin(), pool.end(),
-                             [](const AdvocateView* a, const AdvocateView* b) {
-                               return BetterByLoad(*a, *b);
-                             });
-  };
-  if (request.language_match_required) {
-    std::vector<const AdvocateView*> speakers;
-    for (const AdvocateView* a : eligible) {
-      if (SpeaksLanguage(*a, request.language)) speakers.push_back(a);
-    }
-    if (!speakers.empty()) {
-      const AdvocateView* chosen = best_of(speakers);
-      result.chosen = *chosen;
-      result.reason = absl::StrCat(
-          "language match '", request.language, "'; load ", chosen->caseload,
-          "/", chosen->capacity, "; ", eligible.size(), " eligible");
-      return result;
-    }
-    const AdvocateView* chosen = best_of(eligible);
-    result.chosen = *chosen;
-    result.interpreter = true;
-    result.reason = absl::StrCat("no eligible advocate speaks '",
-                                 request.language, "': interpreter flag; load ",
-                                 chosen->caseload, "/", chosen->capacity);
-    return result;
+  std::sort(eligible.begin(), eligible.end(), Better);
+  const Ranked& best = eligible.front();
+  result.chosen = *best.a;
+  result.interpreter = request.language_match_required && !best.language;
+  std::vector<std::string> why;
+  if (best.language)
+    why.push_back(absl::StrCat("speaks '", request.language, "'"));
+  if (result.interpreter) {
+    why.push_back(absl::StrCat("no eligible advocate speaks '",
+                               request.language, "': interpreter flag"));
   }
-  const AdvocateView* chosen = best_of(eligible);
-  result.chosen = *chosen;
+  if (best.continuity) why.push_back("supported this victim before");
+  why.push_back(absl::StrCat("load ", best.a->caseload, "/", best.a->capacity));
+  std::vector<std::string> not_chosen;
+  for (size_t i = 1; i < eligible.size() && i <= 3; ++i) {
+    not_chosen.push_back(WhyNot(best, eligible[i]));
+  }
   result.reason =
-      absl::StrCat("lowest load ", chosen->caseload, "/", chosen->capacity,
-                   " of ", eligible.size(), " eligible");
+      absl::StrCat(best.a->advocate_id, ": ", absl::StrJoin(why, ", "), "; ",
+                   eligible.size(), " eligible");
+  if (!not_chosen.empty()) {
+    absl::StrAppend(&result.reason,
+                    "; not chosen: ", absl::StrJoin(not_chosen, "; "));
+  }
   return result;
 }
 

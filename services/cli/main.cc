@@ -220,7 +220,7 @@ std::string FormatLine(const std::string& label, const std::string& id,
   for (const auto& reason : d.reasons()) rules.push_back(reason.rule_id());
   for (const auto& a : r.assignments.assignments()) {
     std::string pathway = Short(v1::Pathway_Name(a.pathway()), "PATHWAY_");
-    if (a.outcome() == v1::ASSIGNMENT_OUTCOME_ASSIGNED) {
+    if (a.state() != v1::ASSIGNMENT_STATE_WAITLISTED) {
       advocates.push_back(
           absl::StrCat(pathway, ":", a.advocate_id(),
                        a.interpreter_flag() ? "(interpreter)" : ""));

@@ -4,7 +4,9 @@
 // Results are recorded in docs/performance.md. Not run by ctest.
 #include <benchmark/benchmark.h>
 
+#include "common/events/envelope.h"
 #include "common/ids/ids.h"
+#include "services/advocacy/advocacy_store.h"
 #include "services/advocacy/matching.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/validation.h"
@@ -72,13 +74,65 @@ void BM_MatchAdvocate(benchmark::State& state) {
     a.last_assigned_ms = i;
     roster.push_back(std::move(a));
   }
-  advocacy::MatchRequest req{v1::PATHWAY_IDVA, "L3", "pa", true};
+  advocacy::MatchRequest req;
+  req.pathway = v1::PATHWAY_IDVA;
+  req.locality = "L3";
+  req.language = "pa";
+  req.language_match_required = true;
+  req.now_ms = 1717405200000;
   for (auto _ : state) {
     advocacy::MatchResult r = advocacy::Match(req, roster);
     benchmark::DoNotOptimize(r);
   }
 }
 BENCHMARK(BM_MatchAdvocate)->Arg(1000);
+
+// A full assignment: the transaction that loads the role's advocates from
+// SQLite, matches, reserves capacity and writes the assignment, its history
+// and its event, against a 1,000-advocate directory.
+void BM_AssignFromDirectory(benchmark::State& state) {
+  testing::TempDir dir;
+  auto db = store::Database::Open(dir.File("advocacy.db"),
+                                  advocacy::AdvocacyStore::Migrations());
+  advocacy::AdvocacyStore store(**db);
+  v1::Directory directory;
+  auto* p = directory.add_providers();
+  p->set_provider_id("p");
+  p->set_name("provider");
+  const char* langs[] = {"en", "pa", "ur", "pl", "cy"};
+  for (int i = 0; i < state.range(0); ++i) {
+    v1::Advocate* a = directory.add_advocates();
+    a->set_advocate_id(absl::StrCat("adv-", i));
+    a->set_provider_id("p");
+    a->set_role(v1::ADVOCATE_ROLE_IDVA);
+    a->add_languages("en");
+    a->add_languages(langs[i % 5]);
+    a->add_localities(absl::StrCat("L", i % 20));
+    a->set_capacity(100000);
+  }
+  absl::Time now = absl::FromUnixSeconds(1717405200);
+  (void)store.ImportDirectory(directory, now, NewTraceparent());
+  int64_t n = 0;
+  for (auto _ : state) {
+    events::IncomingEvent e;
+    e.envelope = events::NewEnvelope("triage", absl::StrCat("ref-", n++));
+    auto* t = e.envelope.mutable_referral_triaged();
+    t->add_pathways(v1::PATHWAY_IDVA);
+    t->set_locality_code("L3");
+    t->set_language("pa");
+    t->set_language_match_required(true);
+    t->set_priority(v1::PRIORITY_HIGH);
+    t->set_status(v1::REFERRAL_STATUS_ROUTED);
+    events::StampType(&e.envelope);
+    e.traceparent = NewTraceparent();
+    auto r = store.RouteTriaged(e, now);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_AssignFromDirectory)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace signpost

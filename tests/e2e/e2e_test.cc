@@ -73,8 +73,8 @@ class StackTest : public ::testing::Test {
       }
       if (svc == "advocacy") {
         args.insert(args.end(),
-                    {"--roster_file",
-                     testing::SourcePath("examples/roster.textproto")});
+                    {"--directory_file",
+                     testing::SourcePath("examples/directory.textproto")});
       }
       if (svc == "notification") {
         args.insert(args.end(),
@@ -384,6 +384,96 @@ TEST_F(StackTest, ReassessmentThatRaisesRiskReRoutesAndOverridesOnlyRaise) {
   EXPECT_TRUE(listed);
 }
 
+TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
+  WaitServing("advocacy");
+  v1::SubmitReferralRequest t10 = testing::LoadExample("t10_bereaved_rj");
+  t10.set_idempotency_key("e2e-lifecycle");
+  std::string id = Submit(t10);
+  Outcome o = WaitRouted(id);
+  ASSERT_EQ(o.assignments.assignments_size(), 1);
+  v1::Assignment a = o.assignments.assignments(0);
+  ASSERT_EQ(a.state(), v1::ASSIGNMENT_STATE_OFFERED);
+  auto advocacy = Connect<v1::AdvocacyService>((*addrs_)["advocacy"]);
+  auto call = [&](auto method, const auto& request, auto* response) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    return (advocacy.get()->*method)(&ctx, request, response);
+  };
+  v1::Assignment out;
+  v1::AcceptAssignmentRequest wrong;
+  wrong.set_assignment_id(a.assignment_id());
+  wrong.set_advocate_id("support-ivy");
+  grpc::Status s =
+      call(&v1::AdvocacyService::Stub::AcceptAssignment, wrong, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("ASSIGNMENT-NOT-YOURS"), std::string::npos);
+
+  v1::GetWorklistRequest wl;
+  wl.set_advocate_id(a.advocate_id());
+  v1::GetWorklistResponse worklist;
+  ASSERT_TRUE(
+      call(&v1::AdvocacyService::Stub::GetWorklist, wl, &worklist).ok());
+  bool listed = false;
+  for (const auto& w : worklist.assignments())
+    listed |= w.assignment_id() == a.assignment_id();
+  EXPECT_TRUE(listed);
+
+  v1::AcceptAssignmentRequest accept;
+  accept.set_assignment_id(a.assignment_id());
+  accept.set_advocate_id(a.advocate_id());
+  ASSERT_TRUE(
+      call(&v1::AdvocacyService::Stub::AcceptAssignment, accept, &out).ok());
+  v1::RecordContactRequest contact;
+  contact.set_assignment_id(a.assignment_id());
+  contact.set_advocate_id(a.advocate_id());
+  contact.set_channel(v1::CONTACT_CHANNEL_PHONE);
+  contact.set_outcome(v1::CONTACT_OUTCOME_UNSAFE);
+  ASSERT_TRUE(
+      call(&v1::AdvocacyService::Stub::RecordContact, contact, &out).ok());
+  EXPECT_EQ(out.state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+  contact.set_outcome(v1::CONTACT_OUTCOME_SUCCESSFUL);
+  ASSERT_TRUE(
+      call(&v1::AdvocacyService::Stub::RecordContact, contact, &out).ok());
+  EXPECT_EQ(out.state(), v1::ASSIGNMENT_STATE_ACTIVE);
+  v1::CloseCaseRequest close;
+  close.set_assignment_id(a.assignment_id());
+  close.set_advocate_id(a.advocate_id());
+  close.set_closure_reason(v1::CLOSURE_REASON_SUPPORT_COMPLETED);
+  close.set_feels_safer(v1::OUTCOME_ANSWER_YES);
+  close.set_copes_better(v1::OUTCOME_ANSWER_YES);
+  close.set_better_informed(v1::OUTCOME_ANSWER_NOT_ASKED);
+  ASSERT_TRUE(call(&v1::AdvocacyService::Stub::CloseCase, close, &out).ok());
+  s = call(&v1::AdvocacyService::Stub::CloseCase, close, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  close.clear_closure_reason();
+  close.clear_feels_safer();
+  s = call(&v1::AdvocacyService::Stub::CloseCase, close, &out);
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(grpcutil::ExtractBadRequest(s, &bad));
+  EXPECT_EQ(bad.field_violations_size(), 2);
+
+  v1::GetProviderRequest refuge;
+  refuge.set_provider_id("wm-refuge");
+  v1::Provider provider;
+  ASSERT_TRUE(
+      call(&v1::AdvocacyService::Stub::GetProvider, refuge, &provider).ok());
+  EXPECT_TRUE(provider.address_redacted());
+  EXPECT_EQ(provider.address(), "");
+  grpc::ClientContext own;
+  Deadline(&own);
+  own.AddMetadata("x-signpost-org", "wm-refuge");
+  ASSERT_TRUE(advocacy->GetProvider(&own, refuge, &provider).ok());
+  EXPECT_FALSE(provider.address().empty());
+
+  v1::CheckCapacityRequest cap;
+  cap.set_pathway(v1::PATHWAY_IDVA);
+  cap.set_locality_code("WMP-WORC");
+  v1::CheckCapacityResponse capacity;
+  ASSERT_TRUE(
+      call(&v1::AdvocacyService::Stub::CheckCapacity, cap, &capacity).ok());
+  EXPECT_GE(capacity.waitlist_length(), 0);
+}
+
 TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
   testing::TempDir dir;
   testing::Process p(Bin("signpost-intake"),
@@ -399,19 +489,19 @@ TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
             std::string::npos);
 }
 
-TEST(BadConfigTest, BadRosterFileIsRefusedAtStart) {
+TEST(BadConfigTest, BadDirectoryFileIsRefusedAtStart) {
   testing::TempDir dir;
-  std::string roster = dir.File("roster.textproto");
+  std::string roster = dir.File("directory.textproto");
   FILE* f = std::fopen(roster.c_str(), "w");
   std::fputs("advocates { advocate_id: \"a\" capacity: -3 }\n", f);
   std::fclose(f);
   testing::Process p(Bin("signpost-advocacy"),
                      {"--kafka_bootstrap=127.0.0.1:1", "--db_path",
-                      dir.File("a.db"), "--roster_file", roster},
+                      dir.File("a.db"), "--directory_file", roster},
                      dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
   EXPECT_NE(
-      testing::ReadFile(dir.File("err.log")).find("capacity must be >= 0"),
+      testing::ReadFile(dir.File("err.log")).find("capacity: must be 0-500"),
       std::string::npos);
 }
 

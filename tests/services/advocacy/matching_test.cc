@@ -20,7 +20,13 @@ AdvocateView Idva(std::string id, std::vector<std::string> langs, int capacity,
 }
 
 MatchRequest HighRiskDa(std::string language = "en", bool match = false) {
-  return {v1::PATHWAY_IDVA, "L1", std::move(language), match};
+  MatchRequest r;
+  r.pathway = v1::PATHWAY_IDVA;
+  r.locality = "L1";
+  r.language = std::move(language);
+  r.language_match_required = match;
+  r.now_ms = 1717405200000;
+  return r;
 }
 
 TEST(MatchingTest, A1FirstPunjabiSpeakerGoesToBal) {
@@ -89,6 +95,24 @@ TEST(MatchingTest, PreferenceOrderTable) {
   AdvocateView isva = Idva("e", {"en"}, 9);
   isva.role = v1::ADVOCATE_ROLE_ISVA;
   rows.push_back({"wrong role: nobody", {isva}, HighRiskDa(), ""});
+  AdvocateView away = Idva("f", {"en"}, 9);
+  away.on_leave = true;
+  rows.push_back({"on leave: nobody", {away}, HighRiskDa(), ""});
+  AdvocateView later = Idva("g", {"en"}, 9);
+  later.available_from_ms = HighRiskDa().now_ms + 1;
+  rows.push_back({"not yet available: nobody", {later}, HighRiskDa(), ""});
+  MatchRequest continuity = HighRiskDa();
+  continuity.previous = {"h"};
+  rows.push_back({"continuity beats load",
+                  {Idva("a", {"en"}, 4, 0), Idva("h", {"en"}, 4, 3)},
+                  continuity,
+                  "h"});
+  MatchRequest declined = HighRiskDa();
+  declined.excluded = {"a"};
+  rows.push_back({"an advocate who declined is not offered again",
+                  {Idva("a", {"en"}, 4, 0), Idva("b", {"en"}, 4, 3)},
+                  declined,
+                  "b"});
   for (const Row& row : rows) {
     MatchResult r = Match(row.request, row.roster);
     EXPECT_EQ(r.chosen ? r.chosen->advocate_id : "", row.expected) << row.name;

@@ -1,0 +1,102 @@
+#include "services/advocacy/directory.h"
+
+#include <cctype>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/config/textproto.h"
+
+namespace signpost::advocacy {
+namespace {
+
+bool IsId(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+          c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void ValidateAdvocate(const v1::Advocate& a, const std::string& at,
+                      grpcutil::FieldErrors& errors) {
+  if (!IsId(a.advocate_id())) {
+    errors.Add(at + ".advocate_id",
+               "is required: 1-64 of A-Z, a-z, 0-9, '-', '_', '.'");
+  }
+  if (!IsId(a.provider_id())) errors.Add(at + ".provider_id", "is required");
+  if (a.role() == v1::ADVOCATE_ROLE_UNSPECIFIED ||
+      !v1::AdvocateRole_IsValid(a.role())) {
+    errors.Add(at + ".role", "is required");
+  }
+  if (a.capacity() < 0 || a.capacity() > 500)
+    errors.Add(at + ".capacity", "must be 0-500");
+  if (a.localities_size() == 0) {
+    errors.Add(at + ".localities", "needs at least one locality (or \"*\")");
+  }
+  if (a.languages_size() == 0)
+    errors.Add(at + ".languages", "needs at least one language");
+  for (const auto& list : {a.languages(), a.localities(), a.specialisms()}) {
+    for (const std::string& item : list) {
+      if (item.empty() || item.find(',') != std::string::npos) {
+        errors.Add(at, "list entries must be non-empty and contain no ','");
+        break;
+      }
+    }
+  }
+  const v1::Availability& av = a.availability();
+  if (av.has_available_from() && av.has_available_to() &&
+      av.available_from().seconds() > av.available_to().seconds()) {
+    errors.Add(at + ".availability", "available_from is after available_to");
+  }
+}
+
+grpcutil::FieldErrors ValidateDirectory(const v1::Directory& directory) {
+  grpcutil::FieldErrors errors;
+  std::set<std::string> providers, advocates;
+  for (int i = 0; i < directory.providers_size(); ++i) {
+    const v1::Provider& p = directory.providers(i);
+    std::string at = absl::StrCat("providers[", i, "]");
+    if (!IsId(p.provider_id())) {
+      errors.Add(at + ".provider_id",
+                 "is required: 1-64 of A-Z, a-z, 0-9, '-', '_', '.'");
+    } else if (!providers.insert(p.provider_id()).second) {
+      errors.Add(at + ".provider_id",
+                 absl::StrCat("'", p.provider_id(), "' is a duplicate"));
+    }
+    if (p.name().empty()) errors.Add(at + ".name", "is required");
+  }
+  for (int i = 0; i < directory.advocates_size(); ++i) {
+    const v1::Advocate& a = directory.advocates(i);
+    std::string at = absl::StrCat("advocates[", i, "]");
+    ValidateAdvocate(a, at, errors);
+    if (!a.advocate_id().empty() && !advocates.insert(a.advocate_id()).second) {
+      errors.Add(at + ".advocate_id",
+                 absl::StrCat("'", a.advocate_id(), "' is a duplicate"));
+    }
+  }
+  return errors;
+}
+
+absl::StatusOr<v1::Directory> LoadDirectory(const std::string& path) {
+  v1::Directory directory;
+  if (absl::Status s = config::LoadTextProto(path, &directory); !s.ok())
+    return s;
+  grpcutil::FieldErrors errors = ValidateDirectory(directory);
+  if (!errors.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [field, description] : errors.violations()) {
+      parts.push_back(absl::StrCat(field, ": ", description));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", absl::StrJoin(parts, "; ")));
+  }
+  return directory;
+}
+
+}  // namespace signpost::advocacy
