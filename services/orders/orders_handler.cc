@@ -1,6 +1,7 @@
 #include "services/orders/orders_handler.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 
@@ -11,7 +12,7 @@ absl::Status OrdersHandler::Handle(const events::IncomingEvent& event) {
       !event.envelope.has_referral_reassessed()) {
     return absl::OkStatus();
   }
-  absl::StatusOr<int> opened = store_.OpenConsiderations(event);
+  absl::StatusOr<int> opened = store_.OpenConsiderations(event, absl::Now());
   if (!opened.ok()) return opened.status();
   if (*opened > 0) {
     relay_.Notify();

@@ -63,6 +63,12 @@ class StackTest : public ::testing::Test {
       std::vector<std::string> args = {
           "--grpc_address",        "127.0.0.1:0",       "--db_path",
           dir_->File(svc + ".db"), "--kafka_bootstrap", *bootstrap_};
+      if (svc == "orders") {
+        args.insert(
+            args.end(),
+            {"--calendar_file",
+             testing::SourcePath("deploy/calendar/england-and-wales.txt")});
+      }
       if (svc == "triage") {
         args.insert(
             args.end(),
