@@ -10,6 +10,7 @@
 #include "services/advocacy/matching.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/validation.h"
+#include "services/orders/orders_store.h"
 #include "services/triage/rules.h"
 #include "tests/support/test_support.h"
 
@@ -133,6 +134,76 @@ BENCHMARK(BM_AssignFromDirectory)
     ->Arg(1000)
     ->Arg(10000)
     ->Unit(benchmark::kMicrosecond);
+
+// The order timer scheduler's tick with 100,000 live orders (two timers
+// each: expiring and expired, spread over the next two years). Arg 0: a tick
+// with nothing due (the usual case); arg 100: a tick that fires 100 timers,
+// each with its event, in one transaction.
+void BM_OrderTimerTick(benchmark::State& state) {
+  testing::TempDir dir;
+  auto db = store::Database::Open(dir.File("orders.db"),
+                                  orders::OrdersStore::Migrations());
+  auto cal = calendar::WorkingCalendar::Load(
+      testing::SourcePath("deploy/calendar/england-and-wales.txt"),
+      "Europe/London");
+  orders::OrdersStore::Options options;
+  options.calendar = *cal;
+  orders::OrdersStore store(**db, options);
+  const int64_t now_ms = 1717405200000;
+  const int kOrders = 100000;
+  (void)(*db)->Write([&](store::Tx& tx) -> absl::Status {
+    for (int i = 0; i < kOrders; ++i) {
+      std::string id = absl::StrCat("order-", i);
+      auto o = tx.Prepare(
+          "INSERT INTO orders (order_id, referral_id, order_type, state, "
+          "updated_at_ms, "
+          "area_code) VALUES (?,?,?,?,?,?)");
+      o->Bind(1, id)
+          .Bind(2, absl::StrCat("ref-", i))
+          .Bind(3, int64_t{5})
+          .Bind(4, int64_t{5})
+          .Bind(5, now_ms)
+          .Bind(6, "WMP");
+      (void)o->Run();
+      int64_t expires = now_ms + (1 + i % 730) * int64_t{86400000};
+      for (auto [kind, due] :
+           {std::pair<const char*, int64_t>{"ORDER_EXPIRING",
+                                            expires - 14 * int64_t{86400000}},
+            {"ORDER_EXPIRED", expires}}) {
+        auto t = tx.Prepare(
+            "INSERT INTO timers (order_id, kind, due_ms, rule_id) VALUES "
+            "(?,?,?,?)");
+        t->Bind(1, id).Bind(2, kind).Bind(3, due).Bind(4, "ORDER-EXPIRY");
+        (void)t->Run();
+      }
+    }
+    return absl::OkStatus();
+  });
+  const int due_per_tick = static_cast<int>(state.range(0));
+  int64_t next = 0;
+  for (auto _ : state) {
+    if (due_per_tick > 0) {
+      state.PauseTiming();
+      (void)(*db)->Write([&](store::Tx& tx) -> absl::Status {
+        for (int i = 0; i < due_per_tick; ++i, ++next) {
+          auto t = tx.Prepare(
+              "INSERT INTO timers (order_id, kind, due_ms, rule_id) VALUES "
+              "(?,?,?,?)");
+          t->Bind(1, absl::StrCat("order-", next % kOrders))
+              .Bind(2, "EM_END")
+              .Bind(3, now_ms - 1000)
+              .Bind(4, "DAPO-EM-END");
+          (void)t->Run();
+        }
+        return absl::OkStatus();
+      });
+      state.ResumeTiming();
+    }
+    auto fired = store.FireDueTimers(absl::FromUnixMillis(now_ms), 1000);
+    benchmark::DoNotOptimize(fired);
+  }
+}
+BENCHMARK(BM_OrderTimerTick)->Arg(0)->Arg(100)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace signpost

@@ -1,6 +1,8 @@
 // End to end: the real binaries as processes (devbroker + five services on
 // free ports), T1, T4 and T8 submitted through intake's gRPC API, and each
 // outcome checked through the services' own gRPC APIs and the event log.
+#include <signal.h>
+
 #include <map>
 #include <set>
 
@@ -8,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "common/events/envelope.h"
 #include "common/grpc/status.h"
+#include "common/ids/ids.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -478,6 +481,100 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   ASSERT_TRUE(
       call(&v1::AdvocacyService::Stub::CheckCapacity, cap, &capacity).ok());
   EXPECT_GE(capacity.waitlist_length(), 0);
+}
+
+// Kill the orders service between a timer's due time and its event, restart
+// it, and see the event exactly once on the log.
+TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
+  testing::TempDir dir;
+  std::vector<std::string> args = {
+      "--grpc_address",
+      "127.0.0.1:0",
+      "--db_path",
+      dir.File("orders2.db"),
+      "--kafka_bootstrap",
+      *bootstrap_,
+      "--kafka_group",
+      "signpost-orders-restart-test",
+      "--timer_scan_seconds",
+      "3600",
+      "--calendar_file",
+      testing::SourcePath("deploy/calendar/england-and-wales.txt")};
+  auto start = [&](const std::string& log) {
+    auto p = std::make_unique<testing::Process>(Bin("signpost-orders"), args,
+                                                dir.File(log));
+    std::string addr = testing::WaitForLogValue(
+        dir.File(log), "\"msg\":\"listening\",\"grpc_address\":\"",
+        absl::Seconds(30));
+    return std::make_pair(std::move(p), addr);
+  };
+  auto [first, addr] = start("orders-1.log");
+  ASSERT_FALSE(addr.empty());
+  auto orders = Connect<v1::OrderService>(addr);
+  std::string referral = NewUuid();
+  v1::ImportOrderRequest imp;
+  imp.set_source("custody-system");
+  imp.set_source_ref(referral);
+  imp.set_referral_id(referral);
+  imp.set_order_type(v1::ORDER_TYPE_DVPN);
+  imp.set_state(v1::ORDER_STATE_GRANTED);
+  imp.mutable_authority()->set_court_or_officer("supt-1");
+  imp.mutable_authority()->set_rank(v1::OFFICER_RANK_SUPERINTENDENT);
+  imp.set_respondent_age(40);
+  imp.set_actor("pc-1");
+  v1::Order order;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    grpc::Status s = orders->ImportOrder(&ctx, imp, &order);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // Served 49 hours ago: the 48-hour hearing timer is already due, but the
+  // scheduler's next scan is an hour away.
+  v1::RecordServiceRequest serve;
+  serve.set_order_id(order.order_id());
+  serve.mutable_served_at()->set_seconds(
+      absl::ToUnixSeconds(absl::Now() - absl::Hours(49)));
+  serve.set_actor("pc-1");
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    ASSERT_TRUE(orders->RecordService(&ctx, serve, &order).ok());
+  }
+  ASSERT_EQ(order.timers_size(), 1);
+  EXPECT_FALSE(order.timers(0).fired());
+  kill(first->pid(), SIGKILL);
+  first->Wait(absl::Seconds(10));
+
+  auto count_hearing_due = [&] {
+    int n = 0;
+    for (const auto& r : testing::ReadTopic(*bootstrap_, events::kOrdersTopic,
+                                            1000, absl::Seconds(5))) {
+      auto env = events::DecodeEnvelope(r);
+      if (env.ok() && env->has_hearing_due() &&
+          env->hearing_due().order_id() == order.order_id()) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  EXPECT_EQ(count_hearing_due(), 0);
+  {
+    auto [second, addr2] = start("orders-2.log");  // scans once at start
+    ASSERT_FALSE(addr2.empty());
+    absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (count_hearing_due() == 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    EXPECT_EQ(second->Terminate(), 0);
+  }
+  {
+    auto [third, addr3] = start("orders-3.log");
+    ASSERT_FALSE(addr3.empty());
+    absl::SleepFor(absl::Seconds(2));
+    EXPECT_EQ(third->Terminate(), 0);
+  }
+  EXPECT_EQ(count_hearing_due(), 1);
 }
 
 TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
