@@ -115,6 +115,28 @@ int Submit(const std::string& intake, const std::string& path) {
   return 0;
 }
 
+int ImportDirectory(const std::string& advocacy, const std::string& path) {
+  v1::Directory directory;
+  if (absl::Status s = config::LoadTextProto(path, &directory); !s.ok()) {
+    std::fprintf(stderr, "signpost-cli: %s\n",
+                 std::string(s.message()).c_str());
+    return 2;
+  }
+  auto stub = v1::AdvocacyService::NewStub(Dial(advocacy));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, absl::Seconds(30));
+  v1::ImportDirectoryResponse resp;
+  grpc::Status s = stub->ImportDirectory(&ctx, directory, &resp);
+  if (!s.ok()) {
+    std::fprintf(stderr, "signpost-cli: ImportDirectory failed: %s\n",
+                 DescribeError(s).c_str());
+    return 1;
+  }
+  std::printf("providers=%d advocates=%d waitlist_assigned=%d\n",
+              resp.providers(), resp.advocates(), resp.waitlist_assigned());
+  return 0;
+}
+
 struct Endpoints {
   std::string intake, triage, advocacy, orders, notification;
 };
@@ -397,6 +419,10 @@ int main(int argc, char** argv) {
   if (command == "submit") {
     if (argc != 4) return Usage();
     return Submit(argv[2], argv[3]);
+  }
+  if (command == "import-directory") {
+    if (argc != 4) return Usage();
+    return ImportDirectory(argv[2], argv[3]);
   }
   if (command == "demo" || command == "load") {
     Endpoints ep;

@@ -270,12 +270,20 @@ v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& f,
       d.set_marac(true);
       b.Fire("MARAC-PJ", "risk raised to HIGH by professional judgement");
     }
-    if (a.incidents_last_12_months() >= cfg.marac().escalation_incidents()) {
+    // Escalation counts the incidents the referrer reports, or Signpost's own
+    // record of this victim's referrals (this one included), whichever is more.
+    const int seen = history.earlier_da_referrals_12_months + 1;
+    const int incidents = std::max(a.incidents_last_12_months(), seen);
+    if (incidents >= cfg.marac().escalation_incidents()) {
       d.set_marac(true);
-      b.Fire("MARAC-ESCALATION",
-             absl::StrCat(a.incidents_last_12_months(),
-                          " incidents in 12 months >= escalation threshold ",
-                          cfg.marac().escalation_incidents()));
+      b.Fire(
+          "MARAC-ESCALATION",
+          absl::StrCat(
+              incidents, " incidents in 12 months",
+              seen > a.incidents_last_12_months()
+                  ? absl::StrCat(" (", seen, " referrals of this victim seen)")
+                  : std::string(),
+              " >= escalation threshold ", cfg.marac().escalation_incidents()));
     }
     if (history.last_marac_referral.has_value()) {
       absl::Duration since = IncidentTime(f) - *history.last_marac_referral;

@@ -18,6 +18,9 @@ namespace signpost::triage {
 struct VictimHistory {
   // Incident time of the victim's most recent referral that went to MARAC.
   std::optional<absl::Time> last_marac_referral;
+  // Domestic-abuse referrals of this victim Signpost has seen in the 12
+  // months before this incident (this one excluded).
+  int earlier_da_referrals_12_months = 0;
 };
 
 // A practitioner's professional-judgement override (raises only).

@@ -1,5 +1,7 @@
 #include "services/triage/triage_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -35,6 +37,19 @@ absl::StatusOr<VictimHistory> LoadHistory(store::Tx& tx,
   if (*row && !q->ColumnIsNull(0)) {
     history.last_marac_referral = absl::FromUnixMillis(q->ColumnInt(0));
   }
+  absl::StatusOr<store::Statement> c = tx.Prepare(
+      "SELECT COUNT(*) FROM victim_history WHERE victim_ref = ? AND "
+      "referral_id != ? AND "
+      "domestic_abuse = 1 AND incident_time_ms <= ? AND incident_time_ms > ?");
+  if (!c.ok()) return c.status();
+  int64_t incident_ms = absl::ToUnixMillis(IncidentTime(facts));
+  c->Bind(1, facts.victim_ref())
+      .Bind(2, referral_id)
+      .Bind(3, incident_ms)
+      .Bind(4, incident_ms - int64_t{365} * 86400000);
+  absl::StatusOr<bool> counted = c->Step();
+  if (!counted.ok()) return counted.status();
+  history.earlier_da_referrals_12_months = static_cast<int>(c->ColumnInt(0));
   return history;
 }
 
@@ -99,12 +114,15 @@ absl::Status RecordDecision(store::Tx& tx, const std::string& referral_id,
   absl::StatusOr<store::Statement> h = tx.Prepare(
       "INSERT OR REPLACE INTO victim_history (victim_ref, referral_id, "
       "incident_time_ms, "
-      "marac) VALUES (?,?,?,?)");
+      "marac, domestic_abuse) VALUES (?,?,?,?,?)");
   if (!h.ok()) return h.status();
+  bool da = std::find(facts.harm_types().begin(), facts.harm_types().end(),
+                      v1::HARM_TYPE_DOMESTIC_ABUSE) != facts.harm_types().end();
   h->Bind(1, facts.victim_ref())
       .Bind(2, referral_id)
       .Bind(3, absl::ToUnixMillis(IncidentTime(facts)))
-      .Bind(4, static_cast<int64_t>(d.marac()));
+      .Bind(4, static_cast<int64_t>(d.marac()))
+      .Bind(5, static_cast<int64_t>(da));
   return h->Run();
 }
 
@@ -155,6 +173,10 @@ ALTER TABLE decisions ADD COLUMN cause TEXT NOT NULL DEFAULT 'RECEIVED';
 ALTER TABLE decisions ADD COLUMN practitioner_id TEXT NOT NULL DEFAULT '';
 -- Free text from the practitioner: kept here only, never on the event log.
 ALTER TABLE decisions ADD COLUMN override_reason TEXT NOT NULL DEFAULT '';
+)sql",
+          R"sql(
+ALTER TABLE victim_history ADD COLUMN domestic_abuse INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX victim_history_time ON victim_history(victim_ref, incident_time_ms);
 )sql"};
 }
 

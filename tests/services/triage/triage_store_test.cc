@@ -197,5 +197,25 @@ TEST_F(TriageStoreTest, MaracAgendaListsTheAreasMaracReferralsWithReasons) {
   EXPECT_EQ(store_->ListMaracAgenda("GMP")->items_size(), 0);
 }
 
+TEST_F(TriageStoreTest,
+       EscalationCountsTheVictimsEarlierReferralsSeenBySignpost) {
+  auto t2 =
+      intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
+  t2.set_victim_ref("victim-esc");
+  t2.mutable_assessment()->set_incidents_last_12_months(1);
+  std::vector<bool> marac;
+  for (int i = 0; i < 3; ++i) {
+    t2.mutable_report_time()->set_seconds(1717405200 + i * 30 * 86400);
+    auto d = store_->TriageReceived(
+        DefaultPolicy(),
+        Received(absl::StrCat("6f1c0d2e-0000-4000-8000-00000000010", i), t2));
+    ASSERT_TRUE(d.ok() && d->has_value());
+    marac.push_back((*d)->marac());
+  }
+  // The referrer said "1 incident" each time, but this is the victim's third
+  // DA referral in 12 months: MARAC-ESCALATION.
+  EXPECT_EQ(marac, (std::vector<bool>{false, false, true}));
+}
+
 }  // namespace
 }  // namespace signpost::triage
