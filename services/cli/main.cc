@@ -395,6 +395,7 @@ int Usage() {
       "usage:\n  signpost-cli wait-healthy ADDR...\n"
       "  signpost-cli health ADDR\n"
       "  signpost-cli submit INTAKE_ADDR FILE\n"
+      "  signpost-cli import-directory ADVOCACY_ADDR FILE\n"
       "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
       "--notification E [--timeout_s N] FILE...\n"
       "  signpost-cli load (same endpoint flags) --count N FILE\n");
