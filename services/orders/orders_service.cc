@@ -137,31 +137,23 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordConsideration(
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordApplication(
     grpc::CallbackServerContext* c, const v1::RecordApplicationRequest* req,
     v1::Order* resp) {
-  std::string tp = grpcutil::TraceparentOf(c);
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e = ValidateApplication(*req);
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.RecordApplication(*req, absl::Now(), tp);
-    if (!r.ok()) return r.status();
-    relay_.Notify();
-    *resp = std::move(*r);
-    return absl::OkStatus();
-  });
+  return grpcutil::RunMutation(
+      c, executor_, [this] { relay_.Notify(); }, resp,
+      [req] { return ValidateApplication(*req); },
+      [this, req](const std::string& tp) {
+        return store_.RecordApplication(*req, absl::Now(), tp);
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordDecision(
     grpc::CallbackServerContext* c, const v1::RecordDecisionRequest* req,
     v1::Order* resp) {
-  std::string tp = grpcutil::TraceparentOf(c);
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e = ValidateDecision(*req);
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.RecordDecision(*req, absl::Now(), tp);
-    if (!r.ok()) return r.status();
-    relay_.Notify();
-    *resp = std::move(*r);
-    return absl::OkStatus();
-  });
+  return grpcutil::RunMutation(
+      c, executor_, [this] { relay_.Notify(); }, resp,
+      [req] { return ValidateDecision(*req); },
+      [this, req](const std::string& tp) {
+        return store_.RecordDecision(*req, absl::Now(), tp);
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordService(
@@ -232,16 +224,12 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordBreach(
 grpc::ServerUnaryReactor* OrderServiceImpl::ImportOrder(
     grpc::CallbackServerContext* c, const v1::ImportOrderRequest* req,
     v1::Order* resp) {
-  std::string tp = grpcutil::TraceparentOf(c);
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e = ValidateImport(*req);
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.ImportOrder(*req, absl::Now(), tp);
-    if (!r.ok()) return r.status();
-    relay_.Notify();
-    *resp = std::move(*r);
-    return absl::OkStatus();
-  });
+  return grpcutil::RunMutation(
+      c, executor_, [this] { relay_.Notify(); }, resp,
+      [req] { return ValidateImport(*req); },
+      [this, req](const std::string& tp) {
+        return store_.ImportOrder(*req, absl::Now(), tp);
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::GetOrder(
