@@ -1,6 +1,7 @@
 #include "common/store/database.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -175,6 +176,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
         absl::StrCat("cannot open database ", path, ": ", msg));
   }
   sqlite3_busy_timeout(db, 5000);
+  // Service databases hold personal data: owner-only. SQLite gives the -wal
+  // and -shm files the same permissions as the database file.
+  if (path != ":memory:" && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
+    sqlite3_close(db);
+    return absl::UnavailableError(
+        absl::StrCat("cannot restrict permissions of ", path));
+  }
   std::unique_ptr<Database> database(new Database(db, path));
   {
     absl::MutexLock lock(&database->mu_);

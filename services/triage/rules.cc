@@ -258,6 +258,13 @@ v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& f,
                          : std::string(" (no change)")));
   }
 
+  // The referral is itself a DA incident, so "0 in 12 months" contradicts it.
+  if (da && a.incidents_last_12_months() == 0) {
+    b.Missing(
+        "assessment.incidents_last_12_months (0, but this referral is a DA "
+        "incident)");
+  }
+
   // MARAC criteria (domestic abuse only).
   if (da) {
     if (has_dash && d.dash_score() >= cfg.marac().threshold()) {

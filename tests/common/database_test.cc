@@ -1,5 +1,7 @@
 #include "common/store/database.h"
 
+#include <sys/stat.h>
+
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
@@ -50,6 +52,13 @@ TEST_F(DatabaseTest, MigrationsSetUserVersionAndWalWithFullSync) {
                   .ok());
   EXPECT_EQ(journal, "wal");
   EXPECT_EQ(sync, 2);  // FULL
+}
+
+TEST_F(DatabaseTest, DatabaseFileIsOwnerOnly) {
+  ASSERT_TRUE(Database::Open(path_, migrations_).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
 }
 
 TEST_F(DatabaseTest, ReopeningAppliesOnlyNewMigrations) {

@@ -367,6 +367,16 @@ TEST(IncompleteTest, DomesticAbuseWithoutDashIsIncompleteNotStandard) {
               ::testing::Not(::testing::Contains(v1::PATHWAY_GENERAL_SUPPORT)));
 }
 
+TEST(IncompleteTest, ContradictoryIncidentCountIsNamed) {
+  v1::ReferralFacts f = Facts("t02_standard_da");
+  f.mutable_assessment()->set_incidents_last_12_months(0);
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), f, {});
+  EXPECT_TRUE(d.incomplete());
+  ASSERT_EQ(d.missing_size(), 1);
+  EXPECT_NE(d.missing(0).find("incidents_last_12_months"), std::string::npos);
+  EXPECT_EQ(d.risk(), v1::RISK_LEVEL_STANDARD);  // the DASH still bands it
+}
+
 TEST(IncompleteTest, MissingDashButEscalationStillGoesToMarac) {
   v1::ReferralFacts f = Facts("t03_escalation");
   f.mutable_assessment()->clear_dash_answers();
