@@ -173,104 +173,98 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetWorklist(
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::AcceptAssignment(
     grpc::CallbackServerContext* context,
     const v1::AcceptAssignmentRequest* request, v1::Assignment* response) {
-  std::string traceparent = grpcutil::TraceparentOf(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    CheckUuid(e, "assignment_id", request->assignment_id());
-    CheckAdvocateId(e, request->advocate_id());
-    if (!e.empty()) return e.ToStatus();
-    absl::StatusOr<v1::Assignment> a =
-        store_.Accept(*request, absl::Now(), traceparent);
-    if (!a.ok()) return a.status();
-    relay_.Notify();
-    *response = std::move(*a);
-    return absl::OkStatus();
-  });
+  return grpcutil::RunMutation(
+      context, executor_, [this] { relay_.Notify(); }, response,
+      [request] {
+        grpcutil::FieldErrors e;
+        CheckUuid(e, "assignment_id", request->assignment_id());
+        CheckAdvocateId(e, request->advocate_id());
+        return e;
+      },
+      [this, request](const std::string& traceparent) {
+        return store_.Accept(*request, absl::Now(), traceparent);
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::DeclineAssignment(
     grpc::CallbackServerContext* context,
     const v1::DeclineAssignmentRequest* request, v1::Assignment* response) {
-  std::string traceparent = grpcutil::TraceparentOf(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    CheckUuid(e, "assignment_id", request->assignment_id());
-    CheckAdvocateId(e, request->advocate_id());
-    if (!v1::DeclineReason_IsValid(request->reason()) ||
-        request->reason() == v1::DECLINE_REASON_UNSPECIFIED) {
-      e.Add("reason", "is required (a DeclineReason)");
-    }
-    if (request->note().size() > 2000)
-      e.Add("note", "must be at most 2000 characters");
-    if (!e.empty()) return e.ToStatus();
-    absl::StatusOr<v1::Assignment> a =
-        store_.Decline(*request, absl::Now(), traceparent);
-    if (!a.ok()) return a.status();
-    relay_.Notify();
-    *response = std::move(*a);
-    return absl::OkStatus();
-  });
+  return grpcutil::RunMutation(
+      context, executor_, [this] { relay_.Notify(); }, response,
+      [request] {
+        grpcutil::FieldErrors e;
+        CheckUuid(e, "assignment_id", request->assignment_id());
+        CheckAdvocateId(e, request->advocate_id());
+        if (!v1::DeclineReason_IsValid(request->reason()) ||
+            request->reason() == v1::DECLINE_REASON_UNSPECIFIED) {
+          e.Add("reason", "is required (a DeclineReason)");
+        }
+        if (request->note().size() > 2000)
+          e.Add("note", "must be at most 2000 characters");
+        return e;
+      },
+      [this, request](const std::string& traceparent) {
+        return store_.Decline(*request, absl::Now(), traceparent);
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordContact(
     grpc::CallbackServerContext* context,
     const v1::RecordContactRequest* request, v1::Assignment* response) {
-  std::string traceparent = grpcutil::TraceparentOf(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    CheckUuid(e, "assignment_id", request->assignment_id());
-    CheckAdvocateId(e, request->advocate_id());
-    if (!v1::ContactOutcome_IsValid(request->outcome()) ||
-        request->outcome() == v1::CONTACT_OUTCOME_UNSPECIFIED) {
-      e.Add("outcome", "is required (SUCCESSFUL, UNSAFE or NO_ANSWER)");
-    }
-    if (!v1::ContactChannel_IsValid(request->channel()) ||
-        request->channel() == v1::CONTACT_CHANNEL_UNSPECIFIED) {
-      e.Add("channel", "is required");
-    }
-    if (request->has_at() && absl::FromUnixSeconds(request->at().seconds()) >
-                                 absl::Now() + absl::Minutes(5)) {
-      e.Add("at", "must not be in the future");
-    }
-    if (!e.empty()) return e.ToStatus();
-    absl::StatusOr<v1::Assignment> a =
-        store_.RecordContact(*request, absl::Now(), traceparent);
-    if (!a.ok()) return a.status();
-    relay_.Notify();
-    *response = std::move(*a);
-    return absl::OkStatus();
-  });
+  return grpcutil::RunMutation(
+      context, executor_, [this] { relay_.Notify(); }, response,
+      [request] {
+        grpcutil::FieldErrors e;
+        CheckUuid(e, "assignment_id", request->assignment_id());
+        CheckAdvocateId(e, request->advocate_id());
+        if (!v1::ContactOutcome_IsValid(request->outcome()) ||
+            request->outcome() == v1::CONTACT_OUTCOME_UNSPECIFIED) {
+          e.Add("outcome", "is required (SUCCESSFUL, UNSAFE or NO_ANSWER)");
+        }
+        if (!v1::ContactChannel_IsValid(request->channel()) ||
+            request->channel() == v1::CONTACT_CHANNEL_UNSPECIFIED) {
+          e.Add("channel", "is required");
+        }
+        if (request->has_at() &&
+            absl::FromUnixSeconds(request->at().seconds()) >
+                absl::Now() + absl::Minutes(5)) {
+          e.Add("at", "must not be in the future");
+        }
+        return e;
+      },
+      [this, request](const std::string& traceparent) {
+        return store_.RecordContact(*request, absl::Now(), traceparent);
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::CloseCase(
     grpc::CallbackServerContext* context, const v1::CloseCaseRequest* request,
     v1::Assignment* response) {
-  std::string traceparent = grpcutil::TraceparentOf(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    CheckUuid(e, "assignment_id", request->assignment_id());
-    CheckAdvocateId(e, request->advocate_id());
-    if (!v1::ClosureReason_IsValid(request->closure_reason()) ||
-        request->closure_reason() == v1::CLOSURE_REASON_UNSPECIFIED) {
-      e.Add("closure_reason", "is required");
-    }
-    for (const auto& [field, value] :
-         {std::pair<const char*, int>{"feels_safer", request->feels_safer()},
-          {"copes_better", request->copes_better()},
-          {"better_informed", request->better_informed()}}) {
-      if (!v1::OutcomeAnswer_IsValid(value) ||
-          value == v1::OUTCOME_ANSWER_UNSPECIFIED) {
-        e.Add(field, "is required (YES, NO or NOT_ASKED)");
-      }
-    }
-    if (!e.empty()) return e.ToStatus();
-    absl::StatusOr<v1::Assignment> a =
-        store_.Close(*request, absl::Now(), traceparent);
-    if (!a.ok()) return a.status();
-    relay_.Notify();
-    *response = std::move(*a);
-    return absl::OkStatus();
-  });
+  return grpcutil::RunMutation(
+      context, executor_, [this] { relay_.Notify(); }, response,
+      [request] {
+        grpcutil::FieldErrors e;
+        CheckUuid(e, "assignment_id", request->assignment_id());
+        CheckAdvocateId(e, request->advocate_id());
+        if (!v1::ClosureReason_IsValid(request->closure_reason()) ||
+            request->closure_reason() == v1::CLOSURE_REASON_UNSPECIFIED) {
+          e.Add("closure_reason", "is required");
+        }
+        for (const auto& [field, value] :
+             {std::pair<const char*, int>{"feels_safer",
+                                          request->feels_safer()},
+              {"copes_better", request->copes_better()},
+              {"better_informed", request->better_informed()}}) {
+          if (!v1::OutcomeAnswer_IsValid(value) ||
+              value == v1::OUTCOME_ANSWER_UNSPECIFIED) {
+            e.Add(field, "is required (YES, NO or NOT_ASKED)");
+          }
+        }
+        return e;
+      },
+      [this, request](const std::string& traceparent) {
+        return store_.Close(*request, absl::Now(), traceparent);
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::CheckCapacity(
