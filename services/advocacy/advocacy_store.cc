@@ -9,6 +9,7 @@
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
 #include "common/store/outbox.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace signpost::advocacy {
 namespace {
@@ -16,17 +17,16 @@ namespace {
 using store::Statement;
 using store::Tx;
 
+using google::protobuf::util::TimeUtil;
+
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 
 google::protobuf::Timestamp ToProto(int64_t ms) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(ms / 1000);
-  ts.set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
-  return ts;
+  return TimeUtil::MillisecondsToTimestamp(ms);
 }
 
 int64_t FromProto(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+  return TimeUtil::TimestampToMilliseconds(ts);
 }
 
 std::vector<std::string> SplitList(const std::string& s) {
@@ -295,27 +295,29 @@ absl::Status Emit(Tx& tx, v1::EventEnvelope envelope,
                                traceparent);
 }
 
-absl::Status ChangeCaseload(Tx& tx, const std::string& advocate_id, int delta,
-                            int64_t now_ms) {
-  absl::StatusOr<Statement> q =
-      tx.Prepare(delta > 0 ? "UPDATE advocates SET caseload = caseload + 1, "
-                             "last_assigned_ms = ? "
-                             "WHERE advocate_id = ? AND caseload < capacity"
-                           : "UPDATE advocates SET caseload = MAX(caseload - "
-                             "1, 0) WHERE advocate_id = ? "
-                             "AND ? >= 0");
+// Takes one place of `advocate_id`'s capacity (checked in this transaction).
+absl::Status ReserveCapacity(Tx& tx, const std::string& advocate_id,
+                             int64_t now_ms) {
+  absl::StatusOr<Statement> q = tx.Prepare(
+      "UPDATE advocates SET caseload = caseload + 1, last_assigned_ms = ? "
+      "WHERE advocate_id = ? AND caseload < capacity");
   if (!q.ok()) return q.status();
-  if (delta > 0) {
-    q->Bind(1, now_ms).Bind(2, advocate_id);
-  } else {
-    q->Bind(1, advocate_id).Bind(2, now_ms);
-  }
+  q->Bind(1, now_ms).Bind(2, advocate_id);
   if (absl::Status s = q->Run(); !s.ok()) return s;
-  if (delta > 0 && tx.Changes() != 1) {
+  if (tx.Changes() != 1) {
     // Capacity is checked in the same transaction; this would be a bug.
     return absl::AbortedError("advocate capacity changed during assignment");
   }
   return absl::OkStatus();
+}
+
+absl::Status ReleaseCapacity(Tx& tx, const std::string& advocate_id) {
+  absl::StatusOr<Statement> q = tx.Prepare(
+      "UPDATE advocates SET caseload = MAX(caseload - 1, 0) WHERE advocate_id "
+      "= ?");
+  if (!q.ok()) return q.status();
+  q->Bind(1, advocate_id);
+  return q->Run();
 }
 
 enum class OfferKind { kInitial, kReoffer, kFromWaitlist };
@@ -358,9 +360,10 @@ absl::StatusOr<bool> TryOffer(Tx& tx, Row& row, absl::Time now,
     }
   }
   MatchResult match = Match(request, *pool);
-  if (!match.chosen) {
-    // Nobody could take it: match against the whole role so the reason says
-    // why.
+  if (!match.chosen && kind != OfferKind::kFromWaitlist) {
+    // Nobody could take it: match against the whole role so the recorded
+    // reason says why. (A waitlist pass records nothing for a case that
+    // stays waiting, so it skips this.)
     pool = LoadRole(tx, *role);
     if (!pool.ok()) return pool.status();
     match = Match(request, *pool);
@@ -371,7 +374,7 @@ absl::StatusOr<bool> TryOffer(Tx& tx, Row& row, absl::Time now,
       events::NewEnvelope("advocacy", row.referral_id, cause);
   if (match.chosen) {
     if (absl::Status s =
-            ChangeCaseload(tx, match.chosen->advocate_id, +1, Ms(now));
+            ReserveCapacity(tx, match.chosen->advocate_id, Ms(now));
         !s.ok()) {
       return s;
     }
@@ -593,6 +596,47 @@ absl::StatusOr<std::vector<v1::Advocate>> QueryAdvocates(
   return out;
 }
 
+// Upserts providers and advocates, then assigns from the waitlist whatever
+// the new capacity allows; all inside the caller's transaction.
+absl::StatusOr<v1::ImportDirectoryResponse> ImportInTx(
+    Tx& tx, const v1::Directory& directory, absl::Time now,
+    absl::Duration offer_timeout, const std::string& traceparent) {
+  for (const v1::Provider& p : directory.providers()) {
+    if (absl::Status s = UpsertProviderRow(tx, p); !s.ok()) return s;
+  }
+  for (const v1::Advocate& a : directory.advocates()) {
+    absl::StatusOr<bool> exists = ProviderExists(tx, a.provider_id());
+    if (!exists.ok()) return exists.status();
+    if (!*exists) {
+      grpcutil::FieldErrors errors;
+      errors.Add(absl::StrCat("advocates[", a.advocate_id(), "].provider_id"),
+                 absl::StrCat("unknown provider '", a.provider_id(), "'"));
+      return errors.ToStatus();
+    }
+    if (absl::Status s = UpsertAdvocateRow(tx, a); !s.ok()) return s;
+  }
+  absl::StatusOr<int> drained =
+      DrainWaitlist(tx, now, offer_timeout, traceparent);
+  if (!drained.ok()) return drained.status();
+  v1::ImportDirectoryResponse response;
+  response.set_providers(directory.providers_size());
+  response.set_advocates(directory.advocates_size());
+  response.set_waitlist_assigned(*drained);
+  return response;
+}
+
+absl::StatusOr<v1::Advocate> LoadAdvocate(Tx& tx,
+                                          const std::string& advocate_id) {
+  absl::StatusOr<std::vector<v1::Advocate>> found =
+      QueryAdvocates(tx, "WHERE advocate_id = ?", {advocate_id});
+  if (!found.ok()) return found.status();
+  if (found->empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("advocate ", advocate_id, " not found"));
+  }
+  return std::move(found->front());
+}
+
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
@@ -733,26 +777,10 @@ absl::StatusOr<v1::ImportDirectoryResponse> AdvocacyStore::ImportDirectory(
     const std::string& traceparent) {
   v1::ImportDirectoryResponse response;
   absl::Status status = db_.Write([&](Tx& tx) -> absl::Status {
-    for (const v1::Provider& p : directory.providers()) {
-      if (absl::Status s = UpsertProviderRow(tx, p); !s.ok()) return s;
-    }
-    for (const v1::Advocate& a : directory.advocates()) {
-      absl::StatusOr<bool> exists = ProviderExists(tx, a.provider_id());
-      if (!exists.ok()) return exists.status();
-      if (!*exists) {
-        grpcutil::FieldErrors errors;
-        errors.Add(absl::StrCat("advocates[", a.advocate_id(), "].provider_id"),
-                   absl::StrCat("unknown provider '", a.provider_id(), "'"));
-        return errors.ToStatus();
-      }
-      if (absl::Status s = UpsertAdvocateRow(tx, a); !s.ok()) return s;
-    }
-    absl::StatusOr<int> drained =
-        DrainWaitlist(tx, now, options_.offer_timeout, traceparent);
-    if (!drained.ok()) return drained.status();
-    response.set_providers(directory.providers_size());
-    response.set_advocates(directory.advocates_size());
-    response.set_waitlist_assigned(*drained);
+    absl::StatusOr<v1::ImportDirectoryResponse> r =
+        ImportInTx(tx, directory, now, options_.offer_timeout, traceparent);
+    if (!r.ok()) return r.status();
+    response = std::move(*r);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -801,27 +829,30 @@ absl::StatusOr<v1::Provider> AdvocacyStore::GetProvider(
 absl::StatusOr<v1::Advocate> AdvocacyStore::UpsertAdvocate(
     const v1::Advocate& advocate, absl::Time now,
     const std::string& traceparent) {
-  v1::Directory one;
-  *one.add_advocates() = advocate;
-  absl::StatusOr<v1::ImportDirectoryResponse> r =
-      ImportDirectory(one, now, traceparent);
-  if (!r.ok()) return r.status();
-  absl::StatusOr<std::vector<v1::Advocate>> all = ListAdvocates();
-  if (!all.ok()) return all.status();
-  for (v1::Advocate& a : *all) {
-    if (a.advocate_id() == advocate.advocate_id()) return a;
-  }
-  return absl::InternalError("advocate vanished after upsert");
+  v1::Advocate result;
+  absl::Status status = db_.Write([&](Tx& tx) -> absl::Status {
+    v1::Directory one;
+    *one.add_advocates() = advocate;
+    absl::StatusOr<v1::ImportDirectoryResponse> r =
+        ImportInTx(tx, one, now, options_.offer_timeout, traceparent);
+    if (!r.ok()) return r.status();
+    absl::StatusOr<v1::Advocate> a = LoadAdvocate(tx, advocate.advocate_id());
+    if (!a.ok()) return a.status();
+    result = std::move(*a);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return result;
 }
 
 absl::StatusOr<v1::Advocate> AdvocacyStore::SetAvailability(
     const std::string& advocate_id, const v1::Availability& availability,
     absl::Time now, const std::string& traceparent) {
+  v1::Advocate result;
   absl::Status status = db_.Write([&](Tx& tx) -> absl::Status {
     absl::StatusOr<Statement> q = tx.Prepare(
         "UPDATE advocates SET on_leave = ?, available_from_ms = ?, "
-        "available_to_ms = ? "
-        "WHERE advocate_id = ?");
+        "available_to_ms = ? WHERE advocate_id = ?");
     if (!q.ok()) return q.status();
     q->Bind(1, static_cast<int64_t>(availability.on_leave()))
         .Bind(2, availability.has_available_from()
@@ -836,16 +867,16 @@ absl::StatusOr<v1::Advocate> AdvocacyStore::SetAvailability(
       return absl::NotFoundError(
           absl::StrCat("advocate ", advocate_id, " not found"));
     }
-    return DrainWaitlist(tx, now, options_.offer_timeout, traceparent).status();
+    absl::StatusOr<int> drained =
+        DrainWaitlist(tx, now, options_.offer_timeout, traceparent);
+    if (!drained.ok()) return drained.status();
+    absl::StatusOr<v1::Advocate> a = LoadAdvocate(tx, advocate_id);
+    if (!a.ok()) return a.status();
+    result = std::move(*a);
+    return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  absl::StatusOr<std::vector<v1::Advocate>> all = ListAdvocates();
-  if (!all.ok()) return all.status();
-  for (v1::Advocate& a : *all) {
-    if (a.advocate_id() == advocate_id) return a;
-  }
-  return absl::NotFoundError(
-      absl::StrCat("advocate ", advocate_id, " not found"));
+  return result;
 }
 
 absl::StatusOr<std::vector<v1::Advocate>> AdvocacyStore::ListAdvocates(
@@ -989,8 +1020,7 @@ absl::StatusOr<v1::Assignment> AdvocacyStore::Decline(
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = ChangeCaseload(tx, req.advocate_id(), -1, Ms(now));
-        !s.ok())
+    if (absl::Status s = ReleaseCapacity(tx, req.advocate_id()); !s.ok())
       return s;
     v1::EventEnvelope declined =
         events::NewEnvelope("advocacy", row->referral_id);
@@ -1038,8 +1068,7 @@ absl::StatusOr<int> AdvocacyStore::ExpireOffers(absl::Time now) {
           !s.ok()) {
         return s;
       }
-      if (absl::Status s = ChangeCaseload(tx, advocate, -1, Ms(now)); !s.ok())
-        return s;
+      if (absl::Status s = ReleaseCapacity(tx, advocate); !s.ok()) return s;
       v1::EventEnvelope out = events::NewEnvelope("advocacy", row.referral_id);
       out.mutable_offer_expired()->set_assignment_id(row.assignment_id);
       out.mutable_offer_expired()->set_advocate_id(advocate);
@@ -1141,8 +1170,7 @@ absl::StatusOr<v1::Assignment> AdvocacyStore::Close(
     row->copes_better = req.copes_better();
     row->better_informed = req.better_informed();
     if (absl::Status s = SaveRow(tx, *row); !s.ok()) return s;
-    if (absl::Status s = ChangeCaseload(tx, req.advocate_id(), -1, Ms(now));
-        !s.ok())
+    if (absl::Status s = ReleaseCapacity(tx, req.advocate_id()); !s.ok())
       return s;
     if (absl::Status s = AddHistory(
             tx, row->assignment_id, Ms(now), "CLOSED", req.advocate_id(),

@@ -149,12 +149,25 @@ struct Routed {
   v1::ListDeliveriesResponse deliveries;
 };
 
-absl::StatusOr<Routed> WaitRouted(const Endpoints& ep, const std::string& id,
+// The read-side clients WaitRouted polls; made once per run, not per referral.
+struct RoutedClients {
+  explicit RoutedClients(const Endpoints& ep)
+      : triage(v1::TriageService::NewStub(Dial(ep.triage))),
+        advocacy(v1::AdvocacyService::NewStub(Dial(ep.advocacy))),
+        orders(v1::OrderService::NewStub(Dial(ep.orders))),
+        notification(v1::NotificationService::NewStub(Dial(ep.notification))) {}
+  std::unique_ptr<v1::TriageService::Stub> triage;
+  std::unique_ptr<v1::AdvocacyService::Stub> advocacy;
+  std::unique_ptr<v1::OrderService::Stub> orders;
+  std::unique_ptr<v1::NotificationService::Stub> notification;
+};
+
+absl::StatusOr<Routed> WaitRouted(RoutedClients& clients, const std::string& id,
                                   absl::Duration timeout) {
-  auto triage = v1::TriageService::NewStub(Dial(ep.triage));
-  auto advocacy = v1::AdvocacyService::NewStub(Dial(ep.advocacy));
-  auto orders = v1::OrderService::NewStub(Dial(ep.orders));
-  auto notification = v1::NotificationService::NewStub(Dial(ep.notification));
+  auto& triage = clients.triage;
+  auto& advocacy = clients.advocacy;
+  auto& orders = clients.orders;
+  auto& notification = clients.notification;
   absl::Time deadline = absl::Now() + timeout;
   std::string waiting_for = "triage";
   bool first = true;
@@ -259,9 +272,10 @@ std::string FormatLine(const std::string& label, const std::string& id,
     advocate = absl::StrJoin(advocates, ",");
   }
   std::vector<std::string> deadlines;
-  absl::TimeZone london;
-  if (!absl::LoadTimeZone("Europe/London", &london))
-    london = absl::UTCTimeZone();
+  static const absl::TimeZone london = [] {
+    absl::TimeZone tz;
+    return absl::LoadTimeZone("Europe/London", &tz) ? tz : absl::UTCTimeZone();
+  }();
   for (const auto& dl : d.deadlines()) {
     deadlines.push_back(absl::StrCat(
         absl::AsciiStrToLower(dl.kind()), "=",
@@ -320,8 +334,9 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files,
     submitted.emplace_back(label, resp.referral_id());
   }
   int failures = 0;
+  RoutedClients clients(ep);
   for (const auto& [label, id] : submitted) {
-    absl::StatusOr<Routed> routed = WaitRouted(ep, id, timeout);
+    absl::StatusOr<Routed> routed = WaitRouted(clients, id, timeout);
     if (!routed.ok()) {
       std::fprintf(stderr, "signpost-cli: %s: %s\n", label.c_str(),
                    std::string(routed.status().message()).c_str());
@@ -366,8 +381,9 @@ int Load(const Endpoints& ep, const std::string& file, int count,
     ids.push_back(resp.referral_id());
   }
   absl::Duration submit_time = absl::Now() - start;
+  RoutedClients clients(ep);
   for (const std::string& id : ids) {
-    absl::StatusOr<Routed> routed = WaitRouted(ep, id, timeout);
+    absl::StatusOr<Routed> routed = WaitRouted(clients, id, timeout);
     if (!routed.ok()) {
       std::fprintf(stderr, "signpost-cli: %s\n",
                    std::string(routed.status().message()).c_str());

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/time/timestamps.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace signpost::intake {
@@ -65,9 +66,7 @@ bool ValidTimestamp(const google::protobuf::Timestamp& ts) {
          ts.nanos() <= 999999999;
 }
 
-absl::Time ToAbsl(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
+using timeutil::FromTimestamp;
 
 void CheckConsent(grpcutil::FieldErrors& errors, const std::string& field,
                   v1::ConsentStatus value, bool required) {
@@ -187,7 +186,7 @@ grpcutil::FieldErrors ValidateSubmission(
     errors.Add("referral.reporting.report_time", "is required");
   } else if (!ValidTimestamp(rep.report_time())) {
     errors.Add("referral.reporting.report_time", "is not a valid timestamp");
-  } else if (ToAbsl(rep.report_time()) > now + kClockSkew) {
+  } else if (FromTimestamp(rep.report_time()) > now + kClockSkew) {
     errors.Add("referral.reporting.report_time", "must not be in the future");
   } else {
     report_time_ok = true;
@@ -195,8 +194,8 @@ grpcutil::FieldErrors ValidateSubmission(
   if (rep.has_offence_time()) {
     if (!ValidTimestamp(rep.offence_time())) {
       errors.Add("referral.reporting.offence_time", "is not a valid timestamp");
-    } else if (report_time_ok &&
-               ToAbsl(rep.offence_time()) > ToAbsl(rep.report_time())) {
+    } else if (report_time_ok && FromTimestamp(rep.offence_time()) >
+                                     FromTimestamp(rep.report_time())) {
       errors.Add("referral.reporting.offence_time",
                  "must not be after report_time");
     }

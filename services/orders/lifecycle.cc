@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/grpc/status.h"
+#include "common/time/timestamps.h"
 
 namespace signpost::orders {
 namespace {
@@ -19,9 +20,7 @@ std::string TypeName(v1::OrderType t) {
   return n.substr(std::string("ORDER_TYPE_").size());
 }
 
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
+using timeutil::FromTimestamp;
 
 // Whole days from `t` to the same date `years` later (leap years counted).
 int DaysInYears(absl::Time t, int years) {
@@ -58,19 +57,22 @@ const std::set<Transition>& CourtOrder() {
   return *t;
 }
 
-// DVPO: 14-28 days fixed by the court, so no extension.
+// DVPO: 14-28 days fixed by the court, so it is never extended.
 const std::set<Transition>& Dvpo() {
-  static const auto* t = [] {
-    auto* s = new std::set<Transition>(CourtOrder());
-    for (S from : {v1::ORDER_STATE_SERVED, v1::ORDER_STATE_VARIED,
-                   v1::ORDER_STATE_EXTENDED}) {
-      s->erase({from, v1::ORDER_STATE_EXTENDED});
-    }
-    s->erase({v1::ORDER_STATE_EXTENDED, v1::ORDER_STATE_VARIED});
-    s->erase({v1::ORDER_STATE_EXTENDED, v1::ORDER_STATE_DISCHARGED});
-    s->erase({v1::ORDER_STATE_EXTENDED, v1::ORDER_STATE_EXPIRED});
-    return s;
-  }();
+  static const auto* t = new std::set<Transition>(Build({
+      {v1::ORDER_STATE_CONSIDERED, v1::ORDER_STATE_APPLIED},
+      {v1::ORDER_STATE_APPLIED, v1::ORDER_STATE_GRANTED},
+      {v1::ORDER_STATE_APPLIED, v1::ORDER_STATE_REFUSED},
+      {v1::ORDER_STATE_GRANTED, v1::ORDER_STATE_SERVED},
+      {v1::ORDER_STATE_GRANTED, v1::ORDER_STATE_DISCHARGED},
+      {v1::ORDER_STATE_GRANTED, v1::ORDER_STATE_EXPIRED},
+      {v1::ORDER_STATE_SERVED, v1::ORDER_STATE_VARIED},
+      {v1::ORDER_STATE_SERVED, v1::ORDER_STATE_DISCHARGED},
+      {v1::ORDER_STATE_SERVED, v1::ORDER_STATE_EXPIRED},
+      {v1::ORDER_STATE_VARIED, v1::ORDER_STATE_VARIED},
+      {v1::ORDER_STATE_VARIED, v1::ORDER_STATE_DISCHARGED},
+      {v1::ORDER_STATE_VARIED, v1::ORDER_STATE_EXPIRED},
+  }));
   return *t;
 }
 
@@ -215,7 +217,7 @@ absl::Status CheckGrant(const v1::Order& order, const v1::Authority& authority,
       }
       return absl::OkStatus();
     case v1::ORDER_TYPE_SPO:
-      if (!ufo && days < DaysInYears(ToTime(terms.made_at()), 2)) {
+      if (!ufo && days < DaysInYears(FromTimestamp(terms.made_at()), 2)) {
         return grpcutil::RuleViolation(
             "SPO-MIN-DURATION", "terms.duration_days",
             absl::StrCat("an SPO lasts at least 2 years or until further order "
@@ -224,7 +226,7 @@ absl::Status CheckGrant(const v1::Order& order, const v1::Authority& authority,
       }
       return absl::OkStatus();
     case v1::ORDER_TYPE_SHPO:
-      if (!ufo && days < DaysInYears(ToTime(terms.made_at()), 5)) {
+      if (!ufo && days < DaysInYears(FromTimestamp(terms.made_at()), 5)) {
         return grpcutil::RuleViolation(
             "SHPO-MIN-DURATION", "terms.duration_days",
             absl::StrCat(
@@ -234,9 +236,10 @@ absl::Status CheckGrant(const v1::Order& order, const v1::Authority& authority,
       return absl::OkStatus();
     case v1::ORDER_TYPE_DAPO:
       if (terms.has_electronic_monitoring_until() &&
-          ToTime(terms.electronic_monitoring_until()) >
-              ToTime(terms.made_at()) +
-                  absl::Hours(24) * DaysInYears(ToTime(terms.made_at()), 1)) {
+          FromTimestamp(terms.electronic_monitoring_until()) >
+              FromTimestamp(terms.made_at()) +
+                  absl::Hours(24) *
+                      DaysInYears(FromTimestamp(terms.made_at()), 1)) {
         return grpcutil::RuleViolation(
             "DAPO-EM-MAX", "terms.electronic_monitoring_until",
             "electronic monitoring under a DAPO lasts at most 12 months (DAA "
@@ -254,7 +257,8 @@ std::optional<absl::Time> ExpiryOf(v1::OrderType type,
       terms.duration_days() <= 0 || !terms.has_made_at()) {
     return std::nullopt;
   }
-  return ToTime(terms.made_at()) + absl::Hours(24) * terms.duration_days();
+  return FromTimestamp(terms.made_at()) +
+         absl::Hours(24) * terms.duration_days();
 }
 
 bool InForce(const v1::Order& order, absl::Time at) {
@@ -267,18 +271,19 @@ bool InForce(const v1::Order& order, absl::Time at) {
   // non-molestation order is breached only once the respondent knows of it).
   const bool known = order.has_served_at() || order.respondent_aware();
   if (!known) return false;
-  if (order.has_served_at() && at < ToTime(order.served_at()) &&
+  if (order.has_served_at() && at < FromTimestamp(order.served_at()) &&
       !order.respondent_aware()) {
     return false;
   }
-  if (order.has_expires_at() && at > ToTime(order.expires_at())) return false;
+  if (order.has_expires_at() && at > FromTimestamp(order.expires_at()))
+    return false;
   return true;
 }
 
 absl::Status CheckBreach(const v1::Order& order,
                          const v1::RecordBreachRequest& breach,
                          const std::vector<v1::Breach>& same_incident) {
-  if (!InForce(order, ToTime(breach.occurred_at()))) {
+  if (!InForce(order, FromTimestamp(breach.occurred_at()))) {
     return grpcutil::RuleViolation(
         "BREACH-ORDER-IN-FORCE", "order_id",
         absl::StrCat("a breach can only be recorded against an order in force "

@@ -6,6 +6,8 @@
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
 #include "common/store/outbox.h"
+#include "common/time/timestamps.h"
+#include "google/protobuf/util/time_util.h"
 #include "services/orders/lifecycle.h"
 
 namespace signpost::orders {
@@ -14,24 +16,11 @@ namespace {
 using store::Statement;
 using store::Tx;
 
+using google::protobuf::util::TimeUtil;
+using timeutil::FromTimestamp;
+using timeutil::ToTimestamp;
+
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
-
-google::protobuf::Timestamp MsToProto(int64_t ms) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(ms / 1000);
-  ts.set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
-  return ts;
-}
-
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 absl::StatusOr<v1::Order> LoadOrder(Tx& tx, const std::string& order_id) {
   absl::StatusOr<Statement> q = tx.Prepare(
@@ -54,7 +43,8 @@ absl::StatusOr<v1::Order> LoadOrder(Tx& tx, const std::string& order_id) {
     order.set_referral_id(q->ColumnText(1));
     order.set_order_type(static_cast<v1::OrderType>(q->ColumnInt(2)));
     order.set_state(static_cast<v1::OrderState>(q->ColumnInt(3)));
-    *order.mutable_updated_at() = MsToProto(q->ColumnInt(4));
+    *order.mutable_updated_at() =
+        TimeUtil::MillisecondsToTimestamp(q->ColumnInt(4));
   }
   return order;
 }
@@ -65,7 +55,7 @@ absl::Status SaveOrder(Tx& tx, v1::Order order, absl::Time now) {
   std::string conditions_text = order.terms().conditions_text();
   order.mutable_terms()->clear_conditions_text();
   order.clear_timers();
-  *order.mutable_updated_at() = ToProto(now);
+  *order.mutable_updated_at() = ToTimestamp(now);
   absl::StatusOr<Statement> q = tx.Prepare(
       "INSERT INTO orders (order_id, referral_id, order_type, state, "
       "updated_at_ms, area_code, "
@@ -165,7 +155,7 @@ absl::Status ScheduleExpiryTimers(Tx& tx, const v1::Order& order,
       !s.ok())
     return s;
   if (!order.has_expires_at()) return absl::OkStatus();
-  absl::Time expires = ToTime(order.expires_at());
+  absl::Time expires = FromTimestamp(order.expires_at());
   if (absl::Status s =
           AddTimer(tx, order.order_id(), "ORDER_EXPIRING",
                    expires - absl::Hours(24) * warning_days, "ORDER-EXPIRING");
@@ -189,11 +179,20 @@ absl::Status LoadTimers(Tx& tx, v1::Order& order) {
     if (!*row) break;
     v1::Timer* t = order.add_timers();
     t->set_kind(q->ColumnText(0));
-    *t->mutable_due() = MsToProto(q->ColumnInt(1));
+    *t->mutable_due() = TimeUtil::MillisecondsToTimestamp(q->ColumnInt(1));
     t->set_fired(q->ColumnInt(2) != 0);
     t->set_rule_id(q->ColumnText(3));
   }
   return absl::OkStatus();
+}
+
+// The order as stored, with its timers: what every mutation answers.
+absl::StatusOr<v1::Order> LoadOrderWithTimers(Tx& tx,
+                                              const std::string& order_id) {
+  absl::StatusOr<v1::Order> order = LoadOrder(tx, order_id);
+  if (!order.ok()) return order.status();
+  if (absl::Status s = LoadTimers(tx, *order); !s.ok()) return s;
+  return order;
 }
 
 v1::OrderType OrderTypeFor(v1::Consideration c) {
@@ -222,13 +221,13 @@ v1::ConsiderationRecord ReadConsideration(const Statement& q, absl::Time now,
   r.set_consideration(static_cast<v1::Consideration>(q.ColumnInt(2)));
   r.set_area_code(q.ColumnText(3));
   r.set_open(q.ColumnInt(4) != 0);
-  *r.mutable_opened_at() = MsToProto(q.ColumnInt(5));
+  *r.mutable_opened_at() = TimeUtil::MillisecondsToTimestamp(q.ColumnInt(5));
   r.set_applied(q.ColumnInt(6) != 0);
   r.set_reason_code(q.ColumnText(7));
   r.set_order_id(q.ColumnText(8));
   r.set_actor(q.ColumnText(9));
   absl::Time due = absl::FromUnixMillis(q.ColumnInt(5)) + window;
-  *r.mutable_review_due() = ToProto(due);
+  *r.mutable_review_due() = ToTimestamp(due);
   r.set_overdue(r.open() && now > due);
   return r;
 }
@@ -541,14 +540,14 @@ absl::StatusOr<v1::Order> OrdersStore::RecordDecision(
     }
     if (req.granted()) {
       v1::OrderTerms terms = req.terms();
-      if (!terms.has_made_at()) *terms.mutable_made_at() = ToProto(now);
+      if (!terms.has_made_at()) *terms.mutable_made_at() = ToTimestamp(now);
       if (absl::Status s = CheckGrant(order, req.authority(), terms); !s.ok())
         return s;
       *order.mutable_authority() = req.authority();
       *order.mutable_terms() = terms;
       if (std::optional<absl::Time> expiry =
               ExpiryOf(order.order_type(), terms)) {
-        *order.mutable_expires_at() = ToProto(*expiry);
+        *order.mutable_expires_at() = ToTimestamp(*expiry);
       }
     }
     if (absl::Status s =
@@ -564,11 +563,14 @@ absl::StatusOr<v1::Order> OrdersStore::RecordDecision(
         return s;
       }
     }
-    result = std::move(order);
+    absl::StatusOr<v1::Order> stored =
+        LoadOrderWithTimers(tx, order.order_id());
+    if (!stored.ok()) return stored.status();
+    result = std::move(*stored);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  return GetOrder(result.order_id());
+  return result;
 }
 
 absl::StatusOr<v1::Order> OrdersStore::RecordService(
@@ -579,13 +581,14 @@ absl::StatusOr<v1::Order> OrdersStore::RecordService(
     absl::StatusOr<v1::Order> loaded = LoadOrder(tx, req.order_id());
     if (!loaded.ok()) return loaded.status();
     v1::Order order = std::move(*loaded);
-    absl::Time served = req.has_served_at() ? ToTime(req.served_at()) : now;
+    absl::Time served =
+        req.has_served_at() ? FromTimestamp(req.served_at()) : now;
     if (absl::Status s = CheckTransition(order.order_type(), order.state(),
                                          v1::ORDER_STATE_SERVED);
         !s.ok()) {
       return s;
     }
-    *order.mutable_served_at() = ToProto(served);
+    *order.mutable_served_at() = ToTimestamp(served);
     if (absl::Status s = Move(tx, order, v1::ORDER_STATE_SERVED, now,
                               req.actor(), "served", traceparent);
         !s.ok()) {
@@ -624,19 +627,22 @@ absl::StatusOr<v1::Order> OrdersStore::RecordService(
       }
     }
     if (order.terms().has_electronic_monitoring_until()) {
-      if (absl::Status s =
-              AddTimer(tx, order.order_id(), "EM_END",
-                       ToTime(order.terms().electronic_monitoring_until()),
-                       "DAPO-EM-END");
+      if (absl::Status s = AddTimer(
+              tx, order.order_id(), "EM_END",
+              FromTimestamp(order.terms().electronic_monitoring_until()),
+              "DAPO-EM-END");
           !s.ok()) {
         return s;
       }
     }
-    result = std::move(order);
+    absl::StatusOr<v1::Order> stored =
+        LoadOrderWithTimers(tx, order.order_id());
+    if (!stored.ok()) return stored.status();
+    result = std::move(*stored);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  return GetOrder(result.order_id());
+  return result;
 }
 
 absl::StatusOr<v1::Order> OrdersStore::RecordVariation(
@@ -666,7 +672,7 @@ absl::StatusOr<v1::Order> OrdersStore::RecordVariation(
         order.clear_expires_at();
         if (std::optional<absl::Time> expiry =
                 ExpiryOf(order.order_type(), terms)) {
-          *order.mutable_expires_at() = ToProto(*expiry);
+          *order.mutable_expires_at() = ToTimestamp(*expiry);
         }
         changed_terms = true;
       }
@@ -705,11 +711,14 @@ absl::StatusOr<v1::Order> OrdersStore::RecordVariation(
         return s;
       }
     }
-    result = std::move(order);
+    absl::StatusOr<v1::Order> stored =
+        LoadOrderWithTimers(tx, order.order_id());
+    if (!stored.ok()) return stored.status();
+    result = std::move(*stored);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  return GetOrder(result.order_id());
+  return result;
 }
 
 absl::StatusOr<v1::Breach> OrdersStore::RecordBreach(
@@ -760,7 +769,7 @@ absl::StatusOr<v1::Breach> OrdersStore::RecordBreach(
     if (!ins.ok()) return ins.status();
     ins->Bind(1, breach.breach_id())
         .Bind(2, breach.order_id())
-        .Bind(3, Ms(ToTime(req.occurred_at())))
+        .Bind(3, Ms(FromTimestamp(req.occurred_at())))
         .Bind(4, req.reporting_agency())
         .Bind(5, static_cast<int64_t>(req.action()))
         .Bind(6, static_cast<int64_t>(req.proceedings()))
@@ -817,7 +826,7 @@ absl::StatusOr<v1::Order> OrdersStore::ImportOrder(
     order.set_legal_basis(req.legal_basis());
     *order.mutable_authority() = req.authority();
     v1::OrderTerms terms = req.terms();
-    if (!terms.has_made_at()) *terms.mutable_made_at() = ToProto(now);
+    if (!terms.has_made_at()) *terms.mutable_made_at() = ToTimestamp(now);
     order.set_protected_age(req.protected_age());
     order.set_respondent_age(req.respondent_age());
     if (absl::Status s = CheckGrant(order, req.authority(), terms); !s.ok())
@@ -825,7 +834,7 @@ absl::StatusOr<v1::Order> OrdersStore::ImportOrder(
     *order.mutable_terms() = terms;
     if (std::optional<absl::Time> expiry =
             ExpiryOf(order.order_type(), terms)) {
-      *order.mutable_expires_at() = ToProto(*expiry);
+      *order.mutable_expires_at() = ToTimestamp(*expiry);
     }
     order.set_protected_ref(req.protected_ref());
     order.set_respondent_ref(req.respondent_ref());
@@ -835,7 +844,7 @@ absl::StatusOr<v1::Order> OrdersStore::ImportOrder(
     order.set_respondent_aware(req.respondent_aware());
     if (req.state() == v1::ORDER_STATE_SERVED) {
       *order.mutable_served_at() =
-          req.has_served_at() ? req.served_at() : ToProto(now);
+          req.has_served_at() ? req.served_at() : ToTimestamp(now);
     }
     order.set_area_code(req.area_code());
     order.set_source(req.source());
@@ -858,16 +867,16 @@ absl::StatusOr<v1::Order> OrdersStore::ImportOrder(
                         nullptr);
   });
   if (!status.ok()) return status;
-  return GetOrder(order_id);
+  return GetOrder(order_id);  // also answers a repeated import
 }
 
 absl::StatusOr<v1::Order> OrdersStore::GetOrder(const std::string& order_id) {
   v1::Order order;
   absl::Status status = db_.Read([&](Tx& tx) -> absl::Status {
-    absl::StatusOr<v1::Order> loaded = LoadOrder(tx, order_id);
+    absl::StatusOr<v1::Order> loaded = LoadOrderWithTimers(tx, order_id);
     if (!loaded.ok()) return loaded.status();
     order = std::move(*loaded);
-    return LoadTimers(tx, order);
+    return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return order;
@@ -911,9 +920,8 @@ absl::StatusOr<std::vector<v1::Order>> OrdersStore::ListOrders(
       ids.push_back(q->ColumnText(0));
     }
     for (const std::string& id : ids) {
-      absl::StatusOr<v1::Order> o = LoadOrder(tx, id);
+      absl::StatusOr<v1::Order> o = LoadOrderWithTimers(tx, id);
       if (!o.ok()) return o.status();
-      if (absl::Status s = LoadTimers(tx, *o); !s.ok()) return s;
       out.push_back(std::move(*o));
     }
     return absl::OkStatus();
@@ -940,7 +948,7 @@ absl::StatusOr<v1::OrderHistory> OrdersStore::GetOrderHistory(
       if (!row.ok()) return row.status();
       if (!*row) break;
       v1::OrderChange* c = history.add_changes();
-      *c->mutable_at() = MsToProto(q->ColumnInt(0));
+      *c->mutable_at() = TimeUtil::MillisecondsToTimestamp(q->ColumnInt(0));
       c->set_from_state(static_cast<v1::OrderState>(q->ColumnInt(1)));
       c->set_to_state(static_cast<v1::OrderState>(q->ColumnInt(2)));
       c->set_actor(q->ColumnText(3));
@@ -959,7 +967,8 @@ absl::StatusOr<v1::OrderHistory> OrdersStore::GetOrderHistory(
       v1::Breach* br = history.add_breaches();
       br->set_breach_id(b->ColumnText(0));
       br->set_order_id(order_id);
-      *br->mutable_occurred_at() = MsToProto(b->ColumnInt(1));
+      *br->mutable_occurred_at() =
+          TimeUtil::MillisecondsToTimestamp(b->ColumnInt(1));
       br->set_reporting_agency(b->ColumnText(2));
       br->set_action(static_cast<v1::BreachAction>(b->ColumnInt(3)));
       br->set_proceedings(static_cast<v1::BreachProceedings>(b->ColumnInt(4)));
@@ -1055,7 +1064,7 @@ absl::StatusOr<int> OrdersStore::FireDueTimers(absl::Time now, int limit) {
         auto* h = out.mutable_hearing_due();
         h->set_order_id(d.order_id);
         h->set_order_type(order->order_type());
-        *h->mutable_due() = MsToProto(d.due_ms);
+        *h->mutable_due() = TimeUtil::MillisecondsToTimestamp(d.due_ms);
       } else if (d.kind == "ORDER_EXPIRING") {
         auto* e = out.mutable_order_expiring();
         e->set_order_id(d.order_id);
@@ -1078,7 +1087,7 @@ absl::StatusOr<int> OrdersStore::FireDueTimers(absl::Time now, int limit) {
         auto* n = out.mutable_notification_duty_overdue();
         n->set_order_id(d.order_id);
         n->set_order_type(order->order_type());
-        *n->mutable_due() = MsToProto(d.due_ms);
+        *n->mutable_due() = TimeUtil::MillisecondsToTimestamp(d.due_ms);
       } else if (d.kind == "EM_END") {
         out.mutable_electronic_monitoring_ended()->set_order_id(d.order_id);
       } else {

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/time_util.h"
+#include "common/time/timestamps.h"
 
 namespace signpost::triage {
 namespace {
@@ -22,15 +22,8 @@ bool HasCohort(const v1::ReferralFacts& f, v1::CohortFlag c) {
          f.cohort_flags().end();
 }
 
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
+using timeutil::FromTimestamp;
+using timeutil::ToTimestamp;
 
 std::string Short(const std::string& name, absl::string_view prefix) {
   absl::string_view v(name);
@@ -106,7 +99,7 @@ void AddDeadlines(const Policy& policy, const v1::ReferralFacts& f,
   }
   const calendar::WorkingCalendar& cal = policy.calendar();
   const v1::DeadlineParameters& p = policy.config().deadlines();
-  absl::Time report = ToTime(f.report_time());
+  absl::Time report = FromTimestamp(f.report_time());
   std::string from = calendar::FormatLocal(report, cal.zone());
   auto add = [&](const std::string& kind, const char* rule, int days) -> bool {
     absl::StatusOr<absl::Time> due = cal.EndOfWorkingDays(report, days);
@@ -117,7 +110,7 @@ void AddDeadlines(const Policy& policy, const v1::ReferralFacts& f,
     }
     v1::Deadline* dl = d.add_deadlines();
     dl->set_kind(kind);
-    *dl->mutable_due() = ToProto(*due);
+    *dl->mutable_due() = ToTimestamp(*due);
     dl->set_rule_id(rule);
     dl->set_basis(absl::StrCat(days, " working day", days == 1 ? "" : "s",
                                " from ", from, " (", cal.zone().name(), ")"));
@@ -173,9 +166,9 @@ void AddDeadlines(const Policy& policy, const v1::ReferralFacts& f,
 
 absl::Time IncidentTime(const v1::ReferralFacts& facts) {
   if (facts.has_latest_incident_time())
-    return ToTime(facts.latest_incident_time());
-  if (facts.has_offence_time()) return ToTime(facts.offence_time());
-  return ToTime(facts.report_time());
+    return FromTimestamp(facts.latest_incident_time());
+  if (facts.has_offence_time()) return FromTimestamp(facts.offence_time());
+  return FromTimestamp(facts.report_time());
 }
 
 v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& f,
@@ -345,7 +338,8 @@ v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& f,
     if (!f.has_offence_time()) {
       b.Missing("reporting.offence_time");
     } else if (f.has_report_time() && b.On("SV-RECENT")) {
-      absl::Duration gap = ToTime(f.report_time()) - ToTime(f.offence_time());
+      absl::Duration gap =
+          FromTimestamp(f.report_time()) - FromTimestamp(f.offence_time());
       if (gap >= absl::ZeroDuration() &&
           gap <= absl::Hours(24) * cfg.sarc_window_days()) {
         sv_recent = true;
