@@ -1,38 +1,38 @@
 #include "common/events/event_consumer.h"
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
+#include "common/status/macros.h"
+#include "common/store/outbox.h"
 
 namespace signpost::events {
-namespace {
-
-bool IsPermanent(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kInvalidArgument ||
-         s.code() == absl::StatusCode::kFailedPrecondition ||
-         s.code() == absl::StatusCode::kDataLoss;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<EventConsumer>> EventConsumer::Create(
-    Options options, kafka::Producer& dlq_producer, EventHandler handler) {
-  absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
-      kafka::Consumer::Create(options.client, options.group_id, options.topics);
-  if (!consumer.ok()) return consumer.status();
+    Options options, store::Database& db, kafka::Producer& dlq_producer,
+    EventHandler handler) {
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<kafka::Consumer> consumer,
+      kafka::Consumer::Create(options.client, options.group_id,
+                              options.topics));
   return std::unique_ptr<EventConsumer>(
-      new EventConsumer(std::move(options), std::move(*consumer), dlq_producer,
-                        std::move(handler)));
+      new EventConsumer(std::move(options), std::move(consumer), db,
+                        dlq_producer, std::move(handler)));
 }
 
 EventConsumer::EventConsumer(Options options,
                              std::unique_ptr<kafka::Consumer> consumer,
+                             store::Database& db,
                              kafka::Producer& dlq_producer,
                              EventHandler handler)
     : options_(std::move(options)),
       consumer_(std::move(consumer)),
+      db_(db),
       dlq_producer_(dlq_producer),
       handler_(std::move(handler)) {}
 
@@ -42,14 +42,24 @@ void EventConsumer::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void EventConsumer::Stop() {
-  stopping_ = true;
+void EventConsumer::RequestStop() { stopping_ = true; }
+
+void EventConsumer::Stop(absl::Duration close_timeout) {
+  RequestStop();
   if (thread_.joinable()) thread_.join();
-  if (consumer_) consumer_->Close();
+  if (consumer_) consumer_->Close(close_timeout);
 }
 
 void EventConsumer::Run() {
   while (!stopping_) PollOnce(absl::Milliseconds(200));
+}
+
+bool EventConsumer::Backoff(absl::Duration d) {
+  const absl::Time until = absl::Now() + d;
+  while (!stopping_ && absl::Now() < until) {
+    absl::SleepFor(std::min(absl::Milliseconds(50), until - absl::Now()));
+  }
+  return !stopping_;
 }
 
 void EventConsumer::CommitWithRetry(const kafka::ConsumedMessage& message) {
@@ -63,7 +73,7 @@ void EventConsumer::CommitWithRetry(const kafka::ConsumedMessage& message) {
                {"partition", absl::StrCat(message.partition)},
                {"offset", absl::StrCat(message.offset)},
                {"error", std::string(s.message())}});
-    absl::SleepFor(absl::Milliseconds(100 * (attempt + 1)));
+    if (!Backoff(absl::Milliseconds(100 * (attempt + 1)))) return;
   }
 }
 
@@ -83,12 +93,12 @@ void EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
   // The record must not be lost: keep trying until it is on the DLQ.
   while (true) {
     std::vector<kafka::Delivery> d =
-        dlq_producer_.ProduceAndWait({out}, absl::Seconds(15));
+        dlq_producer_.ProduceAndWait({out}, absl::Seconds(15), &stopping_);
     if (d[0].status.ok()) break;
     log::Warn("dead-letter publish failed; retrying",
               {{"error", std::string(d[0].status.message())}});
-    if (stopping_) return;  // not committed: redelivered after restart
-    absl::SleepFor(absl::Seconds(1));
+    // Not committed when stopping: redelivered after restart.
+    if (!Backoff(absl::Seconds(1))) return;
   }
   ++dead_lettered_;
   log::Warn("record dead-lettered",
@@ -99,13 +109,80 @@ void EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
   CommitWithRetry(message);
 }
 
+absl::Status EventConsumer::Apply(const IncomingEvent& event) {
+  bool duplicate = false;
+  RETURN_IF_ERROR(db_.Write([&](store::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(bool fresh, store::ClaimInbox(tx, event.envelope));
+    if (!fresh) {
+      duplicate = true;
+      return absl::OkStatus();
+    }
+    return handler_(event, tx);
+  }));
+  if (duplicate) {
+    ++duplicates_;
+    log::Debug("duplicate event ignored",
+               {{"event_id", event.envelope.event_id()}},
+               TraceIdOf(event.traceparent));
+    return absl::OkStatus();
+  }
+  ++handled_;
+  if (options_.on_commit) options_.on_commit();
+  return absl::OkStatus();
+}
+
+void EventConsumer::Process(const kafka::ConsumedMessage& message,
+                            const IncomingEvent& event) {
+  absl::Duration backoff = options_.initial_backoff;
+  int attempts = 0;
+  while (true) {
+    ++attempts;
+    absl::Status status = Apply(event);
+    if (status.ok()) {
+      CommitWithRetry(message);
+      return;
+    }
+    const errors::Disposition disposition = errors::Classify(status);
+    if (disposition == errors::Disposition::kCrash) {
+      log::Error("broken invariant while handling an event; aborting",
+                 {{"event_id", event.envelope.event_id()},
+                  {"event_type", event.envelope.type()},
+                  {"topic", message.topic},
+                  {"partition", absl::StrCat(message.partition)},
+                  {"offset", absl::StrCat(message.offset)},
+                  {"error", std::string(status.message())}},
+                 TraceIdOf(event.traceparent));
+      std::abort();
+    }
+    if (disposition == errors::Disposition::kDeadLetter) {
+      DeadLetter(message, absl::StrCat("handler rejected: ", status.message()));
+      return;
+    }
+    if (disposition == errors::Disposition::kRetryBounded &&
+        attempts >= options_.max_attempts) {
+      DeadLetter(message, absl::StrCat("handler failed ", attempts,
+                                       " times: ", status.message()));
+      return;
+    }
+    log::Warn("event handling failed; retrying",
+              {{"event_id", event.envelope.event_id()},
+               {"event_type", event.envelope.type()},
+               {"attempt", absl::StrCat(attempts)},
+               {"error", std::string(status.message())}},
+              TraceIdOf(event.traceparent));
+    // Not committed when stopping: redelivered after restart.
+    if (!Backoff(backoff)) return;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
 bool EventConsumer::PollOnce(absl::Duration timeout) {
   absl::StatusOr<std::optional<kafka::ConsumedMessage>> polled =
       consumer_->Poll(timeout);
   if (!polled.ok()) {
     log::Error("consumer poll failed",
                {{"error", std::string(polled.status().message())}});
-    absl::SleepFor(absl::Seconds(1));
+    Backoff(absl::Seconds(1));
     return false;
   }
   if (!polled->has_value()) return false;
@@ -119,27 +196,8 @@ bool EventConsumer::PollOnce(absl::Duration timeout) {
   IncomingEvent event{std::move(*envelope),
                       message.Header("traceparent").value_or(NewTraceparent()),
                       message.topic};
-  absl::Duration backoff = absl::Milliseconds(100);
-  while (true) {
-    absl::Status status = handler_(event);
-    if (status.ok()) {
-      ++handled_;
-      CommitWithRetry(message);
-      return true;
-    }
-    if (IsPermanent(status)) {
-      DeadLetter(message, absl::StrCat("handler rejected: ", status.message()));
-      return true;
-    }
-    log::Warn("event handling failed; retrying",
-              {{"event_id", event.envelope.event_id()},
-               {"event_type", event.envelope.type()},
-               {"error", std::string(status.message())}},
-              TraceIdOf(event.traceparent));
-    if (stopping_) return true;  // not committed: redelivered after restart
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, absl::Seconds(5));
-  }
+  Process(message, event);
+  return true;
 }
 
 }  // namespace signpost::events

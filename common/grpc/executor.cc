@@ -13,9 +13,11 @@ Executor::Executor(int threads) {
 
 Executor::~Executor() { Stop(); }
 
-void Executor::Post(std::function<void()> task) {
+bool Executor::Post(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
   queue_.push_back(std::move(task));
+  return true;
 }
 
 void Executor::Stop() {
@@ -46,21 +48,36 @@ void Executor::Work() {
   }
 }
 
+namespace {
+
+// Why a call must not start, or OK when it may.
+absl::Status StartCheck(grpc::CallbackServerContext* context) {
+  if (context->IsCancelled()) {
+    return absl::CancelledError("the call was cancelled before it started");
+  }
+  if (std::chrono::system_clock::now() > context->deadline()) {
+    return absl::DeadlineExceededError(
+        "deadline passed before the call started");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
                                    Executor& executor,
                                    std::function<absl::Status()> fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor.Post([context, reactor, fn = std::move(fn)] {
-    // Work nobody waits for any more is not started: a call whose deadline
-    // passed (or that was cancelled) while queued ends without effects.
-    if (context->IsCancelled() ||
-        std::chrono::system_clock::now() > context->deadline()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline passed before the call started"));
-      return;
-    }
-    reactor->Finish(ToGrpcStatus(fn()));
+  const bool queued = executor.Post([context, reactor, fn = std::move(fn)] {
+    // Work nobody waits for any more is not started: it ends without
+    // effects.
+    absl::Status status = StartCheck(context);
+    reactor->Finish(ToGrpcStatus(status.ok() ? fn() : status));
   });
+  if (!queued) {
+    reactor->Finish(ToGrpcStatus(
+        absl::UnavailableError("the service is shutting down")));
+  }
   return reactor;
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/errors/errors.h"
 #include "common/grpc/status.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
@@ -24,8 +25,10 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  void Post(std::function<void()> task);
-  // Drains queued tasks and joins the workers.
+  // Queues `task`. Returns false, without queueing, once Stop() has begun:
+  // the caller must then finish its work itself (RunUnary fails the call).
+  [[nodiscard]] bool Post(std::function<void()> task);
+  // Drains queued tasks and joins the workers. Idempotent.
   void Stop();
 
  private:
@@ -37,8 +40,10 @@ class Executor {
 };
 
 // Runs `fn` on `executor` and finishes the call's default reactor with its
-// status (converted by ToGrpcStatus). Returns the reactor for the handler to
-// return.
+// status (converted by ToGrpcStatus). A call cancelled by its client answers
+// CANCELLED, one whose deadline passed while queued DEADLINE_EXCEEDED, and
+// one arriving after the executor stopped UNAVAILABLE; none of them runs
+// `fn`. Returns the reactor for the handler to return.
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
                                    Executor& executor,
                                    std::function<absl::Status()> fn);
@@ -58,7 +63,7 @@ grpc::ServerUnaryReactor* RunMutation(grpc::CallbackServerContext* context,
                                       Call call) {
   std::string traceparent = TraceparentOf(context);
   return RunUnary(context, executor, [=]() -> absl::Status {
-    FieldErrors errors = validate();
+    errors::FieldErrors errors = validate();
     if (!errors.empty()) return errors.ToStatus();
     auto result = call(traceparent);
     if (!result.ok()) return result.status();

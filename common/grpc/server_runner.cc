@@ -19,30 +19,29 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
   // (docs/operations.md).
   builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(),
                            &port);
+  // Two servers on one port would silently split the traffic between two
+  // databases: refuse to share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  std::vector<std::string> names;
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.address));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.address,
+        " (is another process, or another Signpost stack, using the port?)"));
   }
   std::string host = options.address.substr(0, options.address.rfind(':'));
   if (host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
-  auto runner = std::unique_ptr<ServerRunner>(new ServerRunner(
-      std::move(server), port, absl::StrCat(host, ":", port), names));
+  auto runner = std::unique_ptr<ServerRunner>(
+      new ServerRunner(std::move(server), port, absl::StrCat(host, ":", port)));
   runner->SetServing(false);
   return runner;
 }
 
 ServerRunner::ServerRunner(std::unique_ptr<grpc::Server> server, int port,
-                           std::string address,
-                           std::vector<std::string> service_names)
-    : server_(std::move(server)),
-      port_(port),
-      address_(std::move(address)),
-      service_names_(std::move(service_names)) {}
+                           std::string address)
+    : server_(std::move(server)), port_(port), address_(std::move(address)) {}
 
 ServerRunner::~ServerRunner() { Shutdown(absl::Seconds(1)); }
 
@@ -53,8 +52,11 @@ void ServerRunner::SetServing(bool serving) {
 }
 
 void ServerRunner::Shutdown(absl::Duration grace) {
-  if (shut_down_) return;
-  shut_down_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
   SetServing(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();

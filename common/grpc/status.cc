@@ -1,8 +1,8 @@
 #include "common/grpc/status.h"
 
-#include "absl/strings/cord.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include <optional>
+
+#include "common/errors/errors.h"
 #include "google/rpc/status.pb.h"
 
 namespace signpost::grpcutil {
@@ -12,56 +12,49 @@ constexpr char kBadRequestUrl[] = "type.googleapis.com/google.rpc.BadRequest";
 constexpr char kPreconditionUrl[] =
     "type.googleapis.com/google.rpc.PreconditionFailure";
 
-}  // namespace
-
-void FieldErrors::Add(absl::string_view field, absl::string_view description) {
-  violations_.emplace_back(std::string(field), std::string(description));
-}
-
-absl::Status FieldErrors::ToStatus() const {
-  if (violations_.empty()) return absl::OkStatus();
-  google::rpc::BadRequest bad;
-  std::vector<std::string> parts;
-  for (const auto& [field, description] : violations_) {
-    auto* v = bad.add_field_violations();
-    v->set_field(field);
-    v->set_description(description);
-    parts.push_back(absl::StrCat(field, ": ", description));
+grpc::StatusCode CodeOf(const absl::Status& status) {
+  // Never answer UNKNOWN: an unclassified failure is internal.
+  if (status.code() == absl::StatusCode::kUnknown) {
+    return grpc::StatusCode::INTERNAL;
   }
-  absl::Status status = absl::InvalidArgumentError(
-      absl::StrCat("invalid request: ", absl::StrJoin(parts, "; ")));
-  status.SetPayload(kBadRequestUrl, absl::Cord(bad.SerializeAsString()));
-  return status;
+  return static_cast<grpc::StatusCode>(status.code());
 }
 
-absl::Status RuleViolation(absl::string_view rule_id, absl::string_view subject,
-                           absl::string_view description) {
-  google::rpc::PreconditionFailure failure;
-  auto* v = failure.add_violations();
-  v->set_type(std::string(rule_id));
-  v->set_subject(std::string(subject));
-  v->set_description(std::string(description));
-  absl::Status status =
-      absl::FailedPreconditionError(absl::StrCat(rule_id, ": ", description));
-  status.SetPayload(kPreconditionUrl, absl::Cord(failure.SerializeAsString()));
-  return status;
-}
+}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  auto code = static_cast<grpc::StatusCode>(status.code());
-  if (status.code() == absl::StatusCode::kUnknown) {
-    // Never answer UNKNOWN: an unclassified failure is internal.
-    code = grpc::StatusCode::INTERNAL;
-  }
+  const grpc::StatusCode code = CodeOf(status);
   google::rpc::Status rich;
   rich.set_code(static_cast<int>(code));
   rich.set_message(std::string(status.message()));
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+  std::vector<errors::FieldViolation> fields =
+      errors::FieldViolationsOf(status);
+  if (!fields.empty()) {
+    google::rpc::BadRequest bad;
+    for (const errors::FieldViolation& f : fields) {
+      auto* v = bad.add_field_violations();
+      v->set_field(f.field);
+      v->set_description(f.description);
+    }
     auto* any = rich.add_details();
-    any->set_type_url(std::string(url));
-    any->set_value(std::string(payload));
-  });
+    any->set_type_url(kBadRequestUrl);
+    any->set_value(bad.SerializeAsString());
+  }
+  if (std::optional<errors::RuleViolationDetail> rule =
+          errors::RuleViolationOf(status)) {
+    google::rpc::PreconditionFailure failure;
+    auto* v = failure.add_violations();
+    v->set_type(rule->rule_id);
+    v->set_subject(rule->subject);
+    v->set_description(rule->description);
+    auto* any = rich.add_details();
+    any->set_type_url(kPreconditionUrl);
+    any->set_value(failure.SerializeAsString());
+  }
+  if (rich.details_size() == 0) {
+    return grpc::Status(code, std::string(status.message()));
+  }
   return grpc::Status(code, std::string(status.message()),
                       rich.SerializeAsString());
 }
@@ -69,7 +62,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 namespace {
 
 template <typename T>
-bool ExtractDetail(const grpc::Status& status, absl::string_view url, T* out) {
+bool ExtractDetail(const grpc::Status& status, const char* url, T* out) {
   google::rpc::Status rich;
   if (status.error_details().empty() ||
       !rich.ParseFromString(status.error_details())) {

@@ -19,8 +19,15 @@ class StrongId {
   friend bool operator==(const StrongId& a, const StrongId& b) {
     return a.value_ == b.value_;
   }
+  friend bool operator!=(const StrongId& a, const StrongId& b) {
+    return a.value_ != b.value_;
+  }
   friend bool operator<(const StrongId& a, const StrongId& b) {
     return a.value_ < b.value_;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const StrongId& id) {
+    return H::combine(std::move(h), id.value_);
   }
 
  private:
@@ -30,7 +37,12 @@ class StrongId {
 using ReferralId = StrongId<struct ReferralIdTag>;
 using EventId = StrongId<struct EventIdTag>;
 using AdvocateId = StrongId<struct AdvocateIdTag>;
+using AssignmentId = StrongId<struct AssignmentIdTag>;
+using ProviderId = StrongId<struct ProviderIdTag>;
 using OrderId = StrongId<struct OrderIdTag>;
+// A partner agency (police force, hospital trust, provider, MARAC, ...) as
+// named in the access registry (the trust-boundary issue).
+using AgencyId = StrongId<struct AgencyIdTag>;
 
 // A random (version 4) UUID in canonical lowercase form, from OpenSSL's CSPRNG.
 std::string NewUuid();

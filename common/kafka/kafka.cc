@@ -128,7 +128,25 @@ struct Producer::Impl {
 Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Producer::~Producer() {
-  if (impl_ && impl_->rk) rd_kafka_flush(impl_->rk.get(), 5000);
+  // Shutdown() normally ran; otherwise give outstanding messages a moment.
+  if (impl_ && impl_->rk) (void)Shutdown(absl::Seconds(5));
+}
+
+absl::Status Producer::Shutdown(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  rd_kafka_t* rk = impl_->rk.get();
+  rd_kafka_resp_err_t err = rd_kafka_flush(
+      rk, static_cast<int>(
+              absl::ToInt64Milliseconds(std::max(timeout, absl::ZeroDuration()))));
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+  // Whatever is still queued is abandoned, so that destroying the handle
+  // does not wait for an unreachable cluster. Outbox rows stay unsent in the
+  // store and are published after the restart.
+  const int left = rd_kafka_outq_len(rk);
+  rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(rk, 0);  // serve the purged messages' delivery reports
+  return absl::DeadlineExceededError(
+      absl::StrCat(left, " message(s) not delivered before the deadline"));
 }
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
@@ -155,7 +173,8 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
 }
 
 std::vector<Delivery> Producer::ProduceAndWait(
-    const std::vector<OutgoingMessage>& messages, absl::Duration timeout) {
+    const std::vector<OutgoingMessage>& messages, absl::Duration timeout,
+    const std::atomic<bool>* cancel) {
   absl::MutexLock lock(&mu_);
   rd_kafka_t* rk = impl_->rk.get();
   std::vector<Delivery> results(messages.size());
@@ -191,7 +210,7 @@ std::vector<Delivery> Producer::ProduceAndWait(
       break;
     }
   }
-  while (absl::Now() < deadline) {
+  while (absl::Now() < deadline && !(cancel != nullptr && cancel->load())) {
     bool all_done = true;
     for (const auto& slot : slots) {
       if (!slot->done.load()) {
@@ -287,6 +306,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
 
 absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
     absl::Duration timeout) {
+  if (!impl_->rk) return absl::FailedPreconditionError("consumer closed");
   rd_kafka_message_t* msg = rd_kafka_consumer_poll(
       impl_->rk.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (msg == nullptr) return std::optional<ConsumedMessage>();
@@ -328,6 +348,7 @@ absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
 }
 
 absl::Status Consumer::Commit(const ConsumedMessage& message) {
+  if (!impl_->rk) return absl::FailedPreconditionError("consumer closed");
   std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> list(
       rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), message.topic.c_str(),
@@ -338,11 +359,33 @@ absl::Status Consumer::Commit(const ConsumedMessage& message) {
   return absl::OkStatus();
 }
 
-void Consumer::Close() {
-  if (impl_ && impl_->rk && !impl_->closed) {
-    impl_->closed = true;
-    rd_kafka_consumer_close(impl_->rk.get());
+void Consumer::Close(absl::Duration timeout) {
+  if (!impl_ || !impl_->rk || impl_->closed) return;
+  impl_->closed = true;
+  rd_kafka_t* rk = impl_->rk.get();
+  // Leave the group in the background and wait at most `timeout`: with the
+  // cluster unreachable a synchronous close could wait far longer.
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_error_t* error = rd_kafka_consumer_close_queue(rk, queue);
+  if (error != nullptr) {
+    log::Warn("kafka consumer close failed",
+              {{"detail", rd_kafka_error_string(error)}});
+    rd_kafka_error_destroy(error);
+  } else {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!rd_kafka_consumer_closed(rk) && absl::Now() < deadline) {
+      if (rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 50)) {
+        rd_kafka_event_destroy(ev);
+      }
+    }
+    if (!rd_kafka_consumer_closed(rk)) {
+      log::Warn("kafka consumer did not leave its group before the deadline");
+    }
   }
+  rd_kafka_queue_destroy(queue);
+  // Destroy without a second (blocking) close.
+  rd_kafka_destroy_flags(impl_->rk.release(),
+                         RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
 struct MockCluster::Impl {

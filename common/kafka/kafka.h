@@ -4,6 +4,7 @@
 // rdkafka.h stays out of this header.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -51,10 +52,16 @@ class Producer {
   // Produces all messages and waits until each is acknowledged by all
   // in-sync replicas or `timeout` passes. Returns one Delivery per message,
   // in order. Messages to one partition keep their order.
+  // Stops waiting early (reporting the rest as pending) once `*cancel`.
   std::vector<Delivery> ProduceAndWait(
-      const std::vector<OutgoingMessage>& messages, absl::Duration timeout);
+      const std::vector<OutgoingMessage>& messages, absl::Duration timeout,
+      const std::atomic<bool>* cancel = nullptr);
   // Waits for every outstanding message.
   absl::Status Flush(absl::Duration timeout);
+  // Waits up to `timeout` for outstanding messages, then abandons the rest
+  // so that the handle can be destroyed at once. DEADLINE_EXCEEDED names
+  // how many were abandoned.
+  absl::Status Shutdown(absl::Duration timeout);
   // True when the cluster answered a metadata request within `timeout`.
   bool ClusterReachable(absl::Duration timeout);
 
@@ -90,8 +97,9 @@ class Consumer {
   absl::StatusOr<std::optional<ConsumedMessage>> Poll(absl::Duration timeout);
   // Commits `message.offset + 1` for its partition, synchronously.
   absl::Status Commit(const ConsumedMessage& message);
-  // Leaves the group cleanly.
-  void Close();
+  // Leaves the group, waiting at most `timeout`, and releases the handle.
+  // Later calls (and Poll/Commit) must not follow.
+  void Close(absl::Duration timeout = absl::Seconds(10));
 
  private:
   struct Impl;

@@ -2,8 +2,10 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/events/envelope.h"
 #include "common/log/log.h"
@@ -16,6 +18,16 @@ void BlockShutdownSignals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void WaitForShutdownSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  log::Info("shutdown signal", {{"signal", absl::StrCat(signal_number)}});
 }
 
 void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
@@ -38,6 +50,12 @@ void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
   config.DefineString("log_level", "info", "debug, info, warn or error");
   config.DefineInt("max_message_bytes", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024,
                    "largest gRPC message accepted or sent");
+  config.DefineInt("shutdown_timeout", 15, 1, 600,
+                   "seconds the whole graceful shutdown may take, even with "
+                   "Kafka unreachable; past it the process exits with code 3");
+  config.DefineInt("consumer_max_attempts", 5, 1, 1000,
+                   "attempts at an event whose failure is not known to be "
+                   "transient before it goes to the dead-letter topic");
 }
 
 int ParseConfig(config::Config& config, int argc, char** argv) {
@@ -107,27 +125,113 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
 }
 
 ServiceHost::~ServiceHost() {
-  stopping_ = true;
-  if (monitor_.joinable()) monitor_.join();
+  // Destroy the Kafka handles and the store while the watchdog still guards
+  // the deadline, then release it.
+  for (auto& w : workers_) w->Stop();
+  consumer_.reset();
+  relay_.reset();
+  producer_.reset();
+  db_.reset();
+  {
+    absl::MutexLock lock(&mu_);
+    exited_ = true;
+  }
+  if (watchdog_.joinable()) watchdog_.join();
 }
 
-void ServiceHost::MonitorReadiness() {
-  bool last = false;
-  while (!stopping_) {
-    bool ready = producer_->ClusterReachable(absl::Seconds(2));
-    if (ready != last) {
-      server_->SetServing(ready);
-      log::Info(ready ? "ready: store open and Kafka reachable"
-                      : "not ready: Kafka unreachable");
-      last = ready;
-    }
-    for (int i = 0; i < 20 && !stopping_; ++i)
-      absl::SleepFor(absl::Milliseconds(100));
+worker::PeriodicTask& ServiceHost::AddPeriodicTask(
+    std::string name, absl::Duration max_interval,
+    worker::PeriodicTask::Fn fn) {
+  workers_.push_back(std::make_unique<worker::PeriodicTask>(
+      std::move(name), max_interval, std::move(fn)));
+  return *workers_.back();
+}
+
+std::string ServiceHost::grpc_address() const {
+  return server_ ? server_->address() : "";
+}
+
+std::vector<std::string> ServiceHost::shutdown_steps() const {
+  absl::MutexLock lock(&mu_);
+  return steps_;
+}
+
+absl::Time ServiceHost::CheckReadiness(absl::Time now) {
+  const bool ready = producer_->ClusterReachable(absl::Seconds(1));
+  if (ready != ready_) {
+    server_->SetServing(ready);
+    log::Info(ready ? "ready: store open and Kafka reachable"
+                    : "not ready: Kafka unreachable");
+    ready_ = ready;
   }
+  return now + absl::Seconds(2);
+}
+
+void ServiceHost::StartWatchdog(absl::Time deadline) {
+  watchdog_ = std::thread([this, deadline] {
+    absl::MutexLock lock(&mu_);
+    auto exited = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return exited_; };
+    if (mu_.AwaitWithDeadline(absl::Condition(&exited), deadline)) return;
+    log::Error("shutdown deadline passed; exiting now (unsent events stay "
+               "in the outbox and are published after the restart)",
+               {{"steps_done", absl::StrJoin(steps_, ",")}});
+    std::_Exit(3);
+  });
+}
+
+void ServiceHost::StepDone(const char* step, absl::Time started) {
+  log::Info("shutdown step done",
+            {{"step", step},
+             {"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() -
+                                                           started))}});
+  absl::MutexLock lock(&mu_);
+  steps_.push_back(step);
+}
+
+void ServiceHost::Shutdown() {
+  const absl::Duration budget =
+      absl::Seconds(config_.GetInt("shutdown_timeout"));
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + budget;
+  StartWatchdog(deadline);
+  auto left = [&deadline] {
+    return std::max(deadline - absl::Now(), absl::ZeroDuration());
+  };
+
+  // 1. Stop accepting RPCs; calls in flight get a third of the budget.
+  absl::Time t = absl::Now();
+  server_->Shutdown(std::min(absl::Seconds(5), budget / 3));
+  executor_.Stop();
+  StepDone("grpc", t);
+
+  // 2. Stop the workers: ask them all first, then join.
+  t = absl::Now();
+  if (consumer_) consumer_->RequestStop();
+  for (auto& w : workers_) w->Stop();
+  if (consumer_) consumer_->Stop(std::min(absl::Seconds(5), left() / 3));
+  StepDone("workers", t);
+
+  // 3. Publish what is committed, keeping a share of the budget to flush.
+  t = absl::Now();
+  relay_->Stop(left() * 2 / 3);
+  StepDone("outbox", t);
+
+  // 4. Flush the producer; what the cluster did not take is abandoned.
+  t = absl::Now();
+  absl::Status flushed =
+      producer_->Shutdown(left() - std::min(left(), absl::Milliseconds(200)));
+  StepDone("producer", t);
+
+  absl::StatusOr<int64_t> unsent = store::CountUnsent(*db_);
+  log::Info("stopped",
+            {{"outbox_unsent", unsent.ok() ? absl::StrCat(*unsent) : "?"},
+             {"flush", flushed.ok() ? "ok" : std::string(flushed.message())},
+             {"ms", absl::StrCat(
+                        absl::ToInt64Milliseconds(absl::Now() - start))}});
 }
 
 int ServiceHost::Run(const std::vector<grpc::Service*>& services,
-                     events::EventHandler handler) {
+                     events::EventHandler handler, const WaitFn& wait) {
   grpcutil::ServerRunner::Options options;
   options.address = config_.GetString("grpc_address");
   options.max_message_bytes =
@@ -149,42 +253,34 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
     consumer_options.topics = spec_.subscribe_topics;
     consumer_options.dead_letter_topic = events::kDeadLetterTopic;
     consumer_options.service_name = spec_.name;
+    consumer_options.max_attempts =
+        static_cast<int>(config_.GetInt("consumer_max_attempts"));
+    consumer_options.on_commit = [this] { relay_->Notify(); };
     absl::StatusOr<std::unique_ptr<events::EventConsumer>> consumer =
-        events::EventConsumer::Create(consumer_options, *producer_,
+        events::EventConsumer::Create(consumer_options, *db_, *producer_,
                                       std::move(handler));
     if (!consumer.ok()) {
       std::fprintf(stderr, "signpost-%s: kafka consumer: %s\n",
                    spec_.name.c_str(),
                    std::string(consumer.status().message()).c_str());
+      server_->Shutdown(absl::ZeroDuration());
+      relay_->Stop(absl::ZeroDuration());
       return 1;
     }
     consumer_ = std::move(*consumer);
     consumer_->Start();
   }
-  monitor_ = std::thread([this] { MonitorReadiness(); });
+  AddPeriodicTask("readiness", absl::Seconds(2),
+                  [this](absl::Time now) { return CheckReadiness(now); });
+  for (auto& w : workers_) w->Start();
   // The line scripts wait for; the address is what partner systems dial.
   log::Info("listening", {{"grpc_address", server_->address()},
                           {"db_path", db_->path()},
                           {"topic", spec_.topic}});
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int signal_number = 0;
-  sigwait(&set, &signal_number);
-  log::Info("shutting down", {{"signal", absl::StrCat(signal_number)}});
-
-  stopping_ = true;
-  if (monitor_.joinable()) monitor_.join();
-  server_->Shutdown(absl::Seconds(5));
-  if (consumer_) consumer_->Stop();
-  relay_->Stop(absl::Seconds(10));
-  absl::Status flushed = producer_->Flush(absl::Seconds(10));
-  absl::StatusOr<int64_t> unsent = store::CountUnsent(*db_);
-  log::Info("stopped",
-            {{"outbox_unsent", unsent.ok() ? absl::StrCat(*unsent) : "?"},
-             {"flush", flushed.ok() ? "ok" : std::string(flushed.message())}});
+  wait();
+  log::Info("shutting down");
+  Shutdown();
   return 0;
 }
 
@@ -202,10 +298,7 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec,
     config::PrintConfigError(argv[0], host.status());
     return 2;
   }
-  grpcutil::Executor executor(4);
-  int code = wire(**host, config, executor);
-  executor.Stop();
-  return code;
+  return wire(**host, config, (*host)->executor());
 }
 
 }  // namespace signpost::service

@@ -1,17 +1,29 @@
 // Wiring shared by every Signpost service binary: the common flags, the
 // service's SQLite store, the Kafka producer and outbox relay, the event
-// consumer, the gRPC server with health and reflection, and graceful shutdown
-// on SIGTERM/SIGINT (stop accepting, drain calls, stop consuming, publish the
-// committed outbox, flush the producer, exit 0). main() only wires and runs.
+// consumer, the background workers, the gRPC server with health and
+// reflection, and graceful shutdown. main() only wires and runs.
+//
+// Shutdown (SIGTERM/SIGINT, or the injected wait returning) runs in this
+// order under one deadline (--shutdown_timeout, default 15 s) that holds even
+// when Kafka is unreachable:
+//   1. stop accepting RPCs and finish (or cancel) the calls in flight;
+//   2. stop the workers: readiness, periodic tasks, the event consumer;
+//   3. drain the outbox (publish what is committed);
+//   4. flush the producer (abandoning what the cluster did not take: the
+//      outbox keeps it and publishes it after the restart).
+// If the deadline passes anyway, the process exits with code 3.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/config/config.h"
 #include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
@@ -20,6 +32,7 @@
 #include "common/kafka/kafka.h"
 #include "common/store/database.h"
 #include "common/store/outbox.h"
+#include "common/worker/periodic_task.h"
 
 namespace signpost::service {
 
@@ -34,9 +47,12 @@ struct ServiceSpec {
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it later
 // starts, so that Run() can wait for them with sigwait. Call first in main().
 void BlockShutdownSignals();
+// Waits for SIGTERM or SIGINT (blocked by BlockShutdownSignals).
+void WaitForShutdownSignal();
 
 // Declares grpc_address, db_path, kafka_bootstrap, kafka_group,
-// kafka_security_protocol, kafka_sasl_* , log_level, max_message_bytes.
+// kafka_security_protocol, kafka_sasl_*, log_level, max_message_bytes,
+// shutdown_timeout.
 void DefineCommonFlags(config::Config& config, const ServiceSpec& spec);
 
 // Parses flags and env. Returns -1 to go on, or the exit code to return now
@@ -46,6 +62,9 @@ int ParseConfig(config::Config& config, int argc, char** argv);
 
 class ServiceHost {
  public:
+  // Blocks until shutdown is asked for. Called once the server listens.
+  using WaitFn = std::function<void()>;
+
   // Opens the store and the Kafka clients. Errors name the failing setting.
   static absl::StatusOr<std::unique_ptr<ServiceHost>> Create(
       const config::Config& config, const ServiceSpec& spec);
@@ -54,27 +73,54 @@ class ServiceHost {
   store::Database& db() { return *db_; }
   store::OutboxRelay& relay() { return *relay_; }
   kafka::Producer& producer() { return *producer_; }
+  grpcutil::Executor& executor() { return executor_; }
   const ServiceSpec& spec() const { return spec_; }
 
+  // A background worker the host starts in Run() and stops in step 2 of the
+  // shutdown. Call before Run(). The reference stays valid for the host's
+  // life (e.g. to Notify() it).
+  worker::PeriodicTask& AddPeriodicTask(std::string name,
+                                        absl::Duration max_interval,
+                                        worker::PeriodicTask::Fn fn);
+
   // Serves `services` and, when `handler` is set, consumes the subscribed
-  // topics, until SIGTERM/SIGINT. Returns the process exit code.
+  // topics, until `wait` returns. Returns the process exit code.
   int Run(const std::vector<grpc::Service*>& services,
-          events::EventHandler handler);
+          events::EventHandler handler, const WaitFn& wait);
+  int Run(const std::vector<grpc::Service*>& services,
+          events::EventHandler handler) {
+    return Run(services, std::move(handler), WaitForShutdownSignal);
+  }
+
+  // The address clients dial; empty before Run() serves.
+  std::string grpc_address() const;
+  // The shutdown steps completed so far, in order ("grpc", "workers",
+  // "outbox", "producer").
+  std::vector<std::string> shutdown_steps() const;
 
  private:
   ServiceHost(const config::Config& config, ServiceSpec spec);
-  void MonitorReadiness();
+  absl::Time CheckReadiness(absl::Time now);
+  void Shutdown();
+  void StepDone(const char* step, absl::Time started);
+  void StartWatchdog(absl::Time deadline);
 
   const config::Config& config_;
   ServiceSpec spec_;
   kafka::ClientOptions kafka_options_;
+  grpcutil::Executor executor_{4};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<store::OutboxRelay> relay_;
   std::unique_ptr<events::EventConsumer> consumer_;
   std::unique_ptr<grpcutil::ServerRunner> server_;
-  std::atomic<bool> stopping_{false};
-  std::thread monitor_;
+  std::vector<std::unique_ptr<worker::PeriodicTask>> workers_;
+  bool ready_ = false;  // readiness task's thread only
+
+  mutable absl::Mutex mu_;
+  std::vector<std::string> steps_ ABSL_GUARDED_BY(mu_);
+  bool exited_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread watchdog_;
 };
 
 // The whole main() of a service: blocks the shutdown signals, declares the

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 
 namespace signpost::store {
 
@@ -36,11 +37,14 @@ namespace {
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
   int code = sqlite3_errcode(db);
   std::string msg = absl::StrCat(what, ": ", sqlite3_errmsg(db));
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
-      code == SQLITE_FULL) {
+  // Only busy and locked are transient (retryable). A constraint failure is
+  // the caller's data, never fixed by retrying; disk full and I/O errors
+  // need an operator.
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
     return absl::UnavailableError(msg);
   }
   if (code == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(msg);
+  if (code == SQLITE_FULL) return absl::ResourceExhaustedError(msg);
   return absl::InternalError(msg);
 }
 
@@ -240,25 +244,21 @@ absl::Status Database::ApplyMigrations(
   return absl::OkStatus();
 }
 
-absl::Status Database::Write(const std::function<absl::Status(Tx&)>& fn) {
+absl::Status Database::RunTx(bool write,
+                             const std::function<absl::Status(Tx&)>& fn) {
   absl::MutexLock lock(&mu_);
   Tx tx(db_, &cache_);
-  if (absl::Status s = tx.Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  RETURN_IF_ERROR(tx.Exec(write ? "BEGIN IMMEDIATE;" : "BEGIN;"));
   absl::Status result = fn(tx);
+  if (!write) {
+    (void)tx.Exec("COMMIT;");
+    return result;
+  }
   if (result.ok()) {
     result = tx.Exec("COMMIT;");
     if (result.ok()) return result;
   }
   (void)tx.Exec("ROLLBACK;");
-  return result;
-}
-
-absl::Status Database::Read(const std::function<absl::Status(Tx&)>& fn) {
-  absl::MutexLock lock(&mu_);
-  Tx tx(db_, &cache_);
-  if (absl::Status s = tx.Exec("BEGIN;"); !s.ok()) return s;
-  absl::Status result = fn(tx);
-  (void)tx.Exec("COMMIT;");
   return result;
 }
 

@@ -12,7 +12,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -92,8 +94,18 @@ class Database {
       const std::vector<std::string>& service_migrations);
   ~Database();
 
-  absl::Status Write(const std::function<absl::Status(Tx&)>& fn);
-  absl::Status Read(const std::function<absl::Status(Tx&)>& fn);
+  // Runs `fn(tx)` in one BEGIN IMMEDIATE transaction, committed only when
+  // it returns OK (rolled back otherwise, so nothing is half-written).
+  // `fn` returns absl::Status or absl::StatusOr<T>; Write returns the same.
+  template <typename Fn>
+  auto Write(Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
+    return Run(/*write=*/true, std::forward<Fn>(fn));
+  }
+  // The same for a read-only transaction (BEGIN DEFERRED).
+  template <typename Fn>
+  auto Read(Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
+    return Run(/*write=*/false, std::forward<Fn>(fn));
+  }
 
   int64_t UserVersion();
   const std::string& path() const { return path_; }
@@ -101,6 +113,23 @@ class Database {
  private:
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   absl::Status ApplyMigrations(const std::vector<std::string>& migrations);
+  absl::Status RunTx(bool write, const std::function<absl::Status(Tx&)>& fn);
+
+  template <typename Fn>
+  auto Run(bool write, Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
+    using Result = std::invoke_result_t<Fn&, Tx&>;
+    if constexpr (std::is_same_v<Result, absl::Status>) {
+      return RunTx(write, fn);
+    } else {
+      std::optional<Result> result;
+      absl::Status status = RunTx(write, [&](Tx& tx) -> absl::Status {
+        result.emplace(fn(tx));
+        return result->status();
+      });
+      if (!status.ok()) return status;
+      return std::move(*result);
+    }
+  }
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);

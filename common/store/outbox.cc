@@ -118,21 +118,39 @@ void OutboxRelay::Notify() {
 }
 
 void OutboxRelay::Stop(absl::Duration drain) {
+  const absl::Time deadline = absl::Now() + drain;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
+  // The thread may be waiting on a delivery: let it wait only until the
+  // deadline.
+  std::thread watchdog([this, deadline] {
+    absl::MutexLock lock(&mu_);
+    auto joined = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return joined_; };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&joined), deadline)) {
+      abandon_ = true;
+    }
+  });
   if (thread_.joinable()) thread_.join();
-  absl::Time deadline = absl::Now() + drain;
-  while (absl::Now() < deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    joined_ = true;
+  }
+  watchdog.join();
+  while (!abandon_ && absl::Now() < deadline) {
     absl::StatusOr<int64_t> unsent = CountUnsent(db_);
     if (!unsent.ok() || *unsent == 0) break;
-    if (!PublishOnce().ok()) absl::SleepFor(absl::Milliseconds(100));
+    if (!PublishOnce(deadline - absl::Now()).ok()) {
+      absl::SleepFor(std::min(absl::Milliseconds(100),
+                              std::max(deadline - absl::Now(),
+                                       absl::ZeroDuration())));
+    }
   }
 }
 
-absl::StatusOr<int> OutboxRelay::PublishOnce() {
+absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
   std::vector<PendingRow> rows;
   absl::Status read = db_.Read([&](Tx& tx) -> absl::Status {
     absl::StatusOr<Statement> stmt = tx.Prepare(
@@ -168,7 +186,8 @@ absl::StatusOr<int> OutboxRelay::PublishOnce() {
                         events::CloudEventHeaders(r.envelope, r.traceparent)});
   }
   std::vector<kafka::Delivery> deliveries =
-      producer_.ProduceAndWait(messages, options_.delivery_timeout);
+      producer_.ProduceAndWait(
+          messages, std::min(timeout, options_.delivery_timeout), &abandon_);
 
   // Mark the delivered prefix sent. A later row that was delivered after a
   // failed one is re-sent next time; consumers deduplicate by event id.
@@ -211,7 +230,13 @@ void OutboxRelay::Run() {
     if (!n.ok()) {
       log::Warn("outbox publish failed; will retry",
                 {{"error", std::string(n.status().message())}});
-      absl::SleepFor(backoff);
+      {
+        absl::MutexLock lock(&mu_);
+        auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+          return stopping_;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&stopping), backoff);
+      }
       backoff = std::min(backoff * 2, absl::Seconds(5));
       continue;
     }

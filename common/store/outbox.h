@@ -64,12 +64,15 @@ class OutboxRelay {
   // Wakes the relay after a commit that added outbox rows.
   void Notify();
   // Stops the thread after publishing what is committed, waiting at most
-  // `drain` for that.
+  // `drain` in all (a delivery in flight is abandoned at the deadline; its
+  // row stays unsent and is published after the restart).
   void Stop(absl::Duration drain = absl::Seconds(10));
 
   // Publishes one batch; returns how many rows were marked sent. Stops at the
-  // first failed delivery so that order is kept.
-  absl::StatusOr<int> PublishOnce();
+  // first failed delivery so that order is kept. Waits at most `timeout`
+  // (capped by the delivery timeout) for the deliveries.
+  absl::StatusOr<int> PublishOnce(
+      absl::Duration timeout = absl::InfiniteDuration());
 
   int64_t published() const { return published_.load(); }
 
@@ -82,7 +85,10 @@ class OutboxRelay {
   absl::Mutex mu_;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool joined_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int64_t> published_{0};
+  // Set when Stop()'s drain deadline passes: abandons a delivery wait.
+  std::atomic<bool> abandon_{false};
   std::thread thread_;
 };
 

@@ -4,10 +4,18 @@
 // MillisecondsToTimestamp}. Thread-safe (pure).
 #pragma once
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 
 namespace signpost::timeutil {
+
+// The stores keep milliseconds; every time a service stamps, stores and
+// reports uses this, so that a response and a later read agree exactly.
+inline absl::Time TruncateToMillis(absl::Time t) {
+  return absl::FromUnixMillis(absl::ToUnixMillis(t));
+}
+inline absl::Time NowMillis() { return TruncateToMillis(absl::Now()); }
 
 inline absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());

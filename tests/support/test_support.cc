@@ -1,5 +1,9 @@
 #include "tests/support/test_support.h"
 
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -183,6 +187,32 @@ std::string WaitForLogValue(const std::string& path, const std::string& needle,
     absl::SleepFor(absl::Milliseconds(50));
   }
   return "";
+}
+
+InProcessServer::InProcessServer(const std::vector<grpc::Service*>& services) {
+  grpcutil::ServerRunner::Options options;
+  options.address = "127.0.0.1:0";
+  auto runner = grpcutil::ServerRunner::Start(options, services);
+  if (!runner.ok()) {
+    ADD_FAILURE() << "in-process server: " << runner.status();
+    return;
+  }
+  runner_ = std::move(*runner);
+  runner_->SetServing(true);
+  address_ = runner_->address();
+  channel_ =
+      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+}
+
+InProcessServer::~InProcessServer() {
+  if (runner_) runner_->Shutdown(absl::Seconds(1));
+}
+
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline(
+    absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return context;
 }
 
 }  // namespace signpost::testing

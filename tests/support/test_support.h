@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/grpc/server_runner.h"
 #include "common/kafka/kafka.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 #include "signpost/v1/intake.pb.h"
 
 namespace signpost::testing {
@@ -44,6 +47,25 @@ std::vector<kafka::ConsumedMessage> ReadTopic(const std::string& bootstrap,
                                               const std::string& topic,
                                               size_t expected,
                                               absl::Duration timeout);
+
+// A real gRPC server in this process on a free loopback port, for adapter
+// tests: the same ServerRunner (health, reflection, limits) the binaries use.
+class InProcessServer {
+ public:
+  explicit InProcessServer(const std::vector<grpc::Service*>& services);
+  ~InProcessServer();
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  const std::string& address() const { return address_; }
+
+ private:
+  std::unique_ptr<grpcutil::ServerRunner> runner_;
+  std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// A client context with a deadline `timeout` from now.
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline(
+    absl::Duration timeout = absl::Seconds(10));
 
 // A child process with stderr captured to a file.
 class Process {
