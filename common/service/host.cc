@@ -192,8 +192,11 @@ void ServiceHost::Shutdown() {
   const absl::Duration budget =
       absl::Seconds(config_.GetInt("shutdown_timeout"));
   const absl::Time start = absl::Now();
-  const absl::Time deadline = start + budget;
-  StartWatchdog(deadline);
+  StartWatchdog(start + budget);
+  // The steps aim to finish early enough to leave time for destroying the
+  // Kafka handles and closing the store.
+  const absl::Time deadline =
+      start + budget - std::min(absl::Seconds(1), budget / 5);
   auto left = [&deadline] {
     return std::max(deadline - absl::Now(), absl::ZeroDuration());
   };
@@ -219,7 +222,7 @@ void ServiceHost::Shutdown() {
   // 4. Flush the producer; what the cluster did not take is abandoned.
   t = absl::Now();
   absl::Status flushed =
-      producer_->Shutdown(left() - std::min(left(), absl::Milliseconds(200)));
+      producer_->Shutdown(left());
   StepDone("producer", t);
 
   absl::StatusOr<int64_t> unsent = store::CountUnsent(*db_);

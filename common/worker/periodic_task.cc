@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
+#include "common/log/log.h"
 
 namespace signpost::worker {
 
@@ -51,7 +52,8 @@ void PeriodicTask::Loop() {
     const absl::Time now = clock_();
     const absl::Time next = std::min(fn_(now), now + max_interval_);
     absl::MutexLock lock(&mu_);
-    ++runs_;
+    // Once, so that an operator (and a test) sees the worker is live.
+    if (++runs_ == 1) log::Info("worker started", {{"worker", name_}});
     auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return notified_ || stopping_;
     };

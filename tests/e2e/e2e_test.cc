@@ -548,8 +548,8 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
 
   auto count_hearing_due = [&] {
     int n = 0;
-    for (const auto& r : testing::ReadTopic(*bootstrap_, events::kOrdersTopic,
-                                            1000, absl::Seconds(5))) {
+    for (const auto& r :
+         testing::ReadTopicToEnd(*bootstrap_, events::kOrdersTopic)) {
       auto env = events::DecodeEnvelope(r);
       if (env.ok() && env->has_hearing_due() &&
           env->hearing_due().order_id() == order.order_id()) {
@@ -571,7 +571,17 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
   {
     auto [third, addr3] = start("orders-3.log");
     ASSERT_FALSE(addr3.empty());
-    absl::SleepFor(absl::Seconds(2));
+    // Positive evidence that the third life has scanned its timers (and
+    // found nothing due) before the topic is read to its end.
+    const absl::Time scan_deadline = absl::Now() + absl::Seconds(30);
+    while (testing::ReadFile(dir_->File("orders-3.log"))
+                   .find("\"worker\":\"order-timers\"") == std::string::npos &&
+           absl::Now() < scan_deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_NE(testing::ReadFile(dir_->File("orders-3.log"))
+                  .find("\"worker\":\"order-timers\""),
+              std::string::npos);
     EXPECT_EQ(third->Terminate(), 0);
   }
   EXPECT_EQ(count_hearing_due(), 1);

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include "common/errors/errors.h"
+#include "common/status/macros.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
@@ -95,6 +97,44 @@ TEST_F(DatabaseTest, FailedWriteLeavesNothingHalfWritten) {
   });
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CountThings(**db), 0);
+}
+
+TEST_F(DatabaseTest, WriteReturnsTheCallbacksValueOrError) {
+  auto db = Database::Open(path_, migrations_);
+  ASSERT_TRUE(db.ok());
+  absl::StatusOr<int64_t> id =
+      (*db)->Write([](Tx& tx) -> absl::StatusOr<int64_t> {
+        RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('a')"));
+        ASSIGN_OR_RETURN(Statement q, tx.Prepare("SELECT last_insert_rowid()"));
+        RETURN_IF_ERROR(q.Step());
+        return q.ColumnInt(0);
+      });
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 1);
+  absl::StatusOr<std::string> failed =
+      (*db)->Write([](Tx& tx) -> absl::StatusOr<std::string> {
+        RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('b')"));
+        return absl::NotFoundError("no such thing");
+      });
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CountThings(**db), 1);  // 'b' rolled back
+  absl::StatusOr<int64_t> read = (*db)->Read([](Tx& tx) -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(Statement q, tx.Prepare("SELECT COUNT(*) FROM things"));
+    RETURN_IF_ERROR(q.Step());
+    return q.ColumnInt(0);
+  });
+  EXPECT_EQ(*read, 1);
+}
+
+TEST_F(DatabaseTest, ConstraintFailureIsAlreadyExistsNotRetryable) {
+  auto db = Database::Open(path_, migrations_);
+  ASSERT_TRUE(db.ok());
+  absl::Status s = (*db)->Write([](Tx& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('a')"));
+    return tx.Exec("INSERT INTO things (name) VALUES ('a')");
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(errors::Classify(s), errors::Disposition::kDeadLetter);
 }
 
 TEST_F(DatabaseTest, BadMigrationIsReportedWithItsNumber) {

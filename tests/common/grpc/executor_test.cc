@@ -1,0 +1,151 @@
+// The executor and RunUnary against a real in-process gRPC server: results
+// are mapped once by ToGrpcStatus, work nobody waits for is not started, and
+// a call arriving after Stop() is failed rather than left unfinished.
+#include "common/grpc/executor.h"
+
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/errors/errors.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+
+namespace signpost::grpcutil {
+namespace {
+
+using grpc::health::v1::Health;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+// Check runs `fn_` on the executor through RunUnary, like every adapter.
+class TestService : public Health::CallbackService {
+ public:
+  explicit TestService(Executor& executor) : executor_(executor) {}
+  std::function<absl::Status()> fn = [] { return absl::OkStatus(); };
+  std::atomic<int> ran{0};
+
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const HealthCheckRequest*,
+                                  HealthCheckResponse* response) override {
+    return RunUnary(context, executor_, [this, response] {
+      ++ran;
+      response->set_status(HealthCheckResponse::SERVING);
+      return fn();
+    });
+  }
+
+ private:
+  Executor& executor_;
+};
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::EnableDefaultHealthCheckService(false);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = Health::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port),
+        grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+    executor_.Stop();
+  }
+  grpc::Status Call(absl::Duration timeout = absl::Seconds(20)) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    HealthCheckResponse response;
+    return stub_->Check(&context, HealthCheckRequest(), &response);
+  }
+
+  Executor executor_{1};
+  TestService service_{executor_};
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<Health::Stub> stub_;
+};
+
+TEST_F(ExecutorTest, PostAfterStopIsRefused) {
+  Executor executor(1);
+  std::atomic<int> ran{0};
+  EXPECT_TRUE(executor.Post([&] { ++ran; }));
+  executor.Stop();
+  EXPECT_EQ(ran.load(), 1);  // queued work is drained by Stop
+  EXPECT_FALSE(executor.Post([&] { ++ran; }));
+  executor.Stop();  // idempotent
+  EXPECT_EQ(ran.load(), 1);
+}
+
+TEST_F(ExecutorTest, ResultsAreMappedOnce) {
+  EXPECT_TRUE(Call().ok());
+  service_.fn = [] { return errors::RuleViolation("R-1", "state", "no"); };
+  grpc::Status s = Call();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("R-1"), std::string::npos);
+  service_.fn = [] { return absl::UnknownError("mystery"); };
+  EXPECT_EQ(Call().error_code(), grpc::StatusCode::INTERNAL);
+}
+
+TEST_F(ExecutorTest, CallAfterStopAnswersUnavailableWithoutRunning) {
+  executor_.Stop();
+  grpc::Status s = Call();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(s.error_message().find("shutting down"), std::string::npos);
+  EXPECT_EQ(service_.ran.load(), 0);
+}
+
+TEST_F(ExecutorTest, WorkWhoseDeadlinePassedWhileQueuedIsNotStarted) {
+  // Block the single worker, queue a call with a short deadline behind it.
+  absl::Notification blocked, release;
+  ASSERT_TRUE(executor_.Post([&] {
+    blocked.Notify();
+    release.WaitForNotification();
+  }));
+  blocked.WaitForNotification();
+  grpc::Status s = Call(absl::Milliseconds(200));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  release.Notify();
+  // The queued call is finished without running its work.
+  ASSERT_TRUE(Call().ok());
+  EXPECT_EQ(service_.ran.load(), 1);
+}
+
+TEST_F(ExecutorTest, CancelledWorkIsNotStarted) {
+  absl::Notification blocked, release;
+  ASSERT_TRUE(executor_.Post([&] {
+    blocked.Notify();
+    release.WaitForNotification();
+  }));
+  blocked.WaitForNotification();
+  grpc::ClientContext context;
+  HealthCheckResponse response;
+  absl::Notification done;
+  grpc::Status status;
+  HealthCheckRequest request;
+  stub_->async()->Check(&context, &request, &response,
+                        [&](grpc::Status s) {
+                          status = s;
+                          done.Notify();
+                        });
+  absl::SleepFor(absl::Milliseconds(100));  // let the call reach the queue
+  context.TryCancel();
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  release.Notify();
+  ASSERT_TRUE(Call().ok());
+  EXPECT_EQ(service_.ran.load(), 1);
+}
+
+}  // namespace
+}  // namespace signpost::grpcutil
