@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status/macros.h"
 
 namespace signpost::calendar {
 
@@ -107,7 +108,7 @@ absl::Status WorkingCalendar::CheckCovered(absl::CivilDay day) const {
 }
 
 absl::StatusOr<bool> WorkingCalendar::IsWorkingDay(absl::CivilDay day) const {
-  if (absl::Status s = CheckCovered(day); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckCovered(day));
   absl::Weekday wd = absl::GetWeekday(day);
   if (wd == absl::Weekday::saturday || wd == absl::Weekday::sunday)
     return false;
@@ -126,9 +127,8 @@ absl::StatusOr<absl::Time> WorkingCalendar::EndOfWorkingDays(absl::Time from,
   int counted = 0;
   while (counted < n) {
     day += 1;
-    absl::StatusOr<bool> working = IsWorkingDay(day);
-    if (!working.ok()) return working.status();
-    if (*working) ++counted;
+    ASSIGN_OR_RETURN(bool working, IsWorkingDay(day));
+    if (working) ++counted;
   }
   // The last second of that local day (the next midnight may be 23 or 25
   // hours away across a clock change; FromCivil handles that).
@@ -142,7 +142,7 @@ absl::StatusOr<absl::Time> WorkingCalendar::AddHoursSkippingDapnDays(
   absl::Time cursor = from;
   absl::CivilDay day = absl::ToCivilDay(from, zone_);
   while (true) {
-    if (absl::Status s = CheckCovered(day); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckCovered(day));
     absl::Time day_end = absl::FromCivil(absl::CivilDay(day + 1), zone_);
     if (!IsDapnExcluded(day)) {
       absl::Duration available = day_end - cursor;

@@ -67,7 +67,8 @@ absl::Status FieldErrors::ToStatus() const {
                     violations_.size() - kMaxNamedViolations, " more");
   }
   absl::Status status = absl::InvalidArgumentError(message);
-  status.SetPayload(kFieldViolationsUrl, absl::Cord(absl::StrJoin(lines, "\n")));
+  status.SetPayload(kFieldViolationsUrl,
+                    absl::Cord(absl::StrJoin(lines, "\n")));
   return status;
 }
 
@@ -88,8 +89,8 @@ absl::Status RuleViolation(absl::string_view rule_id, absl::string_view subject,
 }
 
 absl::Status InvariantViolation(absl::string_view description) {
-  absl::Status status = absl::InternalError(
-      absl::StrCat("broken invariant: ", description));
+  absl::Status status =
+      absl::InternalError(absl::StrCat("broken invariant: ", description));
   status.SetPayload(kInvariantUrl, absl::Cord("1"));
   return status;
 }
@@ -98,8 +99,7 @@ std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status) {
   std::vector<FieldViolation> out;
   auto payload = status.GetPayload(kFieldViolationsUrl);
   if (!payload) return out;
-  std::vector<std::string> lines =
-      absl::StrSplit(std::string(*payload), '\n');
+  std::vector<std::string> lines = absl::StrSplit(std::string(*payload), '\n');
   for (size_t i = 1; i < lines.size(); ++i) {
     std::vector<std::string> fields = DecodeRecord(lines[i]);
     fields.resize(2);

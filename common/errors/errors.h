@@ -69,8 +69,8 @@ bool IsInvariantViolation(const absl::Status& status);
 
 // How an event consumer treats a failed handler.
 enum class Disposition {
-  kRetry,       // transient (UNAVAILABLE; SQLite busy or locked): back off
-  kDeadLetter,  // never processable (bad input, refused by a rule)
+  kRetry,         // transient (UNAVAILABLE; SQLite busy or locked): back off
+  kDeadLetter,    // never processable (bad input, refused by a rule)
   kRetryBounded,  // unclassified: a bounded number of attempts, then DLQ
   kCrash,         // a broken invariant: log and abort the process
 };

@@ -16,10 +16,9 @@ namespace signpost::events {
 absl::StatusOr<std::unique_ptr<EventConsumer>> EventConsumer::Create(
     Options options, store::Database& db, kafka::Producer& dlq_producer,
     EventHandler handler) {
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<kafka::Consumer> consumer,
-      kafka::Consumer::Create(options.client, options.group_id,
-                              options.topics));
+  ASSIGN_OR_RETURN(std::unique_ptr<kafka::Consumer> consumer,
+                   kafka::Consumer::Create(options.client, options.group_id,
+                                           options.topics));
   return std::unique_ptr<EventConsumer>(
       new EventConsumer(std::move(options), std::move(consumer), db,
                         dlq_producer, std::move(handler)));
@@ -27,8 +26,7 @@ absl::StatusOr<std::unique_ptr<EventConsumer>> EventConsumer::Create(
 
 EventConsumer::EventConsumer(Options options,
                              std::unique_ptr<kafka::Consumer> consumer,
-                             store::Database& db,
-                             kafka::Producer& dlq_producer,
+                             store::Database& db, kafka::Producer& dlq_producer,
                              EventHandler handler)
     : options_(std::move(options)),
       consumer_(std::move(consumer)),

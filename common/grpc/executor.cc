@@ -75,8 +75,8 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
     reactor->Finish(ToGrpcStatus(status.ok() ? fn() : status));
   });
   if (!queued) {
-    reactor->Finish(ToGrpcStatus(
-        absl::UnavailableError("the service is shutting down")));
+    reactor->Finish(
+        ToGrpcStatus(absl::UnavailableError("the service is shutting down")));
   }
   return reactor;
 }

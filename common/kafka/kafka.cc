@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/status/macros.h"
 
 namespace signpost::kafka {
 namespace {
@@ -55,7 +56,7 @@ absl::StatusOr<ConfPtr> BaseConf(
   props["client.id"] = options.client_id;
   for (const auto& [k, v] : options.properties) props[k] = v;
   for (const auto& [k, v] : props) {
-    if (absl::Status s = SetProperty(conf.get(), k, v); !s.ok()) return s;
+    RETURN_IF_ERROR(SetProperty(conf.get(), k, v));
   }
   return conf;
 }
@@ -135,9 +136,9 @@ Producer::~Producer() {
 absl::Status Producer::Shutdown(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   rd_kafka_t* rk = impl_->rk.get();
-  rd_kafka_resp_err_t err = rd_kafka_flush(
-      rk, static_cast<int>(
-              absl::ToInt64Milliseconds(std::max(timeout, absl::ZeroDuration()))));
+  rd_kafka_resp_err_t err =
+      rd_kafka_flush(rk, static_cast<int>(absl::ToInt64Milliseconds(
+                             std::max(timeout, absl::ZeroDuration()))));
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
   // Whatever is still queued is abandoned, so that destroying the handle
   // does not wait for an unreachable cluster. Outbox rows stay unsent in the
@@ -151,22 +152,21 @@ absl::Status Producer::Shutdown(absl::Duration timeout) {
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
     const ClientOptions& options) {
-  absl::StatusOr<ConfPtr> conf =
-      BaseConf(options, {{"enable.idempotence", "true"},
-                         {"acks", "all"},
-                         {"linger.ms", "5"},
-                         {"message.timeout.ms", "30000"},
-                         {"compression.type", "none"}});
-  if (!conf.ok()) return conf.status();
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), OnDelivery);
-  rd_kafka_conf_set_error_cb(conf->get(), OnError);
+  ASSIGN_OR_RETURN(ConfPtr conf,
+                   BaseConf(options, {{"enable.idempotence", "true"},
+                                      {"acks", "all"},
+                                      {"linger.ms", "5"},
+                                      {"message.timeout.ms", "30000"},
+                                      {"compression.type", "none"}}));
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), OnDelivery);
+  rd_kafka_conf_set_error_cb(conf.get(), OnError);
   char err[512];
   rd_kafka_t* rk =
-      rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), err, sizeof(err));
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
   if (rk == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("kafka producer: ", err));
   }
-  (void)conf->release();  // owned by rk now
+  (void)conf.release();  // owned by rk now
   auto impl = std::make_unique<Impl>();
   impl->rk.reset(rk);
   return std::unique_ptr<Producer>(new Producer(std::move(impl)));
@@ -271,23 +271,23 @@ Consumer::~Consumer() { Close(); }
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
     const ClientOptions& options, const std::string& group_id,
     const std::vector<std::string>& topics) {
-  absl::StatusOr<ConfPtr> conf =
+  ASSIGN_OR_RETURN(
+      ConfPtr conf,
       BaseConf(options, {{"group.id", group_id},
                          {"enable.auto.commit", "false"},
                          {"enable.auto.offset.store", "false"},
                          {"auto.offset.reset", "earliest"},
                          {"session.timeout.ms", "10000"},
                          {"heartbeat.interval.ms", "1000"},
-                         {"topic.metadata.refresh.interval.ms", "5000"}});
-  if (!conf.ok()) return conf.status();
-  rd_kafka_conf_set_error_cb(conf->get(), OnError);
+                         {"topic.metadata.refresh.interval.ms", "5000"}}));
+  rd_kafka_conf_set_error_cb(conf.get(), OnError);
   char err[512];
   rd_kafka_t* rk =
-      rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), err, sizeof(err));
+      rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
   if (rk == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", err));
   }
-  (void)conf->release();
+  (void)conf.release();
   auto impl = std::make_unique<Impl>();
   impl->rk.reset(rk);
   rd_kafka_poll_set_consumer(rk);

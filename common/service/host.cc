@@ -172,18 +172,19 @@ void ServiceHost::StartWatchdog(absl::Time deadline) {
     absl::MutexLock lock(&mu_);
     auto exited = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return exited_; };
     if (mu_.AwaitWithDeadline(absl::Condition(&exited), deadline)) return;
-    log::Error("shutdown deadline passed; exiting now (unsent events stay "
-               "in the outbox and are published after the restart)",
-               {{"steps_done", absl::StrJoin(steps_, ",")}});
+    log::Error(
+        "shutdown deadline passed; exiting now (unsent events stay "
+        "in the outbox and are published after the restart)",
+        {{"steps_done", absl::StrJoin(steps_, ",")}});
     std::_Exit(3);
   });
 }
 
 void ServiceHost::StepDone(const char* step, absl::Time started) {
-  log::Info("shutdown step done",
-            {{"step", step},
-             {"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() -
-                                                           started))}});
+  log::Info(
+      "shutdown step done",
+      {{"step", step},
+       {"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - started))}});
   absl::MutexLock lock(&mu_);
   steps_.push_back(step);
 }
@@ -221,16 +222,15 @@ void ServiceHost::Shutdown() {
 
   // 4. Flush the producer; what the cluster did not take is abandoned.
   t = absl::Now();
-  absl::Status flushed =
-      producer_->Shutdown(left());
+  absl::Status flushed = producer_->Shutdown(left());
   StepDone("producer", t);
 
   absl::StatusOr<int64_t> unsent = store::CountUnsent(*db_);
-  log::Info("stopped",
-            {{"outbox_unsent", unsent.ok() ? absl::StrCat(*unsent) : "?"},
-             {"flush", flushed.ok() ? "ok" : std::string(flushed.message())},
-             {"ms", absl::StrCat(
-                        absl::ToInt64Milliseconds(absl::Now() - start))}});
+  log::Info(
+      "stopped",
+      {{"outbox_unsent", unsent.ok() ? absl::StrCat(*unsent) : "?"},
+       {"flush", flushed.ok() ? "ok" : std::string(flushed.message())},
+       {"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - start))}});
 }
 
 int ServiceHost::Run(const std::vector<grpc::Service*>& services,

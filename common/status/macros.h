@@ -30,19 +30,19 @@ const absl::Status& AsStatus(const absl::StatusOr<T>& status_or) {
 
 // Evaluates `expr` (an absl::Status or absl::StatusOr) once and returns its
 // status from the enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)                                              \
-  do {                                                                     \
-    if (const absl::Status signpost_status_ =                              \
-            ::signpost::status_internal::AsStatus((expr));                 \
-        !signpost_status_.ok()) {                                          \
-      return signpost_status_;                                             \
-    }                                                                      \
+#define RETURN_IF_ERROR(expr)                              \
+  do {                                                     \
+    if (absl::Status signpost_status_ =                    \
+            ::signpost::status_internal::AsStatus((expr)); \
+        !signpost_status_.ok()) {                          \
+      return signpost_status_;                             \
+    }                                                      \
   } while (false)
 
 // Evaluates `expr` (an absl::StatusOr<T>); on error returns its status,
 // otherwise moves the value into `lhs` (a declaration or an lvalue).
-#define ASSIGN_OR_RETURN(lhs, expr)                                          \
-  SIGNPOST_ASSIGN_OR_RETURN_IMPL(                                            \
+#define ASSIGN_OR_RETURN(lhs, expr) \
+  SIGNPOST_ASSIGN_OR_RETURN_IMPL(   \
       SIGNPOST_STATUS_CONCAT(signpost_status_or_, __LINE__), lhs, expr)
 
 #define SIGNPOST_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

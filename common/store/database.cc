@@ -98,9 +98,8 @@ absl::StatusOr<bool> Statement::Step() {
 
 absl::Status Statement::Run() {
   while (true) {
-    absl::StatusOr<bool> row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
+    ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return absl::OkStatus();
   }
 }
 
@@ -194,12 +193,12 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     for (const char* pragma :
          {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
           "PRAGMA foreign_keys=ON;"}) {
-      if (absl::Status s = tx.Exec(pragma); !s.ok()) return s;
+      RETURN_IF_ERROR(tx.Exec(pragma));
     }
   }
   std::vector<std::string> all = {kSharedMigration};
   all.insert(all.end(), service_migrations.begin(), service_migrations.end());
-  if (absl::Status s = database->ApplyMigrations(all); !s.ok()) return s;
+  RETURN_IF_ERROR(database->ApplyMigrations(all));
   return database;
 }
 
@@ -213,10 +212,9 @@ Database::~Database() {
 int64_t Database::UserVersion() {
   int64_t version = 0;
   (void)Read([&](Tx& tx) -> absl::Status {
-    absl::StatusOr<Statement> stmt = tx.Prepare("PRAGMA user_version;");
-    if (!stmt.ok()) return stmt.status();
-    absl::StatusOr<bool> row = stmt->Step();
-    if (row.ok() && *row) version = stmt->ColumnInt(0);
+    ASSIGN_OR_RETURN(Statement stmt, tx.Prepare("PRAGMA user_version;"));
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) version = stmt.ColumnInt(0);
     return absl::OkStatus();
   });
   return version;
@@ -233,7 +231,7 @@ absl::Status Database::ApplyMigrations(
   }
   for (size_t i = static_cast<size_t>(current); i < migrations.size(); ++i) {
     absl::Status s = Write([&](Tx& tx) -> absl::Status {
-      if (absl::Status e = tx.Exec(migrations[i]); !e.ok()) return e;
+      RETURN_IF_ERROR(tx.Exec(migrations[i]));
       return tx.Exec(absl::StrCat("PRAGMA user_version=", i + 1, ";"));
     });
     if (!s.ok()) {

@@ -4,6 +4,7 @@
 #include "absl/time/clock.h"
 #include "common/events/envelope.h"
 #include "common/log/log.h"
+#include "common/status/macros.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace signpost::store {
@@ -28,13 +29,14 @@ absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
   if (envelope.type().empty() || envelope.event_id().empty()) {
     return absl::InternalError("outbox: envelope without type or id");
   }
-  absl::StatusOr<Statement> stmt = tx.Prepare(
-      "INSERT INTO outbox (event_id, event_type, referral_id, topic, payload, "
-      "traceparent, occurred_at, created_at_ms) VALUES (?,?,?,?,?,?,?,?)");
-  if (!stmt.ok()) return stmt.status();
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      tx.Prepare("INSERT INTO outbox (event_id, event_type, referral_id, "
+                 "topic, payload, traceparent, occurred_at, created_at_ms) "
+                 "VALUES (?,?,?,?,?,?,?,?)"));
   std::string payload;
   envelope.SerializeToString(&payload);
-  stmt->Bind(1, envelope.event_id())
+  stmt.Bind(1, envelope.event_id())
       .Bind(2, envelope.type())
       .Bind(3, envelope.referral_id())
       .Bind(4, topic)
@@ -43,63 +45,55 @@ absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
       .Bind(7,
             google::protobuf::util::TimeUtil::ToString(envelope.occurred_at()))
       .Bind(8, NowMs());
-  return stmt->Run();
+  return stmt.Run();
 }
 
 absl::StatusOr<bool> ClaimInbox(Tx& tx, const v1::EventEnvelope& envelope) {
-  absl::StatusOr<Statement> stmt = tx.Prepare(
-      "INSERT OR IGNORE INTO inbox (event_id, event_type, processed_at_ms) "
-      "VALUES (?,?,?)");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, envelope.event_id()).Bind(2, envelope.type()).Bind(3, NowMs());
-  if (absl::Status s = stmt->Run(); !s.ok()) return s;
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      tx.Prepare("INSERT OR IGNORE INTO inbox (event_id, event_type, "
+                 "processed_at_ms) VALUES (?,?,?)"));
+  stmt.Bind(1, envelope.event_id()).Bind(2, envelope.type()).Bind(3, NowMs());
+  RETURN_IF_ERROR(stmt.Run());
   return tx.Changes() == 1;
 }
 
 absl::StatusOr<std::vector<StoredEvent>> ListReferralEvents(
     Database& db, absl::string_view referral_id) {
-  std::vector<StoredEvent> out;
-  absl::Status status = db.Read([&](Tx& tx) -> absl::Status {
-    absl::StatusOr<Statement> stmt = tx.Prepare(
-        "SELECT seq, topic, payload, sent_at_ms IS NOT NULL, "
-        "COALESCE(kafka_partition,-1), COALESCE(kafka_offset,-1) FROM outbox "
-        "WHERE referral_id = ? ORDER BY seq");
-    if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, referral_id);
+  return db.Read([&](Tx& tx) -> absl::StatusOr<std::vector<StoredEvent>> {
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        tx.Prepare("SELECT seq, topic, payload, sent_at_ms IS NOT NULL, "
+                   "COALESCE(kafka_partition,-1), COALESCE(kafka_offset,-1) "
+                   "FROM outbox WHERE referral_id = ? ORDER BY seq"));
+    stmt.Bind(1, referral_id);
+    std::vector<StoredEvent> out;
     while (true) {
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
       StoredEvent e;
-      e.seq = stmt->ColumnInt(0);
-      e.topic = stmt->ColumnText(1);
-      if (!e.envelope.ParseFromString(stmt->ColumnBlob(2))) {
+      e.seq = stmt.ColumnInt(0);
+      e.topic = stmt.ColumnText(1);
+      if (!e.envelope.ParseFromString(stmt.ColumnBlob(2))) {
         return absl::DataLossError("outbox row does not parse");
       }
-      e.sent = stmt->ColumnInt(3) != 0;
-      e.partition = static_cast<int32_t>(stmt->ColumnInt(4));
-      e.offset = stmt->ColumnInt(5);
+      e.sent = stmt.ColumnInt(3) != 0;
+      e.partition = static_cast<int32_t>(stmt.ColumnInt(4));
+      e.offset = stmt.ColumnInt(5);
       out.push_back(std::move(e));
     }
-    return absl::OkStatus();
+    return out;
   });
-  if (!status.ok()) return status;
-  return out;
 }
 
 absl::StatusOr<int64_t> CountUnsent(Database& db) {
-  int64_t count = 0;
-  absl::Status status = db.Read([&](Tx& tx) -> absl::Status {
-    absl::StatusOr<Statement> stmt =
-        tx.Prepare("SELECT COUNT(*) FROM outbox WHERE sent_at_ms IS NULL");
-    if (!stmt.ok()) return stmt.status();
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    count = stmt->ColumnInt(0);
-    return absl::OkStatus();
+  return db.Read([&](Tx& tx) -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        tx.Prepare("SELECT COUNT(*) FROM outbox WHERE sent_at_ms IS NULL"));
+    RETURN_IF_ERROR(stmt.Step());
+    return stmt.ColumnInt(0);
   });
-  if (!status.ok()) return status;
-  return count;
 }
 
 OutboxRelay::OutboxRelay(Database& db, kafka::Producer& producer,
@@ -143,40 +137,41 @@ void OutboxRelay::Stop(absl::Duration drain) {
     absl::StatusOr<int64_t> unsent = CountUnsent(db_);
     if (!unsent.ok() || *unsent == 0) break;
     if (!PublishOnce(deadline - absl::Now()).ok()) {
-      absl::SleepFor(std::min(absl::Milliseconds(100),
-                              std::max(deadline - absl::Now(),
-                                       absl::ZeroDuration())));
+      absl::SleepFor(
+          std::min(absl::Milliseconds(100),
+                   std::max(deadline - absl::Now(), absl::ZeroDuration())));
     }
   }
 }
 
 absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
-  std::vector<PendingRow> rows;
-  absl::Status read = db_.Read([&](Tx& tx) -> absl::Status {
-    absl::StatusOr<Statement> stmt = tx.Prepare(
-        "SELECT seq, topic, referral_id, payload, traceparent FROM outbox "
-        "WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?");
-    if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, static_cast<int64_t>(options_.batch_size));
-    while (true) {
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      PendingRow r;
-      r.seq = stmt->ColumnInt(0);
-      r.topic = stmt->ColumnText(1);
-      r.key = stmt->ColumnText(2);
-      r.payload = stmt->ColumnBlob(3);
-      r.traceparent = stmt->ColumnText(4);
-      if (!r.envelope.ParseFromString(r.payload)) {
-        return absl::DataLossError(
-            absl::StrCat("outbox row ", r.seq, " corrupt"));
-      }
-      rows.push_back(std::move(r));
-    }
-    return absl::OkStatus();
-  });
-  if (!read.ok()) return read;
+  ASSIGN_OR_RETURN(
+      std::vector<PendingRow> rows,
+      db_.Read([&](Tx& tx) -> absl::StatusOr<std::vector<PendingRow>> {
+        ASSIGN_OR_RETURN(
+            Statement stmt,
+            tx.Prepare("SELECT seq, topic, referral_id, payload, traceparent "
+                       "FROM outbox WHERE sent_at_ms IS NULL ORDER BY seq "
+                       "LIMIT ?"));
+        stmt.Bind(1, static_cast<int64_t>(options_.batch_size));
+        std::vector<PendingRow> out;
+        while (true) {
+          ASSIGN_OR_RETURN(bool row, stmt.Step());
+          if (!row) break;
+          PendingRow r;
+          r.seq = stmt.ColumnInt(0);
+          r.topic = stmt.ColumnText(1);
+          r.key = stmt.ColumnText(2);
+          r.payload = stmt.ColumnBlob(3);
+          r.traceparent = stmt.ColumnText(4);
+          if (!r.envelope.ParseFromString(r.payload)) {
+            return absl::DataLossError(
+                absl::StrCat("outbox row ", r.seq, " corrupt"));
+          }
+          out.push_back(std::move(r));
+        }
+        return out;
+      }));
   if (rows.empty()) return 0;
 
   std::vector<kafka::OutgoingMessage> messages;
@@ -185,9 +180,8 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
     messages.push_back({r.topic, r.key, r.payload,
                         events::CloudEventHeaders(r.envelope, r.traceparent)});
   }
-  std::vector<kafka::Delivery> deliveries =
-      producer_.ProduceAndWait(
-          messages, std::min(timeout, options_.delivery_timeout), &abandon_);
+  std::vector<kafka::Delivery> deliveries = producer_.ProduceAndWait(
+      messages, std::min(timeout, options_.delivery_timeout), &abandon_);
 
   // Mark the delivered prefix sent. A later row that was delivered after a
   // failed one is re-sent next time; consumers deduplicate by event id.
@@ -196,21 +190,20 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
     ++delivered;
   }
   if (delivered > 0) {
-    absl::Status write = db_.Write([&](Tx& tx) -> absl::Status {
+    RETURN_IF_ERROR(db_.Write([&](Tx& tx) -> absl::Status {
       for (size_t i = 0; i < delivered; ++i) {
-        absl::StatusOr<Statement> stmt = tx.Prepare(
-            "UPDATE outbox SET sent_at_ms=?, kafka_partition=?, kafka_offset=? "
-            "WHERE seq=?");
-        if (!stmt.ok()) return stmt.status();
-        stmt->Bind(1, NowMs())
+        ASSIGN_OR_RETURN(Statement stmt,
+                         tx.Prepare("UPDATE outbox SET sent_at_ms=?, "
+                                    "kafka_partition=?, kafka_offset=? "
+                                    "WHERE seq=?"));
+        stmt.Bind(1, NowMs())
             .Bind(2, static_cast<int64_t>(deliveries[i].partition))
             .Bind(3, deliveries[i].offset)
             .Bind(4, rows[i].seq);
-        if (absl::Status s = stmt->Run(); !s.ok()) return s;
+        RETURN_IF_ERROR(stmt.Run());
       }
       return absl::OkStatus();
-    });
-    if (!write.ok()) return write;
+    }));
     published_ += static_cast<int64_t>(delivered);
   }
   if (delivered < deliveries.size()) {

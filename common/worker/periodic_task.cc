@@ -7,8 +7,8 @@
 
 namespace signpost::worker {
 
-PeriodicTask::PeriodicTask(std::string name, absl::Duration max_interval,
-                           Fn fn, Clock clock)
+PeriodicTask::PeriodicTask(std::string name, absl::Duration max_interval, Fn fn,
+                           Clock clock)
     : name_(std::move(name)),
       max_interval_(max_interval),
       fn_(std::move(fn)),

@@ -1,23 +1,25 @@
 #include "services/advocacy/advocacy_handler.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
+#include "common/status/macros.h"
+#include "common/time/timestamps.h"
 
 namespace signpost::advocacy {
 
-absl::Status AdvocacyHandler::Handle(const events::IncomingEvent& event) {
-  if (!event.envelope.has_referral_triaged() &&
-      !event.envelope.has_referral_reassessed()) {
+absl::Status AdvocacyHandler::Handle(const events::IncomingEvent& event,
+                                     store::Tx& tx) {
+  const v1::EventEnvelope& envelope = event.envelope;
+  if (!envelope.has_referral_triaged() && !envelope.has_referral_reassessed()) {
     return absl::OkStatus();
   }
-  absl::StatusOr<int> created = store_.RouteTriaged(event, absl::Now());
-  if (!created.ok()) return created.status();
-  relay_.Notify();
+  ASSIGN_OR_RETURN(int created,
+                   app_.RouteTriaged(tx, envelope, event.traceparent,
+                                     timeutil::NowMillis()));
   log::Info("referral routed to advocacy",
-            {{"referral_id", event.envelope.referral_id()},
-             {"assignments", absl::StrCat(*created)}},
+            {{"referral_id", envelope.referral_id()},
+             {"assignments", absl::StrCat(created)}},
             TraceIdOf(event.traceparent));
   return absl::OkStatus();
 }

@@ -1,20 +1,26 @@
-// gRPC adapter for AdvocacyService: validates every field, then delegates to
-// AdvocacyStore. The caller's organisation comes from the "x-signpost-org"
-// call metadata (set by the partner gateway). Thread-safe.
+// gRPC adapter for AdvocacyService: decodes each request, checks every field
+// (validation.h, directory.h), converts ids to their strong types, calls
+// AdvocacyApp and encodes the answer; after a change it wakes the outbox
+// relay. No SQL and no rules here. The caller's organisation comes from the
+// "x-signpost-org" call metadata (set by the partner gateway). Thread-safe.
 #pragma once
 
+#include <functional>
+#include <utility>
+
 #include "common/grpc/executor.h"
-#include "common/store/outbox.h"
-#include "services/advocacy/advocacy_store.h"
+#include "services/advocacy/advocacy_app.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 
 namespace signpost::advocacy {
 
 class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
  public:
-  AdvocacyServiceImpl(AdvocacyStore& store, store::OutboxRelay& relay,
+  // `wake_relay` is called after a change that appended events (in the
+  // binary: OutboxRelay::Notify).
+  AdvocacyServiceImpl(AdvocacyApp& app, std::function<void()> wake_relay,
                       grpcutil::Executor& executor)
-      : store_(store), relay_(relay), executor_(executor) {}
+      : app_(app), wake_relay_(std::move(wake_relay)), executor_(executor) {}
 
   grpc::ServerUnaryReactor* UpsertProvider(grpc::CallbackServerContext* context,
                                            const v1::Provider* request,
@@ -65,8 +71,8 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
       v1::CheckCapacityResponse* response) override;
 
  private:
-  AdvocacyStore& store_;
-  store::OutboxRelay& relay_;
+  AdvocacyApp& app_;
+  std::function<void()> wake_relay_;
   grpcutil::Executor& executor_;
 };
 

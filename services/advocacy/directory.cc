@@ -4,8 +4,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "common/config/textproto.h"
 
 namespace signpost::advocacy {
 namespace {
@@ -24,7 +22,7 @@ bool IsId(const std::string& s) {
 }  // namespace
 
 void ValidateAdvocate(const v1::Advocate& a, const std::string& at,
-                      grpcutil::FieldErrors& errors) {
+                      errors::FieldErrors& errors) {
   if (!IsId(a.advocate_id())) {
     errors.Add(at + ".advocate_id",
                "is required: 1-64 of A-Z, a-z, 0-9, '-', '_', '.'");
@@ -56,8 +54,8 @@ void ValidateAdvocate(const v1::Advocate& a, const std::string& at,
   }
 }
 
-grpcutil::FieldErrors ValidateDirectory(const v1::Directory& directory) {
-  grpcutil::FieldErrors errors;
+errors::FieldErrors ValidateDirectory(const v1::Directory& directory) {
+  errors::FieldErrors errors;
   std::set<std::string> providers, advocates;
   for (int i = 0; i < directory.providers_size(); ++i) {
     const v1::Provider& p = directory.providers(i);
@@ -83,20 +81,13 @@ grpcutil::FieldErrors ValidateDirectory(const v1::Directory& directory) {
   return errors;
 }
 
-absl::StatusOr<v1::Directory> LoadDirectory(const std::string& path) {
-  v1::Directory directory;
-  if (absl::Status s = config::LoadTextProto(path, &directory); !s.ok())
-    return s;
-  grpcutil::FieldErrors errors = ValidateDirectory(directory);
-  if (!errors.empty()) {
-    std::vector<std::string> parts;
-    for (const auto& [field, description] : errors.violations()) {
-      parts.push_back(absl::StrCat(field, ": ", description));
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", absl::StrJoin(parts, "; ")));
+v1::Provider ProviderAsSeenBy(v1::Provider provider, const AgencyId& caller) {
+  if (provider.address_confidential() &&
+      caller.value() != provider.provider_id()) {
+    provider.clear_address();
+    provider.set_address_redacted(true);
   }
-  return directory;
+  return provider;
 }
 
 }  // namespace signpost::advocacy

@@ -1,20 +1,25 @@
-// Loading and checking the directory file (textproto v1.Directory: providers
-// and advocates) for bulk import. Thread-safe (pure).
+// The directory of providers and advocates, in plain code: checking a
+// directory (every problem at once, as field violations) and what a caller
+// may see of a provider. Loading the directory file is in directory_file.h.
+// Thread-safe (pure).
 #pragma once
 
 #include <string>
 
-#include "absl/status/statusor.h"
-#include "common/grpc/status.h"
+#include "common/errors/errors.h"
+#include "common/ids/ids.h"
 #include "signpost/v1/advocacy.pb.h"
 
 namespace signpost::advocacy {
 
 // Every problem at once, as field violations (e.g. "advocates[2].capacity").
-grpcutil::FieldErrors ValidateDirectory(const v1::Directory& directory);
+errors::FieldErrors ValidateDirectory(const v1::Directory& directory);
 // One advocate (for UpsertAdvocate); `prefix` names it in violations.
 void ValidateAdvocate(const v1::Advocate& a, const std::string& prefix,
-                      grpcutil::FieldErrors& errors);
-absl::StatusOr<v1::Directory> LoadDirectory(const std::string& path);
+                      errors::FieldErrors& errors);
+
+// A confidential address (a refuge, say) is shown only to the provider
+// itself; anyone else sees it withheld.
+v1::Provider ProviderAsSeenBy(v1::Provider provider, const AgencyId& caller);
 
 }  // namespace signpost::advocacy

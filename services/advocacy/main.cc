@@ -1,13 +1,13 @@
-// signpost-advocacy: wires config to the directory, store, handler, offer
-// expiry scheduler and gRPC service.
-#include "absl/time/clock.h"
-#include "common/ids/ids.h"
+// signpost-advocacy: wires config to the application, the directory import,
+// the offer-expiry task, the event handler and the gRPC service.
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/service/host.h"
+#include "services/advocacy/advocacy_app.h"
 #include "services/advocacy/advocacy_handler.h"
 #include "services/advocacy/advocacy_service.h"
 #include "services/advocacy/advocacy_store.h"
-#include "services/advocacy/directory.h"
-#include "services/advocacy/offer_expiry.h"
+#include "services/advocacy/directory_file.h"
 
 int main(int argc, char** argv) {
   using namespace signpost;
@@ -31,34 +31,31 @@ int main(int argc, char** argv) {
       },
       [&](service::ServiceHost& host, const config::Config& config,
           grpcutil::Executor& executor) {
-        advocacy::AdvocacyStore store(
-            host.db(), {absl::Minutes(config.GetInt("offer_timeout_minutes"))});
-        if (!config.GetString("directory_file").empty()) {
-          absl::StatusOr<v1::Directory> directory =
-              advocacy::LoadDirectory(config.GetString("directory_file"));
-          absl::Status loaded =
-              directory.ok() ? store
-                                   .ImportDirectory(*directory, absl::Now(),
-                                                    NewTraceparent())
-                                   .status()
-                             : directory.status();
-          if (!loaded.ok()) {
-            config::PrintConfigError(
-                argv[0], absl::InvalidArgumentError(absl::StrCat(
-                             "directory_file: ", loaded.message())));
-            return 2;
-          }
+        const absl::Duration scan =
+            absl::Seconds(config.GetInt("expiry_scan_seconds"));
+        advocacy::AdvocacyApp app(
+            host.db(),
+            {absl::Minutes(config.GetInt("offer_timeout_minutes")), scan});
+        if (absl::Status s = advocacy::ImportDirectoryFile(
+                app, config.GetString("directory_file"));
+            !s.ok()) {
+          config::PrintConfigError(
+              argv[0], absl::InvalidArgumentError(
+                           absl::StrCat("directory_file: ", s.message())));
+          return 2;
         }
-        advocacy::AdvocacyHandler handler(store, host.relay());
-        advocacy::AdvocacyServiceImpl api(store, host.relay(), executor);
-        advocacy::OfferExpiryScheduler expiry(
-            store, host.relay(),
-            absl::Seconds(config.GetInt("expiry_scan_seconds")));
-        expiry.Start();
-        int code = host.Run({&api}, [&handler](const events::IncomingEvent& e) {
-          return handler.Handle(e);
-        });
-        expiry.Stop();
-        return code;
+        host.AddPeriodicTask("offer-expiry", scan,
+                             [&app, &host](absl::Time now) {
+                               absl::Time next_due = app.ExpireOffers(now);
+                               host.relay().Notify();
+                               return next_due;
+                             });
+        advocacy::AdvocacyHandler handler(app);
+        advocacy::AdvocacyServiceImpl api(
+            app, [&host] { host.relay().Notify(); }, executor);
+        return host.Run(
+            {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
+              return handler.Handle(e, tx);
+            });
       });
 }

@@ -166,4 +166,20 @@ MatchResult Match(const MatchRequest& request,
   return result;
 }
 
+CapacitySummary SummariseCapacity(const std::vector<AdvocateView>& advocates,
+                                  const std::string& locality,
+                                  const std::string& language, int64_t now_ms) {
+  CapacitySummary summary;
+  for (const AdvocateView& a : advocates) {
+    if (!ServesLocality(a, locality) || !IsAvailable(a, now_ms) ||
+        a.caseload >= a.capacity) {
+      continue;
+    }
+    ++summary.available_advocates;
+    summary.free_places += a.capacity - a.caseload;
+    summary.language_match_available |= Speaks(a, language);
+  }
+  return summary;
+}
+
 }  // namespace signpost::advocacy

@@ -68,4 +68,16 @@ bool IsAvailable(const AdvocateView& a, int64_t now_ms);
 MatchResult Match(const MatchRequest& request,
                   const std::vector<AdvocateView>& advocates);
 
+// Who could take a new case in a locality now: serving it, available and
+// below capacity.
+struct CapacitySummary {
+  int available_advocates = 0;
+  int free_places = 0;
+  // One of them speaks `language`.
+  bool language_match_available = false;
+};
+CapacitySummary SummariseCapacity(const std::vector<AdvocateView>& advocates,
+                                  const std::string& locality,
+                                  const std::string& language, int64_t now_ms);
+
 }  // namespace signpost::advocacy

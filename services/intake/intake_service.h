@@ -1,19 +1,24 @@
-// gRPC adapter for IntakeService: validates, then delegates to IntakeStore.
-// Thread-safe.
+// gRPC adapter for IntakeService: decodes and validates each request,
+// converts ids to their strong types, calls IntakeApp and encodes the answer.
+// No SQL and no rules here. Thread-safe.
 #pragma once
 
+#include <functional>
+#include <utility>
+
 #include "common/grpc/executor.h"
-#include "common/store/outbox.h"
-#include "services/intake/intake_store.h"
+#include "services/intake/intake_app.h"
 #include "signpost/v1/intake.grpc.pb.h"
 
 namespace signpost::intake {
 
 class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
  public:
-  IntakeServiceImpl(IntakeStore& store, store::OutboxRelay& relay,
+  // `wake_relay` is called after a submission that appended an event (in
+  // the binary: OutboxRelay::Notify).
+  IntakeServiceImpl(IntakeApp& app, std::function<void()> wake_relay,
                     grpcutil::Executor& executor)
-      : store_(store), relay_(relay), executor_(executor) {}
+      : app_(app), wake_relay_(std::move(wake_relay)), executor_(executor) {}
 
   grpc::ServerUnaryReactor* SubmitReferral(
       grpc::CallbackServerContext* context,
@@ -25,8 +30,8 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
       v1::GetReferralResponse* response) override;
 
  private:
-  IntakeStore& store_;
-  store::OutboxRelay& relay_;
+  IntakeApp& app_;
+  std::function<void()> wake_relay_;
   grpcutil::Executor& executor_;
 };
 

@@ -1,48 +1,62 @@
-// Intake's store: referrals keyed by id and by idempotency key. The coded
-// facts and the full referral (which holds personal data) are kept in
-// separate columns; the latter is the part a later issue encrypts at rest.
-// Submitting writes the referral and its ReferralReceived event in one
-// transaction (outbox). Thread-safe (the Database serialises access).
+// Intake's store: referrals keyed by id and by idempotency key, SQL and row
+// mapping only. The coded facts and the full referral (which holds personal
+// data) are kept in separate columns; the latter is the part a later issue
+// encrypts at rest. Every method runs inside the caller's transaction.
+// Thread-safe (stateless; the Database serialises access).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "signpost/v1/intake.pb.h"
 
 namespace signpost::intake {
 
-struct SubmitOutcome {
-  std::string referral_id;
-  bool duplicate = false;
+// A referral as it is first stored.
+struct NewReferral {
+  ReferralId referral_id;
+  std::string idempotency_key;
+  // DigestOf(referral): tells a retry from a reused key.
+  std::string request_digest;
+  v1::ReferralFacts facts;
+  v1::Referral referral;
+  absl::Time received_at;  // stored in milliseconds
+};
+
+// The referral an idempotency key was first used for.
+struct KeyedReferral {
+  ReferralId referral_id;
+  std::string request_digest;
   absl::Time received_at;
-  // The ReferralReceived event id (empty for a duplicate).
-  std::string event_id;
+};
+
+// A stored referral as read back.
+struct ReceivedReferral {
+  ReferralId referral_id;
+  v1::Referral referral;
+  absl::Time received_at;
 };
 
 class IntakeStore {
  public:
-  explicit IntakeStore(store::Database& db) : db_(db) {}
   static std::vector<std::string> Migrations();
 
-  // Stores a validated submission. A repeated idempotency key with the same
-  // referral returns the first referral (duplicate=true); with a different
-  // referral it is refused (FAILED_PRECONDITION, rule IDEMPOTENCY-KEY-REUSED).
-  absl::StatusOr<SubmitOutcome> Submit(const v1::SubmitReferralRequest& request,
-                                       absl::Time now,
-                                       const std::string& traceparent);
-  // NOT_FOUND when unknown.
-  absl::StatusOr<v1::GetReferralResponse> Get(const std::string& referral_id);
-  absl::StatusOr<int64_t> Count();
-
- private:
-  store::Database& db_;
+  absl::StatusOr<std::optional<KeyedReferral>> FindByIdempotencyKey(
+      store::Tx& tx, absl::string_view idempotency_key) const;
+  // ALREADY_EXISTS when the id or the key is taken.
+  absl::Status Insert(store::Tx& tx, const NewReferral& referral) const;
+  // nullopt when unknown; DATA_LOSS when the stored referral does not parse.
+  absl::StatusOr<std::optional<ReceivedReferral>> Find(
+      store::Tx& tx, const ReferralId& referral_id) const;
+  absl::StatusOr<int64_t> Count(store::Tx& tx) const;
 };
-
-// Hex SHA-256 of the deterministic serialisation of `message`.
-std::string DigestOf(const google::protobuf::Message& message);
 
 }  // namespace signpost::intake

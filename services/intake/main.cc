@@ -1,5 +1,6 @@
-// signpost-intake: wires config to the intake store and gRPC service.
+// signpost-intake: wires config to the intake application and gRPC service.
 #include "common/service/host.h"
+#include "services/intake/intake_app.h"
 #include "services/intake/intake_service.h"
 #include "services/intake/intake_store.h"
 
@@ -14,8 +15,9 @@ int main(int argc, char** argv) {
       argc, argv, spec, nullptr,
       [](service::ServiceHost& host, const config::Config&,
          grpcutil::Executor& executor) {
-        intake::IntakeStore store(host.db());
-        intake::IntakeServiceImpl api(store, host.relay(), executor);
+        intake::IntakeApp app(host.db());
+        intake::IntakeServiceImpl api(
+            app, [&host] { host.relay().Notify(); }, executor);
         return host.Run({&api}, nullptr);
       });
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids/ids.h"
 #include "common/time/timestamps.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -68,7 +69,7 @@ bool ValidTimestamp(const google::protobuf::Timestamp& ts) {
 
 using timeutil::FromTimestamp;
 
-void CheckConsent(grpcutil::FieldErrors& errors, const std::string& field,
+void CheckConsent(errors::FieldErrors& errors, const std::string& field,
                   v1::ConsentStatus value, bool required) {
   if (!v1::ConsentStatus_IsValid(value)) {
     errors.Add(field, "unknown consent status");
@@ -77,12 +78,7 @@ void CheckConsent(grpcutil::FieldErrors& errors, const std::string& field,
   }
 }
 
-}  // namespace
-
-grpcutil::FieldErrors ValidateSubmission(
-    const v1::SubmitReferralRequest& request, absl::Time now) {
-  grpcutil::FieldErrors errors;
-  const std::string& key = request.idempotency_key();
+void CheckIdempotencyKey(errors::FieldErrors& errors, const std::string& key) {
   if (key.empty()) {
     errors.Add("idempotency_key", "is required");
   } else if (key.size() > 128) {
@@ -95,12 +91,9 @@ grpcutil::FieldErrors ValidateSubmission(
       }
     }
   }
-  if (!request.has_referral()) {
-    errors.Add("referral", "is required");
-    return errors;
-  }
-  const v1::Referral& r = request.referral();
+}
 
+void CheckCodes(errors::FieldErrors& errors, const v1::Referral& r) {
   if (!v1::ReferralSource_IsValid(r.source())) {
     errors.Add("referral.source", "unknown referral source");
   } else if (r.source() == v1::REFERRAL_SOURCE_UNSPECIFIED) {
@@ -118,6 +111,9 @@ grpcutil::FieldErrors ValidateSubmission(
     errors.Add("referral.referrer_org",
                "is required: 1-64 of A-Z, 0-9, '-' or '_'");
   }
+}
+
+void CheckHarmTypes(errors::FieldErrors& errors, const v1::Referral& r) {
   if (r.harm_types_size() == 0) {
     errors.Add("referral.harm_types", "at least one harm type is required");
   }
@@ -133,31 +129,34 @@ grpcutil::FieldErrors ValidateSubmission(
       errors.Add(field, "duplicate harm type");
     }
   }
+}
 
+void CheckVictim(errors::FieldErrors& errors, const v1::Referral& r) {
   if (!r.has_victim()) {
     errors.Add("referral.victim", "is required");
-  } else {
-    const v1::Victim& v = r.victim();
-    if (v.age() < 0 || v.age() > 130) {
-      errors.Add("referral.victim.age", "must be between 0 and 130");
-    }
-    if (!IsLanguageTag(v.language())) {
-      errors.Add("referral.victim.language",
-                 "is required: a BCP-47 language tag such as 'en' or 'pa'");
-    }
-    for (int i = 0; i < v.cohort_flags_size(); ++i) {
-      if (!v1::CohortFlag_IsValid(v.cohort_flags(i)) ||
-          v.cohort_flags(i) == v1::COHORT_FLAG_UNSPECIFIED) {
-        errors.Add(absl::StrCat("referral.victim.cohort_flags[", i, "]"),
-                   "unknown cohort flag");
-      }
-    }
-    if (v.victim_ref().size() > 64) {
-      errors.Add("referral.victim.victim_ref", "must be at most 64 characters");
+    return;
+  }
+  const v1::Victim& v = r.victim();
+  if (v.age() < 0 || v.age() > 130) {
+    errors.Add("referral.victim.age", "must be between 0 and 130");
+  }
+  if (!IsLanguageTag(v.language())) {
+    errors.Add("referral.victim.language",
+               "is required: a BCP-47 language tag such as 'en' or 'pa'");
+  }
+  for (int i = 0; i < v.cohort_flags_size(); ++i) {
+    if (!v1::CohortFlag_IsValid(v.cohort_flags(i)) ||
+        v.cohort_flags(i) == v1::COHORT_FLAG_UNSPECIFIED) {
+      errors.Add(absl::StrCat("referral.victim.cohort_flags[", i, "]"),
+                 "unknown cohort flag");
     }
   }
+  if (v.victim_ref().size() > 64) {
+    errors.Add("referral.victim.victim_ref", "must be at most 64 characters");
+  }
+}
 
-  const v1::Assessment& a = r.assessment();
+void CheckAssessment(errors::FieldErrors& errors, const v1::Assessment& a) {
   if (a.dash_answers_size() != 0 && a.dash_answers_size() != 24) {
     errors.Add("referral.assessment.dash_answers",
                absl::StrCat("must have exactly 24 answers (or none); got ",
@@ -179,8 +178,10 @@ grpcutil::FieldErrors ValidateSubmission(
     errors.Add("referral.assessment.incidents_last_12_months",
                "must be between 0 and 1000");
   }
+}
 
-  const v1::Reporting& rep = r.reporting();
+void CheckReporting(errors::FieldErrors& errors, const v1::Reporting& rep,
+                    absl::Time now) {
   bool report_time_ok = false;
   if (!rep.has_report_time()) {
     errors.Add("referral.reporting.report_time", "is required");
@@ -208,19 +209,22 @@ grpcutil::FieldErrors ValidateSubmission(
     errors.Add("referral.reporting.crime_reference",
                "must be at most 64 characters");
   }
+}
 
+void CheckConsents(errors::FieldErrors& errors, const v1::Referral& r) {
   if (!r.has_consent()) {
     errors.Add("referral.consent", "is required");
-  } else {
-    CheckConsent(errors, "referral.consent.referral_consent",
-                 r.consent().referral_consent(), /*required=*/true);
-    CheckConsent(errors, "referral.consent.rj_victim_consent",
-                 r.consent().rj_victim_consent(), false);
-    CheckConsent(errors, "referral.consent.rj_offender_consent",
-                 r.consent().rj_offender_consent(), false);
+    return;
   }
+  CheckConsent(errors, "referral.consent.referral_consent",
+               r.consent().referral_consent(), /*required=*/true);
+  CheckConsent(errors, "referral.consent.rj_victim_consent",
+               r.consent().rj_victim_consent(), false);
+  CheckConsent(errors, "referral.consent.rj_offender_consent",
+               r.consent().rj_offender_consent(), false);
+}
 
-  const v1::Perpetrator& p = r.perpetrator();
+void CheckPerpetrator(errors::FieldErrors& errors, const v1::Perpetrator& p) {
   if (p.age() < 0 || p.age() > 130) {
     errors.Add("referral.perpetrator.age", "must be between 0 and 130");
   }
@@ -233,21 +237,25 @@ grpcutil::FieldErrors ValidateSubmission(
     errors.Add("referral.perpetrator.known",
                "is false but an age or relationship is given");
   }
+}
 
-  for (int i = 0; i < r.safe_contact().safe_channels_size(); ++i) {
-    int c = r.safe_contact().safe_channels(i);
+void CheckSafeContact(errors::FieldErrors& errors, const v1::SafeContact& sc) {
+  for (int i = 0; i < sc.safe_channels_size(); ++i) {
+    int c = sc.safe_channels(i);
     if (!v1::ContactChannel_IsValid(c) ||
         c == v1::CONTACT_CHANNEL_UNSPECIFIED) {
       errors.Add(absl::StrCat("referral.safe_contact.safe_channels[", i, "]"),
                  "unknown contact channel");
     }
   }
-  if (r.safe_contact().safe_times().size() > 256) {
+  if (sc.safe_times().size() > 256) {
     errors.Add("referral.safe_contact.safe_times",
                "must be at most 256 characters");
   }
+}
 
-  const v1::VictimPersonalData& pd = r.personal();
+void CheckPersonal(errors::FieldErrors& errors,
+                   const v1::VictimPersonalData& pd) {
   if (pd.full_name().size() > 200) {
     errors.Add("referral.personal.full_name", "must be at most 200 characters");
   }
@@ -269,6 +277,36 @@ grpcutil::FieldErrors ValidateSubmission(
   if (pd.narrative().size() > 20000) {
     errors.Add("referral.personal.narrative",
                "must be at most 20000 characters");
+  }
+}
+
+}  // namespace
+
+errors::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
+                                       absl::Time now) {
+  errors::FieldErrors errors;
+  CheckIdempotencyKey(errors, request.idempotency_key());
+  if (!request.has_referral()) {
+    errors.Add("referral", "is required");
+    return errors;
+  }
+  const v1::Referral& r = request.referral();
+  CheckCodes(errors, r);
+  CheckHarmTypes(errors, r);
+  CheckVictim(errors, r);
+  CheckAssessment(errors, r.assessment());
+  CheckReporting(errors, r.reporting(), now);
+  CheckConsents(errors, r);
+  CheckPerpetrator(errors, r.perpetrator());
+  CheckSafeContact(errors, r.safe_contact());
+  CheckPersonal(errors, r.personal());
+  return errors;
+}
+
+errors::FieldErrors ValidateGetReferral(const v1::GetReferralRequest& request) {
+  errors::FieldErrors errors;
+  if (!IsUuid(request.referral_id())) {
+    errors.Add("referral_id", "must be a referral id (UUID)");
   }
   return errors;
 }

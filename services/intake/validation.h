@@ -4,15 +4,18 @@
 #pragma once
 
 #include "absl/time/time.h"
-#include "common/grpc/status.h"
+#include "common/errors/errors.h"
 #include "signpost/v1/intake.pb.h"
 
 namespace signpost::intake {
 
 // Checks a SubmitReferralRequest. `now` bounds report and offence times
 // (a small clock skew is allowed).
-grpcutil::FieldErrors ValidateSubmission(
-    const v1::SubmitReferralRequest& request, absl::Time now);
+errors::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
+                                       absl::Time now);
+
+// Checks a GetReferralRequest (the id must be a UUID).
+errors::FieldErrors ValidateGetReferral(const v1::GetReferralRequest& request);
 
 // The coded facts of a referral (no personal data): what ReferralReceived
 // carries.

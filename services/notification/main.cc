@@ -1,10 +1,12 @@
-// signpost-notification: wires config to subscriptions, store, handler and
-// service.
-#include "common/config/textproto.h"
+// signpost-notification: wires config to subscriptions, application, event
+// adapter and gRPC service.
+#include "absl/strings/str_cat.h"
 #include "common/service/host.h"
+#include "services/notification/notification_app.h"
 #include "services/notification/notification_handler.h"
 #include "services/notification/notification_service.h"
 #include "services/notification/notification_store.h"
+#include "services/notification/subscriptions.h"
 
 int main(int argc, char** argv) {
   using namespace signpost;
@@ -24,22 +26,22 @@ int main(int argc, char** argv) {
       },
       [&](service::ServiceHost& host, const config::Config& config,
           grpcutil::Executor& executor) {
-        v1::SubscriptionList subscriptions;
-        absl::Status loaded = config::LoadTextProto(
-            config.GetString("subscriptions_file"), &subscriptions);
-        if (loaded.ok())
-          loaded = notification::ValidateSubscriptions(subscriptions);
-        if (!loaded.ok()) {
+        absl::StatusOr<v1::SubscriptionList> subscriptions =
+            notification::LoadSubscriptions(
+                config.GetString("subscriptions_file"));
+        if (!subscriptions.ok()) {
           config::PrintConfigError(
-              argv[0], absl::InvalidArgumentError(absl::StrCat(
-                           "subscriptions_file: ", loaded.message())));
+              argv[0],
+              absl::InvalidArgumentError(absl::StrCat(
+                  "subscriptions_file: ", subscriptions.status().message())));
           return 2;
         }
-        notification::NotificationStore store(host.db(), subscriptions);
-        notification::NotificationHandler handler(store, host.relay());
-        notification::NotificationServiceImpl api(store, executor);
-        return host.Run({&api}, [&handler](const events::IncomingEvent& e) {
-          return handler.Handle(e);
-        });
+        notification::NotificationApp app(host.db(), std::move(*subscriptions));
+        notification::NotificationHandler handler(app);
+        notification::NotificationServiceImpl api(app, executor);
+        return host.Run(
+            {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
+              return handler.Handle(e, tx);
+            });
       });
 }

@@ -1,22 +1,23 @@
-// Notification's event handler: every Signpost event type in; deliveries
-// (and DeliveryRecorded events) out. Thread-safe.
+// Notification's event adapter: every Signpost event type it subscribes to
+// (intake, triage, advocacy, orders) goes to NotificationApp::Deliver inside
+// the consumer's transaction. Notification does not consume its own topic.
+// Thread-safe.
 #pragma once
 
+#include "absl/status/status.h"
 #include "common/events/event_consumer.h"
-#include "common/store/outbox.h"
-#include "services/notification/notification_store.h"
+#include "common/store/database.h"
+#include "services/notification/notification_app.h"
 
 namespace signpost::notification {
 
 class NotificationHandler {
  public:
-  NotificationHandler(NotificationStore& store, store::OutboxRelay& relay)
-      : store_(store), relay_(relay) {}
-  absl::Status Handle(const events::IncomingEvent& event);
+  explicit NotificationHandler(NotificationApp& app) : app_(app) {}
+  absl::Status Handle(const events::IncomingEvent& event, store::Tx& tx);
 
  private:
-  NotificationStore& store_;
-  store::OutboxRelay& relay_;
+  NotificationApp& app_;
 };
 
 }  // namespace signpost::notification

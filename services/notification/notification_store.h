@@ -1,35 +1,67 @@
-// Notification's store: the triage context per referral, events waiting for
-// it, and the deliveries made (one per event per agency), each with a
-// DeliveryRecorded event. Thread-safe.
+// Notification's store, SQL and row mapping only: the triage context per
+// referral, the events seen (pending while they wait for that context), and
+// the deliveries made (one per event per agency). Every method runs inside
+// the caller's transaction. Thread-safe (stateless; the Database serialises
+// access).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/events/event_consumer.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "services/notification/routing.h"
+#include "signpost/v1/events.pb.h"
 #include "signpost/v1/notification.pb.h"
 
 namespace signpost::notification {
 
+// An event as recorded, with the trace it arrived on.
+struct RecordedEvent {
+  v1::EventEnvelope envelope;
+  std::string traceparent;
+};
+
 class NotificationStore {
  public:
-  NotificationStore(store::Database& db, v1::SubscriptionList subscriptions)
-      : db_(db), subscriptions_(std::move(subscriptions)) {}
   static std::vector<std::string> Migrations();
 
-  // Records the deliveries an event causes, exactly once per event id.
-  // Returns the number of deliveries made now (including released waiters).
-  absl::StatusOr<int> Deliver(const events::IncomingEvent& event);
+  // Inserts or replaces the referral's context.
+  absl::Status SaveContext(store::Tx& tx, const ReferralId& referral_id,
+                           const ReferralContext& context) const;
+  absl::StatusOr<std::optional<ReferralContext>> LoadContext(
+      store::Tx& tx, const ReferralId& referral_id) const;
 
-  absl::StatusOr<v1::ListDeliveriesResponse> ListDeliveries(
-      const std::string& referral_id, int limit);
+  // Records an event; `pending` while its referral's context is unknown.
+  // ALREADY_EXISTS when the event id was recorded before.
+  absl::Status RecordEvent(store::Tx& tx, const v1::EventEnvelope& envelope,
+                           absl::string_view traceparent, bool pending,
+                           absl::Time seen_at) const;
+  // The referral's pending events and the event `also` (when recorded), in
+  // the order seen.
+  absl::StatusOr<std::vector<RecordedEvent>> PendingEvents(
+      store::Tx& tx, const ReferralId& referral_id, const EventId& also) const;
+  // Marks every pending event of the referral as decided.
+  absl::Status ClearPending(store::Tx& tx, const ReferralId& referral_id) const;
+  // Decided (not pending) events of the referral.
+  absl::StatusOr<int> CountDecidedEvents(store::Tx& tx,
+                                         const ReferralId& referral_id) const;
 
- private:
-  store::Database& db_;
-  const v1::SubscriptionList subscriptions_;
+  // Inserts `delivery` (delivered_at stored in milliseconds). Returns false,
+  // writing nothing, when its agency already received its event.
+  absl::StatusOr<bool> InsertDelivery(store::Tx& tx,
+                                      const v1::Delivery& delivery) const;
+  // The most recent deliveries, newest first.
+  absl::StatusOr<std::vector<v1::Delivery>> RecentDeliveries(store::Tx& tx,
+                                                             int limit) const;
+  // The referral's deliveries, oldest first.
+  absl::StatusOr<std::vector<v1::Delivery>> ReferralDeliveries(
+      store::Tx& tx, const ReferralId& referral_id, int limit) const;
 };
 
 }  // namespace signpost::notification

@@ -35,6 +35,20 @@ std::vector<DeliveryTarget> RouteEvent(
   return out;
 }
 
+const v1::ReferralTriaged* TriageDecisionOf(const v1::EventEnvelope& envelope) {
+  if (envelope.has_referral_reassessed()) {
+    return &envelope.referral_reassessed().decision();
+  }
+  if (envelope.has_referral_triaged()) return &envelope.referral_triaged();
+  return nullptr;
+}
+
+ReferralContext ContextOf(const v1::ReferralTriaged& decision) {
+  return ReferralContext{decision.area_code(),
+                         decision.status() != v1::REFERRAL_STATUS_ROUTED,
+                         decision.marac(), decision.legal_basis()};
+}
+
 absl::Status ValidateSubscriptions(const v1::SubscriptionList& list) {
   std::vector<std::string> errors;
   std::set<std::string> ids;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "signpost/v1/events.pb.h"
 #include "signpost/v1/notification.pb.h"
 
 namespace signpost::notification {
@@ -28,6 +29,15 @@ struct DeliveryTarget {
 std::vector<DeliveryTarget> RouteEvent(
     const v1::SubscriptionList& subscriptions, const std::string& event_type,
     const ReferralContext& context);
+
+// The triage decision `envelope` carries (ReferralTriaged, or the new
+// decision of ReferralReassessed); nullptr for any other event.
+const v1::ReferralTriaged* TriageDecisionOf(const v1::EventEnvelope& envelope);
+
+// What a triage decision means for deliveries: until a decision is ROUTED
+// (consent given, assessment complete) only agencies that lawfully receive
+// without consent may receive.
+ReferralContext ContextOf(const v1::ReferralTriaged& decision);
 
 absl::Status ValidateSubscriptions(const v1::SubscriptionList& subscriptions);
 

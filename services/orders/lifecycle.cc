@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "common/grpc/status.h"
+#include "common/errors/errors.h"
 #include "common/time/timestamps.h"
 
 namespace signpost::orders {
@@ -154,7 +154,7 @@ absl::Status CheckInitialState(v1::OrderType type, v1::OrderState state,
       type != v1::ORDER_TYPE_DVDS_DISCLOSURE) {
     return absl::OkStatus();
   }
-  return grpcutil::RuleViolation(
+  return errors::RuleViolation(
       kLifecycleRule, "state",
       absl::StrCat("a new ", TypeName(type), " cannot start as ", Name(state)));
 }
@@ -162,7 +162,7 @@ absl::Status CheckInitialState(v1::OrderType type, v1::OrderState state,
 absl::Status CheckTransition(v1::OrderType type, v1::OrderState from,
                              v1::OrderState to) {
   if (AllowedTransitions(type).count({from, to}) == 1) return absl::OkStatus();
-  return grpcutil::RuleViolation(
+  return errors::RuleViolation(
       kLifecycleRule, "state",
       absl::StrCat("a ", TypeName(type), " cannot go from ", Name(from), " to ",
                    Name(to)));
@@ -182,25 +182,25 @@ absl::Status CheckGrant(const v1::Order& order, const v1::Authority& authority,
   switch (type) {
     case v1::ORDER_TYPE_DVPN:
       if (authority.rank() < v1::OFFICER_RANK_SUPERINTENDENT) {
-        return grpcutil::RuleViolation(
+        return errors::RuleViolation(
             "DVPN-AUTHORISER-RANK", "authority.rank",
             "a DVPN must be authorised by a superintendent or above (CSA 2010 "
             "s24)");
       }
       if (order.respondent_age() < 18) {
-        return grpcutil::RuleViolation(
+        return errors::RuleViolation(
             "DVPN-RESPONDENT-AGE", "respondent_age",
             "a DVPN can only be given to a person aged 18 or over");
       }
       return absl::OkStatus();
     case v1::ORDER_TYPE_DAPN:
       if (authority.rank() < v1::OFFICER_RANK_INSPECTOR) {
-        return grpcutil::RuleViolation("DAPN-AUTHORISER-RANK", "authority.rank",
-                                       "a DAPN must be authorised by an "
-                                       "inspector or above (DAA 2021 s22)");
+        return errors::RuleViolation("DAPN-AUTHORISER-RANK", "authority.rank",
+                                     "a DAPN must be authorised by an "
+                                     "inspector or above (DAA 2021 s22)");
       }
       if (order.protected_age() < 16 || order.respondent_age() < 18) {
-        return grpcutil::RuleViolation(
+        return errors::RuleViolation(
             "DAPN-AGES",
             order.protected_age() < 16 ? "protected_age" : "respondent_age",
             "a DAPN protects a person aged 16 or over from a person aged 18 or "
@@ -209,7 +209,7 @@ absl::Status CheckGrant(const v1::Order& order, const v1::Authority& authority,
       return absl::OkStatus();
     case v1::ORDER_TYPE_DVPO:
       if (ufo || days < 14 || days > 28) {
-        return grpcutil::RuleViolation(
+        return errors::RuleViolation(
             "DVPO-DURATION", "terms.duration_days",
             absl::StrCat("a DVPO lasts 14-28 days (CSA 2010 s28); got ",
                          ufo ? std::string("until further order")
@@ -218,7 +218,7 @@ absl::Status CheckGrant(const v1::Order& order, const v1::Authority& authority,
       return absl::OkStatus();
     case v1::ORDER_TYPE_SPO:
       if (!ufo && days < DaysInYears(FromTimestamp(terms.made_at()), 2)) {
-        return grpcutil::RuleViolation(
+        return errors::RuleViolation(
             "SPO-MIN-DURATION", "terms.duration_days",
             absl::StrCat("an SPO lasts at least 2 years or until further order "
                          "(SPA 2019 s5); got ",
@@ -227,7 +227,7 @@ absl::Status CheckGrant(const v1::Order& order, const v1::Authority& authority,
       return absl::OkStatus();
     case v1::ORDER_TYPE_SHPO:
       if (!ufo && days < DaysInYears(FromTimestamp(terms.made_at()), 5)) {
-        return grpcutil::RuleViolation(
+        return errors::RuleViolation(
             "SHPO-MIN-DURATION", "terms.duration_days",
             absl::StrCat(
                 "an SHPO lasts at least 5 years or until further order; got ",
@@ -240,7 +240,7 @@ absl::Status CheckGrant(const v1::Order& order, const v1::Authority& authority,
               FromTimestamp(terms.made_at()) +
                   absl::Hours(24) *
                       DaysInYears(FromTimestamp(terms.made_at()), 1)) {
-        return grpcutil::RuleViolation(
+        return errors::RuleViolation(
             "DAPO-EM-MAX", "terms.electronic_monitoring_until",
             "electronic monitoring under a DAPO lasts at most 12 months (DAA "
             "2021 s38)");
@@ -280,11 +280,10 @@ bool InForce(const v1::Order& order, absl::Time at) {
   return true;
 }
 
-absl::Status CheckBreach(const v1::Order& order,
-                         const v1::RecordBreachRequest& breach,
+absl::Status CheckBreach(const v1::Order& order, const BreachReport& breach,
                          const std::vector<v1::Breach>& same_incident) {
-  if (!InForce(order, FromTimestamp(breach.occurred_at()))) {
-    return grpcutil::RuleViolation(
+  if (!InForce(order, breach.occurred_at)) {
+    return errors::RuleViolation(
         "BREACH-ORDER-IN-FORCE", "order_id",
         absl::StrCat("a breach can only be recorded against an order in force "
                      "and known to the "
@@ -296,8 +295,8 @@ absl::Status CheckBreach(const v1::Order& order,
   }
   if (order.order_type() == v1::ORDER_TYPE_NON_MOLESTATION_ORDER) {
     for (const v1::Breach& earlier : same_incident) {
-      if (earlier.proceedings() != breach.proceedings()) {
-        return grpcutil::RuleViolation(
+      if (earlier.proceedings() != breach.proceedings) {
+        return errors::RuleViolation(
             "NMO-CRIME-OR-CONTEMPT", "proceedings",
             "a non-molestation breach is dealt with as a crime or as a "
             "contempt, never both "

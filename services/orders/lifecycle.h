@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "services/orders/order_commands.h"
 #include "signpost/v1/orders.pb.h"
 
 namespace signpost::orders {
@@ -54,8 +55,7 @@ bool InForce(const v1::Order& order, absl::Time at);
 // non-molestation order crime or contempt, never both for one incident
 // (NMO-CRIME-OR-CONTEMPT). `same_incident` are earlier breaches of this
 // order with the same incident reference.
-absl::Status CheckBreach(const v1::Order& order,
-                         const v1::RecordBreachRequest& breach,
+absl::Status CheckBreach(const v1::Order& order, const BreachReport& breach,
                          const std::vector<v1::Breach>& same_incident);
 
 }  // namespace signpost::orders

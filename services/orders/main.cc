@@ -1,11 +1,13 @@
-// signpost-orders: wires config to the calendar, orders store, handler,
-// timer scheduler and gRPC service.
+// signpost-orders: wires config to the calendar, the orders application,
+// its gRPC and event adapters, and the order-timer task.
+#include "absl/strings/str_cat.h"
 #include "common/calendar/working_calendar.h"
+#include "common/log/log.h"
 #include "common/service/host.h"
+#include "services/orders/orders_app.h"
 #include "services/orders/orders_handler.h"
 #include "services/orders/orders_service.h"
 #include "services/orders/orders_store.h"
-#include "services/orders/timer_scheduler.h"
 
 int main(int argc, char** argv) {
   using namespace signpost;
@@ -13,7 +15,7 @@ int main(int argc, char** argv) {
                             "127.0.0.1:50054",
                             events::kOrdersTopic,
                             {events::kTriageTopic},
-                            orders::OrdersStore::Migrations()};
+                            orders::OrdersMigrations()};
   return service::ServiceMain(
       argc, argv, spec,
       [](config::Config& config) {
@@ -41,22 +43,34 @@ int main(int argc, char** argv) {
                            "calendar_file: ", calendar.status().message())));
           return 2;
         }
-        orders::OrdersStore::Options options;
+        orders::OrdersApp::Options options;
         options.calendar = *calendar;
         options.expiring_warning_days =
             static_cast<int>(config.GetInt("expiring_warning_days"));
         options.review_window = absl::Hours(config.GetInt("review_hours"));
-        orders::OrdersStore store(host.db(), options);
-        orders::OrdersHandler handler(store, host.relay());
-        orders::OrderServiceImpl api(store, host.relay(), executor);
-        orders::TimerScheduler timers(
-            store, host.relay(),
-            absl::Seconds(config.GetInt("timer_scan_seconds")));
-        timers.Start();
-        int code = host.Run({&api}, [&handler](const events::IncomingEvent& e) {
-          return handler.Handle(e);
-        });
-        timers.Stop();
-        return code;
+        orders::OrdersApp app(host.db(), options);
+        orders::OrdersHandler handler(app);
+        orders::OrderServiceImpl api(
+            app, [&host] { host.relay().Notify(); }, executor);
+        host.AddPeriodicTask(
+            "order-timers", absl::Seconds(config.GetInt("timer_scan_seconds")),
+            [&app, &host](absl::Time now) {
+              absl::StatusOr<orders::TimerSweep> sweep = app.FireDueTimers(now);
+              if (!sweep.ok()) {
+                log::Warn("timer scan failed",
+                          {{"error", std::string(sweep.status().message())}});
+                return absl::InfiniteFuture();  // retry after the scan interval
+              }
+              if (sweep->fired > 0) {
+                host.relay().Notify();
+                log::Info("order timers fired",
+                          {{"count", absl::StrCat(sweep->fired)}});
+              }
+              return sweep->next_due;
+            });
+        return host.Run(
+            {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
+              return handler.Handle(e, tx);
+            });
       });
 }

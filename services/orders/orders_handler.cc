@@ -1,24 +1,31 @@
 #include "services/orders/orders_handler.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
+#include "common/status/macros.h"
+#include "common/time/timestamps.h"
 
 namespace signpost::orders {
 
-absl::Status OrdersHandler::Handle(const events::IncomingEvent& event) {
-  if (!event.envelope.has_referral_triaged() &&
-      !event.envelope.has_referral_reassessed()) {
+absl::Status OrdersHandler::Handle(const events::IncomingEvent& event,
+                                   store::Tx& tx) {
+  const v1::EventEnvelope& envelope = event.envelope;
+  if (!envelope.has_referral_triaged() && !envelope.has_referral_reassessed()) {
     return absl::OkStatus();
   }
-  absl::StatusOr<int> opened = store_.OpenConsiderations(event, absl::Now());
-  if (!opened.ok()) return opened.status();
-  if (*opened > 0) {
-    relay_.Notify();
+  const v1::ReferralTriaged& decision =
+      envelope.has_referral_reassessed()
+          ? envelope.referral_reassessed().decision()
+          : envelope.referral_triaged();
+  ASSIGN_OR_RETURN(int opened,
+                   app_.OpenConsiderations(
+                       tx, ReferralId(envelope.referral_id()), decision,
+                       envelope, event.traceparent, timeutil::NowMillis()));
+  if (opened > 0) {
     log::Info("order considerations opened",
-              {{"referral_id", event.envelope.referral_id()},
-               {"count", absl::StrCat(*opened)}},
+              {{"referral_id", envelope.referral_id()},
+               {"count", absl::StrCat(opened)}},
               TraceIdOf(event.traceparent));
   }
   return absl::OkStatus();

@@ -1,22 +1,24 @@
-// Orders' event handler: ReferralTriaged with consideration flags opens
-// "order to consider" records (OrderConsiderationOpened). Thread-safe.
+// Orders' event adapter: a ReferralTriaged or ReferralReassessed with
+// consideration flags opens review items (OrdersApp::OpenConsiderations) in
+// the consumer's transaction; every other event is ignored. Thread-safe.
 #pragma once
 
+#include "absl/status/status.h"
 #include "common/events/event_consumer.h"
-#include "common/store/outbox.h"
-#include "services/orders/orders_store.h"
+#include "common/store/database.h"
+#include "services/orders/orders_app.h"
 
 namespace signpost::orders {
 
 class OrdersHandler {
  public:
-  OrdersHandler(OrdersStore& store, store::OutboxRelay& relay)
-      : store_(store), relay_(relay) {}
-  absl::Status Handle(const events::IncomingEvent& event);
+  explicit OrdersHandler(OrdersApp& app) : app_(app) {}
+  // The consumer's EventHandler: called inside its transaction, after it
+  // claimed the event.
+  absl::Status Handle(const events::IncomingEvent& event, store::Tx& tx);
 
  private:
-  OrdersStore& store_;
-  store::OutboxRelay& relay_;
+  OrdersApp& app_;
 };
 
 }  // namespace signpost::orders

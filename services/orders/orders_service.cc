@@ -1,247 +1,219 @@
 #include "services/orders/orders_service.h"
 
-#include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "common/ids/ids.h"
 #include "common/log/log.h"
+#include "common/status/macros.h"
+#include "common/time/timestamps.h"
+#include "services/orders/order_validation.h"
 
 namespace signpost::orders {
 namespace {
 
-void Uuid(grpcutil::FieldErrors& e, const char* field, const std::string& v) {
-  if (!IsUuid(v)) e.Add(field, "must be an id (UUID)");
+using timeutil::NowMillis;
+
+std::optional<absl::Time> TimeIf(bool has,
+                                 const google::protobuf::Timestamp& ts) {
+  if (!has) return std::nullopt;
+  return timeutil::FromTimestamp(ts);
 }
 
-void Actor(grpcutil::FieldErrors& e, const std::string& v) {
-  if (v.empty() || v.size() > 64)
-    e.Add("actor", "is required: the staff id making the change");
+ConsiderationDecision ToConsiderationDecision(
+    const v1::RecordConsiderationRequest& r) {
+  return {r.apply(), r.order_type(), r.reason_code(), r.actor()};
 }
 
-void Type(grpcutil::FieldErrors& e, v1::OrderType t, bool required) {
-  if (!v1::OrderType_IsValid(t)) {
-    e.Add("order_type", "unknown order type");
-  } else if (required && t == v1::ORDER_TYPE_UNSPECIFIED) {
-    e.Add("order_type", "is required");
-  }
+Application ToApplication(const v1::RecordApplicationRequest& r) {
+  Application a;
+  a.order_type = r.order_type();
+  a.legal_basis = r.legal_basis();
+  a.protected_ref = r.protected_ref();
+  a.respondent_ref = r.respondent_ref();
+  a.protected_age = r.protected_age();
+  a.respondent_age = r.respondent_age();
+  a.on_acquittal = r.on_acquittal();
+  a.without_notice = r.without_notice();
+  a.area_code = r.area_code();
+  a.actor = r.actor();
+  return a;
 }
 
-void Terms(grpcutil::FieldErrors& e, const v1::OrderTerms& t,
-           const std::string& at) {
-  if (t.duration_days() < 0)
-    e.Add(at + ".duration_days", "must not be negative");
-  if (t.duration_days() > 0 && t.until_further_order()) {
-    e.Add(at + ".until_further_order", "given together with duration_days");
-  }
-  if (t.conditions_text().size() > 4000) {
-    e.Add(at + ".conditions_text", "must be at most 4000 characters");
-  }
+Decision ToDecision(const v1::RecordDecisionRequest& r) {
+  Decision d;
+  d.granted = r.granted();
+  d.authority = r.authority();
+  d.terms = r.terms();
+  d.protected_ref = r.protected_ref();
+  d.respondent_ref = r.respondent_ref();
+  d.protected_age = r.protected_age();
+  d.respondent_age = r.respondent_age();
+  d.actor = r.actor();
+  return d;
 }
 
-template <typename Fn>
-grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* c,
-                              grpcutil::Executor& ex, Fn fn) {
-  return grpcutil::RunUnary(c, ex, std::move(fn));
+ServiceOfOrder ToService(const v1::RecordServiceRequest& r) {
+  return {TimeIf(r.has_served_at(), r.served_at()), r.actor()};
+}
+
+Variation ToVariation(const v1::RecordVariationRequest& r) {
+  Variation v;
+  v.new_state = r.new_state();
+  if (r.has_terms()) v.terms = r.terms();
+  v.respondent_notified = r.respondent_notified();
+  v.respondent_aware = r.respondent_aware();
+  v.actor = r.actor();
+  return v;
+}
+
+BreachReport ToBreachReport(const v1::RecordBreachRequest& r) {
+  BreachReport b;
+  b.occurred_at = timeutil::FromTimestamp(r.occurred_at());
+  b.reporting_agency = r.reporting_agency();
+  b.action = r.action();
+  b.proceedings = r.proceedings();
+  b.incident_ref = r.incident_ref();
+  b.actor = r.actor();
+  return b;
+}
+
+OrderImport ToImport(const v1::ImportOrderRequest& r) {
+  OrderImport i;
+  i.source = r.source();
+  i.source_ref = r.source_ref();
+  i.order_type = r.order_type();
+  i.state = r.state();
+  i.legal_basis = r.legal_basis();
+  i.authority = r.authority();
+  i.terms = r.terms();
+  i.protected_ref = r.protected_ref();
+  i.respondent_ref = r.respondent_ref();
+  i.protected_age = r.protected_age();
+  i.respondent_age = r.respondent_age();
+  i.without_notice = r.without_notice();
+  i.respondent_aware = r.respondent_aware();
+  i.served_at = TimeIf(r.has_served_at(), r.served_at());
+  i.area_code = r.area_code();
+  i.actor = r.actor();
+  return i;
+}
+
+OrderFilter ToFilter(const v1::ListOrdersRequest& r) {
+  OrderFilter f;
+  if (!r.referral_id().empty()) f.referral_id = ReferralId(r.referral_id());
+  f.area_code = r.area_code();
+  f.order_type = r.order_type();
+  f.state = r.state();
+  f.limit = r.limit();
+  return f;
+}
+
+template <typename T, typename Repeated>
+void AddAll(std::vector<T> items, Repeated* out) {
+  for (T& item : items) *out->Add() = std::move(item);
 }
 
 }  // namespace
 
-grpcutil::FieldErrors ValidateApplication(
-    const v1::RecordApplicationRequest& r) {
-  grpcutil::FieldErrors e;
-  if (r.order_id().empty()) {
-    Uuid(e, "referral_id", r.referral_id());
-    Type(e, r.order_type(), true);
-  } else {
-    Uuid(e, "order_id", r.order_id());
-    Type(e, r.order_type(), false);
-  }
-  Actor(e, r.actor());
-  if (r.protected_age() < 0 || r.protected_age() > 130)
-    e.Add("protected_age", "must be 0-130");
-  if (r.respondent_age() < 0 || r.respondent_age() > 130)
-    e.Add("respondent_age", "must be 0-130");
-  return e;
-}
-
-grpcutil::FieldErrors ValidateDecision(const v1::RecordDecisionRequest& r) {
-  grpcutil::FieldErrors e;
-  Uuid(e, "order_id", r.order_id());
-  Actor(e, r.actor());
-  if (r.granted()) {
-    if (r.authority().court_or_officer().empty()) {
-      e.Add("authority.court_or_officer", "is required for a granted order");
-    }
-    if (!v1::OfficerRank_IsValid(r.authority().rank()))
-      e.Add("authority.rank", "unknown rank");
-    Terms(e, r.terms(), "terms");
-  }
-  if (r.protected_age() < 0 || r.protected_age() > 130)
-    e.Add("protected_age", "must be 0-130");
-  if (r.respondent_age() < 0 || r.respondent_age() > 130)
-    e.Add("respondent_age", "must be 0-130");
-  return e;
-}
-
-grpcutil::FieldErrors ValidateBreach(const v1::RecordBreachRequest& r) {
-  grpcutil::FieldErrors e;
-  Uuid(e, "order_id", r.order_id());
-  Actor(e, r.actor());
-  if (!r.has_occurred_at()) e.Add("occurred_at", "is required");
-  if (r.reporting_agency().empty()) e.Add("reporting_agency", "is required");
-  if (!v1::BreachAction_IsValid(r.action()) ||
-      r.action() == v1::BREACH_ACTION_UNSPECIFIED) {
-    e.Add("action",
-          "is required: ARREST, CHARGE, WARNING or NO_FURTHER_ACTION");
-  }
-  if (!v1::BreachProceedings_IsValid(r.proceedings()))
-    e.Add("proceedings", "unknown value");
-  return e;
-}
-
-grpcutil::FieldErrors ValidateImport(const v1::ImportOrderRequest& r) {
-  grpcutil::FieldErrors e;
-  if (r.source().empty()) e.Add("source", "is required");
-  if (r.source_ref().empty()) e.Add("source_ref", "is required");
-  Uuid(e, "referral_id", r.referral_id());
-  Type(e, r.order_type(), true);
-  if (r.state() != v1::ORDER_STATE_GRANTED &&
-      r.state() != v1::ORDER_STATE_SERVED) {
-    e.Add("state", "must be GRANTED or SERVED for an imported order");
-  }
-  Actor(e, r.actor());
-  Terms(e, r.terms(), "terms");
-  return e;
-}
-
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordConsideration(
     grpc::CallbackServerContext* c, const v1::RecordConsiderationRequest* req,
     v1::ConsiderationRecord* resp) {
-  std::string tp = grpcutil::TraceparentOf(c);
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    Uuid(e, "consideration_id", req->consideration_id());
-    Actor(e, req->actor());
-    if (!req->apply() && req->reason_code().empty()) {
-      e.Add("reason_code", "is required when not applying");
-    }
-    Type(e, req->order_type(), false);
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.RecordConsideration(*req, absl::Now(), tp);
-    if (!r.ok()) return r.status();
-    relay_.Notify();
-    *resp = std::move(*r);
-    return absl::OkStatus();
-  });
+  return Mutate(
+      c, resp, [req] { return ValidateConsideration(*req); },
+      [this, req](const std::string& tp) {
+        return app_.RecordConsideration(
+            ConsiderationId(req->consideration_id()),
+            ToConsiderationDecision(*req), NowMillis(), tp);
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordApplication(
     grpc::CallbackServerContext* c, const v1::RecordApplicationRequest* req,
     v1::Order* resp) {
-  return grpcutil::RunMutation(
-      c, executor_, [this] { relay_.Notify(); }, resp,
-      [req] { return ValidateApplication(*req); },
+  return Mutate(
+      c, resp, [req] { return ValidateApplication(*req); },
       [this, req](const std::string& tp) {
-        return store_.RecordApplication(*req, absl::Now(), tp);
+        if (req->order_id().empty()) {
+          return app_.ApplyForNewOrder(ReferralId(req->referral_id()),
+                                       ToApplication(*req), NowMillis(), tp);
+        }
+        return app_.ApplyForOrder(OrderId(req->order_id()), ToApplication(*req),
+                                  NowMillis(), tp);
       });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordDecision(
     grpc::CallbackServerContext* c, const v1::RecordDecisionRequest* req,
     v1::Order* resp) {
-  return grpcutil::RunMutation(
-      c, executor_, [this] { relay_.Notify(); }, resp,
-      [req] { return ValidateDecision(*req); },
+  return Mutate(
+      c, resp, [req] { return ValidateDecision(*req); },
       [this, req](const std::string& tp) {
-        return store_.RecordDecision(*req, absl::Now(), tp);
+        return app_.RecordDecision(OrderId(req->order_id()), ToDecision(*req),
+                                   NowMillis(), tp);
       });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordService(
     grpc::CallbackServerContext* c, const v1::RecordServiceRequest* req,
     v1::Order* resp) {
-  std::string tp = grpcutil::TraceparentOf(c);
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    Uuid(e, "order_id", req->order_id());
-    Actor(e, req->actor());
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.RecordService(*req, absl::Now(), tp);
-    if (!r.ok()) return r.status();
-    relay_.Notify();
-    *resp = std::move(*r);
-    return absl::OkStatus();
-  });
+  return Mutate(
+      c, resp, [req] { return ValidateService(*req); },
+      [this, req](const std::string& tp) {
+        return app_.RecordService(OrderId(req->order_id()), ToService(*req),
+                                  NowMillis(), tp);
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordVariation(
     grpc::CallbackServerContext* c, const v1::RecordVariationRequest* req,
     v1::Order* resp) {
-  std::string tp = grpcutil::TraceparentOf(c);
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    Uuid(e, "order_id", req->order_id());
-    Actor(e, req->actor());
-    v1::OrderState s = req->new_state();
-    if (s != v1::ORDER_STATE_UNSPECIFIED && s != v1::ORDER_STATE_VARIED &&
-        s != v1::ORDER_STATE_EXTENDED && s != v1::ORDER_STATE_DISCHARGED) {
-      e.Add("new_state", "must be VARIED, EXTENDED, DISCHARGED or unset");
-    }
-    if (s == v1::ORDER_STATE_UNSPECIFIED && !req->respondent_notified() &&
-        !req->respondent_aware()) {
-      e.Add("new_state",
-            "nothing to record: give a new state or a notification/awareness");
-    }
-    Terms(e, req->terms(), "terms");
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.RecordVariation(*req, absl::Now(), tp);
-    if (!r.ok()) return r.status();
-    relay_.Notify();
-    *resp = std::move(*r);
-    return absl::OkStatus();
-  });
+  return Mutate(
+      c, resp, [req] { return ValidateVariation(*req); },
+      [this, req](const std::string& tp) {
+        return app_.RecordVariation(OrderId(req->order_id()), ToVariation(*req),
+                                    NowMillis(), tp);
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordBreach(
     grpc::CallbackServerContext* c, const v1::RecordBreachRequest* req,
     v1::Breach* resp) {
-  std::string tp = grpcutil::TraceparentOf(c);
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e = ValidateBreach(*req);
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.RecordBreach(*req, absl::Now(), tp);
-    if (!r.ok()) return r.status();
-    relay_.Notify();
-    log::Warn("order breached",
-              {{"order_id", req->order_id()},
-               {"breach_id", r->breach_id()},
-               {"action", v1::BreachAction_Name(req->action())}},
-              TraceIdOf(tp));
-    *resp = std::move(*r);
-    return absl::OkStatus();
-  });
+  return Mutate(
+      c, resp, [req] { return ValidateBreach(*req); },
+      [this, req](const std::string& tp) -> absl::StatusOr<v1::Breach> {
+        ASSIGN_OR_RETURN(
+            v1::Breach breach,
+            app_.RecordBreach(OrderId(req->order_id()), ToBreachReport(*req),
+                              NowMillis(), tp));
+        log::Warn("order breached",
+                  {{"order_id", req->order_id()},
+                   {"breach_id", breach.breach_id()},
+                   {"action", v1::BreachAction_Name(req->action())}},
+                  TraceIdOf(tp));
+        return breach;
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::ImportOrder(
     grpc::CallbackServerContext* c, const v1::ImportOrderRequest* req,
     v1::Order* resp) {
-  return grpcutil::RunMutation(
-      c, executor_, [this] { relay_.Notify(); }, resp,
-      [req] { return ValidateImport(*req); },
+  return Mutate(
+      c, resp, [req] { return ValidateImport(*req); },
       [this, req](const std::string& tp) {
-        return store_.ImportOrder(*req, absl::Now(), tp);
+        return app_.ImportOrder(ReferralId(req->referral_id()), ToImport(*req),
+                                NowMillis(), tp);
       });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::GetOrder(
     grpc::CallbackServerContext* c, const v1::GetOrderRequest* req,
     v1::Order* resp) {
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    Uuid(e, "order_id", req->order_id());
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.GetOrder(req->order_id());
-    if (!r.ok()) return r.status();
-    *resp = std::move(*r);
+  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateGetOrder(*req).ToStatus());
+    ASSIGN_OR_RETURN(*resp, app_.GetOrder(OrderId(req->order_id())));
     return absl::OkStatus();
   });
 }
@@ -249,17 +221,11 @@ grpc::ServerUnaryReactor* OrderServiceImpl::GetOrder(
 grpc::ServerUnaryReactor* OrderServiceImpl::ListOrders(
     grpc::CallbackServerContext* c, const v1::ListOrdersRequest* req,
     v1::ListOrdersResponse* resp) {
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    if (!req->referral_id().empty()) Uuid(e, "referral_id", req->referral_id());
-    Type(e, req->order_type(), false);
-    if (!v1::OrderState_IsValid(req->state())) e.Add("state", "unknown state");
-    if (req->limit() < 0 || req->limit() > 1000)
-      e.Add("limit", "must be 0-1000");
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.ListOrders(*req);
-    if (!r.ok()) return r.status();
-    for (auto& o : *r) *resp->add_orders() = std::move(o);
+  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateListOrders(*req).ToStatus());
+    ASSIGN_OR_RETURN(std::vector<v1::Order> orders,
+                     app_.ListOrders(ToFilter(*req)));
+    AddAll(std::move(orders), resp->mutable_orders());
     return absl::OkStatus();
   });
 }
@@ -267,13 +233,9 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListOrders(
 grpc::ServerUnaryReactor* OrderServiceImpl::GetOrderHistory(
     grpc::CallbackServerContext* c, const v1::GetOrderRequest* req,
     v1::OrderHistory* resp) {
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    grpcutil::FieldErrors e;
-    Uuid(e, "order_id", req->order_id());
-    if (!e.empty()) return e.ToStatus();
-    auto r = store_.GetOrderHistory(req->order_id());
-    if (!r.ok()) return r.status();
-    *resp = std::move(*r);
+  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateGetOrder(*req).ToStatus());
+    ASSIGN_OR_RETURN(*resp, app_.GetOrderHistory(OrderId(req->order_id())));
     return absl::OkStatus();
   });
 }
@@ -281,15 +243,11 @@ grpc::ServerUnaryReactor* OrderServiceImpl::GetOrderHistory(
 grpc::ServerUnaryReactor* OrderServiceImpl::ListReviewQueue(
     grpc::CallbackServerContext* c, const v1::ListReviewQueueRequest* req,
     v1::ListReviewQueueResponse* resp) {
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    if (req->area_code().empty()) {
-      grpcutil::FieldErrors e;
-      e.Add("area_code", "is required");
-      return e.ToStatus();
-    }
-    auto r = store_.ListReviewQueue(req->area_code(), absl::Now());
-    if (!r.ok()) return r.status();
-    for (auto& i : *r) *resp->add_items() = std::move(i);
+  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateReviewQueue(*req).ToStatus());
+    ASSIGN_OR_RETURN(std::vector<v1::ConsiderationRecord> items,
+                     app_.ListReviewQueue(req->area_code(), NowMillis()));
+    AddAll(std::move(items), resp->mutable_items());
     return absl::OkStatus();
   });
 }
@@ -297,15 +255,14 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListReviewQueue(
 grpc::ServerUnaryReactor* OrderServiceImpl::ListConsiderations(
     grpc::CallbackServerContext* c, const v1::ListConsiderationsRequest* req,
     v1::ListConsiderationsResponse* resp) {
-  return Run(c, executor_, [=, this]() -> absl::Status {
-    if (!req->referral_id().empty() && !IsUuid(req->referral_id())) {
-      grpcutil::FieldErrors e;
-      e.Add("referral_id", "must be a referral id (UUID) or empty");
-      return e.ToStatus();
-    }
-    auto r = store_.ListConsiderations(req->referral_id(), absl::Now());
-    if (!r.ok()) return r.status();
-    for (auto& i : *r) *resp->add_considerations() = std::move(i);
+  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
+    RETURN_IF_ERROR(ValidateListConsiderations(*req).ToStatus());
+    ASSIGN_OR_RETURN(std::vector<v1::ConsiderationRecord> items,
+                     req->referral_id().empty()
+                         ? app_.ListOpenConsiderations(NowMillis())
+                         : app_.ListConsiderationsOf(
+                               ReferralId(req->referral_id()), NowMillis()));
+    AddAll(std::move(items), resp->mutable_considerations());
     return absl::OkStatus();
   });
 }

@@ -1,26 +1,26 @@
-// gRPC adapter for OrderService: field validation (every bad field at once),
-// then the store. Thread-safe.
+// gRPC adapter for OrderService: decodes a request, checks its fields
+// (order_validation.h: every bad field at once), converts it to the use
+// case's domain values and strong ids, calls OrdersApp on the executor,
+// wakes the outbox relay after a mutation, and encodes the answer.
+// Thread-safe.
 #pragma once
 
+#include <functional>
+#include <utility>
+
 #include "common/grpc/executor.h"
-#include "common/grpc/status.h"
-#include "common/store/outbox.h"
-#include "services/orders/orders_store.h"
+#include "services/orders/orders_app.h"
 #include "signpost/v1/orders.grpc.pb.h"
 
 namespace signpost::orders {
 
-grpcutil::FieldErrors ValidateApplication(
-    const v1::RecordApplicationRequest& r);
-grpcutil::FieldErrors ValidateDecision(const v1::RecordDecisionRequest& r);
-grpcutil::FieldErrors ValidateBreach(const v1::RecordBreachRequest& r);
-grpcutil::FieldErrors ValidateImport(const v1::ImportOrderRequest& r);
-
 class OrderServiceImpl final : public v1::OrderService::CallbackService {
  public:
-  OrderServiceImpl(OrdersStore& store, store::OutboxRelay& relay,
+  // `wake_relay` is called after each mutation committed (it appended
+  // events to the outbox).
+  OrderServiceImpl(OrdersApp& app, std::function<void()> wake_relay,
                    grpcutil::Executor& executor)
-      : store_(store), relay_(relay), executor_(executor) {}
+      : app_(app), wake_relay_(std::move(wake_relay)), executor_(executor) {}
 
   grpc::ServerUnaryReactor* RecordConsideration(
       grpc::CallbackServerContext* c, const v1::RecordConsiderationRequest* req,
@@ -60,8 +60,17 @@ class OrderServiceImpl final : public v1::OrderService::CallbackService {
       v1::ListConsiderationsResponse* resp) override;
 
  private:
-  OrdersStore& store_;
-  store::OutboxRelay& relay_;
+  // Runs a mutation: validate, call (with the traceparent), wake the relay.
+  template <typename Response, typename Validate, typename Call>
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* c,
+                                   Response* resp, Validate validate,
+                                   Call call) {
+    return grpcutil::RunMutation(c, executor_, wake_relay_, resp,
+                                 std::move(validate), std::move(call));
+  }
+
+  OrdersApp& app_;
+  const std::function<void()> wake_relay_;
   grpcutil::Executor& executor_;
 };
 

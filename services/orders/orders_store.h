@@ -1,78 +1,112 @@
-// Orders' store: obligatory-consideration review items, orders with their
-// history and breaches, and durable timers. Every change, its timers and its
-// events commit in one transaction; a timer fires exactly once because
-// marking it fired and emitting its event are one transaction. Thread-safe.
+// Orders' SQL and row mapping: orders with their history and breaches,
+// durable timers, and obligatory-consideration review items. Every function
+// runs inside the caller's transaction and takes and returns domain values;
+// what to change is the application's decision (orders_app.h). Free-text
+// order conditions are kept in their own column, never in the stored order
+// that lists and events are built from. Thread-compatible (the Tx is the
+// caller's).
 #pragma once
 
-#include <memory>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/calendar/working_calendar.h"
-#include "common/events/event_consumer.h"
+#include "common/ids/ids.h"
 #include "common/store/database.h"
+#include "services/orders/order_commands.h"
+#include "services/orders/timers.h"
 #include "signpost/v1/orders.pb.h"
 
 namespace signpost::orders {
 
-class OrdersStore {
- public:
-  struct Options {
-    std::shared_ptr<const calendar::WorkingCalendar> calendar;  // required
-    int expiring_warning_days = 14;
-    absl::Duration review_window = absl::Hours(24);
-    int dvpn_hearing_hours = 48;
-    int dapn_hearing_hours = 48;
-    int notification_duty_days = 3;
-  };
-  OrdersStore(store::Database& db, Options options)
-      : db_(db), options_(std::move(options)) {}
-  static std::vector<std::string> Migrations();
+// The orders database schema, in order (after the shared migration).
+std::vector<std::string> OrdersMigrations();
 
-  // Opens one review item per consideration flag on a ReferralTriaged or
-  // ReferralReassessed event, exactly once. Returns how many were opened.
-  absl::StatusOr<int> OpenConsiderations(const events::IncomingEvent& event,
-                                         absl::Time now);
-  absl::StatusOr<v1::ConsiderationRecord> RecordConsideration(
-      const v1::RecordConsiderationRequest& request, absl::Time now,
-      const std::string& traceparent);
+// --- orders ---------------------------------------------------------------
 
-  absl::StatusOr<v1::Order> RecordApplication(
-      const v1::RecordApplicationRequest& request, absl::Time now,
-      const std::string& traceparent);
-  absl::StatusOr<v1::Order> RecordDecision(
-      const v1::RecordDecisionRequest& request, absl::Time now,
-      const std::string& traceparent);
-  absl::StatusOr<v1::Order> RecordService(
-      const v1::RecordServiceRequest& request, absl::Time now,
-      const std::string& traceparent);
-  absl::StatusOr<v1::Order> RecordVariation(
-      const v1::RecordVariationRequest& request, absl::Time now,
-      const std::string& traceparent);
-  absl::StatusOr<v1::Breach> RecordBreach(
-      const v1::RecordBreachRequest& request, absl::Time now,
-      const std::string& traceparent);
-  absl::StatusOr<v1::Order> ImportOrder(const v1::ImportOrderRequest& request,
-                                        absl::Time now,
-                                        const std::string& traceparent);
+// The stored order, without its timers. NOT_FOUND when unknown.
+absl::StatusOr<v1::Order> LoadOrder(store::Tx& tx, const OrderId& order_id);
+// The stored order with its pending and fired (not cancelled) timers: what
+// every read and most mutations answer.
+absl::StatusOr<v1::Order> LoadOrderWithTimers(store::Tx& tx,
+                                              const OrderId& order_id);
+// Inserts or updates `order` as of `now` (its updated_at). Its timers are
+// not saved (they are rows of their own); its conditions text goes to its
+// own column and is kept when a later save has none.
+absl::Status SaveOrder(store::Tx& tx, v1::Order order, absl::Time now);
+// The order imported from `source` as `source_ref`, if any.
+absl::StatusOr<std::optional<OrderId>> FindImportedOrder(
+    store::Tx& tx, absl::string_view source, absl::string_view source_ref);
+// Ids of the orders matching `filter`, most recently updated first, at most
+// `limit`.
+absl::StatusOr<std::vector<OrderId>> FindOrders(store::Tx& tx,
+                                                const OrderFilter& filter,
+                                                int limit);
 
-  absl::StatusOr<v1::Order> GetOrder(const std::string& order_id);
-  absl::StatusOr<std::vector<v1::Order>> ListOrders(
-      const v1::ListOrdersRequest& request);
-  absl::StatusOr<v1::OrderHistory> GetOrderHistory(const std::string& order_id);
-  absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListReviewQueue(
-      const std::string& area_code, absl::Time now);
-  absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListConsiderations(
-      const std::string& referral_id, absl::Time now);
+// Appends a change to the order's history (at, states, actor, detail).
+absl::Status AddChange(store::Tx& tx, const OrderId& order_id,
+                       const v1::OrderChange& change);
+// The order's history, oldest first.
+absl::StatusOr<std::vector<v1::OrderChange>> LoadChanges(
+    store::Tx& tx, const OrderId& order_id);
 
-  // Fires every timer due at `now` (at most `limit`), each exactly once.
-  absl::StatusOr<int> FireDueTimers(absl::Time now, int limit = 500);
+// --- breaches -------------------------------------------------------------
 
- private:
-  store::Database& db_;
-  const Options options_;
-};
+absl::Status InsertBreach(store::Tx& tx, const v1::Breach& breach,
+                          absl::Time recorded_at);
+// The order's breaches reported under `incident_ref` (id and proceedings).
+absl::StatusOr<std::vector<v1::Breach>> LoadIncidentBreaches(
+    store::Tx& tx, const OrderId& order_id, absl::string_view incident_ref);
+// The order's breaches, by occurrence.
+absl::StatusOr<std::vector<v1::Breach>> LoadBreaches(store::Tx& tx,
+                                                     const OrderId& order_id);
+
+// --- timers ---------------------------------------------------------------
+
+absl::Status AddTimer(store::Tx& tx, const OrderId& order_id,
+                      const TimerSpec& timer);
+// Cancels the order's pending timers of `kind` (every kind when empty).
+absl::Status CancelTimers(store::Tx& tx, const OrderId& order_id,
+                          absl::string_view kind = "");
+// Pending timers due at `now`, earliest first, at most `limit`.
+absl::StatusOr<std::vector<DueTimer>> LoadDueTimers(store::Tx& tx,
+                                                    absl::Time now, int limit);
+// Marks a pending timer fired at `at`; false when it was no longer pending.
+absl::StatusOr<bool> MarkTimerFired(store::Tx& tx, int64_t timer_id,
+                                    absl::Time at);
+// The due time of the earliest pending timer, if any.
+absl::StatusOr<std::optional<absl::Time>> EarliestPendingTimer(store::Tx& tx);
+
+// --- review items (considerations) ----------------------------------------
+
+// Opens an item; false (and nothing written) when the referral already has
+// one of this kind.
+absl::StatusOr<bool> InsertConsideration(store::Tx& tx,
+                                         const ConsiderationId& id,
+                                         const ReferralId& referral_id,
+                                         v1::Consideration consideration,
+                                         absl::string_view area_code,
+                                         absl::Time opened_at);
+// The item as stored (review_due and overdue unset). NOT_FOUND when unknown.
+absl::StatusOr<v1::ConsiderationRecord> LoadConsideration(
+    store::Tx& tx, const ConsiderationId& id);
+// Closes the item with its decision (applied, reason, order, actor).
+absl::Status SaveConsiderationDecision(store::Tx& tx,
+                                       const v1::ConsiderationRecord& record,
+                                       absl::Time closed_at);
+// Open items in an area, oldest first.
+absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListOpenConsiderationsIn(
+    store::Tx& tx, absl::string_view area_code);
+// Every item of a referral, by kind.
+absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListConsiderationsOf(
+    store::Tx& tx, const ReferralId& referral_id);
+// Open items anywhere, oldest first, at most `limit`.
+absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListOpenConsiderations(
+    store::Tx& tx, int limit);
 
 }  // namespace signpost::orders

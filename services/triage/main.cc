@@ -1,7 +1,8 @@
-// signpost-triage: wires config to the policy, store, handler and service.
+// signpost-triage: wires config to the policy, app, handler and service.
 #include "common/log/log.h"
 #include "common/service/host.h"
 #include "services/triage/policy.h"
+#include "services/triage/triage_app.h"
 #include "services/triage/triage_handler.h"
 #include "services/triage/triage_service.h"
 #include "services/triage/triage_store.h"
@@ -34,11 +35,13 @@ int main(int argc, char** argv) {
           return 2;
         }
         log::Info("policy loaded", {{"policy_version", (*policy)->version()}});
-        triage::TriageStore store(host.db());
-        triage::TriageHandler handler(store, host.relay(), *policy);
-        triage::TriageServiceImpl api(store, host.relay(), *policy, executor);
-        return host.Run({&api}, [&handler](const events::IncomingEvent& e) {
-          return handler.Handle(e);
-        });
+        triage::TriageApp app(host.db(), *policy);
+        triage::TriageHandler handler(app);
+        triage::TriageServiceImpl api(
+            app, [&host] { host.relay().Notify(); }, executor);
+        return host.Run(
+            {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
+              return handler.Handle(e, tx);
+            });
       });
 }

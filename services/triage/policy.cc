@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/config/textproto.h"
+#include "common/status/macros.h"
 #include "google/protobuf/text_format.h"
 
 namespace signpost::triage {
@@ -213,13 +214,12 @@ absl::StatusOr<std::shared_ptr<const Policy>> LoadPolicy(
         absl::StrCat("cannot read ", policy_path));
   std::stringstream text;
   text << in.rdbuf();
-  absl::StatusOr<v1::TriagePolicy> config =
-      ParsePolicyText(text.str(), policy_path);
-  if (!config.ok()) return config.status();
-  absl::StatusOr<std::shared_ptr<const calendar::WorkingCalendar>> cal =
-      calendar::WorkingCalendar::Load(calendar_path, config->time_zone());
-  if (!cal.ok()) return cal.status();
-  return Policy::Create(std::move(*config), std::move(*cal));
+  ASSIGN_OR_RETURN(v1::TriagePolicy config,
+                   ParsePolicyText(text.str(), policy_path));
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<const calendar::WorkingCalendar> cal,
+      calendar::WorkingCalendar::Load(calendar_path, config.time_zone()));
+  return Policy::Create(std::move(config), std::move(cal));
 }
 
 }  // namespace signpost::triage

@@ -1,16 +1,22 @@
 #include "services/triage/rules.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
+#include "common/errors/errors.h"
 #include "common/time/timestamps.h"
+#include "services/triage/deadlines.h"
+#include "services/triage/decision_builder.h"
 
 namespace signpost::triage {
 namespace {
+
+using timeutil::FromTimestamp;
 
 bool HasHarm(const v1::ReferralFacts& f, v1::HarmType h) {
   return std::find(f.harm_types().begin(), f.harm_types().end(), h) !=
@@ -22,144 +28,509 @@ bool HasCohort(const v1::ReferralFacts& f, v1::CohortFlag c) {
          f.cohort_flags().end();
 }
 
-using timeutil::FromTimestamp;
-using timeutil::ToTimestamp;
-
-std::string Short(const std::string& name, absl::string_view prefix) {
-  absl::string_view v(name);
-  absl::ConsumePrefix(&v, prefix);
-  return std::string(v);
-}
-
-std::string RiskName(v1::RiskLevel r) {
-  return Short(v1::RiskLevel_Name(r), "RISK_LEVEL_");
-}
-
-std::string PathwayName(v1::Pathway p) {
-  return Short(v1::Pathway_Name(p), "PATHWAY_");
-}
-
 std::string PjFlagName(int flag) {
   return absl::AsciiStrToLower(
-      Short(v1::ProfessionalJudgementFlag_Name(
-                static_cast<v1::ProfessionalJudgementFlag>(flag)),
-            "PJ_FLAG_"));
+      ShortName(v1::ProfessionalJudgementFlag_Name(
+                    static_cast<v1::ProfessionalJudgementFlag>(flag)),
+                "PJ_FLAG_"));
 }
 
-// Collects the decision; rules switched off by the area never fire, and a
-// pathway the area lacks is recorded instead of added.
-class DecisionBuilder {
+// One run of the rules over one referral. Each step is one rule group of
+// docs/policy.md; Run() applies them in evaluation order, because later
+// groups read what earlier ones decided (risk, MARAC, pathways).
+class Evaluation {
  public:
-  DecisionBuilder(const Policy& policy, v1::ReferralTriaged* d)
-      : policy_(policy), d_(d) {}
-  bool On(const char* rule) const { return policy_.RuleOn(rule); }
-  void Fire(absl::string_view rule, std::string reason) {
-    auto* r = d_->add_reasons();
-    r->set_rule_id(std::string(rule));
-    r->set_reason(std::move(reason));
-  }
-  void AddPathway(v1::Pathway p, absl::string_view rule) {
-    if (!policy_.PathwayAvailable(p)) {
-      Fire(rule, absl::StrCat(PathwayName(p),
-                              " is not available in this area's policy"));
-      return;
-    }
-    if (std::find(d_->pathways().begin(), d_->pathways().end(), p) ==
-        d_->pathways().end()) {
-      d_->add_pathways(p);
-    }
-  }
-  void AddConsideration(v1::Consideration c) {
-    if (std::find(d_->considerations().begin(), d_->considerations().end(),
-                  c) == d_->considerations().end()) {
-      d_->add_considerations(c);
-    }
-  }
-  void RaiseRisk(v1::RiskLevel r) {
-    if (r > d_->risk()) d_->set_risk(r);
-  }
-  void Missing(std::string field) {
-    d_->set_incomplete(true);
-    if (std::find(d_->missing().begin(), d_->missing().end(), field) ==
-        d_->missing().end()) {
-      d_->add_missing(std::move(field));
-    }
+  Evaluation(const Policy& policy, const v1::ReferralFacts& f,
+             const VictimHistory& history, const RiskOverride* override_risk)
+      : policy_(policy),
+        cfg_(policy.config()),
+        f_(f),
+        a_(f.assessment()),
+        history_(history),
+        override_(override_risk),
+        b_(policy, &d_),
+        da_(HasHarm(f, v1::HARM_TYPE_DOMESTIC_ABUSE)),
+        sv_(HasHarm(f, v1::HARM_TYPE_SEXUAL_VIOLENCE) ||
+            HasHarm(f, v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_RECENT)),
+        csa_non_recent_(
+            HasHarm(f, v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_NON_RECENT)),
+        stalking_(HasHarm(f, v1::HARM_TYPE_STALKING)),
+        adult_(f.victim_age() >= 18),
+        has_dash_(a_.dash_answers_size() == 24),
+        has_sdash_(a_.sdash_answers_size() == 11) {}
+
+  v1::ReferralTriaged Run() {
+    Describe();
+    BandByDash();
+    RaiseByJudgement();
+    CheckIncidentCount();
+    if (da_) DecideMarac();
+    RouteDomesticAbuse();
+    RouteSexualViolence();
+    AssessStalking();
+    AddConsiderations();
+    RoutePerpetrator();
+    RouteHateCrime();
+    RouteRestorativeJustice();
+    RouteGeneral();
+    GrantEnhancedRights();
+    MatchLanguage();
+    ApplyConsent();
+    SetPriority();
+    AddDeadlines(policy_, f_, d_, b_);
+    return std::move(d_);
   }
 
  private:
+  void Describe() {
+    d_.set_policy_version(policy_.version());
+    d_.set_area_code(f_.area_code());
+    d_.set_locality_code(f_.locality_code());
+    d_.set_language(f_.language());
+    d_.set_victim_ref(f_.victim_ref());
+    d_.set_status(v1::REFERRAL_STATUS_ROUTED);
+    d_.set_version(1);
+  }
+
+  // DASH-SCORE
+  void BandByDash() {
+    if (has_dash_) {
+      int score = static_cast<int>(
+          std::count(a_.dash_answers().begin(), a_.dash_answers().end(), true));
+      d_.set_dash_score(score);
+      const int high = cfg_.dash().high_threshold(),
+                medium = cfg_.dash().medium_threshold();
+      if (score >= high) {
+        d_.set_risk(v1::RISK_LEVEL_HIGH);
+        b_.Fire("DASH-SCORE", absl::StrCat("DASH score ", score,
+                                           " >= high threshold ", high));
+      } else if (score >= medium) {
+        d_.set_risk(v1::RISK_LEVEL_MEDIUM);
+        b_.Fire("DASH-SCORE",
+                absl::StrCat("DASH score ", score, " >= medium threshold ",
+                             medium, ", below high threshold ", high));
+      } else {
+        d_.set_risk(v1::RISK_LEVEL_STANDARD);
+        b_.Fire("DASH-SCORE", absl::StrCat("DASH score ", score,
+                                           " < medium threshold ", medium));
+      }
+    } else if (da_) {
+      // Not silently STANDARD: risk stays unknown unless another rule sets it.
+      b_.Missing("assessment.dash_answers");
+      b_.Fire("DASH-SCORE",
+              "domestic abuse without a completed DASH: risk cannot be banded");
+    } else {
+      d_.set_risk(v1::RISK_LEVEL_STANDARD);
+    }
+  }
+
+  // PJ-RAISE: judgement (the referrer's flags, a practitioner's override)
+  // only raises.
+  void RaiseByJudgement() {
+    pj_ = a_.pj_flags_size() > 0;
+    if (pj_) {
+      std::vector<std::string> names;
+      for (int flag : a_.pj_flags()) names.push_back(PjFlagName(flag));
+      b_.RaiseRisk(v1::RISK_LEVEL_HIGH);
+      b_.Fire("PJ-RAISE", absl::StrCat("professional judgement (",
+                                       absl::StrJoin(names, ", "),
+                                       ") makes the risk HIGH"));
+    }
+    override_high_ =
+        override_ != nullptr && override_->risk == v1::RISK_LEVEL_HIGH;
+    if (override_ != nullptr && override_->risk != v1::RISK_LEVEL_UNSPECIFIED) {
+      v1::RiskLevel before = d_.risk();
+      b_.RaiseRisk(override_->risk);
+      b_.Fire("PJ-RAISE",
+              absl::StrCat(
+                  "practitioner ", override_->practitioner_id,
+                  " judged the risk ", RiskName(override_->risk),
+                  before < override_->risk
+                      ? absl::StrCat(" (raised from ", RiskName(before), ")")
+                      : std::string(" (no change)")));
+    }
+  }
+
+  // The referral is itself a DA incident, so "0 in 12 months" contradicts it.
+  void CheckIncidentCount() {
+    if (da_ && a_.incidents_last_12_months() == 0) {
+      b_.Missing(
+          "assessment.incidents_last_12_months (0, but this referral is a DA "
+          "incident)");
+    }
+  }
+
+  // MARAC criteria (domestic abuse only).
+  void DecideMarac() {
+    if (has_dash_ && d_.dash_score() >= cfg_.marac().threshold()) {
+      d_.set_marac(true);
+      b_.Fire("MARAC-VISIBLE",
+              absl::StrCat("DASH score ", d_.dash_score(),
+                           " >= MARAC threshold ", cfg_.marac().threshold()));
+    }
+    if (pj_ || override_high_) {
+      d_.set_marac(true);
+      b_.Fire("MARAC-PJ", "risk raised to HIGH by professional judgement");
+    }
+    DecideEscalation();
+    DecideRepeat();
+    if (d_.marac() && d_.risk() != v1::RISK_LEVEL_HIGH) {
+      d_.set_risk(v1::RISK_LEVEL_HIGH);
+      b_.Fire("MARAC-HIGH",
+              "a referral going to MARAC is treated as HIGH risk");
+    }
+    if (d_.risk() == v1::RISK_LEVEL_UNSPECIFIED) {
+      d_.set_status(v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE);
+    }
+  }
+
+  // MARAC-ESCALATION counts the incidents the referrer reports, or
+  // Signpost's own record of this victim's referrals (this one included),
+  // whichever is more.
+  void DecideEscalation() {
+    const int seen = history_.earlier_da_referrals_12_months + 1;
+    const int incidents = std::max(a_.incidents_last_12_months(), seen);
+    if (incidents < cfg_.marac().escalation_incidents()) return;
+    d_.set_marac(true);
+    b_.Fire(
+        "MARAC-ESCALATION",
+        absl::StrCat(
+            incidents, " incidents in 12 months",
+            seen > a_.incidents_last_12_months()
+                ? absl::StrCat(" (", seen, " referrals of this victim seen)")
+                : std::string(),
+            " >= escalation threshold ", cfg_.marac().escalation_incidents()));
+  }
+
+  // MARAC-REPEAT
+  void DecideRepeat() {
+    if (!history_.last_marac_referral.has_value()) return;
+    absl::Duration since = IncidentTime(f_) - *history_.last_marac_referral;
+    if (since >= absl::ZeroDuration() &&
+        since <= absl::Hours(24) * cfg_.marac().repeat_days()) {
+      d_.set_marac(true);
+      d_.set_repeat_marac(true);
+      b_.Fire("MARAC-REPEAT", absl::StrCat("last MARAC referral ",
+                                           absl::ToInt64Hours(since) / 24,
+                                           " days before this incident (<= ",
+                                           cfg_.marac().repeat_days(), ")"));
+    }
+  }
+
+  // DA-HIGH / DA-STANDARD
+  void RouteDomesticAbuse() {
+    if (!da_ || d_.risk() == v1::RISK_LEVEL_UNSPECIFIED) return;
+    if (d_.risk() == v1::RISK_LEVEL_HIGH) {
+      if (b_.On("DA-HIGH")) {
+        b_.AddPathway(v1::PATHWAY_IDVA, "DA-HIGH");
+        b_.Fire("DA-HIGH", "domestic abuse at HIGH risk: IDVA");
+      }
+    } else if (b_.On("DA-STANDARD")) {
+      b_.AddPathway(v1::PATHWAY_DA_OUTREACH, "DA-STANDARD");
+      b_.Fire("DA-STANDARD",
+              absl::StrCat("domestic abuse at ", RiskName(d_.risk()),
+                           " risk: DA outreach"));
+    }
+  }
+
+  // SV-ADULT, SV-CHILD, SV-RECENT, CSA-NONRECENT
+  void RouteSexualViolence() {
+    if (sv_) {
+      RouteBySvAge("sexual violence");
+      CheckSarcWindow();
+    }
+    if (csa_non_recent_) {
+      if (adult_ && b_.On("CSA-NONRECENT")) {
+        b_.AddPathway(v1::PATHWAY_ISVA, "CSA-NONRECENT");
+        d_.set_non_recent(true);
+        b_.Fire("CSA-NONRECENT",
+                "non-recent child sexual abuse, victim now an adult: ISVA "
+                "survivor support");
+      } else if (!adult_) {
+        RouteChild("child sexual abuse");
+      }
+    }
+  }
+
+  void RouteBySvAge(absl::string_view what) {
+    if (adult_ && b_.On("SV-ADULT")) {
+      b_.AddPathway(v1::PATHWAY_ISVA, "SV-ADULT");
+      b_.Fire("SV-ADULT",
+              absl::StrCat(what, ", victim aged ", f_.victim_age(), ": ISVA"));
+    } else if (!adult_) {
+      RouteChild(what);
+    }
+  }
+
+  // SV-CHILD
+  void RouteChild(absl::string_view what) {
+    if (!b_.On("SV-CHILD")) return;
+    b_.AddPathway(v1::PATHWAY_CHISVA, "SV-CHILD");
+    d_.set_safeguarding_notification(true);
+    b_.Fire("SV-CHILD", absl::StrCat(what, ", victim aged ", f_.victim_age(),
+                                     ": CHISVA and children's safeguarding"));
+  }
+
+  void CheckSarcWindow() {
+    if (!f_.has_offence_time()) {
+      b_.Missing("reporting.offence_time");
+      return;
+    }
+    if (!f_.has_report_time() || !b_.On("SV-RECENT")) return;
+    absl::Duration gap =
+        FromTimestamp(f_.report_time()) - FromTimestamp(f_.offence_time());
+    if (gap >= absl::ZeroDuration() &&
+        gap <= absl::Hours(24) * cfg_.sarc_window_days()) {
+      sv_recent_ = true;
+      b_.AddPathway(v1::PATHWAY_SARC, "SV-RECENT");
+      b_.Fire("SV-RECENT",
+              absl::StrCat("offence ", absl::ToInt64Hours(gap) / 24,
+                           " days before the report (<= ",
+                           cfg_.sarc_window_days(), "): SARC, URGENT"));
+    }
+  }
+
+  // STALK-SDASH, STALK-HIGH, STALK-STANDARD
+  void AssessStalking() {
+    const bool dash_q8 = has_dash_ && a_.dash_answers(7);
+    if (stalking_ || dash_q8) {
+      int sdash = static_cast<int>(std::count(a_.sdash_answers().begin(),
+                                              a_.sdash_answers().end(), true));
+      d_.set_sdash_score(sdash);
+      const char* why = stalking_ ? " (stalking)" : " (DASH Q8)";
+      if (has_sdash_) {
+        b_.Fire("STALK-SDASH",
+                absl::StrCat("S-DASH expected", why, "; score ", sdash));
+      } else {
+        b_.Missing("assessment.sdash_answers");
+        b_.Fire("STALK-SDASH",
+                absl::StrCat("S-DASH expected", why, " but not completed"));
+      }
+    }
+    if (stalking_) RouteStalking();
+  }
+
+  void RouteStalking() {
+    const int sdash = d_.sdash_score();
+    const int threshold = cfg_.stalking_high_threshold();
+    const bool by_sdash = has_sdash_ && sdash >= threshold;
+    const bool high = by_sdash || pj_ || override_high_;
+    if (high && b_.On("STALK-HIGH")) {
+      b_.RaiseRisk(v1::RISK_LEVEL_HIGH);
+      b_.AddPathway(v1::PATHWAY_ISAC, "STALK-HIGH");
+      b_.AddPathway(v1::PATHWAY_STALKING_CLINIC, "STALK-HIGH");
+      b_.Fire(
+          "STALK-HIGH",
+          by_sdash
+              ? absl::StrCat("S-DASH ", sdash, " >= stalking high threshold ",
+                             threshold, ": ISAC and stalking clinic")
+              : std::string("stalking with professional judgement: ISAC "
+                            "and stalking clinic"));
+    } else if (!high && b_.On("STALK-STANDARD")) {
+      b_.AddPathway(v1::PATHWAY_ISAC, "STALK-STANDARD");
+      b_.Fire("STALK-STANDARD",
+              has_sdash_
+                  ? absl::StrCat("stalking, S-DASH ", sdash,
+                                 " below high threshold ", threshold, ": ISAC")
+                  : std::string("stalking, S-DASH not completed: ISAC (to "
+                                "complete it)"));
+      if (!has_sdash_ && !da_) d_.set_risk(v1::RISK_LEVEL_UNSPECIFIED);
+    }
+  }
+
+  // Obligatory considerations: CONSIDER-SPO, CONSIDER-DVDS, CONSIDER-DAPN.
+  void AddConsiderations() {
+    const v1::Perpetrator& perp = f_.perpetrator();
+    const bool partner =
+        perp.relationship() == v1::PERPETRATOR_RELATIONSHIP_CURRENT_PARTNER ||
+        perp.relationship() == v1::PERPETRATOR_RELATIONSHIP_FORMER_PARTNER;
+    if (stalking_ && perp.known()) {
+      b_.AddConsideration(v1::CONSIDERATION_SPO);
+      b_.Fire("CONSIDER-SPO",
+              "stalking with a known perpetrator: consider an SPO");
+    }
+    if (da_ || (stalking_ && partner)) {
+      b_.AddConsideration(v1::CONSIDERATION_DVDS);
+      b_.Fire("CONSIDER-DVDS",
+              da_ ? "domestic abuse: consider a DVDS disclosure"
+                  : "stalking by a current or former partner: consider a "
+                    "DVDS disclosure");
+    }
+    if (da_ && d_.risk() == v1::RISK_LEVEL_HIGH && perp.known() &&
+        perp.age() >= 18 && b_.On("CONSIDER-DAPN")) {
+      b_.AddConsideration(v1::CONSIDERATION_DAPN);
+      b_.Fire("CONSIDER-DAPN",
+              absl::StrCat("domestic abuse at HIGH risk, perpetrator aged ",
+                           perp.age(), ": consider a DAPN/DVPN"));
+    }
+  }
+
+  // Perpetrator programmes: PERP-HIGH, PERP-STANDARD.
+  void RoutePerpetrator() {
+    if (!da_ || !f_.perpetrator().known() ||
+        d_.risk() == v1::RISK_LEVEL_UNSPECIFIED) {
+      return;
+    }
+    if (d_.risk() == v1::RISK_LEVEL_HIGH && b_.On("PERP-HIGH")) {
+      b_.AddPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME, "PERP-HIGH");
+      b_.Fire("PERP-HIGH",
+              "HIGH-risk domestic abuse, perpetrator known: high-harm "
+              "perpetrator programme via MARAC");
+    } else if (d_.risk() != v1::RISK_LEVEL_HIGH && b_.On("PERP-STANDARD")) {
+      b_.AddPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME, "PERP-STANDARD");
+      b_.Fire("PERP-STANDARD",
+              "standard/medium-risk domestic abuse, perpetrator known: "
+              "perpetrator programme via the prevention hub");
+    }
+  }
+
+  // HATE, and the sex-worker cohort.
+  void RouteHateCrime() {
+    const bool sex_worker = HasCohort(f_, v1::COHORT_FLAG_SEX_WORKER);
+    if (!(HasHarm(f_, v1::HARM_TYPE_HATE_CRIME) || sex_worker) ||
+        !b_.On("HATE")) {
+      return;
+    }
+    d_.set_hate_crime(true);
+    if (sex_worker) {
+      b_.AddPathway(v1::PATHWAY_SPECIALIST_OUTREACH, "HATE");
+      b_.Fire("HATE",
+              "crime against a sex worker is recorded as hate crime: "
+              "specialist outreach");
+    } else {
+      b_.Fire("HATE", "hate crime flagged");
+    }
+  }
+
+  // RJ: restorative justice proceeds only with both consents.
+  void RouteRestorativeJustice() {
+    const v1::Consent& consent = f_.consent();
+    if (!consent.rj_requested() || !b_.On("RJ")) return;
+    if (consent.rj_victim_consent() == v1::CONSENT_STATUS_REFUSED ||
+        consent.rj_offender_consent() == v1::CONSENT_STATUS_REFUSED) {
+      b_.Fire("RJ",
+              "restorative justice requested but a party has refused or "
+              "withdrawn consent: stopped");
+      return;
+    }
+    b_.AddPathway(v1::PATHWAY_RESTORATIVE_JUSTICE, "RJ");
+    bool victim_ok = consent.rj_victim_consent() == v1::CONSENT_STATUS_GIVEN;
+    bool offender_ok =
+        consent.rj_offender_consent() == v1::CONSENT_STATUS_GIVEN;
+    d_.set_rj_awaiting_consent(!(victim_ok && offender_ok));
+    b_.Fire("RJ",
+            victim_ok && offender_ok
+                ? std::string("restorative justice: both consents recorded")
+                : absl::StrCat("restorative justice: waiting for ",
+                               !victim_ok && !offender_ok
+                                   ? "victim and offender"
+                                   : (!victim_ok ? "victim" : "offender"),
+                               " consent"));
+  }
+
+  // GENERAL: nothing else applies (and the assessment is not pending).
+  void RouteGeneral() {
+    if (d_.pathways_size() == 0 &&
+        d_.status() != v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE &&
+        b_.On("GENERAL")) {
+      b_.AddPathway(v1::PATHWAY_GENERAL_SUPPORT, "GENERAL");
+      b_.Fire("GENERAL", "no specialist pathway applies: general support");
+    }
+  }
+
+  // ENHANCED Victims' Code rights.
+  void GrantEnhancedRights() {
+    std::vector<std::string> grounds;
+    if (da_) grounds.push_back("domestic abuse");
+    if (sv_ || csa_non_recent_) grounds.push_back("sexual violence");
+    if (d_.hate_crime() || HasHarm(f_, v1::HARM_TYPE_HATE_CRIME))
+      grounds.push_back("hate crime");
+    if (HasHarm(f_, v1::HARM_TYPE_BEREAVEMENT))
+      grounds.push_back("bereavement");
+    if (f_.persistently_targeted()) grounds.push_back("persistently targeted");
+    if (f_.vulnerable_or_intimidated())
+      grounds.push_back("vulnerable or intimidated");
+    if (!adult_) grounds.push_back("under 18");
+    if (!grounds.empty()) {
+      d_.set_enhanced_rights(true);
+      b_.Fire("ENHANCED", absl::StrCat("enhanced Victims' Code rights: ",
+                                       absl::StrJoin(grounds, ", ")));
+    }
+  }
+
+  // LANGUAGE
+  void MatchLanguage() {
+    const bool english =
+        f_.language() == "en" || absl::StartsWith(f_.language(), "en-");
+    if ((f_.interpreter_needed() || !english) && b_.On("LANGUAGE")) {
+      d_.set_language_match_required(true);
+      b_.Fire(
+          "LANGUAGE",
+          absl::StrCat("language '", f_.language(), "'",
+                       f_.interpreter_needed() ? ", interpreter needed" : "",
+                       ": advocate language match required"));
+    }
+  }
+
+  // CONSENT: no partner referral without consent for DA / SV; MARAC
+  // proceeds.
+  void ApplyConsent() {
+    if (!(da_ || sv_) ||
+        f_.consent().referral_consent() == v1::CONSENT_STATUS_GIVEN) {
+      return;
+    }
+    d_.set_status(v1::REFERRAL_STATUS_CONSENT_REQUIRED);
+    if (d_.marac()) d_.set_legal_basis(cfg_.legal_basis_without_consent());
+    b_.Fire(
+        "CONSENT",
+        d_.marac()
+            ? absl::StrCat("referral consent not given: no partner referral; "
+                           "MARAC proceeds on legal basis ",
+                           cfg_.legal_basis_without_consent())
+            : std::string("referral consent not given: no partner referral"));
+  }
+
+  void SetPriority() {
+    if (sv_recent_) {
+      d_.set_priority(v1::PRIORITY_URGENT);
+    } else if (d_.risk() == v1::RISK_LEVEL_HIGH || d_.marac() || !adult_) {
+      d_.set_priority(v1::PRIORITY_HIGH);
+    } else {
+      d_.set_priority(v1::PRIORITY_STANDARD);
+    }
+  }
+
   const Policy& policy_;
-  v1::ReferralTriaged* d_;
+  const v1::TriagePolicy& cfg_;
+  const v1::ReferralFacts& f_;
+  const v1::Assessment& a_;
+  const VictimHistory& history_;
+  const RiskOverride* override_;
+  v1::ReferralTriaged d_;
+  DecisionBuilder b_;
+  const bool da_;
+  const bool sv_;
+  const bool csa_non_recent_;
+  const bool stalking_;
+  const bool adult_;
+  const bool has_dash_;
+  const bool has_sdash_;
+  bool pj_ = false;             // the referrer's PJ flags raised the risk
+  bool override_high_ = false;  // a practitioner judged the risk HIGH
+  bool sv_recent_ = false;      // SV-RECENT fired: SARC, URGENT
 };
 
-void AddDeadlines(const Policy& policy, const v1::ReferralFacts& f,
-                  v1::ReferralTriaged& d, DecisionBuilder& b) {
-  if (!f.has_report_time()) {
-    b.Missing("reporting.report_time");
-    return;
-  }
-  const calendar::WorkingCalendar& cal = policy.calendar();
-  const v1::DeadlineParameters& p = policy.config().deadlines();
-  absl::Time report = FromTimestamp(f.report_time());
-  std::string from = calendar::FormatLocal(report, cal.zone());
-  auto add = [&](const std::string& kind, const char* rule, int days) -> bool {
-    absl::StatusOr<absl::Time> due = cal.EndOfWorkingDays(report, days);
-    if (!due.ok()) {
-      b.Missing(
-          absl::StrCat("reporting.report_time (", due.status().message(), ")"));
-      return false;
+// The rule behind `current`'s risk, as " (RULE: reason)" for a refusal.
+std::string RiskBasis(const v1::ReferralTriaged& current) {
+  for (const auto& r : current.reasons()) {
+    if (absl::StartsWith(r.rule_id(), "DASH") ||
+        absl::StartsWith(r.rule_id(), "PJ") ||
+        absl::StartsWith(r.rule_id(), "MARAC") ||
+        absl::StartsWith(r.rule_id(), "STALK")) {
+      return absl::StrCat(" (", r.rule_id(), ": ", r.reason(), ")");
     }
-    v1::Deadline* dl = d.add_deadlines();
-    dl->set_kind(kind);
-    *dl->mutable_due() = ToTimestamp(*due);
-    dl->set_rule_id(rule);
-    dl->set_basis(absl::StrCat(days, " working day", days == 1 ? "" : "s",
-                               " from ", from, " (", cal.zone().name(), ")"));
-    b.Fire(rule, absl::StrCat(kind == "VCOP_REFERRAL" ? "referral to support"
-                                                      : "first contact",
-                              " due ", calendar::FormatLocal(*due, cal.zone()),
-                              ": ", dl->basis()));
-    return true;
-  };
-
-  if (f.reported_to_police() && b.On("SLA-VCOP-REFERRAL")) {
-    add("VCOP_REFERRAL", "SLA-VCOP-REFERRAL", p.vcop_referral_working_days());
   }
-
-  // First contact: the earliest of the contact rules that apply.
-  struct Candidate {
-    const char* rule;
-    int days;
-  };
-  std::vector<Candidate> candidates;
-  bool sv_pathway = false;
-  for (int pw : d.pathways()) {
-    sv_pathway |= pw == v1::PATHWAY_ISVA || pw == v1::PATHWAY_CHISVA ||
-                  pw == v1::PATHWAY_SARC;
-  }
-  if (sv_pathway && b.On("SLA-SV-CONTACT")) {
-    candidates.push_back({"SLA-SV-CONTACT", p.sv_contact_working_days()});
-  }
-  if (d.risk() == v1::RISK_LEVEL_HIGH && b.On("SLA-HIGH-CONTACT")) {
-    candidates.push_back({"SLA-HIGH-CONTACT", p.high_contact_working_days()});
-  }
-  if (candidates.empty() && b.On("SLA-STANDARD-CONTACT")) {
-    candidates.push_back(
-        {"SLA-STANDARD-CONTACT", p.standard_contact_working_days()});
-  }
-  if (!candidates.empty()) {
-    const Candidate& best = *std::min_element(
-        candidates.begin(), candidates.end(),
-        [](const Candidate& a, const Candidate& c) { return a.days < c.days; });
-    add("FIRST_CONTACT", best.rule, best.days);
-  }
-
-  int updates = d.enhanced_rights() ? p.updates_enhanced_working_days()
-                                    : p.updates_standard_working_days();
-  d.set_updates_working_days(updates);
-  b.Fire("SLA-UPDATES",
-         absl::StrCat("updates within ", updates, " working day",
-                      updates == 1 ? "" : "s",
-                      d.enhanced_rights() ? " (enhanced rights)" : ""));
+  return "";
 }
 
 }  // namespace
@@ -174,385 +545,23 @@ absl::Time IncidentTime(const v1::ReferralFacts& facts) {
 v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& f,
                            const VictimHistory& history,
                            const RiskOverride* override_risk) {
-  const v1::TriagePolicy& cfg = policy.config();
-  v1::ReferralTriaged d;
-  DecisionBuilder b(policy, &d);
-  d.set_policy_version(policy.version());
-  d.set_area_code(f.area_code());
-  d.set_locality_code(f.locality_code());
-  d.set_language(f.language());
-  d.set_victim_ref(f.victim_ref());
-  d.set_status(v1::REFERRAL_STATUS_ROUTED);
-  d.set_version(1);
+  return Evaluation(policy, f, history, override_risk).Run();
+}
 
-  const bool da = HasHarm(f, v1::HARM_TYPE_DOMESTIC_ABUSE);
-  const bool sv = HasHarm(f, v1::HARM_TYPE_SEXUAL_VIOLENCE) ||
-                  HasHarm(f, v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_RECENT);
-  const bool csa_non_recent =
-      HasHarm(f, v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_NON_RECENT);
-  const bool stalking = HasHarm(f, v1::HARM_TYPE_STALKING);
-  const bool adult = f.victim_age() >= 18;
-  const v1::Assessment& a = f.assessment();
-  const bool has_dash = a.dash_answers_size() == 24;
-  const bool has_sdash = a.sdash_answers_size() == 11;
-
-  // DASH-SCORE
-  if (has_dash) {
-    int score = static_cast<int>(
-        std::count(a.dash_answers().begin(), a.dash_answers().end(), true));
-    d.set_dash_score(score);
-    const int high = cfg.dash().high_threshold(),
-              medium = cfg.dash().medium_threshold();
-    if (score >= high) {
-      d.set_risk(v1::RISK_LEVEL_HIGH);
-      b.Fire("DASH-SCORE",
-             absl::StrCat("DASH score ", score, " >= high threshold ", high));
-    } else if (score >= medium) {
-      d.set_risk(v1::RISK_LEVEL_MEDIUM);
-      b.Fire("DASH-SCORE",
-             absl::StrCat("DASH score ", score, " >= medium threshold ", medium,
-                          ", below high threshold ", high));
-    } else {
-      d.set_risk(v1::RISK_LEVEL_STANDARD);
-      b.Fire("DASH-SCORE", absl::StrCat("DASH score ", score,
-                                        " < medium threshold ", medium));
-    }
-  } else if (da) {
-    // Not silently STANDARD: risk stays unknown unless another rule sets it.
-    b.Missing("assessment.dash_answers");
-    b.Fire("DASH-SCORE",
-           "domestic abuse without a completed DASH: risk cannot be banded");
-  } else {
-    d.set_risk(v1::RISK_LEVEL_STANDARD);
+absl::StatusOr<RiskOverride> ApplyOverride(const v1::ReferralTriaged& current,
+                                           const RiskOverride& in_force,
+                                           v1::RiskLevel requested,
+                                           absl::string_view practitioner_id) {
+  if (requested < current.risk()) {
+    return errors::RuleViolation(
+        "PJ-RAISE", "risk",
+        absl::StrCat(
+            "professional judgement only raises risk; the current risk is ",
+            RiskName(current.risk()), RiskBasis(current),
+            " and cannot be lowered to ", RiskName(requested)));
   }
-
-  // PJ-RAISE: judgement only raises.
-  const bool pj = a.pj_flags_size() > 0;
-  if (pj) {
-    std::vector<std::string> names;
-    for (int flag : a.pj_flags()) names.push_back(PjFlagName(flag));
-    b.RaiseRisk(v1::RISK_LEVEL_HIGH);
-    b.Fire("PJ-RAISE",
-           absl::StrCat("professional judgement (", absl::StrJoin(names, ", "),
-                        ") makes the risk HIGH"));
-  }
-  const bool override_high =
-      override_risk != nullptr && override_risk->risk == v1::RISK_LEVEL_HIGH;
-  if (override_risk != nullptr &&
-      override_risk->risk != v1::RISK_LEVEL_UNSPECIFIED) {
-    v1::RiskLevel before = d.risk();
-    b.RaiseRisk(override_risk->risk);
-    b.Fire(
-        "PJ-RAISE",
-        absl::StrCat("practitioner ", override_risk->practitioner_id,
-                     " judged the risk ", RiskName(override_risk->risk),
-                     before < override_risk->risk
-                         ? absl::StrCat(" (raised from ", RiskName(before), ")")
-                         : std::string(" (no change)")));
-  }
-
-  // The referral is itself a DA incident, so "0 in 12 months" contradicts it.
-  if (da && a.incidents_last_12_months() == 0) {
-    b.Missing(
-        "assessment.incidents_last_12_months (0, but this referral is a DA "
-        "incident)");
-  }
-
-  // MARAC criteria (domestic abuse only).
-  if (da) {
-    if (has_dash && d.dash_score() >= cfg.marac().threshold()) {
-      d.set_marac(true);
-      b.Fire("MARAC-VISIBLE",
-             absl::StrCat("DASH score ", d.dash_score(), " >= MARAC threshold ",
-                          cfg.marac().threshold()));
-    }
-    if (pj || override_high) {
-      d.set_marac(true);
-      b.Fire("MARAC-PJ", "risk raised to HIGH by professional judgement");
-    }
-    // Escalation counts the incidents the referrer reports, or Signpost's own
-    // record of this victim's referrals (this one included), whichever is more.
-    const int seen = history.earlier_da_referrals_12_months + 1;
-    const int incidents = std::max(a.incidents_last_12_months(), seen);
-    if (incidents >= cfg.marac().escalation_incidents()) {
-      d.set_marac(true);
-      b.Fire(
-          "MARAC-ESCALATION",
-          absl::StrCat(
-              incidents, " incidents in 12 months",
-              seen > a.incidents_last_12_months()
-                  ? absl::StrCat(" (", seen, " referrals of this victim seen)")
-                  : std::string(),
-              " >= escalation threshold ", cfg.marac().escalation_incidents()));
-    }
-    if (history.last_marac_referral.has_value()) {
-      absl::Duration since = IncidentTime(f) - *history.last_marac_referral;
-      if (since >= absl::ZeroDuration() &&
-          since <= absl::Hours(24) * cfg.marac().repeat_days()) {
-        d.set_marac(true);
-        d.set_repeat_marac(true);
-        b.Fire("MARAC-REPEAT", absl::StrCat("last MARAC referral ",
-                                            absl::ToInt64Hours(since) / 24,
-                                            " days before this incident (<= ",
-                                            cfg.marac().repeat_days(), ")"));
-      }
-    }
-    if (d.marac() && d.risk() != v1::RISK_LEVEL_HIGH) {
-      d.set_risk(v1::RISK_LEVEL_HIGH);
-      b.Fire("MARAC-HIGH", "a referral going to MARAC is treated as HIGH risk");
-    }
-    if (d.risk() == v1::RISK_LEVEL_UNSPECIFIED) {
-      d.set_status(v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE);
-    }
-  }
-
-  // Domestic abuse pathways.
-  if (da && d.risk() != v1::RISK_LEVEL_UNSPECIFIED) {
-    if (d.risk() == v1::RISK_LEVEL_HIGH) {
-      if (b.On("DA-HIGH")) {
-        b.AddPathway(v1::PATHWAY_IDVA, "DA-HIGH");
-        b.Fire("DA-HIGH", "domestic abuse at HIGH risk: IDVA");
-      }
-    } else if (b.On("DA-STANDARD")) {
-      b.AddPathway(v1::PATHWAY_DA_OUTREACH, "DA-STANDARD");
-      b.Fire("DA-STANDARD",
-             absl::StrCat("domestic abuse at ", RiskName(d.risk()),
-                          " risk: DA outreach"));
-    }
-  }
-
-  // Sexual violence.
-  bool sv_recent = false;
-  if (sv) {
-    if (adult && b.On("SV-ADULT")) {
-      b.AddPathway(v1::PATHWAY_ISVA, "SV-ADULT");
-      b.Fire("SV-ADULT", absl::StrCat("sexual violence, victim aged ",
-                                      f.victim_age(), ": ISVA"));
-    } else if (!adult && b.On("SV-CHILD")) {
-      b.AddPathway(v1::PATHWAY_CHISVA, "SV-CHILD");
-      d.set_safeguarding_notification(true);
-      b.Fire("SV-CHILD",
-             absl::StrCat("sexual violence, victim aged ", f.victim_age(),
-                          ": CHISVA and children's safeguarding"));
-    }
-    if (!f.has_offence_time()) {
-      b.Missing("reporting.offence_time");
-    } else if (f.has_report_time() && b.On("SV-RECENT")) {
-      absl::Duration gap =
-          FromTimestamp(f.report_time()) - FromTimestamp(f.offence_time());
-      if (gap >= absl::ZeroDuration() &&
-          gap <= absl::Hours(24) * cfg.sarc_window_days()) {
-        sv_recent = true;
-        b.AddPathway(v1::PATHWAY_SARC, "SV-RECENT");
-        b.Fire("SV-RECENT",
-               absl::StrCat("offence ", absl::ToInt64Hours(gap) / 24,
-                            " days before the report (<= ",
-                            cfg.sarc_window_days(), "): SARC, URGENT"));
-      }
-    }
-  }
-  if (csa_non_recent) {
-    if (adult && b.On("CSA-NONRECENT")) {
-      b.AddPathway(v1::PATHWAY_ISVA, "CSA-NONRECENT");
-      d.set_non_recent(true);
-      b.Fire("CSA-NONRECENT",
-             "non-recent child sexual abuse, victim now an adult: ISVA "
-             "survivor support");
-    } else if (!adult && b.On("SV-CHILD")) {
-      b.AddPathway(v1::PATHWAY_CHISVA, "SV-CHILD");
-      d.set_safeguarding_notification(true);
-      b.Fire("SV-CHILD",
-             absl::StrCat("child sexual abuse, victim aged ", f.victim_age(),
-                          ": CHISVA and children's safeguarding"));
-    }
-  }
-
-  // Stalking.
-  const bool dash_q8 = has_dash && a.dash_answers(7);
-  if (stalking || dash_q8) {
-    int sdash = static_cast<int>(
-        std::count(a.sdash_answers().begin(), a.sdash_answers().end(), true));
-    d.set_sdash_score(sdash);
-    const char* why = stalking ? " (stalking)" : " (DASH Q8)";
-    if (has_sdash) {
-      b.Fire("STALK-SDASH",
-             absl::StrCat("S-DASH expected", why, "; score ", sdash));
-    } else {
-      b.Missing("assessment.sdash_answers");
-      b.Fire("STALK-SDASH",
-             absl::StrCat("S-DASH expected", why, " but not completed"));
-    }
-  }
-  if (stalking) {
-    int sdash = d.sdash_score();
-    bool high = (has_sdash && sdash >= cfg.stalking_high_threshold()) || pj ||
-                override_high;
-    if (high && b.On("STALK-HIGH")) {
-      b.RaiseRisk(v1::RISK_LEVEL_HIGH);
-      b.AddPathway(v1::PATHWAY_ISAC, "STALK-HIGH");
-      b.AddPathway(v1::PATHWAY_STALKING_CLINIC, "STALK-HIGH");
-      b.Fire(
-          "STALK-HIGH",
-          has_sdash && sdash >= cfg.stalking_high_threshold()
-              ? absl::StrCat("S-DASH ", sdash, " >= stalking high threshold ",
-                             cfg.stalking_high_threshold(),
-                             ": ISAC and stalking clinic")
-              : std::string("stalking with professional judgement: ISAC and "
-                            "stalking clinic"));
-    } else if (!high && b.On("STALK-STANDARD")) {
-      b.AddPathway(v1::PATHWAY_ISAC, "STALK-STANDARD");
-      b.Fire(
-          "STALK-STANDARD",
-          has_sdash
-              ? absl::StrCat("stalking, S-DASH ", sdash,
-                             " below high threshold ",
-                             cfg.stalking_high_threshold(), ": ISAC")
-              : std::string(
-                    "stalking, S-DASH not completed: ISAC (to complete it)"));
-      if (!has_sdash && !da) d.set_risk(v1::RISK_LEVEL_UNSPECIFIED);
-    }
-  }
-
-  // Obligatory considerations.
-  const v1::Perpetrator& perp = f.perpetrator();
-  const bool partner =
-      perp.relationship() == v1::PERPETRATOR_RELATIONSHIP_CURRENT_PARTNER ||
-      perp.relationship() == v1::PERPETRATOR_RELATIONSHIP_FORMER_PARTNER;
-  if (stalking && perp.known()) {
-    b.AddConsideration(v1::CONSIDERATION_SPO);
-    b.Fire("CONSIDER-SPO",
-           "stalking with a known perpetrator: consider an SPO");
-  }
-  if (da || (stalking && partner)) {
-    b.AddConsideration(v1::CONSIDERATION_DVDS);
-    b.Fire("CONSIDER-DVDS",
-           da ? "domestic abuse: consider a DVDS disclosure"
-              : "stalking by a current or former partner: consider a DVDS "
-                "disclosure");
-  }
-  if (da && d.risk() == v1::RISK_LEVEL_HIGH && perp.known() &&
-      perp.age() >= 18 && b.On("CONSIDER-DAPN")) {
-    b.AddConsideration(v1::CONSIDERATION_DAPN);
-    b.Fire("CONSIDER-DAPN",
-           absl::StrCat("domestic abuse at HIGH risk, perpetrator aged ",
-                        perp.age(), ": consider a DAPN/DVPN"));
-  }
-
-  // Perpetrator programmes.
-  if (da && perp.known() && d.risk() != v1::RISK_LEVEL_UNSPECIFIED) {
-    if (d.risk() == v1::RISK_LEVEL_HIGH && b.On("PERP-HIGH")) {
-      b.AddPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME, "PERP-HIGH");
-      b.Fire("PERP-HIGH",
-             "HIGH-risk domestic abuse, perpetrator known: high-harm "
-             "perpetrator programme via MARAC");
-    } else if (d.risk() != v1::RISK_LEVEL_HIGH && b.On("PERP-STANDARD")) {
-      b.AddPathway(v1::PATHWAY_PERPETRATOR_PROGRAMME, "PERP-STANDARD");
-      b.Fire("PERP-STANDARD",
-             "standard/medium-risk domestic abuse, perpetrator known: "
-             "perpetrator programme via the prevention hub");
-    }
-  }
-
-  // Hate crime and cohorts.
-  const bool sex_worker = HasCohort(f, v1::COHORT_FLAG_SEX_WORKER);
-  if ((HasHarm(f, v1::HARM_TYPE_HATE_CRIME) || sex_worker) && b.On("HATE")) {
-    d.set_hate_crime(true);
-    if (sex_worker) {
-      b.AddPathway(v1::PATHWAY_SPECIALIST_OUTREACH, "HATE");
-      b.Fire("HATE",
-             "crime against a sex worker is recorded as hate crime: specialist "
-             "outreach");
-    } else {
-      b.Fire("HATE", "hate crime flagged");
-    }
-  }
-
-  // Restorative justice: proceeds only with both consents.
-  const v1::Consent& consent = f.consent();
-  if (consent.rj_requested() && b.On("RJ")) {
-    if (consent.rj_victim_consent() == v1::CONSENT_STATUS_REFUSED ||
-        consent.rj_offender_consent() == v1::CONSENT_STATUS_REFUSED) {
-      b.Fire(
-          "RJ",
-          "restorative justice requested but a party has refused or withdrawn "
-          "consent: stopped");
-    } else {
-      b.AddPathway(v1::PATHWAY_RESTORATIVE_JUSTICE, "RJ");
-      bool victim_ok = consent.rj_victim_consent() == v1::CONSENT_STATUS_GIVEN;
-      bool offender_ok =
-          consent.rj_offender_consent() == v1::CONSENT_STATUS_GIVEN;
-      d.set_rj_awaiting_consent(!(victim_ok && offender_ok));
-      b.Fire("RJ",
-             victim_ok && offender_ok
-                 ? std::string("restorative justice: both consents recorded")
-                 : absl::StrCat("restorative justice: waiting for ",
-                                !victim_ok && !offender_ok
-                                    ? "victim and offender"
-                                    : (!victim_ok ? "victim" : "offender"),
-                                " consent"));
-    }
-  }
-
-  // GENERAL: nothing else applies (and the assessment is not pending).
-  if (d.pathways_size() == 0 &&
-      d.status() != v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE &&
-      b.On("GENERAL")) {
-    b.AddPathway(v1::PATHWAY_GENERAL_SUPPORT, "GENERAL");
-    b.Fire("GENERAL", "no specialist pathway applies: general support");
-  }
-
-  // ENHANCED Victims' Code rights.
-  std::vector<std::string> grounds;
-  if (da) grounds.push_back("domestic abuse");
-  if (sv || csa_non_recent) grounds.push_back("sexual violence");
-  if (d.hate_crime() || HasHarm(f, v1::HARM_TYPE_HATE_CRIME))
-    grounds.push_back("hate crime");
-  if (HasHarm(f, v1::HARM_TYPE_BEREAVEMENT)) grounds.push_back("bereavement");
-  if (f.persistently_targeted()) grounds.push_back("persistently targeted");
-  if (f.vulnerable_or_intimidated())
-    grounds.push_back("vulnerable or intimidated");
-  if (!adult) grounds.push_back("under 18");
-  if (!grounds.empty()) {
-    d.set_enhanced_rights(true);
-    b.Fire("ENHANCED", absl::StrCat("enhanced Victims' Code rights: ",
-                                    absl::StrJoin(grounds, ", ")));
-  }
-
-  // LANGUAGE
-  const bool english =
-      f.language() == "en" || absl::StartsWith(f.language(), "en-");
-  if ((f.interpreter_needed() || !english) && b.On("LANGUAGE")) {
-    d.set_language_match_required(true);
-    b.Fire("LANGUAGE",
-           absl::StrCat("language '", f.language(), "'",
-                        f.interpreter_needed() ? ", interpreter needed" : "",
-                        ": advocate language match required"));
-  }
-
-  // CONSENT: no partner referral without consent for DA / SV; MARAC proceeds.
-  if ((da || sv) && consent.referral_consent() != v1::CONSENT_STATUS_GIVEN) {
-    d.set_status(v1::REFERRAL_STATUS_CONSENT_REQUIRED);
-    if (d.marac()) d.set_legal_basis(cfg.legal_basis_without_consent());
-    b.Fire(
-        "CONSENT",
-        d.marac()
-            ? absl::StrCat("referral consent not given: no partner referral; "
-                           "MARAC proceeds on legal basis ",
-                           cfg.legal_basis_without_consent())
-            : std::string("referral consent not given: no partner referral"));
-  }
-
-  // Priority.
-  if (sv_recent) {
-    d.set_priority(v1::PRIORITY_URGENT);
-  } else if (d.risk() == v1::RISK_LEVEL_HIGH || d.marac() || !adult) {
-    d.set_priority(v1::PRIORITY_HIGH);
-  } else {
-    d.set_priority(v1::PRIORITY_STANDARD);
-  }
-
-  AddDeadlines(policy, f, d, b);
-  return d;
+  return RiskOverride{std::max(requested, in_force.risk),
+                      std::string(practitioner_id)};
 }
 
 }  // namespace signpost::triage

@@ -1,12 +1,15 @@
 // Triage's decision engine: every rule of the routing policy (docs/policy.md)
 // as plain C++ over coded referral facts and a loaded Policy. Every rule that
 // fires adds its id and a short human reason to the decision. The gRPC and
-// Kafka code only adapt to this. Thread-safe (pure functions).
+// Kafka code only adapt to this. Refusals are errors::RuleViolation naming
+// the rule. Thread-safe (pure functions).
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/triage/policy.h"
 #include "signpost/v1/events.pb.h"
@@ -38,5 +41,15 @@ absl::Time IncidentTime(const v1::ReferralFacts& facts);
 v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& facts,
                            const VictimHistory& history,
                            const RiskOverride* override_risk = nullptr);
+
+// PJ-RAISE for a practitioner's override: professional judgement only
+// raises. A `requested` risk below `current`'s is refused with
+// FAILED_PRECONDITION naming PJ-RAISE (and the rule behind the current risk).
+// Otherwise returns the override in force from now on: the higher of
+// `in_force` and `requested`, judged by `practitioner_id`.
+absl::StatusOr<RiskOverride> ApplyOverride(const v1::ReferralTriaged& current,
+                                           const RiskOverride& in_force,
+                                           v1::RiskLevel requested,
+                                           absl::string_view practitioner_id);
 
 }  // namespace signpost::triage

@@ -1,26 +1,24 @@
-// Triage's event handler: ReferralReceived in, ReferralTriaged out (via the
-// outbox). Other event types are ignored. Thread-safe.
+// Triage's event adapter: ReferralReceived in (decided by TriageApp in the
+// consumer's transaction), ReferralTriaged out via the outbox. Other event
+// types are ignored. Thread-safe (as TriageApp).
 #pragma once
 
-#include <memory>
-
+#include "absl/status/status.h"
 #include "common/events/event_consumer.h"
-#include "common/store/outbox.h"
-#include "services/triage/triage_store.h"
+#include "common/store/database.h"
+#include "services/triage/triage_app.h"
 
 namespace signpost::triage {
 
 class TriageHandler {
  public:
-  TriageHandler(TriageStore& store, store::OutboxRelay& relay,
-                std::shared_ptr<const Policy> policy)
-      : store_(store), relay_(relay), policy_(std::move(policy)) {}
-  absl::Status Handle(const events::IncomingEvent& event);
+  explicit TriageHandler(TriageApp& app) : app_(app) {}
+  // The consumer's EventHandler: runs inside its transaction, after it has
+  // claimed the inbox.
+  absl::Status Handle(const events::IncomingEvent& event, store::Tx& tx);
 
  private:
-  TriageStore& store_;
-  store::OutboxRelay& relay_;
-  const std::shared_ptr<const Policy> policy_;
+  TriageApp& app_;
 };
 
 }  // namespace signpost::triage

@@ -1,29 +1,25 @@
-// gRPC adapter for TriageService. Thread-safe.
+// gRPC adapter for TriageService: decodes and validates each request
+// (validation.h), converts ids to strong types, calls TriageApp and encodes
+// the answer. No SQL and no rules here. Thread-safe.
 #pragma once
 
-#include <memory>
+#include <functional>
+#include <utility>
 
 #include "common/grpc/executor.h"
-#include "common/grpc/status.h"
-#include "common/store/outbox.h"
-#include "services/triage/triage_store.h"
+#include "services/triage/triage_app.h"
 #include "signpost/v1/triage.grpc.pb.h"
 
 namespace signpost::triage {
 
-// Field checks, every bad field at once.
-grpcutil::FieldErrors ValidateReassess(const v1::ReassessRequest& request);
-grpcutil::FieldErrors ValidateOverride(const v1::OverrideRiskRequest& request);
-
 class TriageServiceImpl final : public v1::TriageService::CallbackService {
  public:
-  TriageServiceImpl(TriageStore& store, store::OutboxRelay& relay,
-                    std::shared_ptr<const Policy> policy,
+  // `wake_relay` is called after a call that appended events (in the
+  // binary: OutboxRelay::Notify).
+  TriageServiceImpl(TriageApp& app, std::function<void()> wake_relay,
                     grpcutil::Executor& executor)
-      : store_(store),
-        relay_(relay),
-        policy_(std::move(policy)),
-        executor_(executor) {}
+      : app_(app), wake_relay_(std::move(wake_relay)), executor_(executor) {}
+
   grpc::ServerUnaryReactor* GetDecision(
       grpc::CallbackServerContext* context,
       const v1::GetDecisionRequest* request,
@@ -41,9 +37,8 @@ class TriageServiceImpl final : public v1::TriageService::CallbackService {
       v1::ListMaracAgendaResponse* response) override;
 
  private:
-  TriageStore& store_;
-  store::OutboxRelay& relay_;
-  const std::shared_ptr<const Policy> policy_;
+  TriageApp& app_;
+  const std::function<void()> wake_relay_;
   grpcutil::Executor& executor_;
 };
 

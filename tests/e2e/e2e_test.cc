@@ -574,17 +574,93 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
     // Positive evidence that the third life has scanned its timers (and
     // found nothing due) before the topic is read to its end.
     const absl::Time scan_deadline = absl::Now() + absl::Seconds(30);
-    while (testing::ReadFile(dir_->File("orders-3.log"))
+    while (testing::ReadFile(dir.File("orders-3.log"))
                    .find("\"worker\":\"order-timers\"") == std::string::npos &&
            absl::Now() < scan_deadline) {
       absl::SleepFor(absl::Milliseconds(50));
     }
-    EXPECT_NE(testing::ReadFile(dir_->File("orders-3.log"))
+    EXPECT_NE(testing::ReadFile(dir.File("orders-3.log"))
                   .find("\"worker\":\"order-timers\""),
               std::string::npos);
     EXPECT_EQ(third->Terminate(), 0);
   }
   EXPECT_EQ(count_hearing_due(), 1);
+}
+
+// Shutdown holds its deadline with the broker gone: the services stop in
+// order and exit 0 (the watchdog would exit 3), and the referral committed
+// while the broker was down stays in intake's outbox, not lost.
+TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
+  testing::TempDir dir;
+  testing::Process broker(
+      Bin("signpost-devbroker"),
+      {"--topics_file", testing::SourcePath("deploy/kafka/topics.txt"),
+       "--bootstrap_file", dir.File("bootstrap")},
+      dir.File("devbroker.log"));
+  const absl::Time started = absl::Now() + absl::Seconds(20);
+  while (testing::ReadFile(dir.File("bootstrap")).empty() &&
+         absl::Now() < started) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  std::string bootstrap = testing::ReadFile(dir.File("bootstrap"));
+  while (!bootstrap.empty() && bootstrap.back() == '\n') bootstrap.pop_back();
+  ASSERT_FALSE(bootstrap.empty());
+  std::map<std::string, std::unique_ptr<testing::Process>> procs;
+  std::map<std::string, std::string> addrs;
+  for (const std::string svc : {"intake", "triage"}) {
+    std::vector<std::string> args = {
+        "--grpc_address",     "127.0.0.1:0",
+        "--db_path",          dir.File(svc + ".db"),
+        "--kafka_bootstrap",  bootstrap,
+        "--shutdown_timeout", "6"};
+    if (svc == "triage") {
+      args.insert(
+          args.end(),
+          {"--policy_file",
+           testing::SourcePath("deploy/policy/default.textproto"),
+           "--calendar_file",
+           testing::SourcePath("deploy/calendar/england-and-wales.txt")});
+    }
+    procs[svc] = std::make_unique<testing::Process>(
+        Bin("signpost-" + svc), args, dir.File(svc + ".log"));
+    addrs[svc] = testing::WaitForLogValue(
+        dir.File(svc + ".log"), "\"msg\":\"listening\",\"grpc_address\":\"",
+        absl::Seconds(30));
+    ASSERT_FALSE(addrs[svc].empty())
+        << testing::ReadFile(dir.File(svc + ".log"));
+  }
+  broker.Terminate();
+  // Accepted while the broker is down: committed to the outbox only.
+  auto intake = Connect<v1::IntakeService>(addrs["intake"]);
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  v1::SubmitReferralResponse resp;
+  ASSERT_TRUE(
+      intake
+          ->SubmitReferral(
+              &ctx, testing::LoadExample("t01_strangulation_punjabi"), &resp)
+          .ok());
+  for (auto& [svc, proc] : procs) {
+    const absl::Time t = absl::Now();
+    EXPECT_EQ(proc->Terminate(absl::Seconds(30)), 0)
+        << svc << ": " << testing::ReadFile(dir.File(svc + ".log"));
+    std::printf(
+        "%s stopped in %lld ms with the broker down (deadline 6 s)\n",
+        svc.c_str(),
+        static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - t)));
+    const std::string log = testing::ReadFile(dir.File(svc + ".log"));
+    size_t grpc = log.find("\"step\":\"grpc\"");
+    size_t workers = log.find("\"step\":\"workers\"");
+    size_t outbox = log.find("\"step\":\"outbox\"");
+    size_t producer = log.find("\"step\":\"producer\"");
+    ASSERT_NE(producer, std::string::npos) << log;
+    EXPECT_LT(grpc, workers);
+    EXPECT_LT(workers, outbox);
+    EXPECT_LT(outbox, producer);
+  }
+  EXPECT_NE(
+      testing::ReadFile(dir.File("intake.log")).find("\"outbox_unsent\":\"1\""),
+      std::string::npos);
 }
 
 TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {

@@ -127,8 +127,9 @@ TEST_F(ConsumerRestartTest, RestartedConsumerNeitherLosesNorRepeatsAnEffect) {
       o, *sink_, *producer_,
       [this](const events::IncomingEvent& e, store::Tx& tx) -> absl::Status {
         ++calls_;
-        ASSIGN_OR_RETURN(store::Statement q,
-                         tx.Prepare("INSERT INTO effects (event_id) VALUES (?)"));
+        ASSIGN_OR_RETURN(
+            store::Statement q,
+            tx.Prepare("INSERT INTO effects (event_id) VALUES (?)"));
         q.Bind(1, e.envelope.event_id());
         return q.Run();
       });

@@ -55,7 +55,8 @@ class DeadLetterTest : public ::testing::Test {
     o.service_name = "test";
     o.max_attempts = 3;
     o.initial_backoff = absl::Milliseconds(10);
-    auto loop = events::EventConsumer::Create(o, *db_, *producer_, std::move(h));
+    auto loop =
+        events::EventConsumer::Create(o, *db_, *producer_, std::move(h));
     EXPECT_TRUE(loop.ok());
     return loop.ok() ? std::move(*loop) : nullptr;
   }
@@ -70,8 +71,9 @@ class DeadLetterTest : public ::testing::Test {
   }
 
   static absl::Status Insert(store::Tx& tx, const std::string& referral_id) {
-    ASSIGN_OR_RETURN(store::Statement q,
-                     tx.Prepare("INSERT INTO effects (referral_id) VALUES (?)"));
+    ASSIGN_OR_RETURN(
+        store::Statement q,
+        tx.Prepare("INSERT INTO effects (referral_id) VALUES (?)"));
     q.Bind(1, referral_id);
     return q.Run();
   }
@@ -95,28 +97,28 @@ TEST_F(DeadLetterTest, EveryKindOfFailureEndsAndTheLoopGoesOn) {
       Event("ref-transient"),  // UNAVAILABLE twice, then fine
       Event("ref-good"),
   });
-  ASSERT_TRUE(db_->Write([](store::Tx& tx) { return Insert(tx, "ref-dup"); })
-                  .ok());
+  ASSERT_TRUE(
+      db_->Write([](store::Tx& tx) { return Insert(tx, "ref-dup"); }).ok());
   std::map<std::string, int> attempts;
   absl::Mutex mu;
-  auto loop = Consumer([&](const events::IncomingEvent& e,
-                           store::Tx& tx) -> absl::Status {
-    const std::string& id = e.envelope.referral_id();
-    {
-      absl::MutexLock lock(&mu);
-      ++attempts[id];
-    }
-    // Every attempt writes first, so a failure must roll it back.
-    if (id != "ref-dup") RETURN_IF_ERROR(Insert(tx, id));
-    if (id == "ref-poison") return errors::FieldError("facts", "missing");
-    if (id == "ref-dup") return Insert(tx, id);  // UNIQUE constraint
-    if (id == "ref-internal") return absl::InternalError("disk says no");
-    if (id == "ref-transient") {
-      absl::MutexLock lock(&mu);
-      if (attempts[id] <= 2) return absl::UnavailableError("database busy");
-    }
-    return absl::OkStatus();
-  });
+  auto loop = Consumer(
+      [&](const events::IncomingEvent& e, store::Tx& tx) -> absl::Status {
+        const std::string& id = e.envelope.referral_id();
+        {
+          absl::MutexLock lock(&mu);
+          ++attempts[id];
+        }
+        // Every attempt writes first, so a failure must roll it back.
+        if (id != "ref-dup") RETURN_IF_ERROR(Insert(tx, id));
+        if (id == "ref-poison") return errors::FieldError("facts", "missing");
+        if (id == "ref-dup") return Insert(tx, id);  // UNIQUE constraint
+        if (id == "ref-internal") return absl::InternalError("disk says no");
+        if (id == "ref-transient") {
+          absl::MutexLock lock(&mu);
+          if (attempts[id] <= 2) return absl::UnavailableError("database busy");
+        }
+        return absl::OkStatus();
+      });
   ASSERT_NE(loop, nullptr);
   loop->Start();
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -137,9 +139,9 @@ TEST_F(DeadLetterTest, EveryKindOfFailureEndsAndTheLoopGoesOn) {
   // Only ref-dup's earlier row and the two handled effects are written.
   EXPECT_EQ(Effects(), 3);
 
-  auto dead = testing::ReadTopic(cluster_->bootstrap_servers(),
-                                 events::kDeadLetterTopic, 4,
-                                 absl::Seconds(30));
+  auto dead =
+      testing::ReadTopic(cluster_->bootstrap_servers(),
+                         events::kDeadLetterTopic, 4, absl::Seconds(30));
   ASSERT_EQ(dead.size(), 4u);
   std::map<std::string, kafka::ConsumedMessage> by_key;
   for (auto& d : dead) by_key[d.key] = d;

@@ -1,21 +1,16 @@
 #include "tests/support/test_support.h"
 
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "gtest/gtest.h"
-
 #include <dirent.h>
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <librdkafka/rdkafka.h>
-
 #include <algorithm>
-#include <map>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -23,6 +18,8 @@
 #include "absl/time/clock.h"
 #include "common/config/textproto.h"
 #include "common/ids/ids.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 
 namespace signpost::testing {
@@ -186,9 +183,9 @@ std::vector<kafka::ConsumedMessage> ReadTopicToEnd(const std::string& bootstrap,
         const char* name;
         const void* value;
         size_t size;
-        for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value,
-                                                   &size) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR;
              ++i) {
           c.headers.emplace_back(
               name, std::string(static_cast<const char*>(value), size));
@@ -292,8 +289,7 @@ InProcessServer::InProcessServer(const std::vector<grpc::Service*>& services) {
   runner_ = std::move(*runner);
   runner_->SetServing(true);
   address_ = runner_->address();
-  channel_ =
-      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
 }
 
 InProcessServer::~InProcessServer() {

@@ -51,10 +51,9 @@ std::vector<kafka::ConsumedMessage> ReadTopic(const std::string& bootstrap,
 // Reads every record `topic` holds now: asks each partition's end offset,
 // then reads until it is reached (positive evidence that nothing more is
 // there, with no sleep). Fails the test if `timeout` passes first.
-std::vector<kafka::ConsumedMessage> ReadTopicToEnd(const std::string& bootstrap,
-                                                   const std::string& topic,
-                                                   absl::Duration timeout =
-                                                       absl::Seconds(30));
+std::vector<kafka::ConsumedMessage> ReadTopicToEnd(
+    const std::string& bootstrap, const std::string& topic,
+    absl::Duration timeout = absl::Seconds(30));
 
 // A real gRPC server in this process on a free loopback port, for adapter
 // tests: the same ServerRunner (health, reflection, limits) the binaries use.

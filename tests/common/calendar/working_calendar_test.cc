@@ -1,4 +1,5 @@
 #include "common/calendar/working_calendar.h"
+
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 

@@ -55,9 +55,9 @@ class ExecutorTest : public ::testing::Test {
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = Health::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port),
-        grpc::InsecureChannelCredentials()));
+    stub_ = Health::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                            grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
@@ -133,11 +133,10 @@ TEST_F(ExecutorTest, CancelledWorkIsNotStarted) {
   absl::Notification done;
   grpc::Status status;
   HealthCheckRequest request;
-  stub_->async()->Check(&context, &request, &response,
-                        [&](grpc::Status s) {
-                          status = s;
-                          done.Notify();
-                        });
+  stub_->async()->Check(&context, &request, &response, [&](grpc::Status s) {
+    status = s;
+    done.Notify();
+  });
   absl::SleepFor(absl::Milliseconds(100));  // let the call reach the queue
   context.TryCancel();
   done.WaitForNotification();

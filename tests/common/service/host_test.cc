@@ -38,10 +38,8 @@ class HostTest : public ::testing::Test {
         "--shutdown_timeout=" + std::to_string(shutdown_timeout);
     const char* argv[] = {"hosttest", db.c_str(), kafka.c_str(),
                           timeout.c_str(), "--grpc_address=127.0.0.1:0"};
-    absl::Status parsed =
-        config_.Parse(5, argv, [](const char*) -> const char* {
-          return nullptr;
-        });
+    absl::Status parsed = config_.Parse(
+        5, argv, [](const char*) -> const char* { return nullptr; });
     EXPECT_TRUE(parsed.ok()) << parsed;
     auto host = ServiceHost::Create(config_, spec_);
     EXPECT_TRUE(host.ok()) << host.status();
@@ -107,8 +105,9 @@ TEST_F(HostTest, ShutdownStopsRpcsThenWorkersThenDrainsOutboxThenFlushes) {
   stop.Notify();
   runner.join();
   EXPECT_EQ(code, 0);
-  EXPECT_EQ(host->shutdown_steps(),
-            (std::vector<std::string>{"grpc", "workers", "outbox", "producer"}));
+  EXPECT_EQ(
+      host->shutdown_steps(),
+      (std::vector<std::string>{"grpc", "workers", "outbox", "producer"}));
   EXPECT_FALSE(task_ran_after_grpc_stop.load());
   // The outbox was drained: nothing committed is left unsent.
   EXPECT_EQ(*store::CountUnsent(host->db()), 0);

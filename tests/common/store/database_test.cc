@@ -118,11 +118,13 @@ TEST_F(DatabaseTest, WriteReturnsTheCallbacksValueOrError) {
       });
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(CountThings(**db), 1);  // 'b' rolled back
-  absl::StatusOr<int64_t> read = (*db)->Read([](Tx& tx) -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(Statement q, tx.Prepare("SELECT COUNT(*) FROM things"));
-    RETURN_IF_ERROR(q.Step());
-    return q.ColumnInt(0);
-  });
+  absl::StatusOr<int64_t> read =
+      (*db)->Read([](Tx& tx) -> absl::StatusOr<int64_t> {
+        ASSIGN_OR_RETURN(Statement q,
+                         tx.Prepare("SELECT COUNT(*) FROM things"));
+        RETURN_IF_ERROR(q.Step());
+        return q.ColumnInt(0);
+      });
   EXPECT_EQ(*read, 1);
 }
 

@@ -14,7 +14,7 @@ const absl::Time kNow = absl::FromUnixSeconds(1717405200 + 3600);
 
 std::vector<std::string> BadFields(const v1::SubmitReferralRequest& r) {
   std::vector<std::string> fields;
-  grpcutil::FieldErrors errors = ValidateSubmission(r, kNow);
+  errors::FieldErrors errors = ValidateSubmission(r, kNow);
   for (const auto& [field, description] : errors.violations()) {
     fields.push_back(field);
   }
@@ -84,7 +84,7 @@ TEST(ValidationTest, DescriptionsNeverEchoPersonalData) {
   r.mutable_referral()->mutable_personal()->set_phone(
       "call 07700 900 at night");
   r.mutable_referral()->mutable_personal()->set_date_of_birth("17/02/1994");
-  grpcutil::FieldErrors errors = ValidateSubmission(r, kNow);
+  errors::FieldErrors errors = ValidateSubmission(r, kNow);
   ASSERT_EQ(errors.size(), 2u);
   std::string message(errors.ToStatus().message());
   EXPECT_EQ(message.find("07700"), std::string::npos);

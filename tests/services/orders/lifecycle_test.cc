@@ -172,8 +172,8 @@ TEST(BreachRuleTest, O4BreachOfAnOrderNeverServedIsRefused) {
   v1::Order o;
   o.set_order_type(v1::ORDER_TYPE_DVPO);
   o.set_state(G);
-  v1::RecordBreachRequest b;
-  b.mutable_occurred_at()->set_seconds(1717405200);
+  BreachReport b;
+  b.occurred_at = absl::FromUnixSeconds(1717405200);
   EXPECT_EQ(Rule(CheckBreach(o, b, {})), "BREACH-ORDER-IN-FORCE");
   o.set_state(SV);
   o.mutable_served_at()->set_seconds(1717405100);
@@ -187,9 +187,9 @@ TEST(BreachRuleTest, WithoutNoticeNonMolestationOrderNeedsKnowledge) {
   o.set_order_type(v1::ORDER_TYPE_NON_MOLESTATION_ORDER);
   o.set_state(G);
   o.set_without_notice(true);
-  v1::RecordBreachRequest b;
-  b.mutable_occurred_at()->set_seconds(1717405200);
-  b.set_proceedings(v1::BREACH_PROCEEDINGS_CRIMINAL);
+  BreachReport b;
+  b.occurred_at = absl::FromUnixSeconds(1717405200);
+  b.proceedings = v1::BREACH_PROCEEDINGS_CRIMINAL;
   EXPECT_EQ(Rule(CheckBreach(o, b, {})), "BREACH-ORDER-IN-FORCE");
   o.set_respondent_aware(true);
   EXPECT_EQ(Rule(CheckBreach(o, b, {})), "OK");
@@ -200,13 +200,13 @@ TEST(BreachRuleTest, NonMolestationBreachIsCrimeOrContemptNeverBoth) {
   o.set_order_type(v1::ORDER_TYPE_NON_MOLESTATION_ORDER);
   o.set_state(SV);
   o.mutable_served_at()->set_seconds(1717405100);
-  v1::RecordBreachRequest b;
-  b.mutable_occurred_at()->set_seconds(1717405200);
-  b.set_proceedings(v1::BREACH_PROCEEDINGS_CONTEMPT);
+  BreachReport b;
+  b.occurred_at = absl::FromUnixSeconds(1717405200);
+  b.proceedings = v1::BREACH_PROCEEDINGS_CONTEMPT;
   v1::Breach earlier;
   earlier.set_proceedings(v1::BREACH_PROCEEDINGS_CRIMINAL);
   EXPECT_EQ(Rule(CheckBreach(o, b, {earlier})), "NMO-CRIME-OR-CONTEMPT");
-  b.set_proceedings(v1::BREACH_PROCEEDINGS_CRIMINAL);
+  b.proceedings = v1::BREACH_PROCEEDINGS_CRIMINAL;
   EXPECT_EQ(Rule(CheckBreach(o, b, {earlier})), "OK");
 }
 

@@ -19,11 +19,14 @@ inline std::shared_ptr<const Policy> LoadShippedPolicy(
   return policy.ok() ? *policy : nullptr;
 }
 
-inline const Policy& DefaultPolicy() {
+// The shipped default policy, shared (as TriageApp holds it).
+inline std::shared_ptr<const Policy> SharedDefaultPolicy() {
   static const std::shared_ptr<const Policy> policy =
       LoadShippedPolicy("default.textproto");
-  return *policy;
+  return policy;
 }
+
+inline const Policy& DefaultPolicy() { return *SharedDefaultPolicy(); }
 
 inline const Policy& Marac17Policy() {
   static const std::shared_ptr<const Policy> policy =

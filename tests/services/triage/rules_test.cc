@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 
+#include "common/errors/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/intake/validation.h"
@@ -423,6 +424,56 @@ TEST(OverrideTest, PractitionerOverrideToHighSendsDomesticAbuseToMarac) {
   EXPECT_EQ(d.risk(), v1::RISK_LEVEL_HIGH);
   EXPECT_TRUE(d.marac());
   EXPECT_THAT(Rules(d), IsSupersetOf({"PJ-RAISE", "MARAC-PJ", "DA-HIGH"}));
+}
+
+// PJ-RAISE for overrides: every (current, requested) pair; only a request
+// below the current risk is refused, and the override in force never falls.
+TEST(OverrideTest, PjRaiseRefusesOnlyAnOverrideBelowTheCurrentRisk) {
+  const std::vector<v1::RiskLevel> levels = {
+      v1::RISK_LEVEL_STANDARD, v1::RISK_LEVEL_MEDIUM, v1::RISK_LEVEL_HIGH};
+  for (v1::RiskLevel current : levels) {
+    for (v1::RiskLevel in_force :
+         {v1::RISK_LEVEL_UNSPECIFIED, v1::RISK_LEVEL_STANDARD,
+          v1::RISK_LEVEL_MEDIUM}) {
+      for (v1::RiskLevel requested : levels) {
+        SCOPED_TRACE(absl::StrCat(v1::RiskLevel_Name(current), " ",
+                                  v1::RiskLevel_Name(in_force), " -> ",
+                                  v1::RiskLevel_Name(requested)));
+        v1::ReferralTriaged decision;
+        decision.set_risk(current);
+        absl::StatusOr<RiskOverride> over = ApplyOverride(
+            decision, RiskOverride{in_force, "pc-1"}, requested, "sgt-42");
+        if (requested < current) {
+          EXPECT_EQ(over.status().code(),
+                    absl::StatusCode::kFailedPrecondition);
+          std::optional<errors::RuleViolationDetail> rule =
+              errors::RuleViolationOf(over.status());
+          ASSERT_TRUE(rule.has_value());
+          EXPECT_EQ(rule->rule_id, "PJ-RAISE");
+          EXPECT_EQ(rule->subject, "risk");
+        } else {
+          ASSERT_TRUE(over.ok()) << over.status();
+          EXPECT_EQ(over->risk, std::max(requested, in_force));
+          EXPECT_EQ(over->practitioner_id, "sgt-42");
+        }
+      }
+    }
+  }
+}
+
+TEST(OverrideTest, PjRaiseRefusalNamesTheRuleBehindTheCurrentRisk) {
+  v1::ReferralTriaged d =
+      Decide(DefaultPolicy(), Facts("t09_high_risk_consent_refused"), {});
+  ASSERT_EQ(d.risk(), v1::RISK_LEVEL_HIGH);
+  absl::StatusOr<RiskOverride> over =
+      ApplyOverride(d, RiskOverride(), v1::RISK_LEVEL_MEDIUM, "sgt-42");
+  std::optional<errors::RuleViolationDetail> rule =
+      errors::RuleViolationOf(over.status());
+  ASSERT_TRUE(rule.has_value());
+  EXPECT_EQ(rule->description,
+            "professional judgement only raises risk; the current risk is "
+            "HIGH (DASH-SCORE: DASH score 16 >= high threshold 14) and "
+            "cannot be lowered to MEDIUM");
 }
 
 // Generated referrals: judgement and incidents never lower risk or remove

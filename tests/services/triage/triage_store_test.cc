@@ -1,10 +1,16 @@
+// Triage's use cases (TriageApp over TriageStore) on a real SQLite file: what
+// each writes, emits and reads back.
 #include "services/triage/triage_store.h"
 
+#include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
+#include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "gtest/gtest.h"
 #include "services/intake/validation.h"
+#include "services/triage/triage_app.h"
+#include "services/triage/triage_handler.h"
 #include "tests/services/triage/policy_fixture.h"
 #include "tests/support/test_support.h"
 
@@ -18,7 +24,8 @@ class TriageStoreTest : public ::testing::Test {
                                     TriageStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    store_ = std::make_unique<TriageStore>(*db_);
+    app_ = std::make_unique<TriageApp>(*db_, SharedDefaultPolicy());
+    handler_ = std::make_unique<TriageHandler>(*app_);
   }
   events::IncomingEvent Received(const std::string& referral_id,
                                  v1::ReferralFacts facts) {
@@ -29,80 +36,131 @@ class TriageStoreTest : public ::testing::Test {
     e.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     return e;
   }
+  // What the event consumer does with one record: claim the inbox, then
+  // hand the event to the handler, in one transaction. False for a
+  // duplicate.
+  absl::StatusOr<bool> Consume(const events::IncomingEvent& e) {
+    return db_->Write([&](store::Tx& tx) -> absl::StatusOr<bool> {
+      ASSIGN_OR_RETURN(bool claimed, store::ClaimInbox(tx, e.envelope));
+      if (!claimed) return false;
+      RETURN_IF_ERROR(handler_->Handle(e, tx));
+      return true;
+    });
+  }
+  // The first decision for a ReferralReceived, as the consumer runs it.
+  absl::StatusOr<v1::ReferralTriaged> Triage(const events::IncomingEvent& e) {
+    return db_->Write([&](store::Tx& tx) {
+      return app_->TriageReceived(tx, e.envelope, e.traceparent);
+    });
+  }
+  absl::StatusOr<std::vector<v1::DecisionVersion>> History(
+      const std::string& referral_id) {
+    return app_->GetDecision(ReferralId(referral_id));
+  }
+  static RiskJudgement Judgement(const std::string& referral_id,
+                                 v1::RiskLevel risk,
+                                 const std::string& reason) {
+    return RiskJudgement{ReferralId(referral_id), risk, "sgt-42", reason};
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<TriageStore> store_;
+  std::unique_ptr<TriageApp> app_;
+  std::unique_ptr<TriageHandler> handler_;
 };
 
 TEST_F(TriageStoreTest, DecisionAndEventAreRecordedOncePerEvent) {
   auto facts = intake::ExtractFacts(
       testing::LoadExample("t01_strangulation_punjabi").referral());
   events::IncomingEvent e = Received("r1", facts);
-  auto first = store_->TriageReceived(DefaultPolicy(), e);
-  auto again = store_->TriageReceived(DefaultPolicy(), e);
-  ASSERT_TRUE(first.ok() && again.ok());
-  EXPECT_TRUE(first->has_value());
-  EXPECT_FALSE(again->has_value());
+  auto first = Consume(e);
+  auto again = Consume(e);
+  ASSERT_TRUE(first.ok() && again.ok()) << first.status() << again.status();
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*again);
   auto events = store::ListReferralEvents(*db_, "r1");
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].envelope.causation_id(), e.envelope.event_id());
   EXPECT_EQ((*events)[0].envelope.correlation_id(),
             e.envelope.correlation_id());
-  auto decision = store_->GetDecision("r1");
+  auto decision = History("r1");
   ASSERT_TRUE(decision.ok());
-  EXPECT_EQ(decision->decision().risk(), v1::RISK_LEVEL_HIGH);
+  ASSERT_EQ(decision->size(), 1u);
+  EXPECT_EQ(decision->back().decision().risk(), v1::RISK_LEVEL_HIGH);
+}
+
+TEST_F(TriageStoreTest, EventsOtherThanReferralReceivedAreIgnored) {
+  events::IncomingEvent e;
+  e.envelope = events::NewEnvelope("advocacy", "r1");
+  e.envelope.mutable_referral_triaged()->set_risk(v1::RISK_LEVEL_HIGH);
+  events::StampType(&e.envelope);
+  auto consumed = Consume(e);
+  ASSERT_TRUE(consumed.ok()) << consumed.status();
+  EXPECT_EQ(History("r1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store::ListReferralEvents(*db_, "r1")->size(), 0u);
 }
 
 TEST_F(TriageStoreTest,
        SecondIncidentWithinAYearOfAMaracReferralIsRepeatMarac) {
   auto t1 = intake::ExtractFacts(
       testing::LoadExample("t01_strangulation_punjabi").referral());
-  ASSERT_TRUE(store_->TriageReceived(DefaultPolicy(), Received("r1", t1)).ok());
+  ASSERT_TRUE(Triage(Received("r1", t1)).ok());
   auto later =
       intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
   later.set_victim_ref(t1.victim_ref());
   later.mutable_report_time()->set_seconds(t1.report_time().seconds() +
                                            200 * 86400);
-  auto d = store_->TriageReceived(DefaultPolicy(), Received("r2", later));
-  ASSERT_TRUE(d.ok() && d->has_value());
-  EXPECT_TRUE((*d)->repeat_marac());
-  EXPECT_TRUE((*d)->marac());
+  auto d = Triage(Received("r2", later));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->repeat_marac());
+  EXPECT_TRUE(d->marac());
 
   later.set_victim_ref("someone-else");
-  auto other = store_->TriageReceived(DefaultPolicy(), Received("r3", later));
-  EXPECT_FALSE((*other)->marac());
+  auto other = Triage(Received("r3", later));
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_FALSE(other->marac());
 }
 
 TEST_F(TriageStoreTest, UnknownReferralHasNoDecision) {
-  EXPECT_EQ(store_->GetDecision("nope").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(History("nope").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(TriageStoreTest, ReassessmentThatRaisesRiskMakesANewVersionAndEvent) {
   auto t2 =
       intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
   std::string id = "6f1c0d2e-0000-4000-8000-000000000002";
-  ASSERT_TRUE(store_->TriageReceived(DefaultPolicy(), Received(id, t2)).ok());
-  v1::ReassessRequest req;
-  req.set_referral_id(id);
-  req.set_practitioner_id("idva-ann");
-  *req.mutable_assessment() = t2.assessment();
-  for (int i = 0; i < 16; ++i)
-    req.mutable_assessment()->set_dash_answers(i, i != 7);
-  auto v = store_->Reassess(DefaultPolicy(), req, NewTraceparent());
+  ASSERT_TRUE(Triage(Received(id, t2)).ok());
+  Reassessment r{ReferralId(id), t2.assessment(), std::nullopt, "idva-ann"};
+  for (int i = 0; i < 16; ++i) r.assessment.set_dash_answers(i, i != 7);
+  auto v = app_->Reassess(r, NewTraceparent());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->version(), 2);
   EXPECT_EQ(v->decision().risk(), v1::RISK_LEVEL_HIGH);
   EXPECT_TRUE(v->decision().marac());
-  auto got = store_->GetDecision(id);
-  ASSERT_EQ(got->history_size(), 2);
-  EXPECT_EQ(got->history(0).decision().risk(), v1::RISK_LEVEL_STANDARD);
-  EXPECT_EQ(got->history(1).cause(), "REASSESSMENT");
+  auto got = History(id);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].decision().risk(), v1::RISK_LEVEL_STANDARD);
+  EXPECT_EQ((*got)[1].cause(), "REASSESSMENT");
   auto events = store::ListReferralEvents(*db_, id);
   ASSERT_EQ(events->size(), 2u);
-  const auto& r = (*events)[1].envelope.referral_reassessed();
-  EXPECT_EQ(r.previous_risk(), v1::RISK_LEVEL_STANDARD);
-  EXPECT_EQ(r.decision().risk(), v1::RISK_LEVEL_HIGH);
+  const auto& reassessed = (*events)[1].envelope.referral_reassessed();
+  EXPECT_EQ(reassessed.previous_risk(), v1::RISK_LEVEL_STANDARD);
+  EXPECT_EQ(reassessed.decision().risk(), v1::RISK_LEVEL_HIGH);
+}
+
+TEST_F(TriageStoreTest,
+       ReassessingAnUnknownReferralIsNotFoundAndWritesNothing) {
+  Reassessment r{ReferralId("6f1c0d2e-0000-4000-8000-0000000000ff"),
+                 v1::Assessment(), std::nullopt, "idva-ann"};
+  EXPECT_EQ(app_->Reassess(r, NewTraceparent()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(app_->OverrideRisk(Judgement(r.referral_id.value(),
+                                         v1::RISK_LEVEL_HIGH, "why"),
+                               NewTraceparent())
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*store::CountUnsent(*db_), 0);
 }
 
 TEST_F(TriageStoreTest,
@@ -110,18 +168,20 @@ TEST_F(TriageStoreTest,
   auto t1 = intake::ExtractFacts(
       testing::LoadExample("t09_high_risk_consent_refused").referral());
   std::string id = "6f1c0d2e-0000-4000-8000-000000000009";
-  ASSERT_TRUE(store_->TriageReceived(DefaultPolicy(), Received(id, t1)).ok());
-  v1::OverrideRiskRequest req;
-  req.set_referral_id(id);
-  req.set_practitioner_id("sgt-42");
-  req.set_risk(v1::RISK_LEVEL_MEDIUM);
-  req.set_reason("victim says things are calmer");
-  auto refused = store_->OverrideRisk(DefaultPolicy(), req, NewTraceparent());
+  ASSERT_TRUE(Triage(Received(id, t1)).ok());
+  auto refused = app_->OverrideRisk(
+      Judgement(id, v1::RISK_LEVEL_MEDIUM, "victim says things are calmer"),
+      NewTraceparent());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("PJ-RAISE"), std::string::npos);
   EXPECT_NE(refused.status().message().find("DASH score 16"),
             std::string::npos);
-  EXPECT_EQ(store_->GetDecision(id)->history_size(), 1);
+  std::optional<errors::RuleViolationDetail> rule =
+      errors::RuleViolationOf(refused.status());
+  ASSERT_TRUE(rule.has_value());
+  EXPECT_EQ(rule->rule_id, "PJ-RAISE");
+  EXPECT_EQ(rule->subject, "risk");
+  EXPECT_EQ(History(id)->size(), 1u);
   EXPECT_EQ(store::ListReferralEvents(*db_, id)->size(), 1u);
 }
 
@@ -129,13 +189,11 @@ TEST_F(TriageStoreTest, OverrideThatRaisesIsAuditedWithoutItsFreeText) {
   auto t2 =
       intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
   std::string id = "6f1c0d2e-0000-4000-8000-000000000003";
-  ASSERT_TRUE(store_->TriageReceived(DefaultPolicy(), Received(id, t2)).ok());
-  v1::OverrideRiskRequest req;
-  req.set_referral_id(id);
-  req.set_practitioner_id("sgt-42");
-  req.set_risk(v1::RISK_LEVEL_HIGH);
-  req.set_reason("perpetrator released from custody today");
-  auto v = store_->OverrideRisk(DefaultPolicy(), req, NewTraceparent());
+  ASSERT_TRUE(Triage(Received(id, t2)).ok());
+  auto v =
+      app_->OverrideRisk(Judgement(id, v1::RISK_LEVEL_HIGH,
+                                   "perpetrator released from custody today"),
+                         NewTraceparent());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->decision().risk(), v1::RISK_LEVEL_HIGH);
   EXPECT_TRUE(v->decision().marac());
@@ -146,18 +204,44 @@ TEST_F(TriageStoreTest, OverrideThatRaisesIsAuditedWithoutItsFreeText) {
   EXPECT_EQ((*events)[1].envelope.risk_overridden().to_risk(),
             v1::RISK_LEVEL_HIGH);
   EXPECT_EQ((*events)[2].envelope.referral_reassessed().cause(), "OVERRIDE");
+  EXPECT_EQ((*events)[2].envelope.causation_id(),
+            (*events)[1].envelope.event_id());
   for (const auto& e : *events) {
     EXPECT_EQ(e.envelope.SerializeAsString().find("custody"),
               std::string::npos);
   }
   // A later reassessment keeps the practitioner's judgement.
-  v1::ReassessRequest again;
-  again.set_referral_id(id);
-  again.set_practitioner_id("idva-ann");
-  *again.mutable_assessment() = t2.assessment();
-  auto v3 = store_->Reassess(DefaultPolicy(), again, NewTraceparent());
+  Reassessment again{ReferralId(id), t2.assessment(), std::nullopt, "idva-ann"};
+  auto v3 = app_->Reassess(again, NewTraceparent());
   ASSERT_TRUE(v3.ok());
   EXPECT_EQ(v3->decision().risk(), v1::RISK_LEVEL_HIGH);
+}
+
+TEST_F(TriageStoreTest, DecidedAtHasMillisecondsAndAgreesEverywhere) {
+  auto t2 =
+      intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
+  std::string id = "6f1c0d2e-0000-4000-8000-000000000004";
+  ASSERT_TRUE(Triage(Received(id, t2)).ok());
+  auto v = app_->OverrideRisk(Judgement(id, v1::RISK_LEVEL_HIGH, "why"),
+                              NewTraceparent());
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->decided_at().nanos() % 1000000, 0);
+  auto history = History(id);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[1].decided_at().SerializeAsString(),
+            v->decided_at().SerializeAsString());
+  auto events = store::ListReferralEvents(*db_, id);
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].envelope.occurred_at().SerializeAsString(),
+            (*history)[0].decided_at().SerializeAsString());
+  EXPECT_EQ((*events)[2].envelope.occurred_at().SerializeAsString(),
+            v->decided_at().SerializeAsString());
+  auto agenda = app_->ListMaracAgenda("WMP");
+  ASSERT_TRUE(agenda.ok());
+  ASSERT_EQ(agenda->size(), 1u);
+  EXPECT_EQ((*agenda)[0].decided_at().SerializeAsString(),
+            v->decided_at().SerializeAsString());
 }
 
 TEST_F(TriageStoreTest, MaracAgendaListsTheAreasMaracReferralsWithReasons) {
@@ -165,36 +249,27 @@ TEST_F(TriageStoreTest, MaracAgendaListsTheAreasMaracReferralsWithReasons) {
   std::string t2 = "6f1c0d2e-0000-4000-8000-000000000012";
   std::string t3 = "6f1c0d2e-0000-4000-8000-000000000013";
   ASSERT_TRUE(
-      store_
-          ->TriageReceived(
-              DefaultPolicy(),
-              Received(t1, intake::ExtractFacts(
-                               testing::LoadExample("t01_strangulation_punjabi")
-                                   .referral())))
+      Triage(Received(t1, intake::ExtractFacts(
+                              testing::LoadExample("t01_strangulation_punjabi")
+                                  .referral())))
           .ok());
   ASSERT_TRUE(
-      store_
-          ->TriageReceived(
-              DefaultPolicy(),
-              Received(t2,
-                       intake::ExtractFacts(
+      Triage(
+          Received(t2, intake::ExtractFacts(
                            testing::LoadExample("t02_standard_da").referral())))
           .ok());
   ASSERT_TRUE(
-      store_
-          ->TriageReceived(
-              DefaultPolicy(),
-              Received(t3,
-                       intake::ExtractFacts(
+      Triage(
+          Received(t3, intake::ExtractFacts(
                            testing::LoadExample("t03_escalation").referral())))
           .ok());
-  auto agenda = store_->ListMaracAgenda("WMP");
+  auto agenda = app_->ListMaracAgenda("WMP");
   ASSERT_TRUE(agenda.ok());
-  ASSERT_EQ(agenda->items_size(), 2);
-  EXPECT_EQ(agenda->items(0).referral_id(), t1);
-  EXPECT_EQ(agenda->items(0).reasons(0).rule_id(), "MARAC-PJ");
-  EXPECT_EQ(agenda->items(1).referral_id(), t3);
-  EXPECT_EQ(store_->ListMaracAgenda("GMP")->items_size(), 0);
+  ASSERT_EQ(agenda->size(), 2u);
+  EXPECT_EQ((*agenda)[0].referral_id(), t1);
+  EXPECT_EQ((*agenda)[0].reasons(0).rule_id(), "MARAC-PJ");
+  EXPECT_EQ((*agenda)[1].referral_id(), t3);
+  EXPECT_EQ(app_->ListMaracAgenda("GMP")->size(), 0u);
 }
 
 TEST_F(TriageStoreTest,
@@ -206,11 +281,10 @@ TEST_F(TriageStoreTest,
   std::vector<bool> marac;
   for (int i = 0; i < 3; ++i) {
     t2.mutable_report_time()->set_seconds(1717405200 + i * 30 * 86400);
-    auto d = store_->TriageReceived(
-        DefaultPolicy(),
+    auto d = Triage(
         Received(absl::StrCat("6f1c0d2e-0000-4000-8000-00000000010", i), t2));
-    ASSERT_TRUE(d.ok() && d->has_value());
-    marac.push_back((*d)->marac());
+    ASSERT_TRUE(d.ok()) << d.status();
+    marac.push_back(d->marac());
   }
   // The referrer said "1 incident" each time, but this is the victim's third
   // DA referral in 12 months: MARAC-ESCALATION.

@@ -1,13 +1,17 @@
-#include "services/advocacy/advocacy_store.h"
+#include "services/advocacy/advocacy_app.h"
 
+#include <atomic>
 #include <thread>
 
 #include "common/config/textproto.h"
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
+#include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/advocacy/advocacy_handler.h"
+#include "services/advocacy/advocacy_store.h"
 #include "services/advocacy/directory.h"
 #include "tests/support/test_support.h"
 
@@ -18,24 +22,24 @@ using ::testing::ElementsAre;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1717405200);
 
-class AdvocacyStoreTest : public ::testing::Test {
+class AdvocacyAppTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
   void Open() {
-    store_.reset();
+    app_.reset();
     db_.reset();
     auto db = store::Database::Open(dir_.File("advocacy.db"),
                                     AdvocacyStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    store_ = std::make_unique<AdvocacyStore>(
-        *db_, AdvocacyStore::Options{absl::Hours(24)});
+    app_ = std::make_unique<AdvocacyApp>(
+        *db_, AdvocacyApp::Options{absl::Hours(24), absl::Seconds(30)});
   }
   void Import(const std::string& text) {
     v1::Directory d;
     ASSERT_TRUE(config::ParseTextProto(text, "directory", &d).ok());
     ASSERT_TRUE(ValidateDirectory(d).empty());
-    ASSERT_TRUE(store_->ImportDirectory(d, kT0, NewTraceparent()).ok());
+    ASSERT_TRUE(app_->ImportDirectory(d, kT0, NewTraceparent()).ok());
   }
   events::IncomingEvent Triaged(
       const std::string& referral_id, v1::Pathway pathway,
@@ -62,12 +66,22 @@ class AdvocacyStoreTest : public ::testing::Test {
     e.traceparent = NewTraceparent();
     return e;
   }
+  // What the event consumer does: one transaction that claims the inbox
+  // and, for a first delivery, routes. Returns the assignments created.
+  absl::StatusOr<int> Deliver(const events::IncomingEvent& e,
+                              absl::Time at = kT0) {
+    return db_->Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+      ASSIGN_OR_RETURN(bool claimed, store::ClaimInbox(tx, e.envelope));
+      if (!claimed) return 0;  // a duplicate: skipped
+      return app_->RouteTriaged(tx, e.envelope, e.traceparent, at);
+    });
+  }
   void Route(const events::IncomingEvent& e, absl::Time at = kT0) {
-    auto r = store_->RouteTriaged(e, at);
+    auto r = Deliver(e, at);
     ASSERT_TRUE(r.ok()) << r.status();
   }
   v1::Assignment Only(const std::string& referral_id) {
-    auto got = store_->GetReferralAssignments(referral_id);
+    auto got = app_->GetReferralAssignments(ReferralId(referral_id));
     EXPECT_TRUE(got.ok());
     EXPECT_TRUE(got->processed());
     EXPECT_EQ(got->assignments_size(), 1);
@@ -82,35 +96,44 @@ class AdvocacyStoreTest : public ::testing::Test {
     return out;
   }
   int Caseload(const std::string& advocate_id) {
-    auto all = store_->ListAdvocates();
+    auto all = app_->ListAdvocates();
     for (const auto& a : *all) {
       if (a.advocate_id() == advocate_id) return a.caseload();
     }
     return -1;
   }
+  absl::StatusOr<v1::Assignment> AcceptAs(const v1::Assignment& a,
+                                          const std::string& advocate_id,
+                                          absl::Time at) {
+    return app_->Accept(AssignmentId(a.assignment_id()),
+                        AdvocateId(advocate_id), at, NewTraceparent());
+  }
   v1::Assignment Accept(const v1::Assignment& a) {
-    v1::AcceptAssignmentRequest r;
-    r.set_assignment_id(a.assignment_id());
-    r.set_advocate_id(a.advocate_id());
-    auto out = store_->Accept(r, kT0 + absl::Minutes(5), NewTraceparent());
+    auto out = AcceptAs(a, a.advocate_id(), kT0 + absl::Minutes(5));
     EXPECT_TRUE(out.ok()) << out.status();
     return out.ok() ? *out : v1::Assignment();
   }
   absl::StatusOr<v1::Assignment> Close(const v1::Assignment& a,
                                        absl::Time at = kT0) {
-    v1::CloseCaseRequest r;
-    r.set_assignment_id(a.assignment_id());
-    r.set_advocate_id(a.advocate_id());
-    r.set_closure_reason(v1::CLOSURE_REASON_SUPPORT_COMPLETED);
-    r.set_feels_safer(v1::OUTCOME_ANSWER_YES);
-    r.set_copes_better(v1::OUTCOME_ANSWER_NO);
-    r.set_better_informed(v1::OUTCOME_ANSWER_NOT_ASKED);
-    return store_->Close(r, at + absl::Hours(1), NewTraceparent());
+    Closure closure{v1::CLOSURE_REASON_SUPPORT_COMPLETED,
+                    v1::OUTCOME_ANSWER_YES, v1::OUTCOME_ANSWER_NO,
+                    v1::OUTCOME_ANSWER_NOT_ASKED};
+    return app_->Close(AssignmentId(a.assignment_id()),
+                       AdvocateId(a.advocate_id()), closure,
+                       at + absl::Hours(1), NewTraceparent());
+  }
+  absl::StatusOr<v1::Assignment> Contact(const v1::Assignment& a,
+                                         v1::ContactChannel channel,
+                                         v1::ContactOutcome outcome,
+                                         absl::Time at) {
+    return app_->RecordContact(
+        AssignmentId(a.assignment_id()), AdvocateId(a.advocate_id()),
+        {channel, outcome, std::nullopt}, at, NewTraceparent());
   }
 
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
-  std::unique_ptr<AdvocacyStore> store_;
+  std::unique_ptr<AdvocacyApp> app_;
 };
 
 constexpr char kA1[] = R"pb(
@@ -145,7 +168,7 @@ constexpr char kIsvas[] = R"pb(
   }
 )pb";
 
-TEST_F(AdvocacyStoreTest, A1TwoPunjabiSpeakersGoToBalThenAnnWithInterpreter) {
+TEST_F(AdvocacyAppTest, A1TwoPunjabiSpeakersGoToBalThenAnnWithInterpreter) {
   Import(kA1);
   Route(Triaged("r1", v1::PATHWAY_IDVA, "pa"));
   Route(Triaged("r2", v1::PATHWAY_IDVA, "pa"));
@@ -160,7 +183,7 @@ TEST_F(AdvocacyStoreTest, A1TwoPunjabiSpeakersGoToBalThenAnnWithInterpreter) {
   EXPECT_THAT(EventTypes("r2"), ElementsAre("AdvocateOffered"));
 }
 
-TEST_F(AdvocacyStoreTest, ReasonExplainsWhyNotTheRunnersUp) {
+TEST_F(AdvocacyAppTest, ReasonExplainsWhyNotTheRunnersUp) {
   Import(kA1);
   Route(Triaged("r1", v1::PATHWAY_IDVA, "pa"));
   EXPECT_NE(Only("r1").reason().find("not chosen: ann: no language match"),
@@ -168,7 +191,7 @@ TEST_F(AdvocacyStoreTest, ReasonExplainsWhyNotTheRunnersUp) {
       << Only("r1").reason();
 }
 
-TEST_F(AdvocacyStoreTest, A2WaitlistAssignsUrgentFirstWhenACaseCloses) {
+TEST_F(AdvocacyAppTest, A2WaitlistAssignsUrgentFirstWhenACaseCloses) {
   Import(kIsvas);
   Route(Triaged("busy", v1::PATHWAY_ISVA));
   v1::Assignment busy = Accept(Only("busy"));
@@ -191,7 +214,7 @@ TEST_F(AdvocacyStoreTest, A2WaitlistAssignsUrgentFirstWhenACaseCloses) {
   EXPECT_EQ(Only("standard").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
 }
 
-TEST_F(AdvocacyStoreTest, A2TiesGoToTheEarliestDeadline) {
+TEST_F(AdvocacyAppTest, A2TiesGoToTheEarliestDeadline) {
   Import(kIsvas);
   Route(Triaged("busy", v1::PATHWAY_ISVA));
   v1::Assignment busy = Accept(Only("busy"));
@@ -206,18 +229,17 @@ TEST_F(AdvocacyStoreTest, A2TiesGoToTheEarliestDeadline) {
   EXPECT_EQ(Only("later").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
 }
 
-TEST_F(AdvocacyStoreTest, A3DeclineReoffersToTheNextBestAndKeepsTheHistory) {
+TEST_F(AdvocacyAppTest, A3DeclineReoffersToTheNextBestAndKeepsTheHistory) {
   Import(kA1);
   Route(Triaged("r1", v1::PATHWAY_IDVA));
   v1::Assignment offered = Only("r1");
   ASSERT_EQ(offered.advocate_id(),
             "ann");  // lower load ratio 0/2 vs 0/1: tie; idle; id
-  v1::DeclineAssignmentRequest d;
-  d.set_assignment_id(offered.assignment_id());
-  d.set_advocate_id("ann");
-  d.set_reason(v1::DECLINE_REASON_CONFLICT_OF_INTEREST);
-  d.set_note("knows the family through church");
-  auto after = store_->Decline(d, kT0 + absl::Minutes(10), NewTraceparent());
+  auto after =
+      app_->Decline(AssignmentId(offered.assignment_id()), AdvocateId("ann"),
+                    {v1::DECLINE_REASON_CONFLICT_OF_INTEREST,
+                     "knows the family through church"},
+                    kT0 + absl::Minutes(10), NewTraceparent());
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->advocate_id(), "bal");
   EXPECT_EQ(after->state(), v1::ASSIGNMENT_STATE_OFFERED);
@@ -237,14 +259,11 @@ TEST_F(AdvocacyStoreTest, A3DeclineReoffersToTheNextBestAndKeepsTheHistory) {
   EXPECT_EQ(Caseload("bal"), 1);
 }
 
-TEST_F(AdvocacyStoreTest, RefusedTransitionsNameTheirRule) {
+TEST_F(AdvocacyAppTest, RefusedTransitionsNameTheirRule) {
   Import(kA1);
   Route(Triaged("r1", v1::PATHWAY_IDVA));
   v1::Assignment a = Only("r1");
-  v1::AcceptAssignmentRequest wrong;
-  wrong.set_assignment_id(a.assignment_id());
-  wrong.set_advocate_id("bal");
-  auto r = store_->Accept(wrong, kT0, NewTraceparent());
+  auto r = AcceptAs(a, "bal", kT0);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("ASSIGNMENT-NOT-YOURS"),
             std::string::npos);
@@ -257,34 +276,28 @@ TEST_F(AdvocacyStoreTest, RefusedTransitionsNameTheirRule) {
             std::string::npos);
   EXPECT_NE(twice.status().message().find("CLOSED"), std::string::npos);
 
-  v1::AcceptAssignmentRequest unknown;
-  unknown.set_assignment_id(NewUuid());
-  unknown.set_advocate_id("ann");
-  EXPECT_EQ(store_->Accept(unknown, kT0, NewTraceparent()).status().code(),
+  EXPECT_EQ(app_->Accept(AssignmentId(NewUuid()), AdvocateId("ann"), kT0,
+                         NewTraceparent())
+                .status()
+                .code(),
             absl::StatusCode::kNotFound);
 }
 
-TEST_F(AdvocacyStoreTest,
+TEST_F(AdvocacyAppTest,
        UnsafeAttemptIsRecordedButOnlyRealContactStopsTheClock) {
   Import(kA1);
   int64_t due = absl::ToUnixSeconds(kT0 + absl::Hours(30));
   Route(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
                 v1::REFERRAL_STATUS_ROUTED, due));
   v1::Assignment a = Accept(Only("r1"));
-  v1::RecordContactRequest c;
-  c.set_assignment_id(a.assignment_id());
-  c.set_advocate_id(a.advocate_id());
-  c.set_channel(v1::CONTACT_CHANNEL_PHONE);
-  c.set_outcome(v1::CONTACT_OUTCOME_UNSAFE);
-  auto unsafe =
-      store_->RecordContact(c, kT0 + absl::Hours(2), NewTraceparent());
+  auto unsafe = Contact(a, v1::CONTACT_CHANNEL_PHONE,
+                        v1::CONTACT_OUTCOME_UNSAFE, kT0 + absl::Hours(2));
   ASSERT_TRUE(unsafe.ok()) << unsafe.status();
   EXPECT_EQ(unsafe->state(), v1::ASSIGNMENT_STATE_ACCEPTED);
   EXPECT_FALSE(unsafe->has_first_contact_at());
   EXPECT_EQ(unsafe->unsafe_attempts(), 1);
-  c.set_outcome(v1::CONTACT_OUTCOME_SUCCESSFUL);
-  c.set_channel(v1::CONTACT_CHANNEL_IN_PERSON);
-  auto made = store_->RecordContact(c, kT0 + absl::Hours(3), NewTraceparent());
+  auto made = Contact(a, v1::CONTACT_CHANNEL_IN_PERSON,
+                      v1::CONTACT_OUTCOME_SUCCESSFUL, kT0 + absl::Hours(3));
   ASSERT_TRUE(made.ok());
   EXPECT_EQ(made->state(), v1::ASSIGNMENT_STATE_ACTIVE);
   EXPECT_TRUE(made->has_first_contact_at());
@@ -294,7 +307,7 @@ TEST_F(AdvocacyStoreTest,
   EXPECT_EQ(fc.failed_attempts(), 1);
 }
 
-TEST_F(AdvocacyStoreTest, ClosureRecordsOutcomeMeasuresAndFreesCapacity) {
+TEST_F(AdvocacyAppTest, ClosureRecordsOutcomeMeasuresAndFreesCapacity) {
   Import(kA1);
   Route(Triaged("r1", v1::PATHWAY_IDVA));
   v1::Assignment a = Accept(Only("r1"));
@@ -309,40 +322,47 @@ TEST_F(AdvocacyStoreTest, ClosureRecordsOutcomeMeasuresAndFreesCapacity) {
   EXPECT_EQ(cc.closure_reason(), "CLOSURE_REASON_SUPPORT_COMPLETED");
 }
 
-TEST_F(AdvocacyStoreTest, OfferExpiresOnceAfterARestartAndIsReoffered) {
+TEST_F(AdvocacyAppTest, OfferExpiresOnceAfterARestartAndIsReoffered) {
   Import(kA1);
   Route(Triaged("r1", v1::PATHWAY_IDVA));
   ASSERT_EQ(Only("r1").advocate_id(), "ann");
   Open();  // restart: the deadline is a row, not a timer in memory
-  EXPECT_EQ(*store_->ExpireOffers(kT0 + absl::Hours(23)), 0);
-  EXPECT_EQ(*store_->ExpireOffers(kT0 + absl::Hours(25)), 1);
+  auto early = app_->ExpireDueOffers(kT0 + absl::Hours(23));
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_EQ(early->expired, 0);
+  EXPECT_EQ(early->next_deadline, kT0 + absl::Hours(24));
+  auto due = app_->ExpireDueOffers(kT0 + absl::Hours(25));
+  ASSERT_TRUE(due.ok()) << due.status();
+  EXPECT_EQ(due->expired, 1);
+  // The re-offer's own deadline is next.
+  EXPECT_EQ(due->next_deadline, kT0 + absl::Hours(25 + 24));
   Open();
-  EXPECT_EQ(*store_->ExpireOffers(kT0 + absl::Hours(26)), 0);
+  auto again = app_->ExpireDueOffers(kT0 + absl::Hours(26));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->expired, 0);
   v1::Assignment a = Only("r1");
   EXPECT_EQ(a.advocate_id(), "bal");
   EXPECT_THAT(EventTypes("r1"), ElementsAre("AdvocateOffered", "OfferExpired",
                                             "AdvocateOffered"));
   EXPECT_EQ(Caseload("ann"), 0);
   // Accepting the expired offer is refused.
-  v1::AcceptAssignmentRequest late;
-  late.set_assignment_id(a.assignment_id());
-  late.set_advocate_id("bal");
-  auto r = store_->Accept(late, kT0 + absl::Hours(60), NewTraceparent());
+  auto r = AcceptAs(a, "bal", kT0 + absl::Hours(60));
   EXPECT_NE(r.status().message().find("OFFER-EXPIRED"), std::string::npos);
 }
 
-TEST_F(AdvocacyStoreTest, BackFromLeaveAndRaisedCapacityAssignFromTheWaitlist) {
+TEST_F(AdvocacyAppTest, BackFromLeaveAndRaisedCapacityAssignFromTheWaitlist) {
   Import(kIsvas);
   v1::Availability leave;
   leave.set_on_leave(true);
   ASSERT_TRUE(
-      store_->SetAvailability("dee", leave, kT0, NewTraceparent()).ok());
+      app_->SetAvailability(AdvocateId("dee"), leave, kT0, NewTraceparent())
+          .ok());
   Route(Triaged("r1", v1::PATHWAY_ISVA));
   Route(Triaged("r2", v1::PATHWAY_ISVA), kT0 + absl::Minutes(1));
   EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
-  ASSERT_TRUE(
-      store_->SetAvailability("dee", v1::Availability(), kT0, NewTraceparent())
-          .ok());
+  ASSERT_TRUE(app_->SetAvailability(AdvocateId("dee"), v1::Availability(), kT0,
+                                    NewTraceparent())
+                  .ok());
   EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_OFFERED);
   EXPECT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
   Import(R"pb(advocates {
@@ -356,7 +376,7 @@ TEST_F(AdvocacyStoreTest, BackFromLeaveAndRaisedCapacityAssignFromTheWaitlist) {
   EXPECT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_OFFERED);
 }
 
-TEST_F(AdvocacyStoreTest, ContinuityPrefersTheVictimsPreviousAdvocate) {
+TEST_F(AdvocacyAppTest, ContinuityPrefersTheVictimsPreviousAdvocate) {
   Import(R"pb(
     providers { provider_id: "p" name: "IDVA service" }
     advocates {
@@ -388,38 +408,38 @@ TEST_F(AdvocacyStoreTest, ContinuityPrefersTheVictimsPreviousAdvocate) {
             std::string::npos);
 }
 
-TEST_F(AdvocacyStoreTest, ConfidentialAddressOnlyForTheProviderItself) {
+TEST_F(AdvocacyAppTest, ConfidentialAddressOnlyForTheProviderItself) {
   Import(R"pb(providers {
                 provider_id: "refuge"
                 name: "Refuge"
                 address: "secret place"
                 address_confidential: true
               })pb");
-  auto other = store_->GetProvider("refuge", "police-wmp");
+  auto other = app_->GetProvider(ProviderId("refuge"), AgencyId("police-wmp"));
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(other->address(), "");
   EXPECT_TRUE(other->address_redacted());
-  EXPECT_EQ(store_->GetProvider("refuge", "")->address(), "");
-  EXPECT_EQ(store_->GetProvider("refuge", "refuge")->address(), "secret place");
+  EXPECT_EQ(app_->GetProvider(ProviderId("refuge"), AgencyId())->address(), "");
+  EXPECT_EQ(
+      app_->GetProvider(ProviderId("refuge"), AgencyId("refuge"))->address(),
+      "secret place");
 }
 
-TEST_F(AdvocacyStoreTest, CheckCapacityReportsFreePlacesAndTheWaitlist) {
+TEST_F(AdvocacyAppTest, CheckCapacityReportsFreePlacesAndTheWaitlist) {
   Import(kIsvas);
-  v1::CheckCapacityRequest q;
-  q.set_pathway(v1::PATHWAY_ISVA);
-  q.set_locality_code("L1");
-  EXPECT_EQ(store_->CheckCapacity(q, kT0)->free_places(), 1);
+  EXPECT_EQ(app_->CheckCapacity(v1::PATHWAY_ISVA, "L1", "", kT0)->free_places(),
+            1);
   Route(Triaged("r1", v1::PATHWAY_ISVA));
   Route(Triaged("r2", v1::PATHWAY_ISVA), kT0 + absl::Minutes(1));
-  auto now = store_->CheckCapacity(q, kT0);
+  auto now = app_->CheckCapacity(v1::PATHWAY_ISVA, "L1", "", kT0);
   EXPECT_FALSE(now->has_capacity());
   EXPECT_EQ(now->waitlist_length(), 1);
-  q.set_pathway(v1::PATHWAY_SARC);
-  EXPECT_EQ(store_->CheckCapacity(q, kT0).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      app_->CheckCapacity(v1::PATHWAY_SARC, "L1", "", kT0).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(AdvocacyStoreTest, WorklistIsSoonestDeadlineFirst) {
+TEST_F(AdvocacyAppTest, WorklistIsSoonestDeadlineFirst) {
   Import(R"pb(providers { provider_id: "p" name: "x" }
               advocates {
                 advocate_id: "ann"
@@ -434,27 +454,27 @@ TEST_F(AdvocacyStoreTest, WorklistIsSoonestDeadlineFirst) {
                 v1::REFERRAL_STATUS_ROUTED, t + 5 * 86400));
   Route(Triaged("soon", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
                 v1::REFERRAL_STATUS_ROUTED, t + 86400));
-  auto list = store_->GetWorklist("ann");
+  auto list = app_->GetWorklist(AdvocateId("ann"));
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].referral_id(), "soon");
-  EXPECT_EQ(store_->GetWorklist("nobody").status().code(),
+  EXPECT_EQ(app_->GetWorklist(AdvocateId("nobody")).status().code(),
             absl::StatusCode::kNotFound);
 }
 
-TEST_F(AdvocacyStoreTest, ConsentRequiredOrIncompleteMakesNoReferral) {
+TEST_F(AdvocacyAppTest, ConsentRequiredOrIncompleteMakesNoReferral) {
   Import(kA1);
   Route(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
                 v1::REFERRAL_STATUS_CONSENT_REQUIRED));
   Route(Triaged("r2", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
                 v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE));
   for (const char* id : {"r1", "r2"}) {
-    auto got = store_->GetReferralAssignments(id);
+    auto got = app_->GetReferralAssignments(ReferralId(id));
     EXPECT_TRUE(got->processed());
     EXPECT_EQ(got->assignments_size(), 0);
   }
 }
 
-TEST_F(AdvocacyStoreTest,
+TEST_F(AdvocacyAppTest,
        RedeliveredEventAssignsOnceAndReassessmentRoutesOnlyNewPathways) {
   Import(R"pb(providers { provider_id: "p" name: "x" }
               advocates {
@@ -474,8 +494,13 @@ TEST_F(AdvocacyStoreTest,
                 capacity: 2
               })pb");
   events::IncomingEvent e = Triaged("r1", v1::PATHWAY_DA_OUTREACH);
-  EXPECT_EQ(*store_->RouteTriaged(e, kT0), 1);
-  EXPECT_EQ(*store_->RouteTriaged(e, kT0), 0);
+  EXPECT_EQ(*Deliver(e), 1);
+  EXPECT_EQ(*Deliver(e), 0);  // the inbox claim stops a redelivery
+  // Even without the claim, a routed pathway is not routed twice.
+  EXPECT_EQ(*db_->Write([&](store::Tx& tx) {
+    return app_->RouteTriaged(tx, e.envelope, e.traceparent, kT0);
+  }),
+            0);
   events::IncomingEvent raised;
   raised.envelope = events::NewEnvelope("triage", "r1");
   auto* d = raised.envelope.mutable_referral_reassessed()->mutable_decision();
@@ -485,13 +510,13 @@ TEST_F(AdvocacyStoreTest,
   d->set_language("en");
   d->set_status(v1::REFERRAL_STATUS_ROUTED);
   events::StampType(&raised.envelope);
-  EXPECT_EQ(*store_->RouteTriaged(raised, kT0), 1);
-  EXPECT_EQ(store_->GetReferralAssignments("r1")->assignments_size(), 2);
+  EXPECT_EQ(*Deliver(raised), 1);
+  EXPECT_EQ(app_->GetReferralAssignments(ReferralId("r1"))->assignments_size(),
+            2);
   EXPECT_EQ(Caseload("cat"), 1);
 }
 
-TEST_F(AdvocacyStoreTest,
-       EightThreadsAssigningAndClosingNeverOverbookCapacity) {
+TEST_F(AdvocacyAppTest, EightThreadsAssigningAndClosingNeverOverbookCapacity) {
   Import(kA1);  // total IDVA capacity 3
   std::vector<std::thread> threads;
   std::atomic<int> closed{0};
@@ -499,28 +524,25 @@ TEST_F(AdvocacyStoreTest,
     threads.emplace_back([this, t, &closed] {
       for (int i = 0; i < 10; ++i) {
         std::string id = absl::StrCat("r", t, "-", i);
-        auto r = store_->RouteTriaged(
-            Triaged(id, v1::PATHWAY_IDVA, i % 2 ? "pa" : "en"), kT0);
+        auto r = Deliver(Triaged(id, v1::PATHWAY_IDVA, i % 2 ? "pa" : "en"));
         EXPECT_TRUE(r.ok()) << r.status();
         // Close every third case that got an advocate, freeing capacity.
-        auto got = store_->GetReferralAssignments(id);
+        auto got = app_->GetReferralAssignments(ReferralId(id));
         if (i % 3 == 0 && got.ok() && got->assignments_size() == 1 &&
             got->assignments(0).state() == v1::ASSIGNMENT_STATE_OFFERED) {
-          v1::AcceptAssignmentRequest acc;
-          acc.set_assignment_id(got->assignments(0).assignment_id());
-          acc.set_advocate_id(got->assignments(0).advocate_id());
-          if (store_->Accept(acc, kT0, NewTraceparent()).ok()) {
-            v1::CloseCaseRequest c;
-            c.set_assignment_id(acc.assignment_id());
-            c.set_advocate_id(acc.advocate_id());
-            c.set_closure_reason(v1::CLOSURE_REASON_SUPPORT_COMPLETED);
-            c.set_feels_safer(v1::OUTCOME_ANSWER_YES);
-            c.set_copes_better(v1::OUTCOME_ANSWER_YES);
-            c.set_better_informed(v1::OUTCOME_ANSWER_YES);
-            if (store_->Close(c, kT0, NewTraceparent()).ok()) ++closed;
+          const AssignmentId assignment(got->assignments(0).assignment_id());
+          const AdvocateId advocate(got->assignments(0).advocate_id());
+          if (app_->Accept(assignment, advocate, kT0, NewTraceparent()).ok()) {
+            Closure c{v1::CLOSURE_REASON_SUPPORT_COMPLETED,
+                      v1::OUTCOME_ANSWER_YES, v1::OUTCOME_ANSWER_YES,
+                      v1::OUTCOME_ANSWER_YES};
+            if (app_->Close(assignment, advocate, c, kT0, NewTraceparent())
+                    .ok()) {
+              ++closed;
+            }
           }
         }
-        auto advocates = store_->ListAdvocates();
+        auto advocates = app_->ListAdvocates();
         for (const auto& a : *advocates) {
           EXPECT_LE(a.caseload(), a.capacity()) << a.advocate_id();
         }
@@ -533,7 +555,8 @@ TEST_F(AdvocacyStoreTest,
   int open = 0;
   for (int t = 0; t < 8; ++t) {
     for (int i = 0; i < 10; ++i) {
-      auto got = store_->GetReferralAssignments(absl::StrCat("r", t, "-", i));
+      auto got = app_->GetReferralAssignments(
+          ReferralId(absl::StrCat("r", t, "-", i)));
       for (const auto& a : got->assignments()) {
         open += a.state() == v1::ASSIGNMENT_STATE_OFFERED ||
                 a.state() == v1::ASSIGNMENT_STATE_ACCEPTED ||
@@ -545,63 +568,47 @@ TEST_F(AdvocacyStoreTest,
   EXPECT_EQ(open, 3);
 }
 
-TEST(DirectoryTest, BadDirectoryNamesEveryProblem) {
-  v1::Directory d;
+TEST_F(AdvocacyAppTest, HandlerRoutesTriageEventsAndIgnoresOthers) {
+  Import(kA1);
+  AdvocacyHandler handler(*app_);
+  events::IncomingEvent other;
+  other.envelope = events::NewEnvelope("intake", "r0");
+  other.envelope.mutable_referral_received();
+  events::StampType(&other.envelope);
   ASSERT_TRUE(
-      config::ParseTextProto(
-          R"pb(
-            providers { provider_id: "p" }
-            advocates {
-              advocate_id: "a"
-              provider_id: "p"
-              role: ADVOCATE_ROLE_IDVA
-              languages: "en"
-              localities: "L1"
-              capacity: -1
-            }
-            advocates { advocate_id: "a" languages: "en" localities: "L1" }
-          )pb",
-          "d", &d)
+      db_->Write([&](store::Tx& tx) { return handler.Handle(other, tx); })
           .ok());
-  grpcutil::FieldErrors errors = ValidateDirectory(d);
-  std::vector<std::string> fields;
-  for (const auto& [f, desc] : errors.violations()) fields.push_back(f);
-  EXPECT_THAT(fields, ::testing::UnorderedElementsAre(
-                          "providers[0].name", "advocates[0].capacity",
-                          "advocates[1].provider_id", "advocates[1].role",
-                          "advocates[1].advocate_id"));
+  EXPECT_FALSE(app_->GetReferralAssignments(ReferralId("r0"))->processed());
+  events::IncomingEvent triaged = Triaged("r1", v1::PATHWAY_IDVA);
+  ASSERT_TRUE(
+      db_->Write([&](store::Tx& tx) { return handler.Handle(triaged, tx); })
+          .ok());
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_THAT(EventTypes("r1"), ElementsAre("AdvocateOffered"));
 }
 
-TEST(DirectoryTest, ExampleDirectoryLoads) {
-  auto d = LoadDirectory(testing::SourcePath("examples/directory.textproto"));
-  ASSERT_TRUE(d.ok()) << d.status();
-  EXPECT_GT(d->advocates_size(), 5);
+TEST_F(AdvocacyAppTest, ExpiryPassAsksToRunAtTheEarliestPendingDeadline) {
+  EXPECT_EQ(app_->ExpireOffers(kT0), absl::InfiniteFuture());
+  Import(kA1);
+  Route(Triaged("r1", v1::PATHWAY_IDVA));
+  Route(Triaged("r2", v1::PATHWAY_IDVA), kT0 + absl::Minutes(1));
+  EXPECT_EQ(app_->ExpireOffers(kT0 + absl::Minutes(2)), kT0 + absl::Hours(24));
+  Accept(Only("r1"));
+  EXPECT_EQ(app_->ExpireOffers(kT0 + absl::Minutes(6)),
+            kT0 + absl::Minutes(1) + absl::Hours(24));
 }
 
-TEST(DirectoryTest, UnknownProviderIsRefusedAndNothingIsImported) {
-  testing::TempDir dir;
-  auto db =
-      store::Database::Open(dir.File("a.db"), AdvocacyStore::Migrations());
-  AdvocacyStore store(**db);
-  v1::Directory d;
-  auto* p = d.add_providers();
-  p->set_provider_id("p");
-  p->set_name("x");
-  auto* a = d.add_advocates();
-  a->set_advocate_id("a");
-  a->set_provider_id("nope");
-  auto r = store.ImportDirectory(d, kT0, NewTraceparent());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.GetProvider("p", "").status().code(),
-            absl::StatusCode::kNotFound);
-}
-
-TEST(DirectoryTest, TextprotoErrorsNameTheLine) {
-  v1::Directory d;
-  absl::Status s = config::ParseTextProto("advocates {\n  capacity: lots\n}\n",
-                                          "f.textproto", &d);
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("f.textproto: line 2"), std::string::npos) << s;
+TEST_F(AdvocacyAppTest, StampsAreMillisecondsSoAResponseMatchesALaterRead) {
+  Import(kA1);
+  const absl::Time odd = kT0 + absl::Microseconds(1234567);
+  Route(Triaged("r1", v1::PATHWAY_IDVA), odd);
+  v1::Assignment offered = Only("r1");
+  EXPECT_EQ(offered.created_at().nanos() % 1000000, 0);
+  auto accepted = AcceptAs(offered, offered.advocate_id(), odd);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  auto read = app_->GetAssignment(AssignmentId(offered.assignment_id()));
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(accepted->SerializeAsString(), read->SerializeAsString());
 }
 
 }  // namespace

@@ -1,0 +1,441 @@
+#include "services/advocacy/advocacy_app.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
+#include "common/events/envelope.h"
+#include "common/log/log.h"
+#include "common/status/macros.h"
+#include "common/time/timestamps.h"
+#include "services/advocacy/directory.h"
+#include "services/advocacy/matching.h"
+
+namespace signpost::advocacy {
+namespace {
+
+using store::Tx;
+using timeutil::TruncateToMillis;
+
+constexpr char kProducer[] = "advocacy";
+
+absl::Status AdvocateNotFound(const AdvocateId& id) {
+  return absl::NotFoundError(
+      absl::StrCat("advocate ", id.value(), " not found"));
+}
+
+// A new assignment for one advocate pathway of a triage decision.
+AssignmentRecord NewAssignment(const ReferralId& referral_id,
+                               v1::Pathway pathway,
+                               const v1::ReferralTriaged& decision,
+                               absl::Time now) {
+  AssignmentRecord a;
+  a.assignment_id = AssignmentId(NewUuid());
+  a.referral_id = referral_id;
+  a.pathway = pathway;
+  a.priority = decision.priority();
+  a.victim_ref = decision.victim_ref();
+  a.locality = decision.locality_code();
+  a.language = decision.language();
+  a.language_required = decision.language_match_required();
+  for (const auto& d : decision.deadlines()) {
+    if (d.kind() == "FIRST_CONTACT") {
+      a.first_contact_due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
+    }
+  }
+  a.created_at = now;
+  return a;
+}
+
+}  // namespace
+
+AdvocacyApp::AdvocacyApp(store::Database& db, Options options)
+    : db_(db),
+      options_(options),
+      assigner_(directory_, assignments_, options.offer_timeout) {}
+
+absl::StatusOr<v1::Assignment> AdvocacyApp::View(
+    Tx& tx, const AssignmentRecord& assignment) {
+  ASSIGN_OR_RETURN(std::vector<v1::AssignmentStep> history,
+                   assignments_.History(tx, assignment.assignment_id));
+  return ToAssignmentView(assignment, std::move(history));
+}
+
+absl::StatusOr<v1::Advocate> AdvocacyApp::LoadAdvocate(
+    Tx& tx, const AdvocateId& advocate_id) {
+  ASSIGN_OR_RETURN(std::optional<v1::Advocate> advocate,
+                   directory_.FindAdvocate(tx, advocate_id));
+  if (!advocate) return AdvocateNotFound(advocate_id);
+  return *std::move(advocate);
+}
+
+// --- Directory ---------------------------------------------------------------
+
+absl::StatusOr<v1::ImportDirectoryResponse> AdvocacyApp::ImportInTx(
+    Tx& tx, const v1::Directory& directory, absl::Time now,
+    const std::string& traceparent) {
+  for (const v1::Provider& p : directory.providers()) {
+    RETURN_IF_ERROR(directory_.UpsertProvider(tx, p));
+  }
+  for (const v1::Advocate& a : directory.advocates()) {
+    ASSIGN_OR_RETURN(
+        bool known, directory_.ProviderExists(tx, ProviderId(a.provider_id())));
+    if (!known) {
+      return errors::FieldError(
+          absl::StrCat("advocates[", a.advocate_id(), "].provider_id"),
+          absl::StrCat("unknown provider '", a.provider_id(), "'"));
+    }
+    RETURN_IF_ERROR(directory_.UpsertAdvocate(tx, a));
+  }
+  // New or returning capacity serves the waitlist at once.
+  ASSIGN_OR_RETURN(int assigned, assigner_.DrainWaitlist(tx, now, traceparent));
+  v1::ImportDirectoryResponse response;
+  response.set_providers(directory.providers_size());
+  response.set_advocates(directory.advocates_size());
+  response.set_waitlist_assigned(assigned);
+  return response;
+}
+
+absl::StatusOr<v1::ImportDirectoryResponse> AdvocacyApp::ImportDirectory(
+    const v1::Directory& directory, absl::Time now,
+    const std::string& traceparent) {
+  now = TruncateToMillis(now);
+  return db_.Write(
+      [&](Tx& tx) { return ImportInTx(tx, directory, now, traceparent); });
+}
+
+absl::StatusOr<v1::Provider> AdvocacyApp::UpsertProvider(
+    const v1::Provider& provider) {
+  RETURN_IF_ERROR(db_.Write(
+      [&](Tx& tx) { return directory_.UpsertProvider(tx, provider); }));
+  return provider;
+}
+
+absl::StatusOr<v1::Provider> AdvocacyApp::GetProvider(
+    const ProviderId& provider_id, const AgencyId& caller) {
+  ASSIGN_OR_RETURN(std::optional<v1::Provider> provider, db_.Read([&](Tx& tx) {
+    return directory_.FindProvider(tx, provider_id);
+  }));
+  if (!provider) {
+    return absl::NotFoundError(
+        absl::StrCat("provider ", provider_id.value(), " not found"));
+  }
+  return ProviderAsSeenBy(*std::move(provider), caller);
+}
+
+absl::StatusOr<v1::Advocate> AdvocacyApp::UpsertAdvocate(
+    const v1::Advocate& advocate, absl::Time now,
+    const std::string& traceparent) {
+  now = TruncateToMillis(now);
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Advocate> {
+    v1::Directory one;
+    *one.add_advocates() = advocate;
+    RETURN_IF_ERROR(ImportInTx(tx, one, now, traceparent));
+    return LoadAdvocate(tx, AdvocateId(advocate.advocate_id()));
+  });
+}
+
+absl::StatusOr<v1::Advocate> AdvocacyApp::SetAvailability(
+    const AdvocateId& advocate_id, const v1::Availability& availability,
+    absl::Time now, const std::string& traceparent) {
+  now = TruncateToMillis(now);
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Advocate> {
+    ASSIGN_OR_RETURN(bool found,
+                     directory_.SetAvailability(tx, advocate_id, availability));
+    if (!found) return AdvocateNotFound(advocate_id);
+    // Back from leave: the advocate may serve someone already waiting.
+    RETURN_IF_ERROR(assigner_.DrainWaitlist(tx, now, traceparent));
+    return LoadAdvocate(tx, advocate_id);
+  });
+}
+
+absl::StatusOr<std::vector<v1::Advocate>> AdvocacyApp::ListAdvocates(
+    v1::AdvocateRole role, const std::optional<ProviderId>& provider_id) {
+  return db_.Read(
+      [&](Tx& tx) { return directory_.ListAdvocates(tx, role, provider_id); });
+}
+
+// --- Routing -----------------------------------------------------------------
+
+absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
+                                              const v1::EventEnvelope& envelope,
+                                              const std::string& traceparent,
+                                              absl::Time now) {
+  now = TruncateToMillis(now);
+  // A reassessment carries a whole new decision; pathways already routed for
+  // this referral are not routed twice.
+  const v1::ReferralTriaged& decision =
+      envelope.has_referral_reassessed()
+          ? envelope.referral_reassessed().decision()
+          : envelope.referral_triaged();
+  const ReferralId referral_id(envelope.referral_id());
+  int created = 0;
+  // Consent required or an incomplete assessment: no referral is made.
+  if (decision.status() == v1::REFERRAL_STATUS_ROUTED) {
+    for (int p : decision.pathways()) {
+      const auto pathway = static_cast<v1::Pathway>(p);
+      if (!RoleForPathway(pathway)) continue;  // a service: no advocate
+      ASSIGN_OR_RETURN(bool routed,
+                       assignments_.Exists(tx, referral_id, pathway));
+      if (routed) continue;
+      AssignmentRecord a = NewAssignment(referral_id, pathway, decision, now);
+      RETURN_IF_ERROR(assigner_.OfferOrWaitlist(tx, a, AssignmentAction::kRoute,
+                                                now, traceparent, &envelope));
+      ++created;
+    }
+  }
+  RETURN_IF_ERROR(
+      assignments_.MarkRouted(tx, referral_id, decision.status(), now));
+  return created;
+}
+
+// --- The advocate's moves ----------------------------------------------------
+
+absl::StatusOr<v1::Assignment> AdvocacyApp::Accept(
+    const AssignmentId& assignment_id, const AdvocateId& advocate_id,
+    absl::Time now, const std::string& traceparent) {
+  now = TruncateToMillis(now);
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
+    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    RETURN_IF_ERROR(advocacy::Accept(a, advocate_id, now));
+    RETURN_IF_ERROR(assignments_.Save(tx, a));
+    RETURN_IF_ERROR(assignments_.AddHistory(
+        tx, a.assignment_id, Step(now, kStepAccepted, advocate_id)));
+    v1::EventEnvelope out =
+        events::NewEnvelope(kProducer, a.referral_id.value());
+    out.mutable_assignment_accepted()->set_assignment_id(
+        a.assignment_id.value());
+    out.mutable_assignment_accepted()->set_advocate_id(advocate_id.value());
+    RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+    return View(tx, a);
+  });
+}
+
+absl::StatusOr<v1::Assignment> AdvocacyApp::Decline(
+    const AssignmentId& assignment_id, const AdvocateId& advocate_id,
+    const DeclineDetails& decline, absl::Time now,
+    const std::string& traceparent) {
+  now = TruncateToMillis(now);
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
+    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    RETURN_IF_ERROR(CheckDecline(a, advocate_id));
+    const std::string code = v1::DeclineReason_Name(decline.reason);
+    RETURN_IF_ERROR(assignments_.AddHistory(
+        tx, a.assignment_id, Step(now, kStepDeclined, advocate_id, code),
+        decline.note));
+    RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate_id));
+    v1::EventEnvelope declined =
+        events::NewEnvelope(kProducer, a.referral_id.value());
+    v1::AssignmentDeclined* d = declined.mutable_assignment_declined();
+    d->set_assignment_id(a.assignment_id.value());
+    d->set_advocate_id(advocate_id.value());
+    d->set_reason_code(code);
+    RETURN_IF_ERROR(Emit(tx, declined, traceparent));
+    RETURN_IF_ERROR(assigner_.OfferOrWaitlist(tx, a, AssignmentAction::kDecline,
+                                              now, traceparent, &declined));
+    // The decliner's freed place may serve someone already waiting.
+    RETURN_IF_ERROR(assigner_.DrainWaitlist(tx, now, traceparent));
+    ASSIGN_OR_RETURN(AssignmentRecord after,
+                     assignments_.Load(tx, assignment_id));
+    return View(tx, after);
+  });
+}
+
+absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
+    const AssignmentId& assignment_id, const AdvocateId& advocate_id,
+    const ContactAttempt& contact, absl::Time now,
+    const std::string& traceparent) {
+  now = TruncateToMillis(now);
+  const absl::Time at = contact.at ? TruncateToMillis(*contact.at) : now;
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
+    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    ASSIGN_OR_RETURN(std::vector<v1::AssignmentStep> earlier,
+                     assignments_.History(tx, a.assignment_id));
+    ASSIGN_OR_RETURN(
+        std::string step,
+        advocacy::RecordContact(a, advocate_id, contact.outcome, at));
+    RETURN_IF_ERROR(assignments_.AddHistory(
+        tx, a.assignment_id,
+        Step(at, step, advocate_id, v1::ContactChannel_Name(contact.channel))));
+    if (step == kStepFirstContact) {
+      RETURN_IF_ERROR(assignments_.Save(tx, a));
+      v1::EventEnvelope out =
+          events::NewEnvelope(kProducer, a.referral_id.value());
+      v1::FirstContactRecorded* f = out.mutable_first_contact_recorded();
+      f->set_assignment_id(a.assignment_id.value());
+      f->set_advocate_id(advocate_id.value());
+      *f->mutable_contacted_at() = timeutil::ToTimestamp(at);
+      if (a.first_contact_due) {
+        *f->mutable_due() = timeutil::ToTimestamp(*a.first_contact_due);
+      }
+      f->set_within_deadline(!a.first_contact_due ||
+                             at <= *a.first_contact_due);
+      f->set_failed_attempts(ContactAttempts(earlier));
+      RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+    }
+    return View(tx, a);
+  });
+}
+
+absl::StatusOr<v1::Assignment> AdvocacyApp::Close(
+    const AssignmentId& assignment_id, const AdvocateId& advocate_id,
+    const Closure& closure, absl::Time now, const std::string& traceparent) {
+  now = TruncateToMillis(now);
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
+    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    RETURN_IF_ERROR(advocacy::Close(a, advocate_id, closure, now));
+    RETURN_IF_ERROR(assignments_.Save(tx, a));
+    RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate_id));
+    RETURN_IF_ERROR(
+        assignments_.AddHistory(tx, a.assignment_id,
+                                Step(now, kStepClosed, advocate_id,
+                                     v1::ClosureReason_Name(closure.reason))));
+    v1::EventEnvelope out =
+        events::NewEnvelope(kProducer, a.referral_id.value());
+    v1::CaseClosed* c = out.mutable_case_closed();
+    c->set_assignment_id(a.assignment_id.value());
+    c->set_advocate_id(advocate_id.value());
+    c->set_closure_reason(v1::ClosureReason_Name(closure.reason));
+    c->set_feels_safer(v1::OutcomeAnswer_Name(closure.feels_safer));
+    c->set_copes_better(v1::OutcomeAnswer_Name(closure.copes_better));
+    c->set_better_informed(v1::OutcomeAnswer_Name(closure.better_informed));
+    RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+    // The freed place may serve someone already waiting.
+    RETURN_IF_ERROR(assigner_.DrainWaitlist(tx, now, traceparent));
+    return View(tx, a);
+  });
+}
+
+// --- Offer expiry ------------------------------------------------------------
+
+absl::Status AdvocacyApp::ExpireOne(Tx& tx, AssignmentRecord& offer,
+                                    absl::Time now) {
+  if (!OfferDue(offer, now)) {
+    return errors::InvariantViolation(
+        "an offer not yet due was selected for expiry");
+  }
+  // Each expiry starts its own trace.
+  const std::string traceparent = NewTraceparent();
+  const AdvocateId advocate = offer.advocate_id;
+  RETURN_IF_ERROR(assignments_.AddHistory(
+      tx, offer.assignment_id,
+      Step(now, kStepExpired, advocate, "OFFER-EXPIRY")));
+  RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate));
+  v1::EventEnvelope out =
+      events::NewEnvelope(kProducer, offer.referral_id.value());
+  out.mutable_offer_expired()->set_assignment_id(offer.assignment_id.value());
+  out.mutable_offer_expired()->set_advocate_id(advocate.value());
+  RETURN_IF_ERROR(Emit(tx, out, traceparent));
+  return assigner_
+      .OfferOrWaitlist(tx, offer, AssignmentAction::kExpire, now, traceparent,
+                       &out)
+      .status();
+}
+
+absl::StatusOr<OfferExpiry> AdvocacyApp::ExpireDueOffers(absl::Time now) {
+  now = TruncateToMillis(now);
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<OfferExpiry> {
+    OfferExpiry result;
+    ASSIGN_OR_RETURN(std::vector<AssignmentRecord> due,
+                     assignments_.OffersDueBy(tx, now));
+    for (AssignmentRecord& offer : due) {
+      RETURN_IF_ERROR(ExpireOne(tx, offer, now));
+      ++result.expired;
+    }
+    if (result.expired > 0) {
+      RETURN_IF_ERROR(assigner_.DrainWaitlist(tx, now, NewTraceparent()));
+    }
+    ASSIGN_OR_RETURN(result.next_deadline,
+                     assignments_.EarliestOfferDeadline(tx));
+    return result;
+  });
+}
+
+absl::Time AdvocacyApp::ExpireOffers(absl::Time now) {
+  absl::StatusOr<OfferExpiry> pass = ExpireDueOffers(now);
+  if (!pass.ok()) {
+    // Codes and store messages only: no personal data.
+    log::Warn("offer expiry pass failed",
+              {{"code", absl::StatusCodeToString(pass.status().code())},
+               {"error", std::string(pass.status().message())}});
+    return now + options_.expiry_retry;
+  }
+  if (pass->expired > 0) {
+    log::Info("offers expired and re-offered",
+              {{"count", absl::StrCat(pass->expired)}});
+  }
+  return pass->next_deadline.value_or(absl::InfiniteFuture());
+}
+
+// --- Queries -----------------------------------------------------------------
+
+absl::StatusOr<v1::GetReferralAssignmentsResponse>
+AdvocacyApp::GetReferralAssignments(const ReferralId& referral_id) {
+  return db_.Read(
+      [&](Tx& tx) -> absl::StatusOr<v1::GetReferralAssignmentsResponse> {
+        v1::GetReferralAssignmentsResponse response;
+        ASSIGN_OR_RETURN(bool routed, assignments_.IsRouted(tx, referral_id));
+        response.set_processed(routed);
+        ASSIGN_OR_RETURN(std::vector<AssignmentRecord> rows,
+                         assignments_.ForReferral(tx, referral_id));
+        for (const AssignmentRecord& row : rows) {
+          ASSIGN_OR_RETURN(*response.add_assignments(), View(tx, row));
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::Assignment> AdvocacyApp::GetAssignment(
+    const AssignmentId& assignment_id) {
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
+    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    return View(tx, a);
+  });
+}
+
+absl::StatusOr<std::vector<v1::Assignment>> AdvocacyApp::GetWorklist(
+    const AdvocateId& advocate_id) {
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<std::vector<v1::Assignment>> {
+    ASSIGN_OR_RETURN(bool known, directory_.AdvocateExists(tx, advocate_id));
+    if (!known) return AdvocateNotFound(advocate_id);
+    ASSIGN_OR_RETURN(std::vector<AssignmentRecord> rows,
+                     assignments_.Worklist(tx, advocate_id));
+    std::vector<v1::Assignment> out;
+    for (const AssignmentRecord& row : rows) {
+      ASSIGN_OR_RETURN(out.emplace_back(), View(tx, row));
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<v1::CheckCapacityResponse> AdvocacyApp::CheckCapacity(
+    v1::Pathway pathway, const std::string& locality_code,
+    const std::string& language, absl::Time now) {
+  std::optional<v1::AdvocateRole> role = RoleForPathway(pathway);
+  if (!role) {
+    return errors::FieldError("pathway",
+                              "has no advocate role (service pathway)");
+  }
+  now = TruncateToMillis(now);
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<v1::CheckCapacityResponse> {
+    ASSIGN_OR_RETURN(std::vector<AdvocateView> pool,
+                     directory_.AdvocatesWithRole(tx, *role));
+    const CapacitySummary open = SummariseCapacity(
+        pool, locality_code, language, absl::ToUnixMillis(now));
+    ASSIGN_OR_RETURN(WaitlistSummary waiting, assignments_.SummariseWaitlist(
+                                                  tx, pathway, locality_code));
+    v1::CheckCapacityResponse response;
+    response.set_available_advocates(open.available_advocates);
+    response.set_free_places(open.free_places);
+    response.set_language_match_available(open.language_match_available);
+    response.set_has_capacity(open.free_places > 0);
+    response.set_waitlist_length(waiting.length);
+    if (waiting.oldest_waiting_since) {
+      *response.mutable_oldest_waiting_since() =
+          timeutil::ToTimestamp(*waiting.oldest_waiting_since);
+    }
+    return response;
+  });
+}
+
+}  // namespace signpost::advocacy

@@ -1,0 +1,149 @@
+// Advocacy's application layer: one use case per method, each in one
+// transaction that loads (the stores), decides (the assignment lifecycle and
+// matching), persists and emits (the outbox). Changes that free or add
+// capacity offer from the waitlist in the same transaction. RouteTriaged runs
+// in the event consumer's transaction (the consumer has claimed the inbox).
+//
+// Times passed in are stamped on rows and events; they are truncated to
+// milliseconds first, so a response and a later read agree exactly. Errors:
+// NOT_FOUND for an unknown id, FAILED_PRECONDITION naming the rule for a
+// refused transition, INVALID_ARGUMENT naming the field. Thread-safe (the
+// Database serialises transactions).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/ids/ids.h"
+#include "common/store/database.h"
+#include "services/advocacy/assigner.h"
+#include "services/advocacy/assignment_lifecycle.h"
+#include "services/advocacy/assignment_store.h"
+#include "services/advocacy/directory_store.h"
+#include "signpost/v1/advocacy.pb.h"
+#include "signpost/v1/events.pb.h"
+
+namespace signpost::advocacy {
+
+// A decline as the advocate gave it. The note is staff free text: it is
+// kept with the history only, never in events or logs.
+struct DeclineDetails {
+  v1::DeclineReason reason = v1::DECLINE_REASON_UNSPECIFIED;
+  std::string note;
+};
+
+struct ContactAttempt {
+  v1::ContactChannel channel = v1::CONTACT_CHANNEL_UNSPECIFIED;
+  v1::ContactOutcome outcome = v1::CONTACT_OUTCOME_UNSPECIFIED;
+  // When it happened; unset means now.
+  std::optional<absl::Time> at;
+};
+
+// What ExpireDueOffers did.
+struct OfferExpiry {
+  int expired = 0;
+  // The earliest deadline still pending; unset when no offer is pending.
+  std::optional<absl::Time> next_deadline;
+};
+
+class AdvocacyApp {
+ public:
+  struct Options {
+    // An offer not accepted within this time expires and is re-offered.
+    absl::Duration offer_timeout = absl::Hours(24);
+    // How soon ExpireOffers asks to run again after a failed pass.
+    absl::Duration expiry_retry = absl::Seconds(30);
+  };
+  AdvocacyApp(store::Database& db, Options options);
+  explicit AdvocacyApp(store::Database& db) : AdvocacyApp(db, Options()) {}
+
+  // Directory. `directory` has been validated (ValidateDirectory); an
+  // advocate of an unknown provider is INVALID_ARGUMENT and nothing is
+  // imported.
+  absl::StatusOr<v1::ImportDirectoryResponse> ImportDirectory(
+      const v1::Directory& directory, absl::Time now,
+      const std::string& traceparent);
+  absl::StatusOr<v1::Provider> UpsertProvider(const v1::Provider& provider);
+  // The address is withheld unless `caller` is the provider itself.
+  absl::StatusOr<v1::Provider> GetProvider(const ProviderId& provider_id,
+                                           const AgencyId& caller);
+  absl::StatusOr<v1::Advocate> UpsertAdvocate(const v1::Advocate& advocate,
+                                              absl::Time now,
+                                              const std::string& traceparent);
+  absl::StatusOr<v1::Advocate> SetAvailability(
+      const AdvocateId& advocate_id, const v1::Availability& availability,
+      absl::Time now, const std::string& traceparent);
+  absl::StatusOr<std::vector<v1::Advocate>> ListAdvocates(
+      v1::AdvocateRole role = v1::ADVOCATE_ROLE_UNSPECIFIED,
+      const std::optional<ProviderId>& provider_id = std::nullopt);
+
+  // Routes a ReferralTriaged or ReferralReassessed envelope inside the
+  // consumer's transaction: one assignment per advocate pathway not yet
+  // routed for the referral. Returns how many assignments were created.
+  absl::StatusOr<int> RouteTriaged(store::Tx& tx,
+                                   const v1::EventEnvelope& envelope,
+                                   const std::string& traceparent,
+                                   absl::Time now);
+
+  // The advocate's moves on an assignment.
+  absl::StatusOr<v1::Assignment> Accept(const AssignmentId& assignment_id,
+                                        const AdvocateId& advocate_id,
+                                        absl::Time now,
+                                        const std::string& traceparent);
+  absl::StatusOr<v1::Assignment> Decline(const AssignmentId& assignment_id,
+                                         const AdvocateId& advocate_id,
+                                         const DeclineDetails& decline,
+                                         absl::Time now,
+                                         const std::string& traceparent);
+  absl::StatusOr<v1::Assignment> RecordContact(
+      const AssignmentId& assignment_id, const AdvocateId& advocate_id,
+      const ContactAttempt& contact, absl::Time now,
+      const std::string& traceparent);
+  absl::StatusOr<v1::Assignment> Close(const AssignmentId& assignment_id,
+                                       const AdvocateId& advocate_id,
+                                       const Closure& closure, absl::Time now,
+                                       const std::string& traceparent);
+
+  // Expires every offer whose deadline has come (each exactly once) and
+  // offers it again, in one transaction.
+  absl::StatusOr<OfferExpiry> ExpireDueOffers(absl::Time now);
+  // The periodic task's pass: ExpireDueOffers, returning when to run next
+  // (the earliest pending deadline, InfiniteFuture when none, or now +
+  // expiry_retry after a logged failure).
+  absl::Time ExpireOffers(absl::Time now);
+
+  absl::StatusOr<v1::GetReferralAssignmentsResponse> GetReferralAssignments(
+      const ReferralId& referral_id);
+  absl::StatusOr<v1::Assignment> GetAssignment(
+      const AssignmentId& assignment_id);
+  absl::StatusOr<std::vector<v1::Assignment>> GetWorklist(
+      const AdvocateId& advocate_id);
+  // INVALID_ARGUMENT for a pathway with no advocate role.
+  absl::StatusOr<v1::CheckCapacityResponse> CheckCapacity(
+      v1::Pathway pathway, const std::string& locality_code,
+      const std::string& language, absl::Time now);
+
+ private:
+  // The API view of `assignment`, with its history.
+  absl::StatusOr<v1::Assignment> View(store::Tx& tx,
+                                      const AssignmentRecord& assignment);
+  // NOT_FOUND naming the advocate when there is none.
+  absl::StatusOr<v1::Advocate> LoadAdvocate(store::Tx& tx,
+                                            const AdvocateId& advocate_id);
+  absl::StatusOr<v1::ImportDirectoryResponse> ImportInTx(
+      store::Tx& tx, const v1::Directory& directory, absl::Time now,
+      const std::string& traceparent);
+  absl::Status ExpireOne(store::Tx& tx, AssignmentRecord& offer,
+                         absl::Time now);
+
+  store::Database& db_;
+  const Options options_;
+  DirectoryStore directory_;
+  AssignmentStore assignments_;
+  Assigner assigner_;
+};
+
+}  // namespace signpost::advocacy

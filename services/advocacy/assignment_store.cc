@@ -1,0 +1,269 @@
+#include "services/advocacy/assignment_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
+#include "common/time/timestamps.h"
+
+namespace signpost::advocacy {
+namespace {
+
+using store::Statement;
+using store::Tx;
+
+// Times are whole milliseconds in the columns; 0 stands for "not set".
+int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
+int64_t Ms(const std::optional<absl::Time>& t) { return t ? Ms(*t) : 0; }
+std::optional<absl::Time> OptionalTime(int64_t ms) {
+  if (ms == 0) return std::nullopt;
+  return absl::FromUnixMillis(ms);
+}
+
+constexpr char kColumns[] =
+    "assignment_id, referral_id, pathway, state, advocate_id, interpreter, "
+    "reason, priority, victim_ref, locality, language, language_required, "
+    "first_contact_due_ms, created_at_ms, waitlisted_at_ms, "
+    "offer_expires_at_ms, first_contact_at_ms, closed_at_ms, closure_reason, "
+    "feels_safer, copes_better, better_informed";
+
+AssignmentRecord ReadRecord(const Statement& q) {
+  AssignmentRecord r;
+  r.assignment_id = AssignmentId(q.ColumnText(0));
+  r.referral_id = ReferralId(q.ColumnText(1));
+  r.pathway = static_cast<v1::Pathway>(q.ColumnInt(2));
+  r.state = static_cast<v1::AssignmentState>(q.ColumnInt(3));
+  r.advocate_id = AdvocateId(q.ColumnText(4));
+  r.interpreter = q.ColumnInt(5) != 0;
+  r.reason = q.ColumnText(6);
+  r.priority = static_cast<v1::Priority>(q.ColumnInt(7));
+  r.victim_ref = q.ColumnText(8);
+  r.locality = q.ColumnText(9);
+  r.language = q.ColumnText(10);
+  r.language_required = q.ColumnInt(11) != 0;
+  r.first_contact_due = OptionalTime(q.ColumnInt(12));
+  r.created_at = absl::FromUnixMillis(q.ColumnInt(13));
+  r.waitlisted_at = OptionalTime(q.ColumnInt(14));
+  r.offer_expires_at = OptionalTime(q.ColumnInt(15));
+  r.first_contact_at = OptionalTime(q.ColumnInt(16));
+  r.closed_at = OptionalTime(q.ColumnInt(17));
+  r.closure.reason = static_cast<v1::ClosureReason>(q.ColumnInt(18));
+  r.closure.feels_safer = static_cast<v1::OutcomeAnswer>(q.ColumnInt(19));
+  r.closure.copes_better = static_cast<v1::OutcomeAnswer>(q.ColumnInt(20));
+  r.closure.better_informed = static_cast<v1::OutcomeAnswer>(q.ColumnInt(21));
+  return r;
+}
+
+// The rows of SELECT <kColumns> FROM assignments <where>, with `args` bound
+// in order.
+absl::StatusOr<std::vector<AssignmentRecord>> Query(
+    Tx& tx, const std::string& where, const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare(absl::StrCat("SELECT ", kColumns,
+                                           " FROM assignments ", where)));
+  for (size_t i = 0; i < args.size(); ++i) {
+    q.Bind(static_cast<int>(i + 1), args[i]);
+  }
+  std::vector<AssignmentRecord> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return rows;
+    rows.push_back(ReadRecord(q));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<AssignmentRecord> AssignmentStore::Load(
+    Tx& tx, const AssignmentId& assignment_id) {
+  ASSIGN_OR_RETURN(
+      std::vector<AssignmentRecord> rows,
+      Query(tx, "WHERE assignment_id = ?", {assignment_id.value()}));
+  if (rows.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("assignment ", assignment_id.value(), " not found"));
+  }
+  return std::move(rows.front());
+}
+
+absl::Status AssignmentStore::Save(Tx& tx, const AssignmentRecord& r) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare(absl::StrCat(
+          "INSERT OR REPLACE INTO assignments (", kColumns,
+          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")));
+  q.Bind(1, r.assignment_id.value())
+      .Bind(2, r.referral_id.value())
+      .Bind(3, static_cast<int64_t>(r.pathway))
+      .Bind(4, static_cast<int64_t>(r.state))
+      .Bind(5, r.advocate_id.value())
+      .Bind(6, static_cast<int64_t>(r.interpreter))
+      .Bind(7, r.reason)
+      .Bind(8, static_cast<int64_t>(r.priority))
+      .Bind(9, r.victim_ref)
+      .Bind(10, r.locality)
+      .Bind(11, r.language)
+      .Bind(12, static_cast<int64_t>(r.language_required))
+      .Bind(13, Ms(r.first_contact_due))
+      .Bind(14, Ms(r.created_at))
+      .Bind(15, Ms(r.waitlisted_at))
+      .Bind(16, Ms(r.offer_expires_at))
+      .Bind(17, Ms(r.first_contact_at))
+      .Bind(18, Ms(r.closed_at))
+      .Bind(19, static_cast<int64_t>(r.closure.reason))
+      .Bind(20, static_cast<int64_t>(r.closure.feels_safer))
+      .Bind(21, static_cast<int64_t>(r.closure.copes_better))
+      .Bind(22, static_cast<int64_t>(r.closure.better_informed));
+  return q.Run();
+}
+
+absl::StatusOr<bool> AssignmentStore::Exists(Tx& tx,
+                                             const ReferralId& referral_id,
+                                             v1::Pathway pathway) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT 1 FROM assignments WHERE referral_id = ? "
+                              "AND pathway = ?"));
+  q.Bind(1, referral_id.value()).Bind(2, static_cast<int64_t>(pathway));
+  return q.Step();
+}
+
+absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::ForReferral(
+    Tx& tx, const ReferralId& referral_id) {
+  return Query(tx, "WHERE referral_id = ? ORDER BY created_at_ms, pathway",
+               {referral_id.value()});
+}
+
+absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::Waitlisted(
+    Tx& tx) {
+  return Query(tx,
+               "WHERE state = 1 ORDER BY priority DESC, CASE WHEN "
+               "first_contact_due_ms = 0 THEN 1 ELSE 0 END, "
+               "first_contact_due_ms, waitlisted_at_ms, assignment_id",
+               {});
+}
+
+absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::OffersDueBy(
+    Tx& tx, absl::Time now) {
+  return Query(tx,
+               "WHERE state = 2 AND offer_expires_at_ms <= ? "
+               "ORDER BY offer_expires_at_ms",
+               {absl::StrCat(Ms(now))});
+}
+
+absl::StatusOr<std::optional<absl::Time>>
+AssignmentStore::EarliestOfferDeadline(Tx& tx) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT MIN(offer_expires_at_ms) FROM "
+                              "assignments WHERE state = 2"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row || q.ColumnIsNull(0)) return std::nullopt;
+  return absl::FromUnixMillis(q.ColumnInt(0));
+}
+
+absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::Worklist(
+    Tx& tx, const AdvocateId& advocate_id) {
+  return Query(tx,
+               "WHERE advocate_id = ? AND state IN (2,3,4) ORDER BY CASE "
+               "WHEN state = 4 THEN 1 ELSE 0 END, CASE WHEN "
+               "first_contact_due_ms > 0 THEN first_contact_due_ms ELSE "
+               "offer_expires_at_ms END, created_at_ms, assignment_id",
+               {advocate_id.value()});
+}
+
+absl::StatusOr<WaitlistSummary> AssignmentStore::SummariseWaitlist(
+    Tx& tx, v1::Pathway pathway, const std::string& locality) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT COUNT(*), MIN(waitlisted_at_ms) FROM "
+                              "assignments WHERE state = 1 AND pathway = ? "
+                              "AND locality = ?"));
+  q.Bind(1, static_cast<int64_t>(pathway)).Bind(2, locality);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  WaitlistSummary summary;
+  if (!row) return summary;
+  summary.length = static_cast<int>(q.ColumnInt(0));
+  if (!q.ColumnIsNull(1)) {
+    summary.oldest_waiting_since = absl::FromUnixMillis(q.ColumnInt(1));
+  }
+  return summary;
+}
+
+absl::StatusOr<std::vector<AdvocateId>>
+AssignmentStore::AdvocatesWhoSupportedVictim(Tx& tx,
+                                             const std::string& victim_ref,
+                                             const AssignmentId& except) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("SELECT DISTINCT advocate_id FROM assignments WHERE "
+                 "victim_ref = ? AND assignment_id != ? AND advocate_id != '' "
+                 "AND state IN (3,4,5)"));
+  q.Bind(1, victim_ref).Bind(2, except.value());
+  std::vector<AdvocateId> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return out;
+    out.emplace_back(q.ColumnText(0));
+  }
+}
+
+absl::Status AssignmentStore::AddHistory(Tx& tx,
+                                         const AssignmentId& assignment_id,
+                                         const v1::AssignmentStep& step,
+                                         const std::string& note) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("INSERT INTO assignment_history (assignment_id, seq, at_ms, "
+                 "step, advocate_id, detail, note) VALUES (?, (SELECT "
+                 "COALESCE(MAX(seq),0)+1 FROM assignment_history WHERE "
+                 "assignment_id = ?), ?,?,?,?,?)"));
+  q.Bind(1, assignment_id.value())
+      .Bind(2, assignment_id.value())
+      .Bind(3, Ms(timeutil::FromTimestamp(step.at())))
+      .Bind(4, step.step())
+      .Bind(5, step.advocate_id())
+      .Bind(6, step.detail())
+      .Bind(7, note);
+  return q.Run();
+}
+
+absl::StatusOr<std::vector<v1::AssignmentStep>> AssignmentStore::History(
+    Tx& tx, const AssignmentId& assignment_id) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("SELECT at_ms, step, advocate_id, detail FROM "
+                 "assignment_history WHERE assignment_id = ? ORDER BY seq"));
+  q.Bind(1, assignment_id.value());
+  std::vector<v1::AssignmentStep> steps;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return steps;
+    v1::AssignmentStep s;
+    *s.mutable_at() =
+        timeutil::ToTimestamp(absl::FromUnixMillis(q.ColumnInt(0)));
+    s.set_step(q.ColumnText(1));
+    s.set_advocate_id(q.ColumnText(2));
+    s.set_detail(q.ColumnText(3));
+    steps.push_back(std::move(s));
+  }
+}
+
+absl::Status AssignmentStore::MarkRouted(Tx& tx, const ReferralId& referral_id,
+                                         v1::ReferralStatus status,
+                                         absl::Time now) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("INSERT OR REPLACE INTO routed_referrals (referral_id, "
+                 "status, routed_at_ms) VALUES (?,?,?)"));
+  q.Bind(1, referral_id.value())
+      .Bind(2, static_cast<int64_t>(status))
+      .Bind(3, Ms(now));
+  return q.Run();
+}
+
+absl::StatusOr<bool> AssignmentStore::IsRouted(Tx& tx,
+                                               const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("SELECT 1 FROM routed_referrals WHERE referral_id = ?"));
+  q.Bind(1, referral_id.value());
+  return q.Step();
+}
+
+}  // namespace signpost::advocacy

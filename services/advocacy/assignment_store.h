@@ -1,0 +1,72 @@
+// Assignment rows: the assignments with their history, and the referrals
+// whose triage decision has been routed. SQL and row mapping only; every
+// method works inside the caller's transaction. Thread-safe (stateless).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/ids/ids.h"
+#include "common/store/database.h"
+#include "services/advocacy/assignment_lifecycle.h"
+#include "signpost/v1/advocacy.pb.h"
+#include "signpost/v1/common.pb.h"
+
+namespace signpost::advocacy {
+
+// The waitlist of one pathway in one locality.
+struct WaitlistSummary {
+  int length = 0;
+  std::optional<absl::Time> oldest_waiting_since;
+};
+
+class AssignmentStore {
+ public:
+  // NOT_FOUND naming the assignment when there is none.
+  absl::StatusOr<AssignmentRecord> Load(store::Tx& tx,
+                                        const AssignmentId& assignment_id);
+  // Inserts or replaces the row.
+  absl::Status Save(store::Tx& tx, const AssignmentRecord& assignment);
+  absl::StatusOr<bool> Exists(store::Tx& tx, const ReferralId& referral_id,
+                              v1::Pathway pathway);
+  // Oldest first, then by pathway.
+  absl::StatusOr<std::vector<AssignmentRecord>> ForReferral(
+      store::Tx& tx, const ReferralId& referral_id);
+  // Waitlisted assignments in the order they are to be served: priority,
+  // then the earliest first-contact deadline, then arrival.
+  absl::StatusOr<std::vector<AssignmentRecord>> Waitlisted(store::Tx& tx);
+  // Offers whose deadline is at or before `now`, earliest first.
+  absl::StatusOr<std::vector<AssignmentRecord>> OffersDueBy(store::Tx& tx,
+                                                            absl::Time now);
+  // The earliest deadline of any pending offer.
+  absl::StatusOr<std::optional<absl::Time>> EarliestOfferDeadline(
+      store::Tx& tx);
+  // The advocate's offered, accepted and active assignments, soonest
+  // deadline first: an uncontacted case's first-contact deadline, else its
+  // offer deadline; contacted cases after, oldest first.
+  absl::StatusOr<std::vector<AssignmentRecord>> Worklist(
+      store::Tx& tx, const AdvocateId& advocate_id);
+  absl::StatusOr<WaitlistSummary> SummariseWaitlist(
+      store::Tx& tx, v1::Pathway pathway, const std::string& locality);
+  // Advocates who accepted (or went on to support or close) another
+  // assignment for the same victim.
+  absl::StatusOr<std::vector<AdvocateId>> AdvocatesWhoSupportedVictim(
+      store::Tx& tx, const std::string& victim_ref, const AssignmentId& except);
+
+  // Appends a step; `note` (staff free text on a decline) is kept here only.
+  absl::Status AddHistory(store::Tx& tx, const AssignmentId& assignment_id,
+                          const v1::AssignmentStep& step,
+                          const std::string& note = "");
+  absl::StatusOr<std::vector<v1::AssignmentStep>> History(
+      store::Tx& tx, const AssignmentId& assignment_id);
+
+  // Records that the referral's decision (with its status) was routed.
+  absl::Status MarkRouted(store::Tx& tx, const ReferralId& referral_id,
+                          v1::ReferralStatus status, absl::Time now);
+  absl::StatusOr<bool> IsRouted(store::Tx& tx, const ReferralId& referral_id);
+};
+
+}  // namespace signpost::advocacy

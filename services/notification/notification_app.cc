@@ -1,0 +1,88 @@
+#include "services/notification/notification_app.h"
+
+#include "common/events/envelope.h"
+#include "common/status/macros.h"
+#include "common/store/outbox.h"
+#include "common/time/timestamps.h"
+#include "services/notification/routing.h"
+
+namespace signpost::notification {
+
+absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
+                                             const v1::EventEnvelope& envelope,
+                                             absl::string_view traceparent) {
+  const absl::Time now = timeutil::NowMillis();
+  const ReferralId referral_id(envelope.referral_id());
+  if (const v1::ReferralTriaged* decision = TriageDecisionOf(envelope)) {
+    RETURN_IF_ERROR(store_.SaveContext(tx, referral_id, ContextOf(*decision)));
+  }
+  ASSIGN_OR_RETURN(std::optional<ReferralContext> context,
+                   store_.LoadContext(tx, referral_id));
+  RETURN_IF_ERROR(store_.RecordEvent(tx, envelope, traceparent,
+                                     /*pending=*/!context.has_value(), now));
+  if (!context.has_value()) return 0;  // waits for triage
+
+  // Deliver this event and any that were waiting for the context.
+  ASSIGN_OR_RETURN(
+      std::vector<RecordedEvent> ready,
+      store_.PendingEvents(tx, referral_id, EventId(envelope.event_id())));
+  int delivered = 0;
+  for (const RecordedEvent& event : ready) {
+    ASSIGN_OR_RETURN(int made, DeliverToPartners(tx, event, *context, now));
+    delivered += made;
+  }
+  RETURN_IF_ERROR(store_.ClearPending(tx, referral_id));
+  return delivered;
+}
+
+absl::StatusOr<int> NotificationApp::DeliverToPartners(
+    store::Tx& tx, const RecordedEvent& event, const ReferralContext& context,
+    absl::Time now) {
+  const v1::EventEnvelope& e = event.envelope;
+  int delivered = 0;
+  for (const DeliveryTarget& target :
+       RouteEvent(subscriptions_, e.type(), context)) {
+    v1::Delivery delivery;
+    delivery.set_delivery_id(NewUuid());
+    delivery.set_agency_id(target.agency_id);
+    delivery.set_referral_id(e.referral_id());
+    delivery.set_event_id(e.event_id());
+    delivery.set_event_type(e.type());
+    delivery.set_legal_basis(target.legal_basis);
+    *delivery.mutable_delivered_at() = timeutil::ToTimestamp(now);
+    ASSIGN_OR_RETURN(bool inserted, store_.InsertDelivery(tx, delivery));
+    if (!inserted) continue;  // this agency already has this event
+    ++delivered;
+
+    v1::EventEnvelope out =
+        events::NewEnvelope("notification", e.referral_id(), &e);
+    v1::DeliveryRecorded* recorded = out.mutable_delivery_recorded();
+    recorded->set_delivery_id(delivery.delivery_id());
+    recorded->set_agency_id(delivery.agency_id());
+    recorded->set_delivered_event_id(delivery.event_id());
+    recorded->set_delivered_event_type(delivery.event_type());
+    recorded->set_legal_basis(delivery.legal_basis());
+    events::StampType(&out);
+    RETURN_IF_ERROR(store::AppendToOutbox(tx, out, events::kNotificationTopic,
+                                          event.traceparent));
+  }
+  return delivered;
+}
+
+absl::StatusOr<DeliveryList> NotificationApp::ListDeliveries(
+    const std::optional<ReferralId>& referral_id, int limit) {
+  return db_.Read([&](store::Tx& tx) -> absl::StatusOr<DeliveryList> {
+    DeliveryList list;
+    if (!referral_id.has_value()) {
+      ASSIGN_OR_RETURN(list.deliveries, store_.RecentDeliveries(tx, limit));
+      return list;
+    }
+    ASSIGN_OR_RETURN(list.deliveries,
+                     store_.ReferralDeliveries(tx, *referral_id, limit));
+    ASSIGN_OR_RETURN(list.events_processed,
+                     store_.CountDecidedEvents(tx, *referral_id));
+    return list;
+  });
+}
+
+}  // namespace signpost::notification

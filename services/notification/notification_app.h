@@ -1,0 +1,61 @@
+// Notification's application layer: one use case per method. Deliver routes
+// one consumed event inside the event consumer's transaction (the consumer
+// has already claimed it in the inbox, so it runs once per event id): it
+// keeps the referral's triage context, holds events until that context is
+// known, then records one delivery per subscribed agency with a
+// DeliveryRecorded event (outbox). Thread-safe (the subscriptions are
+// immutable; the Database serialises transactions).
+#pragma once
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/ids/ids.h"
+#include "common/store/database.h"
+#include "services/notification/notification_store.h"
+#include "signpost/v1/events.pb.h"
+#include "signpost/v1/notification.pb.h"
+
+namespace signpost::notification {
+
+struct DeliveryList {
+  std::vector<v1::Delivery> deliveries;
+  // Events of the referral whose delivery has been decided (0 when the list
+  // is not for one referral).
+  int events_processed = 0;
+};
+
+class NotificationApp {
+ public:
+  NotificationApp(store::Database& db, v1::SubscriptionList subscriptions)
+      : db_(db), subscriptions_(std::move(subscriptions)) {}
+
+  // Routes `envelope` within `tx`. Returns the number of deliveries made now,
+  // including those of events released by this one (delivered_at is the same
+  // millisecond-truncated time for all of them).
+  absl::StatusOr<int> Deliver(store::Tx& tx, const v1::EventEnvelope& envelope,
+                              absl::string_view traceparent);
+
+  // The referral's deliveries (oldest first) when `referral_id` is set,
+  // otherwise the most recent ones (newest first); at most `limit`.
+  absl::StatusOr<DeliveryList> ListDeliveries(
+      const std::optional<ReferralId>& referral_id, int limit);
+
+ private:
+  // Delivers one released event to every agency routing picks; returns how
+  // many deliveries were new.
+  absl::StatusOr<int> DeliverToPartners(store::Tx& tx,
+                                        const RecordedEvent& event,
+                                        const ReferralContext& context,
+                                        absl::Time now);
+
+  store::Database& db_;
+  const v1::SubscriptionList subscriptions_;
+  NotificationStore store_;
+};
+
+}  // namespace signpost::notification

@@ -1,0 +1,360 @@
+#include "services/orders/orders_app.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/events/envelope.h"
+#include "common/status/macros.h"
+#include "common/store/outbox.h"
+#include "common/time/timestamps.h"
+#include "services/orders/lifecycle.h"
+#include "services/orders/order_events.h"
+#include "services/orders/order_rules.h"
+#include "services/orders/orders_store.h"
+
+namespace signpost::orders {
+namespace {
+
+using store::Tx;
+
+constexpr char kProducer[] = "orders";
+// ListOpenConsiderations answers at most this many.
+constexpr int kOpenConsiderationsLimit = 1000;
+
+absl::Status Emit(Tx& tx, v1::EventEnvelope envelope,
+                  absl::string_view traceparent) {
+  events::StampType(&envelope);
+  return store::AppendToOutbox(tx, envelope, events::kOrdersTopic, traceparent);
+}
+
+absl::Status EmitRecorded(Tx& tx, const v1::Order& order,
+                          v1::OrderState previous,
+                          absl::string_view traceparent) {
+  v1::EventEnvelope out = events::NewEnvelope(kProducer, order.referral_id());
+  SetOrderRecorded(order, previous, out);
+  return Emit(tx, std::move(out), traceparent);
+}
+
+v1::OrderChange Change(absl::Time at, v1::OrderState from, v1::OrderState to,
+                       absl::string_view actor, absl::string_view detail) {
+  v1::OrderChange change;
+  *change.mutable_at() = timeutil::ToTimestamp(at);
+  change.set_from_state(from);
+  change.set_to_state(to);
+  change.set_actor(std::string(actor));
+  change.set_detail(std::string(detail));
+  return change;
+}
+
+}  // namespace
+
+OrdersApp::OrdersApp(store::Database& db, Options options)
+    : db_(db),
+      options_(std::move(options)),
+      timer_policy_{options_.calendar.get(), options_.dvpn_hearing_hours,
+                    options_.dapn_hearing_hours,
+                    options_.notification_duty_days} {}
+
+absl::StatusOr<int> OrdersApp::OpenConsiderations(
+    Tx& tx, const ReferralId& referral_id, const v1::ReferralTriaged& decision,
+    const v1::EventEnvelope& cause, absl::string_view traceparent,
+    absl::Time now) {
+  int opened = 0;
+  for (int c : decision.considerations()) {
+    const auto consideration = static_cast<v1::Consideration>(c);
+    const ConsiderationId id(NewUuid());
+    ASSIGN_OR_RETURN(bool inserted,
+                     InsertConsideration(tx, id, referral_id, consideration,
+                                         decision.area_code(), now));
+    if (!inserted) continue;  // already opened by an earlier decision
+    ++opened;
+    v1::EventEnvelope out =
+        events::NewEnvelope(kProducer, referral_id.value(), &cause);
+    SetConsiderationOpened(id.value(), consideration, decision.area_code(),
+                           out);
+    RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+  }
+  return opened;
+}
+
+absl::StatusOr<v1::ConsiderationRecord> OrdersApp::RecordConsideration(
+    const ConsiderationId& id, const ConsiderationDecision& decision,
+    absl::Time now, const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::ConsiderationRecord> {
+    ASSIGN_OR_RETURN(v1::ConsiderationRecord record, LoadConsideration(tx, id));
+    SetReviewStatus(record, now, options_.review_window);
+    RETURN_IF_ERROR(CheckConsiderationOpen(record));
+    std::optional<OrderId> order_id;
+    if (decision.apply) {
+      order_id = OrderId(NewUuid());
+      RETURN_IF_ERROR(
+          Create(tx, OrderFromConsideration(*order_id, record, decision), now,
+                 decision.actor, "from consideration", traceparent));
+    }
+    CloseConsideration(record, decision, order_id);
+    RETURN_IF_ERROR(SaveConsiderationDecision(tx, record, now));
+    v1::EventEnvelope out =
+        events::NewEnvelope(kProducer, record.referral_id());
+    SetConsiderationDecided(record, out);
+    RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+    return record;
+  });
+}
+
+absl::StatusOr<v1::Order> OrdersApp::ApplyForNewOrder(
+    const ReferralId& referral_id, const Application& application,
+    absl::Time now, const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    ASSIGN_OR_RETURN(v1::Order order, NewApplication(OrderId(NewUuid()),
+                                                     referral_id, application));
+    RETURN_IF_ERROR(
+        Create(tx, order, now, application.actor, "application", traceparent));
+    return order;
+  });
+}
+
+absl::StatusOr<v1::Order> OrdersApp::ApplyForOrder(
+    const OrderId& order_id, const Application& application, absl::Time now,
+    const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    RETURN_IF_ERROR(ApplyToOrder(order, application));
+    RETURN_IF_ERROR(Move(tx, order, v1::ORDER_STATE_APPLIED, now,
+                         application.actor, "application", traceparent));
+    return order;
+  });
+}
+
+absl::StatusOr<v1::Order> OrdersApp::RecordDecision(
+    const OrderId& order_id, const Decision& decision, absl::Time now,
+    const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    ASSIGN_OR_RETURN(v1::OrderState to, Decide(order, decision, now));
+    RETURN_IF_ERROR(Move(tx, order, to, now, decision.actor,
+                         decision.granted ? "granted" : "refused",
+                         traceparent));
+    if (decision.granted) RETURN_IF_ERROR(ScheduleExpiry(tx, order));
+    return LoadOrderWithTimers(tx, order_id);
+  });
+}
+
+absl::StatusOr<v1::Order> OrdersApp::RecordService(
+    const OrderId& order_id, const ServiceOfOrder& service, absl::Time now,
+    const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    const absl::Time served_at = service.served_at.value_or(now);
+    RETURN_IF_ERROR(Serve(order, served_at));
+    RETURN_IF_ERROR(Move(tx, order, v1::ORDER_STATE_SERVED, now, service.actor,
+                         "served", traceparent));
+    ASSIGN_OR_RETURN(std::vector<TimerSpec> timers,
+                     ServiceTimers(order, served_at, timer_policy_));
+    for (const TimerSpec& timer : timers) {
+      RETURN_IF_ERROR(AddTimer(tx, order_id, timer));
+    }
+    return LoadOrderWithTimers(tx, order_id);
+  });
+}
+
+absl::StatusOr<v1::Order> OrdersApp::RecordVariation(
+    const OrderId& order_id, const Variation& variation, absl::Time now,
+    const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    ASSIGN_OR_RETURN(VariationOutcome outcome, Vary(order, variation));
+    if (outcome.duty_met) {
+      RETURN_IF_ERROR(CancelTimers(tx, order_id, kNotificationDutyTimer));
+    }
+    if (variation.new_state != v1::ORDER_STATE_UNSPECIFIED) {
+      RETURN_IF_ERROR(Move(tx, order, variation.new_state, now, variation.actor,
+                           outcome.detail, traceparent));
+    } else {
+      RETURN_IF_ERROR(SaveOrder(tx, order, now));
+      RETURN_IF_ERROR(AddChange(tx, order_id,
+                                Change(now, order.state(), order.state(),
+                                       variation.actor, outcome.detail)));
+    }
+    if (outcome.terms_changed) RETURN_IF_ERROR(ScheduleExpiry(tx, order));
+    return LoadOrderWithTimers(tx, order_id);
+  });
+}
+
+absl::StatusOr<v1::Breach> OrdersApp::RecordBreach(
+    const OrderId& order_id, const BreachReport& report, absl::Time now,
+    const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Breach> {
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    std::vector<v1::Breach> same_incident;
+    if (!report.incident_ref.empty()) {
+      ASSIGN_OR_RETURN(same_incident,
+                       LoadIncidentBreaches(tx, order_id, report.incident_ref));
+    }
+    RETURN_IF_ERROR(CheckBreachReport(order, report, same_incident));
+    v1::Breach breach = NewBreach(NewUuid(), order, report);
+    RETURN_IF_ERROR(InsertBreach(tx, breach, now));
+    RETURN_IF_ERROR(AddChange(
+        tx, order_id,
+        Change(now, order.state(), order.state(), report.actor,
+               absl::StrCat("BREACH ", v1::BreachAction_Name(report.action)))));
+    v1::EventEnvelope out = events::NewEnvelope(kProducer, order.referral_id());
+    SetOrderBreached(order, breach, out);
+    RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+    return breach;
+  });
+}
+
+absl::StatusOr<v1::Order> OrdersApp::ImportOrder(
+    const ReferralId& referral_id, const OrderImport& import, absl::Time now,
+    const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    ASSIGN_OR_RETURN(std::optional<OrderId> existing,
+                     FindImportedOrder(tx, import.source, import.source_ref));
+    if (existing) return LoadOrderWithTimers(tx, *existing);
+    const OrderId order_id(NewUuid());
+    ASSIGN_OR_RETURN(v1::Order order,
+                     NewImportedOrder(order_id, referral_id, import, now));
+    RETURN_IF_ERROR(Create(tx, order, now, import.actor,
+                           absl::StrCat("IMPORTED ", import.source),
+                           traceparent));
+    RETURN_IF_ERROR(ScheduleExpiry(tx, order));
+    return LoadOrderWithTimers(tx, order_id);
+  });
+}
+
+absl::StatusOr<v1::Order> OrdersApp::GetOrder(const OrderId& order_id) {
+  return db_.Read([&](Tx& tx) { return LoadOrderWithTimers(tx, order_id); });
+}
+
+absl::StatusOr<std::vector<v1::Order>> OrdersApp::ListOrders(
+    const OrderFilter& filter) {
+  const int limit = filter.limit > 0 ? filter.limit : kDefaultOrderListLimit;
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<std::vector<v1::Order>> {
+    ASSIGN_OR_RETURN(std::vector<OrderId> ids, FindOrders(tx, filter, limit));
+    std::vector<v1::Order> orders;
+    for (const OrderId& id : ids) {
+      ASSIGN_OR_RETURN(v1::Order order, LoadOrderWithTimers(tx, id));
+      orders.push_back(std::move(order));
+    }
+    return orders;
+  });
+}
+
+absl::StatusOr<v1::OrderHistory> OrdersApp::GetOrderHistory(
+    const OrderId& order_id) {
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<v1::OrderHistory> {
+    RETURN_IF_ERROR(LoadOrder(tx, order_id));  // NOT_FOUND when unknown
+    v1::OrderHistory history;
+    history.set_order_id(order_id.value());
+    ASSIGN_OR_RETURN(std::vector<v1::OrderChange> changes,
+                     LoadChanges(tx, order_id));
+    for (v1::OrderChange& c : changes) *history.add_changes() = std::move(c);
+    ASSIGN_OR_RETURN(std::vector<v1::Breach> breaches,
+                     LoadBreaches(tx, order_id));
+    for (v1::Breach& b : breaches) *history.add_breaches() = std::move(b);
+    return history;
+  });
+}
+
+absl::StatusOr<std::vector<v1::ConsiderationRecord>> OrdersApp::ListReviewQueue(
+    const std::string& area_code, absl::Time now) {
+  ASSIGN_OR_RETURN(std::vector<v1::ConsiderationRecord> records,
+                   db_.Read([&](Tx& tx) {
+                     return ListOpenConsiderationsIn(tx, area_code);
+                   }));
+  return WithReviewStatus(std::move(records), now);
+}
+
+absl::StatusOr<std::vector<v1::ConsiderationRecord>>
+OrdersApp::ListConsiderationsOf(const ReferralId& referral_id, absl::Time now) {
+  ASSIGN_OR_RETURN(std::vector<v1::ConsiderationRecord> records,
+                   db_.Read([&](Tx& tx) {
+                     return orders::ListConsiderationsOf(tx, referral_id);
+                   }));
+  return WithReviewStatus(std::move(records), now);
+}
+
+absl::StatusOr<std::vector<v1::ConsiderationRecord>>
+OrdersApp::ListOpenConsiderations(absl::Time now) {
+  ASSIGN_OR_RETURN(
+      std::vector<v1::ConsiderationRecord> records, db_.Read([&](Tx& tx) {
+        return orders::ListOpenConsiderations(tx, kOpenConsiderationsLimit);
+      }));
+  return WithReviewStatus(std::move(records), now);
+}
+
+absl::StatusOr<TimerSweep> OrdersApp::FireDueTimers(absl::Time now, int limit) {
+  now = timeutil::TruncateToMillis(now);
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<TimerSweep> {
+    TimerSweep sweep;
+    ASSIGN_OR_RETURN(std::vector<DueTimer> due, LoadDueTimers(tx, now, limit));
+    for (const DueTimer& timer : due) {
+      ASSIGN_OR_RETURN(bool pending, MarkTimerFired(tx, timer.timer_id, now));
+      if (!pending) continue;
+      RETURN_IF_ERROR(FireTimer(tx, timer, now));
+      ++sweep.fired;
+    }
+    ASSIGN_OR_RETURN(std::optional<absl::Time> next, EarliestPendingTimer(tx));
+    sweep.next_due = next.value_or(absl::InfiniteFuture());
+    return sweep;
+  });
+}
+
+absl::Status OrdersApp::FireTimer(Tx& tx, const DueTimer& timer,
+                                  absl::Time now) {
+  ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, timer.order_id));
+  const std::string traceparent = NewTraceparent();
+  v1::EventEnvelope out = events::NewEnvelope(kProducer, order.referral_id());
+  RETURN_IF_ERROR(SetTimerFired(timer, order, out));
+  if (ExpiresOrder(timer, order)) {
+    RETURN_IF_ERROR(Move(tx, order, v1::ORDER_STATE_EXPIRED, now,
+                         kSchedulerActor, "ORDER-EXPIRY", traceparent));
+  }
+  return Emit(tx, std::move(out), traceparent);
+}
+
+absl::Status OrdersApp::Move(Tx& tx, v1::Order& order, v1::OrderState to,
+                             absl::Time now, absl::string_view actor,
+                             absl::string_view detail,
+                             absl::string_view traceparent) {
+  RETURN_IF_ERROR(CheckTransition(order.order_type(), order.state(), to));
+  const v1::OrderState from = order.state();
+  order.set_state(to);
+  const OrderId id(order.order_id());
+  RETURN_IF_ERROR(SaveOrder(tx, order, now));
+  RETURN_IF_ERROR(AddChange(tx, id, Change(now, from, to, actor, detail)));
+  if (IsTerminal(to)) RETURN_IF_ERROR(CancelTimers(tx, id));
+  return EmitRecorded(tx, order, from, traceparent);
+}
+
+absl::Status OrdersApp::Create(Tx& tx, const v1::Order& order, absl::Time now,
+                               absl::string_view actor,
+                               absl::string_view detail,
+                               absl::string_view traceparent) {
+  RETURN_IF_ERROR(SaveOrder(tx, order, now));
+  RETURN_IF_ERROR(AddChange(
+      tx, OrderId(order.order_id()),
+      Change(now, v1::ORDER_STATE_UNSPECIFIED, order.state(), actor, detail)));
+  return EmitRecorded(tx, order, v1::ORDER_STATE_UNSPECIFIED, traceparent);
+}
+
+absl::Status OrdersApp::ScheduleExpiry(Tx& tx, const v1::Order& order) {
+  const OrderId id(order.order_id());
+  RETURN_IF_ERROR(CancelTimers(tx, id, kOrderExpiringTimer));
+  RETURN_IF_ERROR(CancelTimers(tx, id, kOrderExpiredTimer));
+  for (const TimerSpec& timer :
+       ExpiryTimers(order, options_.expiring_warning_days)) {
+    RETURN_IF_ERROR(AddTimer(tx, id, timer));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<v1::ConsiderationRecord> OrdersApp::WithReviewStatus(
+    std::vector<v1::ConsiderationRecord> records, absl::Time now) const {
+  for (v1::ConsiderationRecord& r : records) {
+    SetReviewStatus(r, now, options_.review_window);
+  }
+  return records;
+}
+
+}  // namespace signpost::orders

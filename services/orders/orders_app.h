@@ -1,0 +1,141 @@
+// The orders application: one use case per method, each one transaction
+// that loads (orders_store.h), decides (lifecycle.h, order_rules.h,
+// timers.h), persists and emits (the outbox). A change, its timers and its
+// events commit together; a timer fires exactly once because marking it
+// fired and emitting its event are one transaction.
+//
+// Mutations take the time to stamp (`now`, millisecond-truncated by the
+// caller: timeutil::NowMillis) and the call's W3C traceparent. The use case
+// of a consumed event takes the consumer's transaction instead of opening
+// its own (the consumer has claimed the event). Callers wake the outbox
+// relay after a mutation. Thread-safe (the database serialises
+// transactions).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/calendar/working_calendar.h"
+#include "common/ids/ids.h"
+#include "common/store/database.h"
+#include "services/orders/order_commands.h"
+#include "services/orders/timers.h"
+#include "signpost/v1/events.pb.h"
+#include "signpost/v1/orders.pb.h"
+
+namespace signpost::orders {
+
+// What one FireDueTimers run did.
+struct TimerSweep {
+  int fired = 0;
+  // The earliest pending timer's due time (absl::InfiniteFuture() if none);
+  // in the past when more timers were due than one run fires.
+  absl::Time next_due = absl::InfiniteFuture();
+};
+
+class OrdersApp {
+ public:
+  struct Options {
+    std::shared_ptr<const calendar::WorkingCalendar> calendar;  // required
+    int expiring_warning_days = 14;
+    absl::Duration review_window = absl::Hours(24);
+    int dvpn_hearing_hours = 48;
+    int dapn_hearing_hours = 48;
+    int notification_duty_days = 3;
+  };
+  OrdersApp(store::Database& db, Options options);
+
+  // ReferralTriaged / ReferralReassessed: opens one review item per
+  // consideration `decision` flags that the referral does not have yet,
+  // each with its OrderConsiderationOpened caused by `cause`. Returns how
+  // many were opened.
+  absl::StatusOr<int> OpenConsiderations(store::Tx& tx,
+                                         const ReferralId& referral_id,
+                                         const v1::ReferralTriaged& decision,
+                                         const v1::EventEnvelope& cause,
+                                         absl::string_view traceparent,
+                                         absl::Time now);
+  // Closes a review item; deciding to apply opens the order (CONSIDERED).
+  absl::StatusOr<v1::ConsiderationRecord> RecordConsideration(
+      const ConsiderationId& id, const ConsiderationDecision& decision,
+      absl::Time now, const std::string& traceparent);
+
+  // A new order, APPLIED.
+  absl::StatusOr<v1::Order> ApplyForNewOrder(const ReferralId& referral_id,
+                                             const Application& application,
+                                             absl::Time now,
+                                             const std::string& traceparent);
+  // A CONSIDERED order moves to APPLIED.
+  absl::StatusOr<v1::Order> ApplyForOrder(const OrderId& order_id,
+                                          const Application& application,
+                                          absl::Time now,
+                                          const std::string& traceparent);
+  // GRANTED (statutory checks; expiry timers) or REFUSED.
+  absl::StatusOr<v1::Order> RecordDecision(const OrderId& order_id,
+                                           const Decision& decision,
+                                           absl::Time now,
+                                           const std::string& traceparent);
+  // SERVED; starts the statutory clocks of service.
+  absl::StatusOr<v1::Order> RecordService(const OrderId& order_id,
+                                          const ServiceOfOrder& service,
+                                          absl::Time now,
+                                          const std::string& traceparent);
+  // VARIED, EXTENDED or DISCHARGED, and/or notification or awareness.
+  absl::StatusOr<v1::Order> RecordVariation(const OrderId& order_id,
+                                            const Variation& variation,
+                                            absl::Time now,
+                                            const std::string& traceparent);
+  absl::StatusOr<v1::Breach> RecordBreach(const OrderId& order_id,
+                                          const BreachReport& report,
+                                          absl::Time now,
+                                          const std::string& traceparent);
+  // Idempotent by (source, source_ref): a repeat answers the first import.
+  absl::StatusOr<v1::Order> ImportOrder(const ReferralId& referral_id,
+                                        const OrderImport& import,
+                                        absl::Time now,
+                                        const std::string& traceparent);
+
+  absl::StatusOr<v1::Order> GetOrder(const OrderId& order_id);
+  absl::StatusOr<std::vector<v1::Order>> ListOrders(const OrderFilter& filter);
+  absl::StatusOr<v1::OrderHistory> GetOrderHistory(const OrderId& order_id);
+  // Open review items of an area, oldest first, overdue ones marked.
+  absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListReviewQueue(
+      const std::string& area_code, absl::Time now);
+  // Every review item of a referral.
+  absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListConsiderationsOf(
+      const ReferralId& referral_id, absl::Time now);
+  // Open review items anywhere (at most 1000), oldest first.
+  absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListOpenConsiderations(
+      absl::Time now);
+
+  // Fires every timer due at `now` (at most `limit`), each exactly once
+  // with its event; an ORDER_EXPIRED timer also expires its order.
+  absl::StatusOr<TimerSweep> FireDueTimers(absl::Time now, int limit = 500);
+
+ private:
+  // Moves `order` to `to` (checked against its lifecycle), saves it,
+  // records the change, cancels its timers when the state is terminal, and
+  // emits OrderRecorded.
+  absl::Status Move(store::Tx& tx, v1::Order& order, v1::OrderState to,
+                    absl::Time now, absl::string_view actor,
+                    absl::string_view detail, absl::string_view traceparent);
+  // Saves a new order, records its first change and emits OrderRecorded.
+  absl::Status Create(store::Tx& tx, const v1::Order& order, absl::Time now,
+                      absl::string_view actor, absl::string_view detail,
+                      absl::string_view traceparent);
+  absl::Status ScheduleExpiry(store::Tx& tx, const v1::Order& order);
+  absl::Status FireTimer(store::Tx& tx, const DueTimer& timer, absl::Time now);
+  std::vector<v1::ConsiderationRecord> WithReviewStatus(
+      std::vector<v1::ConsiderationRecord> records, absl::Time now) const;
+
+  store::Database& db_;
+  const Options options_;
+  const TimerPolicy timer_policy_;
+};
+
+}  // namespace signpost::orders

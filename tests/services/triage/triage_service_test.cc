@@ -1,0 +1,243 @@
+// The triage gRPC adapter over an in-process server and a real SQLite file.
+#include "services/triage/triage_service.h"
+
+#include <atomic>
+
+#include "common/events/envelope.h"
+#include "common/grpc/status.h"
+#include "common/ids/ids.h"
+#include "common/store/outbox.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/intake/validation.h"
+#include "services/triage/triage_app.h"
+#include "services/triage/triage_store.h"
+#include "signpost/v1/triage.grpc.pb.h"
+#include "tests/services/triage/policy_fixture.h"
+#include "tests/support/test_support.h"
+
+namespace signpost::triage {
+namespace {
+
+using ::testing::UnorderedElementsAre;
+
+class TriageServiceTest : public ::testing::Test {
+ protected:
+  TriageServiceTest()
+      : db_(OpenDb(dir_)),
+        app_(*db_, SharedDefaultPolicy()),
+        api_(
+            app_, [this] { ++wakes_; }, executor_),
+        server_({&api_}),
+        stub_(v1::TriageService::NewStub(server_.channel())) {}
+
+  static std::unique_ptr<store::Database> OpenDb(const testing::TempDir& dir) {
+    auto db =
+        store::Database::Open(dir.File("triage.db"), TriageStore::Migrations());
+    EXPECT_TRUE(db.ok()) << db.status();
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+
+  // Triages `example` as the event consumer would; returns the referral id.
+  std::string Received(const std::string& example) {
+    std::string id = NewUuid();
+    v1::EventEnvelope e = events::NewEnvelope("intake", id);
+    *e.mutable_referral_received()->mutable_facts() =
+        intake::ExtractFacts(testing::LoadExample(example).referral());
+    events::StampType(&e);
+    absl::Status status = db_->Write([&](store::Tx& tx) -> absl::Status {
+      return app_.TriageReceived(tx, e, NewTraceparent()).status();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    return id;
+  }
+
+  grpc::Status Get(const std::string& referral_id,
+                   v1::GetDecisionResponse* response) {
+    v1::GetDecisionRequest request;
+    request.set_referral_id(referral_id);
+    auto context = testing::ContextWithDeadline();
+    return stub_->GetDecision(context.get(), request, response);
+  }
+  grpc::Status Override(const v1::OverrideRiskRequest& request,
+                        v1::DecisionVersion* response) {
+    auto context = testing::ContextWithDeadline();
+    return stub_->OverrideRisk(context.get(), request, response);
+  }
+  grpc::Status Reassess(const v1::ReassessRequest& request,
+                        v1::DecisionVersion* response) {
+    auto context = testing::ContextWithDeadline();
+    return stub_->Reassess(context.get(), request, response);
+  }
+  grpc::Status Agenda(const std::string& area_code,
+                      v1::ListMaracAgendaResponse* response) {
+    v1::ListMaracAgendaRequest request;
+    request.set_area_code(area_code);
+    auto context = testing::ContextWithDeadline();
+    return stub_->ListMaracAgenda(context.get(), request, response);
+  }
+  static v1::OverrideRiskRequest OverrideTo(const std::string& referral_id,
+                                            v1::RiskLevel risk) {
+    v1::OverrideRiskRequest request;
+    request.set_referral_id(referral_id);
+    request.set_practitioner_id("sgt-42");
+    request.set_risk(risk);
+    request.set_reason("perpetrator released from custody today");
+    return request;
+  }
+  static std::vector<std::string> BadFields(const grpc::Status& status) {
+    google::rpc::BadRequest bad;
+    EXPECT_TRUE(grpcutil::ExtractBadRequest(status, &bad));
+    std::vector<std::string> fields;
+    for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+    return fields;
+  }
+  int64_t Events() { return *store::CountUnsent(*db_); }
+
+  testing::TempDir dir_;
+  std::unique_ptr<store::Database> db_;
+  TriageApp app_;
+  std::atomic<int> wakes_{0};
+  grpcutil::Executor executor_{2};
+  TriageServiceImpl api_;
+  testing::InProcessServer server_;
+  std::unique_ptr<v1::TriageService::Stub> stub_;
+};
+
+TEST_F(TriageServiceTest, BadOverrideNamesEveryBadField) {
+  v1::OverrideRiskRequest request;
+  request.set_referral_id("not-a-uuid");
+  request.set_practitioner_id("has spaces");
+  request.set_risk(static_cast<v1::RiskLevel>(42));
+  v1::DecisionVersion response;
+  grpc::Status status = Override(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(
+      BadFields(status),
+      UnorderedElementsAre("referral_id", "practitioner_id", "risk", "reason"));
+  EXPECT_EQ(wakes_.load(), 0);
+}
+
+TEST_F(TriageServiceTest, BadReassessmentNamesEveryBadField) {
+  v1::ReassessRequest request;
+  request.set_referral_id(NewUuid());
+  request.set_practitioner_id("idva-ann");
+  request.mutable_assessment()->add_dash_answers(true);
+  request.mutable_assessment()->add_pj_flags(v1::PJ_FLAG_UNSPECIFIED);
+  request.mutable_assessment()->set_incidents_last_12_months(-1);
+  request.mutable_new_incident_time()->set_seconds(
+      absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+  v1::DecisionVersion response;
+  grpc::Status status = Reassess(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status),
+              UnorderedElementsAre(
+                  "assessment.dash_answers", "assessment.pj_flags[0]",
+                  "assessment.incidents_last_12_months", "new_incident_time"));
+}
+
+TEST_F(TriageServiceTest, BadReadsNameTheirField) {
+  v1::GetDecisionResponse decision;
+  grpc::Status status = Get("r1", &decision);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), UnorderedElementsAre("referral_id"));
+  v1::ListMaracAgendaResponse agenda;
+  status = Agenda("", &agenda);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), UnorderedElementsAre("area_code"));
+}
+
+TEST_F(TriageServiceTest, OverrideThatLowersRiskIsRefusedByPjRaise) {
+  std::string id = Received("t09_high_risk_consent_refused");
+  int64_t events = Events();
+  v1::DecisionVersion response;
+  grpc::Status status =
+      Override(OverrideTo(id, v1::RISK_LEVEL_MEDIUM), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  google::rpc::PreconditionFailure failure;
+  ASSERT_TRUE(grpcutil::ExtractPreconditionFailure(status, &failure));
+  ASSERT_EQ(failure.violations_size(), 1);
+  EXPECT_EQ(failure.violations(0).type(), "PJ-RAISE");
+  EXPECT_EQ(failure.violations(0).subject(), "risk");
+  EXPECT_THAT(failure.violations(0).description(),
+              ::testing::HasSubstr("cannot be lowered to MEDIUM"));
+  EXPECT_EQ(Events(), events);
+  EXPECT_EQ(wakes_.load(), 0);
+}
+
+TEST_F(TriageServiceTest, UnknownReferralIsNotFound) {
+  v1::GetDecisionResponse decision;
+  EXPECT_EQ(Get(NewUuid(), &decision).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::DecisionVersion version;
+  EXPECT_EQ(Override(OverrideTo(NewUuid(), v1::RISK_LEVEL_HIGH), &version)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ReassessRequest reassess;
+  reassess.set_referral_id(NewUuid());
+  reassess.set_practitioner_id("idva-ann");
+  reassess.mutable_assessment();
+  EXPECT_EQ(Reassess(reassess, &version).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(wakes_.load(), 0);
+}
+
+TEST_F(TriageServiceTest, OverrideRaisesRiskAndReadsBackTheSameVersion) {
+  std::string id = Received("t02_standard_da");
+  v1::GetDecisionResponse before;
+  grpc::Status status = Get(id, &before);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(before.referral_id(), id);
+  EXPECT_EQ(before.decision().risk(), v1::RISK_LEVEL_STANDARD);
+  ASSERT_EQ(before.history_size(), 1);
+  EXPECT_EQ(before.history(0).cause(), "RECEIVED");
+
+  v1::DecisionVersion raised;
+  status = Override(OverrideTo(id, v1::RISK_LEVEL_HIGH), &raised);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(raised.version(), 2);
+  EXPECT_EQ(raised.cause(), "OVERRIDE");
+  EXPECT_EQ(raised.practitioner_id(), "sgt-42");
+  EXPECT_EQ(raised.decision().risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_TRUE(raised.decision().marac());
+  EXPECT_EQ(wakes_.load(), 1);
+
+  v1::GetDecisionResponse after;
+  status = Get(id, &after);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(after.history_size(), 2);
+  EXPECT_EQ(after.decision().version(), 2);
+  EXPECT_EQ(after.decided_at().SerializeAsString(),
+            raised.decided_at().SerializeAsString());
+  EXPECT_EQ(after.history(1).decided_at().SerializeAsString(),
+            raised.decided_at().SerializeAsString());
+  EXPECT_EQ(raised.decided_at().nanos() % 1000000, 0);
+
+  v1::ListMaracAgendaResponse agenda;
+  status = Agenda("WMP", &agenda);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(agenda.items_size(), 1);
+  EXPECT_EQ(agenda.items(0).referral_id(), id);
+  EXPECT_EQ(agenda.items(0).reasons(0).rule_id(), "MARAC-PJ");
+}
+
+TEST_F(TriageServiceTest, ReassessmentMakesANewVersion) {
+  std::string id = Received("t02_standard_da");
+  v1::ReassessRequest request;
+  request.set_referral_id(id);
+  request.set_practitioner_id("idva-ann");
+  *request.mutable_assessment() =
+      testing::LoadExample("t02_standard_da").referral().assessment();
+  for (int i = 0; i < 16; ++i)
+    request.mutable_assessment()->set_dash_answers(i, i != 7);
+  v1::DecisionVersion v;
+  grpc::Status status = Reassess(request, &v);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(v.version(), 2);
+  EXPECT_EQ(v.cause(), "REASSESSMENT");
+  EXPECT_EQ(v.decision().risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_EQ(wakes_.load(), 1);
+}
+
+}  // namespace
+}  // namespace signpost::triage
