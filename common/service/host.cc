@@ -127,11 +127,14 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
 ServiceHost::~ServiceHost() {
   // Destroy the Kafka handles and the store while the watchdog still guards
   // the deadline, then release it.
+  const absl::Time start = absl::Now();
   for (auto& w : workers_) w->Stop();
   consumer_.reset();
   relay_.reset();
   producer_.reset();
   db_.reset();
+  log::Info("closed", {{"ms", absl::StrCat(absl::ToInt64Milliseconds(
+                                   absl::Now() - start))}});
   {
     absl::MutexLock lock(&mu_);
     exited_ = true;

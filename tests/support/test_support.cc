@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/config/textproto.h"
+#include "common/grpc/status.h"
 #include "common/ids/ids.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -294,6 +295,24 @@ InProcessServer::InProcessServer(const std::vector<grpc::Service*>& services) {
 
 InProcessServer::~InProcessServer() {
   if (runner_) runner_->Shutdown(absl::Seconds(1));
+}
+
+std::vector<std::string> BadFields(const grpc::Status& status) {
+  google::rpc::BadRequest bad;
+  EXPECT_TRUE(grpcutil::ExtractBadRequest(status, &bad))
+      << "no BadRequest in " << status.error_message();
+  std::vector<std::string> fields;
+  for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+  return fields;
+}
+
+std::vector<std::string> RuleIds(const grpc::Status& status) {
+  google::rpc::PreconditionFailure failure;
+  EXPECT_TRUE(grpcutil::ExtractPreconditionFailure(status, &failure))
+      << "no PreconditionFailure in " << status.error_message();
+  std::vector<std::string> rules;
+  for (const auto& v : failure.violations()) rules.push_back(v.type());
+  return rules;
 }
 
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(

@@ -70,6 +70,12 @@ class InProcessServer {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
+// The fields a failed call's google.rpc.BadRequest names (fails the test
+// when the call carries none).
+std::vector<std::string> BadFields(const grpc::Status& status);
+// The rule ids a failed call's google.rpc.PreconditionFailure names.
+std::vector<std::string> RuleIds(const grpc::Status& status);
+
 // A client context with a deadline `timeout` from now.
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(
     absl::Duration timeout = absl::Seconds(10));

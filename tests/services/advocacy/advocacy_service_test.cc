@@ -124,10 +124,7 @@ TEST_F(AdvocacyServiceTest, BadDeclineNamesEveryBadField) {
   grpc::Status status =
       stub_->DeclineAssignment(context.get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  google::rpc::BadRequest bad;
-  ASSERT_TRUE(grpcutil::ExtractBadRequest(status, &bad));
-  std::vector<std::string> fields;
-  for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+  std::vector<std::string> fields = testing::BadFields(status);
   EXPECT_THAT(fields, UnorderedElementsAre("assignment_id", "advocate_id",
                                            "reason", "note"));
   EXPECT_EQ(wakes_.load(), 0);
@@ -141,10 +138,7 @@ TEST_F(AdvocacyServiceTest, BadAdvocateNamesEveryBadFieldUnderItsPrefix) {
   grpc::Status status =
       stub_->UpsertAdvocate(context.get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  google::rpc::BadRequest bad;
-  ASSERT_TRUE(grpcutil::ExtractBadRequest(status, &bad));
-  std::vector<std::string> fields;
-  for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+  std::vector<std::string> fields = testing::BadFields(status);
   EXPECT_THAT(fields, UnorderedElementsAre(
                           "advocate.advocate_id", "advocate.provider_id",
                           "advocate.role", "advocate.capacity",

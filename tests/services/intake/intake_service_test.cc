@@ -47,13 +47,6 @@ class IntakeServiceTest : public ::testing::Test {
     auto context = testing::ContextWithDeadline();
     return stub_->GetReferral(context.get(), request, response);
   }
-  static std::vector<std::string> BadFields(const grpc::Status& status) {
-    google::rpc::BadRequest bad;
-    EXPECT_TRUE(grpcutil::ExtractBadRequest(status, &bad));
-    std::vector<std::string> fields;
-    for (const auto& v : bad.field_violations()) fields.push_back(v.field());
-    return fields;
-  }
 
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
@@ -76,7 +69,7 @@ TEST_F(IntakeServiceTest, BadSubmissionNamesEveryBadField) {
   grpc::Status status = Submit(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(
-      BadFields(status),
+      testing::BadFields(status),
       UnorderedElementsAre("idempotency_key", "referral.source",
                            "referral.victim.age", "referral.personal.email"));
   EXPECT_EQ(*app_.CountReferrals(), 0);
@@ -87,7 +80,7 @@ TEST_F(IntakeServiceTest, MalformedReferralIdIsInvalidArgument) {
   v1::GetReferralResponse response;
   grpc::Status status = Get("not-a-uuid", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(BadFields(status), UnorderedElementsAre("referral_id"));
+  EXPECT_THAT(testing::BadFields(status), UnorderedElementsAre("referral_id"));
 }
 
 TEST_F(IntakeServiceTest, UnknownReferralIsNotFound) {

@@ -74,10 +74,7 @@ TEST_F(NotificationServiceTest, BadRequestNamesEveryBadField) {
   v1::ListDeliveriesResponse response;
   grpc::Status status = List(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  google::rpc::BadRequest bad;
-  ASSERT_TRUE(grpcutil::ExtractBadRequest(status, &bad));
-  std::vector<std::string> fields;
-  for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+  std::vector<std::string> fields = testing::BadFields(status);
   EXPECT_THAT(fields, UnorderedElementsAre("referral_id", "limit"));
 }
 

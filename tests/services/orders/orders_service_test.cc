@@ -48,20 +48,6 @@ class OrderServiceTest : public ::testing::Test {
         server_({&api_}),
         stub_(v1::OrderService::NewStub(server_.channel())) {}
 
-  static std::vector<std::string> BadFields(const grpc::Status& status) {
-    google::rpc::BadRequest bad;
-    EXPECT_TRUE(grpcutil::ExtractBadRequest(status, &bad));
-    std::vector<std::string> fields;
-    for (const auto& v : bad.field_violations()) fields.push_back(v.field());
-    return fields;
-  }
-  static std::vector<std::string> Rules(const grpc::Status& status) {
-    google::rpc::PreconditionFailure failure;
-    EXPECT_TRUE(grpcutil::ExtractPreconditionFailure(status, &failure));
-    std::vector<std::string> rules;
-    for (const auto& v : failure.violations()) rules.push_back(v.type());
-    return rules;
-  }
   grpc::Status Apply(const v1::RecordApplicationRequest& request,
                      v1::Order* order) {
     auto context = testing::ContextWithDeadline();
@@ -99,7 +85,7 @@ TEST_F(OrderServiceTest, BadRequestNamesEveryBadField) {
   grpc::Status status = stub_->RecordBreach(context.get(), breach, &out);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(
-      BadFields(status),
+      testing::BadFields(status),
       UnorderedElementsAre("order_id", "actor", "occurred_at",
                            "reporting_agency", "action", "proceedings"));
 
@@ -113,7 +99,7 @@ TEST_F(OrderServiceTest, BadRequestNamesEveryBadField) {
   auto context2 = testing::ContextWithDeadline();
   status = stub_->RecordDecision(context2.get(), decision, &order);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(BadFields(status),
+  EXPECT_THAT(testing::BadFields(status),
               UnorderedElementsAre("authority.court_or_officer",
                                    "terms.duration_days", "respondent_age"));
   EXPECT_EQ(wakes_, 0);  // nothing was written
@@ -134,7 +120,7 @@ TEST_F(OrderServiceTest, RefusedTransitionNamesTheRule) {
   grpc::Status status =
       stub_->RecordDecision(context.get(), decision, &decided);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(Rules(status), ElementsAre("DVPO-DURATION"));
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre("DVPO-DURATION"));
   // ...and an APPLIED order cannot be served.
   v1::RecordServiceRequest serve;
   serve.set_order_id(order.order_id());
@@ -142,7 +128,7 @@ TEST_F(OrderServiceTest, RefusedTransitionNamesTheRule) {
   auto context2 = testing::ContextWithDeadline();
   status = stub_->RecordService(context2.get(), serve, &decided);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(Rules(status), ElementsAre("ORDER-LIFECYCLE"));
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre("ORDER-LIFECYCLE"));
   google::rpc::PreconditionFailure failure;
   ASSERT_TRUE(grpcutil::ExtractPreconditionFailure(status, &failure));
   EXPECT_EQ(failure.violations(0).subject(), "state");
@@ -236,7 +222,7 @@ TEST_F(OrderServiceTest, ReviewQueueNeedsAnAreaAndListsOpenItems) {
   auto context = testing::ContextWithDeadline();
   grpc::Status status = stub_->ListReviewQueue(context.get(), queue, &items);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(BadFields(status), ElementsAre("area_code"));
+  EXPECT_THAT(testing::BadFields(status), ElementsAre("area_code"));
   v1::ListConsiderationsRequest considerations;
   considerations.set_referral_id(referral_);
   v1::ListConsiderationsResponse listed;

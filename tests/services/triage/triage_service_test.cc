@@ -85,13 +85,6 @@ class TriageServiceTest : public ::testing::Test {
     request.set_reason("perpetrator released from custody today");
     return request;
   }
-  static std::vector<std::string> BadFields(const grpc::Status& status) {
-    google::rpc::BadRequest bad;
-    EXPECT_TRUE(grpcutil::ExtractBadRequest(status, &bad));
-    std::vector<std::string> fields;
-    for (const auto& v : bad.field_violations()) fields.push_back(v.field());
-    return fields;
-  }
   int64_t Events() { return *store::CountUnsent(*db_); }
 
   testing::TempDir dir_;
@@ -113,7 +106,7 @@ TEST_F(TriageServiceTest, BadOverrideNamesEveryBadField) {
   grpc::Status status = Override(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(
-      BadFields(status),
+      testing::BadFields(status),
       UnorderedElementsAre("referral_id", "practitioner_id", "risk", "reason"));
   EXPECT_EQ(wakes_.load(), 0);
 }
@@ -130,7 +123,7 @@ TEST_F(TriageServiceTest, BadReassessmentNamesEveryBadField) {
   v1::DecisionVersion response;
   grpc::Status status = Reassess(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(BadFields(status),
+  EXPECT_THAT(testing::BadFields(status),
               UnorderedElementsAre(
                   "assessment.dash_answers", "assessment.pj_flags[0]",
                   "assessment.incidents_last_12_months", "new_incident_time"));
@@ -140,11 +133,11 @@ TEST_F(TriageServiceTest, BadReadsNameTheirField) {
   v1::GetDecisionResponse decision;
   grpc::Status status = Get("r1", &decision);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(BadFields(status), UnorderedElementsAre("referral_id"));
+  EXPECT_THAT(testing::BadFields(status), UnorderedElementsAre("referral_id"));
   v1::ListMaracAgendaResponse agenda;
   status = Agenda("", &agenda);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(BadFields(status), UnorderedElementsAre("area_code"));
+  EXPECT_THAT(testing::BadFields(status), UnorderedElementsAre("area_code"));
 }
 
 TEST_F(TriageServiceTest, OverrideThatLowersRiskIsRefusedByPjRaise) {
