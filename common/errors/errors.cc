@@ -133,6 +133,7 @@ Disposition Classify(const absl::Status& status) {
   if (IsInvariantViolation(status)) return Disposition::kCrash;
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:  // e.g. the disk is full
       return Disposition::kRetry;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:

@@ -62,8 +62,9 @@ bool EventConsumer::Backoff(absl::Duration d) {
 
 void EventConsumer::CommitWithRetry(const kafka::ConsumedMessage& message) {
   // A lost commit only means a redelivery, which the inbox absorbs; retry a
-  // few times, then move on.
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  // few times, then move on. Once stopping, do not start one: a synchronous
+  // commit can wait long for an unreachable coordinator.
+  for (int attempt = 0; attempt < 5 && !stopping_; ++attempt) {
     absl::Status s = consumer_->Commit(message);
     if (s.ok()) return;
     log::Warn("offset commit failed",

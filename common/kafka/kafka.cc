@@ -145,7 +145,10 @@ absl::Status Producer::Shutdown(absl::Duration timeout) {
   // store and are published after the restart.
   const int left = rd_kafka_outq_len(rk);
   rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  rd_kafka_poll(rk, 0);  // serve the purged messages' delivery reports
+  // Serve the purged messages' delivery reports (which free their slots).
+  const absl::Time until = absl::Now() + absl::Milliseconds(500);
+  while (rd_kafka_outq_len(rk) > 0 && absl::Now() < until)
+    rd_kafka_poll(rk, 10);
   return absl::DeadlineExceededError(
       absl::StrCat(left, " message(s) not delivered before the deadline"));
 }

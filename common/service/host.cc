@@ -133,8 +133,9 @@ ServiceHost::~ServiceHost() {
   relay_.reset();
   producer_.reset();
   db_.reset();
-  log::Info("closed", {{"ms", absl::StrCat(absl::ToInt64Milliseconds(
-                                   absl::Now() - start))}});
+  log::Info(
+      "closed",
+      {{"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - start))}});
   {
     absl::MutexLock lock(&mu_);
     exited_ = true;

@@ -37,10 +37,10 @@ namespace {
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
   int code = sqlite3_errcode(db);
   std::string msg = absl::StrCat(what, ": ", sqlite3_errmsg(db));
-  // Only busy and locked are transient (retryable). A constraint failure is
-  // the caller's data, never fixed by retrying; disk full and I/O errors
-  // need an operator.
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+  // Busy, locked and I/O errors are transient (retryable); a full disk is
+  // waited out too. A constraint failure is the caller's data, never fixed
+  // by retrying.
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR) {
     return absl::UnavailableError(msg);
   }
   if (code == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(msg);

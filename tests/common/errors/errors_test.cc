@@ -68,6 +68,8 @@ TEST(RuleViolationTest, NamesTheRule) {
 
 TEST(ClassifyTest, EveryCodeHasADisposition) {
   EXPECT_EQ(Classify(absl::UnavailableError("busy")), Disposition::kRetry);
+  EXPECT_EQ(Classify(absl::ResourceExhaustedError("disk full")),
+            Disposition::kRetry);
   EXPECT_EQ(Classify(absl::InvalidArgumentError("x")),
             Disposition::kDeadLetter);
   EXPECT_EQ(Classify(RuleViolation("R", "s", "d")), Disposition::kDeadLetter);

@@ -29,10 +29,13 @@ class TestService : public Health::CallbackService {
   explicit TestService(Executor& executor) : executor_(executor) {}
   std::function<absl::Status()> fn = [] { return absl::OkStatus(); };
   std::atomic<int> ran{0};
+  // The server-side context of the last call, while it is queued.
+  std::atomic<grpc::CallbackServerContext*> last_context{nullptr};
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const HealthCheckRequest*,
                                   HealthCheckResponse* response) override {
+    last_context = context;
     return RunUnary(context, executor_, [this, response] {
       ++ran;
       response->set_status(HealthCheckResponse::SERVING);
@@ -115,6 +118,13 @@ TEST_F(ExecutorTest, WorkWhoseDeadlinePassedWhileQueuedIsNotStarted) {
   blocked.WaitForNotification();
   grpc::Status s = Call(absl::Milliseconds(200));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server's copy of the deadline is relative to when it received the
+  // call: wait until it has passed there too.
+  grpc::CallbackServerContext* queued = service_.last_context.load();
+  ASSERT_NE(queued, nullptr);
+  while (std::chrono::system_clock::now() <= queued->deadline()) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   release.Notify();
   // The queued call is finished without running its work.
   ASSERT_TRUE(Call().ok());
@@ -137,10 +147,17 @@ TEST_F(ExecutorTest, CancelledWorkIsNotStarted) {
     status = s;
     done.Notify();
   });
-  absl::SleepFor(absl::Milliseconds(100));  // let the call reach the queue
+  // Wait until the call is queued on the server, then cancel it and wait
+  // until the server has seen the cancellation.
+  while (service_.last_context.load() == nullptr) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   context.TryCancel();
   done.WaitForNotification();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  while (!service_.last_context.load()->IsCancelled()) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   release.Notify();
   ASSERT_TRUE(Call().ok());
   EXPECT_EQ(service_.ran.load(), 1);
