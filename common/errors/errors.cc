@@ -55,16 +55,27 @@ absl::Status FieldErrors::ToStatus() const {
   if (violations_.empty()) return absl::OkStatus();
   std::vector<std::string> parts;
   std::vector<std::string> lines = {absl::StrCat(violations_.size())};
-  for (size_t i = 0; i < violations_.size() && i < kMaxNamedViolations; ++i) {
-    const FieldViolation& v = violations_[i];
-    parts.push_back(absl::StrCat(v.field, ": ", v.description));
+  size_t bytes = 0;
+  size_t carried = 0;
+  for (const FieldViolation& v : violations_) {
+    bytes += v.field.size() + v.description.size();
+    if (carried == kMaxNamedViolations || bytes > kMaxViolationBytes) break;
+    if (carried < kMaxViolationsInMessage) {
+      parts.push_back(absl::StrCat(v.field, ": ", v.description));
+    }
     lines.push_back(EncodeRecord({v.field, v.description}));
+    ++carried;
+  }
+  if (carried < violations_.size()) {
+    lines.push_back(
+        EncodeRecord({"", absl::StrCat("and ", violations_.size() - carried,
+                                       " more invalid fields not listed")}));
   }
   std::string message =
       absl::StrCat("invalid request: ", absl::StrJoin(parts, "; "));
-  if (violations_.size() > kMaxNamedViolations) {
-    absl::StrAppend(&message, "; and ",
-                    violations_.size() - kMaxNamedViolations, " more");
+  if (violations_.size() > parts.size()) {
+    absl::StrAppend(&message, "; and ", violations_.size() - parts.size(),
+                    " more");
   }
   absl::Status status = absl::InvalidArgumentError(message);
   status.SetPayload(kFieldViolationsUrl,

@@ -26,9 +26,14 @@ struct RuleViolationDetail {
   std::string description;
 };
 
-// At most this many violations are named in one error; the rest are counted
-// ("and 12 more"), so that the error always fits a client's trailer limit.
-inline constexpr size_t kMaxNamedViolations = 20;
+// At most this many violations are carried in one error, and at most
+// kMaxViolationBytes of field names and descriptions; one last entry then
+// says how many more there were. The message names the first
+// kMaxViolationsInMessage. So the error always fits a client's default
+// trailer limit (8 KiB), however bad the request.
+inline constexpr size_t kMaxNamedViolations = 100;
+inline constexpr size_t kMaxViolationBytes = 3000;
+inline constexpr size_t kMaxViolationsInMessage = 10;
 
 // Collects every bad field of a request before answering once.
 class FieldErrors {
@@ -40,8 +45,8 @@ class FieldErrors {
   bool empty() const { return violations_.empty(); }
   size_t size() const { return violations_.size(); }
   const std::vector<FieldViolation>& violations() const { return violations_; }
-  // OK when empty; otherwise INVALID_ARGUMENT naming every field (up to
-  // kMaxNamedViolations), with the violations as a payload.
+  // OK when empty; otherwise INVALID_ARGUMENT naming every field (within
+  // the caps above), with the violations as a payload.
   absl::Status ToStatus() const;
 
  private:
@@ -59,8 +64,8 @@ absl::Status RuleViolation(absl::string_view rule_id, absl::string_view subject,
 // impossible). The event consumer crashes on it rather than loop or skip.
 absl::Status InvariantViolation(absl::string_view description);
 
-// The violations carried by `status` (empty when it carries none; at most
-// kMaxNamedViolations are carried).
+// The violations carried by `status` (empty when it carries none), with the
+// closing "and N more" entry when the caps cut the list.
 std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status);
 // How many violations `status` reports in all (named or only counted).
 size_t FieldViolationCountOf(const absl::Status& status);

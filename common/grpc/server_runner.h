@@ -20,10 +20,28 @@ namespace signpost::grpcutil {
 
 class ServerRunner {
  public:
+  // Resource limits (OWASP API4, unrestricted resource consumption): no
+  // caller can hold a connection, a stream or memory without bound.
   struct Options {
     // host:port; port 0 picks a free port.
     std::string address = "127.0.0.1:0";
     int max_message_bytes = 4 * 1024 * 1024;
+    // Concurrent calls one connection may have open.
+    int max_concurrent_streams = 100;
+    // A connection with no call open for this long is closed (GOAWAY).
+    absl::Duration max_connection_idle = absl::Minutes(5);
+    // Every connection is closed after this long (clients reconnect), and
+    // its calls then get `max_connection_age_grace` to finish. This also
+    // bounds a call whose request message never arrives.
+    absl::Duration max_connection_age = absl::Minutes(30);
+    absl::Duration max_connection_age_grace = absl::Seconds(30);
+    // A TLS/HTTP2 handshake that takes longer is dropped.
+    absl::Duration handshake_timeout = absl::Seconds(10);
+    // Keepalive enforcement: a client pinging more often than this without
+    // calls is sent GOAWAY after 2 strikes.
+    absl::Duration min_client_ping_interval = absl::Seconds(30);
+    // Memory all connections and calls of the server may use.
+    int64_t memory_quota_bytes = 256 * 1024 * 1024;
   };
   static absl::StatusOr<std::unique_ptr<ServerRunner>> Start(
       const Options& options, const std::vector<grpc::Service*>& services);

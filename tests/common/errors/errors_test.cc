@@ -35,12 +35,32 @@ TEST(FieldErrorsTest, SeparatorsInDescriptionsSurviveTheRoundTrip) {
 
 TEST(FieldErrorsTest, ManyViolationsAreCappedButCounted) {
   FieldErrors e;
-  for (int i = 0; i < 100; ++i) e.Add(absl::StrCat("f", i), "bad");
+  for (int i = 0; i < 150; ++i) e.Add(absl::StrCat("f", i), "bad");
   absl::Status s = e.ToStatus();
-  EXPECT_EQ(FieldViolationsOf(s).size(), kMaxNamedViolations);
-  EXPECT_EQ(FieldViolationCountOf(s), 100u);
-  EXPECT_NE(s.message().find("and 80 more"), std::string::npos);
-  EXPECT_LT(s.message().size(), 1024u);
+  std::vector<FieldViolation> v = FieldViolationsOf(s);
+  // 100 named, then one entry saying how many more.
+  ASSERT_EQ(v.size(), kMaxNamedViolations + 1);
+  EXPECT_EQ(v[99].field, "f99");
+  EXPECT_EQ(v[100].field, "");
+  EXPECT_EQ(v[100].description, "and 50 more invalid fields not listed");
+  EXPECT_EQ(FieldViolationCountOf(s), 150u);
+  EXPECT_NE(s.message().find("f9: bad; and 140 more"), std::string::npos);
+  EXPECT_LT(s.message().size(), 512u);
+}
+
+TEST(FieldErrorsTest, LongDescriptionsAreCappedByBytes) {
+  FieldErrors e;
+  for (int i = 0; i < 50; ++i) {
+    e.Add(absl::StrCat("referral.victim.safe_contact.channels[", i, "]"),
+          std::string(200, 'x'));
+  }
+  std::vector<FieldViolation> v = FieldViolationsOf(e.ToStatus());
+  size_t bytes = 0;
+  for (const auto& f : v) bytes += f.field.size() + f.description.size();
+  EXPECT_LE(bytes, kMaxViolationBytes + 100);
+  EXPECT_LT(v.size(), 50u);
+  EXPECT_NE(v.back().description.find("more invalid fields"),
+            std::string::npos);
 }
 
 TEST(FieldErrorsTest, MergePrefixesInnerFields) {

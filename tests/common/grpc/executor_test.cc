@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/errors/errors.h"
@@ -98,6 +99,29 @@ TEST_F(ExecutorTest, ResultsAreMappedOnce) {
   EXPECT_NE(s.error_message().find("R-1"), std::string::npos);
   service_.fn = [] { return absl::UnknownError("mystery"); };
   EXPECT_EQ(Call().error_code(), grpc::StatusCode::INTERNAL);
+}
+
+TEST_F(ExecutorTest, AHundredAndFiftyBadFieldsStillArriveAsInvalidArgument) {
+  // Before the caps, an error this big overflowed the client's trailer
+  // limit and the caller saw RESOURCE_EXHAUSTED instead of the field list.
+  service_.fn = [] {
+    errors::FieldErrors e;
+    for (int i = 0; i < 150; ++i) {
+      e.Add(absl::StrCat("referral.victim.safe_contact.channels[", i, "]"),
+            "must be one of PHONE, SMS, EMAIL or LETTER, and not repeated");
+    }
+    return e.ToStatus();
+  };
+  grpc::Status s = Call();
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(ExtractBadRequest(s, &bad));
+  EXPECT_GT(bad.field_violations_size(), 10);
+  EXPECT_NE(bad.field_violations(bad.field_violations_size() - 1)
+                .description()
+                .find("more invalid fields not listed"),
+            std::string::npos);
 }
 
 TEST_F(ExecutorTest, CallAfterStopAnswersUnavailableWithoutRunning) {

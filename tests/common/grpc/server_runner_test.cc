@@ -1,18 +1,23 @@
 #include "common/grpc/server_runner.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 
 namespace signpost::grpcutil {
 namespace {
 
 TEST(ServerRunnerTest, ASecondServerOnAPortInUseFailsClearly) {
-  auto first = ServerRunner::Start({"127.0.0.1:0", 1024 * 1024}, {});
+  ServerRunner::Options options;
+  auto first = ServerRunner::Start(options, {});
   ASSERT_TRUE(first.ok()) << first.status();
   const std::string taken = absl::StrCat("127.0.0.1:", (*first)->port());
   // With SO_REUSEPORT the second would start and silently take half the
   // calls, into another database.
-  auto second = ServerRunner::Start({taken, 1024 * 1024}, {});
+  options.address = taken;
+  auto second = ServerRunner::Start(options, {});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(second.status().message().find(taken), std::string::npos);
@@ -21,12 +26,34 @@ TEST(ServerRunnerTest, ASecondServerOnAPortInUseFailsClearly) {
 }
 
 TEST(ServerRunnerTest, ShutdownIsIdempotentAndAddressIsDialable) {
-  auto runner = ServerRunner::Start({"0.0.0.0:0", 1024 * 1024}, {});
+  ServerRunner::Options options;
+  options.address = "0.0.0.0:0";
+  auto runner = ServerRunner::Start(options, {});
   ASSERT_TRUE(runner.ok()) << runner.status();
   EXPECT_EQ((*runner)->address(),
             absl::StrCat("127.0.0.1:", (*runner)->port()));
   (*runner)->Shutdown(absl::Milliseconds(100));
   (*runner)->Shutdown(absl::Milliseconds(100));
+}
+
+TEST(ServerRunnerTest, AnIdleConnectionIsClosed) {
+  ServerRunner::Options options;
+  options.max_connection_idle = absl::Milliseconds(300);
+  auto runner = ServerRunner::Start(options, {});
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  auto channel = grpc::CreateChannel((*runner)->address(),
+                                     grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(channel->WaitForConnected(
+      absl::ToChronoTime(absl::Now() + absl::Seconds(10))));
+  // Positive evidence: the server's GOAWAY takes the channel out of READY.
+  grpc_connectivity_state state = GRPC_CHANNEL_READY;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (state == GRPC_CHANNEL_READY && absl::Now() < deadline) {
+    channel->WaitForStateChange(
+        state, absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+    state = channel->GetState(false);
+  }
+  EXPECT_NE(state, GRPC_CHANNEL_READY);
 }
 
 }  // namespace
