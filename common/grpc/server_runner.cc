@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status/macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -14,12 +15,19 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
     const Options& options, const std::vector<grpc::Service*>& services) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (options.tls) {
+    ASSIGN_OR_RETURN(credentials, MutualTlsServerCredentials(*options.tls));
+  } else if (IsLoopbackAddress(options.address)) {
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "plaintext is allowed only on a loopback address, not ",
+        options.address, "; give the TLS certificate, key and CA files"));
+  }
   grpc::ServerBuilder builder;
   int port = 0;
-  // Plaintext on the listen address given; deploy behind mTLS in production
-  // (docs/operations.md).
-  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(options.address, credentials, &port);
   // Two servers on one port would silently split the traffic between two
   // databases: refuse to share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

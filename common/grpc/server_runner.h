@@ -2,10 +2,12 @@
 // checking, server reflection and a message-size limit. Health reports
 // NOT_SERVING until the owner calls SetServing(true). The port is never
 // shared (SO_REUSEPORT off): a second server on a port in use fails to start.
+// Mutual TLS when Options::tls is set; plaintext only on loopback.
 // Thread-safe.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/grpc/tls.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/server.h"
 
@@ -42,6 +45,10 @@ class ServerRunner {
     absl::Duration min_client_ping_interval = absl::Seconds(30);
     // Memory all connections and calls of the server may use.
     int64_t memory_quota_bytes = 256 * 1024 * 1024;
+    // Mutual TLS (client certificates required and verified). Without it
+    // the server speaks plaintext, which Start() allows only on a loopback
+    // address.
+    std::optional<TlsFiles> tls;
   };
   static absl::StatusOr<std::unique_ptr<ServerRunner>> Start(
       const Options& options, const std::vector<grpc::Service*>& services);

@@ -27,7 +27,6 @@ TEST(ServerRunnerTest, ASecondServerOnAPortInUseFailsClearly) {
 
 TEST(ServerRunnerTest, ShutdownIsIdempotentAndAddressIsDialable) {
   ServerRunner::Options options;
-  options.address = "0.0.0.0:0";
   auto runner = ServerRunner::Start(options, {});
   ASSERT_TRUE(runner.ok()) << runner.status();
   EXPECT_EQ((*runner)->address(),
