@@ -187,6 +187,15 @@ bool EventConsumer::PollOnce(absl::Duration timeout) {
   if (!polled->has_value()) return false;
   const kafka::ConsumedMessage& message = **polled;
 
+  // Before decoding: an unverified record is never parsed, and nothing it
+  // says can reach the store.
+  if (options_.verifier != nullptr) {
+    if (absl::Status verified = options_.verifier->Verify(message);
+        !verified.ok()) {
+      DeadLetter(message, absl::StrCat("signature: ", verified.message()));
+      return true;
+    }
+  }
   absl::StatusOr<v1::EventEnvelope> envelope = DecodeEnvelope(message);
   if (!envelope.ok()) {
     DeadLetter(message, envelope.status().message());

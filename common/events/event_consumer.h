@@ -14,6 +14,11 @@
 //   ALREADY_EXISTS such as a constraint, ...): dead-lettered with the reason;
 // - anything else: retried up to `max_attempts`, then dead-lettered;
 // - a broken invariant: logged, and the process aborts rather than loop.
+// With a verifier, a record whose signature does not verify (unsigned,
+// forged, signed by a key not of the topic's producer, or from a topic the
+// verifier does not know) is dead-lettered at once with reason
+// "signature: <why>", before it is decoded or any transaction opens: it has
+// no effect and claims no inbox entry.
 // Thread-safe: Start()/Stop() from one owner; the loop runs its own thread.
 #pragma once
 
@@ -26,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/events/signing.h"
 #include "common/kafka/kafka.h"
 #include "common/store/database.h"
 #include "signpost/v1/events.pb.h"
@@ -57,6 +63,10 @@ class EventConsumer {
     absl::Duration max_backoff = absl::Seconds(5);
     // Called after each commit that handled an event (e.g. wake the relay).
     std::function<void()> on_commit;
+    // When set, every record must verify before anything else happens to
+    // it. Not owned; must outlive the consumer. Null accepts unsigned
+    // records (low-level tests only: every service sets one).
+    const EventVerifier* verifier = nullptr;
   };
   static absl::StatusOr<std::unique_ptr<EventConsumer>> Create(
       Options options, store::Database& db, kafka::Producer& dlq_producer,

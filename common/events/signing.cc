@@ -6,15 +6,19 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/errors/errors.h"
@@ -465,10 +469,26 @@ absl::Status EventVerifier::AddKeyFile(std::string producer,
 absl::StatusOr<EventVerifier> LoadVerifier(const std::string& dir) {
   EventVerifier verifier;
   std::vector<std::string> problems;
+  // Extra keys for rotation: <producer>.<label>.pub, in name order.
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
   for (const TopicProducer& tp : kTopicProducers) {
     const std::string path = absl::StrCat(dir, "/", tp.producer, ".pub");
     absl::Status loaded = verifier.AddKeyFile(tp.producer, path);
     if (!loaded.ok()) problems.emplace_back(loaded.message());
+    const std::string prefix = absl::StrCat(tp.producer, ".");
+    for (const std::string& name : names) {
+      if (name.size() > prefix.size() + 4 && absl::StartsWith(name, prefix) &&
+          absl::EndsWith(name, ".pub") && name != absl::StrCat(prefix, "pub")) {
+        absl::Status extra =
+            verifier.AddKeyFile(tp.producer, absl::StrCat(dir, "/", name));
+        if (!extra.ok()) problems.emplace_back(extra.message());
+      }
+    }
     RETURN_IF_ERROR(verifier.ExpectProducer(tp.topic, tp.producer));
   }
   if (!problems.empty()) {

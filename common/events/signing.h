@@ -1,8 +1,9 @@
 // Ed25519 signatures over Signpost event records (issue 9, item 5), through
 // OpenSSL's EVP API. A producing service signs each record it publishes; a
 // consuming service verifies each record against the producer it expects for
-// the record's topic. This library is not yet wired into the outbox relay or
-// the event consumer: relays do not sign and consumers do not verify yet.
+// the record's topic. store::OutboxRelay signs (Options::signer) and
+// events::EventConsumer verifies (Options::verifier); ServiceHost wires both
+// from --event_signing_key and --event_keys_dir.
 //
 // What is signed: the canonical byte string CanonicalSigningBytes() returns,
 // which binds the topic, the record key, the payload (the serialized
@@ -176,8 +177,10 @@ class EventVerifier {
 };
 
 // A verifier with `<dir>/<producer>.pub` for each producer of
-// kTopicProducers, each expected on its own topic. Every missing or bad file
-// is reported at once, each by its path.
+// kTopicProducers, each expected on its own topic, plus any
+// `<dir>/<producer>.<label>.pub` as further keys of that producer (say
+// `intake.next.pub` during a key rotation). Every missing or bad file is
+// reported at once, each by its path.
 absl::StatusOr<EventVerifier> LoadVerifier(const std::string& dir);
 
 }  // namespace signpost::events

@@ -8,9 +8,51 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/events/envelope.h"
+#include "common/grpc/tls.h"
 #include "common/log/log.h"
+#include "common/status/macros.h"
 
 namespace signpost::service {
+namespace {
+
+struct EventKeys {
+  std::unique_ptr<events::EventSigner> signer;
+  std::unique_ptr<events::EventVerifier> verifier;  // null without a dir
+};
+
+// The signer from event_signing_key (as `producer`) and, when event_keys_dir
+// is set, the verifier from it. Errors name the flag and the file.
+absl::StatusOr<EventKeys> LoadEventKeys(const config::Config& config,
+                                        const std::string& producer) {
+  EventKeys keys;
+  absl::StatusOr<events::EventSigner> signer = events::EventSigner::FromPemFile(
+      config.GetString("event_signing_key"), producer);
+  if (!signer.ok()) {
+    return absl::Status(
+        signer.status().code(),
+        absl::StrCat("event_signing_key: ", signer.status().message()));
+  }
+  keys.signer = std::make_unique<events::EventSigner>(std::move(*signer));
+  log::Fields fields = {{"producer", keys.signer->producer()},
+                        {"key_id", keys.signer->key_id()}};
+  const std::string& keys_dir = config.GetString("event_keys_dir");
+  if (!keys_dir.empty()) {
+    absl::StatusOr<events::EventVerifier> verifier =
+        events::LoadVerifier(keys_dir);
+    if (!verifier.ok()) {
+      return absl::Status(
+          verifier.status().code(),
+          absl::StrCat("event_keys_dir: ", verifier.status().message()));
+    }
+    keys.verifier =
+        std::make_unique<events::EventVerifier>(std::move(*verifier));
+    fields.emplace_back("verify_keys_dir", keys_dir);
+  }
+  log::Info("event keys loaded", fields);
+  return keys;
+}
+
+}  // namespace
 
 void BlockShutdownSignals() {
   sigset_t set;
@@ -53,9 +95,30 @@ void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
   config.DefineInt("shutdown_timeout", 15, 1, 600,
                    "seconds the whole graceful shutdown may take, even with "
                    "Kafka unreachable; past it the process exits with code 3");
+  config.DefineString("tls_cert_file", "",
+                      "this service's TLS certificate (PEM); with "
+                      "tls_key_file and tls_ca_file, every gRPC call needs a "
+                      "client certificate from that CA");
+  config.DefineString("tls_key_file", "", "the certificate's private key");
+  config.DefineString("tls_ca_file", "",
+                      "CA bundle that client certificates must chain to");
+  config.DefineBool("dev_plaintext", false,
+                    "development only: serve plaintext gRPC without TLS "
+                    "(refused unless grpc_address is a loopback address)");
   config.DefineInt("consumer_max_attempts", 5, 1, 1000,
                    "attempts at an event whose failure is not known to be "
                    "transient before it goes to the dead-letter topic");
+  config.DefineString("event_signing_key", "",
+                      "this service's Ed25519 event-signing private key "
+                      "(PKCS#8 PEM); signs every record it publishes",
+                      true);
+  config.DefineString(
+      "event_keys_dir", "",
+      "directory of the producers' event-signing public keys "
+      "(<producer>.pub for intake, triage, advocacy, orders and "
+      "notification); every consumed record must verify against its topic's "
+      "producer",
+      /*required=*/!spec.subscribe_topics.empty());
 }
 
 int ParseConfig(config::Config& config, int argc, char** argv) {
@@ -83,13 +146,51 @@ int ParseConfig(config::Config& config, int argc, char** argv) {
   return -1;
 }
 
+namespace {
+
+// Mutual TLS unless --dev_plaintext, which only a loopback address may use.
+absl::Status CheckTransport(const config::Config& config) {
+  const std::string& address = config.GetString("grpc_address");
+  if (config.GetBool("dev_plaintext")) {
+    if (!grpcutil::IsLoopbackAddress(address)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dev_plaintext is allowed only on a loopback grpc_address, not ",
+          address));
+    }
+    return absl::OkStatus();
+  }
+  if (config.GetString("tls_cert_file").empty() ||
+      config.GetString("tls_key_file").empty() ||
+      config.GetString("tls_ca_file").empty()) {
+    return absl::InvalidArgumentError(
+        "tls_cert_file, tls_key_file and tls_ca_file are required (every "
+        "gRPC call is mutual TLS; --dev_plaintext serves plaintext on a "
+        "loopback address, for development only)");
+  }
+  absl::Status files = grpcutil::CheckTlsFiles(
+      {config.GetString("tls_cert_file"), config.GetString("tls_key_file"),
+       config.GetString("tls_ca_file")});
+  if (!files.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls files: ", files.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 ServiceHost::ServiceHost(const config::Config& config, ServiceSpec spec)
     : config_(config), spec_(std::move(spec)) {}
 
 absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
     const config::Config& config, const ServiceSpec& spec) {
   log::SetService(spec.name);
+  // Before anything is opened, so that a bad key is one line and no effect.
+  ASSIGN_OR_RETURN(EventKeys keys, LoadEventKeys(config, spec.name));
+  RETURN_IF_ERROR(CheckTransport(config));
   std::unique_ptr<ServiceHost> host(new ServiceHost(config, spec));
+  host->signer_ = std::move(keys.signer);
+  host->verifier_ = std::move(keys.verifier);
   absl::StatusOr<std::unique_ptr<store::Database>> db =
       store::Database::Open(config.GetString("db_path"), spec.migrations);
   if (!db.ok()) {
@@ -119,8 +220,10 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
         absl::StrCat("kafka settings: ", producer.status().message()));
   }
   host->producer_ = std::move(*producer);
-  host->relay_ =
-      std::make_unique<store::OutboxRelay>(*host->db_, *host->producer_);
+  store::OutboxRelay::Options relay_options;
+  relay_options.signer = host->signer_.get();
+  host->relay_ = std::make_unique<store::OutboxRelay>(
+      *host->db_, *host->producer_, relay_options);
   return host;
 }
 
@@ -243,6 +346,11 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
   options.address = config_.GetString("grpc_address");
   options.max_message_bytes =
       static_cast<int>(config_.GetInt("max_message_bytes"));
+  if (!config_.GetBool("dev_plaintext")) {
+    options.tls = grpcutil::TlsFiles{config_.GetString("tls_cert_file"),
+                                     config_.GetString("tls_key_file"),
+                                     config_.GetString("tls_ca_file")};
+  }
   absl::StatusOr<std::unique_ptr<grpcutil::ServerRunner>> server =
       grpcutil::ServerRunner::Start(options, services);
   if (!server.ok()) {
@@ -263,9 +371,15 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
     consumer_options.max_attempts =
         static_cast<int>(config_.GetInt("consumer_max_attempts"));
     consumer_options.on_commit = [this] { relay_->Notify(); };
+    consumer_options.verifier = verifier_.get();
+    // Never consume unverified records: only a spec that subscribes to no
+    // topic may leave event_keys_dir empty.
     absl::StatusOr<std::unique_ptr<events::EventConsumer>> consumer =
-        events::EventConsumer::Create(consumer_options, *db_, *producer_,
-                                      std::move(handler));
+        verifier_ == nullptr
+            ? absl::FailedPreconditionError(
+                  "event_keys_dir is required to consume events")
+            : events::EventConsumer::Create(consumer_options, *db_, *producer_,
+                                            std::move(handler));
     if (!consumer.ok()) {
       std::fprintf(stderr, "signpost-%s: kafka consumer: %s\n",
                    spec_.name.c_str(),
@@ -282,6 +396,9 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
   for (auto& w : workers_) w->Start();
   // The line scripts wait for; the address is what partner systems dial.
   log::Info("listening", {{"grpc_address", server_->address()},
+                          {"transport", config_.GetBool("dev_plaintext")
+                                            ? "plaintext (development)"
+                                            : "mutual TLS"},
                           {"db_path", db_->path()},
                           {"topic", spec_.topic}});
 

@@ -27,6 +27,7 @@
 #include "common/config/config.h"
 #include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
+#include "common/events/signing.h"
 #include "common/grpc/executor.h"
 #include "common/grpc/server_runner.h"
 #include "common/kafka/kafka.h"
@@ -52,7 +53,8 @@ void WaitForShutdownSignal();
 
 // Declares grpc_address, db_path, kafka_bootstrap, kafka_group,
 // kafka_security_protocol, kafka_sasl_*, log_level, max_message_bytes,
-// shutdown_timeout.
+// shutdown_timeout, event_signing_key (required) and event_keys_dir (required
+// when spec.subscribe_topics is not empty).
 void DefineCommonFlags(config::Config& config, const ServiceSpec& spec);
 
 // Parses flags and env. Returns -1 to go on, or the exit code to return now
@@ -65,7 +67,9 @@ class ServiceHost {
   // Blocks until shutdown is asked for. Called once the server listens.
   using WaitFn = std::function<void()>;
 
-  // Opens the store and the Kafka clients. Errors name the failing setting.
+  // Loads the event keys (signing every record the relay publishes as
+  // spec.name; verifying every record consumed), then opens the store and the
+  // Kafka clients. Errors name the failing setting.
   static absl::StatusOr<std::unique_ptr<ServiceHost>> Create(
       const config::Config& config, const ServiceSpec& spec);
   ~ServiceHost();
@@ -108,6 +112,10 @@ class ServiceHost {
   const config::Config& config_;
   ServiceSpec spec_;
   kafka::ClientOptions kafka_options_;
+  // Declared before the relay and the consumer that point to them.
+  std::unique_ptr<events::EventSigner> signer_;
+  // Null without --event_keys_dir; Run() then refuses to consume.
+  std::unique_ptr<events::EventVerifier> verifier_;
   grpcutil::Executor executor_{4};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<kafka::Producer> producer_;

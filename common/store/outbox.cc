@@ -177,8 +177,15 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
   std::vector<kafka::OutgoingMessage> messages;
   messages.reserve(rows.size());
   for (const PendingRow& r : rows) {
-    messages.push_back({r.topic, r.key, r.payload,
-                        events::CloudEventHeaders(r.envelope, r.traceparent)});
+    kafka::OutgoingMessage& m = messages.emplace_back(kafka::OutgoingMessage{
+        r.topic, r.key, r.payload,
+        events::CloudEventHeaders(r.envelope, r.traceparent)});
+    // Signed last: a header changed after signing would break the signature.
+    if (options_.signer != nullptr) {
+      for (auto& header : options_.signer->Sign(m)) {
+        m.headers.push_back(std::move(header));
+      }
+    }
   }
   std::vector<kafka::Delivery> deliveries = producer_.ProduceAndWait(
       messages, std::min(timeout, options_.delivery_timeout), &abandon_);

@@ -3,6 +3,8 @@
 // OutboxRelay then publishes committed rows in order and marks them sent.
 // Sent rows are kept: they are the service's own event history. The inbox
 // records processed event ids so a redelivered event has no second effect.
+// With a signer, the relay signs every record it publishes
+// (common/events/signing.h), so that consumers can verify its producer.
 #pragma once
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/events/signing.h"
 #include "common/kafka/kafka.h"
 #include "common/store/database.h"
 #include "signpost/v1/events.pb.h"
@@ -54,6 +57,11 @@ class OutboxRelay {
     int batch_size = 100;
     absl::Duration idle_wait = absl::Milliseconds(200);
     absl::Duration delivery_timeout = absl::Seconds(15);
+    // When set, every record gets the signature headers (sp_sig_key, sp_sig,
+    // sp_sig_alg) after its CloudEvents headers. Not owned; must outlive the
+    // relay. Null publishes unsigned records (low-level tests only: every
+    // service's consumers refuse them).
+    const events::EventSigner* signer = nullptr;
   };
   OutboxRelay(Database& db, kafka::Producer& producer, Options options);
   OutboxRelay(Database& db, kafka::Producer& producer)

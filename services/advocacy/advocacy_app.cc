@@ -149,10 +149,12 @@ absl::StatusOr<v1::Advocate> AdvocacyApp::SetAvailability(
   });
 }
 
-absl::StatusOr<std::vector<v1::Advocate>> AdvocacyApp::ListAdvocates(
-    v1::AdvocateRole role, const std::optional<ProviderId>& provider_id) {
-  return db_.Read(
-      [&](Tx& tx) { return directory_.ListAdvocates(tx, role, provider_id); });
+absl::StatusOr<paging::Page<v1::Advocate>> AdvocacyApp::ListAdvocates(
+    v1::AdvocateRole role, const std::optional<ProviderId>& provider_id,
+    const paging::PageRequest& page) {
+  return db_.Read([&](Tx& tx) {
+    return directory_.ListAdvocates(tx, role, provider_id, page);
+  });
 }
 
 // --- Routing -----------------------------------------------------------------

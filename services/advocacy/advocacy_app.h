@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/advocacy/assigner.h"
 #include "services/advocacy/assignment_lifecycle.h"
@@ -27,6 +28,11 @@
 #include "signpost/v1/events.pb.h"
 
 namespace signpost::advocacy {
+
+// ListAdvocates pages by advocate_id (unique).
+inline constexpr paging::KeyKind kAdvocateListKeys[] = {paging::KeyKind::kText};
+inline constexpr paging::Listing kAdvocateListing{"ListAdvocates",
+                                                  kAdvocateListKeys};
 
 // A decline as the advocate gave it. The note is staff free text: it is
 // kept with the history only, never in events or logs.
@@ -76,9 +82,11 @@ class AdvocacyApp {
   absl::StatusOr<v1::Advocate> SetAvailability(
       const AdvocateId& advocate_id, const v1::Availability& availability,
       absl::Time now, const std::string& traceparent);
-  absl::StatusOr<std::vector<v1::Advocate>> ListAdvocates(
+  // One page of the advocates, by advocate_id (kAdvocateListing).
+  absl::StatusOr<paging::Page<v1::Advocate>> ListAdvocates(
       v1::AdvocateRole role = v1::ADVOCATE_ROLE_UNSPECIFIED,
-      const std::optional<ProviderId>& provider_id = std::nullopt);
+      const std::optional<ProviderId>& provider_id = std::nullopt,
+      const paging::PageRequest& page = {});
 
   // Routes a ReferralTriaged or ReferralReassessed envelope inside the
   // consumer's transaction: one assignment per advocate pathway not yet

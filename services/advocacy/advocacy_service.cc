@@ -10,6 +10,7 @@
 #include "common/errors/errors.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
+#include "common/paging/page.h"
 #include "common/status/macros.h"
 #include "common/time/timestamps.h"
 #include "services/advocacy/directory.h"
@@ -110,12 +111,20 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::ListAdvocates(
     const v1::ListAdvocatesRequest* request,
     v1::ListAdvocatesResponse* response) {
   return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateListAdvocates(*request).ToStatus());
+    const std::string scope =
+        paging::Scope({absl::StrCat(request->role()), request->provider_id()});
+    ASSIGN_OR_RETURN(paging::PageRequest page,
+                     paging::CheckPageRequest(kAdvocateListing, scope, *request,
+                                              ValidateListAdvocates(*request)));
     ASSIGN_OR_RETURN(
-        std::vector<v1::Advocate> all,
+        paging::Page<v1::Advocate> listed,
         app_.ListAdvocates(request->role(),
-                           OptionalProvider(request->provider_id())));
-    for (v1::Advocate& a : all) *response->add_advocates() = std::move(a);
+                           OptionalProvider(request->provider_id()), page));
+    for (v1::Advocate& a : listed.items) {
+      *response->add_advocates() = std::move(a);
+    }
+    response->set_next_page_token(
+        paging::NextPageToken(kAdvocateListing, scope, listed.next));
     return absl::OkStatus();
   });
 }

@@ -192,30 +192,32 @@ absl::StatusOr<bool> DirectoryStore::AdvocateExists(
                 advocate_id.value());
 }
 
-absl::StatusOr<std::vector<v1::Advocate>> DirectoryStore::ListAdvocates(
-    Tx& tx, v1::AdvocateRole role,
-    const std::optional<ProviderId>& provider_id) {
+absl::StatusOr<paging::Page<v1::Advocate>> DirectoryStore::ListAdvocates(
+    Tx& tx, v1::AdvocateRole role, const std::optional<ProviderId>& provider_id,
+    const paging::PageRequest& page) {
   std::vector<std::string> where;
   if (role != v1::ADVOCATE_ROLE_UNSPECIFIED) where.push_back("role = ?");
   if (provider_id) where.push_back("provider_id = ?");
+  if (page.after) where.push_back("advocate_id > ?");
   ASSIGN_OR_RETURN(
       Statement q,
       tx.Prepare(absl::StrCat(
           "SELECT ", kAdvocateColumns, " FROM advocates ",
           where.empty() ? ""
                         : absl::StrCat("WHERE ", absl::StrJoin(where, " AND ")),
-          " ORDER BY advocate_id")));
+          " ORDER BY advocate_id LIMIT ?")));
   int index = 1;
   if (role != v1::ADVOCATE_ROLE_UNSPECIFIED) {
     q.Bind(index++, static_cast<int64_t>(role));
   }
   if (provider_id) q.Bind(index++, provider_id->value());
-  std::vector<v1::Advocate> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return out;
-    out.push_back(ReadAdvocate(q));
-  }
+  if (page.after) q.Bind(index++, page.after->Text(0));
+  q.Bind(index, page.limit());
+  return paging::ReadPage(page, q, [](const Statement& row) {
+    v1::Advocate a = ReadAdvocate(row);
+    paging::Cursor key({a.advocate_id()});
+    return paging::Keyed<v1::Advocate>{std::move(a), std::move(key)};
+  });
 }
 
 absl::StatusOr<bool> DirectoryStore::SetAvailability(

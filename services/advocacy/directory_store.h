@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/advocacy/matching.h"
 #include "signpost/v1/advocacy.pb.h"
@@ -31,10 +32,12 @@ class DirectoryStore {
       store::Tx& tx, const AdvocateId& advocate_id);
   absl::StatusOr<bool> AdvocateExists(store::Tx& tx,
                                       const AdvocateId& advocate_id);
-  // Ordered by id; UNSPECIFIED role and no provider mean any.
-  absl::StatusOr<std::vector<v1::Advocate>> ListAdvocates(
+  // One page of the advocates by advocate_id (the key); UNSPECIFIED role
+  // and no provider mean any.
+  absl::StatusOr<paging::Page<v1::Advocate>> ListAdvocates(
       store::Tx& tx, v1::AdvocateRole role,
-      const std::optional<ProviderId>& provider_id);
+      const std::optional<ProviderId>& provider_id,
+      const paging::PageRequest& page);
   // False when there is no such advocate.
   absl::StatusOr<bool> SetAvailability(store::Tx& tx,
                                        const AdvocateId& advocate_id,

@@ -9,8 +9,12 @@
 //        services, and prints one line per referral.
 //   signpost-cli load (demo's endpoint flags) --count N FILE
 //        submits N copies of FILE and reports latency and throughput.
+// Every command takes `--as AGENCY --pki DIR` (or SIGNPOST_AS and
+// SIGNPOST_PKI_DIR): mutual TLS with DIR/agencies/AGENCY.{crt,key} and
+// DIR/ca.crt. Without a PKI directory it speaks plaintext (development).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +29,8 @@
 #include "absl/time/clock.h"
 #include "common/config/textproto.h"
 #include "common/grpc/status.h"
+#include "common/grpc/tls.h"
+#include "common/status/macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
@@ -37,8 +43,58 @@ namespace {
 
 using namespace signpost;
 
+// Set once in main() from --as/--pki (or SIGNPOST_AS/SIGNPOST_PKI_DIR):
+// mutual TLS with the agency's certificate; plaintext when no PKI is given.
+std::shared_ptr<grpc::ChannelCredentials>& Credentials() {
+  static auto* credentials = new std::shared_ptr<grpc::ChannelCredentials>(
+      grpc::InsecureChannelCredentials());
+  return *credentials;
+}
+
 std::shared_ptr<grpc::Channel> Dial(const std::string& addr) {
-  return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  return grpc::CreateChannel(addr, Credentials());
+}
+
+// Takes `--as AGENCY` and `--pki DIR` out of argv (they may stand anywhere)
+// and sets the credentials. Returns false, printing why, on a bad setting.
+bool SetUpIdentity(std::vector<char*>& args) {
+  const char* env_as = std::getenv("SIGNPOST_AS");
+  const char* env_pki = std::getenv("SIGNPOST_PKI_DIR");
+  std::string as = env_as ? env_as : "";
+  std::string pki = env_pki ? env_pki : "";
+  std::vector<char*> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if ((arg == "--as" || arg == "--pki") && i + 1 < args.size()) {
+      (arg == "--as" ? as : pki) = args[++i];
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  args = rest;
+  if (pki.empty()) {
+    if (!as.empty()) {
+      std::fprintf(stderr,
+                   "signpost-cli: --as needs --pki DIR (or SIGNPOST_PKI_DIR) "
+                   "holding agencies/%s.crt\n",
+                   as.c_str());
+      return false;
+    }
+    return true;  // development plaintext
+  }
+  if (as.empty()) as = "signpost-operator";
+  grpcutil::TlsFiles files{absl::StrCat(pki, "/agencies/", as, ".crt"),
+                           absl::StrCat(pki, "/agencies/", as, ".key"),
+                           absl::StrCat(pki, "/ca.crt")};
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      grpcutil::MutualTlsChannelCredentials(files);
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "signpost-cli: --as %s: %s\n", as.c_str(),
+                 std::string(credentials.status().message()).c_str());
+    return false;
+  }
+  Credentials() = *credentials;
+  return true;
 }
 
 void SetDeadline(grpc::ClientContext* ctx,
@@ -162,6 +218,32 @@ struct RoutedClients {
   std::unique_ptr<v1::NotificationService::Stub> notification;
 };
 
+// Every delivery of the referral, following next_page_token (ListDeliveries
+// is paged); a failed call is UNAVAILABLE naming notification.
+absl::StatusOr<v1::ListDeliveriesResponse> AllDeliveries(
+    v1::NotificationService::Stub& notification, const std::string& id) {
+  v1::ListDeliveriesResponse all;
+  v1::ListDeliveriesRequest req;
+  req.set_referral_id(id);
+  req.set_page_size(500);
+  do {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::ListDeliveriesResponse page;
+    grpc::Status s = notification.ListDeliveries(&ctx, req, &page);
+    if (!s.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("notification: ", DescribeError(s)));
+    }
+    for (v1::Delivery& d : *page.mutable_deliveries()) {
+      *all.add_deliveries() = std::move(d);
+    }
+    all.set_events_processed(page.events_processed());
+    req.set_page_token(page.next_page_token());
+  } while (!req.page_token().empty());
+  return all;
+}
+
 absl::StatusOr<Routed> WaitRouted(RoutedClients& clients, const std::string& id,
                                   absl::Duration timeout) {
   auto& triage = clients.triage;
@@ -217,16 +299,7 @@ absl::StatusOr<Routed> WaitRouted(RoutedClients& clients, const std::string& id,
     }
     waiting_for = "notification";
     {
-      grpc::ClientContext ctx;
-      SetDeadline(&ctx);
-      v1::ListDeliveriesRequest req;
-      req.set_referral_id(id);
-      req.set_limit(1000);
-      grpc::Status s = notification->ListDeliveries(&ctx, req, &r.deliveries);
-      if (!s.ok()) {
-        return absl::UnavailableError(
-            absl::StrCat("notification: ", DescribeError(s)));
-      }
+      ASSIGN_OR_RETURN(r.deliveries, AllDeliveries(*notification, id));
       // Received + triaged + one event per advocacy outcome + per
       // consideration.
       int expected = 2 + r.assignments.assignments_size() + r.considerations;
@@ -414,13 +487,19 @@ int Usage() {
       "  signpost-cli import-directory ADVOCACY_ADDR FILE\n"
       "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
       "--notification E [--timeout_s N] FILE...\n"
-      "  signpost-cli load (same endpoint flags) --count N FILE\n");
+      "  signpost-cli load (same endpoint flags) --count N FILE\n"
+      "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
+      "SIGNPOST_PKI_DIR) for mutual TLS\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::vector<char*> args(argv, argv + argc);
+  if (!SetUpIdentity(args)) return 2;
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   if (argc < 2) return Usage();
   std::string command = argv[1];
   if (command == "wait-healthy") {

@@ -70,15 +70,21 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
 }
 
 absl::StatusOr<DeliveryList> NotificationApp::ListDeliveries(
-    const std::optional<ReferralId>& referral_id, int limit) {
+    const std::optional<ReferralId>& referral_id,
+    const paging::PageRequest& page) {
   return db_.Read([&](store::Tx& tx) -> absl::StatusOr<DeliveryList> {
     DeliveryList list;
     if (!referral_id.has_value()) {
-      ASSIGN_OR_RETURN(list.deliveries, store_.RecentDeliveries(tx, limit));
+      ASSIGN_OR_RETURN(paging::Page<v1::Delivery> recent,
+                       store_.RecentDeliveries(tx, page));
+      list.deliveries = std::move(recent.items);
+      list.next = std::move(recent.next);
       return list;
     }
-    ASSIGN_OR_RETURN(list.deliveries,
-                     store_.ReferralDeliveries(tx, *referral_id, limit));
+    ASSIGN_OR_RETURN(paging::Page<v1::Delivery> deliveries,
+                     store_.ReferralDeliveries(tx, *referral_id, page));
+    list.deliveries = std::move(deliveries.items);
+    list.next = std::move(deliveries.next);
     ASSIGN_OR_RETURN(list.events_processed,
                      store_.CountDecidedEvents(tx, *referral_id));
     return list;

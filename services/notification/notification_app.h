@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/notification/notification_store.h"
 #include "signpost/v1/events.pb.h"
@@ -22,11 +23,26 @@
 
 namespace signpost::notification {
 
+// ListDeliveries pages a referral's deliveries by (delivered_at, agency_id,
+// recorded order) and all recent ones by (delivered_at descending,
+// delivery_id). The token's scope (the referral filter) keeps them apart.
+inline constexpr paging::KeyKind kReferralDeliveryKeys[] = {
+    paging::KeyKind::kInt, paging::KeyKind::kText, paging::KeyKind::kInt};
+inline constexpr paging::Listing kReferralDeliveriesListing{
+    "ListDeliveries", kReferralDeliveryKeys};
+inline constexpr paging::KeyKind kRecentDeliveryKeys[] = {
+    paging::KeyKind::kInt, paging::KeyKind::kText};
+inline constexpr paging::Listing kRecentDeliveriesListing{"ListDeliveries",
+                                                          kRecentDeliveryKeys};
+
+// One page of deliveries.
 struct DeliveryList {
   std::vector<v1::Delivery> deliveries;
   // Events of the referral whose delivery has been decided (0 when the list
-  // is not for one referral).
+  // is not for one referral); the same on every page.
   int events_processed = 0;
+  // Where the next page starts; unset on the last page.
+  std::optional<paging::Cursor> next;
 };
 
 class NotificationApp {
@@ -40,10 +56,12 @@ class NotificationApp {
   absl::StatusOr<int> Deliver(store::Tx& tx, const v1::EventEnvelope& envelope,
                               absl::string_view traceparent);
 
-  // The referral's deliveries (oldest first) when `referral_id` is set,
-  // otherwise the most recent ones (newest first); at most `limit`.
+  // One page of the referral's deliveries (oldest first;
+  // kReferralDeliveriesListing) when `referral_id` is set, otherwise of
+  // the most recent ones (newest first; kRecentDeliveriesListing).
   absl::StatusOr<DeliveryList> ListDeliveries(
-      const std::optional<ReferralId>& referral_id, int limit);
+      const std::optional<ReferralId>& referral_id,
+      const paging::PageRequest& page = {});
 
  private:
   // Delivers one released event to every agency routing picks; returns how

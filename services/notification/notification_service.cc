@@ -1,25 +1,21 @@
 #include "services/notification/notification_service.h"
 
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "common/errors/errors.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/status/macros.h"
 
 namespace signpost::notification {
 namespace {
 
-constexpr int kDefaultLimit = 100;
-constexpr int kMaxLimit = 1000;
-
 errors::FieldErrors Validate(const v1::ListDeliveriesRequest& request) {
   errors::FieldErrors errors;
   if (!request.referral_id().empty() && !IsUuid(request.referral_id())) {
     errors.Add("referral_id", "must be a referral id (UUID) or empty");
-  }
-  if (request.limit() < 0 || request.limit() > kMaxLimit) {
-    errors.Add("limit", "must be between 0 and 1000 (0 means 100)");
   }
   return errors;
 }
@@ -31,18 +27,24 @@ grpc::ServerUnaryReactor* NotificationServiceImpl::ListDeliveries(
     const v1::ListDeliveriesRequest* request,
     v1::ListDeliveriesResponse* response) {
   return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(Validate(*request).ToStatus());
+    const paging::Listing& listing = request->referral_id().empty()
+                                         ? kRecentDeliveriesListing
+                                         : kReferralDeliveriesListing;
+    const std::string scope = paging::Scope({request->referral_id()});
+    ASSIGN_OR_RETURN(
+        paging::PageRequest page,
+        paging::CheckPageRequest(listing, scope, *request, Validate(*request)));
     std::optional<ReferralId> referral_id;
     if (!request->referral_id().empty()) {
       referral_id.emplace(request->referral_id());
     }
-    const int limit = request->limit() == 0 ? kDefaultLimit : request->limit();
-    ASSIGN_OR_RETURN(DeliveryList list,
-                     app_.ListDeliveries(referral_id, limit));
+    ASSIGN_OR_RETURN(DeliveryList list, app_.ListDeliveries(referral_id, page));
     for (v1::Delivery& d : list.deliveries) {
       *response->add_deliveries() = std::move(d);
     }
     response->set_events_processed(list.events_processed);
+    response->set_next_page_token(
+        paging::NextPageToken(listing, scope, list.next));
     return absl::OkStatus();
   });
 }

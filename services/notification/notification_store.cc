@@ -7,26 +7,23 @@
 namespace signpost::notification {
 namespace {
 
+// The rowid, last, is the recorded order that breaks a referral's ties. (A
+// VACUUM could renumber it; Signpost never runs one.)
 constexpr char kDeliveryColumns[] =
     "SELECT delivery_id, agency_id, referral_id, event_id, event_type, "
-    "legal_basis, delivered_at_ms FROM deliveries ";
+    "legal_basis, delivered_at_ms, rowid FROM deliveries ";
 
-absl::StatusOr<std::vector<v1::Delivery>> ReadDeliveries(store::Statement& q) {
-  std::vector<v1::Delivery> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    v1::Delivery& d = out.emplace_back();
-    d.set_delivery_id(q.ColumnText(0));
-    d.set_agency_id(q.ColumnText(1));
-    d.set_referral_id(q.ColumnText(2));
-    d.set_event_id(q.ColumnText(3));
-    d.set_event_type(q.ColumnText(4));
-    d.set_legal_basis(q.ColumnText(5));
-    *d.mutable_delivered_at() =
-        timeutil::ToTimestamp(absl::FromUnixMillis(q.ColumnInt(6)));
-  }
-  return out;
+v1::Delivery ReadDelivery(const store::Statement& q) {
+  v1::Delivery d;
+  d.set_delivery_id(q.ColumnText(0));
+  d.set_agency_id(q.ColumnText(1));
+  d.set_referral_id(q.ColumnText(2));
+  d.set_event_id(q.ColumnText(3));
+  d.set_event_type(q.ColumnText(4));
+  d.set_legal_basis(q.ColumnText(5));
+  *d.mutable_delivered_at() =
+      timeutil::ToTimestamp(absl::FromUnixMillis(q.ColumnInt(6)));
+  return d;
 }
 
 }  // namespace
@@ -61,6 +58,14 @@ CREATE TABLE deliveries (
   UNIQUE (agency_id, event_id)
 );
 CREATE INDEX deliveries_referral ON deliveries(referral_id, delivered_at_ms);
+)sql",
+          R"sql(
+-- Keyset paging: each list reads its page in its own order (an index ends
+-- with the rowid, the recorded order).
+DROP INDEX deliveries_referral;
+CREATE INDEX deliveries_referral
+  ON deliveries(referral_id, delivered_at_ms, agency_id);
+CREATE INDEX deliveries_recent ON deliveries(delivered_at_ms DESC, delivery_id);
 )sql"};
 }
 
@@ -173,25 +178,57 @@ absl::StatusOr<bool> NotificationStore::InsertDelivery(
   return tx.Changes() > 0;
 }
 
-absl::StatusOr<std::vector<v1::Delivery>> NotificationStore::RecentDeliveries(
-    store::Tx& tx, int limit) const {
-  ASSIGN_OR_RETURN(store::Statement q,
-                   tx.Prepare(absl::StrCat(kDeliveryColumns,
-                                           "ORDER BY delivered_at_ms DESC, "
-                                           "delivery_id LIMIT ?")));
-  q.Bind(1, static_cast<int64_t>(limit));
-  return ReadDeliveries(q);
+absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::RecentDeliveries(
+    store::Tx& tx, const paging::PageRequest& page) const {
+  // After the cursor in (delivered_at_ms DESC, delivery_id ASC).
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare(absl::StrCat(
+          kDeliveryColumns,
+          page.after ? "WHERE (delivered_at_ms < ? OR (delivered_at_ms = ? "
+                       "AND delivery_id > ?)) "
+                     : "",
+          "ORDER BY delivered_at_ms DESC, delivery_id LIMIT ?")));
+  int arg = 0;
+  if (page.after) {
+    q.Bind(1, page.after->Int(0))
+        .Bind(2, page.after->Int(0))
+        .Bind(3, page.after->Text(1));
+    arg = 3;
+  }
+  q.Bind(arg + 1, page.limit());
+  return paging::ReadPage(page, q, [](const store::Statement& row) {
+    v1::Delivery d = ReadDelivery(row);
+    paging::Cursor key({row.ColumnInt(6), d.delivery_id()});
+    return paging::Keyed<v1::Delivery>{std::move(d), std::move(key)};
+  });
 }
 
-absl::StatusOr<std::vector<v1::Delivery>> NotificationStore::ReferralDeliveries(
-    store::Tx& tx, const ReferralId& referral_id, int limit) const {
-  ASSIGN_OR_RETURN(store::Statement q,
-                   tx.Prepare(absl::StrCat(kDeliveryColumns,
-                                           "WHERE referral_id = ? ORDER BY "
-                                           "delivered_at_ms, agency_id "
-                                           "LIMIT ?")));
-  q.Bind(1, referral_id.value()).Bind(2, static_cast<int64_t>(limit));
-  return ReadDeliveries(q);
+absl::StatusOr<paging::Page<v1::Delivery>>
+NotificationStore::ReferralDeliveries(store::Tx& tx,
+                                      const ReferralId& referral_id,
+                                      const paging::PageRequest& page) const {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare(absl::StrCat(
+          kDeliveryColumns, "WHERE referral_id = ? ",
+          page.after ? "AND (delivered_at_ms, agency_id, rowid) > (?, ?, ?) "
+                     : "",
+          "ORDER BY delivered_at_ms, agency_id, rowid LIMIT ?")));
+  int arg = 1;
+  q.Bind(arg, referral_id.value());
+  if (page.after) {
+    q.Bind(2, page.after->Int(0))
+        .Bind(3, page.after->Text(1))
+        .Bind(4, page.after->Int(2));
+    arg = 4;
+  }
+  q.Bind(arg + 1, page.limit());
+  return paging::ReadPage(page, q, [](const store::Statement& row) {
+    v1::Delivery d = ReadDelivery(row);
+    paging::Cursor key({row.ColumnInt(6), d.agency_id(), row.ColumnInt(7)});
+    return paging::Keyed<v1::Delivery>{std::move(d), std::move(key)};
+  });
 }
 
 }  // namespace signpost::notification

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/notification/routing.h"
 #include "signpost/v1/events.pb.h"
@@ -56,12 +57,16 @@ class NotificationStore {
   // writing nothing, when its agency already received its event.
   absl::StatusOr<bool> InsertDelivery(store::Tx& tx,
                                       const v1::Delivery& delivery) const;
-  // The most recent deliveries, newest first.
-  absl::StatusOr<std::vector<v1::Delivery>> RecentDeliveries(store::Tx& tx,
-                                                             int limit) const;
-  // The referral's deliveries, oldest first.
-  absl::StatusOr<std::vector<v1::Delivery>> ReferralDeliveries(
-      store::Tx& tx, const ReferralId& referral_id, int limit) const;
+  // One page of all deliveries, newest first, then by delivery id; keys
+  // (delivered_at_ms, delivery_id).
+  absl::StatusOr<paging::Page<v1::Delivery>> RecentDeliveries(
+      store::Tx& tx, const paging::PageRequest& page) const;
+  // One page of the referral's deliveries, oldest first, then by agency,
+  // then in the order they were recorded; keys (delivered_at_ms, agency_id,
+  // the row's rowid).
+  absl::StatusOr<paging::Page<v1::Delivery>> ReferralDeliveries(
+      store::Tx& tx, const ReferralId& referral_id,
+      const paging::PageRequest& page) const;
 };
 
 }  // namespace signpost::notification

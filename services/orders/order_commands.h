@@ -110,9 +110,6 @@ struct OrderFilter {
   std::string area_code;
   v1::OrderType order_type = v1::ORDER_TYPE_UNSPECIFIED;
   v1::OrderState state = v1::ORDER_STATE_UNSPECIFIED;
-  int limit = 0;  // 0: kDefaultOrderListLimit
 };
-
-inline constexpr int kDefaultOrderListLimit = 100;
 
 }  // namespace signpost::orders

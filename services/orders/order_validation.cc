@@ -154,7 +154,6 @@ errors::FieldErrors ValidateListOrders(const v1::ListOrdersRequest& r) {
   if (!r.referral_id().empty()) Uuid(e, "referral_id", r.referral_id());
   Type(e, r.order_type(), false);
   if (!v1::OrderState_IsValid(r.state())) e.Add("state", "unknown state");
-  if (r.limit() < 0 || r.limit() > 1000) e.Add("limit", "must be 0-1000");
   return e;
 }
 

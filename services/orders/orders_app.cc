@@ -18,8 +18,6 @@ namespace {
 using store::Tx;
 
 constexpr char kProducer[] = "orders";
-// ListOpenConsiderations answers at most this many.
-constexpr int kOpenConsiderationsLimit = 1000;
 
 absl::Status Emit(Tx& tx, v1::EventEnvelope envelope,
                   absl::string_view traceparent) {
@@ -226,16 +224,16 @@ absl::StatusOr<v1::Order> OrdersApp::GetOrder(const OrderId& order_id) {
   return db_.Read([&](Tx& tx) { return LoadOrderWithTimers(tx, order_id); });
 }
 
-absl::StatusOr<std::vector<v1::Order>> OrdersApp::ListOrders(
-    const OrderFilter& filter) {
-  const int limit = filter.limit > 0 ? filter.limit : kDefaultOrderListLimit;
-  return db_.Read([&](Tx& tx) -> absl::StatusOr<std::vector<v1::Order>> {
-    ASSIGN_OR_RETURN(std::vector<OrderId> ids, FindOrders(tx, filter, limit));
-    std::vector<v1::Order> orders;
-    for (const OrderId& id : ids) {
+absl::StatusOr<paging::Page<v1::Order>> OrdersApp::ListOrders(
+    const OrderFilter& filter, const paging::PageRequest& page) {
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<paging::Page<v1::Order>> {
+    ASSIGN_OR_RETURN(paging::Page<OrderId> ids, FindOrders(tx, filter, page));
+    paging::Page<v1::Order> orders;
+    for (const OrderId& id : ids.items) {
       ASSIGN_OR_RETURN(v1::Order order, LoadOrderWithTimers(tx, id));
-      orders.push_back(std::move(order));
+      orders.items.push_back(std::move(order));
     }
+    orders.next = std::move(ids.next);
     return orders;
   });
 }
@@ -256,30 +254,33 @@ absl::StatusOr<v1::OrderHistory> OrdersApp::GetOrderHistory(
   });
 }
 
-absl::StatusOr<std::vector<v1::ConsiderationRecord>> OrdersApp::ListReviewQueue(
-    const std::string& area_code, absl::Time now) {
-  ASSIGN_OR_RETURN(std::vector<v1::ConsiderationRecord> records,
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>>
+OrdersApp::ListReviewQueue(const std::string& area_code, absl::Time now,
+                           const paging::PageRequest& page) {
+  ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> records,
                    db_.Read([&](Tx& tx) {
-                     return ListOpenConsiderationsIn(tx, area_code);
+                     return ListOpenConsiderationsIn(tx, area_code, page);
                    }));
   return WithReviewStatus(std::move(records), now);
 }
 
-absl::StatusOr<std::vector<v1::ConsiderationRecord>>
-OrdersApp::ListConsiderationsOf(const ReferralId& referral_id, absl::Time now) {
-  ASSIGN_OR_RETURN(std::vector<v1::ConsiderationRecord> records,
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>>
+OrdersApp::ListConsiderationsOf(const ReferralId& referral_id, absl::Time now,
+                                const paging::PageRequest& page) {
+  ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> records,
                    db_.Read([&](Tx& tx) {
-                     return orders::ListConsiderationsOf(tx, referral_id);
+                     return orders::ListConsiderationsOf(tx, referral_id, page);
                    }));
   return WithReviewStatus(std::move(records), now);
 }
 
-absl::StatusOr<std::vector<v1::ConsiderationRecord>>
-OrdersApp::ListOpenConsiderations(absl::Time now) {
-  ASSIGN_OR_RETURN(
-      std::vector<v1::ConsiderationRecord> records, db_.Read([&](Tx& tx) {
-        return orders::ListOpenConsiderations(tx, kOpenConsiderationsLimit);
-      }));
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>>
+OrdersApp::ListOpenConsiderations(absl::Time now,
+                                  const paging::PageRequest& page) {
+  ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> records,
+                   db_.Read([&](Tx& tx) {
+                     return orders::ListOpenConsiderations(tx, page);
+                   }));
   return WithReviewStatus(std::move(records), now);
 }
 
@@ -349,12 +350,12 @@ absl::Status OrdersApp::ScheduleExpiry(Tx& tx, const v1::Order& order) {
   return absl::OkStatus();
 }
 
-std::vector<v1::ConsiderationRecord> OrdersApp::WithReviewStatus(
-    std::vector<v1::ConsiderationRecord> records, absl::Time now) const {
-  for (v1::ConsiderationRecord& r : records) {
+paging::Page<v1::ConsiderationRecord> OrdersApp::WithReviewStatus(
+    paging::Page<v1::ConsiderationRecord> page, absl::Time now) const {
+  for (v1::ConsiderationRecord& r : page.items) {
     SetReviewStatus(r, now, options_.review_window);
   }
-  return records;
+  return page;
 }
 
 }  // namespace signpost::orders

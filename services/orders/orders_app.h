@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "common/calendar/working_calendar.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/orders/order_commands.h"
 #include "services/orders/timers.h"
@@ -29,6 +30,21 @@
 #include "signpost/v1/orders.pb.h"
 
 namespace signpost::orders {
+
+// The sort keys the lists page by (paging::Listing): an integer (a time or
+// a kind), then an id.
+inline constexpr paging::KeyKind kIntThenId[] = {paging::KeyKind::kInt,
+                                                 paging::KeyKind::kText};
+// ListOrders: updated_at descending, then order_id.
+inline constexpr paging::Listing kOrderListing{"ListOrders", kIntThenId};
+// ListReviewQueue: opened_at, then consideration_id.
+inline constexpr paging::Listing kReviewQueueListing{"ListReviewQueue",
+                                                     kIntThenId};
+// ListConsiderations: a referral's by (consideration kind, id), all open
+// ones by (opened_at, id). The token's scope (the referral filter) keeps
+// the two apart.
+inline constexpr paging::Listing kConsiderationListing{"ListConsiderations",
+                                                       kIntThenId};
 
 // What one FireDueTimers run did.
 struct TimerSweep {
@@ -101,17 +117,25 @@ class OrdersApp {
                                         const std::string& traceparent);
 
   absl::StatusOr<v1::Order> GetOrder(const OrderId& order_id);
-  absl::StatusOr<std::vector<v1::Order>> ListOrders(const OrderFilter& filter);
+  // One page of the matching orders (with their timers), most recently
+  // updated first (kOrderListing).
+  absl::StatusOr<paging::Page<v1::Order>> ListOrders(
+      const OrderFilter& filter, const paging::PageRequest& page = {});
   absl::StatusOr<v1::OrderHistory> GetOrderHistory(const OrderId& order_id);
-  // Open review items of an area, oldest first, overdue ones marked.
-  absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListReviewQueue(
-      const std::string& area_code, absl::Time now);
-  // Every review item of a referral.
-  absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListConsiderationsOf(
-      const ReferralId& referral_id, absl::Time now);
-  // Open review items anywhere (at most 1000), oldest first.
-  absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListOpenConsiderations(
-      absl::Time now);
+  // One page of the open review items of an area, oldest first, overdue
+  // ones marked (kReviewQueueListing).
+  absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListReviewQueue(
+      const std::string& area_code, absl::Time now,
+      const paging::PageRequest& page = {});
+  // One page of the review items of a referral, by kind
+  // (kConsiderationListing).
+  absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListConsiderationsOf(
+      const ReferralId& referral_id, absl::Time now,
+      const paging::PageRequest& page = {});
+  // One page of the open review items anywhere, oldest first
+  // (kConsiderationListing).
+  absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListOpenConsiderations(
+      absl::Time now, const paging::PageRequest& page = {});
 
   // Fires every timer due at `now` (at most `limit`), each exactly once
   // with its event; an ORDER_EXPIRED timer also expires its order.
@@ -130,8 +154,8 @@ class OrdersApp {
                       absl::string_view traceparent);
   absl::Status ScheduleExpiry(store::Tx& tx, const v1::Order& order);
   absl::Status FireTimer(store::Tx& tx, const DueTimer& timer, absl::Time now);
-  std::vector<v1::ConsiderationRecord> WithReviewStatus(
-      std::vector<v1::ConsiderationRecord> records, absl::Time now) const;
+  paging::Page<v1::ConsiderationRecord> WithReviewStatus(
+      paging::Page<v1::ConsiderationRecord> page, absl::Time now) const;
 
   store::Database& db_;
   const Options options_;

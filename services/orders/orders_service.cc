@@ -5,8 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
+#include "common/paging/page.h"
 #include "common/status/macros.h"
 #include "common/time/timestamps.h"
 #include "services/orders/order_validation.h"
@@ -107,7 +109,6 @@ OrderFilter ToFilter(const v1::ListOrdersRequest& r) {
   f.area_code = r.area_code();
   f.order_type = r.order_type();
   f.state = r.state();
-  f.limit = r.limit();
   return f;
 }
 
@@ -222,10 +223,17 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListOrders(
     grpc::CallbackServerContext* c, const v1::ListOrdersRequest* req,
     v1::ListOrdersResponse* resp) {
   return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateListOrders(*req).ToStatus());
-    ASSIGN_OR_RETURN(std::vector<v1::Order> orders,
-                     app_.ListOrders(ToFilter(*req)));
-    AddAll(std::move(orders), resp->mutable_orders());
+    const std::string scope = paging::Scope(
+        {req->referral_id(), req->area_code(), absl::StrCat(req->order_type()),
+         absl::StrCat(req->state())});
+    ASSIGN_OR_RETURN(paging::PageRequest page,
+                     paging::CheckPageRequest(kOrderListing, scope, *req,
+                                              ValidateListOrders(*req)));
+    ASSIGN_OR_RETURN(paging::Page<v1::Order> orders,
+                     app_.ListOrders(ToFilter(*req), page));
+    AddAll(std::move(orders.items), resp->mutable_orders());
+    resp->set_next_page_token(
+        paging::NextPageToken(kOrderListing, scope, orders.next));
     return absl::OkStatus();
   });
 }
@@ -244,10 +252,15 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListReviewQueue(
     grpc::CallbackServerContext* c, const v1::ListReviewQueueRequest* req,
     v1::ListReviewQueueResponse* resp) {
   return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateReviewQueue(*req).ToStatus());
-    ASSIGN_OR_RETURN(std::vector<v1::ConsiderationRecord> items,
-                     app_.ListReviewQueue(req->area_code(), NowMillis()));
-    AddAll(std::move(items), resp->mutable_items());
+    const std::string scope = paging::Scope({req->area_code()});
+    ASSIGN_OR_RETURN(paging::PageRequest page,
+                     paging::CheckPageRequest(kReviewQueueListing, scope, *req,
+                                              ValidateReviewQueue(*req)));
+    ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> items,
+                     app_.ListReviewQueue(req->area_code(), NowMillis(), page));
+    AddAll(std::move(items.items), resp->mutable_items());
+    resp->set_next_page_token(
+        paging::NextPageToken(kReviewQueueListing, scope, items.next));
     return absl::OkStatus();
   });
 }
@@ -256,13 +269,20 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListConsiderations(
     grpc::CallbackServerContext* c, const v1::ListConsiderationsRequest* req,
     v1::ListConsiderationsResponse* resp) {
   return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateListConsiderations(*req).ToStatus());
-    ASSIGN_OR_RETURN(std::vector<v1::ConsiderationRecord> items,
-                     req->referral_id().empty()
-                         ? app_.ListOpenConsiderations(NowMillis())
-                         : app_.ListConsiderationsOf(
-                               ReferralId(req->referral_id()), NowMillis()));
-    AddAll(std::move(items), resp->mutable_considerations());
+    const std::string scope = paging::Scope({req->referral_id()});
+    ASSIGN_OR_RETURN(
+        paging::PageRequest page,
+        paging::CheckPageRequest(kConsiderationListing, scope, *req,
+                                 ValidateListConsiderations(*req)));
+    ASSIGN_OR_RETURN(
+        paging::Page<v1::ConsiderationRecord> items,
+        req->referral_id().empty()
+            ? app_.ListOpenConsiderations(NowMillis(), page)
+            : app_.ListConsiderationsOf(ReferralId(req->referral_id()),
+                                        NowMillis(), page));
+    AddAll(std::move(items.items), resp->mutable_considerations());
+    resp->set_next_page_token(
+        paging::NextPageToken(kConsiderationListing, scope, items.next));
     return absl::OkStatus();
   });
 }

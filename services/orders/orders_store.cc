@@ -30,6 +30,8 @@ absl::Status ForEachRow(Statement& q, Fn fn) {
 constexpr char kConsiderationColumns[] =
     "consideration_id, referral_id, consideration, area_code, open, "
     "opened_at_ms, applied, reason_code, order_id, actor";
+// A list adds its sort key's column after these.
+constexpr int kConsiderationKeyColumn = 10;
 
 v1::ConsiderationRecord ReadConsideration(const Statement& q) {
   v1::ConsiderationRecord r;
@@ -46,12 +48,15 @@ v1::ConsiderationRecord ReadConsideration(const Statement& q) {
   return r;
 }
 
-absl::StatusOr<std::vector<v1::ConsiderationRecord>> ReadConsiderations(
-    Statement& q) {
-  std::vector<v1::ConsiderationRecord> out;
-  RETURN_IF_ERROR(ForEachRow(
-      q, [&](const Statement& row) { out.push_back(ReadConsideration(row)); }));
-  return out;
+// Reads a page of considerations keyed by (the key column, id).
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ReadConsiderationPage(
+    const paging::PageRequest& page, Statement& q) {
+  return paging::ReadPage(page, q, [](const Statement& row) {
+    v1::ConsiderationRecord r = ReadConsideration(row);
+    paging::Cursor key(
+        {row.ColumnInt(kConsiderationKeyColumn), r.consideration_id()});
+    return paging::Keyed<v1::ConsiderationRecord>{std::move(r), std::move(key)};
+  });
 }
 
 absl::Status LoadTimers(Tx& tx, v1::Order& order) {
@@ -139,6 +144,15 @@ CREATE TABLE timers (
 );
 CREATE INDEX timers_due ON timers(due_ms) WHERE fired_at_ms = 0 AND cancelled = 0;
 CREATE INDEX timers_order ON timers(order_id);
+)sql",
+          R"sql(
+-- Keyset paging: each list reads its page in its own order.
+CREATE INDEX orders_recent ON orders(updated_at_ms DESC, order_id);
+DROP INDEX considerations_open;
+CREATE INDEX considerations_queue
+  ON considerations(open, area_code, opened_at_ms, consideration_id);
+CREATE INDEX considerations_open_all
+  ON considerations(open, opened_at_ms, consideration_id);
 )sql"};
 }
 
@@ -215,23 +229,27 @@ absl::StatusOr<std::optional<OrderId>> FindImportedOrder(
   return OrderId(q.ColumnText(0));
 }
 
-absl::StatusOr<std::vector<OrderId>> FindOrders(Tx& tx,
-                                                const OrderFilter& filter,
-                                                int limit) {
+absl::StatusOr<paging::Page<OrderId>> FindOrders(
+    Tx& tx, const OrderFilter& filter, const paging::PageRequest& page) {
   std::vector<std::string> where;
   if (filter.referral_id) where.push_back("referral_id = ?");
   if (!filter.area_code.empty()) where.push_back("area_code = ?");
   if (filter.order_type != v1::ORDER_TYPE_UNSPECIFIED)
     where.push_back("order_type = ?");
   if (filter.state != v1::ORDER_STATE_UNSPECIFIED) where.push_back("state = ?");
+  // After the cursor in (updated_at_ms DESC, order_id ASC).
+  if (page.after) {
+    where.push_back(
+        "(updated_at_ms < ? OR (updated_at_ms = ? AND order_id > ?))");
+  }
   ASSIGN_OR_RETURN(
       Statement q,
       tx.Prepare(absl::StrCat(
-          "SELECT order_id FROM orders",
+          "SELECT order_id, updated_at_ms FROM orders",
           where.empty()
               ? ""
               : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")),
-          " ORDER BY updated_at_ms DESC, order_id LIMIT ", limit)));
+          " ORDER BY updated_at_ms DESC, order_id LIMIT ?")));
   int arg = 0;
   if (filter.referral_id) q.Bind(++arg, filter.referral_id->value());
   if (!filter.area_code.empty()) q.Bind(++arg, filter.area_code);
@@ -239,10 +257,18 @@ absl::StatusOr<std::vector<OrderId>> FindOrders(Tx& tx,
     q.Bind(++arg, static_cast<int64_t>(filter.order_type));
   if (filter.state != v1::ORDER_STATE_UNSPECIFIED)
     q.Bind(++arg, static_cast<int64_t>(filter.state));
-  std::vector<OrderId> ids;
-  RETURN_IF_ERROR(ForEachRow(
-      q, [&](const Statement& row) { ids.emplace_back(row.ColumnText(0)); }));
-  return ids;
+  if (page.after) {
+    q.Bind(arg + 1, page.after->Int(0))
+        .Bind(arg + 2, page.after->Int(0))
+        .Bind(arg + 3, page.after->Text(1));
+    arg += 3;
+  }
+  q.Bind(++arg, page.limit());
+  return paging::ReadPage(page, q, [](const Statement& row) {
+    OrderId id(row.ColumnText(0));
+    paging::Cursor key({row.ColumnInt(1), id.value()});
+    return paging::Keyed<OrderId>{std::move(id), std::move(key)};
+  });
 }
 
 absl::Status AddChange(Tx& tx, const OrderId& order_id,
@@ -449,36 +475,49 @@ absl::Status SaveConsiderationDecision(Tx& tx,
   return q.Run();
 }
 
-absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListOpenConsiderationsIn(
-    Tx& tx, absl::string_view area_code) {
-  ASSIGN_OR_RETURN(Statement q,
-                   tx.Prepare(absl::StrCat(
-                       "SELECT ", kConsiderationColumns,
-                       " FROM considerations WHERE open = 1 AND area_code = "
-                       "? ORDER BY opened_at_ms, consideration_id")));
-  q.Bind(1, area_code);
-  return ReadConsiderations(q);
-}
+namespace {
 
-absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListConsiderationsOf(
-    Tx& tx, const ReferralId& referral_id) {
+// One page of the considerations matching `where` (its parameters bound
+// from `args`) in (`key_column`, consideration_id) order.
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ConsiderationPage(
+    Tx& tx, absl::string_view where, absl::string_view key_column,
+    const paging::PageRequest& page, const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(
       Statement q,
-      tx.Prepare(absl::StrCat("SELECT ", kConsiderationColumns,
-                              " FROM considerations WHERE referral_id = ? "
-                              "ORDER BY consideration")));
-  q.Bind(1, referral_id.value());
-  return ReadConsiderations(q);
+      tx.Prepare(absl::StrCat(
+          "SELECT ", kConsiderationColumns, ", ", key_column,
+          " FROM considerations WHERE ", where,
+          page.after ? absl::StrCat(" AND (", key_column,
+                                    ", consideration_id) > (?, ?)")
+                     : "",
+          " ORDER BY ", key_column, ", consideration_id LIMIT ?")));
+  int arg = 0;
+  for (const std::string& value : args) q.Bind(++arg, value);
+  if (page.after) {
+    q.Bind(arg + 1, page.after->Int(0)).Bind(arg + 2, page.after->Text(1));
+    arg += 2;
+  }
+  q.Bind(++arg, page.limit());
+  return ReadConsiderationPage(page, q);
 }
 
-absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListOpenConsiderations(
-    Tx& tx, int limit) {
-  ASSIGN_OR_RETURN(Statement q, tx.Prepare(absl::StrCat(
-                                    "SELECT ", kConsiderationColumns,
-                                    " FROM considerations WHERE open = 1 "
-                                    "ORDER BY opened_at_ms LIMIT ",
-                                    limit)));
-  return ReadConsiderations(q);
+}  // namespace
+
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListOpenConsiderationsIn(
+    Tx& tx, absl::string_view area_code, const paging::PageRequest& page) {
+  return ConsiderationPage(tx, "open = 1 AND area_code = ?", "opened_at_ms",
+                           page, {std::string(area_code)});
+}
+
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListConsiderationsOf(
+    Tx& tx, const ReferralId& referral_id, const paging::PageRequest& page) {
+  return ConsiderationPage(tx, "referral_id = ?", "consideration", page,
+                           {referral_id.value()});
+}
+
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListOpenConsiderations(
+    Tx& tx, const paging::PageRequest& page) {
+  return ConsiderationPage(tx, "open = 1", "opened_at_ms", page, {});
 }
 
 }  // namespace signpost::orders

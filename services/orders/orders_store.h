@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/orders/order_commands.h"
 #include "services/orders/timers.h"
@@ -42,11 +43,10 @@ absl::Status SaveOrder(store::Tx& tx, v1::Order order, absl::Time now);
 // The order imported from `source` as `source_ref`, if any.
 absl::StatusOr<std::optional<OrderId>> FindImportedOrder(
     store::Tx& tx, absl::string_view source, absl::string_view source_ref);
-// Ids of the orders matching `filter`, most recently updated first, at most
-// `limit`.
-absl::StatusOr<std::vector<OrderId>> FindOrders(store::Tx& tx,
-                                                const OrderFilter& filter,
-                                                int limit);
+// One page of the ids of the orders matching `filter`, most recently
+// updated first, then by id; keys (updated_at_ms, order_id).
+absl::StatusOr<paging::Page<OrderId>> FindOrders(
+    store::Tx& tx, const OrderFilter& filter, const paging::PageRequest& page);
 
 // Appends a change to the order's history (at, states, actor, detail).
 absl::Status AddChange(store::Tx& tx, const OrderId& order_id,
@@ -99,14 +99,19 @@ absl::StatusOr<v1::ConsiderationRecord> LoadConsideration(
 absl::Status SaveConsiderationDecision(store::Tx& tx,
                                        const v1::ConsiderationRecord& record,
                                        absl::Time closed_at);
-// Open items in an area, oldest first.
-absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListOpenConsiderationsIn(
-    store::Tx& tx, absl::string_view area_code);
-// Every item of a referral, by kind.
-absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListConsiderationsOf(
-    store::Tx& tx, const ReferralId& referral_id);
-// Open items anywhere, oldest first, at most `limit`.
-absl::StatusOr<std::vector<v1::ConsiderationRecord>> ListOpenConsiderations(
-    store::Tx& tx, int limit);
+// One page of the open items in an area, oldest first, then by id; keys
+// (opened_at_ms, consideration_id).
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListOpenConsiderationsIn(
+    store::Tx& tx, absl::string_view area_code,
+    const paging::PageRequest& page);
+// One page of the items of a referral, by kind; keys (consideration,
+// consideration_id).
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListConsiderationsOf(
+    store::Tx& tx, const ReferralId& referral_id,
+    const paging::PageRequest& page);
+// One page of the open items anywhere, oldest first, then by id; keys
+// (opened_at_ms, consideration_id).
+absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListOpenConsiderations(
+    store::Tx& tx, const paging::PageRequest& page);
 
 }  // namespace signpost::orders

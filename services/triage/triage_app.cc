@@ -135,15 +135,18 @@ absl::StatusOr<std::vector<v1::DecisionVersion>> TriageApp::GetDecision(
   return versions;
 }
 
-absl::StatusOr<std::vector<v1::MaracAgendaItem>> TriageApp::ListMaracAgenda(
-    const std::string& area_code) {
-  ASSIGN_OR_RETURN(std::vector<LatestDecision> latest,
-                   db_.Read([&](store::Tx& tx) {
-                     return store_.ListLatestMaracDecisions(tx, area_code);
-                   }));
-  std::vector<v1::MaracAgendaItem> items;
-  items.reserve(latest.size());
-  for (const LatestDecision& d : latest) items.push_back(AgendaItemOf(d));
+absl::StatusOr<paging::Page<v1::MaracAgendaItem>> TriageApp::ListMaracAgenda(
+    const std::string& area_code, const paging::PageRequest& page) {
+  ASSIGN_OR_RETURN(
+      paging::Page<LatestDecision> latest, db_.Read([&](store::Tx& tx) {
+        return store_.ListLatestMaracDecisions(tx, area_code, page);
+      }));
+  paging::Page<v1::MaracAgendaItem> items;
+  items.items.reserve(latest.items.size());
+  for (const LatestDecision& d : latest.items) {
+    items.items.push_back(AgendaItemOf(d));
+  }
+  items.next = std::move(latest.next);
   return items;
 }
 

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/store/database.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "services/triage/policy.h"
@@ -23,6 +24,12 @@
 #include "signpost/v1/triage.pb.h"
 
 namespace signpost::triage {
+
+// ListMaracAgenda pages by (decided_at, referral_id).
+inline constexpr paging::KeyKind kMaracAgendaKeys[] = {paging::KeyKind::kInt,
+                                                       paging::KeyKind::kText};
+inline constexpr paging::Listing kMaracAgendaListing{"ListMaracAgenda",
+                                                     kMaracAgendaKeys};
 
 // New assessment facts from a practitioner.
 struct Reassessment {
@@ -66,10 +73,10 @@ class TriageApp {
   absl::StatusOr<std::vector<v1::DecisionVersion>> GetDecision(
       const ReferralId& referral_id);
 
-  // The area's referrals heading for MARAC, oldest decision first, each with
-  // the MARAC-* reasons that sent it.
-  absl::StatusOr<std::vector<v1::MaracAgendaItem>> ListMaracAgenda(
-      const std::string& area_code);
+  // One page of the area's referrals heading for MARAC, oldest decision
+  // first (kMaracAgendaListing), each with the MARAC-* reasons that sent it.
+  absl::StatusOr<paging::Page<v1::MaracAgendaItem>> ListMaracAgenda(
+      const std::string& area_code, const paging::PageRequest& page = {});
 
  private:
   // Loads the referral's record; NOT_FOUND when triage has no decision.

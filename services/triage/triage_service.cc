@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
+#include "common/paging/page.h"
 #include "common/status/macros.h"
 #include "services/triage/validation.h"
 
@@ -101,12 +102,18 @@ grpc::ServerUnaryReactor* TriageServiceImpl::ListMaracAgenda(
     const v1::ListMaracAgendaRequest* request,
     v1::ListMaracAgendaResponse* response) {
   return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateListMaracAgenda(*request).ToStatus());
-    ASSIGN_OR_RETURN(std::vector<v1::MaracAgendaItem> items,
-                     app_.ListMaracAgenda(request->area_code()));
-    for (v1::MaracAgendaItem& item : items) {
+    const std::string scope = paging::Scope({request->area_code()});
+    ASSIGN_OR_RETURN(
+        paging::PageRequest page,
+        paging::CheckPageRequest(kMaracAgendaListing, scope, *request,
+                                 ValidateListMaracAgenda(*request)));
+    ASSIGN_OR_RETURN(paging::Page<v1::MaracAgendaItem> items,
+                     app_.ListMaracAgenda(request->area_code(), page));
+    for (v1::MaracAgendaItem& item : items.items) {
       *response->add_items() = std::move(item);
     }
+    response->set_next_page_token(
+        paging::NextPageToken(kMaracAgendaListing, scope, items.next));
     return absl::OkStatus();
   });
 }

@@ -60,6 +60,11 @@ ALTER TABLE decisions ADD COLUMN override_reason TEXT NOT NULL DEFAULT '';
           R"sql(
 ALTER TABLE victim_history ADD COLUMN domestic_abuse INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX victim_history_time ON victim_history(victim_ref, incident_time_ms);
+)sql",
+          R"sql(
+-- Keyset paging of the MARAC agenda, in its order.
+CREATE INDEX decisions_agenda
+  ON decisions(area_code, marac, decided_at_ms, referral_id);
 )sql"};
 }
 
@@ -219,31 +224,39 @@ TriageStore::ListDecisionVersions(store::Tx& tx,
   return versions;
 }
 
-absl::StatusOr<std::vector<LatestDecision>>
+absl::StatusOr<paging::Page<LatestDecision>>
 TriageStore::ListLatestMaracDecisions(store::Tx& tx,
-                                      const std::string& area_code) const {
+                                      const std::string& area_code,
+                                      const paging::PageRequest& page) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
-      tx.Prepare("SELECT d.referral_id, d.decision, d.decided_at_ms "
-                 "FROM decisions d "
-                 "JOIN (SELECT referral_id, MAX(version) AS v FROM decisions "
-                 "GROUP BY referral_id) m "
-                 "ON m.referral_id = d.referral_id AND m.v = d.version "
-                 "WHERE d.area_code = ? AND d.marac = 1 "
-                 "ORDER BY d.decided_at_ms, d.referral_id"));
-  q.Bind(1, area_code);
-  std::vector<LatestDecision> decisions;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    LatestDecision& d = decisions.emplace_back();
-    d.referral_id = ReferralId(q.ColumnText(0));
-    if (!d.decision.ParseFromString(q.ColumnBlob(1))) {
-      return Unparsable("decision");
-    }
-    d.decided_at = absl::FromUnixMillis(q.ColumnInt(2));
+      tx.Prepare(absl::StrCat(
+          "SELECT d.referral_id, d.decision, d.decided_at_ms "
+          "FROM decisions d WHERE d.area_code = ? AND d.marac = 1 "
+          "AND d.version = (SELECT MAX(version) FROM decisions m "
+          "WHERE m.referral_id = d.referral_id) ",
+          page.after ? "AND (d.decided_at_ms, d.referral_id) > (?, ?) " : "",
+          "ORDER BY d.decided_at_ms, d.referral_id LIMIT ?")));
+  int arg = 1;
+  q.Bind(arg, area_code);
+  if (page.after) {
+    q.Bind(arg + 1, page.after->Int(0)).Bind(arg + 2, page.after->Text(1));
+    arg += 2;
   }
-  return decisions;
+  q.Bind(arg + 1, page.limit());
+  return paging::ReadPage(
+      page, q,
+      [](const store::Statement& row)
+          -> absl::StatusOr<paging::Keyed<LatestDecision>> {
+        LatestDecision d;
+        d.referral_id = ReferralId(row.ColumnText(0));
+        if (!d.decision.ParseFromString(row.ColumnBlob(1))) {
+          return Unparsable("decision");
+        }
+        d.decided_at = absl::FromUnixMillis(row.ColumnInt(2));
+        paging::Cursor key({row.ColumnInt(2), d.referral_id.value()});
+        return paging::Keyed<LatestDecision>{std::move(d), std::move(key)};
+      });
 }
 
 }  // namespace signpost::triage

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/triage/rules.h"
 #include "signpost/v1/events.pb.h"
@@ -90,10 +91,12 @@ class TriageStore {
   absl::StatusOr<std::vector<v1::DecisionVersion>> ListDecisionVersions(
       store::Tx& tx, const ReferralId& referral_id) const;
 
-  // The area's referrals whose latest decision goes to MARAC, oldest
-  // decision first.
-  absl::StatusOr<std::vector<LatestDecision>> ListLatestMaracDecisions(
-      store::Tx& tx, const std::string& area_code) const;
+  // One page of the area's referrals whose latest decision goes to MARAC,
+  // oldest decision first, then by referral id; keys (decided_at_ms,
+  // referral_id).
+  absl::StatusOr<paging::Page<LatestDecision>> ListLatestMaracDecisions(
+      store::Tx& tx, const std::string& area_code,
+      const paging::PageRequest& page) const;
 };
 
 }  // namespace signpost::triage

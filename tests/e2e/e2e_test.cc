@@ -3,17 +3,23 @@
 // outcome checked through the services' own gRPC APIs and the event log.
 #include <signal.h>
 
+#include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/events/envelope.h"
+#include "common/events/signing.h"
 #include "common/grpc/status.h"
+#include "common/grpc/tls.h"
 #include "common/ids/ids.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "gtest/gtest.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
@@ -31,20 +37,65 @@ std::string Bin(const std::string& name) {
   return absl::StrCat(SIGNPOST_BIN_DIR, "/", name);
 }
 
+// The credentials StackTest's clients use: mutual TLS with the operator's
+// certificate from the suite's development PKI.
+std::shared_ptr<grpc::ChannelCredentials>& StackCredentials() {
+  static auto* credentials = new std::shared_ptr<grpc::ChannelCredentials>(
+      grpc::InsecureChannelCredentials());
+  return *credentials;
+}
+
 template <typename Stub>
-std::unique_ptr<typename Stub::Stub> Connect(const std::string& addr) {
-  return Stub::NewStub(
-      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+std::unique_ptr<typename Stub::Stub> Connect(
+    const std::string& addr,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
+  return Stub::NewStub(grpc::CreateChannel(
+      addr, credentials ? credentials : StackCredentials()));
+}
+
+// The mutual-TLS flags of service `svc` with the PKI in `pki_dir`.
+std::vector<std::string> TlsFlags(const std::string& pki_dir,
+                                  const std::string& svc) {
+  return {"--tls_cert_file", absl::StrCat(pki_dir, "/services/", svc, ".crt"),
+          "--tls_key_file",  absl::StrCat(pki_dir, "/services/", svc, ".key"),
+          "--tls_ca_file",   absl::StrCat(pki_dir, "/ca.crt")};
+}
+
+grpcutil::TlsFiles AgencyFiles(const std::string& pki_dir,
+                               const std::string& agency) {
+  return {absl::StrCat(pki_dir, "/agencies/", agency, ".crt"),
+          absl::StrCat(pki_dir, "/agencies/", agency, ".key"),
+          absl::StrCat(pki_dir, "/ca.crt")};
 }
 
 void Deadline(grpc::ClientContext* ctx) {
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
 }
 
+// The event-key flags of service `svc`, with its keys in `signing_dir`
+// (<svc>.key and every producer's .pub, as scripts/dev-pki lays them out
+// under signing/).
+std::vector<std::string> KeyFlags(const std::string& signing_dir,
+                                  const std::string& svc) {
+  return {"--event_signing_key", absl::StrCat(signing_dir, "/", svc, ".key"),
+          "--event_keys_dir", signing_dir};
+}
+
 class StackTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
+    // The development PKI, as `make demo` makes it.
+    const int pki =
+        std::system(absl::StrCat("'", testing::SourcePath("scripts/dev-pki"),
+                                 "' '", dir_->File("pki"), "' >'",
+                                 dir_->File("dev-pki.log"), "' 2>&1")
+                        .c_str());
+    ASSERT_EQ(pki, 0) << testing::ReadFile(dir_->File("dev-pki.log"));
+    auto operator_credentials = grpcutil::MutualTlsChannelCredentials(
+        AgencyFiles(dir_->File("pki"), "signpost-operator"));
+    ASSERT_TRUE(operator_credentials.ok()) << operator_credentials.status();
+    StackCredentials() = *operator_credentials;
     broker_ = new testing::Process(
         Bin("signpost-devbroker"),
         {"--topics_file", testing::SourcePath("deploy/kafka/topics.txt"),
@@ -66,6 +117,12 @@ class StackTest : public ::testing::Test {
       std::vector<std::string> args = {
           "--grpc_address",        "127.0.0.1:0",       "--db_path",
           dir_->File(svc + ".db"), "--kafka_bootstrap", *bootstrap_};
+      for (std::string& flag : KeyFlags(SigningDir(), svc)) {
+        args.push_back(std::move(flag));
+      }
+      for (std::string& flag : TlsFlags(dir_->File("pki"), svc)) {
+        args.push_back(std::move(flag));
+      }
       if (svc == "orders") {
         args.insert(
             args.end(),
@@ -199,6 +256,14 @@ class StackTest : public ::testing::Test {
     return o;
   }
 
+  static std::string SigningDir() { return dir_->File("pki/signing"); }
+  // Referral ids of the records a test forged onto a topic (unsigned or
+  // wrongly signed on purpose), whichever test runs first.
+  static std::set<std::string>& ForgedReferrals() {
+    static auto* ids = new std::set<std::string>();
+    return *ids;
+  }
+
   static testing::TempDir* dir_;
   static testing::Process* broker_;
   static std::string* bootstrap_;
@@ -290,6 +355,9 @@ TEST_F(StackTest, EveryRecordOnEveryTopicCarriesCloudEventsHeaders) {
   WaitServing("notification");
   std::string id = Submit(testing::LoadExample("t03_escalation"));
   WaitRouted(id);
+  absl::StatusOr<events::EventVerifier> verifier =
+      events::LoadVerifier(SigningDir());
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
   size_t total = 0;
   for (const char* topic :
        {events::kIntakeTopic, events::kTriageTopic, events::kAdvocacyTopic,
@@ -301,6 +369,11 @@ TEST_F(StackTest, EveryRecordOnEveryTopicCarriesCloudEventsHeaders) {
                             "ce_time", "content-type", "traceparent"}) {
         EXPECT_TRUE(r.Header(h).has_value()) << topic << " lacks " << h;
       }
+      // Signed by the topic's producer (unless forged by a test).
+      if (!ForgedReferrals().count(r.key)) {
+        EXPECT_TRUE(verifier->Verify(r).ok())
+            << topic << ": " << verifier->Verify(r);
+      }
       EXPECT_TRUE(events::DecodeEnvelope(r).ok()) << topic;
       // No personal data from the fixtures appears on the log.
       EXPECT_EQ(r.payload.find("Example Person"), std::string::npos) << topic;
@@ -309,6 +382,106 @@ TEST_F(StackTest, EveryRecordOnEveryTopicCarriesCloudEventsHeaders) {
     total += records.size();
   }
   EXPECT_GT(total, 5u);
+}
+
+// A ReferralReceived written straight to the intake topic, unsigned or
+// signed with another service's key, is dead-lettered by both of its
+// consumers (triage and notification) naming the signature problem, and has
+// no effect: no decision, no delivery.
+TEST_F(StackTest, ForgedReferralUnsignedOrWronglySignedIsDeadLetteredUnused) {
+  WaitServing("triage");
+  WaitServing("notification");
+  // A genuine referral, as a control and as the facts to forge from.
+  v1::SubmitReferralRequest t1 =
+      testing::LoadExample("t01_strangulation_punjabi");
+  t1.set_idempotency_key("e2e-forgery-source");
+  const std::string genuine = Submit(t1);
+  Outcome o = WaitRouted(genuine);
+  ASSERT_EQ(o.decision.risk(), v1::RISK_LEVEL_HIGH);
+  std::optional<v1::ReferralReceived> facts;
+  for (const auto& r :
+       testing::ReadTopicToEnd(*bootstrap_, events::kIntakeTopic)) {
+    auto env = events::DecodeEnvelope(r);
+    if (env.ok() && env->referral_id() == genuine &&
+        env->has_referral_received()) {
+      facts = env->referral_received();
+    }
+  }
+  ASSERT_TRUE(facts.has_value());
+
+  // The forgeries: well formed, and high risk if anyone believed them.
+  auto forge = [&](const std::string& referral_id) {
+    v1::EventEnvelope e = events::NewEnvelope("intake", referral_id);
+    *e.mutable_referral_received() = *facts;
+    events::StampType(&e);
+    return kafka::OutgoingMessage{
+        events::kIntakeTopic, referral_id, e.SerializeAsString(),
+        events::CloudEventHeaders(e, NewTraceparent())};
+  };
+  const std::string unsigned_id = NewUuid();
+  const std::string wrong_key_id = NewUuid();
+  ForgedReferrals().insert({unsigned_id, wrong_key_id});
+  kafka::OutgoingMessage wrong_key = forge(wrong_key_id);
+  absl::StatusOr<events::EventSigner> triage_key =
+      events::EventSigner::FromPemFile(SigningDir() + "/triage.key", "triage");
+  ASSERT_TRUE(triage_key.ok()) << triage_key.status();
+  for (auto& h : triage_key->Sign(wrong_key)) wrong_key.headers.push_back(h);
+  kafka::ClientOptions client;
+  client.bootstrap_servers = *bootstrap_;
+  auto producer = kafka::Producer::Create(client);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  for (const auto& d : (*producer)->ProduceAndWait(
+           {forge(unsigned_id), wrong_key}, absl::Seconds(20))) {
+    ASSERT_TRUE(d.status.ok()) << d.status;
+  }
+
+  // Positive evidence: each forgery reaches the dead-letter topic from both
+  // consumers of the intake topic.
+  const std::map<std::string, std::string> expected = {
+      {unsigned_id, "signature: EVENT-SIG-UNSIGNED"},
+      {wrong_key_id, "signature: EVENT-SIG-WRONG-PRODUCER"}};
+  std::map<std::pair<std::string, std::string>, std::string> reasons;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (reasons.size() < 4 && absl::Now() < deadline) {
+    reasons.clear();
+    for (const auto& r :
+         testing::ReadTopicToEnd(*bootstrap_, events::kDeadLetterTopic)) {
+      if (!expected.count(r.key)) continue;
+      reasons[{r.key, r.Header("dlq_consumer").value_or("")}] =
+          r.Header("dlq_reason").value_or("");
+    }
+    if (reasons.size() < 4) absl::SleepFor(absl::Milliseconds(200));
+  }
+  for (const auto& [id, prefix] : expected) {
+    for (const char* consumer : {"triage", "notification"}) {
+      auto it = reasons.find({id, consumer});
+      ASSERT_NE(it, reasons.end())
+          << consumer << " did not dead-letter " << prefix;
+      EXPECT_EQ(it->second.rfind(prefix, 0), 0u) << it->second;
+    }
+  }
+
+  // No effect: no decision, and nothing delivered or even held.
+  auto triage = Connect<v1::TriageService>((*addrs_)["triage"]);
+  auto notification =
+      Connect<v1::NotificationService>((*addrs_)["notification"]);
+  for (const auto& [id, prefix] : expected) {
+    grpc::ClientContext c1, c2;
+    Deadline(&c1);
+    Deadline(&c2);
+    v1::GetDecisionRequest dr;
+    dr.set_referral_id(id);
+    v1::GetDecisionResponse decision;
+    EXPECT_EQ(triage->GetDecision(&c1, dr, &decision).error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << prefix;
+    v1::ListDeliveriesRequest nr;
+    nr.set_referral_id(id);
+    v1::ListDeliveriesResponse deliveries;
+    ASSERT_TRUE(notification->ListDeliveries(&c2, nr, &deliveries).ok());
+    EXPECT_EQ(deliveries.deliveries_size(), 0) << prefix;
+    EXPECT_EQ(deliveries.events_processed(), 0) << prefix;
+  }
 }
 
 TEST_F(StackTest, ReassessmentThatRaisesRiskReRoutesAndOverridesOnlyRaise) {
@@ -483,6 +656,120 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   EXPECT_GE(capacity.waitlist_length(), 0);
 }
 
+// The anonymous actions found in issue 9, tried against the real binaries
+// without a client certificate (plaintext, and TLS with no certificate):
+// every one is refused at the handshake, and none has an effect.
+TEST_F(StackTest, AnonymousCallersAreRefusedOnEveryService) {
+  grpc::experimental::TlsChannelCredentialsOptions no_cert;
+  no_cert.set_certificate_provider(
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          dir_->File("pki/ca.crt"), 60));
+  no_cert.watch_root_certs();
+  const std::vector<
+      std::pair<std::string, std::shared_ptr<grpc::ChannelCredentials>>>
+      anonymous = {{"plaintext", grpc::InsecureChannelCredentials()},
+                   {"tls-without-certificate",
+                    grpc::experimental::TlsCredentials(no_cert)}};
+  for (const auto& [how, credentials] : anonymous) {
+    SCOPED_TRACE(how);
+    auto advocacy =
+        Connect<v1::AdvocacyService>((*addrs_)["advocacy"], credentials);
+    auto intake = Connect<v1::IntakeService>((*addrs_)["intake"], credentials);
+    auto triage = Connect<v1::TriageService>((*addrs_)["triage"], credentials);
+    auto orders = Connect<v1::OrderService>((*addrs_)["orders"], credentials);
+    auto notification = Connect<v1::NotificationService>(
+        (*addrs_)["notification"], credentials);
+    std::vector<std::pair<std::string, grpc::Status>> calls;
+    {
+      grpc::ClientContext c;
+      Deadline(&c);
+      v1::Advocate a;
+      a.set_advocate_id("anon-idva");
+      a.set_provider_id("wm-idva-service");
+      a.set_role(v1::ADVOCATE_ROLE_IDVA);
+      a.set_capacity(5);
+      v1::Advocate out;
+      calls.emplace_back("UpsertAdvocate",
+                         advocacy->UpsertAdvocate(&c, a, &out));
+    }
+    {
+      grpc::ClientContext c;
+      Deadline(&c);
+      v1::AcceptAssignmentRequest r;
+      r.set_assignment_id(NewUuid());
+      r.set_advocate_id("anon-idva");
+      v1::Assignment out;
+      calls.emplace_back("AcceptAssignment",
+                         advocacy->AcceptAssignment(&c, r, &out));
+    }
+    {
+      grpc::ClientContext c;
+      Deadline(&c);
+      v1::Provider p;
+      p.set_provider_id("wm-refuge");
+      v1::Provider out;
+      calls.emplace_back("UpsertProvider",
+                         advocacy->UpsertProvider(&c, p, &out));
+    }
+    {
+      grpc::ClientContext c;
+      Deadline(&c);
+      v1::GetReferralRequest r;
+      r.set_referral_id(NewUuid());
+      v1::GetReferralResponse out;
+      calls.emplace_back("GetReferral", intake->GetReferral(&c, r, &out));
+    }
+    {
+      grpc::ClientContext c;
+      Deadline(&c);
+      v1::ReassessRequest r;
+      r.set_referral_id(NewUuid());
+      v1::DecisionVersion out;
+      calls.emplace_back("Reassess", triage->Reassess(&c, r, &out));
+    }
+    {
+      grpc::ClientContext c;
+      Deadline(&c);
+      v1::RecordConsiderationRequest r;
+      r.set_actor("anon-attacker");
+      v1::ConsiderationRecord out;
+      calls.emplace_back("RecordConsideration",
+                         orders->RecordConsideration(&c, r, &out));
+    }
+    {
+      grpc::ClientContext c;
+      Deadline(&c);
+      v1::ListDeliveriesRequest r;
+      v1::ListDeliveriesResponse out;
+      calls.emplace_back("ListDeliveries",
+                         notification->ListDeliveries(&c, r, &out));
+    }
+    for (const auto& [rpc, status] : calls) {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+          << rpc << ": " << status.error_message();
+    }
+  }
+  // No effect: the operator, over mutual TLS, sees no such advocate.
+  auto advocacy = Connect<v1::AdvocacyService>((*addrs_)["advocacy"]);
+  std::string token;
+  int seen = 0;
+  do {
+    grpc::ClientContext c;
+    Deadline(&c);
+    v1::ListAdvocatesRequest r;
+    r.set_page_size(500);
+    r.set_page_token(token);
+    v1::ListAdvocatesResponse out;
+    ASSERT_TRUE(advocacy->ListAdvocates(&c, r, &out).ok());
+    for (const auto& a : out.advocates()) {
+      EXPECT_NE(a.advocate_id(), "anon-idva");
+      ++seen;
+    }
+    token = out.next_page_token();
+  } while (!token.empty());
+  EXPECT_GT(seen, 0);
+}
+
 // Kill the orders service between a timer's due time and its event, restart
 // it, and see the event exactly once on the log.
 TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
@@ -500,6 +787,12 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
       "3600",
       "--calendar_file",
       testing::SourcePath("deploy/calendar/england-and-wales.txt")};
+  for (std::string& flag : KeyFlags(SigningDir(), "orders")) {
+    args.push_back(std::move(flag));
+  }
+  for (std::string& flag : TlsFlags(dir_->File("pki"), "orders")) {
+    args.push_back(std::move(flag));
+  }
   auto start = [&](const std::string& log) {
     auto p = std::make_unique<testing::Process>(Bin("signpost-orders"), args,
                                                 dir.File(log));
@@ -607,12 +900,17 @@ TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
   ASSERT_FALSE(bootstrap.empty());
   std::map<std::string, std::unique_ptr<testing::Process>> procs;
   std::map<std::string, std::string> addrs;
+  testing::MakeSigningKeys(dir.path());
   for (const std::string svc : {"intake", "triage"}) {
     std::vector<std::string> args = {
         "--grpc_address",     "127.0.0.1:0",
         "--db_path",          dir.File(svc + ".db"),
         "--kafka_bootstrap",  bootstrap,
-        "--shutdown_timeout", "6"};
+        "--shutdown_timeout", "6",
+        "--dev_plaintext"};
+    for (std::string& flag : KeyFlags(dir.path(), svc)) {
+      args.push_back(std::move(flag));
+    }
     if (svc == "triage") {
       args.insert(
           args.end(),
@@ -631,7 +929,8 @@ TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
   }
   broker.Terminate();
   // Accepted while the broker is down: committed to the outbox only.
-  auto intake = Connect<v1::IntakeService>(addrs["intake"]);
+  auto intake = Connect<v1::IntakeService>(addrs["intake"],
+                                           grpc::InsecureChannelCredentials());
   grpc::ClientContext ctx;
   Deadline(&ctx);
   v1::SubmitReferralResponse resp;
@@ -673,9 +972,44 @@ TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_NE(err.find("configuration error"), std::string::npos);
   EXPECT_NE(err.find("kafka_bootstrap is required"), std::string::npos);
+  EXPECT_NE(err.find("event_signing_key is required"), std::string::npos);
   EXPECT_NE(err.find("unknown flag --bogus"), std::string::npos);
   EXPECT_NE(err.find("max_message_bytes='lots' is not an integer"),
             std::string::npos);
+}
+
+TEST(BadConfigTest, MissingEventKeysStopTheServiceNamingTheFlag) {
+  testing::TempDir dir;
+  {
+    // Triage consumes, so it needs the producers' public keys.
+    testing::Process p(
+        Bin("signpost-triage"),
+        {"--kafka_bootstrap=127.0.0.1:1", "--db_path", dir.File("t.db"),
+         "--policy_file",
+         testing::SourcePath("deploy/policy/default.textproto"),
+         "--calendar_file",
+         testing::SourcePath("deploy/calendar/england-and-wales.txt"),
+         "--event_signing_key", dir.File("triage.key")},
+        dir.File("triage.log"));
+    EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
+    const std::string err = testing::ReadFile(dir.File("triage.log"));
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_NE(err.find("event_keys_dir is required"), std::string::npos) << err;
+  }
+  {
+    testing::Process p(
+        Bin("signpost-intake"),
+        {"--kafka_bootstrap=127.0.0.1:1", "--db_path", dir.File("i.db"),
+         "--event_signing_key", dir.File("no-such.key")},
+        dir.File("intake.log"));
+    EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
+    const std::string err = testing::ReadFile(dir.File("intake.log"));
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_NE(err.find("configuration error: event_signing_key: " +
+                       dir.File("no-such.key")),
+              std::string::npos)
+        << err;
+  }
 }
 
 TEST(BadConfigTest, BadDirectoryFileIsRefusedAtStart) {
@@ -684,10 +1018,17 @@ TEST(BadConfigTest, BadDirectoryFileIsRefusedAtStart) {
   FILE* f = std::fopen(roster.c_str(), "w");
   std::fputs("advocates { advocate_id: \"a\" capacity: -3 }\n", f);
   std::fclose(f);
-  testing::Process p(Bin("signpost-advocacy"),
-                     {"--kafka_bootstrap=127.0.0.1:1", "--db_path",
-                      dir.File("a.db"), "--directory_file", roster},
-                     dir.File("err.log"));
+  testing::MakeSigningKeys(dir.path());
+  std::vector<std::string> args = {"--kafka_bootstrap=127.0.0.1:1",
+                                   "--db_path",
+                                   dir.File("a.db"),
+                                   "--directory_file",
+                                   roster,
+                                   "--dev_plaintext"};
+  for (std::string& flag : KeyFlags(dir.path(), "advocacy")) {
+    args.push_back(std::move(flag));
+  }
+  testing::Process p(Bin("signpost-advocacy"), args, dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
   EXPECT_NE(
       testing::ReadFile(dir.File("err.log")).find("capacity: must be 0-500"),
@@ -704,12 +1045,20 @@ TEST(BadConfigTest, BadPolicyFileStopsTriageNamingTheLine) {
   FILE* f = std::fopen(policy.c_str(), "w");
   std::fputs(text.c_str(), f);
   std::fclose(f);
-  testing::Process p(
-      Bin("signpost-triage"),
-      {"--kafka_bootstrap=127.0.0.1:1", "--db_path", dir.File("t.db"),
-       "--policy_file", policy, "--calendar_file",
-       testing::SourcePath("deploy/calendar/england-and-wales.txt")},
-      dir.File("err.log"));
+  testing::MakeSigningKeys(dir.path());
+  std::vector<std::string> args = {
+      "--kafka_bootstrap=127.0.0.1:1",
+      "--db_path",
+      dir.File("t.db"),
+      "--policy_file",
+      policy,
+      "--calendar_file",
+      testing::SourcePath("deploy/calendar/england-and-wales.txt"),
+      "--dev_plaintext"};
+  for (std::string& flag : KeyFlags(dir.path(), "triage")) {
+    args.push_back(std::move(flag));
+  }
+  testing::Process p(Bin("signpost-triage"), args, dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
   std::string err = testing::ReadFile(dir.File("err.log"));
   EXPECT_NE(err.find("marac.threshold: 99, must be 1-24"), std::string::npos)
@@ -721,10 +1070,11 @@ TEST(BadConfigTest, PrintConfigRedactsSecrets) {
   testing::TempDir dir;
   // stdout goes to /dev/null in Process; check the exit code and absence in
   // stderr.
-  testing::Process p(Bin("signpost-intake"),
-                     {"--print-config", "--kafka_bootstrap=x:1",
-                      "--kafka_sasl_password=s3cret"},
-                     dir.File("err.log"));
+  testing::Process p(
+      Bin("signpost-intake"),
+      {"--print-config", "--kafka_bootstrap=x:1",
+       "--event_signing_key=unused.key", "--kafka_sasl_password=s3cret"},
+      dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 0);
   EXPECT_EQ(testing::ReadFile(dir.File("err.log")).find("s3cret"),
             std::string::npos);

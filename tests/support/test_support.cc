@@ -1,7 +1,11 @@
 #include "tests/support/test_support.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/config/textproto.h"
+#include "common/events/signing.h"
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
 #include "grpcpp/create_channel.h"
@@ -50,6 +55,46 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+namespace {
+
+// Writes `pem` to `path` with `mode`, creating it with that mode so that a
+// private key is never readable by others, even briefly.
+void WritePemFile(const std::string& path, const std::string& pem,
+                  mode_t mode) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(write(fd, pem.data(), pem.size()), static_cast<ssize_t>(pem.size()))
+      << path;
+  close(fd);
+}
+
+std::string BioText(BIO* bio) {
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+}  // namespace
+
+void MakeSigningKeys(const std::string& dir) {
+  for (const events::TopicProducer& tp : events::kTopicProducers) {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+        EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), &EVP_PKEY_free);
+    ASSERT_NE(key, nullptr);
+    std::unique_ptr<BIO, decltype(&BIO_free)> priv(BIO_new(BIO_s_mem()),
+                                                   &BIO_free);
+    std::unique_ptr<BIO, decltype(&BIO_free)> pub(BIO_new(BIO_s_mem()),
+                                                  &BIO_free);
+    ASSERT_EQ(PEM_write_bio_PrivateKey(priv.get(), key.get(), nullptr, nullptr,
+                                       0, nullptr, nullptr),
+              1);
+    ASSERT_EQ(PEM_write_bio_PUBKEY(pub.get(), key.get()), 1);
+    const std::string base = absl::StrCat(dir, "/", tp.producer);
+    WritePemFile(base + ".key", BioText(priv.get()), 0600);
+    WritePemFile(base + ".pub", BioText(pub.get()), 0644);
+  }
 }
 
 v1::SubmitReferralRequest LoadExample(const std::string& name) {

@@ -33,6 +33,13 @@ class TempDir {
 std::string SourcePath(const std::string& relative);
 std::string ReadFile(const std::string& path);
 
+// Writes a fresh Ed25519 event-signing key pair for each of the five
+// producers (intake, triage, advocacy, orders, notification): <dir>/<svc>.key
+// (PKCS#8 PEM, 0600) and <dir>/<svc>.pub (SubjectPublicKeyInfo PEM), the
+// layout scripts/dev-pki makes under signing/. `dir` must exist. Fails the
+// test on an error.
+void MakeSigningKeys(const std::string& dir);
+
 // Loads examples/referrals/<name>.textproto (e.g. "t01_strangulation_punjabi").
 v1::SubmitReferralRequest LoadExample(const std::string& name);
 // Names of every example referral, sorted.

@@ -545,6 +545,37 @@ TEST(LoadVerifierTest, ReadsEveryProducersPublicKey) {
   EXPECT_EQ(RuleIdOf(verifier->Verify(forged)), kRuleWrongProducer);
 }
 
+// Rotation: a producer's next key sits beside its current one as
+// <producer>.<label>.pub, and records signed with either verify.
+TEST(LoadVerifierTest, ReadsAProducersFurtherKeysForRotation) {
+  testing::TempDir dir;
+  for (const TopicProducer& tp : kTopicProducers) {
+    WriteFile(dir.File(std::string(tp.producer) + ".pub"),
+              NewKeyPair().public_pem);
+  }
+  KeyPair current = NewKeyPair();
+  KeyPair next = NewKeyPair();
+  WriteFile(dir.File("intake.pub"), current.public_pem);
+  WriteFile(dir.File("intake.next.pub"), next.public_pem);
+  WriteFile(dir.File("intake.pub.bak"), "not a key, and not read");
+  auto verifier = LoadVerifier(dir.path());
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  EXPECT_EQ(verifier->KeyIdsOf("intake").size(), 2u);
+  EXPECT_EQ(verifier->KeyIdsOf("triage").size(), 1u);
+  for (const KeyPair* pair : {&current, &next}) {
+    auto signer = EventSigner::FromPem(pair->private_pem, "intake");
+    ASSERT_TRUE(signer.ok());
+    EXPECT_TRUE(
+        verifier->Verify(SignedRecord(*signer, kIntakeTopic, Received())).ok());
+  }
+  // A bad further key is reported by its path like any other.
+  WriteFile(dir.File("triage.2026.pub"), "-----BEGIN PUBLIC KEY-----\nxx\n");
+  auto refused = LoadVerifier(dir.path());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr(dir.File("triage.2026.pub")));
+}
+
 TEST(LoadVerifierTest, NamesEveryBadOrMissingFile) {
   testing::TempDir dir;
   for (const TopicProducer& tp : kTopicProducers) {

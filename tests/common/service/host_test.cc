@@ -3,6 +3,9 @@
 // order and holds its deadline even with the cluster gone.
 #include "common/service/host.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -28,6 +31,7 @@ class HostTest : public ::testing::Test {
     cluster_ = testing::StartEmbeddedKafka(1);
     spec_ = {"hosttest", "127.0.0.1:0", events::kIntakeTopic, {}, {}};
     DefineCommonFlags(config_, spec_);
+    testing::MakeSigningKeys(dir_.path());
   }
 
   std::unique_ptr<ServiceHost> Open(const std::string& bootstrap,
@@ -36,10 +40,14 @@ class HostTest : public ::testing::Test {
     std::string kafka = "--kafka_bootstrap=" + bootstrap;
     std::string timeout =
         "--shutdown_timeout=" + std::to_string(shutdown_timeout);
-    const char* argv[] = {"hosttest", db.c_str(), kafka.c_str(),
-                          timeout.c_str(), "--grpc_address=127.0.0.1:0"};
+    // It publishes on intake's topic, so it signs with intake's key.
+    std::string key = "--event_signing_key=" + dir_.File("intake.key");
+    const char* argv[] = {"hosttest",       db.c_str(),
+                          kafka.c_str(),    timeout.c_str(),
+                          key.c_str(),      "--grpc_address=127.0.0.1:0",
+                          "--dev_plaintext"};
     absl::Status parsed = config_.Parse(
-        5, argv, [](const char*) -> const char* { return nullptr; });
+        7, argv, [](const char*) -> const char* { return nullptr; });
     EXPECT_TRUE(parsed.ok()) << parsed;
     auto host = ServiceHost::Create(config_, spec_);
     EXPECT_TRUE(host.ok()) << host.status();
@@ -111,10 +119,16 @@ TEST_F(HostTest, ShutdownStopsRpcsThenWorkersThenDrainsOutboxThenFlushes) {
   EXPECT_EQ(task.runs(), runs);
   // The outbox was drained: nothing committed is left unsent.
   EXPECT_EQ(*store::CountUnsent(host->db()), 0);
-  EXPECT_EQ(testing::ReadTopic(cluster_->bootstrap_servers(),
-                               events::kIntakeTopic, 3, absl::Seconds(30))
-                .size(),
-            3u);
+  auto records = testing::ReadTopic(cluster_->bootstrap_servers(),
+                                    events::kIntakeTopic, 3, absl::Seconds(30));
+  EXPECT_EQ(records.size(), 3u);
+  // Each is signed with the key from --event_signing_key.
+  absl::StatusOr<events::EventVerifier> verifier =
+      events::LoadVerifier(dir_.path());
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  for (const auto& r : records) {
+    EXPECT_TRUE(verifier->Verify(r).ok()) << verifier->Verify(r);
+  }
   // No longer accepting calls.
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
@@ -153,6 +167,65 @@ TEST_F(HostTest, ShutdownHoldsItsDeadlineWithTheClusterGone) {
   std::printf("shutdown with the cluster gone took %lld ms (deadline 3000)\n",
               static_cast<long long>(absl::ToInt64Milliseconds(took)));
   host.reset();  // destroying the Kafka handles stays under the watchdog
+}
+
+// The event keys are start-up configuration: a consuming service without
+// event_keys_dir does not parse, and a missing or bad key file stops Create
+// naming the flag and the file.
+TEST_F(HostTest, MissingOrBadEventKeysAreRefusedNamingTheFlag) {
+  auto getenv = [](const char*) -> const char* { return nullptr; };
+  {
+    const ServiceSpec consumer{"hostconsumer",
+                               "127.0.0.1:0",
+                               events::kTriageTopic,
+                               {events::kIntakeTopic},
+                               {}};
+    config::Config config("hostconsumer");
+    DefineCommonFlags(config, consumer);
+    std::string key = "--event_signing_key=" + dir_.File("triage.key");
+    const char* argv[] = {"hostconsumer", "--kafka_bootstrap=127.0.0.1:1",
+                          key.c_str()};
+    absl::Status parsed = config.Parse(3, argv, getenv);
+    EXPECT_EQ(parsed.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(parsed.message().find("event_keys_dir is required"),
+              std::string::npos)
+        << parsed;
+  }
+  struct Case {
+    std::vector<std::string> flags;
+    std::string expected;
+  };
+  const std::string missing = dir_.File("nothing-here.key");
+  const std::string keys_dir = dir_.File("keys");
+  ASSERT_EQ(mkdir(keys_dir.c_str(), 0700), 0);  // empty: no .pub files
+  const Case cases[] = {
+      {{"--event_signing_key=" + missing}, "event_signing_key: " + missing},
+      // A public key is not a private key.
+      {{"--event_signing_key=" + dir_.File("intake.pub")},
+       "event_signing_key: " + dir_.File("intake.pub")},
+      {{"--event_signing_key=" + dir_.File("intake.key"),
+        "--event_keys_dir=" + keys_dir},
+       "event_keys_dir: event signing public keys: " + keys_dir +
+           "/intake.pub"},
+  };
+  for (const Case& c : cases) {
+    config::Config config("hosttest");
+    DefineCommonFlags(config, spec_);
+    std::vector<std::string> args = {"hosttest",
+                                     "--kafka_bootstrap=127.0.0.1:1",
+                                     "--db_path=" + dir_.File("refused.db")};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    std::vector<const char*> argv;
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    ASSERT_TRUE(
+        config.Parse(static_cast<int>(argv.size()), argv.data(), getenv).ok());
+    auto host = ServiceHost::Create(config, spec_);
+    ASSERT_FALSE(host.ok()) << c.expected;
+    EXPECT_NE(host.status().message().find(c.expected), std::string::npos)
+        << host.status();
+    // Refused before the store was opened.
+    EXPECT_EQ(access(dir_.File("refused.db").c_str(), F_OK), -1);
+  }
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ class AdvocacyAppTest : public ::testing::Test {
   }
   int Caseload(const std::string& advocate_id) {
     auto all = app_->ListAdvocates();
-    for (const auto& a : *all) {
+    for (const auto& a : all->items) {
       if (a.advocate_id() == advocate_id) return a.caseload();
     }
     return -1;
@@ -543,7 +543,7 @@ TEST_F(AdvocacyAppTest, EightThreadsAssigningAndClosingNeverOverbookCapacity) {
           }
         }
         auto advocates = app_->ListAdvocates();
-        for (const auto& a : *advocates) {
+        for (const auto& a : advocates->items) {
           EXPECT_LE(a.caseload(), a.capacity()) << a.advocate_id();
         }
       }

@@ -1,12 +1,17 @@
 // The advocacy gRPC adapter over an in-process server and a real SQLite file.
 #include "services/advocacy/advocacy_service.h"
 
+#include <algorithm>
 #include <atomic>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_format.h"
 #include "common/config/textproto.h"
 #include "common/events/envelope.h"
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/time/timestamps.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -14,12 +19,14 @@
 #include "services/advocacy/advocacy_app.h"
 #include "services/advocacy/advocacy_store.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
+#include "tests/support/paging_checks.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::advocacy {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
+using testing::PageResult;
 using ::testing::UnorderedElementsAre;
 
 constexpr char kDirectory[] = R"pb(
@@ -104,6 +111,51 @@ class AdvocacyServiceTest : public ::testing::Test {
     auto context = testing::ContextWithDeadline();
     return stub_->AcceptAssignment(context.get(), request, response);
   }
+
+  // Imports `n` IDVAs (adv-0000, ...) and one ISVA, shuffled; returns the
+  // IDVAs' ids in advocate_id order.
+  std::vector<std::string> ImportIdvas(int n) {
+    v1::Directory directory;
+    v1::Provider* p = directory.add_providers();
+    p->set_provider_id("p1");
+    p->set_name("P1");
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(absl::StrFormat("adv-%04d", i));
+    std::vector<std::string> shuffled = ids;
+    std::reverse(shuffled.begin(), shuffled.end());
+    std::rotate(shuffled.begin(), shuffled.begin() + n / 3, shuffled.end());
+    shuffled.push_back("isva-1");
+    for (const std::string& id : shuffled) {
+      v1::Advocate* a = directory.add_advocates();
+      a->set_advocate_id(id);
+      a->set_provider_id("p1");
+      a->set_role(id == "isva-1" ? v1::ADVOCATE_ROLE_ISVA
+                                 : v1::ADVOCATE_ROLE_IDVA);
+      a->add_languages("en");
+      a->add_localities("L1");
+      a->set_capacity(1);
+    }
+    EXPECT_TRUE(app_.ImportDirectory(directory, kT0, "").ok());
+    return ids;
+  }
+
+  PageResult ListIdvas(int32_t page_size, const std::string& page_token) {
+    v1::ListAdvocatesRequest request;
+    request.set_role(v1::ADVOCATE_ROLE_IDVA);
+    request.set_page_size(page_size);
+    request.set_page_token(page_token);
+    v1::ListAdvocatesResponse response;
+    auto context = testing::ContextWithDeadline();
+    PageResult page;
+    page.status = stub_->ListAdvocates(context.get(), request, &response);
+    for (const auto& a : response.advocates()) {
+      page.ids.push_back(a.advocate_id());
+    }
+    page.next_page_token = response.next_page_token();
+    return page;
+  }
+
+  static constexpr absl::Time kT0 = absl::FromUnixSeconds(1700000000);
 
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
@@ -207,6 +259,42 @@ TEST_F(AdvocacyServiceTest, ConfidentialAddressOnlyForTheCallingProvider) {
   own->AddMetadata("x-signpost-org", "refuge");
   ASSERT_TRUE(stub_->GetProvider(own.get(), request, &seen).ok());
   EXPECT_EQ(seen.address(), "secret place");
+}
+
+TEST_F(AdvocacyServiceTest, ListAdvocatesPagesByAdvocateIdWithoutGaps) {
+  const std::vector<std::string> idvas = ImportIdvas(520);
+  auto fetch = [this](int32_t size, const std::string& token) {
+    return ListIdvas(size, token);
+  };
+  testing::ExpectPages(fetch, 7, idvas);
+  testing::ExpectPages(fetch, 0, idvas);
+  testing::ExpectPages(fetch, 500, idvas);
+  testing::ExpectPageSizeBounds(fetch);
+}
+
+TEST_F(AdvocacyServiceTest, ListAdvocatesRefusesAnotherListsToken) {
+  ImportIdvas(3);
+  // The same sort key, but issued by another RPC.
+  static constexpr paging::Listing kOther{"ListDeliveries", kAdvocateListKeys};
+  const std::string foreign = paging::NextPageToken(
+      kOther, paging::Scope({absl::StrCat(v1::ADVOCATE_ROLE_IDVA), ""}),
+      paging::Cursor({"adv-0000"}));
+  testing::ExpectBadTokensRefused(
+      [this](int32_t size, const std::string& token) {
+        return ListIdvas(size, token);
+      },
+      foreign);
+  // A token is bound to the filters it was issued for.
+  PageResult first = ListIdvas(1, "");
+  ASSERT_FALSE(first.next_page_token.empty());
+  v1::ListAdvocatesRequest other;
+  other.set_page_token(first.next_page_token);
+  other.set_role(v1::AdvocateRole(99));
+  v1::ListAdvocatesResponse response;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status = stub_->ListAdvocates(context.get(), other, &response);
+  EXPECT_THAT(testing::BadFields(status),
+              UnorderedElementsAre("role", "page_token"));
 }
 
 }  // namespace

@@ -107,11 +107,11 @@ TEST(DirectoryFileTest, ImportsTheExampleDirectoryAndAnEmptyPathIsNothing) {
   ASSERT_TRUE(db.ok()) << db.status();
   AdvocacyApp app(**db);
   ASSERT_TRUE(ImportDirectoryFile(app, "").ok());
-  EXPECT_TRUE(app.ListAdvocates()->empty());
+  EXPECT_TRUE(app.ListAdvocates()->items.empty());
   absl::Status s = ImportDirectoryFile(
       app, testing::SourcePath("examples/directory.textproto"));
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_GT(app.ListAdvocates()->size(), 5u);
+  EXPECT_GT(app.ListAdvocates()->items.size(), 5u);
 }
 
 TEST(DirectoryFileTest, ErrorsNameTheFile) {

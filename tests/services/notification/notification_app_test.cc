@@ -40,7 +40,7 @@ class NotificationAppTest : public ::testing::Test {
     });
   }
   DeliveryList List(const std::string& referral_id) {
-    auto list = app_->ListDeliveries(ReferralId(referral_id), 100);
+    auto list = app_->ListDeliveries(ReferralId(referral_id));
     EXPECT_TRUE(list.ok()) << list.status();
     return list.ok() ? *list : DeliveryList();
   }

@@ -2,22 +2,32 @@
 // file.
 #include "services/notification/notification_service.h"
 
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 #include "common/events/envelope.h"
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
+#include "common/time/timestamps.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/notification/notification_app.h"
 #include "services/notification/notification_store.h"
 #include "services/notification/subscriptions.h"
 #include "signpost/v1/notification.grpc.pb.h"
+#include "tests/support/paging_checks.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::notification {
 namespace {
 
+using testing::PageResult;
 using ::testing::UnorderedElementsAre;
 
 std::unique_ptr<store::Database> OpenDb(const testing::TempDir& dir) {
@@ -58,6 +68,65 @@ class NotificationServiceTest : public ::testing::Test {
     });
   }
 
+  PageResult Page(const std::string& referral_id, int32_t page_size,
+                  const std::string& page_token) {
+    v1::ListDeliveriesRequest request;
+    request.set_referral_id(referral_id);
+    request.set_page_size(page_size);
+    request.set_page_token(page_token);
+    v1::ListDeliveriesResponse response;
+    PageResult page;
+    page.status = List(request, &response);
+    for (const auto& d : response.deliveries()) {
+      page.ids.push_back(d.delivery_id());
+    }
+    page.next_page_token = response.next_page_token();
+    return page;
+  }
+
+  // Records 520 deliveries of `referral` (26 agencies, 20 events, four
+  // events to a millisecond, so ties need the recorded order) and some of
+  // another referral; returns the referral's ids in list order and all ids
+  // newest first.
+  std::pair<std::vector<std::string>, std::vector<std::string>> Record(
+      const std::string& referral) {
+    const absl::Time t0 = absl::FromUnixSeconds(1717405200);
+    std::vector<std::tuple<int64_t, std::string, int, std::string>> mine;
+    std::vector<std::tuple<int64_t, std::string>> all;
+    NotificationStore store;
+    absl::Status written = db_->Write([&](store::Tx& tx) -> absl::Status {
+      int recorded = 0;
+      for (int event = 0; event < 22; ++event) {
+        const std::string event_id = NewUuid();
+        const absl::Time at = t0 + absl::Milliseconds(event / 4);
+        for (int agency = 25; agency >= 0; --agency) {
+          v1::Delivery d;
+          d.set_delivery_id(NewUuid());
+          d.set_agency_id(absl::StrCat("agency-", agency));
+          d.set_referral_id(event < 20 ? referral : NewUuid());
+          d.set_event_id(event_id);
+          d.set_event_type("signpost.v1.ReferralTriaged");
+          *d.mutable_delivered_at() = timeutil::ToTimestamp(at);
+          RETURN_IF_ERROR(store.InsertDelivery(tx, d));
+          const int64_t ms = absl::ToUnixMillis(at);
+          if (event < 20) {
+            mine.emplace_back(ms, d.agency_id(), recorded, d.delivery_id());
+          }
+          all.emplace_back(-ms, d.delivery_id());
+          ++recorded;
+        }
+      }
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(written.ok()) << written;
+    std::sort(mine.begin(), mine.end());
+    std::sort(all.begin(), all.end());
+    std::pair<std::vector<std::string>, std::vector<std::string>> ids;
+    for (const auto& row : mine) ids.first.push_back(std::get<3>(row));
+    for (const auto& row : all) ids.second.push_back(std::get<1>(row));
+    return ids;
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
   NotificationApp app_;
@@ -70,24 +139,26 @@ class NotificationServiceTest : public ::testing::Test {
 TEST_F(NotificationServiceTest, BadRequestNamesEveryBadField) {
   v1::ListDeliveriesRequest request;
   request.set_referral_id("not-a-uuid");
-  request.set_limit(5000);
+  request.set_page_size(5000);
+  request.set_page_token("not-a-token");
   v1::ListDeliveriesResponse response;
   grpc::Status status = List(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   std::vector<std::string> fields = testing::BadFields(status);
-  EXPECT_THAT(fields, UnorderedElementsAre("referral_id", "limit"));
+  EXPECT_THAT(fields,
+              UnorderedElementsAre("referral_id", "page_size", "page_token"));
 }
 
-TEST_F(NotificationServiceTest, NegativeLimitIsInvalidArgument) {
+TEST_F(NotificationServiceTest, NegativePageSizeIsInvalidArgument) {
   v1::ListDeliveriesRequest request;
-  request.set_limit(-1);
+  request.set_page_size(-1);
   v1::ListDeliveriesResponse response;
   grpc::Status status = List(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   google::rpc::BadRequest bad;
   ASSERT_TRUE(grpcutil::ExtractBadRequest(status, &bad));
   ASSERT_EQ(bad.field_violations_size(), 1);
-  EXPECT_EQ(bad.field_violations(0).field(), "limit");
+  EXPECT_EQ(bad.field_violations(0).field(), "page_size");
 }
 
 TEST_F(NotificationServiceTest, ListsAReferralsDeliveriesAndTheRecentOnes) {
@@ -115,13 +186,16 @@ TEST_F(NotificationServiceTest, ListsAReferralsDeliveriesAndTheRecentOnes) {
     EXPECT_EQ(d.delivered_at().nanos() % 1000000, 0);
   }
 
+  EXPECT_TRUE(response.next_page_token().empty());
+
   v1::ListDeliveriesRequest recent;
-  recent.set_limit(2);
+  recent.set_page_size(2);
   v1::ListDeliveriesResponse latest;
   status = List(recent, &latest);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(latest.deliveries_size(), 2);
   EXPECT_EQ(latest.events_processed(), 0);
+  EXPECT_FALSE(latest.next_page_token().empty());
 }
 
 TEST_F(NotificationServiceTest, UnknownReferralHasNoDeliveries) {
@@ -132,6 +206,37 @@ TEST_F(NotificationServiceTest, UnknownReferralHasNoDeliveries) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.deliveries_size(), 0);
   EXPECT_EQ(response.events_processed(), 0);
+}
+
+TEST_F(NotificationServiceTest, AReferralsDeliveriesPageWithoutGaps) {
+  const std::string referral = NewUuid();
+  const std::vector<std::string> mine = Record(referral).first;
+  ASSERT_EQ(mine.size(), 520u);
+  auto fetch = [&](int32_t size, const std::string& token) {
+    return Page(referral, size, token);
+  };
+  testing::ExpectPages(fetch, 7, mine);
+  testing::ExpectPages(fetch, 0, mine);
+  testing::ExpectPageSizeBounds(fetch);
+  // The recent list's token (other keys, other filters) is refused.
+  testing::ExpectBadTokensRefused(fetch, Page("", 1, "").next_page_token);
+}
+
+TEST_F(NotificationServiceTest, RecentDeliveriesPageNewestFirst) {
+  const std::string referral = NewUuid();
+  const std::vector<std::string> all = Record(referral).second;
+  ASSERT_EQ(all.size(), 572u);
+  auto fetch = [&](int32_t size, const std::string& token) {
+    return Page("", size, token);
+  };
+  testing::ExpectPages(fetch, 9, all);
+  testing::ExpectPageSizeBounds(fetch);
+  // A referral's token is refused here, and the other way round.
+  const std::string token = Page(referral, 1, "").next_page_token;
+  ASSERT_FALSE(token.empty());
+  testing::ExpectBadTokensRefused(fetch, token);
+  testing::ExpectRefused(Page(referral, 1, fetch(1, "").next_page_token),
+                         "page_token");
 }
 
 }  // namespace

@@ -116,18 +116,22 @@ TEST_F(NotificationStoreTest, AnAgencyGetsAnEventOnceAndMillisecondsAreKept) {
   ASSERT_TRUE(inserted.ok()) << inserted.status();
   EXPECT_EQ(*inserted, 2);
   auto listed = db_->Read([&](store::Tx& tx) {
-    return store_.ReferralDeliveries(tx, referral_, 100);
+    return store_.ReferralDeliveries(tx, referral_, {});
   });
   ASSERT_TRUE(listed.ok());
-  ASSERT_EQ(listed->size(), 2u);
-  EXPECT_EQ((*listed)[0].agency_id(), "a");
-  EXPECT_EQ((*listed)[1].agency_id(), "b");
-  EXPECT_EQ((*listed)[0].delivered_at().seconds(), 1717405200);
-  EXPECT_EQ((*listed)[0].delivered_at().nanos(), 123000000);
-  auto recent =
-      db_->Read([&](store::Tx& tx) { return store_.RecentDeliveries(tx, 1); });
+  ASSERT_EQ(listed->items.size(), 2u);
+  EXPECT_FALSE(listed->next.has_value());
+  EXPECT_EQ(listed->items[0].agency_id(), "a");
+  EXPECT_EQ(listed->items[1].agency_id(), "b");
+  EXPECT_EQ(listed->items[0].delivered_at().seconds(), 1717405200);
+  EXPECT_EQ(listed->items[0].delivered_at().nanos(), 123000000);
+  paging::PageRequest one;
+  one.size = 1;
+  auto recent = db_->Read(
+      [&](store::Tx& tx) { return store_.RecentDeliveries(tx, one); });
   ASSERT_TRUE(recent.ok());
-  EXPECT_EQ(recent->size(), 1u);
+  EXPECT_EQ(recent->items.size(), 1u);
+  EXPECT_TRUE(recent->next.has_value());
 }
 
 }  // namespace

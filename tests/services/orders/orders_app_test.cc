@@ -122,7 +122,7 @@ class OrdersAppTest : public ::testing::Test {
     EXPECT_TRUE(OpenConsiderations(Triaged(referral_, {c}), t0_).ok());
     auto list = app_->ListConsiderationsOf(ReferralId(referral_), t0_);
     std::string id;
-    for (const auto& r : *list) {
+    for (const auto& r : list->items) {
       if (r.consideration() == c) id = r.consideration_id();
     }
     auto decided = app_->RecordConsideration(
@@ -277,7 +277,7 @@ TEST_F(OrdersAppTest,
   EXPECT_EQ(first->order_id(), again->order_id());
   OrderFilter list;
   list.referral_id = referral;
-  EXPECT_EQ(app_->ListOrders(list)->size(), 1u);
+  EXPECT_EQ(app_->ListOrders(list)->items.size(), 1u);
   auto events = store::ListReferralEvents(*db_, referral_);
   for (const auto& e : *events) {
     EXPECT_EQ(e.envelope.SerializeAsString().find("school"), std::string::npos);
@@ -381,21 +381,22 @@ TEST_F(OrdersAppTest, ReviewQueueIsOldestFirstAndShowsOverdueItems) {
                     .ok());
   }
   auto queue = app_->ListReviewQueue("WMP", t0_ + absl::Hours(40));
-  ASSERT_EQ(queue->size(), 2u);
-  EXPECT_TRUE((*queue)[0].overdue());
-  EXPECT_FALSE((*queue)[1].overdue());
-  const ConsiderationId first((*queue)[0].consideration_id());
+  ASSERT_EQ(queue->items.size(), 2u);
+  EXPECT_TRUE(queue->items[0].overdue());
+  EXPECT_FALSE(queue->items[1].overdue());
+  const ConsiderationId first(queue->items[0].consideration_id());
   const ConsiderationDecision no{false, v1::ORDER_TYPE_UNSPECIFIED,
                                  "VICTIM_DECLINED", "dc-7"};
   ASSERT_TRUE(app_->RecordConsideration(first, no, t0_ + absl::Hours(41),
                                         NewTraceparent())
                   .ok());
-  EXPECT_EQ(app_->ListReviewQueue("WMP", t0_ + absl::Hours(41))->size(), 1u);
+  EXPECT_EQ(app_->ListReviewQueue("WMP", t0_ + absl::Hours(41))->items.size(),
+            1u);
   EXPECT_EQ(
       Rule(
           app_->RecordConsideration(first, no, t0_, NewTraceparent()).status()),
       "CONSIDERATION-DECIDED");
-  EXPECT_TRUE(app_->ListReviewQueue("GMP", t0_)->empty());
+  EXPECT_TRUE(app_->ListReviewQueue("GMP", t0_)->items.empty());
 }
 
 TEST_F(OrdersAppTest, HandlerOpensEachConsiderationOnceCausedByTheDecision) {
@@ -424,7 +425,8 @@ TEST_F(OrdersAppTest, HandlerOpensEachConsiderationOnceCausedByTheDecision) {
   }
   EXPECT_THAT(causes, ::testing::ElementsAre(triaged.envelope.event_id(),
                                              reassessed.envelope.event_id()));
-  EXPECT_EQ(app_->ListConsiderationsOf(ReferralId(referral_), t0_)->size(), 2u);
+  EXPECT_EQ(
+      app_->ListConsiderationsOf(ReferralId(referral_), t0_)->items.size(), 2u);
 }
 
 // No sequence of operations leaves an order in a state its type does not

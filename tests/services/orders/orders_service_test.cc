@@ -3,7 +3,11 @@
 // their codes and details, and a happy path round-trips.
 #include "services/orders/orders_service.h"
 
+#include <algorithm>
 #include <atomic>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
@@ -14,12 +18,14 @@
 #include "services/orders/orders_app.h"
 #include "services/orders/orders_store.h"
 #include "signpost/v1/orders.grpc.pb.h"
+#include "tests/support/paging_checks.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::orders {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::PageResult;
 using ::testing::UnorderedElementsAre;
 
 std::unique_ptr<store::Database> OpenDb(const testing::TempDir& dir) {
@@ -64,6 +70,108 @@ class OrderServiceTest : public ::testing::Test {
     return request;
   }
 
+  // Saves `n` WMP orders updated ten to a second (so updated_at ties),
+  // and one GMP order; returns the WMP ids in ListOrders' order.
+  std::vector<std::string> SaveOrders(int n) {
+    std::vector<std::tuple<int64_t, std::string>> keyed;
+    auto saved = db_->Write([&](store::Tx& tx) -> absl::Status {
+      for (int i = 0; i <= n; ++i) {
+        v1::Order order;
+        order.set_order_id(NewUuid());
+        order.set_referral_id(NewUuid());
+        order.set_order_type(v1::ORDER_TYPE_DVPO);
+        order.set_state(v1::ORDER_STATE_APPLIED);
+        order.set_area_code(i == n ? "GMP" : "WMP");
+        absl::Time at = t0_ + absl::Seconds(i / 10);
+        RETURN_IF_ERROR(SaveOrder(tx, order, at));
+        if (i < n)
+          keyed.emplace_back(-absl::ToUnixMillis(at), order.order_id());
+      }
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(saved.ok()) << saved;
+    std::sort(keyed.begin(), keyed.end());
+    std::vector<std::string> ids;
+    for (const auto& [key, id] : keyed) ids.push_back(id);
+    return ids;
+  }
+
+  // Opens `n` review items in WMP, ten to a second, each for its own
+  // referral, and one in GMP (opened first); returns the WMP ids oldest
+  // first, then by id.
+  std::vector<std::string> OpenItems(int n) {
+    std::vector<std::tuple<int64_t, std::string>> keyed;
+    auto opened = db_->Write([&](store::Tx& tx) -> absl::Status {
+      for (int i = 0; i <= n; ++i) {
+        ConsiderationId id(NewUuid());
+        absl::Time at = t0_ + absl::Seconds(i / 10);
+        RETURN_IF_ERROR(InsertConsideration(
+            tx, id, ReferralId(NewUuid()), v1::CONSIDERATION_DVDS,
+            i == n ? "GMP" : "WMP", i == n ? t0_ - absl::Hours(1) : at));
+        if (i < n) keyed.emplace_back(absl::ToUnixMillis(at), id.value());
+      }
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(opened.ok()) << opened;
+    std::sort(keyed.begin(), keyed.end());
+    std::vector<std::string> ids;
+    for (const auto& [key, id] : keyed) ids.push_back(id);
+    return ids;
+  }
+
+  template <typename Request, typename Response, typename Items>
+  PageResult Page(grpc::Status (v1::OrderService::Stub::*call)(
+                      grpc::ClientContext*, const Request&, Response*),
+                  Request request, int32_t size, const std::string& token,
+                  Items items) {
+    request.set_page_size(size);
+    request.set_page_token(token);
+    Response response;
+    auto context = testing::ContextWithDeadline();
+    PageResult page;
+    page.status = (stub_.get()->*call)(context.get(), request, &response);
+    page.ids = items(response);
+    page.next_page_token = response.next_page_token();
+    return page;
+  }
+  PageResult Orders(const std::string& area, int32_t size,
+                    const std::string& token) {
+    v1::ListOrdersRequest request;
+    request.set_area_code(area);
+    return Page(&v1::OrderService::Stub::ListOrders, request, size, token,
+                [](const v1::ListOrdersResponse& r) {
+                  std::vector<std::string> ids;
+                  for (const auto& o : r.orders()) ids.push_back(o.order_id());
+                  return ids;
+                });
+  }
+  PageResult Queue(const std::string& area, int32_t size,
+                   const std::string& token) {
+    v1::ListReviewQueueRequest request;
+    request.set_area_code(area);
+    return Page(&v1::OrderService::Stub::ListReviewQueue, request, size, token,
+                [](const v1::ListReviewQueueResponse& r) {
+                  std::vector<std::string> ids;
+                  for (const auto& c : r.items()) {
+                    ids.push_back(c.consideration_id());
+                  }
+                  return ids;
+                });
+  }
+  PageResult Considerations(const std::string& referral_id, int32_t size,
+                            const std::string& token) {
+    v1::ListConsiderationsRequest request;
+    request.set_referral_id(referral_id);
+    return Page(&v1::OrderService::Stub::ListConsiderations, request, size,
+                token, [](const v1::ListConsiderationsResponse& r) {
+                  std::vector<std::string> ids;
+                  for (const auto& c : r.considerations()) {
+                    ids.push_back(c.consideration_id());
+                  }
+                  return ids;
+                });
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
   OrdersApp app_;
@@ -73,6 +181,7 @@ class OrderServiceTest : public ::testing::Test {
   testing::InProcessServer server_;
   std::unique_ptr<v1::OrderService::Stub> stub_;
   std::string referral_ = NewUuid();
+  absl::Time t0_ = absl::FromUnixSeconds(1717405200);
 };
 
 TEST_F(OrderServiceTest, BadRequestNamesEveryBadField) {
@@ -230,6 +339,75 @@ TEST_F(OrderServiceTest, ReviewQueueNeedsAnAreaAndListsOpenItems) {
   ASSERT_TRUE(
       stub_->ListConsiderations(context2.get(), considerations, &listed).ok());
   EXPECT_EQ(listed.considerations_size(), 0);
+}
+
+TEST_F(OrderServiceTest, ListOrdersPagesMostRecentFirstWithoutGaps) {
+  const std::vector<std::string> wmp = SaveOrders(520);
+  auto fetch = [this](int32_t size, const std::string& token) {
+    return Orders("WMP", size, token);
+  };
+  testing::ExpectPages(fetch, 7, wmp);  // pages end inside updated_at ties
+  testing::ExpectPages(fetch, 0, wmp);
+  testing::ExpectPageSizeBounds(fetch);
+  // Another RPC's token, even with the same kind of key, is refused.
+  OpenItems(2);
+  testing::ExpectBadTokensRefused(fetch, Queue("WMP", 1, "").next_page_token);
+  // So is a token for other filters.
+  testing::ExpectRefused(Orders("GMP", 1, Orders("WMP", 1, "").next_page_token),
+                         "page_token");
+}
+
+TEST_F(OrderServiceTest, ListReviewQueuePagesOldestFirstWithoutGaps) {
+  const std::vector<std::string> wmp = OpenItems(520);
+  auto fetch = [this](int32_t size, const std::string& token) {
+    return Queue("WMP", size, token);
+  };
+  testing::ExpectPages(fetch, 9, wmp);
+  testing::ExpectPages(fetch, 0, wmp);
+  testing::ExpectPageSizeBounds(fetch);
+  SaveOrders(2);
+  testing::ExpectBadTokensRefused(fetch, Orders("WMP", 1, "").next_page_token);
+  // Every bad field at once, paging fields included.
+  PageResult bad = Queue("", 501, "x");
+  EXPECT_THAT(testing::BadFields(bad.status),
+              UnorderedElementsAre("area_code", "page_size", "page_token"));
+}
+
+TEST_F(OrderServiceTest, ListConsiderationsPagesBothOrders) {
+  // All open items: oldest first, then by id (the GMP one is oldest).
+  std::vector<std::string> open = OpenItems(520);
+  PageResult gmp = Queue("GMP", 1, "");
+  ASSERT_EQ(gmp.ids.size(), 1u);
+  open.insert(open.begin(), gmp.ids[0]);
+  auto all_open = [this](int32_t size, const std::string& token) {
+    return Considerations("", size, token);
+  };
+  testing::ExpectPages(all_open, 11, open);
+  testing::ExpectPageSizeBounds(all_open);
+  // One referral's items, by kind, a page at a time.
+  auto opened = db_->Write([&](store::Tx& tx) -> absl::Status {
+    for (v1::Consideration c : {v1::CONSIDERATION_DAPN, v1::CONSIDERATION_SPO,
+                                v1::CONSIDERATION_DVDS}) {
+      RETURN_IF_ERROR(InsertConsideration(tx, ConsiderationId(NewUuid()),
+                                          ReferralId(referral_), c, "WMP",
+                                          t0_));
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(opened.ok()) << opened;
+  PageResult whole = Considerations(referral_, 0, "");
+  ASSERT_EQ(whole.ids.size(), 3u);
+  EXPECT_TRUE(whole.next_page_token.empty());
+  auto of_referral = [this](int32_t size, const std::string& token) {
+    return Considerations(referral_, size, token);
+  };
+  testing::ExpectPages(of_referral, 1, whole.ids);
+  // The two orders' tokens do not mix, though their keys look alike.
+  testing::ExpectBadTokensRefused(of_referral,
+                                  Considerations("", 1, "").next_page_token);
+  testing::ExpectRefused(
+      Considerations("", 1, Considerations(referral_, 1, "").next_page_token),
+      "page_token");
 }
 
 }  // namespace

@@ -126,10 +126,12 @@ TEST_F(OrdersStoreTest, FindOrdersFiltersMostRecentlyUpdatedFirst) {
   ASSERT_TRUE(Save(dvpo, t0_).ok());
   ASSERT_TRUE(Save(spo, t0_ + absl::Hours(1)).ok());
   ASSERT_TRUE(Save(elsewhere, t0_ + absl::Hours(2)).ok());
-  auto find = [&](const OrderFilter& f, int limit) {
-    auto ids = db_->Read([&](Tx& tx) { return FindOrders(tx, f, limit); });
+  auto find = [&](const OrderFilter& f, int size) {
+    paging::PageRequest page;
+    page.size = size;
+    auto ids = db_->Read([&](Tx& tx) { return FindOrders(tx, f, page); });
     std::vector<std::string> out;
-    for (const OrderId& id : *ids) out.push_back(id.value());
+    for (const OrderId& id : ids->items) out.push_back(id.value());
     return out;
   };
   OrderFilter all;
@@ -161,12 +163,13 @@ TEST_F(OrdersStoreTest, ConsiderationOpensOncePerReferralAndKind) {
   });
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_THAT(*opened, ElementsAre(true, false, true));
-  auto items =
-      db_->Read([&](Tx& tx) { return ListConsiderationsOf(tx, referral_); });
-  ASSERT_EQ(items->size(), 2u);
-  EXPECT_EQ((*items)[0].consideration(), v1::CONSIDERATION_SPO);
-  EXPECT_TRUE((*items)[0].open());
-  EXPECT_EQ(timeutil::FromTimestamp((*items)[0].opened_at()), t0_);
+  auto items = db_->Read(
+      [&](Tx& tx) { return ListConsiderationsOf(tx, referral_, {}); });
+  ASSERT_EQ(items->items.size(), 2u);
+  EXPECT_FALSE(items->next.has_value());
+  EXPECT_EQ(items->items[0].consideration(), v1::CONSIDERATION_SPO);
+  EXPECT_TRUE(items->items[0].open());
+  EXPECT_EQ(timeutil::FromTimestamp(items->items[0].opened_at()), t0_);
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 // The triage gRPC adapter over an in-process server and a real SQLite file.
 #include "services/triage/triage_service.h"
 
+#include <algorithm>
 #include <atomic>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "common/events/envelope.h"
 #include "common/grpc/status.h"
@@ -14,11 +18,13 @@
 #include "services/triage/triage_store.h"
 #include "signpost/v1/triage.grpc.pb.h"
 #include "tests/services/triage/policy_fixture.h"
+#include "tests/support/paging_checks.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::triage {
 namespace {
 
+using testing::PageResult;
 using ::testing::UnorderedElementsAre;
 
 class TriageServiceTest : public ::testing::Test {
@@ -76,6 +82,65 @@ class TriageServiceTest : public ::testing::Test {
     auto context = testing::ContextWithDeadline();
     return stub_->ListMaracAgenda(context.get(), request, response);
   }
+  PageResult AgendaPage(const std::string& area_code, int32_t page_size,
+                        const std::string& page_token) {
+    v1::ListMaracAgendaRequest request;
+    request.set_area_code(area_code);
+    request.set_page_size(page_size);
+    request.set_page_token(page_token);
+    v1::ListMaracAgendaResponse response;
+    auto context = testing::ContextWithDeadline();
+    PageResult page;
+    page.status = stub_->ListMaracAgenda(context.get(), request, &response);
+    for (const auto& item : response.items()) {
+      page.ids.push_back(item.referral_id());
+    }
+    page.next_page_token = response.next_page_token();
+    return page;
+  }
+
+  // Writes `n` MARAC decisions in WMP, ten to a millisecond, plus ones that
+  // are not on its agenda (not MARAC, GMP's, or a referral whose latest
+  // version left MARAC) and one whose latest version joined it; returns the
+  // WMP agenda's referral ids in its order.
+  std::vector<std::string> DecideMarac(int n) {
+    const absl::Time t0 = absl::FromUnixSeconds(1717405200);
+    std::vector<std::tuple<int64_t, std::string>> keyed;
+    TriageStore store;
+    auto decide = [&](store::Tx& tx, const std::string& id, int version,
+                      bool marac, const std::string& area, absl::Time at) {
+      DecisionRecord record;
+      record.decision.set_version(version);
+      record.decision.set_marac(marac);
+      record.decision.set_area_code(area);
+      record.decided_at = at;
+      record.cause = version == 1 ? kCauseReceived : kCauseReassessment;
+      if (marac && area == "WMP")
+        keyed.emplace_back(absl::ToUnixMillis(at), id);
+      return store.InsertDecision(tx, ReferralId(id), record);
+    };
+    absl::Status written = db_->Write([&](store::Tx& tx) -> absl::Status {
+      for (int i = 0; i < n; ++i) {
+        RETURN_IF_ERROR(decide(tx, NewUuid(), 1, true, "WMP",
+                               t0 + absl::Milliseconds(i / 10)));
+      }
+      RETURN_IF_ERROR(decide(tx, NewUuid(), 1, false, "WMP", t0));
+      RETURN_IF_ERROR(decide(tx, NewUuid(), 1, true, "GMP", t0));
+      const std::string left = NewUuid();
+      RETURN_IF_ERROR(decide(tx, left, 1, true, "WMP", t0));
+      keyed.pop_back();  // its latest version below is not MARAC
+      RETURN_IF_ERROR(decide(tx, left, 2, false, "WMP", t0));
+      const std::string joined = NewUuid();
+      RETURN_IF_ERROR(decide(tx, joined, 1, false, "WMP", t0));
+      return decide(tx, joined, 2, true, "WMP", t0 + absl::Milliseconds(3));
+    });
+    EXPECT_TRUE(written.ok()) << written;
+    std::sort(keyed.begin(), keyed.end());
+    std::vector<std::string> ids;
+    for (const auto& [at, id] : keyed) ids.push_back(id);
+    return ids;
+  }
+
   static v1::OverrideRiskRequest OverrideTo(const std::string& referral_id,
                                             v1::RiskLevel risk) {
     v1::OverrideRiskRequest request;
@@ -230,6 +295,26 @@ TEST_F(TriageServiceTest, ReassessmentMakesANewVersion) {
   EXPECT_EQ(v.cause(), "REASSESSMENT");
   EXPECT_EQ(v.decision().risk(), v1::RISK_LEVEL_HIGH);
   EXPECT_EQ(wakes_.load(), 1);
+}
+
+TEST_F(TriageServiceTest, MaracAgendaPagesOldestFirstWithoutGaps) {
+  const std::vector<std::string> wmp = DecideMarac(520);
+  auto fetch = [this](int32_t size, const std::string& token) {
+    return AgendaPage("WMP", size, token);
+  };
+  testing::ExpectPages(fetch, 7, wmp);  // pages end inside decided_at ties
+  testing::ExpectPages(fetch, 0, wmp);
+  testing::ExpectPageSizeBounds(fetch);
+  // Another RPC's token with the same kind of key, and another area's.
+  static constexpr paging::Listing kOther{"ListReviewQueue", kMaracAgendaKeys};
+  testing::ExpectBadTokensRefused(
+      fetch, paging::NextPageToken(kOther, paging::Scope({"WMP"}),
+                                   paging::Cursor({int64_t{1}, wmp[0]})));
+  testing::ExpectRefused(AgendaPage("GMP", 1, fetch(1, "").next_page_token),
+                         "page_token");
+  PageResult bad = AgendaPage("", -1, "");
+  EXPECT_THAT(testing::BadFields(bad.status),
+              UnorderedElementsAre("area_code", "page_size"));
 }
 
 }  // namespace

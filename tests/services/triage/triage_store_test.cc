@@ -239,8 +239,8 @@ TEST_F(TriageStoreTest, DecidedAtHasMillisecondsAndAgreesEverywhere) {
             v->decided_at().SerializeAsString());
   auto agenda = app_->ListMaracAgenda("WMP");
   ASSERT_TRUE(agenda.ok());
-  ASSERT_EQ(agenda->size(), 1u);
-  EXPECT_EQ((*agenda)[0].decided_at().SerializeAsString(),
+  ASSERT_EQ(agenda->items.size(), 1u);
+  EXPECT_EQ(agenda->items[0].decided_at().SerializeAsString(),
             v->decided_at().SerializeAsString());
 }
 
@@ -265,11 +265,11 @@ TEST_F(TriageStoreTest, MaracAgendaListsTheAreasMaracReferralsWithReasons) {
           .ok());
   auto agenda = app_->ListMaracAgenda("WMP");
   ASSERT_TRUE(agenda.ok());
-  ASSERT_EQ(agenda->size(), 2u);
-  EXPECT_EQ((*agenda)[0].referral_id(), t1);
-  EXPECT_EQ((*agenda)[0].reasons(0).rule_id(), "MARAC-PJ");
-  EXPECT_EQ((*agenda)[1].referral_id(), t3);
-  EXPECT_EQ(app_->ListMaracAgenda("GMP")->size(), 0u);
+  ASSERT_EQ(agenda->items.size(), 2u);
+  EXPECT_EQ(agenda->items[0].referral_id(), t1);
+  EXPECT_EQ(agenda->items[0].reasons(0).rule_id(), "MARAC-PJ");
+  EXPECT_EQ(agenda->items[1].referral_id(), t3);
+  EXPECT_EQ(app_->ListMaracAgenda("GMP")->items.size(), 0u);
 }
 
 TEST_F(TriageStoreTest,
