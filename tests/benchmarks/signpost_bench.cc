@@ -4,20 +4,28 @@
 // Results are recorded in docs/performance.md. Not run by ctest.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+
 #include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
+#include "common/grpc/executor.h"
+#include "common/grpc/server_runner.h"
+#include "common/grpc/tls.h"
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
+#include "grpcpp/create_channel.h"
 #include "services/advocacy/advocacy_app.h"
 #include "services/advocacy/advocacy_store.h"
 #include "services/advocacy/matching.h"
 #include "services/intake/intake_app.h"
+#include "services/intake/intake_service.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/validation.h"
 #include "services/orders/orders_app.h"
 #include "services/orders/orders_store.h"
 #include "services/triage/rules.h"
+#include "signpost/v1/intake.grpc.pb.h"
 #include "tests/support/test_support.h"
 
 namespace signpost {
@@ -66,6 +74,65 @@ void BM_IntakeSubmitDurable(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_IntakeSubmitDurable)->Unit(benchmark::kMicrosecond);
+
+// SubmitReferral over a real gRPC server in this process, one call at a
+// time: plaintext (arg 0) against mutual TLS with a dev-pki agency
+// certificate (arg 1), in the same run, over the same adapter, application
+// and SQLite store. The connection is made once, as a partner's would be.
+void BM_SubmitOverGrpc(benchmark::State& state) {
+  const bool mtls = state.range(0) == 1;
+  testing::TempDir dir;
+  if (mtls) {
+    std::string cmd = absl::StrCat(testing::SourcePath("scripts/dev-pki"), " ",
+                                   dir.File("pki"), " >/dev/null 2>&1");
+    if (std::system(cmd.c_str()) != 0) {
+      state.SkipWithError("dev-pki failed");
+      return;
+    }
+  }
+  auto db = store::Database::Open(dir.File("intake.db"),
+                                  intake::IntakeStore::Migrations());
+  intake::IntakeApp app(**db);
+  grpcutil::Executor executor(4);
+  intake::IntakeServiceImpl api(
+      app, [] {}, executor);
+  grpcutil::ServerRunner::Options options;
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (mtls) {
+    const std::string pki = dir.File("pki");
+    options.tls =
+        grpcutil::TlsFiles{pki + "/services/intake.crt",
+                           pki + "/services/intake.key", pki + "/ca.crt"};
+    credentials = *grpcutil::MutualTlsChannelCredentials(
+        {pki + "/agencies/police-wmp.crt", pki + "/agencies/police-wmp.key",
+         pki + "/ca.crt"});
+  }
+  auto server = grpcutil::ServerRunner::Start(options, {&api});
+  auto stub = v1::IntakeService::NewStub(
+      grpc::CreateChannel((*server)->address(), credentials));
+  v1::SubmitReferralRequest req =
+      testing::LoadExample("t01_strangulation_punjabi");
+  int64_t i = 0;
+  for (auto _ : state) {
+    req.set_idempotency_key(absl::StrCat("bench-", i++));
+    grpc::ClientContext context;
+    v1::SubmitReferralResponse response;
+    grpc::Status status = stub->SubmitReferral(&context, req, &response);
+    if (!status.ok()) {
+      state.SkipWithError(status.error_message().c_str());
+      break;
+    }
+  }
+  state.SetLabel(mtls ? "mutual TLS" : "plaintext");
+  (*server)->Shutdown(absl::Seconds(1));
+  executor.Stop();
+}
+BENCHMARK(BM_SubmitOverGrpc)
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 void BM_MatchAdvocate(benchmark::State& state) {
   std::vector<advocacy::AdvocateView> roster;
