@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -118,6 +119,34 @@ void OnError(rd_kafka_t*, int err, const char* reason, void*) {
             {{"kafka_error",
               rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
              {"detail", reason}});
+}
+
+// Copies a fetched record (without error) into our type.
+ConsumedMessage ToConsumedMessage(const rd_kafka_message_t& msg) {
+  ConsumedMessage out;
+  out.topic = rd_kafka_topic_name(msg.rkt);
+  out.partition = msg.partition;
+  out.offset = msg.offset;
+  if (msg.key != nullptr) {
+    out.key.assign(static_cast<const char*>(msg.key), msg.key_len);
+  }
+  if (msg.payload != nullptr) {
+    out.payload.assign(static_cast<const char*>(msg.payload), msg.len);
+  }
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(&msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      out.headers.emplace_back(
+          name,
+          value ? std::string(static_cast<const char*>(value), size) : "");
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -324,30 +353,7 @@ absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
       return FromKafkaError(msg->err, "consume");
     return std::optional<ConsumedMessage>();
   }
-  ConsumedMessage out;
-  out.topic = rd_kafka_topic_name(msg->rkt);
-  out.partition = msg->partition;
-  out.offset = msg->offset;
-  if (msg->key != nullptr) {
-    out.key.assign(static_cast<const char*>(msg->key), msg->key_len);
-  }
-  if (msg->payload != nullptr) {
-    out.payload.assign(static_cast<const char*>(msg->payload), msg->len);
-  }
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      out.headers.emplace_back(
-          name,
-          value ? std::string(static_cast<const char*>(value), size) : "");
-    }
-  }
-  return std::optional<ConsumedMessage>(std::move(out));
+  return std::optional<ConsumedMessage>(ToConsumedMessage(*msg));
 }
 
 absl::Status Consumer::Commit(const ConsumedMessage& message) {
@@ -389,6 +395,79 @@ void Consumer::Close(absl::Duration timeout) {
   // Destroy without a second (blocking) close.
   rd_kafka_destroy_flags(impl_->rk.release(),
                          RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
+absl::StatusOr<std::vector<ConsumedMessage>> ReadToEnd(
+    const ClientOptions& options, const std::string& topic,
+    absl::Duration timeout) {
+  // A group id is required by the client, but nothing joins or commits:
+  // the partitions are assigned directly.
+  ASSIGN_OR_RETURN(ConfPtr conf,
+                   BaseConf(options, {{"group.id", "signpost-reader"},
+                                      {"enable.auto.commit", "false"}}));
+  char err[512];
+  HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err)));
+  if (rk == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka reader: ", err));
+  }
+  (void)conf.release();
+  const absl::Time deadline = absl::Now() + timeout;
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
+  // The end offset of every partition, read now: the records to expect.
+  std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> rkt(
+      rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr),
+      rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_resp_err_t e =
+          rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, timeout_ms);
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return FromKafkaError(e, absl::StrCat("metadata for ", topic));
+  }
+  std::unique_ptr<const rd_kafka_metadata_t,
+                  void (*)(const rd_kafka_metadata_t*)>
+      metadata(md, rd_kafka_metadata_destroy);
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::NotFoundError(absl::StrCat("no topic ", topic));
+  }
+  std::map<int32_t, int64_t> end;
+  std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>
+      assignment(
+          rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt));
+  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+    const int32_t partition = md->topics[0].partitions[i].id;
+    int64_t low = 0, high = 0;
+    if (rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+            rk.get(), topic.c_str(), partition, &low, &high, timeout_ms);
+        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return FromKafkaError(
+          e, absl::StrCat("end offset of ", topic, "/", partition));
+    }
+    if (high > low) {
+      end[partition] = high;
+      rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(),
+                                        partition)
+          ->offset = low;
+    }
+  }
+  rd_kafka_assign(rk.get(), assignment.get());
+  std::vector<ConsumedMessage> out;
+  while (!end.empty() && absl::Now() < deadline) {
+    rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk.get(), 100);
+    if (raw == nullptr) continue;
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> msg(
+        raw, rd_kafka_message_destroy);
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    auto it = end.find(msg->partition);
+    if (it == end.end() || msg->offset >= it->second) continue;
+    if (msg->offset + 1 >= it->second) end.erase(it);
+    out.push_back(ToConsumedMessage(*msg));
+  }
+  if (!end.empty()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(topic, ": end offset not reached in time"));
+  }
+  rd_kafka_consumer_close(rk.get());
+  return out;
 }
 
 struct MockCluster::Impl {

@@ -107,6 +107,14 @@ class Consumer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Reads every record `topic` holds now: asks each partition's end offset,
+// then reads (with no group membership or commits) until it is reached.
+// Positive evidence that nothing more is there, with no sleep.
+// DEADLINE_EXCEEDED if `timeout` passes first.
+absl::StatusOr<std::vector<ConsumedMessage>> ReadToEnd(
+    const ClientOptions& options, const std::string& topic,
+    absl::Duration timeout);
+
 // librdkafka's in-process mock cluster: a real Kafka-protocol broker set on
 // loopback TCP. Used by the devbroker binary and integration tests.
 // Thread-safe.

@@ -7,12 +7,8 @@
 
 namespace signpost::worker {
 
-PeriodicTask::PeriodicTask(std::string name, absl::Duration max_interval, Fn fn,
-                           Clock clock)
-    : name_(std::move(name)),
-      max_interval_(max_interval),
-      fn_(std::move(fn)),
-      clock_(clock ? std::move(clock) : Clock([] { return absl::Now(); })) {}
+PeriodicTask::PeriodicTask(std::string name, absl::Duration max_interval, Fn fn)
+    : name_(std::move(name)), max_interval_(max_interval), fn_(std::move(fn)) {}
 
 PeriodicTask::~PeriodicTask() { Stop(); }
 
@@ -49,7 +45,7 @@ void PeriodicTask::Loop() {
       if (stopping_) return;
       notified_ = false;
     }
-    const absl::Time now = clock_();
+    const absl::Time now = absl::Now();
     const absl::Time next = std::min(fn_(now), now + max_interval_);
     absl::MutexLock lock(&mu_);
     // Once, so that an operator (and a test) sees the worker is live.
@@ -57,9 +53,7 @@ void PeriodicTask::Loop() {
     auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return notified_ || stopping_;
     };
-    // The deadline is in real time; with an injected clock the caller
-    // drives the task by Notify().
-    const absl::Duration wait = next - clock_();
+    const absl::Duration wait = next - absl::Now();
     if (wait > absl::ZeroDuration()) {
       mu_.AwaitWithTimeout(absl::Condition(&wake), wait);
     }

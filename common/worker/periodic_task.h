@@ -23,11 +23,8 @@ class PeriodicTask {
   // Returns the time it next wants to run (absl::InfiniteFuture() for
   // "only when notified or after max_interval").
   using Fn = std::function<absl::Time(absl::Time now)>;
-  // Injectable clock for tests.
-  using Clock = std::function<absl::Time()>;
 
-  PeriodicTask(std::string name, absl::Duration max_interval, Fn fn,
-               Clock clock = nullptr);
+  PeriodicTask(std::string name, absl::Duration max_interval, Fn fn);
   ~PeriodicTask();
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
@@ -48,7 +45,6 @@ class PeriodicTask {
   const std::string name_;
   const absl::Duration max_interval_;
   const Fn fn_;
-  const Clock clock_;
   mutable absl::Mutex mu_;
   bool notified_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <librdkafka/rdkafka.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -14,7 +13,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -165,90 +163,13 @@ std::vector<kafka::ConsumedMessage> ReadTopic(const std::string& bootstrap,
 std::vector<kafka::ConsumedMessage> ReadTopicToEnd(const std::string& bootstrap,
                                                    const std::string& topic,
                                                    absl::Duration timeout) {
-  std::vector<kafka::ConsumedMessage> out;
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err,
-                    sizeof(err));
-  rd_kafka_conf_set(conf, "group.id", NewUuid().c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
-  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  if (rk == nullptr) {
-    ADD_FAILURE() << "reader: " << err;
-    return out;
-  }
-  const absl::Time deadline = absl::Now() + timeout;
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
-  // The end offset of every partition, read now: the records to expect.
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) !=
-          RD_KAFKA_RESP_ERR_NO_ERROR ||
-      md->topic_cnt != 1) {
-    ADD_FAILURE() << "no metadata for " << topic;
-    if (md != nullptr) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    rd_kafka_destroy(rk);
-    return out;
-  }
-  std::map<int32_t, int64_t> end;
-  rd_kafka_topic_partition_list_t* assignment =
-      rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
-  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-    const int32_t partition = md->topics[0].partitions[i].id;
-    int64_t low = 0, high = 0;
-    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low,
-                                         &high, timeout_ms) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ADD_FAILURE() << "no end offset for " << topic << "/" << partition;
-    }
-    if (high > low) {
-      end[partition] = high;
-      rd_kafka_topic_partition_list_add(assignment, topic.c_str(), partition)
-          ->offset = low;
-    }
-  }
-  rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(rkt);
-  rd_kafka_assign(rk, assignment);
-  rd_kafka_topic_partition_list_destroy(assignment);
-  while (!end.empty() && absl::Now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      kafka::ConsumedMessage c;
-      c.topic = topic;
-      c.partition = m->partition;
-      c.offset = m->offset;
-      if (m->key) c.key.assign(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload)
-        c.payload.assign(static_cast<const char*>(m->payload), m->len);
-      rd_kafka_headers_t* headers = nullptr;
-      if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name;
-        const void* value;
-        size_t size;
-        for (size_t i = 0;
-             rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-             RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i) {
-          c.headers.emplace_back(
-              name, std::string(static_cast<const char*>(value), size));
-        }
-      }
-      auto it = end.find(m->partition);
-      if (it != end.end() && m->offset < it->second) {
-        if (m->offset + 1 >= it->second) end.erase(it);
-        out.push_back(std::move(c));
-      }
-    }
-    rd_kafka_message_destroy(m);
-  }
-  EXPECT_TRUE(end.empty()) << topic << ": end offset not reached in time";
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return out;
+  kafka::ClientOptions options;
+  options.bootstrap_servers = bootstrap;
+  absl::StatusOr<std::vector<kafka::ConsumedMessage>> records =
+      kafka::ReadToEnd(options, topic, timeout);
+  EXPECT_TRUE(records.ok()) << records.status();
+  return records.ok() ? std::move(*records)
+                      : std::vector<kafka::ConsumedMessage>();
 }
 
 Process::Process(const std::string& binary,
