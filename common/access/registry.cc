@@ -29,14 +29,6 @@ constexpr size_t kMaxAreaCodeLength = 8;
 // Problems named in the message; all of them are still counted.
 constexpr size_t kMaxProblemsInMessage = 50;
 
-// agency_id: [a-z0-9-]{2,64}.
-bool IsAgencyId(const std::string& s) {
-  return s.size() >= 2 && s.size() <= kMaxIdLength &&
-         std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-         });
-}
-
 // The advocacy directory's own id rule (services/advocacy/directory.cc), so
 // that every id the directory accepts can be named here.
 bool IsProviderId(const std::string& s) {
@@ -342,6 +334,13 @@ const std::vector<v1::Role>& AllowedRoles(v1::AgencyKind kind) {
   static const auto* const kNone = new std::vector<v1::Role>();
   auto it = kAllowed->find(kind);
   return it == kAllowed->end() ? *kNone : it->second;
+}
+
+bool IsAgencyId(absl::string_view s) {
+  return s.size() >= 2 && s.size() <= kMaxIdLength &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
 }
 
 Registry::Registry(v1::AgencyRegistry registry)

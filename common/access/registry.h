@@ -62,6 +62,10 @@ absl::StatusOr<Registry> ParseRegistry(const std::string& text,
 // Reads `path` and parses it with ParseRegistry.
 absl::StatusOr<Registry> LoadRegistry(const std::string& path);
 
+// agency_id's form: 2-64 of a-z, 0-9 and '-' (also the last segment of an
+// agency's SPIFFE id).
+bool IsAgencyId(absl::string_view id);
+
 // The roles an agency of `kind` may hold (empty for an unknown kind).
 const std::vector<v1::Role>& AllowedRoles(v1::AgencyKind kind);
 

@@ -128,6 +128,15 @@ size_t FieldViolationCountOf(const absl::Status& status) {
   return count;
 }
 
+absl::Status Denied(absl::string_view rule_id, absl::string_view subject,
+                    absl::string_view description) {
+  absl::Status status =
+      absl::PermissionDeniedError(absl::StrCat(rule_id, ": ", description));
+  status.SetPayload(kRuleViolationUrl,
+                    absl::Cord(EncodeRecord({rule_id, subject, description})));
+  return status;
+}
+
 std::optional<RuleViolationDetail> RuleViolationOf(const absl::Status& status) {
   auto payload = status.GetPayload(kRuleViolationUrl);
   if (!payload) return std::nullopt;

@@ -60,6 +60,13 @@ absl::Status FieldError(absl::string_view field, absl::string_view description);
 absl::Status RuleViolation(absl::string_view rule_id, absl::string_view subject,
                            absl::string_view description);
 
+// PERMISSION_DENIED naming the access rule that refused a call (carried
+// like a RuleViolation, so the caller sees the rule id). `subject` is the
+// object the caller asked for, exactly as asked: the answer is the same
+// whether or not that object exists.
+absl::Status Denied(absl::string_view rule_id, absl::string_view subject,
+                    absl::string_view description);
+
 // INTERNAL marking a broken invariant (a state the code believes
 // impossible). The event consumer crashes on it rather than loop or skip.
 absl::Status InvariantViolation(absl::string_view description);

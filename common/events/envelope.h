@@ -21,6 +21,8 @@ inline constexpr char kAdvocacyTopic[] = "signpost.advocacy.v1";
 inline constexpr char kOrdersTopic[] = "signpost.orders.v1";
 inline constexpr char kNotificationTopic[] = "signpost.notification.v1";
 inline constexpr char kDeadLetterTopic[] = "signpost.deadletter.v1";
+// The access audit: every service writes AccessAudited events here.
+inline constexpr char kAuditTopic[] = "signpost.audit.v1";
 
 // A new envelope with a fresh event id and the current time. When `cause` is
 // given, causation is its event id and correlation is inherited; otherwise

@@ -51,26 +51,4 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
 // The W3C traceparent from call metadata, or a new one.
 std::string TraceparentOf(const grpc::CallbackServerContext* context);
 
-// The shape every mutating RPC shares: check every field (`validate`
-// returns FieldErrors), call the store with the call's traceparent (`call`
-// returns absl::StatusOr<Response>), wake the outbox relay (`notify`), and
-// answer.
-template <typename Response, typename Validate, typename Call>
-grpc::ServerUnaryReactor* RunMutation(grpc::CallbackServerContext* context,
-                                      Executor& executor,
-                                      std::function<void()> notify,
-                                      Response* response, Validate validate,
-                                      Call call) {
-  std::string traceparent = TraceparentOf(context);
-  return RunUnary(context, executor, [=]() -> absl::Status {
-    errors::FieldErrors errors = validate();
-    if (!errors.empty()) return errors.ToStatus();
-    auto result = call(traceparent);
-    if (!result.ok()) return result.status();
-    notify();
-    *response = std::move(*result);
-    return absl::OkStatus();
-  });
-}
-
 }  // namespace signpost::grpcutil

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/access/registry.h"
 #include "common/status/macros.h"
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/auth_context.h"
@@ -25,16 +26,6 @@ std::shared_ptr<grpc::experimental::CertificateProviderInterface> Provider(
       files.key_file, files.cert_file, files.ca_file,
       static_cast<unsigned int>(
           std::max<int64_t>(1, absl::ToInt64Seconds(refresh))));
-}
-
-bool IsSlug(absl::string_view s) {
-  if (s.size() < 2 || s.size() > 64) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -99,7 +90,7 @@ absl::StatusOr<Caller> ParseSpiffeId(absl::string_view uri) {
   } else {
     return absl::InvalidArgumentError("not a Signpost identity");
   }
-  if (!IsSlug(id)) {
+  if (!access::IsAgencyId(id)) {
     return absl::InvalidArgumentError("malformed Signpost identity");
   }
   caller.id = std::string(id);

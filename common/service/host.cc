@@ -112,6 +112,11 @@ void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
                       "this service's Ed25519 event-signing private key "
                       "(PKCS#8 PEM); signs every record it publishes",
                       true);
+  config.DefineString("access_registry", "",
+                      "the agency registry (signpost.v1.AgencyRegistry text "
+                      "format, deploy/access/agencies.textproto): who may "
+                      "call this service and with which roles",
+                      true);
   config.DefineString(
       "event_keys_dir", "",
       "directory of the producers' event-signing public keys "
@@ -188,7 +193,16 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
   // Before anything is opened, so that a bad key is one line and no effect.
   ASSIGN_OR_RETURN(EventKeys keys, LoadEventKeys(config, spec.name));
   RETURN_IF_ERROR(CheckTransport(config));
+  absl::StatusOr<access::Registry> registry =
+      access::LoadRegistry(config.GetString("access_registry"));
+  if (!registry.ok()) {
+    return absl::Status(
+        registry.status().code(),
+        absl::StrCat("access_registry: ", registry.status().message()));
+  }
   std::unique_ptr<ServiceHost> host(new ServiceHost(config, spec));
+  host->authorizer_ = std::make_unique<access::Authorizer>(
+      std::make_shared<const access::Registry>(std::move(*registry)));
   host->signer_ = std::move(keys.signer);
   host->verifier_ = std::move(keys.verifier);
   absl::StatusOr<std::unique_ptr<store::Database>> db =
@@ -224,6 +238,11 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
   relay_options.signer = host->signer_.get();
   host->relay_ = std::make_unique<store::OutboxRelay>(
       *host->db_, *host->producer_, relay_options);
+  store::OutboxRelay* relay = host->relay_.get();
+  host->audit_ = std::make_unique<store::AccessAuditLog>(
+      *host->db_, spec.name, [relay] { relay->Notify(); });
+  host->gate_ = std::make_unique<grpcutil::Gate>(
+      host->executor_, *host->authorizer_, host->audit_.get());
   return host;
 }
 
@@ -422,7 +441,7 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec,
     config::PrintConfigError(argv[0], host.status());
     return 2;
   }
-  return wire(**host, config, (*host)->executor());
+  return wire(**host, config, (*host)->gate());
 }
 
 }  // namespace signpost::service

@@ -24,13 +24,16 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/access/authz.h"
 #include "common/config/config.h"
 #include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
 #include "common/events/signing.h"
 #include "common/grpc/executor.h"
+#include "common/grpc/gate.h"
 #include "common/grpc/server_runner.h"
 #include "common/kafka/kafka.h"
+#include "common/store/access_audit.h"
 #include "common/store/database.h"
 #include "common/store/outbox.h"
 #include "common/worker/periodic_task.h"
@@ -51,10 +54,10 @@ void BlockShutdownSignals();
 // Waits for SIGTERM or SIGINT (blocked by BlockShutdownSignals).
 void WaitForShutdownSignal();
 
-// Declares grpc_address, db_path, kafka_bootstrap, kafka_group,
-// kafka_security_protocol, kafka_sasl_*, log_level, max_message_bytes,
-// shutdown_timeout, event_signing_key (required) and event_keys_dir (required
-// when spec.subscribe_topics is not empty).
+// Declares access_registry (required), grpc_address, db_path, kafka_bootstrap,
+// kafka_group, kafka_security_protocol, kafka_sasl_*, log_level,
+// max_message_bytes, shutdown_timeout, event_signing_key (required) and
+// event_keys_dir (required when spec.subscribe_topics is not empty).
 void DefineCommonFlags(config::Config& config, const ServiceSpec& spec);
 
 // Parses flags and env. Returns -1 to go on, or the exit code to return now
@@ -78,6 +81,10 @@ class ServiceHost {
   store::OutboxRelay& relay() { return *relay_; }
   kafka::Producer& producer() { return *producer_; }
   grpcutil::Executor& executor() { return executor_; }
+  // Authentication, the function rule and the refusal audit for every RPC.
+  grpcutil::Gate& gate() { return *gate_; }
+  const access::Authorizer& authorizer() const { return *authorizer_; }
+  store::AccessAuditLog& access_audit() { return *audit_; }
   const ServiceSpec& spec() const { return spec_; }
 
   // A background worker the host starts in Run() and stops in step 2 of the
@@ -117,9 +124,12 @@ class ServiceHost {
   // Null without --event_keys_dir; Run() then refuses to consume.
   std::unique_ptr<events::EventVerifier> verifier_;
   grpcutil::Executor executor_{4};
+  std::unique_ptr<access::Authorizer> authorizer_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<store::OutboxRelay> relay_;
+  std::unique_ptr<store::AccessAuditLog> audit_;
+  std::unique_ptr<grpcutil::Gate> gate_;
   std::unique_ptr<events::EventConsumer> consumer_;
   std::unique_ptr<grpcutil::ServerRunner> server_;
   std::vector<std::unique_ptr<worker::PeriodicTask>> workers_;
@@ -135,9 +145,8 @@ class ServiceHost {
 // common flags plus `define_flags`, parses them, opens the host, then calls
 // `wire` to build the service's own objects and run (normally returning
 // host.Run(...)). Start-up errors print one line and return 2.
-using WireFn =
-    std::function<int(ServiceHost& host, const config::Config& config,
-                      grpcutil::Executor& executor)>;
+using WireFn = std::function<int(
+    ServiceHost& host, const config::Config& config, grpcutil::Gate& gate)>;
 int ServiceMain(int argc, char** argv, const ServiceSpec& spec,
                 const std::function<void(config::Config&)>& define_flags,
                 const WireFn& wire);

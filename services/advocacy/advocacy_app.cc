@@ -7,6 +7,7 @@
 #include "common/events/envelope.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
+#include "common/store/access_audit.h"
 #include "common/time/timestamps.h"
 #include "services/advocacy/directory.h"
 #include "services/advocacy/matching.h"
@@ -61,6 +62,35 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::View(
   return ToAssignmentView(assignment, std::move(history));
 }
 
+absl::StatusOr<v1::Advocate> AdvocacyApp::LoadAdvocateFor(
+    Tx& tx, const access::Principal& caller, const AdvocateId& advocate_id) {
+  ASSIGN_OR_RETURN(std::optional<v1::Advocate> advocate,
+                   directory_.FindAdvocate(tx, advocate_id));
+  if (caller.Has(v1::ROLE_OPERATOR) && !caller.provider().has_value()) {
+    if (!advocate) return AdvocateNotFound(advocate_id);
+    return *std::move(advocate);
+  }
+  RETURN_IF_ERROR(access::RequireProvider(
+      caller, ProviderId(advocate ? advocate->provider_id() : ""),
+      advocate_id.value()));
+  return *std::move(advocate);
+}
+
+absl::StatusOr<AssignmentRecord> AdvocacyApp::LoadAssignmentFor(
+    Tx& tx, const access::Principal& caller,
+    const AssignmentId& assignment_id) {
+  absl::StatusOr<AssignmentRecord> a = assignments_.Load(tx, assignment_id);
+  if (!a.ok() && !absl::IsNotFound(a.status())) return a.status();
+  std::optional<v1::Advocate> advocate;
+  if (a.ok() && !a->advocate_id.value().empty()) {
+    ASSIGN_OR_RETURN(advocate, directory_.FindAdvocate(tx, a->advocate_id));
+  }
+  RETURN_IF_ERROR(access::RequireProvider(
+      caller, ProviderId(advocate ? advocate->provider_id() : ""),
+      assignment_id.value()));
+  return a;
+}
+
 absl::StatusOr<v1::Advocate> AdvocacyApp::LoadAdvocate(
     Tx& tx, const AdvocateId& advocate_id) {
   ASSIGN_OR_RETURN(std::optional<v1::Advocate> advocate,
@@ -105,29 +135,60 @@ absl::StatusOr<v1::ImportDirectoryResponse> AdvocacyApp::ImportDirectory(
 }
 
 absl::StatusOr<v1::Provider> AdvocacyApp::UpsertProvider(
-    const v1::Provider& provider) {
+    const access::Principal& caller, const v1::Provider& provider) {
+  RETURN_IF_ERROR(access::RequireProvider(
+      caller, ProviderId(provider.provider_id()), provider.provider_id()));
   RETURN_IF_ERROR(db_.Write(
       [&](Tx& tx) { return directory_.UpsertProvider(tx, provider); }));
   return provider;
 }
 
-absl::StatusOr<v1::Provider> AdvocacyApp::GetProvider(
-    const ProviderId& provider_id, const AgencyId& caller) {
-  ASSIGN_OR_RETURN(std::optional<v1::Provider> provider, db_.Read([&](Tx& tx) {
-    return directory_.FindProvider(tx, provider_id);
-  }));
-  if (!provider) {
-    return absl::NotFoundError(
-        absl::StrCat("provider ", provider_id.value(), " not found"));
-  }
-  return ProviderAsSeenBy(*std::move(provider), caller);
+absl::StatusOr<AdvocacyApp::ProviderView> AdvocacyApp::GetProvider(
+    const access::Principal& caller, const ProviderId& provider_id,
+    const std::string& traceparent) {
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<ProviderView> {
+    ASSIGN_OR_RETURN(std::optional<v1::Provider> provider,
+                     directory_.FindProvider(tx, provider_id));
+    if (!provider) {
+      return absl::NotFoundError(
+          absl::StrCat("provider ", provider_id.value(), " not found"));
+    }
+    ProviderView view{ProviderAsSeenBy(*std::move(provider), caller.provider()),
+                      false};
+    if (view.provider.address_confidential() &&
+        !view.provider.address_redacted()) {
+      v1::AccessAudited record;
+      record.set_agency_id(caller.agency_id().value());
+      record.set_rpc("/signpost.v1.AdvocacyService/GetProvider");
+      record.set_object_id(provider_id.value());
+      record.set_field_class(v1::FIELD_CLASS_CONFIDENTIAL_ADDRESS);
+      record.set_decision(v1::ACCESS_DECISION_ALLOWED);
+      record.set_rule_id(access::kRuleOwnProvider);
+      record.set_status_code("OK");
+      RETURN_IF_ERROR(
+          store::AppendAccessAudit(tx, kProducer, record, traceparent));
+      view.audited = true;
+    }
+    return view;
+  });
 }
 
 absl::StatusOr<v1::Advocate> AdvocacyApp::UpsertAdvocate(
-    const v1::Advocate& advocate, absl::Time now,
-    const std::string& traceparent) {
+    const access::Principal& caller, const v1::Advocate& advocate,
+    absl::Time now, const std::string& traceparent) {
   now = TruncateToMillis(now);
+  RETURN_IF_ERROR(access::RequireProvider(
+      caller, ProviderId(advocate.provider_id()), advocate.advocate_id()));
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Advocate> {
+    // An existing advocate stays with its provider: another provider may
+    // not take it over.
+    ASSIGN_OR_RETURN(
+        std::optional<v1::Advocate> existing,
+        directory_.FindAdvocate(tx, AdvocateId(advocate.advocate_id())));
+    if (existing) {
+      RETURN_IF_ERROR(access::RequireProvider(
+          caller, ProviderId(existing->provider_id()), advocate.advocate_id()));
+    }
     v1::Directory one;
     *one.add_advocates() = advocate;
     RETURN_IF_ERROR(ImportInTx(tx, one, now, traceparent));
@@ -136,10 +197,12 @@ absl::StatusOr<v1::Advocate> AdvocacyApp::UpsertAdvocate(
 }
 
 absl::StatusOr<v1::Advocate> AdvocacyApp::SetAvailability(
-    const AdvocateId& advocate_id, const v1::Availability& availability,
-    absl::Time now, const std::string& traceparent) {
+    const access::Principal& caller, const AdvocateId& advocate_id,
+    const v1::Availability& availability, absl::Time now,
+    const std::string& traceparent) {
   now = TruncateToMillis(now);
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Advocate> {
+    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
     ASSIGN_OR_RETURN(bool found,
                      directory_.SetAvailability(tx, advocate_id, availability));
     if (!found) return AdvocateNotFound(advocate_id);
@@ -150,11 +213,21 @@ absl::StatusOr<v1::Advocate> AdvocacyApp::SetAvailability(
 }
 
 absl::StatusOr<paging::Page<v1::Advocate>> AdvocacyApp::ListAdvocates(
-    v1::AdvocateRole role, const std::optional<ProviderId>& provider_id,
+    const access::Principal& caller, v1::AdvocateRole role,
+    const std::optional<ProviderId>& provider_id,
     const paging::PageRequest& page) {
-  return db_.Read([&](Tx& tx) {
-    return directory_.ListAdvocates(tx, role, provider_id, page);
-  });
+  std::optional<ProviderId> scope = provider_id;
+  if (!caller.Has(v1::ROLE_OPERATOR)) {
+    // A provider lists its own advocates, whether or not it asks for them.
+    const ProviderId own = caller.provider().value_or(ProviderId());
+    if (provider_id.has_value()) {
+      RETURN_IF_ERROR(
+          access::RequireProvider(caller, *provider_id, provider_id->value()));
+    }
+    scope = own;
+  }
+  return db_.Read(
+      [&](Tx& tx) { return directory_.ListAdvocates(tx, role, scope, page); });
 }
 
 // --- Routing -----------------------------------------------------------------
@@ -194,11 +267,14 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
 // --- The advocate's moves ----------------------------------------------------
 
 absl::StatusOr<v1::Assignment> AdvocacyApp::Accept(
-    const AssignmentId& assignment_id, const AdvocateId& advocate_id,
-    absl::Time now, const std::string& traceparent) {
+    const access::Principal& caller, const AssignmentId& assignment_id,
+    const AdvocateId& advocate_id, absl::Time now,
+    const std::string& traceparent) {
   now = TruncateToMillis(now);
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
-    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    ASSIGN_OR_RETURN(AssignmentRecord a,
+                     LoadAssignmentFor(tx, caller, assignment_id));
     RETURN_IF_ERROR(advocacy::Accept(a, advocate_id, now));
     RETURN_IF_ERROR(assignments_.Save(tx, a));
     RETURN_IF_ERROR(assignments_.AddHistory(
@@ -214,12 +290,14 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Accept(
 }
 
 absl::StatusOr<v1::Assignment> AdvocacyApp::Decline(
-    const AssignmentId& assignment_id, const AdvocateId& advocate_id,
-    const DeclineDetails& decline, absl::Time now,
-    const std::string& traceparent) {
+    const access::Principal& caller, const AssignmentId& assignment_id,
+    const AdvocateId& advocate_id, const DeclineDetails& decline,
+    absl::Time now, const std::string& traceparent) {
   now = TruncateToMillis(now);
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
-    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    ASSIGN_OR_RETURN(AssignmentRecord a,
+                     LoadAssignmentFor(tx, caller, assignment_id));
     RETURN_IF_ERROR(CheckDecline(a, advocate_id));
     const std::string code = v1::DeclineReason_Name(decline.reason);
     RETURN_IF_ERROR(assignments_.AddHistory(
@@ -244,13 +322,15 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Decline(
 }
 
 absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
-    const AssignmentId& assignment_id, const AdvocateId& advocate_id,
-    const ContactAttempt& contact, absl::Time now,
-    const std::string& traceparent) {
+    const access::Principal& caller, const AssignmentId& assignment_id,
+    const AdvocateId& advocate_id, const ContactAttempt& contact,
+    absl::Time now, const std::string& traceparent) {
   now = TruncateToMillis(now);
   const absl::Time at = contact.at ? TruncateToMillis(*contact.at) : now;
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
-    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    ASSIGN_OR_RETURN(AssignmentRecord a,
+                     LoadAssignmentFor(tx, caller, assignment_id));
     ASSIGN_OR_RETURN(std::vector<v1::AssignmentStep> earlier,
                      assignments_.History(tx, a.assignment_id));
     ASSIGN_OR_RETURN(
@@ -280,11 +360,14 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
 }
 
 absl::StatusOr<v1::Assignment> AdvocacyApp::Close(
-    const AssignmentId& assignment_id, const AdvocateId& advocate_id,
-    const Closure& closure, absl::Time now, const std::string& traceparent) {
+    const access::Principal& caller, const AssignmentId& assignment_id,
+    const AdvocateId& advocate_id, const Closure& closure, absl::Time now,
+    const std::string& traceparent) {
   now = TruncateToMillis(now);
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
-    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    ASSIGN_OR_RETURN(AssignmentRecord a,
+                     LoadAssignmentFor(tx, caller, assignment_id));
     RETURN_IF_ERROR(advocacy::Close(a, advocate_id, closure, now));
     RETURN_IF_ERROR(assignments_.Save(tx, a));
     RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate_id));
@@ -372,7 +455,8 @@ absl::Time AdvocacyApp::ExpireOffers(absl::Time now) {
 // --- Queries -----------------------------------------------------------------
 
 absl::StatusOr<v1::GetReferralAssignmentsResponse>
-AdvocacyApp::GetReferralAssignments(const ReferralId& referral_id) {
+AdvocacyApp::GetReferralAssignments(const access::Principal& caller,
+                                    const ReferralId& referral_id) {
   return db_.Read(
       [&](Tx& tx) -> absl::StatusOr<v1::GetReferralAssignmentsResponse> {
         v1::GetReferralAssignmentsResponse response;
@@ -380,7 +464,18 @@ AdvocacyApp::GetReferralAssignments(const ReferralId& referral_id) {
         response.set_processed(routed);
         ASSIGN_OR_RETURN(std::vector<AssignmentRecord> rows,
                          assignments_.ForReferral(tx, referral_id));
+        const bool everything = access::SeesEverything(caller);
         for (const AssignmentRecord& row : rows) {
+          if (!everything) {
+            // A provider sees only its own advocates' assignments.
+            if (row.advocate_id.value().empty()) continue;
+            ASSIGN_OR_RETURN(std::optional<v1::Advocate> advocate,
+                             directory_.FindAdvocate(tx, row.advocate_id));
+            if (!advocate || !caller.provider().has_value() ||
+                advocate->provider_id() != caller.provider()->value()) {
+              continue;
+            }
+          }
           ASSIGN_OR_RETURN(*response.add_assignments(), View(tx, row));
         }
         return response;
@@ -396,10 +491,9 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::GetAssignment(
 }
 
 absl::StatusOr<std::vector<v1::Assignment>> AdvocacyApp::GetWorklist(
-    const AdvocateId& advocate_id) {
+    const access::Principal& caller, const AdvocateId& advocate_id) {
   return db_.Read([&](Tx& tx) -> absl::StatusOr<std::vector<v1::Assignment>> {
-    ASSIGN_OR_RETURN(bool known, directory_.AdvocateExists(tx, advocate_id));
-    if (!known) return AdvocateNotFound(advocate_id);
+    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
     ASSIGN_OR_RETURN(std::vector<AssignmentRecord> rows,
                      assignments_.Worklist(tx, advocate_id));
     std::vector<v1::Assignment> out;

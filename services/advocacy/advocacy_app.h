@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/access/authz.h"
 #include "common/ids/ids.h"
 #include "common/paging/page.h"
 #include "common/store/database.h"
@@ -72,18 +73,28 @@ class AdvocacyApp {
   absl::StatusOr<v1::ImportDirectoryResponse> ImportDirectory(
       const v1::Directory& directory, absl::Time now,
       const std::string& traceparent);
-  absl::StatusOr<v1::Provider> UpsertProvider(const v1::Provider& provider);
-  // The address is withheld unless `caller` is the provider itself.
-  absl::StatusOr<v1::Provider> GetProvider(const ProviderId& provider_id,
-                                           const AgencyId& caller);
-  absl::StatusOr<v1::Advocate> UpsertAdvocate(const v1::Advocate& advocate,
+  absl::StatusOr<v1::Provider> UpsertProvider(const access::Principal& caller,
+                                              const v1::Provider& provider);
+  // The address is withheld unless `caller` is the provider itself; a
+  // confidential address released to it is written to the access audit.
+  struct ProviderView {
+    v1::Provider provider;
+    bool audited = false;
+  };
+  absl::StatusOr<ProviderView> GetProvider(const access::Principal& caller,
+                                           const ProviderId& provider_id,
+                                           const std::string& traceparent);
+  absl::StatusOr<v1::Advocate> UpsertAdvocate(const access::Principal& caller,
+                                              const v1::Advocate& advocate,
                                               absl::Time now,
                                               const std::string& traceparent);
   absl::StatusOr<v1::Advocate> SetAvailability(
-      const AdvocateId& advocate_id, const v1::Availability& availability,
-      absl::Time now, const std::string& traceparent);
+      const access::Principal& caller, const AdvocateId& advocate_id,
+      const v1::Availability& availability, absl::Time now,
+      const std::string& traceparent);
   // One page of the advocates, by advocate_id (kAdvocateListing).
   absl::StatusOr<paging::Page<v1::Advocate>> ListAdvocates(
+      const access::Principal& caller,
       v1::AdvocateRole role = v1::ADVOCATE_ROLE_UNSPECIFIED,
       const std::optional<ProviderId>& provider_id = std::nullopt,
       const paging::PageRequest& page = {});
@@ -97,20 +108,23 @@ class AdvocacyApp {
                                    absl::Time now);
 
   // The advocate's moves on an assignment.
-  absl::StatusOr<v1::Assignment> Accept(const AssignmentId& assignment_id,
+  absl::StatusOr<v1::Assignment> Accept(const access::Principal& caller,
+                                        const AssignmentId& assignment_id,
                                         const AdvocateId& advocate_id,
                                         absl::Time now,
                                         const std::string& traceparent);
-  absl::StatusOr<v1::Assignment> Decline(const AssignmentId& assignment_id,
+  absl::StatusOr<v1::Assignment> Decline(const access::Principal& caller,
+                                         const AssignmentId& assignment_id,
                                          const AdvocateId& advocate_id,
                                          const DeclineDetails& decline,
                                          absl::Time now,
                                          const std::string& traceparent);
   absl::StatusOr<v1::Assignment> RecordContact(
-      const AssignmentId& assignment_id, const AdvocateId& advocate_id,
-      const ContactAttempt& contact, absl::Time now,
-      const std::string& traceparent);
-  absl::StatusOr<v1::Assignment> Close(const AssignmentId& assignment_id,
+      const access::Principal& caller, const AssignmentId& assignment_id,
+      const AdvocateId& advocate_id, const ContactAttempt& contact,
+      absl::Time now, const std::string& traceparent);
+  absl::StatusOr<v1::Assignment> Close(const access::Principal& caller,
+                                       const AssignmentId& assignment_id,
                                        const AdvocateId& advocate_id,
                                        const Closure& closure, absl::Time now,
                                        const std::string& traceparent);
@@ -124,11 +138,11 @@ class AdvocacyApp {
   absl::Time ExpireOffers(absl::Time now);
 
   absl::StatusOr<v1::GetReferralAssignmentsResponse> GetReferralAssignments(
-      const ReferralId& referral_id);
+      const access::Principal& caller, const ReferralId& referral_id);
   absl::StatusOr<v1::Assignment> GetAssignment(
       const AssignmentId& assignment_id);
   absl::StatusOr<std::vector<v1::Assignment>> GetWorklist(
-      const AdvocateId& advocate_id);
+      const access::Principal& caller, const AdvocateId& advocate_id);
   // INVALID_ARGUMENT for a pathway with no advocate role.
   absl::StatusOr<v1::CheckCapacityResponse> CheckCapacity(
       v1::Pathway pathway, const std::string& locality_code,
@@ -138,6 +152,17 @@ class AdvocacyApp {
   // The API view of `assignment`, with its history.
   absl::StatusOr<v1::Assignment> View(store::Tx& tx,
                                       const AssignmentRecord& assignment);
+  // The advocate, when it is the calling provider's own (or the caller is
+  // an operator); PERMISSION_DENIED (AUTHZ-OWN-PROVIDER) otherwise, unknown
+  // advocates included.
+  absl::StatusOr<v1::Advocate> LoadAdvocateFor(store::Tx& tx,
+                                               const access::Principal& caller,
+                                               const AdvocateId& advocate_id);
+  // The assignment, when it is offered to or held by one of the calling
+  // provider's advocates; refused alike when unknown.
+  absl::StatusOr<AssignmentRecord> LoadAssignmentFor(
+      store::Tx& tx, const access::Principal& caller,
+      const AssignmentId& assignment_id);
   // NOT_FOUND naming the advocate when there is none.
   absl::StatusOr<v1::Advocate> LoadAdvocate(store::Tx& tx,
                                             const AdvocateId& advocate_id);

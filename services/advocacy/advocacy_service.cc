@@ -21,12 +21,6 @@ namespace {
 
 using timeutil::NowMillis;
 
-AgencyId CallerOrg(const grpc::CallbackServerContext* context) {
-  auto it = context->client_metadata().find("x-signpost-org");
-  if (it == context->client_metadata().end()) return AgencyId();
-  return AgencyId(std::string(it->second.data(), it->second.size()));
-}
-
 std::optional<ProviderId> OptionalProvider(const std::string& id) {
   if (id.empty()) return std::nullopt;
   return ProviderId(id);
@@ -37,130 +31,154 @@ std::optional<ProviderId> OptionalProvider(const std::string& id) {
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::UpsertProvider(
     grpc::CallbackServerContext* context, const v1::Provider* request,
     v1::Provider* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateProvider(*request).ToStatus());
-    ASSIGN_OR_RETURN(*response, app_.UpsertProvider(*request));
-    response->clear_address_redacted();
-    return absl::OkStatus();
-  });
+  return gate_.Run(context, "/signpost.v1.AdvocacyService/UpsertProvider",
+                   [=, this](const access::Principal& caller) -> absl::Status {
+                     RETURN_IF_ERROR(ValidateProvider(*request).ToStatus());
+                     ASSIGN_OR_RETURN(*response,
+                                      app_.UpsertProvider(caller, *request));
+                     response->clear_address_redacted();
+                     return absl::OkStatus();
+                   });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetProvider(
     grpc::CallbackServerContext* context, const v1::GetProviderRequest* request,
     v1::Provider* response) {
-  AgencyId caller = CallerOrg(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateGetProvider(*request).ToStatus());
-    ASSIGN_OR_RETURN(
-        *response,
-        app_.GetProvider(ProviderId(request->provider_id()), caller));
-    return absl::OkStatus();
-  });
+  std::string traceparent = grpcutil::TraceparentOf(context);
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/GetProvider",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateGetProvider(*request).ToStatus());
+        ASSIGN_OR_RETURN(
+            AdvocacyApp::ProviderView view,
+            app_.GetProvider(caller, ProviderId(request->provider_id()),
+                             traceparent));
+        if (view.audited) wake_relay_();
+        *response = std::move(view.provider);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::UpsertAdvocate(
     grpc::CallbackServerContext* context, const v1::Advocate* request,
     v1::Advocate* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    errors::FieldErrors errors;
-    ValidateAdvocate(*request, "advocate", errors);
-    RETURN_IF_ERROR(errors.ToStatus());
-    ASSIGN_OR_RETURN(*response,
-                     app_.UpsertAdvocate(*request, NowMillis(), traceparent));
-    wake_relay_();
-    return absl::OkStatus();
-  });
+  return gate_.Run(context, "/signpost.v1.AdvocacyService/UpsertAdvocate",
+                   [=, this](const access::Principal& caller) -> absl::Status {
+                     errors::FieldErrors errors;
+                     ValidateAdvocate(*request, "advocate", errors);
+                     RETURN_IF_ERROR(errors.ToStatus());
+                     ASSIGN_OR_RETURN(*response, app_.UpsertAdvocate(
+                                                     caller, *request,
+                                                     NowMillis(), traceparent));
+                     wake_relay_();
+                     return absl::OkStatus();
+                   });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::SetAvailability(
     grpc::CallbackServerContext* context,
     const v1::SetAvailabilityRequest* request, v1::Advocate* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateSetAvailability(*request).ToStatus());
-    ASSIGN_OR_RETURN(*response,
-                     app_.SetAvailability(AdvocateId(request->advocate_id()),
-                                          request->availability(), NowMillis(),
-                                          traceparent));
-    wake_relay_();
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/SetAvailability",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateSetAvailability(*request).ToStatus());
+        ASSIGN_OR_RETURN(
+            *response, app_.SetAvailability(
+                           caller, AdvocateId(request->advocate_id()),
+                           request->availability(), NowMillis(), traceparent));
+        wake_relay_();
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::ImportDirectory(
     grpc::CallbackServerContext* context, const v1::Directory* request,
     v1::ImportDirectoryResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateDirectory(*request).ToStatus());
-    ASSIGN_OR_RETURN(*response,
-                     app_.ImportDirectory(*request, NowMillis(), traceparent));
-    wake_relay_();
-    log::Info(
-        "directory imported",
-        {{"providers", absl::StrCat(response->providers())},
-         {"advocates", absl::StrCat(response->advocates())},
-         {"waitlist_assigned", absl::StrCat(response->waitlist_assigned())}});
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/ImportDirectory",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateDirectory(*request).ToStatus());
+        ASSIGN_OR_RETURN(*response, app_.ImportDirectory(*request, NowMillis(),
+                                                         traceparent));
+        wake_relay_();
+        log::Info("directory imported",
+                  {{"providers", absl::StrCat(response->providers())},
+                   {"advocates", absl::StrCat(response->advocates())},
+                   {"waitlist_assigned",
+                    absl::StrCat(response->waitlist_assigned())}});
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::ListAdvocates(
     grpc::CallbackServerContext* context,
     const v1::ListAdvocatesRequest* request,
     v1::ListAdvocatesResponse* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    const std::string scope =
-        paging::Scope({absl::StrCat(request->role()), request->provider_id()});
-    ASSIGN_OR_RETURN(paging::PageRequest page,
-                     paging::CheckPageRequest(kAdvocateListing, scope, *request,
-                                              ValidateListAdvocates(*request)));
-    ASSIGN_OR_RETURN(
-        paging::Page<v1::Advocate> listed,
-        app_.ListAdvocates(request->role(),
-                           OptionalProvider(request->provider_id()), page));
-    for (v1::Advocate& a : listed.items) {
-      *response->add_advocates() = std::move(a);
-    }
-    response->set_next_page_token(
-        paging::NextPageToken(kAdvocateListing, scope, listed.next));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/ListAdvocates",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        const std::string scope = paging::Scope(
+            {absl::StrCat(request->role()), request->provider_id()});
+        ASSIGN_OR_RETURN(
+            paging::PageRequest page,
+            paging::CheckPageRequest(kAdvocateListing, scope, *request,
+                                     ValidateListAdvocates(*request)));
+        ASSIGN_OR_RETURN(
+            paging::Page<v1::Advocate> listed,
+            app_.ListAdvocates(caller, request->role(),
+                               OptionalProvider(request->provider_id()), page));
+        for (v1::Advocate& a : listed.items) {
+          *response->add_advocates() = std::move(a);
+        }
+        response->set_next_page_token(
+            paging::NextPageToken(kAdvocateListing, scope, listed.next));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetReferralAssignments(
     grpc::CallbackServerContext* context,
     const v1::GetReferralAssignmentsRequest* request,
     v1::GetReferralAssignmentsResponse* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateGetReferralAssignments(*request).ToStatus());
-    ASSIGN_OR_RETURN(*response, app_.GetReferralAssignments(
-                                    ReferralId(request->referral_id())));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/GetReferralAssignments",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateGetReferralAssignments(*request).ToStatus());
+        ASSIGN_OR_RETURN(*response,
+                         app_.GetReferralAssignments(
+                             caller, ReferralId(request->referral_id())));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetWorklist(
     grpc::CallbackServerContext* context, const v1::GetWorklistRequest* request,
     v1::GetWorklistResponse* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateGetWorklist(*request).ToStatus());
-    ASSIGN_OR_RETURN(std::vector<v1::Assignment> list,
-                     app_.GetWorklist(AdvocateId(request->advocate_id())));
-    for (v1::Assignment& a : list) *response->add_assignments() = std::move(a);
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/GetWorklist",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateGetWorklist(*request).ToStatus());
+        ASSIGN_OR_RETURN(
+            std::vector<v1::Assignment> list,
+            app_.GetWorklist(caller, AdvocateId(request->advocate_id())));
+        for (v1::Assignment& a : list)
+          *response->add_assignments() = std::move(a);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::AcceptAssignment(
     grpc::CallbackServerContext* context,
     const v1::AcceptAssignmentRequest* request, v1::Assignment* response) {
   return grpcutil::RunMutation(
-      context, executor_, wake_relay_, response,
-      [request] { return ValidateAccept(*request); },
-      [this, request](const std::string& traceparent) {
-        return app_.Accept(AssignmentId(request->assignment_id()),
+      context, gate_, "/signpost.v1.AdvocacyService/AcceptAssignment",
+      wake_relay_, response, [request] { return ValidateAccept(*request); },
+      [this, request](const access::Principal& caller,
+                      const std::string& traceparent) {
+        return app_.Accept(caller, AssignmentId(request->assignment_id()),
                            AdvocateId(request->advocate_id()), NowMillis(),
                            traceparent);
       });
@@ -170,10 +188,11 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::DeclineAssignment(
     grpc::CallbackServerContext* context,
     const v1::DeclineAssignmentRequest* request, v1::Assignment* response) {
   return grpcutil::RunMutation(
-      context, executor_, wake_relay_, response,
-      [request] { return ValidateDecline(*request); },
-      [this, request](const std::string& traceparent) {
-        return app_.Decline(AssignmentId(request->assignment_id()),
+      context, gate_, "/signpost.v1.AdvocacyService/DeclineAssignment",
+      wake_relay_, response, [request] { return ValidateDecline(*request); },
+      [this, request](const access::Principal& caller,
+                      const std::string& traceparent) {
+        return app_.Decline(caller, AssignmentId(request->assignment_id()),
                             AdvocateId(request->advocate_id()),
                             {request->reason(), request->note()}, NowMillis(),
                             traceparent);
@@ -184,15 +203,18 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordContact(
     grpc::CallbackServerContext* context,
     const v1::RecordContactRequest* request, v1::Assignment* response) {
   return grpcutil::RunMutation(
-      context, executor_, wake_relay_, response,
+      context, gate_, "/signpost.v1.AdvocacyService/RecordContact", wake_relay_,
+      response,
       [request] { return ValidateRecordContact(*request, absl::Now()); },
-      [this, request](const std::string& traceparent) {
+      [this, request](const access::Principal& caller,
+                      const std::string& traceparent) {
         ContactAttempt contact{request->channel(), request->outcome(),
                                std::nullopt};
         if (request->has_at()) {
           contact.at = timeutil::FromTimestamp(request->at());
         }
-        return app_.RecordContact(AssignmentId(request->assignment_id()),
+        return app_.RecordContact(caller,
+                                  AssignmentId(request->assignment_id()),
                                   AdvocateId(request->advocate_id()), contact,
                                   NowMillis(), traceparent);
       });
@@ -202,12 +224,13 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::CloseCase(
     grpc::CallbackServerContext* context, const v1::CloseCaseRequest* request,
     v1::Assignment* response) {
   return grpcutil::RunMutation(
-      context, executor_, wake_relay_, response,
-      [request] { return ValidateCloseCase(*request); },
-      [this, request](const std::string& traceparent) {
+      context, gate_, "/signpost.v1.AdvocacyService/CloseCase", wake_relay_,
+      response, [request] { return ValidateCloseCase(*request); },
+      [this, request](const access::Principal& caller,
+                      const std::string& traceparent) {
         Closure closure{request->closure_reason(), request->feels_safer(),
                         request->copes_better(), request->better_informed()};
-        return app_.Close(AssignmentId(request->assignment_id()),
+        return app_.Close(caller, AssignmentId(request->assignment_id()),
                           AdvocateId(request->advocate_id()), closure,
                           NowMillis(), traceparent);
       });
@@ -217,14 +240,16 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::CheckCapacity(
     grpc::CallbackServerContext* context,
     const v1::CheckCapacityRequest* request,
     v1::CheckCapacityResponse* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateCheckCapacity(*request).ToStatus());
-    ASSIGN_OR_RETURN(
-        *response,
-        app_.CheckCapacity(request->pathway(), request->locality_code(),
-                           request->language(), NowMillis()));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/CheckCapacity",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateCheckCapacity(*request).ToStatus());
+        ASSIGN_OR_RETURN(
+            *response,
+            app_.CheckCapacity(request->pathway(), request->locality_code(),
+                               request->language(), NowMillis()));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace signpost::advocacy

@@ -1,14 +1,14 @@
 // gRPC adapter for AdvocacyService: decodes each request, checks every field
 // (validation.h, directory.h), converts ids to their strong types, calls
 // AdvocacyApp and encodes the answer; after a change it wakes the outbox
-// relay. No SQL and no rules here. The caller's organisation comes from the
-// "x-signpost-org" call metadata (set by the partner gateway). Thread-safe.
+// relay. No SQL and no rules here. The caller is the agency the gate
+// authenticated from its client certificate (never a header). Thread-safe.
 #pragma once
 
 #include <functional>
 #include <utility>
 
-#include "common/grpc/executor.h"
+#include "common/grpc/gate.h"
 #include "services/advocacy/advocacy_app.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 
@@ -19,8 +19,8 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
   // `wake_relay` is called after a change that appended events (in the
   // binary: OutboxRelay::Notify).
   AdvocacyServiceImpl(AdvocacyApp& app, std::function<void()> wake_relay,
-                      grpcutil::Executor& executor)
-      : app_(app), wake_relay_(std::move(wake_relay)), executor_(executor) {}
+                      grpcutil::Gate& gate)
+      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {}
 
   grpc::ServerUnaryReactor* UpsertProvider(grpc::CallbackServerContext* context,
                                            const v1::Provider* request,
@@ -73,7 +73,7 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
  private:
   AdvocacyApp& app_;
   std::function<void()> wake_relay_;
-  grpcutil::Executor& executor_;
+  grpcutil::Gate& gate_;
 };
 
 }  // namespace signpost::advocacy

@@ -81,9 +81,11 @@ errors::FieldErrors ValidateDirectory(const v1::Directory& directory) {
   return errors;
 }
 
-v1::Provider ProviderAsSeenBy(v1::Provider provider, const AgencyId& caller) {
+v1::Provider ProviderAsSeenBy(
+    v1::Provider provider, const std::optional<ProviderId>& caller_provider) {
   if (provider.address_confidential() &&
-      caller.value() != provider.provider_id()) {
+      (!caller_provider.has_value() ||
+       caller_provider->value() != provider.provider_id())) {
     provider.clear_address();
     provider.set_address_redacted(true);
   }

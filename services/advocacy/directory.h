@@ -4,6 +4,7 @@
 // Thread-safe (pure).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/errors/errors.h"
@@ -19,7 +20,9 @@ void ValidateAdvocate(const v1::Advocate& a, const std::string& prefix,
                       errors::FieldErrors& errors);
 
 // A confidential address (a refuge, say) is shown only to the provider
-// itself; anyone else sees it withheld.
-v1::Provider ProviderAsSeenBy(v1::Provider provider, const AgencyId& caller);
+// itself (`caller_provider`, the calling agency's provider id); anyone else
+// sees it withheld.
+v1::Provider ProviderAsSeenBy(v1::Provider provider,
+                              const std::optional<ProviderId>& caller_provider);
 
 }  // namespace signpost::advocacy

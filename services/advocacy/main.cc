@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
                          "how often to look for expired offers");
       },
       [&](service::ServiceHost& host, const config::Config& config,
-          grpcutil::Executor& executor) {
+          grpcutil::Gate& gate) {
         const absl::Duration scan =
             absl::Seconds(config.GetInt("expiry_scan_seconds"));
         advocacy::AdvocacyApp app(
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
                              });
         advocacy::AdvocacyHandler handler(app);
         advocacy::AdvocacyServiceImpl api(
-            app, [&host] { host.relay().Notify(); }, executor);
+            app, [&host] { host.relay().Notify(); }, gate);
         return host.Run(
             {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);

@@ -55,6 +55,42 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& addr) {
   return grpc::CreateChannel(addr, Credentials());
 }
 
+// The PKI directory and whether --as (or SIGNPOST_AS) chose the identity.
+struct Identity {
+  std::string pki;
+  bool as_given = false;
+};
+Identity& CurrentIdentity() {
+  static auto* identity = new Identity();
+  return *identity;
+}
+
+// The agency a referral file is submitted as: the one it names as
+// referrer_org (lower-cased: "POLICE-WMP" is police-wmp) when the PKI holds
+// that agency's certificate and --as did not choose another; otherwise the
+// CLI's own identity. Intake records a referral as its caller's, so each
+// example goes in as the agency that referred it.
+std::shared_ptr<grpc::Channel> DialAsReferrer(
+    const std::string& addr, const v1::SubmitReferralRequest& request) {
+  const Identity& identity = CurrentIdentity();
+  const std::string agency =
+      absl::AsciiStrToLower(request.referral().referrer_org());
+  if (identity.pki.empty() || identity.as_given || agency.empty()) {
+    return Dial(addr);
+  }
+  grpcutil::TlsFiles files{
+      absl::StrCat(identity.pki, "/agencies/", agency, ".crt"),
+      absl::StrCat(identity.pki, "/agencies/", agency, ".key"),
+      absl::StrCat(identity.pki, "/ca.crt")};
+  if (!grpcutil::CheckTlsFiles(files).ok()) return Dial(addr);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      grpcutil::MutualTlsChannelCredentials(files);
+  if (!credentials.ok()) return Dial(addr);
+  grpc::ChannelArguments args;
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
+  return grpc::CreateCustomChannel(addr, *credentials, args);
+}
+
 // Takes `--as AGENCY` and `--pki DIR` out of argv (they may stand anywhere)
 // and sets the credentials. Returns false, printing why, on a bad setting.
 bool SetUpIdentity(std::vector<char*>& args) {
@@ -72,6 +108,8 @@ bool SetUpIdentity(std::vector<char*>& args) {
     }
   }
   args = rest;
+  CurrentIdentity().pki = pki;
+  CurrentIdentity().as_given = !as.empty();
   if (pki.empty()) {
     if (!as.empty()) {
       std::fprintf(stderr,
@@ -156,7 +194,7 @@ int Submit(const std::string& intake, const std::string& path) {
                  std::string(req.status().message()).c_str());
     return 2;
   }
-  auto stub = v1::IntakeService::NewStub(Dial(intake));
+  auto stub = v1::IntakeService::NewStub(DialAsReferrer(intake, *req));
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   v1::SubmitReferralResponse resp;
@@ -384,7 +422,6 @@ std::string FormatLine(const std::string& label, const std::string& id,
 
 int Demo(const Endpoints& ep, const std::vector<std::string>& files,
          absl::Duration timeout) {
-  auto intake = v1::IntakeService::NewStub(Dial(ep.intake));
   std::vector<std::pair<std::string, std::string>> submitted;  // label, id
   for (const std::string& path : files) {
     absl::StatusOr<v1::SubmitReferralRequest> req = LoadRequest(path);
@@ -393,6 +430,7 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files,
                    std::string(req.status().message()).c_str());
       return 2;
     }
+    auto intake = v1::IntakeService::NewStub(DialAsReferrer(ep.intake, *req));
     grpc::ClientContext ctx;
     SetDeadline(&ctx);
     v1::SubmitReferralResponse resp;
@@ -433,7 +471,7 @@ int Load(const Endpoints& ep, const std::string& file, int count,
                  std::string(req.status().message()).c_str());
     return 2;
   }
-  auto intake = v1::IntakeService::NewStub(Dial(ep.intake));
+  auto intake = v1::IntakeService::NewStub(DialAsReferrer(ep.intake, *req));
   std::vector<double> latencies_ms;
   std::vector<std::string> ids;
   std::string run = absl::StrCat(absl::ToUnixNanos(absl::Now()));
@@ -489,7 +527,9 @@ int Usage() {
       "--notification E [--timeout_s N] FILE...\n"
       "  signpost-cli load (same endpoint flags) --count N FILE\n"
       "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
-      "SIGNPOST_PKI_DIR) for mutual TLS\n");
+      "SIGNPOST_PKI_DIR) for mutual TLS; without --as, submit, demo and load "
+      "submit each referral as the agency its referrer_org names when the "
+      "PKI holds that agency's certificate\n");
   return 2;
 }
 

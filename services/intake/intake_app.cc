@@ -3,9 +3,12 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/status/macros.h"
+#include "common/store/access_audit.h"
 #include "common/store/outbox.h"
 #include "common/time/timestamps.h"
 #include "services/intake/idempotency.h"
@@ -14,20 +17,31 @@
 namespace signpost::intake {
 
 absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
-    const std::string& idempotency_key, const v1::Referral& referral,
-    absl::Time now, absl::string_view traceparent) {
+    const access::Principal& caller, const std::string& idempotency_key,
+    v1::Referral referral, absl::Time now, absl::string_view traceparent) {
+  const std::string agency = caller.agency_id().value();
+  if (!referral.referrer_org().empty() &&
+      absl::AsciiStrToLower(referral.referrer_org()) != agency) {
+    return errors::Denied(access::kRuleOwnAgency, referral.referrer_org(),
+                          "names another agency: a referral is recorded as "
+                          "the calling agency's own");
+  }
+  referral.set_referrer_org(agency);
   const absl::Time received_at = timeutil::TruncateToMillis(now);
   const std::string digest = DigestOf(referral);
+  // Scoped to the caller: one agency's key never finds another's referral.
+  const std::string scoped_key = absl::StrCat(agency, "/", idempotency_key);
   return db_.Write([&](store::Tx& tx) -> absl::StatusOr<SubmitOutcome> {
     ASSIGN_OR_RETURN(std::optional<KeyedReferral> first,
-                     store_.FindByIdempotencyKey(tx, idempotency_key));
+                     store_.FindByIdempotencyKey(tx, scoped_key));
     if (first.has_value()) {
       RETURN_IF_ERROR(CheckRetry(first->request_digest, digest));
       return SubmitOutcome{first->referral_id, /*duplicate=*/true,
                            first->received_at, EventId()};
     }
-    NewReferral row{ReferralId(NewUuid()),  idempotency_key, digest,
-                    ExtractFacts(referral), referral,        received_at};
+    NewReferral row{ReferralId(NewUuid()),  scoped_key, digest,
+                    ExtractFacts(referral), referral,   received_at,
+                    caller.agency_id()};
     RETURN_IF_ERROR(store_.Insert(tx, row));
 
     v1::EventEnvelope event =
@@ -42,16 +56,78 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
   });
 }
 
-absl::StatusOr<ReceivedReferral> IntakeApp::GetReferral(
-    const ReferralId& referral_id) {
-  ASSIGN_OR_RETURN(
-      std::optional<ReceivedReferral> found,
-      db_.Read([&](store::Tx& tx) { return store_.Find(tx, referral_id); }));
-  if (!found.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("referral ", referral_id.value(), " not found"));
+absl::StatusOr<ReferralView> IntakeApp::GetReferral(
+    const access::Principal& caller, const ReferralId& referral_id,
+    absl::string_view break_glass_reason, absl::Time now,
+    absl::string_view traceparent) {
+  return db_.Write([&](store::Tx& tx) -> absl::StatusOr<ReferralView> {
+    ASSIGN_OR_RETURN(std::optional<ReferralAccessFacts> facts,
+                     store_.FindAccessFacts(tx, referral_id));
+    ASSIGN_OR_RETURN(
+        Disclosure disclosure,
+        DecideDisclosure(caller, referral_id, facts, break_glass_reason));
+    ASSIGN_OR_RETURN(std::optional<ReceivedReferral> found,
+                     store_.Find(tx, referral_id));
+    if (!found.has_value()) {
+      return errors::InvariantViolation(absl::StrCat(
+          "referral ", referral_id.value(), " has access facts but no row"));
+    }
+    ReferralView view;
+    view.field_class = disclosure.field_class;
+    if (disclosure.field_class == v1::FIELD_CLASS_PERSONAL ||
+        disclosure.field_class == v1::FIELD_CLASS_MARAC_SET) {
+      v1::AccessAudited record;
+      record.set_agency_id(caller.agency_id().value());
+      record.set_rpc("/signpost.v1.IntakeService/GetReferral");
+      record.set_object_id(referral_id.value());
+      record.set_field_class(disclosure.field_class);
+      record.set_decision(disclosure.decision);
+      record.set_rule_id(disclosure.rule_id);
+      record.set_status_code("OK");
+      if (disclosure.decision == v1::ACCESS_DECISION_BREAK_GLASS) {
+        BreakGlassRead read{
+            NewUuid(), caller.agency_id(), referral_id,
+            std::string(absl::StripAsciiWhitespace(break_glass_reason)), now};
+        RETURN_IF_ERROR(store_.InsertBreakGlass(tx, read));
+        record.set_break_glass_id(read.access_id);
+      }
+      RETURN_IF_ERROR(
+          store::AppendAccessAudit(tx, "intake", record, traceparent));
+      view.audited = true;
+    }
+    found->referral = Project(found->referral, disclosure.field_class);
+    view.referral = std::move(*found);
+    return view;
+  });
+}
+
+absl::Status IntakeApp::ApplyAdvocacyEvent(store::Tx& tx,
+                                           const v1::EventEnvelope& event) {
+  const ReferralId referral_id(event.referral_id());
+  switch (event.payload_case()) {
+    case v1::EventEnvelope::kAdvocateOffered:
+      return store_.PutHold(
+          tx, AssignmentId(event.advocate_offered().assignment_id()),
+          referral_id, ProviderId(event.advocate_offered().provider_id()));
+    case v1::EventEnvelope::kWaitlistAssigned:
+      return store_.PutHold(
+          tx, AssignmentId(event.waitlist_assigned().assignment_id()),
+          referral_id, ProviderId(event.waitlist_assigned().provider_id()));
+    case v1::EventEnvelope::kAssignmentAccepted:
+      return store_.AcceptHold(
+          tx, AssignmentId(event.assignment_accepted().assignment_id()));
+    case v1::EventEnvelope::kAssignmentDeclined:
+      return store_.EndHold(
+          tx, AssignmentId(event.assignment_declined().assignment_id()));
+    case v1::EventEnvelope::kOfferExpired:
+      return store_.EndHold(
+          tx, AssignmentId(event.offer_expired().assignment_id()));
+    case v1::EventEnvelope::kCaseClosed:
+      return store_.EndHold(tx,
+                            AssignmentId(event.case_closed().assignment_id()));
+    default:
+      return absl::OkStatus();
   }
-  return std::move(*found);
 }
 
 absl::StatusOr<int64_t> IntakeApp::CountReferrals() {

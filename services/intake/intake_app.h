@@ -11,9 +11,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/access/authz.h"
 #include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "services/intake/intake_store.h"
+#include "signpost/v1/events.pb.h"
 #include "signpost/v1/referral.pb.h"
 
 namespace signpost::intake {
@@ -27,22 +29,46 @@ struct SubmitOutcome {
   EventId event_id;
 };
 
+// A referral as one caller may see it.
+struct ReferralView {
+  ReceivedReferral referral;  // reduced to field_class (disclosure.h)
+  v1::FieldClass field_class = v1::FIELD_CLASS_NONE;
+  // True when the read was written to the access audit (the caller then
+  // wakes the outbox relay).
+  bool audited = false;
+};
+
 class IntakeApp {
  public:
   explicit IntakeApp(store::Database& db) : db_(db) {}
 
-  // Stores a validated referral received at `now` (truncated to
-  // milliseconds, the one value stored, emitted and returned) and emits
-  // ReferralReceived. A repeated idempotency key with the same referral
-  // returns the first referral (duplicate=true, nothing written); with a
-  // different referral it is refused (FAILED_PRECONDITION, rule
-  // IDEMPOTENCY-KEY-REUSED).
+  // Stores a validated referral from `caller` received at `now` (truncated
+  // to milliseconds, the one value stored, emitted and returned) and emits
+  // ReferralReceived. The referral is recorded as the caller's:
+  // referrer_org, when given, must name the caller (PERMISSION_DENIED,
+  // AUTHZ-OWN-AGENCY) and is stored as its agency id. Idempotency keys are
+  // scoped to the caller: a repeated key with the same referral returns the
+  // first referral (duplicate=true, nothing written); with a different
+  // referral it is refused (FAILED_PRECONDITION, IDEMPOTENCY-KEY-REUSED).
   absl::StatusOr<SubmitOutcome> SubmitReferral(
-      const std::string& idempotency_key, const v1::Referral& referral,
-      absl::Time now, absl::string_view traceparent);
+      const access::Principal& caller, const std::string& idempotency_key,
+      v1::Referral referral, absl::Time now, absl::string_view traceparent);
 
-  // NOT_FOUND when unknown.
-  absl::StatusOr<ReceivedReferral> GetReferral(const ReferralId& referral_id);
+  // The referral as `caller` may see it (disclosure.h). A read that
+  // releases personal data (the whole referral or the MARAC set) is written
+  // to the access audit in the same transaction; a break-glass read also
+  // keeps its reason. Unknown and not-permitted ids are refused alike.
+  absl::StatusOr<ReferralView> GetReferral(const access::Principal& caller,
+                                           const ReferralId& referral_id,
+                                           absl::string_view break_glass_reason,
+                                           absl::Time now,
+                                           absl::string_view traceparent);
+
+  // Advocacy's events, in the consumer's transaction: offers and accepted
+  // assignments give a provider its hold on a referral; a decline, an
+  // expiry or a closure ends it. Other events are ignored.
+  absl::Status ApplyAdvocacyEvent(store::Tx& tx,
+                                  const v1::EventEnvelope& event);
 
   absl::StatusOr<int64_t> CountReferrals();
 

@@ -14,47 +14,58 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitReferral(
     const v1::SubmitReferralRequest* request,
     v1::SubmitReferralResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    const absl::Time now = timeutil::NowMillis();
-    errors::FieldErrors errors = ValidateSubmission(*request, now);
-    if (!errors.empty()) {
-      log::Info("referral rejected",
-                {{"violations", absl::StrCat(errors.size())}},
-                TraceIdOf(traceparent));
-      return errors.ToStatus();
-    }
-    ASSIGN_OR_RETURN(
-        SubmitOutcome outcome,
-        app_.SubmitReferral(request->idempotency_key(), request->referral(),
-                            now, traceparent));
-    if (!outcome.duplicate) wake_relay_();
-    response->set_referral_id(outcome.referral_id.value());
-    response->set_duplicate(outcome.duplicate);
-    *response->mutable_received_at() =
-        timeutil::ToTimestamp(outcome.received_at);
-    log::Info(
-        outcome.duplicate ? "duplicate referral" : "referral received",
-        {{"referral_id", outcome.referral_id.value()},
-         {"event_id", outcome.event_id.value()},
-         {"source", v1::ReferralSource_Name(request->referral().source())},
-         {"area", request->referral().area_code()}},
-        TraceIdOf(traceparent));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.IntakeService/SubmitReferral",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        const absl::Time now = timeutil::NowMillis();
+        errors::FieldErrors errors = ValidateSubmission(*request, now);
+        if (!errors.empty()) {
+          log::Info("referral rejected",
+                    {{"violations", absl::StrCat(errors.size())}},
+                    TraceIdOf(traceparent));
+          return errors.ToStatus();
+        }
+        ASSIGN_OR_RETURN(
+            SubmitOutcome outcome,
+            app_.SubmitReferral(caller, request->idempotency_key(),
+                                request->referral(), now, traceparent));
+        if (!outcome.duplicate) wake_relay_();
+        response->set_referral_id(outcome.referral_id.value());
+        response->set_duplicate(outcome.duplicate);
+        *response->mutable_received_at() =
+            timeutil::ToTimestamp(outcome.received_at);
+        log::Info(
+            outcome.duplicate ? "duplicate referral" : "referral received",
+            {{"referral_id", outcome.referral_id.value()},
+             {"event_id", outcome.event_id.value()},
+             {"source", v1::ReferralSource_Name(request->referral().source())},
+             {"area", request->referral().area_code()}},
+            TraceIdOf(traceparent));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* IntakeServiceImpl::GetReferral(
     grpc::CallbackServerContext* context, const v1::GetReferralRequest* request,
     v1::GetReferralResponse* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateGetReferral(*request).ToStatus());
-    ASSIGN_OR_RETURN(ReceivedReferral found,
-                     app_.GetReferral(ReferralId(request->referral_id())));
-    response->set_referral_id(found.referral_id.value());
-    *response->mutable_referral() = std::move(found.referral);
-    *response->mutable_received_at() = timeutil::ToTimestamp(found.received_at);
-    return absl::OkStatus();
-  });
+  std::string traceparent = grpcutil::TraceparentOf(context);
+  return gate_.Run(
+      context, "/signpost.v1.IntakeService/GetReferral",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateGetReferral(*request).ToStatus());
+        ASSIGN_OR_RETURN(
+            ReferralView view,
+            app_.GetReferral(caller, ReferralId(request->referral_id()),
+                             request->break_glass_reason(),
+                             timeutil::NowMillis(), traceparent));
+        if (view.audited) wake_relay_();
+        response->set_referral_id(view.referral.referral_id.value());
+        *response->mutable_referral() = std::move(view.referral.referral);
+        *response->mutable_received_at() =
+            timeutil::ToTimestamp(view.referral.received_at);
+        response->set_disclosed(view.field_class);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace signpost::intake

@@ -1,12 +1,13 @@
 // gRPC adapter for IntakeService: decodes and validates each request,
-// converts ids to their strong types, calls IntakeApp and encodes the answer.
-// No SQL and no rules here. Thread-safe.
+// converts ids to their strong types, calls IntakeApp with the caller the
+// gate authenticated and authorised, and encodes the answer. No SQL and no
+// rules here. Thread-safe.
 #pragma once
 
 #include <functional>
 #include <utility>
 
-#include "common/grpc/executor.h"
+#include "common/grpc/gate.h"
 #include "services/intake/intake_app.h"
 #include "signpost/v1/intake.grpc.pb.h"
 
@@ -17,8 +18,8 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
   // `wake_relay` is called after a submission that appended an event (in
   // the binary: OutboxRelay::Notify).
   IntakeServiceImpl(IntakeApp& app, std::function<void()> wake_relay,
-                    grpcutil::Executor& executor)
-      : app_(app), wake_relay_(std::move(wake_relay)), executor_(executor) {}
+                    grpcutil::Gate& gate)
+      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {}
 
   grpc::ServerUnaryReactor* SubmitReferral(
       grpc::CallbackServerContext* context,
@@ -32,7 +33,7 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
  private:
   IntakeApp& app_;
   std::function<void()> wake_relay_;
-  grpcutil::Executor& executor_;
+  grpcutil::Gate& gate_;
 };
 
 }  // namespace signpost::intake

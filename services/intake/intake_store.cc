@@ -20,6 +20,29 @@ CREATE TABLE referrals (
   received_at_ms INTEGER NOT NULL
 );
 CREATE INDEX referrals_area ON referrals(area_code, received_at_ms);
+)sql",
+          R"sql(
+-- The authenticated agency that submitted the referral (its certificate's
+-- identity); idempotency keys are scoped to it.
+ALTER TABLE referrals ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';
+-- Providers holding an offer or an accepted assignment, from advocacy's
+-- events: who may read the referral (disclosure.h).
+CREATE TABLE provider_holds (
+  assignment_id TEXT PRIMARY KEY,
+  referral_id TEXT NOT NULL,
+  provider_id TEXT NOT NULL,
+  accepted INTEGER NOT NULL
+);
+CREATE INDEX provider_holds_referral ON provider_holds(referral_id);
+-- Break-glass reads with their stated reasons (free text: kept here only;
+-- the audit event carries the access id).
+CREATE TABLE break_glass_reads (
+  access_id TEXT PRIMARY KEY,
+  agency_id TEXT NOT NULL,
+  referral_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  read_at_ms INTEGER NOT NULL
+);
 )sql"};
 }
 
@@ -42,8 +65,8 @@ absl::Status IntakeStore::Insert(store::Tx& tx,
       store::Statement insert,
       tx.Prepare("INSERT INTO referrals (referral_id, idempotency_key, "
                  "request_digest, facts, protected_referral, "
-                 "protected_format, area_code, source, received_at_ms) "
-                 "VALUES (?,?,?,?,?,?,?,?,?)"));
+                 "protected_format, area_code, source, received_at_ms, "
+                 "submitted_by) VALUES (?,?,?,?,?,?,?,?,?,?)"));
   insert.Bind(1, referral.referral_id.value())
       .Bind(2, referral.idempotency_key)
       .Bind(3, referral.request_digest)
@@ -52,7 +75,8 @@ absl::Status IntakeStore::Insert(store::Tx& tx,
       .Bind(6, "plain-v0")
       .Bind(7, referral.referral.area_code())
       .Bind(8, static_cast<int64_t>(referral.referral.source()))
-      .Bind(9, absl::ToUnixMillis(referral.received_at));
+      .Bind(9, absl::ToUnixMillis(referral.received_at))
+      .Bind(10, referral.submitted_by.value());
   return insert.Run();
 }
 
@@ -70,6 +94,76 @@ absl::StatusOr<std::optional<ReceivedReferral>> IntakeStore::Find(
     return absl::DataLossError("stored referral does not parse");
   }
   return out;
+}
+
+absl::StatusOr<std::optional<ReferralAccessFacts>> IntakeStore::FindAccessFacts(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(store::Statement referral,
+                   tx.Prepare("SELECT submitted_by, area_code FROM referrals "
+                              "WHERE referral_id = ?"));
+  referral.Bind(1, referral_id.value());
+  ASSIGN_OR_RETURN(bool found, referral.Step());
+  if (!found) return std::nullopt;
+  ReferralAccessFacts facts{
+      AgencyId(referral.ColumnText(0)), referral.ColumnText(1), {}};
+  ASSIGN_OR_RETURN(store::Statement holds,
+                   tx.Prepare("SELECT provider_id, accepted FROM "
+                              "provider_holds WHERE referral_id = ? "
+                              "ORDER BY assignment_id"));
+  holds.Bind(1, referral_id.value());
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, holds.Step());
+    if (!row) break;
+    facts.holds.push_back(
+        ProviderHold{ProviderId(holds.ColumnText(0)), holds.ColumnInt(1) != 0});
+  }
+  return facts;
+}
+
+absl::Status IntakeStore::PutHold(store::Tx& tx,
+                                  const AssignmentId& assignment_id,
+                                  const ReferralId& referral_id,
+                                  const ProviderId& provider) const {
+  ASSIGN_OR_RETURN(
+      store::Statement stmt,
+      tx.Prepare("INSERT OR IGNORE INTO provider_holds (assignment_id, "
+                 "referral_id, provider_id, accepted) VALUES (?,?,?,0)"));
+  stmt.Bind(1, assignment_id.value())
+      .Bind(2, referral_id.value())
+      .Bind(3, provider.value());
+  return stmt.Run();
+}
+
+absl::Status IntakeStore::AcceptHold(store::Tx& tx,
+                                     const AssignmentId& assignment_id) const {
+  ASSIGN_OR_RETURN(store::Statement stmt,
+                   tx.Prepare("UPDATE provider_holds SET accepted = 1 WHERE "
+                              "assignment_id = ?"));
+  stmt.Bind(1, assignment_id.value());
+  return stmt.Run();
+}
+
+absl::Status IntakeStore::EndHold(store::Tx& tx,
+                                  const AssignmentId& assignment_id) const {
+  ASSIGN_OR_RETURN(
+      store::Statement stmt,
+      tx.Prepare("DELETE FROM provider_holds WHERE assignment_id = ?"));
+  stmt.Bind(1, assignment_id.value());
+  return stmt.Run();
+}
+
+absl::Status IntakeStore::InsertBreakGlass(store::Tx& tx,
+                                           const BreakGlassRead& read) const {
+  ASSIGN_OR_RETURN(
+      store::Statement stmt,
+      tx.Prepare("INSERT INTO break_glass_reads (access_id, agency_id, "
+                 "referral_id, reason, read_at_ms) VALUES (?,?,?,?,?)"));
+  stmt.Bind(1, read.access_id)
+      .Bind(2, read.agency.value())
+      .Bind(3, read.referral_id.value())
+      .Bind(4, read.reason)
+      .Bind(5, absl::ToUnixMillis(read.at));
+  return stmt.Run();
 }
 
 absl::StatusOr<int64_t> IntakeStore::Count(store::Tx& tx) const {

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
 #include "common/store/database.h"
+#include "services/intake/disclosure.h"
 #include "signpost/v1/intake.pb.h"
 
 namespace signpost::intake {
@@ -29,6 +30,16 @@ struct NewReferral {
   v1::ReferralFacts facts;
   v1::Referral referral;
   absl::Time received_at;  // stored in milliseconds
+  AgencyId submitted_by;   // the authenticated agency
+};
+
+// An operator's break-glass read, with the reason it stated.
+struct BreakGlassRead {
+  std::string access_id;
+  AgencyId agency;
+  ReferralId referral_id;
+  std::string reason;
+  absl::Time at;
 };
 
 // The referral an idempotency key was first used for.
@@ -57,6 +68,21 @@ class IntakeStore {
   absl::StatusOr<std::optional<ReceivedReferral>> Find(
       store::Tx& tx, const ReferralId& referral_id) const;
   absl::StatusOr<int64_t> Count(store::Tx& tx) const;
+
+  // Who submitted the referral, its area and the providers holding it;
+  // nullopt when the referral is unknown.
+  absl::StatusOr<std::optional<ReferralAccessFacts>> FindAccessFacts(
+      store::Tx& tx, const ReferralId& referral_id) const;
+  // A provider's offer (ignored when already recorded).
+  absl::Status PutHold(store::Tx& tx, const AssignmentId& assignment_id,
+                       const ReferralId& referral_id,
+                       const ProviderId& provider) const;
+  absl::Status AcceptHold(store::Tx& tx,
+                          const AssignmentId& assignment_id) const;
+  // Declined, expired or closed: the provider no longer holds it.
+  absl::Status EndHold(store::Tx& tx, const AssignmentId& assignment_id) const;
+  absl::Status InsertBreakGlass(store::Tx& tx,
+                                const BreakGlassRead& read) const;
 };
 
 }  // namespace signpost::intake

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/access/registry.h"
 #include "common/ids/ids.h"
 #include "common/time/timestamps.h"
 #include "google/protobuf/util/time_util.h"
@@ -107,9 +108,13 @@ void CheckCodes(errors::FieldErrors& errors, const v1::Referral& r) {
     errors.Add("referral.locality_code",
                "is required: 1-32 of A-Z, 0-9, '-' or '_'");
   }
-  if (!IsCode(r.referrer_org(), 64)) {
+  // Optional: intake records the calling agency. When given it must be an
+  // agency id (any case), which intake checks against the caller.
+  if (!r.referrer_org().empty() &&
+      !access::IsAgencyId(absl::AsciiStrToLower(r.referrer_org()))) {
     errors.Add("referral.referrer_org",
-               "is required: 1-64 of A-Z, 0-9, '-' or '_'");
+               "must be empty or the calling agency's id: 2-64 of a-z, 0-9 "
+               "and '-' (any case)");
   }
 }
 
@@ -307,6 +312,9 @@ errors::FieldErrors ValidateGetReferral(const v1::GetReferralRequest& request) {
   errors::FieldErrors errors;
   if (!IsUuid(request.referral_id())) {
     errors.Add("referral_id", "must be a referral id (UUID)");
+  }
+  if (request.break_glass_reason().size() > 1000) {
+    errors.Add("break_glass_reason", "must be at most 1000 characters");
   }
   return errors;
 }

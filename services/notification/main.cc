@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
             true);
       },
       [&](service::ServiceHost& host, const config::Config& config,
-          grpcutil::Executor& executor) {
+          grpcutil::Gate& gate) {
         absl::StatusOr<v1::SubscriptionList> subscriptions =
             notification::LoadSubscriptions(
                 config.GetString("subscriptions_file"));
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
         }
         notification::NotificationApp app(host.db(), std::move(*subscriptions));
         notification::NotificationHandler handler(app);
-        notification::NotificationServiceImpl api(app, executor);
+        notification::NotificationServiceImpl api(app, gate);
         return host.Run(
             {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);

@@ -70,23 +70,30 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
 }
 
 absl::StatusOr<DeliveryList> NotificationApp::ListDeliveries(
+    const access::Principal& caller,
     const std::optional<ReferralId>& referral_id,
     const paging::PageRequest& page) {
+  std::optional<AgencyId> agency;
+  if (!access::SeesEverything(caller)) agency = caller.agency_id();
   return db_.Read([&](store::Tx& tx) -> absl::StatusOr<DeliveryList> {
     DeliveryList list;
     if (!referral_id.has_value()) {
       ASSIGN_OR_RETURN(paging::Page<v1::Delivery> recent,
-                       store_.RecentDeliveries(tx, page));
+                       store_.RecentDeliveries(tx, agency, page));
       list.deliveries = std::move(recent.items);
       list.next = std::move(recent.next);
       return list;
     }
     ASSIGN_OR_RETURN(paging::Page<v1::Delivery> deliveries,
-                     store_.ReferralDeliveries(tx, *referral_id, page));
+                     store_.ReferralDeliveries(tx, *referral_id, agency, page));
     list.deliveries = std::move(deliveries.items);
     list.next = std::move(deliveries.next);
-    ASSIGN_OR_RETURN(list.events_processed,
-                     store_.CountDecidedEvents(tx, *referral_id));
+    // The count would show any agency that the referral exists: oversight
+    // only.
+    if (!agency.has_value()) {
+      ASSIGN_OR_RETURN(list.events_processed,
+                       store_.CountDecidedEvents(tx, *referral_id));
+    }
     return list;
   });
 }

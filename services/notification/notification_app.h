@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/access/authz.h"
 #include "common/ids/ids.h"
 #include "common/paging/page.h"
 #include "common/store/database.h"
@@ -59,7 +60,11 @@ class NotificationApp {
   // One page of the referral's deliveries (oldest first;
   // kReferralDeliveriesListing) when `referral_id` is set, otherwise of
   // the most recent ones (newest first; kRecentDeliveriesListing).
+  // An operator or auditor sees every agency's deliveries; any other
+  // agency only its own (AUTHZ-OWN-AGENCY: the filter is applied, not
+  // asked for).
   absl::StatusOr<DeliveryList> ListDeliveries(
+      const access::Principal& caller,
       const std::optional<ReferralId>& referral_id,
       const paging::PageRequest& page = {});
 

@@ -26,27 +26,30 @@ grpc::ServerUnaryReactor* NotificationServiceImpl::ListDeliveries(
     grpc::CallbackServerContext* context,
     const v1::ListDeliveriesRequest* request,
     v1::ListDeliveriesResponse* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    const paging::Listing& listing = request->referral_id().empty()
-                                         ? kRecentDeliveriesListing
-                                         : kReferralDeliveriesListing;
-    const std::string scope = paging::Scope({request->referral_id()});
-    ASSIGN_OR_RETURN(
-        paging::PageRequest page,
-        paging::CheckPageRequest(listing, scope, *request, Validate(*request)));
-    std::optional<ReferralId> referral_id;
-    if (!request->referral_id().empty()) {
-      referral_id.emplace(request->referral_id());
-    }
-    ASSIGN_OR_RETURN(DeliveryList list, app_.ListDeliveries(referral_id, page));
-    for (v1::Delivery& d : list.deliveries) {
-      *response->add_deliveries() = std::move(d);
-    }
-    response->set_events_processed(list.events_processed);
-    response->set_next_page_token(
-        paging::NextPageToken(listing, scope, list.next));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.NotificationService/ListDeliveries",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        const paging::Listing& listing = request->referral_id().empty()
+                                             ? kRecentDeliveriesListing
+                                             : kReferralDeliveriesListing;
+        const std::string scope = paging::Scope({request->referral_id()});
+        ASSIGN_OR_RETURN(paging::PageRequest page,
+                         paging::CheckPageRequest(listing, scope, *request,
+                                                  Validate(*request)));
+        std::optional<ReferralId> referral_id;
+        if (!request->referral_id().empty()) {
+          referral_id.emplace(request->referral_id());
+        }
+        ASSIGN_OR_RETURN(DeliveryList list,
+                         app_.ListDeliveries(caller, referral_id, page));
+        for (v1::Delivery& d : list.deliveries) {
+          *response->add_deliveries() = std::move(d);
+        }
+        response->set_events_processed(list.events_processed);
+        response->set_next_page_token(
+            paging::NextPageToken(listing, scope, list.next));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace signpost::notification

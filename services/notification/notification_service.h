@@ -3,7 +3,7 @@
 // answer. Thread-safe.
 #pragma once
 
-#include "common/grpc/executor.h"
+#include "common/grpc/gate.h"
 #include "services/notification/notification_app.h"
 #include "signpost/v1/notification.grpc.pb.h"
 
@@ -12,8 +12,8 @@ namespace signpost::notification {
 class NotificationServiceImpl final
     : public v1::NotificationService::CallbackService {
  public:
-  NotificationServiceImpl(NotificationApp& app, grpcutil::Executor& executor)
-      : app_(app), executor_(executor) {}
+  NotificationServiceImpl(NotificationApp& app, grpcutil::Gate& gate)
+      : app_(app), gate_(gate) {}
   grpc::ServerUnaryReactor* ListDeliveries(
       grpc::CallbackServerContext* context,
       const v1::ListDeliveriesRequest* request,
@@ -21,7 +21,7 @@ class NotificationServiceImpl final
 
  private:
   NotificationApp& app_;
-  grpcutil::Executor& executor_;
+  grpcutil::Gate& gate_;
 };
 
 }  // namespace signpost::notification

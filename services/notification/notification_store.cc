@@ -1,6 +1,7 @@
 #include "services/notification/notification_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status/macros.h"
 #include "common/time/timestamps.h"
 
@@ -179,22 +180,30 @@ absl::StatusOr<bool> NotificationStore::InsertDelivery(
 }
 
 absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::RecentDeliveries(
-    store::Tx& tx, const paging::PageRequest& page) const {
+    store::Tx& tx, const std::optional<AgencyId>& agency,
+    const paging::PageRequest& page) const {
   // After the cursor in (delivered_at_ms DESC, delivery_id ASC).
+  std::vector<std::string> where;
+  if (agency.has_value()) where.push_back("agency_id = ?");
+  if (page.after) {
+    where.push_back(
+        "(delivered_at_ms < ? OR (delivered_at_ms = ? AND delivery_id > ?))");
+  }
   ASSIGN_OR_RETURN(
       store::Statement q,
       tx.Prepare(absl::StrCat(
           kDeliveryColumns,
-          page.after ? "WHERE (delivered_at_ms < ? OR (delivered_at_ms = ? "
-                       "AND delivery_id > ?)) "
-                     : "",
+          where.empty()
+              ? ""
+              : absl::StrCat("WHERE ", absl::StrJoin(where, " AND "), " "),
           "ORDER BY delivered_at_ms DESC, delivery_id LIMIT ?")));
   int arg = 0;
+  if (agency.has_value()) q.Bind(++arg, agency->value());
   if (page.after) {
-    q.Bind(1, page.after->Int(0))
-        .Bind(2, page.after->Int(0))
-        .Bind(3, page.after->Text(1));
-    arg = 3;
+    q.Bind(arg + 1, page.after->Int(0))
+        .Bind(arg + 2, page.after->Int(0))
+        .Bind(arg + 3, page.after->Text(1));
+    arg += 3;
   }
   q.Bind(arg + 1, page.limit());
   return paging::ReadPage(page, q, [](const store::Statement& row) {
@@ -207,21 +216,24 @@ absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::RecentDeliveries(
 absl::StatusOr<paging::Page<v1::Delivery>>
 NotificationStore::ReferralDeliveries(store::Tx& tx,
                                       const ReferralId& referral_id,
+                                      const std::optional<AgencyId>& agency,
                                       const paging::PageRequest& page) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
       tx.Prepare(absl::StrCat(
           kDeliveryColumns, "WHERE referral_id = ? ",
+          agency.has_value() ? "AND agency_id = ? " : "",
           page.after ? "AND (delivered_at_ms, agency_id, rowid) > (?, ?, ?) "
                      : "",
           "ORDER BY delivered_at_ms, agency_id, rowid LIMIT ?")));
   int arg = 1;
   q.Bind(arg, referral_id.value());
+  if (agency.has_value()) q.Bind(++arg, agency->value());
   if (page.after) {
-    q.Bind(2, page.after->Int(0))
-        .Bind(3, page.after->Text(1))
-        .Bind(4, page.after->Int(2));
-    arg = 4;
+    q.Bind(arg + 1, page.after->Int(0))
+        .Bind(arg + 2, page.after->Text(1))
+        .Bind(arg + 3, page.after->Int(2));
+    arg += 3;
   }
   q.Bind(arg + 1, page.limit());
   return paging::ReadPage(page, q, [](const store::Statement& row) {

@@ -57,15 +57,18 @@ class NotificationStore {
   // writing nothing, when its agency already received its event.
   absl::StatusOr<bool> InsertDelivery(store::Tx& tx,
                                       const v1::Delivery& delivery) const;
+  // `agency`, when set, limits either list to that agency's deliveries.
   // One page of all deliveries, newest first, then by delivery id; keys
   // (delivered_at_ms, delivery_id).
   absl::StatusOr<paging::Page<v1::Delivery>> RecentDeliveries(
-      store::Tx& tx, const paging::PageRequest& page) const;
+      store::Tx& tx, const std::optional<AgencyId>& agency,
+      const paging::PageRequest& page) const;
   // One page of the referral's deliveries, oldest first, then by agency,
   // then in the order they were recorded; keys (delivered_at_ms, agency_id,
   // the row's rowid).
   absl::StatusOr<paging::Page<v1::Delivery>> ReferralDeliveries(
       store::Tx& tx, const ReferralId& referral_id,
+      const std::optional<AgencyId>& agency,
       const paging::PageRequest& page) const;
 };
 

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
                          "how often due timers are fired");
       },
       [&](service::ServiceHost& host, const config::Config& config,
-          grpcutil::Executor& executor) {
+          grpcutil::Gate& gate) {
         auto calendar = calendar::WorkingCalendar::Load(
             config.GetString("calendar_file"), config.GetString("time_zone"));
         if (!calendar.ok()) {
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
         orders::OrdersApp app(host.db(), options);
         orders::OrdersHandler handler(app);
         orders::OrderServiceImpl api(
-            app, [&host] { host.relay().Notify(); }, executor);
+            app, [&host] { host.relay().Notify(); }, gate);
         host.AddPeriodicTask(
             "order-timers", absl::Seconds(config.GetInt("timer_scan_seconds")),
             [&app, &host](absl::Time now) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
@@ -44,6 +45,32 @@ v1::OrderChange Change(absl::Time at, v1::OrderState from, v1::OrderState to,
   return change;
 }
 
+// The actor as stored: the authenticated agency, then the person the
+// request named ("police-wmp/PC 1234").
+std::string Actor(const access::Principal& caller, absl::string_view actor) {
+  return absl::StrCat(caller.agency_id().value(), "/", actor);
+}
+
+// An order or review item of `area_code` is the caller's to see or change:
+// police of that area, or an operator or auditor (whom the function table
+// allows only the reads). Unknown objects are refused exactly like another
+// area's.
+absl::Status CheckArea(const access::Principal& caller,
+                       const absl::StatusOr<std::string>& area_code,
+                       absl::string_view subject) {
+  if (access::SeesEverything(caller)) return area_code.status();
+  if (!area_code.ok() && !absl::IsNotFound(area_code.status())) {
+    return area_code.status();
+  }
+  return access::RequireArea(caller, area_code.ok() ? *area_code : "", subject);
+}
+
+template <typename T>
+absl::StatusOr<std::string> AreaOf(const absl::StatusOr<T>& loaded) {
+  if (!loaded.ok()) return loaded.status();
+  return loaded->area_code();
+}
+
 }  // namespace
 
 OrdersApp::OrdersApp(store::Database& db, Options options)
@@ -76,20 +103,25 @@ absl::StatusOr<int> OrdersApp::OpenConsiderations(
 }
 
 absl::StatusOr<v1::ConsiderationRecord> OrdersApp::RecordConsideration(
-    const ConsiderationId& id, const ConsiderationDecision& decision,
-    absl::Time now, const std::string& traceparent) {
+    const access::Principal& caller, const ConsiderationId& id,
+    const ConsiderationDecision& decision, absl::Time now,
+    const std::string& traceparent) {
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::ConsiderationRecord> {
-    ASSIGN_OR_RETURN(v1::ConsiderationRecord record, LoadConsideration(tx, id));
+    absl::StatusOr<v1::ConsiderationRecord> loaded = LoadConsideration(tx, id);
+    RETURN_IF_ERROR(CheckArea(caller, AreaOf(loaded), id.value()));
+    v1::ConsiderationRecord record = std::move(*loaded);
     SetReviewStatus(record, now, options_.review_window);
     RETURN_IF_ERROR(CheckConsiderationOpen(record));
+    ConsiderationDecision stored = decision;
+    stored.actor = Actor(caller, decision.actor);
     std::optional<OrderId> order_id;
     if (decision.apply) {
       order_id = OrderId(NewUuid());
       RETURN_IF_ERROR(
-          Create(tx, OrderFromConsideration(*order_id, record, decision), now,
-                 decision.actor, "from consideration", traceparent));
+          Create(tx, OrderFromConsideration(*order_id, record, stored), now,
+                 stored.actor, "from consideration", traceparent));
     }
-    CloseConsideration(record, decision, order_id);
+    CloseConsideration(record, stored, order_id);
     RETURN_IF_ERROR(SaveConsiderationDecision(tx, record, now));
     v1::EventEnvelope out =
         events::NewEnvelope(kProducer, record.referral_id());
@@ -100,36 +132,41 @@ absl::StatusOr<v1::ConsiderationRecord> OrdersApp::RecordConsideration(
 }
 
 absl::StatusOr<v1::Order> OrdersApp::ApplyForNewOrder(
-    const ReferralId& referral_id, const Application& application,
-    absl::Time now, const std::string& traceparent) {
+    const access::Principal& caller, const ReferralId& referral_id,
+    const Application& application, absl::Time now,
+    const std::string& traceparent) {
+  RETURN_IF_ERROR(
+      access::RequireArea(caller, application.area_code, referral_id.value()));
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
     ASSIGN_OR_RETURN(v1::Order order, NewApplication(OrderId(NewUuid()),
                                                      referral_id, application));
-    RETURN_IF_ERROR(
-        Create(tx, order, now, application.actor, "application", traceparent));
+    RETURN_IF_ERROR(Create(tx, order, now, Actor(caller, application.actor),
+                           "application", traceparent));
     return order;
   });
 }
 
 absl::StatusOr<v1::Order> OrdersApp::ApplyForOrder(
-    const OrderId& order_id, const Application& application, absl::Time now,
+    const access::Principal& caller, const OrderId& order_id,
+    const Application& application, absl::Time now,
     const std::string& traceparent) {
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
-    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrderFor(tx, caller, order_id));
     RETURN_IF_ERROR(ApplyToOrder(order, application));
     RETURN_IF_ERROR(Move(tx, order, v1::ORDER_STATE_APPLIED, now,
-                         application.actor, "application", traceparent));
+                         Actor(caller, application.actor), "application",
+                         traceparent));
     return order;
   });
 }
 
 absl::StatusOr<v1::Order> OrdersApp::RecordDecision(
-    const OrderId& order_id, const Decision& decision, absl::Time now,
-    const std::string& traceparent) {
+    const access::Principal& caller, const OrderId& order_id,
+    const Decision& decision, absl::Time now, const std::string& traceparent) {
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
-    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrderFor(tx, caller, order_id));
     ASSIGN_OR_RETURN(v1::OrderState to, Decide(order, decision, now));
-    RETURN_IF_ERROR(Move(tx, order, to, now, decision.actor,
+    RETURN_IF_ERROR(Move(tx, order, to, now, Actor(caller, decision.actor),
                          decision.granted ? "granted" : "refused",
                          traceparent));
     if (decision.granted) RETURN_IF_ERROR(ScheduleExpiry(tx, order));
@@ -138,14 +175,15 @@ absl::StatusOr<v1::Order> OrdersApp::RecordDecision(
 }
 
 absl::StatusOr<v1::Order> OrdersApp::RecordService(
-    const OrderId& order_id, const ServiceOfOrder& service, absl::Time now,
+    const access::Principal& caller, const OrderId& order_id,
+    const ServiceOfOrder& service, absl::Time now,
     const std::string& traceparent) {
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
-    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrderFor(tx, caller, order_id));
     const absl::Time served_at = service.served_at.value_or(now);
     RETURN_IF_ERROR(Serve(order, served_at));
-    RETURN_IF_ERROR(Move(tx, order, v1::ORDER_STATE_SERVED, now, service.actor,
-                         "served", traceparent));
+    RETURN_IF_ERROR(Move(tx, order, v1::ORDER_STATE_SERVED, now,
+                         Actor(caller, service.actor), "served", traceparent));
     ASSIGN_OR_RETURN(std::vector<TimerSpec> timers,
                      ServiceTimers(order, served_at, timer_policy_));
     for (const TimerSpec& timer : timers) {
@@ -156,22 +194,25 @@ absl::StatusOr<v1::Order> OrdersApp::RecordService(
 }
 
 absl::StatusOr<v1::Order> OrdersApp::RecordVariation(
-    const OrderId& order_id, const Variation& variation, absl::Time now,
+    const access::Principal& caller, const OrderId& order_id,
+    const Variation& variation, absl::Time now,
     const std::string& traceparent) {
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
-    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrderFor(tx, caller, order_id));
     ASSIGN_OR_RETURN(VariationOutcome outcome, Vary(order, variation));
     if (outcome.duty_met) {
       RETURN_IF_ERROR(CancelTimers(tx, order_id, kNotificationDutyTimer));
     }
     if (variation.new_state != v1::ORDER_STATE_UNSPECIFIED) {
-      RETURN_IF_ERROR(Move(tx, order, variation.new_state, now, variation.actor,
-                           outcome.detail, traceparent));
+      RETURN_IF_ERROR(Move(tx, order, variation.new_state, now,
+                           Actor(caller, variation.actor), outcome.detail,
+                           traceparent));
     } else {
       RETURN_IF_ERROR(SaveOrder(tx, order, now));
-      RETURN_IF_ERROR(AddChange(tx, order_id,
-                                Change(now, order.state(), order.state(),
-                                       variation.actor, outcome.detail)));
+      RETURN_IF_ERROR(
+          AddChange(tx, order_id,
+                    Change(now, order.state(), order.state(),
+                           Actor(caller, variation.actor), outcome.detail)));
     }
     if (outcome.terms_changed) RETURN_IF_ERROR(ScheduleExpiry(tx, order));
     return LoadOrderWithTimers(tx, order_id);
@@ -179,10 +220,11 @@ absl::StatusOr<v1::Order> OrdersApp::RecordVariation(
 }
 
 absl::StatusOr<v1::Breach> OrdersApp::RecordBreach(
-    const OrderId& order_id, const BreachReport& report, absl::Time now,
+    const access::Principal& caller, const OrderId& order_id,
+    const BreachReport& report, absl::Time now,
     const std::string& traceparent) {
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Breach> {
-    ASSIGN_OR_RETURN(v1::Order order, LoadOrder(tx, order_id));
+    ASSIGN_OR_RETURN(v1::Order order, LoadOrderFor(tx, caller, order_id));
     std::vector<v1::Breach> same_incident;
     if (!report.incident_ref.empty()) {
       ASSIGN_OR_RETURN(same_incident,
@@ -193,7 +235,7 @@ absl::StatusOr<v1::Breach> OrdersApp::RecordBreach(
     RETURN_IF_ERROR(InsertBreach(tx, breach, now));
     RETURN_IF_ERROR(AddChange(
         tx, order_id,
-        Change(now, order.state(), order.state(), report.actor,
+        Change(now, order.state(), order.state(), Actor(caller, report.actor),
                absl::StrCat("BREACH ", v1::BreachAction_Name(report.action)))));
     v1::EventEnvelope out = events::NewEnvelope(kProducer, order.referral_id());
     SetOrderBreached(order, breach, out);
@@ -203,16 +245,22 @@ absl::StatusOr<v1::Breach> OrdersApp::RecordBreach(
 }
 
 absl::StatusOr<v1::Order> OrdersApp::ImportOrder(
-    const ReferralId& referral_id, const OrderImport& import, absl::Time now,
-    const std::string& traceparent) {
+    const access::Principal& caller, const ReferralId& referral_id,
+    const OrderImport& import, absl::Time now, const std::string& traceparent) {
+  RETURN_IF_ERROR(
+      access::RequireArea(caller, import.area_code, referral_id.value()));
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
     ASSIGN_OR_RETURN(std::optional<OrderId> existing,
                      FindImportedOrder(tx, import.source, import.source_ref));
-    if (existing) return LoadOrderWithTimers(tx, *existing);
+    if (existing) {
+      // A repeat answers the first import, to its own area's police only.
+      RETURN_IF_ERROR(LoadOrderFor(tx, caller, *existing).status());
+      return LoadOrderWithTimers(tx, *existing);
+    }
     const OrderId order_id(NewUuid());
     ASSIGN_OR_RETURN(v1::Order order,
                      NewImportedOrder(order_id, referral_id, import, now));
-    RETURN_IF_ERROR(Create(tx, order, now, import.actor,
+    RETURN_IF_ERROR(Create(tx, order, now, Actor(caller, import.actor),
                            absl::StrCat("IMPORTED ", import.source),
                            traceparent));
     RETURN_IF_ERROR(ScheduleExpiry(tx, order));
@@ -220,12 +268,20 @@ absl::StatusOr<v1::Order> OrdersApp::ImportOrder(
   });
 }
 
-absl::StatusOr<v1::Order> OrdersApp::GetOrder(const OrderId& order_id) {
-  return db_.Read([&](Tx& tx) { return LoadOrderWithTimers(tx, order_id); });
+absl::StatusOr<v1::Order> OrdersApp::GetOrder(const access::Principal& caller,
+                                              const OrderId& order_id) {
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    RETURN_IF_ERROR(LoadOrderFor(tx, caller, order_id).status());
+    return LoadOrderWithTimers(tx, order_id);
+  });
 }
 
 absl::StatusOr<paging::Page<v1::Order>> OrdersApp::ListOrders(
-    const OrderFilter& filter, const paging::PageRequest& page) {
+    const access::Principal& caller, const OrderFilter& filter,
+    const paging::PageRequest& page) {
+  if (!access::SeesEverything(caller)) {
+    RETURN_IF_ERROR(access::RequireArea(caller, filter.area_code, "area_code"));
+  }
   return db_.Read([&](Tx& tx) -> absl::StatusOr<paging::Page<v1::Order>> {
     ASSIGN_OR_RETURN(paging::Page<OrderId> ids, FindOrders(tx, filter, page));
     paging::Page<v1::Order> orders;
@@ -239,9 +295,9 @@ absl::StatusOr<paging::Page<v1::Order>> OrdersApp::ListOrders(
 }
 
 absl::StatusOr<v1::OrderHistory> OrdersApp::GetOrderHistory(
-    const OrderId& order_id) {
+    const access::Principal& caller, const OrderId& order_id) {
   return db_.Read([&](Tx& tx) -> absl::StatusOr<v1::OrderHistory> {
-    RETURN_IF_ERROR(LoadOrder(tx, order_id));  // NOT_FOUND when unknown
+    RETURN_IF_ERROR(LoadOrderFor(tx, caller, order_id).status());
     v1::OrderHistory history;
     history.set_order_id(order_id.value());
     ASSIGN_OR_RETURN(std::vector<v1::OrderChange> changes,
@@ -255,8 +311,10 @@ absl::StatusOr<v1::OrderHistory> OrdersApp::GetOrderHistory(
 }
 
 absl::StatusOr<paging::Page<v1::ConsiderationRecord>>
-OrdersApp::ListReviewQueue(const std::string& area_code, absl::Time now,
+OrdersApp::ListReviewQueue(const access::Principal& caller,
+                           const std::string& area_code, absl::Time now,
                            const paging::PageRequest& page) {
+  RETURN_IF_ERROR(CheckArea(caller, area_code, area_code));
   ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> records,
                    db_.Read([&](Tx& tx) {
                      return ListOpenConsiderationsIn(tx, area_code, page);
@@ -265,18 +323,30 @@ OrdersApp::ListReviewQueue(const std::string& area_code, absl::Time now,
 }
 
 absl::StatusOr<paging::Page<v1::ConsiderationRecord>>
-OrdersApp::ListConsiderationsOf(const ReferralId& referral_id, absl::Time now,
+OrdersApp::ListConsiderationsOf(const access::Principal& caller,
+                                const ReferralId& referral_id, absl::Time now,
                                 const paging::PageRequest& page) {
   ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> records,
                    db_.Read([&](Tx& tx) {
                      return orders::ListConsiderationsOf(tx, referral_id, page);
                    }));
+  // A referral's review items share its area; police see their own only.
+  for (const v1::ConsiderationRecord& r : records.items) {
+    RETURN_IF_ERROR(CheckArea(caller, r.area_code(), referral_id.value()));
+  }
   return WithReviewStatus(std::move(records), now);
 }
 
 absl::StatusOr<paging::Page<v1::ConsiderationRecord>>
-OrdersApp::ListOpenConsiderations(absl::Time now,
+OrdersApp::ListOpenConsiderations(const access::Principal& caller,
+                                  absl::Time now,
                                   const paging::PageRequest& page) {
+  if (!access::SeesEverything(caller)) {
+    return errors::Denied(access::kRuleOwnArea, "referral_id",
+                          "every area's review items are for operators and "
+                          "auditors; police list their own with "
+                          "ListReviewQueue or by referral");
+  }
   ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> records,
                    db_.Read([&](Tx& tx) {
                      return orders::ListOpenConsiderations(tx, page);
@@ -312,6 +382,13 @@ absl::Status OrdersApp::FireTimer(Tx& tx, const DueTimer& timer,
                          kSchedulerActor, "ORDER-EXPIRY", traceparent));
   }
   return Emit(tx, std::move(out), traceparent);
+}
+
+absl::StatusOr<v1::Order> OrdersApp::LoadOrderFor(
+    Tx& tx, const access::Principal& caller, const OrderId& order_id) {
+  absl::StatusOr<v1::Order> order = LoadOrder(tx, order_id);
+  RETURN_IF_ERROR(CheckArea(caller, AreaOf(order), order_id.value()));
+  return order;
 }
 
 absl::Status OrdersApp::Move(Tx& tx, v1::Order& order, v1::OrderState to,

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/access/authz.h"
 #include "common/calendar/working_calendar.h"
 #include "common/ids/ids.h"
 #include "common/paging/page.h"
@@ -78,64 +79,76 @@ class OrdersApp {
                                          absl::Time now);
   // Closes a review item; deciding to apply opens the order (CONSIDERED).
   absl::StatusOr<v1::ConsiderationRecord> RecordConsideration(
-      const ConsiderationId& id, const ConsiderationDecision& decision,
-      absl::Time now, const std::string& traceparent);
+      const access::Principal& caller, const ConsiderationId& id,
+      const ConsiderationDecision& decision, absl::Time now,
+      const std::string& traceparent);
 
   // A new order, APPLIED.
-  absl::StatusOr<v1::Order> ApplyForNewOrder(const ReferralId& referral_id,
+  absl::StatusOr<v1::Order> ApplyForNewOrder(const access::Principal& caller,
+                                             const ReferralId& referral_id,
                                              const Application& application,
                                              absl::Time now,
                                              const std::string& traceparent);
   // A CONSIDERED order moves to APPLIED.
-  absl::StatusOr<v1::Order> ApplyForOrder(const OrderId& order_id,
+  absl::StatusOr<v1::Order> ApplyForOrder(const access::Principal& caller,
+                                          const OrderId& order_id,
                                           const Application& application,
                                           absl::Time now,
                                           const std::string& traceparent);
   // GRANTED (statutory checks; expiry timers) or REFUSED.
-  absl::StatusOr<v1::Order> RecordDecision(const OrderId& order_id,
+  absl::StatusOr<v1::Order> RecordDecision(const access::Principal& caller,
+                                           const OrderId& order_id,
                                            const Decision& decision,
                                            absl::Time now,
                                            const std::string& traceparent);
   // SERVED; starts the statutory clocks of service.
-  absl::StatusOr<v1::Order> RecordService(const OrderId& order_id,
+  absl::StatusOr<v1::Order> RecordService(const access::Principal& caller,
+                                          const OrderId& order_id,
                                           const ServiceOfOrder& service,
                                           absl::Time now,
                                           const std::string& traceparent);
   // VARIED, EXTENDED or DISCHARGED, and/or notification or awareness.
-  absl::StatusOr<v1::Order> RecordVariation(const OrderId& order_id,
+  absl::StatusOr<v1::Order> RecordVariation(const access::Principal& caller,
+                                            const OrderId& order_id,
                                             const Variation& variation,
                                             absl::Time now,
                                             const std::string& traceparent);
-  absl::StatusOr<v1::Breach> RecordBreach(const OrderId& order_id,
+  absl::StatusOr<v1::Breach> RecordBreach(const access::Principal& caller,
+                                          const OrderId& order_id,
                                           const BreachReport& report,
                                           absl::Time now,
                                           const std::string& traceparent);
   // Idempotent by (source, source_ref): a repeat answers the first import.
-  absl::StatusOr<v1::Order> ImportOrder(const ReferralId& referral_id,
+  absl::StatusOr<v1::Order> ImportOrder(const access::Principal& caller,
+                                        const ReferralId& referral_id,
                                         const OrderImport& import,
                                         absl::Time now,
                                         const std::string& traceparent);
 
-  absl::StatusOr<v1::Order> GetOrder(const OrderId& order_id);
+  absl::StatusOr<v1::Order> GetOrder(const access::Principal& caller,
+                                     const OrderId& order_id);
   // One page of the matching orders (with their timers), most recently
   // updated first (kOrderListing).
   absl::StatusOr<paging::Page<v1::Order>> ListOrders(
-      const OrderFilter& filter, const paging::PageRequest& page = {});
-  absl::StatusOr<v1::OrderHistory> GetOrderHistory(const OrderId& order_id);
+      const access::Principal& caller, const OrderFilter& filter,
+      const paging::PageRequest& page = {});
+  absl::StatusOr<v1::OrderHistory> GetOrderHistory(
+      const access::Principal& caller, const OrderId& order_id);
   // One page of the open review items of an area, oldest first, overdue
   // ones marked (kReviewQueueListing).
   absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListReviewQueue(
-      const std::string& area_code, absl::Time now,
-      const paging::PageRequest& page = {});
+      const access::Principal& caller, const std::string& area_code,
+      absl::Time now, const paging::PageRequest& page = {});
   // One page of the review items of a referral, by kind
   // (kConsiderationListing).
   absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListConsiderationsOf(
-      const ReferralId& referral_id, absl::Time now,
-      const paging::PageRequest& page = {});
+      const access::Principal& caller, const ReferralId& referral_id,
+      absl::Time now, const paging::PageRequest& page = {});
   // One page of the open review items anywhere, oldest first
   // (kConsiderationListing).
   absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListOpenConsiderations(
-      absl::Time now, const paging::PageRequest& page = {});
+      const access::Principal& caller, absl::Time now,
+      const paging::PageRequest& page = {});
 
   // Fires every timer due at `now` (at most `limit`), each exactly once
   // with its event; an ORDER_EXPIRED timer also expires its order.
@@ -145,6 +158,10 @@ class OrdersApp {
   // Moves `order` to `to` (checked against its lifecycle), saves it,
   // records the change, cancels its timers when the state is terminal, and
   // emits OrderRecorded.
+  // The order, when `caller` may see it (CheckArea in orders_app.cc).
+  absl::StatusOr<v1::Order> LoadOrderFor(store::Tx& tx,
+                                         const access::Principal& caller,
+                                         const OrderId& order_id);
   absl::Status Move(store::Tx& tx, v1::Order& order, v1::OrderState to,
                     absl::Time now, absl::string_view actor,
                     absl::string_view detail, absl::string_view traceparent);

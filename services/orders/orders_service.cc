@@ -123,10 +123,11 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordConsideration(
     grpc::CallbackServerContext* c, const v1::RecordConsiderationRequest* req,
     v1::ConsiderationRecord* resp) {
   return Mutate(
-      c, resp, [req] { return ValidateConsideration(*req); },
-      [this, req](const std::string& tp) {
+      c, "RecordConsideration", resp,
+      [req] { return ValidateConsideration(*req); },
+      [this, req](const access::Principal& caller, const std::string& tp) {
         return app_.RecordConsideration(
-            ConsiderationId(req->consideration_id()),
+            caller, ConsiderationId(req->consideration_id()),
             ToConsiderationDecision(*req), NowMillis(), tp);
       });
 }
@@ -135,14 +136,14 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordApplication(
     grpc::CallbackServerContext* c, const v1::RecordApplicationRequest* req,
     v1::Order* resp) {
   return Mutate(
-      c, resp, [req] { return ValidateApplication(*req); },
-      [this, req](const std::string& tp) {
+      c, "RecordApplication", resp, [req] { return ValidateApplication(*req); },
+      [this, req](const access::Principal& caller, const std::string& tp) {
         if (req->order_id().empty()) {
-          return app_.ApplyForNewOrder(ReferralId(req->referral_id()),
+          return app_.ApplyForNewOrder(caller, ReferralId(req->referral_id()),
                                        ToApplication(*req), NowMillis(), tp);
         }
-        return app_.ApplyForOrder(OrderId(req->order_id()), ToApplication(*req),
-                                  NowMillis(), tp);
+        return app_.ApplyForOrder(caller, OrderId(req->order_id()),
+                                  ToApplication(*req), NowMillis(), tp);
       });
 }
 
@@ -150,10 +151,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordDecision(
     grpc::CallbackServerContext* c, const v1::RecordDecisionRequest* req,
     v1::Order* resp) {
   return Mutate(
-      c, resp, [req] { return ValidateDecision(*req); },
-      [this, req](const std::string& tp) {
-        return app_.RecordDecision(OrderId(req->order_id()), ToDecision(*req),
-                                   NowMillis(), tp);
+      c, "RecordDecision", resp, [req] { return ValidateDecision(*req); },
+      [this, req](const access::Principal& caller, const std::string& tp) {
+        return app_.RecordDecision(caller, OrderId(req->order_id()),
+                                   ToDecision(*req), NowMillis(), tp);
       });
 }
 
@@ -161,10 +162,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordService(
     grpc::CallbackServerContext* c, const v1::RecordServiceRequest* req,
     v1::Order* resp) {
   return Mutate(
-      c, resp, [req] { return ValidateService(*req); },
-      [this, req](const std::string& tp) {
-        return app_.RecordService(OrderId(req->order_id()), ToService(*req),
-                                  NowMillis(), tp);
+      c, "RecordService", resp, [req] { return ValidateService(*req); },
+      [this, req](const access::Principal& caller, const std::string& tp) {
+        return app_.RecordService(caller, OrderId(req->order_id()),
+                                  ToService(*req), NowMillis(), tp);
       });
 }
 
@@ -172,10 +173,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordVariation(
     grpc::CallbackServerContext* c, const v1::RecordVariationRequest* req,
     v1::Order* resp) {
   return Mutate(
-      c, resp, [req] { return ValidateVariation(*req); },
-      [this, req](const std::string& tp) {
-        return app_.RecordVariation(OrderId(req->order_id()), ToVariation(*req),
-                                    NowMillis(), tp);
+      c, "RecordVariation", resp, [req] { return ValidateVariation(*req); },
+      [this, req](const access::Principal& caller, const std::string& tp) {
+        return app_.RecordVariation(caller, OrderId(req->order_id()),
+                                    ToVariation(*req), NowMillis(), tp);
       });
 }
 
@@ -183,12 +184,13 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordBreach(
     grpc::CallbackServerContext* c, const v1::RecordBreachRequest* req,
     v1::Breach* resp) {
   return Mutate(
-      c, resp, [req] { return ValidateBreach(*req); },
-      [this, req](const std::string& tp) -> absl::StatusOr<v1::Breach> {
+      c, "RecordBreach", resp, [req] { return ValidateBreach(*req); },
+      [this, req](const access::Principal& caller,
+                  const std::string& tp) -> absl::StatusOr<v1::Breach> {
         ASSIGN_OR_RETURN(
             v1::Breach breach,
-            app_.RecordBreach(OrderId(req->order_id()), ToBreachReport(*req),
-                              NowMillis(), tp));
+            app_.RecordBreach(caller, OrderId(req->order_id()),
+                              ToBreachReport(*req), NowMillis(), tp));
         log::Warn("order breached",
                   {{"order_id", req->order_id()},
                    {"breach_id", breach.breach_id()},
@@ -202,89 +204,104 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ImportOrder(
     grpc::CallbackServerContext* c, const v1::ImportOrderRequest* req,
     v1::Order* resp) {
   return Mutate(
-      c, resp, [req] { return ValidateImport(*req); },
-      [this, req](const std::string& tp) {
-        return app_.ImportOrder(ReferralId(req->referral_id()), ToImport(*req),
-                                NowMillis(), tp);
+      c, "ImportOrder", resp, [req] { return ValidateImport(*req); },
+      [this, req](const access::Principal& caller, const std::string& tp) {
+        return app_.ImportOrder(caller, ReferralId(req->referral_id()),
+                                ToImport(*req), NowMillis(), tp);
       });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::GetOrder(
     grpc::CallbackServerContext* c, const v1::GetOrderRequest* req,
     v1::Order* resp) {
-  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateGetOrder(*req).ToStatus());
-    ASSIGN_OR_RETURN(*resp, app_.GetOrder(OrderId(req->order_id())));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      c, "/signpost.v1.OrderService/GetOrder",
+      [this, req, resp](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateGetOrder(*req).ToStatus());
+        ASSIGN_OR_RETURN(*resp,
+                         app_.GetOrder(caller, OrderId(req->order_id())));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::ListOrders(
     grpc::CallbackServerContext* c, const v1::ListOrdersRequest* req,
     v1::ListOrdersResponse* resp) {
-  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
-    const std::string scope = paging::Scope(
-        {req->referral_id(), req->area_code(), absl::StrCat(req->order_type()),
-         absl::StrCat(req->state())});
-    ASSIGN_OR_RETURN(paging::PageRequest page,
-                     paging::CheckPageRequest(kOrderListing, scope, *req,
-                                              ValidateListOrders(*req)));
-    ASSIGN_OR_RETURN(paging::Page<v1::Order> orders,
-                     app_.ListOrders(ToFilter(*req), page));
-    AddAll(std::move(orders.items), resp->mutable_orders());
-    resp->set_next_page_token(
-        paging::NextPageToken(kOrderListing, scope, orders.next));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      c, "/signpost.v1.OrderService/ListOrders",
+      [this, req, resp](const access::Principal& caller) -> absl::Status {
+        const std::string scope = paging::Scope(
+            {req->referral_id(), req->area_code(),
+             absl::StrCat(req->order_type()), absl::StrCat(req->state())});
+        ASSIGN_OR_RETURN(paging::PageRequest page,
+                         paging::CheckPageRequest(kOrderListing, scope, *req,
+                                                  ValidateListOrders(*req)));
+        ASSIGN_OR_RETURN(paging::Page<v1::Order> orders,
+                         app_.ListOrders(caller, ToFilter(*req), page));
+        AddAll(std::move(orders.items), resp->mutable_orders());
+        resp->set_next_page_token(
+            paging::NextPageToken(kOrderListing, scope, orders.next));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::GetOrderHistory(
     grpc::CallbackServerContext* c, const v1::GetOrderRequest* req,
     v1::OrderHistory* resp) {
-  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateGetOrder(*req).ToStatus());
-    ASSIGN_OR_RETURN(*resp, app_.GetOrderHistory(OrderId(req->order_id())));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      c, "/signpost.v1.OrderService/GetOrderHistory",
+      [this, req, resp](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateGetOrder(*req).ToStatus());
+        ASSIGN_OR_RETURN(
+            *resp, app_.GetOrderHistory(caller, OrderId(req->order_id())));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::ListReviewQueue(
     grpc::CallbackServerContext* c, const v1::ListReviewQueueRequest* req,
     v1::ListReviewQueueResponse* resp) {
-  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
-    const std::string scope = paging::Scope({req->area_code()});
-    ASSIGN_OR_RETURN(paging::PageRequest page,
-                     paging::CheckPageRequest(kReviewQueueListing, scope, *req,
-                                              ValidateReviewQueue(*req)));
-    ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> items,
-                     app_.ListReviewQueue(req->area_code(), NowMillis(), page));
-    AddAll(std::move(items.items), resp->mutable_items());
-    resp->set_next_page_token(
-        paging::NextPageToken(kReviewQueueListing, scope, items.next));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      c, "/signpost.v1.OrderService/ListReviewQueue",
+      [this, req, resp](const access::Principal& caller) -> absl::Status {
+        const std::string scope = paging::Scope({req->area_code()});
+        ASSIGN_OR_RETURN(
+            paging::PageRequest page,
+            paging::CheckPageRequest(kReviewQueueListing, scope, *req,
+                                     ValidateReviewQueue(*req)));
+        ASSIGN_OR_RETURN(
+            paging::Page<v1::ConsiderationRecord> items,
+            app_.ListReviewQueue(caller, req->area_code(), NowMillis(), page));
+        AddAll(std::move(items.items), resp->mutable_items());
+        resp->set_next_page_token(
+            paging::NextPageToken(kReviewQueueListing, scope, items.next));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::ListConsiderations(
     grpc::CallbackServerContext* c, const v1::ListConsiderationsRequest* req,
     v1::ListConsiderationsResponse* resp) {
-  return grpcutil::RunUnary(c, executor_, [this, req, resp]() -> absl::Status {
-    const std::string scope = paging::Scope({req->referral_id()});
-    ASSIGN_OR_RETURN(
-        paging::PageRequest page,
-        paging::CheckPageRequest(kConsiderationListing, scope, *req,
-                                 ValidateListConsiderations(*req)));
-    ASSIGN_OR_RETURN(
-        paging::Page<v1::ConsiderationRecord> items,
-        req->referral_id().empty()
-            ? app_.ListOpenConsiderations(NowMillis(), page)
-            : app_.ListConsiderationsOf(ReferralId(req->referral_id()),
-                                        NowMillis(), page));
-    AddAll(std::move(items.items), resp->mutable_considerations());
-    resp->set_next_page_token(
-        paging::NextPageToken(kConsiderationListing, scope, items.next));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      c, "/signpost.v1.OrderService/ListConsiderations",
+      [this, req, resp](const access::Principal& caller) -> absl::Status {
+        const std::string scope = paging::Scope({req->referral_id()});
+        ASSIGN_OR_RETURN(
+            paging::PageRequest page,
+            paging::CheckPageRequest(kConsiderationListing, scope, *req,
+                                     ValidateListConsiderations(*req)));
+        ASSIGN_OR_RETURN(
+            paging::Page<v1::ConsiderationRecord> items,
+            req->referral_id().empty()
+                ? app_.ListOpenConsiderations(caller, NowMillis(), page)
+                : app_.ListConsiderationsOf(caller,
+                                            ReferralId(req->referral_id()),
+                                            NowMillis(), page));
+        AddAll(std::move(items.items), resp->mutable_considerations());
+        resp->set_next_page_token(
+            paging::NextPageToken(kConsiderationListing, scope, items.next));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace signpost::orders

@@ -8,7 +8,8 @@
 #include <functional>
 #include <utility>
 
-#include "common/grpc/executor.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc/gate.h"
 #include "services/orders/orders_app.h"
 #include "signpost/v1/orders.grpc.pb.h"
 
@@ -19,8 +20,8 @@ class OrderServiceImpl final : public v1::OrderService::CallbackService {
   // `wake_relay` is called after each mutation committed (it appended
   // events to the outbox).
   OrderServiceImpl(OrdersApp& app, std::function<void()> wake_relay,
-                   grpcutil::Executor& executor)
-      : app_(app), wake_relay_(std::move(wake_relay)), executor_(executor) {}
+                   grpcutil::Gate& gate)
+      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {}
 
   grpc::ServerUnaryReactor* RecordConsideration(
       grpc::CallbackServerContext* c, const v1::RecordConsiderationRequest* req,
@@ -63,15 +64,16 @@ class OrderServiceImpl final : public v1::OrderService::CallbackService {
   // Runs a mutation: validate, call (with the traceparent), wake the relay.
   template <typename Response, typename Validate, typename Call>
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* c,
-                                   Response* resp, Validate validate,
-                                   Call call) {
-    return grpcutil::RunMutation(c, executor_, wake_relay_, resp,
-                                 std::move(validate), std::move(call));
+                                   const char* method, Response* resp,
+                                   Validate validate, Call call) {
+    return grpcutil::RunMutation(
+        c, gate_, absl::StrCat("/signpost.v1.OrderService/", method),
+        wake_relay_, resp, std::move(validate), std::move(call));
   }
 
   OrdersApp& app_;
   const std::function<void()> wake_relay_;
-  grpcutil::Executor& executor_;
+  grpcutil::Gate& gate_;
 };
 
 }  // namespace signpost::orders

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
             true);
       },
       [&](service::ServiceHost& host, const config::Config& config,
-          grpcutil::Executor& executor) {
+          grpcutil::Gate& gate) {
         absl::StatusOr<std::shared_ptr<const triage::Policy>> policy =
             triage::LoadPolicy(config.GetString("policy_file"),
                                config.GetString("calendar_file"));
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
         triage::TriageApp app(host.db(), *policy);
         triage::TriageHandler handler(app);
         triage::TriageServiceImpl api(
-            app, [&host] { host.relay().Notify(); }, executor);
+            app, [&host] { host.relay().Notify(); }, gate);
         return host.Run(
             {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);

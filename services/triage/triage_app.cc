@@ -29,6 +29,7 @@ v1::DecisionVersion VersionOf(const DecisionRecord& record) {
   *v.mutable_decided_at() = timeutil::ToTimestamp(record.decided_at);
   v.set_cause(record.cause);
   v.set_practitioner_id(record.practitioner_id);
+  v.set_practitioner_agency(record.practitioner_agency);
   return v;
 }
 
@@ -47,9 +48,31 @@ v1::MaracAgendaItem AgendaItemOf(const LatestDecision& latest) {
   return item;
 }
 
-absl::Status NoDecision(const ReferralId& referral_id) {
-  return absl::NotFoundError(
-      absl::StrCat("no decision for referral ", referral_id.value()));
+// Who may act on a referral's decision, per use case (the authorisation
+// table's object rules for TriageService).
+const access::ReferralRule& ReadRule() {
+  static const auto* rule = new access::ReferralRule{
+      true,
+      {v1::ROLE_MARAC_COORDINATOR, v1::ROLE_POLICE_ORDERS},
+      {v1::ROLE_OPERATOR, v1::ROLE_AUDITOR}};
+  return *rule;
+}
+const access::ReferralRule& ReassessRule() {
+  static const auto* rule =
+      new access::ReferralRule{true, {}, {v1::ROLE_OPERATOR}};
+  return *rule;
+}
+const access::ReferralRule& OverrideRule() {
+  static const auto* rule =
+      new access::ReferralRule{true, {v1::ROLE_MARAC_COORDINATOR}, {}};
+  return *rule;
+}
+
+std::optional<access::ReferralScope> ScopeOf(
+    const std::optional<ReferralRecord>& referral) {
+  if (!referral.has_value()) return std::nullopt;
+  return access::ReferralScope{AgencyId(referral->facts.referrer_org()),
+                               referral->facts.area_code()};
 }
 
 }  // namespace
@@ -64,7 +87,8 @@ absl::StatusOr<v1::ReferralTriaged> TriageApp::TriageReceived(
   DecisionRecord record{
       Decide(*policy_, facts, history), timeutil::NowMillis(), kCauseReceived,
       /*practitioner_id=*/"",
-      /*override_reason=*/"",           received.event_id()};
+      /*override_reason=*/"",           received.event_id(),
+      /*practitioner_agency=*/""};
   record.decision.set_version(1);
   RETURN_IF_ERROR(store_.InsertFacts(tx, referral_id, facts));
   RETURN_IF_ERROR(store_.InsertDecision(tx, referral_id, record));
@@ -78,9 +102,11 @@ absl::StatusOr<v1::ReferralTriaged> TriageApp::TriageReceived(
 }
 
 absl::StatusOr<v1::DecisionVersion> TriageApp::Reassess(
-    const Reassessment& r, const std::string& traceparent) {
+    const access::Principal& caller, const Reassessment& r,
+    const std::string& traceparent) {
   return db_.Write([&](store::Tx& tx) -> absl::StatusOr<v1::DecisionVersion> {
-    ASSIGN_OR_RETURN(ReferralRecord referral, LoadReferral(tx, r.referral_id));
+    ASSIGN_OR_RETURN(ReferralRecord referral,
+                     LoadReferral(tx, caller, ReassessRule(), r.referral_id));
     *referral.facts.mutable_assessment() = r.assessment;
     if (r.new_incident_time.has_value()) {
       *referral.facts.mutable_latest_incident_time() = *r.new_incident_time;
@@ -89,18 +115,21 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::Reassess(
         v1::ReferralTriaged decision,
         DecideNextVersion(tx, r.referral_id, referral, referral.override_risk));
     RETURN_IF_ERROR(store_.UpdateFacts(tx, r.referral_id, referral.facts));
-    DecisionRecord record{std::move(decision),    timeutil::NowMillis(),
-                          kCauseReassessment,     r.practitioner_id,
-                          /*override_reason=*/"", /*cause_event_id=*/""};
+    DecisionRecord record{std::move(decision),       timeutil::NowMillis(),
+                          kCauseReassessment,        r.practitioner_id,
+                          /*override_reason=*/"",    /*cause_event_id=*/"",
+                          caller.agency_id().value()};
     return RecordNewVersion(tx, r.referral_id, referral, record,
                             /*audit=*/nullptr, traceparent);
   });
 }
 
 absl::StatusOr<v1::DecisionVersion> TriageApp::OverrideRisk(
-    const RiskJudgement& j, const std::string& traceparent) {
+    const access::Principal& caller, const RiskJudgement& j,
+    const std::string& traceparent) {
   return db_.Write([&](store::Tx& tx) -> absl::StatusOr<v1::DecisionVersion> {
-    ASSIGN_OR_RETURN(ReferralRecord referral, LoadReferral(tx, j.referral_id));
+    ASSIGN_OR_RETURN(ReferralRecord referral,
+                     LoadReferral(tx, caller, OverrideRule(), j.referral_id));
     ASSIGN_OR_RETURN(RiskOverride over,
                      ApplyOverride(referral.latest, referral.override_risk,
                                    j.risk, j.practitioner_id));
@@ -112,11 +141,13 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::OverrideRisk(
                           kCauseOverride,
                           j.practitioner_id,
                           j.reason,
-                          /*cause_event_id=*/""};
+                          /*cause_event_id=*/"",
+                          caller.agency_id().value()};
     v1::EventEnvelope audit =
         events::NewEnvelope("triage", j.referral_id.value());
     v1::RiskOverridden* o = audit.mutable_risk_overridden();
     o->set_practitioner_id(j.practitioner_id);
+    o->set_practitioner_agency(caller.agency_id().value());
     o->set_from_risk(referral.latest.risk());
     o->set_to_risk(record.decision.risk());
     o->set_decision_version(record.decision.version());
@@ -126,17 +157,21 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::OverrideRisk(
 }
 
 absl::StatusOr<std::vector<v1::DecisionVersion>> TriageApp::GetDecision(
-    const ReferralId& referral_id) {
-  ASSIGN_OR_RETURN(std::vector<v1::DecisionVersion> versions,
-                   db_.Read([&](store::Tx& tx) {
-                     return store_.ListDecisionVersions(tx, referral_id);
-                   }));
-  if (versions.empty()) return NoDecision(referral_id);
-  return versions;
+    const access::Principal& caller, const ReferralId& referral_id) {
+  return db_.Read(
+      [&](store::Tx& tx) -> absl::StatusOr<std::vector<v1::DecisionVersion>> {
+        RETURN_IF_ERROR(
+            LoadReferral(tx, caller, ReadRule(), referral_id).status());
+        return store_.ListDecisionVersions(tx, referral_id);
+      });
 }
 
 absl::StatusOr<paging::Page<v1::MaracAgendaItem>> TriageApp::ListMaracAgenda(
-    const std::string& area_code, const paging::PageRequest& page) {
+    const access::Principal& caller, const std::string& area_code,
+    const paging::PageRequest& page) {
+  if (!caller.Has(v1::ROLE_OPERATOR)) {
+    RETURN_IF_ERROR(access::RequireArea(caller, area_code, area_code));
+  }
   ASSIGN_OR_RETURN(
       paging::Page<LatestDecision> latest, db_.Read([&](store::Tx& tx) {
         return store_.ListLatestMaracDecisions(tx, area_code, page);
@@ -151,10 +186,12 @@ absl::StatusOr<paging::Page<v1::MaracAgendaItem>> TriageApp::ListMaracAgenda(
 }
 
 absl::StatusOr<ReferralRecord> TriageApp::LoadReferral(
-    store::Tx& tx, const ReferralId& referral_id) {
+    store::Tx& tx, const access::Principal& caller,
+    const access::ReferralRule& rule, const ReferralId& referral_id) {
   ASSIGN_OR_RETURN(std::optional<ReferralRecord> referral,
                    store_.FindReferral(tx, referral_id));
-  if (!referral.has_value()) return NoDecision(referral_id);
+  RETURN_IF_ERROR(access::RequireReferralAccess(caller, ScopeOf(referral), rule,
+                                                referral_id.value()));
   return std::move(*referral);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/access/authz.h"
 #include "common/ids/ids.h"
 #include "common/paging/page.h"
 #include "common/store/database.h"
@@ -60,27 +61,39 @@ class TriageApp {
 
   // A new version from new facts; emits ReferralReassessed. NOT_FOUND for a
   // referral without a decision.
-  absl::StatusOr<v1::DecisionVersion> Reassess(const Reassessment& r,
+  // Referrer of the referral or operator (RequireReferralAccess).
+  absl::StatusOr<v1::DecisionVersion> Reassess(const access::Principal& caller,
+                                               const Reassessment& r,
                                                const std::string& traceparent);
 
   // A new version from a practitioner's judgement, which only raises
   // (FAILED_PRECONDITION naming PJ-RAISE otherwise, writing nothing). Emits
   // RiskOverridden and ReferralReassessed. NOT_FOUND as for Reassess.
+  // Referrer of the referral, or the MARAC coordinator of its area.
   absl::StatusOr<v1::DecisionVersion> OverrideRisk(
-      const RiskJudgement& j, const std::string& traceparent);
+      const access::Principal& caller, const RiskJudgement& j,
+      const std::string& traceparent);
 
-  // Every decision version, oldest first; NOT_FOUND when there is none.
+  // Every decision version, oldest first: for the referrer, the MARAC
+  // coordinator and police of the referral's area, operators and auditors.
+  // NOT_FOUND when there is none (to operators and auditors; others are
+  // refused alike for unknown and not-theirs).
   absl::StatusOr<std::vector<v1::DecisionVersion>> GetDecision(
-      const ReferralId& referral_id);
+      const access::Principal& caller, const ReferralId& referral_id);
 
   // One page of the area's referrals heading for MARAC, oldest decision
   // first (kMaracAgendaListing), each with the MARAC-* reasons that sent it.
+  // A MARAC coordinator sees its own areas only (AUTHZ-OWN-AREA).
   absl::StatusOr<paging::Page<v1::MaracAgendaItem>> ListMaracAgenda(
-      const std::string& area_code, const paging::PageRequest& page = {});
+      const access::Principal& caller, const std::string& area_code,
+      const paging::PageRequest& page = {});
 
  private:
-  // Loads the referral's record; NOT_FOUND when triage has no decision.
+  // Loads the referral's record for `caller` under `rule`; an unknown
+  // referral is refused as RequireReferralAccess says.
   absl::StatusOr<ReferralRecord> LoadReferral(store::Tx& tx,
+                                              const access::Principal& caller,
+                                              const access::ReferralRule& rule,
                                               const ReferralId& referral_id);
   // Decides the next version of `referral` (its facts as they now stand,
   // its latest decision the previous version) under `override_risk`.

@@ -56,25 +56,31 @@ void LogNewVersion(const char* what, const std::string& referral_id,
 grpc::ServerUnaryReactor* TriageServiceImpl::GetDecision(
     grpc::CallbackServerContext* context, const v1::GetDecisionRequest* request,
     v1::GetDecisionResponse* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    RETURN_IF_ERROR(ValidateGetDecision(*request).ToStatus());
-    ASSIGN_OR_RETURN(std::vector<v1::DecisionVersion> history,
-                     app_.GetDecision(ReferralId(request->referral_id())));
-    *response = DecisionResponseOf(request->referral_id(), std::move(history));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.TriageService/GetDecision",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateGetDecision(*request).ToStatus());
+        ASSIGN_OR_RETURN(
+            std::vector<v1::DecisionVersion> history,
+            app_.GetDecision(caller, ReferralId(request->referral_id())));
+        *response =
+            DecisionResponseOf(request->referral_id(), std::move(history));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TriageServiceImpl::Reassess(
     grpc::CallbackServerContext* context, const v1::ReassessRequest* request,
     v1::DecisionVersion* response) {
   return grpcutil::RunMutation(
-      context, executor_, wake_relay_, response,
-      [request] { return ValidateReassess(*request, absl::Now()); },
-      [this, request](const std::string& traceparent)
+      context, gate_, "/signpost.v1.TriageService/Reassess", wake_relay_,
+      response, [request] { return ValidateReassess(*request, absl::Now()); },
+      [this, request](const access::Principal& caller,
+                      const std::string& traceparent)
           -> absl::StatusOr<v1::DecisionVersion> {
-        ASSIGN_OR_RETURN(v1::DecisionVersion v,
-                         app_.Reassess(ReassessmentOf(*request), traceparent));
+        ASSIGN_OR_RETURN(
+            v1::DecisionVersion v,
+            app_.Reassess(caller, ReassessmentOf(*request), traceparent));
         LogNewVersion("referral reassessed", request->referral_id(),
                       request->practitioner_id(), v, traceparent);
         return v;
@@ -85,12 +91,14 @@ grpc::ServerUnaryReactor* TriageServiceImpl::OverrideRisk(
     grpc::CallbackServerContext* context,
     const v1::OverrideRiskRequest* request, v1::DecisionVersion* response) {
   return grpcutil::RunMutation(
-      context, executor_, wake_relay_, response,
-      [request] { return ValidateOverride(*request); },
-      [this, request](const std::string& traceparent)
+      context, gate_, "/signpost.v1.TriageService/OverrideRisk", wake_relay_,
+      response, [request] { return ValidateOverride(*request); },
+      [this, request](const access::Principal& caller,
+                      const std::string& traceparent)
           -> absl::StatusOr<v1::DecisionVersion> {
-        ASSIGN_OR_RETURN(v1::DecisionVersion v,
-                         app_.OverrideRisk(JudgementOf(*request), traceparent));
+        ASSIGN_OR_RETURN(
+            v1::DecisionVersion v,
+            app_.OverrideRisk(caller, JudgementOf(*request), traceparent));
         LogNewVersion("risk overridden", request->referral_id(),
                       request->practitioner_id(), v, traceparent);
         return v;
@@ -101,21 +109,24 @@ grpc::ServerUnaryReactor* TriageServiceImpl::ListMaracAgenda(
     grpc::CallbackServerContext* context,
     const v1::ListMaracAgendaRequest* request,
     v1::ListMaracAgendaResponse* response) {
-  return grpcutil::RunUnary(context, executor_, [=, this]() -> absl::Status {
-    const std::string scope = paging::Scope({request->area_code()});
-    ASSIGN_OR_RETURN(
-        paging::PageRequest page,
-        paging::CheckPageRequest(kMaracAgendaListing, scope, *request,
-                                 ValidateListMaracAgenda(*request)));
-    ASSIGN_OR_RETURN(paging::Page<v1::MaracAgendaItem> items,
-                     app_.ListMaracAgenda(request->area_code(), page));
-    for (v1::MaracAgendaItem& item : items.items) {
-      *response->add_items() = std::move(item);
-    }
-    response->set_next_page_token(
-        paging::NextPageToken(kMaracAgendaListing, scope, items.next));
-    return absl::OkStatus();
-  });
+  return gate_.Run(
+      context, "/signpost.v1.TriageService/ListMaracAgenda",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        const std::string scope = paging::Scope({request->area_code()});
+        ASSIGN_OR_RETURN(
+            paging::PageRequest page,
+            paging::CheckPageRequest(kMaracAgendaListing, scope, *request,
+                                     ValidateListMaracAgenda(*request)));
+        ASSIGN_OR_RETURN(
+            paging::Page<v1::MaracAgendaItem> items,
+            app_.ListMaracAgenda(caller, request->area_code(), page));
+        for (v1::MaracAgendaItem& item : items.items) {
+          *response->add_items() = std::move(item);
+        }
+        response->set_next_page_token(
+            paging::NextPageToken(kMaracAgendaListing, scope, items.next));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace signpost::triage

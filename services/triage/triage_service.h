@@ -6,7 +6,7 @@
 #include <functional>
 #include <utility>
 
-#include "common/grpc/executor.h"
+#include "common/grpc/gate.h"
 #include "services/triage/triage_app.h"
 #include "signpost/v1/triage.grpc.pb.h"
 
@@ -17,8 +17,8 @@ class TriageServiceImpl final : public v1::TriageService::CallbackService {
   // `wake_relay` is called after a call that appended events (in the
   // binary: OutboxRelay::Notify).
   TriageServiceImpl(TriageApp& app, std::function<void()> wake_relay,
-                    grpcutil::Executor& executor)
-      : app_(app), wake_relay_(std::move(wake_relay)), executor_(executor) {}
+                    grpcutil::Gate& gate)
+      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {}
 
   grpc::ServerUnaryReactor* GetDecision(
       grpc::CallbackServerContext* context,
@@ -39,7 +39,7 @@ class TriageServiceImpl final : public v1::TriageService::CallbackService {
  private:
   TriageApp& app_;
   const std::function<void()> wake_relay_;
-  grpcutil::Executor& executor_;
+  grpcutil::Gate& gate_;
 };
 
 }  // namespace signpost::triage

@@ -65,6 +65,10 @@ CREATE INDEX victim_history_time ON victim_history(victim_ref, incident_time_ms)
 -- Keyset paging of the MARAC agenda, in its order.
 CREATE INDEX decisions_agenda
   ON decisions(area_code, marac, decided_at_ms, referral_id);
+)sql",
+          R"sql(
+-- The authenticated agency a practitioner acted for (issue 9).
+ALTER TABLE decisions ADD COLUMN practitioner_agency TEXT NOT NULL DEFAULT '';
 )sql"};
 }
 
@@ -162,8 +166,8 @@ absl::Status TriageStore::InsertDecision(store::Tx& tx,
       store::Statement insert,
       tx.Prepare("INSERT INTO decisions (referral_id, version, decision, "
                  "policy_version, area_code, marac, decided_at_ms, "
-                 "cause_event_id, cause, practitioner_id, override_reason) "
-                 "VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+                 "cause_event_id, cause, practitioner_id, override_reason, "
+                 "practitioner_agency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
   insert.Bind(1, referral_id.value())
       .Bind(2, static_cast<int64_t>(d.version()))
       .BindBlob(3, d.SerializeAsString())
@@ -174,7 +178,8 @@ absl::Status TriageStore::InsertDecision(store::Tx& tx,
       .Bind(8, record.cause_event_id)
       .Bind(9, record.cause)
       .Bind(10, record.practitioner_id)
-      .Bind(11, record.override_reason);
+      .Bind(11, record.override_reason)
+      .Bind(12, record.practitioner_agency);
   return insert.Run();
 }
 
@@ -204,8 +209,9 @@ TriageStore::ListDecisionVersions(store::Tx& tx,
                                   const ReferralId& referral_id) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
-      tx.Prepare("SELECT decision, decided_at_ms, cause, practitioner_id "
-                 "FROM decisions WHERE referral_id = ? ORDER BY version"));
+      tx.Prepare("SELECT decision, decided_at_ms, cause, practitioner_id, "
+                 "practitioner_agency FROM decisions WHERE referral_id = ? "
+                 "ORDER BY version"));
   q.Bind(1, referral_id.value());
   std::vector<v1::DecisionVersion> versions;
   while (true) {
@@ -220,6 +226,7 @@ TriageStore::ListDecisionVersions(store::Tx& tx,
         timeutil::ToTimestamp(absl::FromUnixMillis(q.ColumnInt(1)));
     v.set_cause(q.ColumnText(2));
     v.set_practitioner_id(q.ColumnText(3));
+    v.set_practitioner_agency(q.ColumnText(4));
   }
   return versions;
 }

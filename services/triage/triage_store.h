@@ -44,6 +44,8 @@ struct DecisionRecord {
   std::string practitioner_id;   // "" for RECEIVED
   std::string override_reason;   // free text: kept here only
   std::string cause_event_id;    // the consumed event, for RECEIVED
+  // The authenticated agency the practitioner acted for ("" for RECEIVED).
+  std::string practitioner_agency;
 };
 
 // A referral's latest decision, for the MARAC agenda.

@@ -65,11 +65,12 @@ void BM_IntakeSubmitDurable(benchmark::State& state) {
       testing::LoadExample("t01_strangulation_punjabi");
   absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
   std::string tp = NewTraceparent();
+  const access::Principal caller = testing::PrincipalOf("police-wmp");
   int64_t i = 0;
   for (auto _ : state) {
     req.set_idempotency_key(absl::StrCat("bench-", i++));
-    auto out =
-        app.SubmitReferral(req.idempotency_key(), req.referral(), now, tp);
+    auto out = app.SubmitReferral(caller, req.idempotency_key(), req.referral(),
+                                  now, tp);
     benchmark::DoNotOptimize(out);
   }
 }
@@ -94,8 +95,21 @@ void BM_SubmitOverGrpc(benchmark::State& state) {
                                   intake::IntakeStore::Migrations());
   intake::IntakeApp app(**db);
   grpcutil::Executor executor(4);
+  access::Authorizer authorizer(testing::TestRegistry());
+  store::AccessAuditLog audit(**db, "intake", nullptr);
+  // Both arms pass the same gate (function rule, object rules, audit);
+  // plaintext has no certificate, so its caller is fixed as police-wmp,
+  // which is who the mTLS arm's certificate names.
+  grpcutil::Gate::Authenticate authenticate = grpcutil::CallerOf;
+  if (!mtls) {
+    authenticate = [](const grpc::ServerContextBase&) {
+      return absl::StatusOr<grpcutil::Caller>(
+          grpcutil::Caller{grpcutil::Caller::Kind::kAgency, "police-wmp"});
+    };
+  }
+  grpcutil::Gate gate(executor, authorizer, &audit, authenticate);
   intake::IntakeServiceImpl api(
-      app, [] {}, executor);
+      app, [] {}, gate);
   grpcutil::ServerRunner::Options options;
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       grpc::InsecureChannelCredentials();

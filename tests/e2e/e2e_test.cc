@@ -4,19 +4,24 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/access/authz.h"
+#include "common/config/textproto.h"
 #include "common/events/envelope.h"
 #include "common/events/signing.h"
 #include "common/grpc/status.h"
 #include "common/grpc/tls.h"
 #include "common/ids/ids.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -31,7 +36,12 @@
 namespace signpost {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
+
+std::string Registry() {
+  return testing::SourcePath("deploy/access/agencies.textproto");
+}
 
 std::string Bin(const std::string& name) {
   return absl::StrCat(SIGNPOST_BIN_DIR, "/", name);
@@ -49,9 +59,16 @@ template <typename Stub>
 std::unique_ptr<typename Stub::Stub> Connect(
     const std::string& addr,
     std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
-  return Stub::NewStub(grpc::CreateChannel(
-      addr, credentials ? credentials : StackCredentials()));
+  grpc::ChannelArguments args;
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
+  return Stub::NewStub(grpc::CreateCustomChannel(
+      addr, credentials ? credentials : StackCredentials(), args));
 }
+
+// Mutual-TLS credentials presenting agency `agency`'s certificate from the
+// suite's development PKI (made once per agency).
+std::shared_ptr<grpc::ChannelCredentials> AgencyCredentials(
+    const std::string& pki_dir, const std::string& agency);
 
 // The mutual-TLS flags of service `svc` with the PKI in `pki_dir`.
 std::vector<std::string> TlsFlags(const std::string& pki_dir,
@@ -66,6 +83,20 @@ grpcutil::TlsFiles AgencyFiles(const std::string& pki_dir,
   return {absl::StrCat(pki_dir, "/agencies/", agency, ".crt"),
           absl::StrCat(pki_dir, "/agencies/", agency, ".key"),
           absl::StrCat(pki_dir, "/ca.crt")};
+}
+
+std::shared_ptr<grpc::ChannelCredentials> AgencyCredentials(
+    const std::string& pki_dir, const std::string& agency) {
+  static auto* cache =
+      new std::map<std::string, std::shared_ptr<grpc::ChannelCredentials>>();
+  auto& slot = (*cache)[absl::StrCat(pki_dir, "|", agency)];
+  if (slot == nullptr) {
+    auto credentials =
+        grpcutil::MutualTlsChannelCredentials(AgencyFiles(pki_dir, agency));
+    EXPECT_TRUE(credentials.ok()) << agency << ": " << credentials.status();
+    if (credentials.ok()) slot = *credentials;
+  }
+  return slot;
 }
 
 void Deadline(grpc::ClientContext* ctx) {
@@ -123,6 +154,7 @@ class StackTest : public ::testing::Test {
       for (std::string& flag : TlsFlags(dir_->File("pki"), svc)) {
         args.push_back(std::move(flag));
       }
+      args.insert(args.end(), {"--access_registry", Registry()});
       if (svc == "orders") {
         args.insert(
             args.end(),
@@ -192,8 +224,16 @@ class StackTest : public ::testing::Test {
     FAIL() << svc << " never SERVING";
   }
 
+  // Credentials of agency `agency` in the suite's PKI.
+  static std::shared_ptr<grpc::ChannelCredentials> As(
+      const std::string& agency) {
+    return AgencyCredentials(dir_->File("pki"), agency);
+  }
+
+  // Submits as the agency the referral names as its referrer.
   std::string Submit(const v1::SubmitReferralRequest& req) {
-    auto intake = Connect<v1::IntakeService>((*addrs_)["intake"]);
+    auto intake = Connect<v1::IntakeService>((*addrs_)["intake"],
+                                             As(req.referral().referrer_org()));
     grpc::ClientContext ctx;
     Deadline(&ctx);
     v1::SubmitReferralResponse resp;
@@ -322,7 +362,8 @@ TEST_F(StackTest, T1T4T8AreRoutedThroughAllFiveServices) {
 TEST_F(StackTest,
        InvalidReferralListsEveryBadFieldAndDuplicateKeyReturnsFirst) {
   WaitServing("intake");
-  auto intake = Connect<v1::IntakeService>((*addrs_)["intake"]);
+  auto intake =
+      Connect<v1::IntakeService>((*addrs_)["intake"], As("police-wmp"));
   v1::SubmitReferralRequest bad = testing::LoadExample("t02_standard_da");
   bad.set_idempotency_key("e2e-bad");
   bad.mutable_referral()->mutable_victim()->set_age(-4);
@@ -493,7 +534,9 @@ TEST_F(StackTest, ReassessmentThatRaisesRiskReRoutesAndOverridesOnlyRaise) {
   Outcome before = WaitRouted(id);
   ASSERT_EQ(before.decision.risk(), v1::RISK_LEVEL_STANDARD);
 
-  auto triage = Connect<v1::TriageService>((*addrs_)["triage"]);
+  // The referring force reassesses and overrides its own referral.
+  auto triage =
+      Connect<v1::TriageService>((*addrs_)["triage"], As("police-wmp"));
   {
     grpc::ClientContext ctx;
     Deadline(&ctx);
@@ -560,7 +603,9 @@ TEST_F(StackTest, ReassessmentThatRaisesRiskReRoutesAndOverridesOnlyRaise) {
   v1::ListMaracAgendaRequest ar;
   ar.set_area_code("WMP");
   v1::ListMaracAgendaResponse agenda;
-  ASSERT_TRUE(triage->ListMaracAgenda(&ctx, ar, &agenda).ok());
+  auto marac = Connect<v1::TriageService>((*addrs_)["triage"],
+                                          As("marac-coordinator-wmp"));
+  ASSERT_TRUE(marac->ListMaracAgenda(&ctx, ar, &agenda).ok());
   bool listed = false;
   for (const auto& item : agenda.items()) listed |= item.referral_id() == id;
   EXPECT_TRUE(listed);
@@ -575,7 +620,21 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   ASSERT_EQ(o.assignments.assignments_size(), 1);
   v1::Assignment a = o.assignments.assignments(0);
   ASSERT_EQ(a.state(), v1::ASSIGNMENT_STATE_OFFERED);
-  auto advocacy = Connect<v1::AdvocacyService>((*addrs_)["advocacy"]);
+  // The advocate's own provider acts on the case, with its certificate.
+  v1::Directory directory;
+  ASSERT_TRUE(
+      config::LoadTextProto(testing::SourcePath("examples/directory.textproto"),
+                            &directory)
+          .ok());
+  std::string provider_id;
+  for (const v1::Advocate& adv : directory.advocates()) {
+    if (adv.advocate_id() == a.advocate_id()) provider_id = adv.provider_id();
+  }
+  const v1::Agency* provider_agency =
+      testing::TestRegistry()->FindByProvider(ProviderId(provider_id));
+  ASSERT_NE(provider_agency, nullptr) << a.advocate_id();
+  auto advocacy = Connect<v1::AdvocacyService>(
+      (*addrs_)["advocacy"], As(provider_agency->agency_id()));
   auto call = [&](auto method, const auto& request, auto* response) {
     grpc::ClientContext ctx;
     Deadline(&ctx);
@@ -585,10 +644,11 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   v1::AcceptAssignmentRequest wrong;
   wrong.set_assignment_id(a.assignment_id());
   wrong.set_advocate_id("support-ivy");
+  // Another provider's advocate: refused before any rule of the case.
   grpc::Status s =
       call(&v1::AdvocacyService::Stub::AcceptAssignment, wrong, &out);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("ASSIGNMENT-NOT-YOURS"), std::string::npos);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(s), ElementsAre("AUTHZ-OWN-PROVIDER"));
 
   v1::GetWorklistRequest wl;
   wl.set_advocate_id(a.advocate_id());
@@ -641,10 +701,20 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
       call(&v1::AdvocacyService::Stub::GetProvider, refuge, &provider).ok());
   EXPECT_TRUE(provider.address_redacted());
   EXPECT_EQ(provider.address(), "");
+  // A header naming the refuge releases nothing: identity is the
+  // certificate.
+  {
+    grpc::ClientContext spoofed;
+    Deadline(&spoofed);
+    spoofed.AddMetadata("x-signpost-org", "wm-refuge");
+    ASSERT_TRUE(advocacy->GetProvider(&spoofed, refuge, &provider).ok());
+    EXPECT_TRUE(provider.address_redacted());
+  }
+  auto refuge_itself =
+      Connect<v1::AdvocacyService>((*addrs_)["advocacy"], As("wm-refuge"));
   grpc::ClientContext own;
   Deadline(&own);
-  own.AddMetadata("x-signpost-org", "wm-refuge");
-  ASSERT_TRUE(advocacy->GetProvider(&own, refuge, &provider).ok());
+  ASSERT_TRUE(refuge_itself->GetProvider(&own, refuge, &provider).ok());
   EXPECT_FALSE(provider.address().empty());
 
   v1::CheckCapacityRequest cap;
@@ -793,6 +863,7 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
   for (std::string& flag : TlsFlags(dir_->File("pki"), "orders")) {
     args.push_back(std::move(flag));
   }
+  args.insert(args.end(), {"--access_registry", Registry()});
   auto start = [&](const std::string& log) {
     auto p = std::make_unique<testing::Process>(Bin("signpost-orders"), args,
                                                 dir.File(log));
@@ -803,7 +874,7 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
   };
   auto [first, addr] = start("orders-1.log");
   ASSERT_FALSE(addr.empty());
-  auto orders = Connect<v1::OrderService>(addr);
+  auto orders = Connect<v1::OrderService>(addr, As("police-wmp"));
   std::string referral = NewUuid();
   v1::ImportOrderRequest imp;
   imp.set_source("custody-system");
@@ -814,6 +885,7 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
   imp.mutable_authority()->set_court_or_officer("supt-1");
   imp.mutable_authority()->set_rank(v1::OFFICER_RANK_SUPERINTENDENT);
   imp.set_respondent_age(40);
+  imp.set_area_code("WMP");
   imp.set_actor("pc-1");
   v1::Order order;
   {
@@ -907,7 +979,10 @@ TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
         "--db_path",          dir.File(svc + ".db"),
         "--kafka_bootstrap",  bootstrap,
         "--shutdown_timeout", "6",
-        "--dev_plaintext"};
+        "--access_registry",  Registry()};
+    for (std::string& flag : TlsFlags(testing::TestPki(), svc)) {
+      args.push_back(std::move(flag));
+    }
     for (std::string& flag : KeyFlags(dir.path(), svc)) {
       args.push_back(std::move(flag));
     }
@@ -929,8 +1004,8 @@ TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
   }
   broker.Terminate();
   // Accepted while the broker is down: committed to the outbox only.
-  auto intake = Connect<v1::IntakeService>(addrs["intake"],
-                                           grpc::InsecureChannelCredentials());
+  auto intake = Connect<v1::IntakeService>(
+      addrs["intake"], AgencyCredentials(testing::TestPki(), "police-wmp"));
   grpc::ClientContext ctx;
   Deadline(&ctx);
   v1::SubmitReferralResponse resp;
@@ -989,7 +1064,8 @@ TEST(BadConfigTest, MissingEventKeysStopTheServiceNamingTheFlag) {
          testing::SourcePath("deploy/policy/default.textproto"),
          "--calendar_file",
          testing::SourcePath("deploy/calendar/england-and-wales.txt"),
-         "--event_signing_key", dir.File("triage.key")},
+         "--access_registry", Registry(), "--event_signing_key",
+         dir.File("triage.key")},
         dir.File("triage.log"));
     EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
     const std::string err = testing::ReadFile(dir.File("triage.log"));
@@ -1000,6 +1076,7 @@ TEST(BadConfigTest, MissingEventKeysStopTheServiceNamingTheFlag) {
     testing::Process p(
         Bin("signpost-intake"),
         {"--kafka_bootstrap=127.0.0.1:1", "--db_path", dir.File("i.db"),
+         "--access_registry", Registry(), "--event_keys_dir", dir.path(),
          "--event_signing_key", dir.File("no-such.key")},
         dir.File("intake.log"));
     EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
@@ -1024,7 +1101,9 @@ TEST(BadConfigTest, BadDirectoryFileIsRefusedAtStart) {
                                    dir.File("a.db"),
                                    "--directory_file",
                                    roster,
-                                   "--dev_plaintext"};
+                                   "--dev_plaintext",
+                                   "--access_registry",
+                                   Registry()};
   for (std::string& flag : KeyFlags(dir.path(), "advocacy")) {
     args.push_back(std::move(flag));
   }
@@ -1054,7 +1133,9 @@ TEST(BadConfigTest, BadPolicyFileStopsTriageNamingTheLine) {
       policy,
       "--calendar_file",
       testing::SourcePath("deploy/calendar/england-and-wales.txt"),
-      "--dev_plaintext"};
+      "--dev_plaintext",
+      "--access_registry",
+      Registry()};
   for (std::string& flag : KeyFlags(dir.path(), "triage")) {
     args.push_back(std::move(flag));
   }
@@ -1073,11 +1154,182 @@ TEST(BadConfigTest, PrintConfigRedactsSecrets) {
   testing::Process p(
       Bin("signpost-intake"),
       {"--print-config", "--kafka_bootstrap=x:1",
-       "--event_signing_key=unused.key", "--kafka_sasl_password=s3cret"},
+       "--event_signing_key=unused.key", "--event_keys_dir=unused",
+       "--access_registry=unused.textproto", "--kafka_sasl_password=s3cret"},
       dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 0);
   EXPECT_EQ(testing::ReadFile(dir.File("err.log")).find("s3cret"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace signpost
+
+namespace signpost {
+namespace {
+
+// Calls `method` (a gRPC path) with an empty request as raw bytes, so that
+// every RPC can be called without knowing its types.
+grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel,
+                     const std::string& method) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  grpc::Slice empty("");  // an empty message is a valid, all-default request
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  return done.get_future().get();
+}
+
+// Generated from the services' own descriptors and the authorisation table:
+// every RPC of every service has a rule, every rule names a real RPC, and
+// every registered agency holding none of an RPC's roles is refused with
+// AUTHZ-FUNCTION by the real binary, before anything is read or validated.
+// A new RPC without a rule fails here.
+TEST_F(StackTest, EveryRpcHasARuleAndRefusesEveryRoleOutsideIt) {
+  const std::map<std::string, std::string> services = {
+      {v1::IntakeService::service_full_name(), "intake"},
+      {v1::TriageService::service_full_name(), "triage"},
+      {v1::AdvocacyService::service_full_name(), "advocacy"},
+      {v1::OrderService::service_full_name(), "orders"},
+      {v1::NotificationService::service_full_name(), "notification"}};
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  std::set<std::string> served;
+  int refusals = 0;
+  for (const auto& [full_name, svc] : services) {
+    WaitServing(svc);
+    const google::protobuf::ServiceDescriptor* service =
+        pool->FindServiceByName(full_name);
+    ASSERT_NE(service, nullptr) << full_name;
+    for (int m = 0; m < service->method_count(); ++m) {
+      const std::string path =
+          absl::StrCat("/", full_name, "/", service->method(m)->name());
+      SCOPED_TRACE(path);
+      served.insert(path);
+      const access::RpcRule* rule = access::FindRule(path);
+      ASSERT_NE(rule, nullptr) << "no authorisation rule for " << path;
+      EXPECT_FALSE(rule->roles.empty());
+      for (const v1::Agency& agency :
+           testing::TestRegistry()->agencies().agencies()) {
+        const access::Principal principal(agency);
+        bool allowed = false;
+        for (v1::Role role : rule->roles) allowed |= principal.Has(role);
+        if (allowed) continue;
+        grpc::ChannelArguments args;
+        args.SetInt("grpc.use_local_subchannel_pool", 1);
+        grpc::Status s =
+            CallRaw(grpc::CreateCustomChannel((*addrs_)[svc],
+                                              As(agency.agency_id()), args),
+                    path);
+        EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+            << agency.agency_id() << ": " << s.error_message();
+        EXPECT_THAT(testing::RuleIds(s), ElementsAre("AUTHZ-FUNCTION"))
+            << agency.agency_id();
+        ++refusals;
+      }
+    }
+  }
+  // No rule for an RPC that does not exist.
+  for (const access::RpcRule& rule : access::AuthorizationTable()) {
+    EXPECT_TRUE(served.count(rule.method)) << "stale rule " << rule.method;
+  }
+  EXPECT_EQ(served.size(), access::AuthorizationTable().size());
+  EXPECT_GT(refusals, 100);
+}
+
+// Reads of personal data and refusals go on signpost.audit.v1, signed by
+// the service, with ids and codes only.
+TEST_F(StackTest, PersonalDataReadsAndRefusalsAreAuditedWithoutPersonalData) {
+  WaitServing("intake");
+  v1::SubmitReferralRequest t1 =
+      testing::LoadExample("t01_strangulation_punjabi");
+  t1.set_idempotency_key("e2e-audit");
+  const std::string id = Submit(t1);
+  v1::GetReferralRequest get;
+  get.set_referral_id(id);
+  {
+    auto own =
+        Connect<v1::IntakeService>((*addrs_)["intake"], As("police-wmp"));
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralResponse whole;
+    ASSERT_TRUE(own->GetReferral(&ctx, get, &whole).ok());
+    EXPECT_EQ(whole.disclosed(), v1::FIELD_CLASS_PERSONAL);
+    EXPECT_EQ(whole.referral().personal().full_name(),
+              t1.referral().personal().full_name());
+  }
+  {
+    // Another referrer: refused, exactly as for an id that does not exist.
+    auto other =
+        Connect<v1::IntakeService>((*addrs_)["intake"], As("nhs-lth-ae"));
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralResponse none;
+    grpc::Status s = other->GetReferral(&ctx, get, &none);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(testing::RuleIds(s), ElementsAre("AUTHZ-OWN-REFERRAL"));
+    v1::GetReferralRequest unknown;
+    unknown.set_referral_id(NewUuid());
+    grpc::ClientContext ctx2;
+    Deadline(&ctx2);
+    grpc::Status s2 = other->GetReferral(&ctx2, unknown, &none);
+    EXPECT_EQ(s2.error_code(), s.error_code());
+    EXPECT_EQ(testing::RuleIds(s2), testing::RuleIds(s));
+  }
+  {
+    // The operator sees ids and codes; with a reason, everything (audited).
+    auto op = Connect<v1::IntakeService>((*addrs_)["intake"]);
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralResponse codes;
+    ASSERT_TRUE(op->GetReferral(&ctx, get, &codes).ok());
+    EXPECT_EQ(codes.disclosed(), v1::FIELD_CLASS_IDS_AND_CODES);
+    EXPECT_FALSE(codes.referral().has_personal());
+    get.set_break_glass_reason("victim unreachable, safeguarding check");
+    grpc::ClientContext ctx2;
+    Deadline(&ctx2);
+    v1::GetReferralResponse whole;
+    ASSERT_TRUE(op->GetReferral(&ctx2, get, &whole).ok());
+    EXPECT_EQ(whole.disclosed(), v1::FIELD_CLASS_PERSONAL);
+  }
+  // The three audit events of this referral arrive on the audit topic.
+  std::vector<v1::AccessAudited> seen;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (seen.size() < 3 && absl::Now() < deadline) {
+    seen.clear();
+    for (const auto& r :
+         testing::ReadTopicToEnd(*bootstrap_, events::kAuditTopic)) {
+      for (const std::string& secret :
+           {t1.referral().personal().full_name(),
+            t1.referral().personal().phone(),
+            t1.referral().personal().address(),
+            t1.referral().personal().date_of_birth(),
+            std::string("safeguarding check")}) {
+        if (secret.empty()) continue;
+        ASSERT_EQ(r.payload.find(secret), std::string::npos) << secret;
+      }
+      auto env = events::DecodeEnvelope(r);
+      ASSERT_TRUE(env.ok()) << env.status();
+      if (env->has_access_audited() &&
+          env->access_audited().object_id() == id) {
+        seen.push_back(env->access_audited());
+      }
+    }
+    if (seen.size() < 3) absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(seen.size(), 3u);
+  std::map<std::string, v1::AccessAudited> by_agency;
+  for (const auto& a : seen) by_agency[a.agency_id()] = a;
+  EXPECT_EQ(by_agency["police-wmp"].field_class(), v1::FIELD_CLASS_PERSONAL);
+  EXPECT_EQ(by_agency["police-wmp"].decision(), v1::ACCESS_DECISION_ALLOWED);
+  EXPECT_EQ(by_agency["nhs-lth-ae"].decision(), v1::ACCESS_DECISION_REFUSED);
+  EXPECT_EQ(by_agency["nhs-lth-ae"].rule_id(), "AUTHZ-OWN-REFERRAL");
+  EXPECT_EQ(by_agency["signpost-operator"].decision(),
+            v1::ACCESS_DECISION_BREAK_GLASS);
+  EXPECT_FALSE(by_agency["signpost-operator"].break_glass_id().empty());
 }
 
 }  // namespace

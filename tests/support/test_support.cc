@@ -19,8 +19,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/config/textproto.h"
+#include "common/events/envelope.h"
 #include "common/events/signing.h"
 #include "common/grpc/status.h"
+#include "common/grpc/tls.h"
 #include "common/ids/ids.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -245,9 +247,78 @@ std::string WaitForLogValue(const std::string& path, const std::string& needle,
   return "";
 }
 
+const std::string& TestPki() {
+  static const std::string* dir = [] {
+    auto* temp = new TempDir();  // lives as long as the process
+    const std::string pki = temp->File("pki");
+    const std::string log = temp->File("dev-pki.log");
+    const int rc = std::system(absl::StrCat("'", SourcePath("scripts/dev-pki"),
+                                            "' '", pki, "' >'", log, "' 2>&1")
+                                   .c_str());
+    if (rc != 0) {
+      ADD_FAILURE() << "scripts/dev-pki failed: " << ReadFile(log);
+    }
+    return new std::string(pki);
+  }();
+  return *dir;
+}
+
+std::shared_ptr<const access::Registry> TestRegistry() {
+  static const auto* registry = [] {
+    absl::StatusOr<access::Registry> loaded =
+        access::LoadRegistry(SourcePath("deploy/access/agencies.textproto"));
+    if (!loaded.ok()) ADD_FAILURE() << loaded.status();
+    return new std::shared_ptr<const access::Registry>(
+        std::make_shared<const access::Registry>(
+            loaded.ok() ? std::move(*loaded) : access::Registry()));
+  }();
+  return *registry;
+}
+
+access::Principal PrincipalOf(const std::string& agency_id) {
+  const v1::Agency* agency = TestRegistry()->Find(AgencyId(agency_id));
+  if (agency == nullptr) {
+    ADD_FAILURE() << "agency " << agency_id << " is not registered";
+    return access::Principal(v1::Agency());
+  }
+  return access::Principal(*agency);
+}
+
+TestGate::TestGate(store::Database& db, std::string producer)
+    : authorizer_(TestRegistry()),
+      audit_(db, std::move(producer), nullptr),
+      gate_(executor_, authorizer_, &audit_) {}
+
+std::vector<v1::AccessAudited> AccessAudits(store::Database& db) {
+  std::vector<v1::AccessAudited> out;
+  absl::Status status = db.Read([&](store::Tx& tx) -> absl::Status {
+    absl::StatusOr<store::Statement> q =
+        tx.Prepare("SELECT payload FROM outbox WHERE topic = ? ORDER BY seq");
+    if (!q.ok()) return q.status();
+    q->Bind(1, events::kAuditTopic);
+    while (true) {
+      absl::StatusOr<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      v1::EventEnvelope envelope;
+      if (!envelope.ParseFromString(q->ColumnBlob(0))) {
+        return absl::DataLossError("outbox row does not parse");
+      }
+      out.push_back(envelope.access_audited());
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  return out;
+}
+
 InProcessServer::InProcessServer(const std::vector<grpc::Service*>& services) {
   grpcutil::ServerRunner::Options options;
   options.address = "127.0.0.1:0";
+  const std::string& pki = TestPki();
+  options.tls = grpcutil::TlsFiles{absl::StrCat(pki, "/services/intake.crt"),
+                                   absl::StrCat(pki, "/services/intake.key"),
+                                   absl::StrCat(pki, "/ca.crt")};
   auto runner = grpcutil::ServerRunner::Start(options, services);
   if (!runner.ok()) {
     ADD_FAILURE() << "in-process server: " << runner.status();
@@ -256,7 +327,31 @@ InProcessServer::InProcessServer(const std::vector<grpc::Service*>& services) {
   runner_ = std::move(*runner);
   runner_->SetServing(true);
   address_ = runner_->address();
-  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+}
+
+std::shared_ptr<grpc::Channel> InProcessServer::ChannelAs(
+    const std::string& agency_id) const {
+  const std::string& pki = TestPki();
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      grpcutil::MutualTlsChannelCredentials(
+          {absl::StrCat(pki, "/agencies/", agency_id, ".crt"),
+           absl::StrCat(pki, "/agencies/", agency_id, ".key"),
+           absl::StrCat(pki, "/ca.crt")});
+  EXPECT_TRUE(credentials.ok()) << agency_id << ": " << credentials.status();
+  if (!credentials.ok()) return nullptr;
+  // A channel of its own per call site (no subchannel sharing), so that
+  // each presents its own certificate.
+  grpc::ChannelArguments args;
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
+  return grpc::CreateCustomChannel(address_, *credentials, args);
+}
+
+std::shared_ptr<grpc::Channel> InProcessServer::AnonymousChannel() const {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFile(absl::StrCat(TestPki(), "/ca.crt"));
+  grpc::ChannelArguments args;
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
+  return grpc::CreateCustomChannel(address_, grpc::SslCredentials(ssl), args);
 }
 
 InProcessServer::~InProcessServer() {

@@ -10,8 +10,13 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/access/authz.h"
+#include "common/access/registry.h"
+#include "common/grpc/executor.h"
+#include "common/grpc/gate.h"
 #include "common/grpc/server_runner.h"
 #include "common/kafka/kafka.h"
+#include "common/store/access_audit.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "signpost/v1/intake.pb.h"
@@ -62,20 +67,57 @@ std::vector<kafka::ConsumedMessage> ReadTopicToEnd(
     const std::string& bootstrap, const std::string& topic,
     absl::Duration timeout = absl::Seconds(30));
 
+// The development PKI (scripts/dev-pki, as `make demo` makes it) for this
+// test process: made once, on first use, under a temporary directory that
+// lives as long as the process. Holds ca.crt, services/<svc>.{crt,key},
+// agencies/<agency>.{crt,key} (every agency of deploy/access) and
+// signing/<svc>.{key,pub}.
+const std::string& TestPki();
+
+// The agency registry the binaries use (deploy/access/agencies.textproto).
+std::shared_ptr<const access::Registry> TestRegistry();
+
+// The authenticated principal of registered agency `agency_id`, for
+// application-layer tests (fails the test when it is not registered).
+access::Principal PrincipalOf(const std::string& agency_id);
+
+// Everything an adapter needs to admit callers as a binary does: an
+// executor, the registry's authorizer and an access audit on `db`. Declare
+// it before the service and the server that use gate().
+class TestGate {
+ public:
+  explicit TestGate(store::Database& db, std::string producer = "test");
+  grpcutil::Gate& gate() { return gate_; }
+  grpcutil::Executor& executor() { return executor_; }
+
+ private:
+  grpcutil::Executor executor_{2};
+  access::Authorizer authorizer_;
+  store::AccessAuditLog audit_;
+  grpcutil::Gate gate_;
+};
+
 // A real gRPC server in this process on a free loopback port, for adapter
-// tests: the same ServerRunner (health, reflection, limits) the binaries use.
+// tests: the same ServerRunner (health, reflection, limits) the binaries use,
+// over mutual TLS with TestPki()'s certificates.
 class InProcessServer {
  public:
   explicit InProcessServer(const std::vector<grpc::Service*>& services);
   ~InProcessServer();
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // A channel presenting agency `agency_id`'s certificate.
+  std::shared_ptr<grpc::Channel> ChannelAs(const std::string& agency_id) const;
+  // A TLS channel that presents no client certificate (refused at the
+  // handshake).
+  std::shared_ptr<grpc::Channel> AnonymousChannel() const;
   const std::string& address() const { return address_; }
 
  private:
   std::unique_ptr<grpcutil::ServerRunner> runner_;
   std::string address_;
-  std::shared_ptr<grpc::Channel> channel_;
 };
+
+// The AccessAudited events `db`'s outbox holds, oldest first.
+std::vector<v1::AccessAudited> AccessAudits(store::Database& db);
 
 // The fields a failed call's google.rpc.BadRequest names (fails the test
 // when the call carries none).

@@ -363,9 +363,9 @@ TEST_F(ShippedRegistryTest, EveryExampleReferrerIsARegisteredReferrer) {
     SCOPED_TRACE(name);
     const v1::SubmitReferralRequest example = testing::LoadExample(name);
     const v1::Referral& referral = example.referral();
-    if (referral.source() == v1::REFERRAL_SOURCE_SELF) continue;  // no agency
-    // The examples write referrer_org in capitals ("POLICE-WMP").
-    AgencyId referrer(absl::AsciiStrToLower(referral.referrer_org()));
+    // Each names the agency that submits it (a self-referral: the victim
+    // advice line), as intake records it.
+    AgencyId referrer(referral.referrer_org());
     EXPECT_TRUE(registry_.HasRole(referrer, v1::ROLE_REFERRER))
         << referrer.value();
     EXPECT_TRUE(registry_.ServesArea(referrer, referral.area_code()));

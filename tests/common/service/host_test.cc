@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -42,16 +43,21 @@ class HostTest : public ::testing::Test {
         "--shutdown_timeout=" + std::to_string(shutdown_timeout);
     // It publishes on intake's topic, so it signs with intake's key.
     std::string key = "--event_signing_key=" + dir_.File("intake.key");
-    const char* argv[] = {"hosttest",       db.c_str(),
-                          kafka.c_str(),    timeout.c_str(),
-                          key.c_str(),      "--grpc_address=127.0.0.1:0",
-                          "--dev_plaintext"};
+    std::string registry = "--access_registry=" + Registry();
+    const char* argv[] = {"hosttest",        db.c_str(),
+                          kafka.c_str(),     timeout.c_str(),
+                          key.c_str(),       "--grpc_address=127.0.0.1:0",
+                          "--dev_plaintext", registry.c_str()};
     absl::Status parsed = config_.Parse(
-        7, argv, [](const char*) -> const char* { return nullptr; });
+        8, argv, [](const char*) -> const char* { return nullptr; });
     EXPECT_TRUE(parsed.ok()) << parsed;
     auto host = ServiceHost::Create(config_, spec_);
     EXPECT_TRUE(host.ok()) << host.status();
     return host.ok() ? std::move(*host) : nullptr;
+  }
+
+  static std::string Registry() {
+    return testing::SourcePath("deploy/access/agencies.textproto");
   }
 
   absl::Status AppendEvents(ServiceHost& host, int n) {
@@ -198,8 +204,20 @@ TEST_F(HostTest, MissingOrBadEventKeysAreRefusedNamingTheFlag) {
   const std::string missing = dir_.File("nothing-here.key");
   const std::string keys_dir = dir_.File("keys");
   ASSERT_EQ(mkdir(keys_dir.c_str(), 0700), 0);  // empty: no .pub files
+  const std::string bad_registry = dir_.File("agencies.textproto");
+  {
+    std::ofstream out(bad_registry);
+    out << "agencies { agency_id: \"Bad Id\" kind: AGENCY_KIND_PCC }\n";
+  }
+  const std::string key = "--event_signing_key=" + dir_.File("intake.key");
   const Case cases[] = {
       {{"--event_signing_key=" + missing}, "event_signing_key: " + missing},
+      {{key, "--dev_plaintext",
+        "--access_registry=" + dir_.File("none.textproto")},
+       "access_registry: "},
+      // Every problem of a bad registry, with its line, stops the start.
+      {{key, "--dev_plaintext", "--access_registry=" + bad_registry},
+       "access_registry: " + bad_registry + ": line 1"},
       // A public key is not a private key.
       {{"--event_signing_key=" + dir_.File("intake.pub")},
        "event_signing_key: " + dir_.File("intake.pub")},
@@ -213,7 +231,8 @@ TEST_F(HostTest, MissingOrBadEventKeysAreRefusedNamingTheFlag) {
     DefineCommonFlags(config, spec_);
     std::vector<std::string> args = {"hosttest",
                                      "--kafka_bootstrap=127.0.0.1:1",
-                                     "--db_path=" + dir_.File("refused.db")};
+                                     "--db_path=" + dir_.File("refused.db"),
+                                     "--access_registry=" + Registry()};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     std::vector<const char*> argv;
     for (const std::string& a : args) argv.push_back(a.c_str());
@@ -224,7 +243,7 @@ TEST_F(HostTest, MissingOrBadEventKeysAreRefusedNamingTheFlag) {
     EXPECT_NE(host.status().message().find(c.expected), std::string::npos)
         << host.status();
     // Refused before the store was opened.
-    EXPECT_EQ(access(dir_.File("refused.db").c_str(), F_OK), -1);
+    EXPECT_EQ(::access(dir_.File("refused.db").c_str(), F_OK), -1);
   }
 }
 

@@ -1,9 +1,12 @@
 #include "services/advocacy/advocacy_app.h"
 
 #include <atomic>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "common/config/textproto.h"
+#include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
@@ -19,8 +22,28 @@ namespace signpost::advocacy {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1717405200);
+
+// Registered agencies (deploy/access/agencies.textproto): two support
+// providers whose agency ids are their directory provider ids, and Signpost's
+// operator and auditor.
+constexpr char kIdva[] = "wm-idva-service";
+constexpr char kRapeCrisis[] = "wm-rape-crisis";
+constexpr char kRefuge[] = "wm-refuge";
+constexpr char kOperator[] = "signpost-operator";
+constexpr char kAuditor[] = "signpost-auditor";
+
+access::Principal As(const std::string& agency) {
+  return testing::PrincipalOf(agency);
+}
+
+// The rule a refusal names.
+std::string RuleOf(const absl::Status& status) {
+  auto rule = errors::RuleViolationOf(status);
+  return rule.has_value() ? rule->rule_id : "";
+}
 
 class AdvocacyAppTest : public ::testing::Test {
  protected:
@@ -81,7 +104,8 @@ class AdvocacyAppTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status();
   }
   v1::Assignment Only(const std::string& referral_id) {
-    auto got = app_->GetReferralAssignments(ReferralId(referral_id));
+    auto got =
+        app_->GetReferralAssignments(As(kOperator), ReferralId(referral_id));
     EXPECT_TRUE(got.ok());
     EXPECT_TRUE(got->processed());
     EXPECT_EQ(got->assignments_size(), 1);
@@ -95,17 +119,31 @@ class AdvocacyAppTest : public ::testing::Test {
     }
     return out;
   }
-  int Caseload(const std::string& advocate_id) {
-    auto all = app_->ListAdvocates();
+  std::optional<v1::Advocate> Advocate(const std::string& advocate_id) {
+    auto all = app_->ListAdvocates(As(kOperator));
+    EXPECT_TRUE(all.ok()) << all.status();
+    if (!all.ok()) return std::nullopt;
     for (const auto& a : all->items) {
-      if (a.advocate_id() == advocate_id) return a.caseload();
+      if (a.advocate_id() == advocate_id) return a;
     }
-    return -1;
+    return std::nullopt;
+  }
+  int Caseload(const std::string& advocate_id) {
+    std::optional<v1::Advocate> a = Advocate(advocate_id);
+    return a ? a->caseload() : -1;
+  }
+  // The agency an advocate works for (the fixtures' providers are agencies
+  // whose agency id is their provider id).
+  access::Principal ProviderOf(const std::string& advocate_id) {
+    std::optional<v1::Advocate> a = Advocate(advocate_id);
+    EXPECT_TRUE(a.has_value()) << advocate_id;
+    return As(a ? a->provider_id() : kIdva);
   }
   absl::StatusOr<v1::Assignment> AcceptAs(const v1::Assignment& a,
                                           const std::string& advocate_id,
                                           absl::Time at) {
-    return app_->Accept(AssignmentId(a.assignment_id()),
+    return app_->Accept(ProviderOf(advocate_id),
+                        AssignmentId(a.assignment_id()),
                         AdvocateId(advocate_id), at, NewTraceparent());
   }
   v1::Assignment Accept(const v1::Assignment& a) {
@@ -118,7 +156,8 @@ class AdvocacyAppTest : public ::testing::Test {
     Closure closure{v1::CLOSURE_REASON_SUPPORT_COMPLETED,
                     v1::OUTCOME_ANSWER_YES, v1::OUTCOME_ANSWER_NO,
                     v1::OUTCOME_ANSWER_NOT_ASKED};
-    return app_->Close(AssignmentId(a.assignment_id()),
+    return app_->Close(ProviderOf(a.advocate_id()),
+                       AssignmentId(a.assignment_id()),
                        AdvocateId(a.advocate_id()), closure,
                        at + absl::Hours(1), NewTraceparent());
   }
@@ -127,8 +166,9 @@ class AdvocacyAppTest : public ::testing::Test {
                                          v1::ContactOutcome outcome,
                                          absl::Time at) {
     return app_->RecordContact(
-        AssignmentId(a.assignment_id()), AdvocateId(a.advocate_id()),
-        {channel, outcome, std::nullopt}, at, NewTraceparent());
+        ProviderOf(a.advocate_id()), AssignmentId(a.assignment_id()),
+        AdvocateId(a.advocate_id()), {channel, outcome, std::nullopt}, at,
+        NewTraceparent());
   }
 
   testing::TempDir dir_;
@@ -137,10 +177,10 @@ class AdvocacyAppTest : public ::testing::Test {
 };
 
 constexpr char kA1[] = R"pb(
-  providers { provider_id: "p" name: "IDVA service" }
+  providers { provider_id: "wm-idva-service" name: "IDVA service" }
   advocates {
     advocate_id: "ann"
-    provider_id: "p"
+    provider_id: "wm-idva-service"
     role: ADVOCATE_ROLE_IDVA
     languages: "en"
     localities: "L1"
@@ -148,7 +188,7 @@ constexpr char kA1[] = R"pb(
   }
   advocates {
     advocate_id: "bal"
-    provider_id: "p"
+    provider_id: "wm-idva-service"
     role: ADVOCATE_ROLE_IDVA
     languages: [ "pa", "ur" ]
     localities: "L1"
@@ -157,10 +197,10 @@ constexpr char kA1[] = R"pb(
 )pb";
 
 constexpr char kIsvas[] = R"pb(
-  providers { provider_id: "rc" name: "Rape crisis" }
+  providers { provider_id: "wm-rape-crisis" name: "Rape crisis" }
   advocates {
     advocate_id: "dee"
-    provider_id: "rc"
+    provider_id: "wm-rape-crisis"
     role: ADVOCATE_ROLE_ISVA
     languages: "en"
     localities: "L1"
@@ -235,11 +275,11 @@ TEST_F(AdvocacyAppTest, A3DeclineReoffersToTheNextBestAndKeepsTheHistory) {
   v1::Assignment offered = Only("r1");
   ASSERT_EQ(offered.advocate_id(),
             "ann");  // lower load ratio 0/2 vs 0/1: tie; idle; id
-  auto after =
-      app_->Decline(AssignmentId(offered.assignment_id()), AdvocateId("ann"),
-                    {v1::DECLINE_REASON_CONFLICT_OF_INTEREST,
-                     "knows the family through church"},
-                    kT0 + absl::Minutes(10), NewTraceparent());
+  auto after = app_->Decline(As(kIdva), AssignmentId(offered.assignment_id()),
+                             AdvocateId("ann"),
+                             {v1::DECLINE_REASON_CONFLICT_OF_INTEREST,
+                              "knows the family through church"},
+                             kT0 + absl::Minutes(10), NewTraceparent());
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->advocate_id(), "bal");
   EXPECT_EQ(after->state(), v1::ASSIGNMENT_STATE_OFFERED);
@@ -276,11 +316,11 @@ TEST_F(AdvocacyAppTest, RefusedTransitionsNameTheirRule) {
             std::string::npos);
   EXPECT_NE(twice.status().message().find("CLOSED"), std::string::npos);
 
-  EXPECT_EQ(app_->Accept(AssignmentId(NewUuid()), AdvocateId("ann"), kT0,
-                         NewTraceparent())
-                .status()
-                .code(),
-            absl::StatusCode::kNotFound);
+  // An unknown assignment is refused exactly as another provider's is.
+  auto unknown = app_->Accept(As(kIdva), AssignmentId(NewUuid()),
+                              AdvocateId("ann"), kT0, NewTraceparent());
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RuleOf(unknown.status()), access::kRuleOwnProvider);
 }
 
 TEST_F(AdvocacyAppTest,
@@ -354,20 +394,20 @@ TEST_F(AdvocacyAppTest, BackFromLeaveAndRaisedCapacityAssignFromTheWaitlist) {
   Import(kIsvas);
   v1::Availability leave;
   leave.set_on_leave(true);
-  ASSERT_TRUE(
-      app_->SetAvailability(AdvocateId("dee"), leave, kT0, NewTraceparent())
-          .ok());
+  ASSERT_TRUE(app_->SetAvailability(As(kRapeCrisis), AdvocateId("dee"), leave,
+                                    kT0, NewTraceparent())
+                  .ok());
   Route(Triaged("r1", v1::PATHWAY_ISVA));
   Route(Triaged("r2", v1::PATHWAY_ISVA), kT0 + absl::Minutes(1));
   EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
-  ASSERT_TRUE(app_->SetAvailability(AdvocateId("dee"), v1::Availability(), kT0,
-                                    NewTraceparent())
+  ASSERT_TRUE(app_->SetAvailability(As(kRapeCrisis), AdvocateId("dee"),
+                                    v1::Availability(), kT0, NewTraceparent())
                   .ok());
   EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_OFFERED);
   EXPECT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
   Import(R"pb(advocates {
                 advocate_id: "dee"
-                provider_id: "rc"
+                provider_id: "wm-rape-crisis"
                 role: ADVOCATE_ROLE_ISVA
                 languages: "en"
                 localities: "L1"
@@ -378,10 +418,10 @@ TEST_F(AdvocacyAppTest, BackFromLeaveAndRaisedCapacityAssignFromTheWaitlist) {
 
 TEST_F(AdvocacyAppTest, ContinuityPrefersTheVictimsPreviousAdvocate) {
   Import(R"pb(
-    providers { provider_id: "p" name: "IDVA service" }
+    providers { provider_id: "wm-idva-service" name: "IDVA service" }
     advocates {
       advocate_id: "ann"
-      provider_id: "p"
+      provider_id: "wm-idva-service"
       role: ADVOCATE_ROLE_IDVA
       languages: "en"
       localities: "L1"
@@ -389,7 +429,7 @@ TEST_F(AdvocacyAppTest, ContinuityPrefersTheVictimsPreviousAdvocate) {
     }
     advocates {
       advocate_id: "zed"
-      provider_id: "p"
+      provider_id: "wm-idva-service"
       role: ADVOCATE_ROLE_IDVA
       languages: "en"
       localities: "L1"
@@ -410,19 +450,51 @@ TEST_F(AdvocacyAppTest, ContinuityPrefersTheVictimsPreviousAdvocate) {
 
 TEST_F(AdvocacyAppTest, ConfidentialAddressOnlyForTheProviderItself) {
   Import(R"pb(providers {
-                provider_id: "refuge"
+                provider_id: "wm-refuge"
                 name: "Refuge"
                 address: "secret place"
                 address_confidential: true
               })pb");
-  auto other = app_->GetProvider(ProviderId("refuge"), AgencyId("police-wmp"));
-  ASSERT_TRUE(other.ok());
-  EXPECT_EQ(other->address(), "");
-  EXPECT_TRUE(other->address_redacted());
-  EXPECT_EQ(app_->GetProvider(ProviderId("refuge"), AgencyId())->address(), "");
-  EXPECT_EQ(
-      app_->GetProvider(ProviderId("refuge"), AgencyId("refuge"))->address(),
-      "secret place");
+  // Anyone else, other providers and the operator included, sees it
+  // withheld, and nothing is released to audit.
+  for (const char* agency : {"police-wmp", kIdva, kOperator, kAuditor}) {
+    auto other = app_->GetProvider(As(agency), ProviderId(kRefuge), "");
+    ASSERT_TRUE(other.ok()) << agency << ": " << other.status();
+    EXPECT_EQ(other->provider.address(), "") << agency;
+    EXPECT_TRUE(other->provider.address_redacted()) << agency;
+    EXPECT_FALSE(other->audited) << agency;
+  }
+  EXPECT_TRUE(testing::AccessAudits(*db_).empty());
+  // The refuge itself sees it, and the release is audited.
+  auto own =
+      app_->GetProvider(As(kRefuge), ProviderId(kRefuge), NewTraceparent());
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->provider.address(), "secret place");
+  EXPECT_FALSE(own->provider.address_redacted());
+  EXPECT_TRUE(own->audited);
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 1u);
+  const v1::AccessAudited& audit = audits[0];
+  EXPECT_EQ(audit.agency_id(), kRefuge);
+  EXPECT_EQ(audit.rpc(), "/signpost.v1.AdvocacyService/GetProvider");
+  EXPECT_EQ(audit.object_id(), kRefuge);
+  EXPECT_EQ(audit.field_class(), v1::FIELD_CLASS_CONFIDENTIAL_ADDRESS);
+  EXPECT_EQ(audit.decision(), v1::ACCESS_DECISION_ALLOWED);
+  EXPECT_EQ(audit.rule_id(), access::kRuleOwnProvider);
+  EXPECT_EQ(audit.status_code(), "OK");
+  // The audit names the release, never the address.
+  EXPECT_EQ(audit.SerializeAsString().find("secret place"), std::string::npos);
+  // A provider whose address is not confidential: nothing to audit.
+  Import(R"pb(providers {
+                provider_id: "wm-idva-service"
+                name: "IDVA service"
+                address: "1 Example Street"
+              })pb");
+  auto open = app_->GetProvider(As(kIdva), ProviderId(kIdva), "");
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->provider.address(), "1 Example Street");
+  EXPECT_FALSE(open->audited);
+  EXPECT_EQ(testing::AccessAudits(*db_).size(), 1u);
 }
 
 TEST_F(AdvocacyAppTest, CheckCapacityReportsFreePlacesAndTheWaitlist) {
@@ -440,10 +512,10 @@ TEST_F(AdvocacyAppTest, CheckCapacityReportsFreePlacesAndTheWaitlist) {
 }
 
 TEST_F(AdvocacyAppTest, WorklistIsSoonestDeadlineFirst) {
-  Import(R"pb(providers { provider_id: "p" name: "x" }
+  Import(R"pb(providers { provider_id: "wm-idva-service" name: "x" }
               advocates {
                 advocate_id: "ann"
-                provider_id: "p"
+                provider_id: "wm-idva-service"
                 role: ADVOCATE_ROLE_IDVA
                 languages: "en"
                 localities: "L1"
@@ -454,11 +526,20 @@ TEST_F(AdvocacyAppTest, WorklistIsSoonestDeadlineFirst) {
                 v1::REFERRAL_STATUS_ROUTED, t + 5 * 86400));
   Route(Triaged("soon", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
                 v1::REFERRAL_STATUS_ROUTED, t + 86400));
-  auto list = app_->GetWorklist(AdvocateId("ann"));
+  auto list = app_->GetWorklist(As(kIdva), AdvocateId("ann"));
+  ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].referral_id(), "soon");
-  EXPECT_EQ(app_->GetWorklist(AdvocateId("nobody")).status().code(),
-            absl::StatusCode::kNotFound);
+  // The operator reads any worklist; only it learns an advocate is unknown.
+  auto operator_list = app_->GetWorklist(As(kOperator), AdvocateId("ann"));
+  ASSERT_TRUE(operator_list.ok()) << operator_list.status();
+  EXPECT_EQ(operator_list->size(), 2u);
+  EXPECT_EQ(
+      app_->GetWorklist(As(kOperator), AdvocateId("nobody")).status().code(),
+      absl::StatusCode::kNotFound);
+  auto unknown = app_->GetWorklist(As(kIdva), AdvocateId("nobody"));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RuleOf(unknown.status()), access::kRuleOwnProvider);
 }
 
 TEST_F(AdvocacyAppTest, ConsentRequiredOrIncompleteMakesNoReferral) {
@@ -468,7 +549,7 @@ TEST_F(AdvocacyAppTest, ConsentRequiredOrIncompleteMakesNoReferral) {
   Route(Triaged("r2", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
                 v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE));
   for (const char* id : {"r1", "r2"}) {
-    auto got = app_->GetReferralAssignments(ReferralId(id));
+    auto got = app_->GetReferralAssignments(As(kOperator), ReferralId(id));
     EXPECT_TRUE(got->processed());
     EXPECT_EQ(got->assignments_size(), 0);
   }
@@ -476,10 +557,10 @@ TEST_F(AdvocacyAppTest, ConsentRequiredOrIncompleteMakesNoReferral) {
 
 TEST_F(AdvocacyAppTest,
        RedeliveredEventAssignsOnceAndReassessmentRoutesOnlyNewPathways) {
-  Import(R"pb(providers { provider_id: "p" name: "x" }
+  Import(R"pb(providers { provider_id: "wm-idva-service" name: "x" }
               advocates {
                 advocate_id: "ann"
-                provider_id: "p"
+                provider_id: "wm-idva-service"
                 role: ADVOCATE_ROLE_IDVA
                 languages: "en"
                 localities: "L1"
@@ -487,7 +568,7 @@ TEST_F(AdvocacyAppTest,
               }
               advocates {
                 advocate_id: "cat"
-                provider_id: "p"
+                provider_id: "wm-idva-service"
                 role: ADVOCATE_ROLE_DA_OUTREACH
                 languages: "en"
                 localities: "L1"
@@ -511,7 +592,8 @@ TEST_F(AdvocacyAppTest,
   d->set_status(v1::REFERRAL_STATUS_ROUTED);
   events::StampType(&raised.envelope);
   EXPECT_EQ(*Deliver(raised), 1);
-  EXPECT_EQ(app_->GetReferralAssignments(ReferralId("r1"))->assignments_size(),
+  EXPECT_EQ(app_->GetReferralAssignments(As(kOperator), ReferralId("r1"))
+                ->assignments_size(),
             2);
   EXPECT_EQ(Caseload("cat"), 1);
 }
@@ -520,29 +602,33 @@ TEST_F(AdvocacyAppTest, EightThreadsAssigningAndClosingNeverOverbookCapacity) {
   Import(kA1);  // total IDVA capacity 3
   std::vector<std::thread> threads;
   std::atomic<int> closed{0};
+  // ann and bal both work for the IDVA service.
+  const access::Principal idva = As(kIdva);
   for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([this, t, &closed] {
+    threads.emplace_back([this, t, &closed, &idva] {
       for (int i = 0; i < 10; ++i) {
         std::string id = absl::StrCat("r", t, "-", i);
         auto r = Deliver(Triaged(id, v1::PATHWAY_IDVA, i % 2 ? "pa" : "en"));
         EXPECT_TRUE(r.ok()) << r.status();
         // Close every third case that got an advocate, freeing capacity.
-        auto got = app_->GetReferralAssignments(ReferralId(id));
+        auto got = app_->GetReferralAssignments(As(kOperator), ReferralId(id));
         if (i % 3 == 0 && got.ok() && got->assignments_size() == 1 &&
             got->assignments(0).state() == v1::ASSIGNMENT_STATE_OFFERED) {
           const AssignmentId assignment(got->assignments(0).assignment_id());
           const AdvocateId advocate(got->assignments(0).advocate_id());
-          if (app_->Accept(assignment, advocate, kT0, NewTraceparent()).ok()) {
+          if (app_->Accept(idva, assignment, advocate, kT0, NewTraceparent())
+                  .ok()) {
             Closure c{v1::CLOSURE_REASON_SUPPORT_COMPLETED,
                       v1::OUTCOME_ANSWER_YES, v1::OUTCOME_ANSWER_YES,
                       v1::OUTCOME_ANSWER_YES};
-            if (app_->Close(assignment, advocate, c, kT0, NewTraceparent())
+            if (app_->Close(idva, assignment, advocate, c, kT0,
+                            NewTraceparent())
                     .ok()) {
               ++closed;
             }
           }
         }
-        auto advocates = app_->ListAdvocates();
+        auto advocates = app_->ListAdvocates(idva);
         for (const auto& a : advocates->items) {
           EXPECT_LE(a.caseload(), a.capacity()) << a.advocate_id();
         }
@@ -556,7 +642,7 @@ TEST_F(AdvocacyAppTest, EightThreadsAssigningAndClosingNeverOverbookCapacity) {
   for (int t = 0; t < 8; ++t) {
     for (int i = 0; i < 10; ++i) {
       auto got = app_->GetReferralAssignments(
-          ReferralId(absl::StrCat("r", t, "-", i)));
+          As(kOperator), ReferralId(absl::StrCat("r", t, "-", i)));
       for (const auto& a : got->assignments()) {
         open += a.state() == v1::ASSIGNMENT_STATE_OFFERED ||
                 a.state() == v1::ASSIGNMENT_STATE_ACCEPTED ||
@@ -578,7 +664,8 @@ TEST_F(AdvocacyAppTest, HandlerRoutesTriageEventsAndIgnoresOthers) {
   ASSERT_TRUE(
       db_->Write([&](store::Tx& tx) { return handler.Handle(other, tx); })
           .ok());
-  EXPECT_FALSE(app_->GetReferralAssignments(ReferralId("r0"))->processed());
+  EXPECT_FALSE(app_->GetReferralAssignments(As(kOperator), ReferralId("r0"))
+                   ->processed());
   events::IncomingEvent triaged = Triaged("r1", v1::PATHWAY_IDVA);
   ASSERT_TRUE(
       db_->Write([&](store::Tx& tx) { return handler.Handle(triaged, tx); })
@@ -609,6 +696,238 @@ TEST_F(AdvocacyAppTest, StampsAreMillisecondsSoAResponseMatchesALaterRead) {
   auto read = app_->GetAssignment(AssignmentId(offered.assignment_id()));
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(accepted->SerializeAsString(), read->SerializeAsString());
+}
+
+// --- Authorisation: a provider acts only on its own advocates ---------------
+
+// Two providers: the IDVA service (ann, bal) and rape crisis (dee).
+constexpr char kTwoProviders[] = R"pb(
+  providers { provider_id: "wm-idva-service" name: "IDVA service" }
+  providers { provider_id: "wm-rape-crisis" name: "Rape crisis" }
+  advocates {
+    advocate_id: "ann"
+    provider_id: "wm-idva-service"
+    role: ADVOCATE_ROLE_IDVA
+    languages: "en"
+    localities: "L1"
+    capacity: 2
+  }
+  advocates {
+    advocate_id: "bal"
+    provider_id: "wm-idva-service"
+    role: ADVOCATE_ROLE_IDVA
+    languages: [ "pa", "ur" ]
+    localities: "L1"
+    capacity: 1
+  }
+  advocates {
+    advocate_id: "dee"
+    provider_id: "wm-rape-crisis"
+    role: ADVOCATE_ROLE_ISVA
+    languages: "en"
+    localities: "L1"
+    capacity: 1
+  }
+)pb";
+
+// Fails unless `status` is the refusal of another provider's object.
+void ExpectNotOwnProvider(const absl::Status& status, const char* what) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied)
+      << what << ": " << status;
+  EXPECT_EQ(RuleOf(status), access::kRuleOwnProvider) << what;
+}
+
+TEST_F(AdvocacyAppTest, AProviderCannotMoveAnotherProvidersAssignments) {
+  Import(kTwoProviders);
+  Route(Triaged("r1", v1::PATHWAY_IDVA));
+  const v1::Assignment offered = Only("r1");
+  ASSERT_EQ(offered.advocate_id(), "ann");
+  const AssignmentId id(offered.assignment_id());
+  const access::Principal other = As(kRapeCrisis);
+
+  // Naming the other provider's advocate, or its own advocate on the other
+  // provider's assignment: refused alike.
+  for (const char* advocate : {"ann", "dee"}) {
+    ExpectNotOwnProvider(
+        app_->Accept(other, id, AdvocateId(advocate), kT0, NewTraceparent())
+            .status(),
+        advocate);
+    ExpectNotOwnProvider(
+        app_->Decline(other, id, AdvocateId(advocate),
+                      {v1::DECLINE_REASON_CONFLICT_OF_INTEREST, ""}, kT0,
+                      NewTraceparent())
+            .status(),
+        advocate);
+  }
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_EQ(Only("r1").advocate_id(), "ann");
+
+  // Once ann has accepted: contact and closure by the other provider.
+  const v1::Assignment accepted = Accept(offered);
+  ASSERT_EQ(accepted.state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+  const std::vector<std::string> events_before = EventTypes("r1");
+  for (const char* advocate : {"ann", "dee"}) {
+    ExpectNotOwnProvider(
+        app_->RecordContact(other, id, AdvocateId(advocate),
+                            {v1::CONTACT_CHANNEL_PHONE,
+                             v1::CONTACT_OUTCOME_SUCCESSFUL, std::nullopt},
+                            kT0 + absl::Hours(1), NewTraceparent())
+            .status(),
+        advocate);
+    ExpectNotOwnProvider(
+        app_->Close(
+                other, id, AdvocateId(advocate),
+                {v1::CLOSURE_REASON_SUPPORT_COMPLETED, v1::OUTCOME_ANSWER_YES,
+                 v1::OUTCOME_ANSWER_YES, v1::OUTCOME_ANSWER_YES},
+                kT0 + absl::Hours(1), NewTraceparent())
+            .status(),
+        advocate);
+  }
+  // Nor its advocate's availability or worklist.
+  v1::Availability leave;
+  leave.set_on_leave(true);
+  ExpectNotOwnProvider(app_->SetAvailability(other, AdvocateId("ann"), leave,
+                                             kT0, NewTraceparent())
+                           .status(),
+                       "SetAvailability");
+  ExpectNotOwnProvider(app_->GetWorklist(other, AdvocateId("ann")).status(),
+                       "GetWorklist");
+  // An unknown advocate is refused exactly as another provider's.
+  ExpectNotOwnProvider(app_->GetWorklist(other, AdvocateId("nobody")).status(),
+                       "unknown advocate");
+
+  // Nothing changed.
+  const v1::Assignment after = Only("r1");
+  EXPECT_EQ(after.state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+  EXPECT_EQ(after.advocate_id(), "ann");
+  EXPECT_EQ(after.history_size(), accepted.history_size());
+  EXPECT_FALSE(after.has_first_contact_at());
+  EXPECT_EQ(EventTypes("r1"), events_before);
+  EXPECT_EQ(Caseload("ann"), 1);
+  EXPECT_EQ(Caseload("dee"), 0);
+  EXPECT_FALSE(Advocate("ann")->availability().on_leave());
+  // The owner still can.
+  auto contact = Contact(accepted, v1::CONTACT_CHANNEL_PHONE,
+                         v1::CONTACT_OUTCOME_SUCCESSFUL, kT0 + absl::Hours(1));
+  ASSERT_TRUE(contact.ok()) << contact.status();
+  EXPECT_EQ(contact->state(), v1::ASSIGNMENT_STATE_ACTIVE);
+}
+
+TEST_F(AdvocacyAppTest, AProviderUpsertsOnlyItsOwnAdvocates) {
+  Import(kTwoProviders);
+  v1::Advocate eve;
+  eve.set_advocate_id("eve");
+  eve.set_provider_id(kIdva);
+  eve.set_role(v1::ADVOCATE_ROLE_IDVA);
+  eve.add_languages("en");
+  eve.add_localities("L1");
+  eve.set_capacity(3);
+  // For another provider: refused, nothing written.
+  ExpectNotOwnProvider(
+      app_->UpsertAdvocate(As(kRapeCrisis), eve, kT0, NewTraceparent())
+          .status(),
+      "new advocate of another provider");
+  EXPECT_FALSE(Advocate("eve").has_value());
+  // Taking over another provider's advocate by naming itself: refused.
+  v1::Advocate ann = *Advocate("ann");
+  ann.set_provider_id(kRapeCrisis);
+  ann.set_capacity(9);
+  ExpectNotOwnProvider(
+      app_->UpsertAdvocate(As(kRapeCrisis), ann, kT0, NewTraceparent())
+          .status(),
+      "take-over");
+  EXPECT_EQ(Advocate("ann")->provider_id(), kIdva);
+  EXPECT_EQ(Advocate("ann")->capacity(), 2);
+  // Its own: written.
+  auto own = app_->UpsertAdvocate(As(kIdva), eve, kT0, NewTraceparent());
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(Advocate("eve")->provider_id(), kIdva);
+}
+
+TEST_F(AdvocacyAppTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
+  Import(kTwoProviders);
+  v1::Provider idva;
+  idva.set_provider_id(kIdva);
+  idva.set_name("Taken over");
+  idva.set_address("somewhere else");
+  auto refused = app_->UpsertProvider(As(kRapeCrisis), idva);
+  ExpectNotOwnProvider(refused.status(), "another provider's record");
+  auto seen = app_->GetProvider(As(kOperator), ProviderId(kIdva), "");
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(seen->provider.name(), "IDVA service");
+  // Nor may it create a provider that is not its own.
+  v1::Provider made_up;
+  made_up.set_provider_id("made-up-provider");
+  made_up.set_name("Made up");
+  ExpectNotOwnProvider(app_->UpsertProvider(As(kRapeCrisis), made_up).status(),
+                       "a new provider");
+  EXPECT_EQ(app_->GetProvider(As(kOperator), ProviderId("made-up-provider"), "")
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  // Its own record: written.
+  v1::Provider own;
+  own.set_provider_id(kRapeCrisis);
+  own.set_name("Rape crisis (renamed)");
+  ASSERT_TRUE(app_->UpsertProvider(As(kRapeCrisis), own).ok());
+  EXPECT_EQ(app_->GetProvider(As(kOperator), ProviderId(kRapeCrisis), "")
+                ->provider.name(),
+            "Rape crisis (renamed)");
+}
+
+TEST_F(AdvocacyAppTest, AProviderListsOnlyItsOwnAdvocates) {
+  Import(kTwoProviders);
+  auto ids = [](const paging::Page<v1::Advocate>& page) {
+    std::vector<std::string> out;
+    for (const auto& a : page.items) out.push_back(a.advocate_id());
+    return out;
+  };
+  auto idva = app_->ListAdvocates(As(kIdva));
+  ASSERT_TRUE(idva.ok()) << idva.status();
+  EXPECT_THAT(ids(*idva), ElementsAre("ann", "bal"));
+  auto rape_crisis = app_->ListAdvocates(As(kRapeCrisis));
+  ASSERT_TRUE(rape_crisis.ok()) << rape_crisis.status();
+  EXPECT_THAT(ids(*rape_crisis), ElementsAre("dee"));
+  // Asking for another provider's: refused.
+  ExpectNotOwnProvider(
+      app_->ListAdvocates(As(kRapeCrisis), v1::ADVOCATE_ROLE_UNSPECIFIED,
+                          ProviderId(kIdva))
+          .status(),
+      "another provider's list");
+  // Its own, by name, or filtered by a role it has none of.
+  EXPECT_THAT(ids(*app_->ListAdvocates(As(kIdva), v1::ADVOCATE_ROLE_UNSPECIFIED,
+                                       ProviderId(kIdva))),
+              ElementsAre("ann", "bal"));
+  EXPECT_THAT(ids(*app_->ListAdvocates(As(kIdva), v1::ADVOCATE_ROLE_ISVA)),
+              ElementsAre());
+  // The operator lists everyone's, or one provider's.
+  EXPECT_THAT(ids(*app_->ListAdvocates(As(kOperator))),
+              ElementsAre("ann", "bal", "dee"));
+  EXPECT_THAT(
+      ids(*app_->ListAdvocates(As(kOperator), v1::ADVOCATE_ROLE_UNSPECIFIED,
+                               ProviderId(kRapeCrisis))),
+      ElementsAre("dee"));
+}
+
+TEST_F(AdvocacyAppTest, AProviderSeesOnlyItsOwnAdvocatesAssignments) {
+  Import(kTwoProviders);
+  events::IncomingEvent both = Triaged("r1", v1::PATHWAY_IDVA);
+  both.envelope.mutable_referral_triaged()->add_pathways(v1::PATHWAY_ISVA);
+  Route(both);
+  auto advocates = [this](const char* agency) {
+    std::vector<std::string> out;
+    auto got = app_->GetReferralAssignments(As(agency), ReferralId("r1"));
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (!got.ok()) return out;
+    EXPECT_TRUE(got->processed());
+    for (const auto& a : got->assignments()) out.push_back(a.advocate_id());
+    return out;
+  };
+  EXPECT_THAT(advocates(kIdva), ElementsAre("ann"));
+  EXPECT_THAT(advocates(kRapeCrisis), ElementsAre("dee"));
+  EXPECT_THAT(advocates(kRefuge), ElementsAre());
+  EXPECT_THAT(advocates(kOperator), UnorderedElementsAre("ann", "dee"));
+  EXPECT_THAT(advocates(kAuditor), UnorderedElementsAre("ann", "dee"));
 }
 
 }  // namespace

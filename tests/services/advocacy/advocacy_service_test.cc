@@ -26,20 +26,47 @@ namespace signpost::advocacy {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
+using ::testing::ElementsAre;
 using testing::PageResult;
 using ::testing::UnorderedElementsAre;
 
+// Registered agencies (deploy/access/agencies.textproto). The refuge and
+// the IDVA service are support providers whose provider ids are their agency
+// ids.
+constexpr char kRefuge[] = "wm-refuge";
+constexpr char kIdva[] = "wm-idva-service";
+constexpr char kOperator[] = "signpost-operator";
+
+// The refuge (confidential address) with two IDVAs, and the IDVA service
+// with one.
 constexpr char kDirectory[] = R"pb(
   providers {
-    provider_id: "refuge"
+    provider_id: "wm-refuge"
     name: "Refuge"
     address: "secret place"
     address_confidential: true
   }
+  providers { provider_id: "wm-idva-service" name: "IDVA service" }
   advocates {
     advocate_id: "ann"
-    provider_id: "refuge"
+    provider_id: "wm-refuge"
     role: ADVOCATE_ROLE_IDVA
+    languages: "en"
+    localities: "L1"
+    capacity: 2
+  }
+  advocates {
+    advocate_id: "bal"
+    provider_id: "wm-refuge"
+    role: ADVOCATE_ROLE_IDVA
+    languages: "en"
+    localities: "L1"
+    capacity: 2
+  }
+  advocates {
+    advocate_id: "cyd"
+    provider_id: "wm-idva-service"
+    role: ADVOCATE_ROLE_ISVA
     languages: "en"
     localities: "L1"
     capacity: 2
@@ -51,10 +78,17 @@ class AdvocacyServiceTest : public ::testing::Test {
   AdvocacyServiceTest()
       : db_(OpenDb(dir_)),
         app_(*db_),
+        gate_(*db_, "advocacy"),
         api_(
-            app_, [this] { ++wakes_; }, executor_),
+            app_, [this] { ++wakes_; }, gate_.gate()),
         server_({&api_}),
-        stub_(v1::AdvocacyService::NewStub(server_.channel())) {}
+        stub_(StubAs(kRefuge)),
+        operator_(StubAs(kOperator)) {}
+
+  // A client presenting agency `agency`'s certificate.
+  std::unique_ptr<v1::AdvocacyService::Stub> StubAs(const std::string& agency) {
+    return v1::AdvocacyService::NewStub(server_.ChannelAs(agency));
+  }
 
   static std::unique_ptr<store::Database> OpenDb(const testing::TempDir& dir) {
     auto db = store::Database::Open(dir.File("advocacy.db"),
@@ -69,9 +103,9 @@ class AdvocacyServiceTest : public ::testing::Test {
     v1::ImportDirectoryResponse response;
     auto context = testing::ContextWithDeadline();
     grpc::Status status =
-        stub_->ImportDirectory(context.get(), directory, &response);
+        operator_->ImportDirectory(context.get(), directory, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_EQ(response.advocates(), 1);
+    EXPECT_EQ(response.advocates(), 3);
   }
 
   // A triage decision as the event consumer would hand it over.
@@ -94,7 +128,7 @@ class AdvocacyServiceTest : public ::testing::Test {
     v1::GetReferralAssignmentsResponse response;
     auto context = testing::ContextWithDeadline();
     grpc::Status status =
-        stub_->GetReferralAssignments(context.get(), request, &response);
+        operator_->GetReferralAssignments(context.get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     EXPECT_TRUE(response.processed());
     EXPECT_EQ(response.assignments_size(), 1);
@@ -117,7 +151,7 @@ class AdvocacyServiceTest : public ::testing::Test {
   std::vector<std::string> ImportIdvas(int n) {
     v1::Directory directory;
     v1::Provider* p = directory.add_providers();
-    p->set_provider_id("p1");
+    p->set_provider_id(kIdva);
     p->set_name("P1");
     std::vector<std::string> ids;
     for (int i = 0; i < n; ++i) ids.push_back(absl::StrFormat("adv-%04d", i));
@@ -128,7 +162,7 @@ class AdvocacyServiceTest : public ::testing::Test {
     for (const std::string& id : shuffled) {
       v1::Advocate* a = directory.add_advocates();
       a->set_advocate_id(id);
-      a->set_provider_id("p1");
+      a->set_provider_id(kIdva);
       a->set_role(id == "isva-1" ? v1::ADVOCATE_ROLE_ISVA
                                  : v1::ADVOCATE_ROLE_IDVA);
       a->add_languages("en");
@@ -147,7 +181,7 @@ class AdvocacyServiceTest : public ::testing::Test {
     v1::ListAdvocatesResponse response;
     auto context = testing::ContextWithDeadline();
     PageResult page;
-    page.status = stub_->ListAdvocates(context.get(), request, &response);
+    page.status = operator_->ListAdvocates(context.get(), request, &response);
     for (const auto& a : response.advocates()) {
       page.ids.push_back(a.advocate_id());
     }
@@ -161,10 +195,12 @@ class AdvocacyServiceTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   AdvocacyApp app_;
   std::atomic<int> wakes_{0};
-  grpcutil::Executor executor_{2};
+  testing::TestGate gate_;
   AdvocacyServiceImpl api_;
   testing::InProcessServer server_;
+  // The refuge's client, and the operator's.
   std::unique_ptr<v1::AdvocacyService::Stub> stub_;
+  std::unique_ptr<v1::AdvocacyService::Stub> operator_;
 };
 
 TEST_F(AdvocacyServiceTest, BadDeclineNamesEveryBadField) {
@@ -211,15 +247,23 @@ TEST_F(AdvocacyServiceTest, AnotherAdvocatesAcceptIsRefusedNamingTheRule) {
   EXPECT_EQ(failure.violations(0).subject(), "advocate_id");
 }
 
-TEST_F(AdvocacyServiceTest, UnknownAssignmentIsNotFound) {
+TEST_F(AdvocacyServiceTest, UnknownAssignmentIsRefusedLikeAnotherProviders) {
+  ImportDirectory();
   v1::Assignment response;
   grpc::Status status = Accept(NewUuid(), "ann", &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
   v1::GetWorklistRequest request;
   request.set_advocate_id("nobody");
   v1::GetWorklistResponse worklist;
   auto context = testing::ContextWithDeadline();
-  EXPECT_EQ(stub_->GetWorklist(context.get(), request, &worklist).error_code(),
+  status = stub_->GetWorklist(context.get(), request, &worklist);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
+  // Only the operator, who may read every worklist, learns it is unknown.
+  auto as_operator = testing::ContextWithDeadline();
+  EXPECT_EQ(operator_->GetWorklist(as_operator.get(), request, &worklist)
+                .error_code(),
             grpc::StatusCode::NOT_FOUND);
 }
 
@@ -248,17 +292,54 @@ TEST_F(AdvocacyServiceTest, AcceptRoundTripsAndMatchesALaterRead) {
 TEST_F(AdvocacyServiceTest, ConfidentialAddressOnlyForTheCallingProvider) {
   ImportDirectory();
   v1::GetProviderRequest request;
-  request.set_provider_id("refuge");
+  request.set_provider_id(kRefuge);
+  const int wakes_before = wakes_.load();
+  // The caller is its certificate: police and another provider see the
+  // address withheld.
+  for (const char* agency : {"police-wmp", kIdva}) {
+    v1::Provider seen;
+    auto context = testing::ContextWithDeadline();
+    grpc::Status status =
+        StubAs(agency)->GetProvider(context.get(), request, &seen);
+    ASSERT_TRUE(status.ok()) << agency << ": " << status.error_message();
+    EXPECT_EQ(seen.address(), "") << agency;
+    EXPECT_TRUE(seen.address_redacted()) << agency;
+  }
+  EXPECT_TRUE(testing::AccessAudits(*db_).empty());
+  EXPECT_EQ(wakes_.load(), wakes_before);
+  // The refuge's own certificate sees it, and the release is audited.
+  v1::Provider own;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status = stub_->GetProvider(context.get(), request, &own);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(own.address(), "secret place");
+  EXPECT_FALSE(own.address_redacted());
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 1u);
+  EXPECT_EQ(audits[0].agency_id(), kRefuge);
+  EXPECT_EQ(audits[0].object_id(), kRefuge);
+  EXPECT_EQ(audits[0].field_class(), v1::FIELD_CLASS_CONFIDENTIAL_ADDRESS);
+  EXPECT_EQ(audits[0].decision(), v1::ACCESS_DECISION_ALLOWED);
+  EXPECT_EQ(audits[0].SerializeAsString().find("secret place"),
+            std::string::npos);
+  EXPECT_EQ(wakes_.load(), wakes_before + 1);
+}
+
+// The organisation header of the partner gateway is gone: a header naming
+// the refuge gives nobody its address.
+TEST_F(AdvocacyServiceTest, AnOrganisationHeaderIsNotAnIdentity) {
+  ImportDirectory();
+  v1::GetProviderRequest request;
+  request.set_provider_id(kRefuge);
   v1::Provider seen;
-  auto other = testing::ContextWithDeadline();
-  other->AddMetadata("x-signpost-org", "police-wmp");
-  ASSERT_TRUE(stub_->GetProvider(other.get(), request, &seen).ok());
+  auto context = testing::ContextWithDeadline();
+  context->AddMetadata("x-signpost-org", kRefuge);
+  grpc::Status status =
+      StubAs("police-wmp")->GetProvider(context.get(), request, &seen);
+  ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(seen.address(), "");
   EXPECT_TRUE(seen.address_redacted());
-  auto own = testing::ContextWithDeadline();
-  own->AddMetadata("x-signpost-org", "refuge");
-  ASSERT_TRUE(stub_->GetProvider(own.get(), request, &seen).ok());
-  EXPECT_EQ(seen.address(), "secret place");
+  EXPECT_TRUE(testing::AccessAudits(*db_).empty());
 }
 
 TEST_F(AdvocacyServiceTest, ListAdvocatesPagesByAdvocateIdWithoutGaps) {
@@ -295,6 +376,157 @@ TEST_F(AdvocacyServiceTest, ListAdvocatesRefusesAnotherListsToken) {
   grpc::Status status = stub_->ListAdvocates(context.get(), other, &response);
   EXPECT_THAT(testing::BadFields(status),
               UnorderedElementsAre("role", "page_token"));
+}
+
+// --- Authorisation at the adapter: the gate ----------------------------------
+
+TEST_F(AdvocacyServiceTest, ACallWithoutAClientCertificateFails) {
+  auto anonymous = v1::AdvocacyService::NewStub(server_.AnonymousChannel());
+  v1::GetProviderRequest request;
+  request.set_provider_id(kRefuge);
+  v1::Provider response;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status =
+      anonymous->GetProvider(context.get(), request, &response);
+  EXPECT_FALSE(status.ok());
+  // Refused at the TLS handshake: the call never reaches the service.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_TRUE(response.address().empty());
+}
+
+TEST_F(AdvocacyServiceTest, ARoleOutsideTheTableIsRefusedAndAudited) {
+  // Only the operator imports the directory; the commissioner may not.
+  v1::Directory directory;
+  ASSERT_TRUE(config::ParseTextProto(kDirectory, "d", &directory).ok());
+  for (const char* agency : {"pcc-wmp", kRefuge}) {
+    v1::ImportDirectoryResponse response;
+    auto context = testing::ContextWithDeadline();
+    grpc::Status status =
+        StubAs(agency)->ImportDirectory(context.get(), directory, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << agency;
+    EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-FUNCTION"))
+        << agency;
+  }
+  EXPECT_TRUE(
+      app_.ListAdvocates(testing::PrincipalOf(kOperator))->items.empty());
+  EXPECT_EQ(wakes_.load(), 0);
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 2u);
+  EXPECT_EQ(audits[0].agency_id(), "pcc-wmp");
+  EXPECT_EQ(audits[1].agency_id(), kRefuge);
+  for (const v1::AccessAudited& audit : audits) {
+    EXPECT_EQ(audit.rpc(), "/signpost.v1.AdvocacyService/ImportDirectory");
+    EXPECT_EQ(audit.decision(), v1::ACCESS_DECISION_REFUSED);
+    EXPECT_EQ(audit.rule_id(), "AUTHZ-FUNCTION");
+    EXPECT_EQ(audit.status_code(), "PERMISSION_DENIED");
+    EXPECT_EQ(audit.field_class(), v1::FIELD_CLASS_NONE);
+  }
+}
+
+TEST_F(AdvocacyServiceTest, AnotherProvidersAcceptIsRefusedAndAudited) {
+  ImportDirectory();
+  v1::Assignment offered = Routed(NewUuid());
+  ASSERT_EQ(offered.advocate_id(), "ann");
+  // The IDVA service names the refuge's advocate, then its own.
+  auto idva = StubAs(kIdva);
+  for (const char* advocate : {"ann", "cyd"}) {
+    v1::AcceptAssignmentRequest request;
+    request.set_assignment_id(offered.assignment_id());
+    request.set_advocate_id(advocate);
+    v1::Assignment response;
+    auto context = testing::ContextWithDeadline();
+    grpc::Status status =
+        idva->AcceptAssignment(context.get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << advocate;
+    EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"))
+        << advocate;
+  }
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 2u);
+  EXPECT_EQ(audits[0].agency_id(), kIdva);
+  EXPECT_EQ(audits[0].rpc(), "/signpost.v1.AdvocacyService/AcceptAssignment");
+  EXPECT_EQ(audits[0].rule_id(), "AUTHZ-OWN-PROVIDER");
+  EXPECT_EQ(audits[0].object_id(), "ann");
+  EXPECT_EQ(audits[1].object_id(), offered.assignment_id());
+  // Nothing changed: the refuge may still accept it.
+  v1::Assignment accepted;
+  grpc::Status status = Accept(offered.assignment_id(), "ann", &accepted);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(accepted.state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+}
+
+TEST_F(AdvocacyServiceTest, AProviderListsOnlyItsOwnAdvocates) {
+  ImportDirectory();
+  auto list = [this](const std::string& agency, const std::string& provider,
+                     std::vector<std::string>* ids) {
+    v1::ListAdvocatesRequest request;
+    request.set_provider_id(provider);
+    v1::ListAdvocatesResponse response;
+    auto context = testing::ContextWithDeadline();
+    grpc::Status status =
+        StubAs(agency)->ListAdvocates(context.get(), request, &response);
+    for (const auto& a : response.advocates()) ids->push_back(a.advocate_id());
+    return status;
+  };
+  std::vector<std::string> refuge, idva, everyone, asked;
+  ASSERT_TRUE(list(kRefuge, "", &refuge).ok());
+  EXPECT_THAT(refuge, ElementsAre("ann", "bal"));
+  ASSERT_TRUE(list(kIdva, "", &idva).ok());
+  EXPECT_THAT(idva, ElementsAre("cyd"));
+  ASSERT_TRUE(list(kOperator, "", &everyone).ok());
+  EXPECT_THAT(everyone, ElementsAre("ann", "bal", "cyd"));
+  grpc::Status status = list(kIdva, kRefuge, &asked);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
+  EXPECT_TRUE(asked.empty());
+}
+
+TEST_F(AdvocacyServiceTest, AProviderUpsertsOnlyItsOwnAdvocates) {
+  ImportDirectory();
+  v1::Advocate advocate;
+  advocate.set_advocate_id("dot");
+  advocate.set_provider_id(kRefuge);
+  advocate.set_role(v1::ADVOCATE_ROLE_IDVA);
+  advocate.add_languages("en");
+  advocate.add_localities("L1");
+  advocate.set_capacity(1);
+  v1::Advocate response;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status =
+      StubAs(kIdva)->UpsertAdvocate(context.get(), advocate, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
+  auto own = testing::ContextWithDeadline();
+  status = stub_->UpsertAdvocate(own.get(), advocate, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.provider_id(), kRefuge);
+}
+
+TEST_F(AdvocacyServiceTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
+  ImportDirectory();
+  v1::Provider refuge;
+  refuge.set_provider_id(kRefuge);
+  refuge.set_name("Taken over");
+  refuge.set_address("somewhere public");
+  refuge.set_address_confidential(false);
+  v1::Provider response;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status =
+      StubAs(kIdva)->UpsertProvider(context.get(), refuge, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
+  // The refuge's record is as it was: its address still confidential.
+  v1::GetProviderRequest request;
+  request.set_provider_id(kRefuge);
+  v1::Provider seen;
+  auto read = testing::ContextWithDeadline();
+  ASSERT_TRUE(operator_->GetProvider(read.get(), request, &seen).ok());
+  EXPECT_EQ(seen.name(), "Refuge");
+  EXPECT_TRUE(seen.address_confidential());
+  EXPECT_TRUE(seen.address_redacted());
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "services/advocacy/directory.h"
 
 #include <cstdio>
+#include <optional>
+#include <set>
+#include <string>
 
 #include "common/config/textproto.h"
 #include "common/errors/errors.h"
@@ -74,7 +77,10 @@ TEST(DirectoryTest, UnknownProviderIsRefusedAndNothingIsImported) {
   EXPECT_THAT(errors::FieldViolationsOf(r.status()),
               ::testing::ElementsAre(::testing::Field(
                   &errors::FieldViolation::field, "advocates[a].provider_id")));
-  EXPECT_EQ(app.GetProvider(ProviderId("p"), AgencyId()).status().code(),
+  EXPECT_EQ(app.GetProvider(testing::PrincipalOf("signpost-operator"),
+                            ProviderId("p"), "")
+                .status()
+                .code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -88,16 +94,46 @@ TEST(DirectoryTest, TextprotoErrorsNameTheLine) {
 
 TEST(DirectoryTest, ConfidentialAddressIsWithheldFromOtherAgencies) {
   v1::Provider refuge;
-  refuge.set_provider_id("refuge");
+  refuge.set_provider_id("wm-refuge");
   refuge.set_address("secret place");
   refuge.set_address_confidential(true);
-  v1::Provider seen = ProviderAsSeenBy(refuge, AgencyId("police-wmp"));
+  // Another provider, or an agency that is no provider at all.
+  v1::Provider seen = ProviderAsSeenBy(refuge, ProviderId("wm-idva-service"));
   EXPECT_EQ(seen.address(), "");
   EXPECT_TRUE(seen.address_redacted());
-  EXPECT_EQ(ProviderAsSeenBy(refuge, AgencyId("refuge")).address(),
+  seen = ProviderAsSeenBy(refuge, std::nullopt);
+  EXPECT_EQ(seen.address(), "");
+  EXPECT_TRUE(seen.address_redacted());
+  // An empty provider id is not a match for anything.
+  EXPECT_TRUE(ProviderAsSeenBy(refuge, ProviderId("")).address_redacted());
+  EXPECT_EQ(ProviderAsSeenBy(refuge, ProviderId("wm-refuge")).address(),
             "secret place");
+  EXPECT_FALSE(
+      ProviderAsSeenBy(refuge, ProviderId("wm-refuge")).address_redacted());
   refuge.set_address_confidential(false);
-  EXPECT_EQ(ProviderAsSeenBy(refuge, AgencyId()).address(), "secret place");
+  EXPECT_EQ(ProviderAsSeenBy(refuge, std::nullopt).address(), "secret place");
+}
+
+// Each provider of the example directory can act for itself: a registered
+// support provider agency has its provider id (and none names a provider the
+// directory lacks).
+TEST(DirectoryTest, EveryExampleProviderIsARegisteredAgency) {
+  auto d = LoadDirectory(testing::SourcePath("examples/directory.textproto"));
+  ASSERT_TRUE(d.ok()) << d.status();
+  std::set<std::string> directory;
+  for (const v1::Provider& p : d->providers())
+    directory.insert(p.provider_id());
+  std::set<std::string> registered;
+  for (const char* agency :
+       {"wm-idva-service", "wm-ipc-service", "wm-rape-crisis",
+        "wm-stalking-hub", "changing-lives", "wm-restorative-justice",
+        "victim-advice-line-wmp", "wm-refuge"}) {
+    access::Principal principal = testing::PrincipalOf(agency);
+    EXPECT_TRUE(principal.Has(v1::ROLE_PROVIDER)) << agency;
+    ASSERT_TRUE(principal.provider().has_value()) << agency;
+    registered.insert(principal.provider()->value());
+  }
+  EXPECT_EQ(directory, registered);
 }
 
 TEST(DirectoryFileTest, ImportsTheExampleDirectoryAndAnEmptyPathIsNothing) {
@@ -106,12 +142,19 @@ TEST(DirectoryFileTest, ImportsTheExampleDirectoryAndAnEmptyPathIsNothing) {
       store::Database::Open(dir.File("a.db"), AdvocacyStore::Migrations());
   ASSERT_TRUE(db.ok()) << db.status();
   AdvocacyApp app(**db);
+  const access::Principal op = testing::PrincipalOf("signpost-operator");
   ASSERT_TRUE(ImportDirectoryFile(app, "").ok());
-  EXPECT_TRUE(app.ListAdvocates()->items.empty());
+  EXPECT_TRUE(app.ListAdvocates(op)->items.empty());
   absl::Status s = ImportDirectoryFile(
       app, testing::SourcePath("examples/directory.textproto"));
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_GT(app.ListAdvocates()->items.size(), 5u);
+  EXPECT_GT(app.ListAdvocates(op)->items.size(), 5u);
+  // The refuge's own agency sees its confidential address.
+  auto refuge = app.GetProvider(testing::PrincipalOf("wm-refuge"),
+                                ProviderId("wm-refuge"), "");
+  ASSERT_TRUE(refuge.ok()) << refuge.status();
+  EXPECT_TRUE(refuge->provider.address_confidential());
+  EXPECT_FALSE(refuge->provider.address().empty());
 }
 
 TEST(DirectoryFileTest, ErrorsNameTheFile) {

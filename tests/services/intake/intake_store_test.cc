@@ -1,5 +1,8 @@
 #include "services/intake/intake_store.h"
 
+#include <functional>
+#include <optional>
+
 #include "common/ids/ids.h"
 #include "gtest/gtest.h"
 #include "services/intake/idempotency.h"
@@ -21,10 +24,20 @@ class IntakeStoreTest : public ::testing::Test {
     v1::SubmitReferralRequest req = testing::LoadExample(example);
     return NewReferral{ReferralId(NewUuid()),    req.idempotency_key(),
                        DigestOf(req.referral()), ExtractFacts(req.referral()),
-                       req.referral(),           now_};
+                       req.referral(),           now_,
+                       AgencyId("police-wmp")};
   }
   absl::Status Insert(const NewReferral& row) {
     return db_->Write([&](store::Tx& tx) { return store_.Insert(tx, row); });
+  }
+  std::optional<ReferralAccessFacts> Facts(const ReferralId& id) {
+    auto facts = db_->Read(
+        [&](store::Tx& tx) { return store_.FindAccessFacts(tx, id); });
+    EXPECT_TRUE(facts.ok()) << facts.status();
+    return facts.ok() ? *facts : std::nullopt;
+  }
+  absl::Status Write(std::function<absl::Status(store::Tx&)> change) {
+    return db_->Write([&](store::Tx& tx) { return change(tx); });
   }
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
@@ -72,6 +85,58 @@ TEST_F(IntakeStoreTest, SecondRowWithTheSameKeyIsAConstraintViolation) {
   auto count = db_->Read([&](store::Tx& tx) { return store_.Count(tx); });
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(*count, 1);
+}
+
+TEST_F(IntakeStoreTest, AccessFactsNameTheSubmitterTheAreaAndTheHolds) {
+  NewReferral row = Row("t01_strangulation_punjabi");
+  ASSERT_TRUE(Insert(row).ok());
+  std::optional<ReferralAccessFacts> facts = Facts(row.referral_id);
+  ASSERT_TRUE(facts.has_value());
+  EXPECT_EQ(facts->submitted_by, AgencyId("police-wmp"));
+  EXPECT_EQ(facts->area_code, "WMP");
+  EXPECT_TRUE(facts->holds.empty());
+  EXPECT_FALSE(Facts(ReferralId(NewUuid())).has_value());
+}
+
+TEST_F(IntakeStoreTest, HoldsAreOfferedAcceptedAndEnded) {
+  NewReferral row = Row("t02_standard_da");
+  ASSERT_TRUE(Insert(row).ok());
+  const AssignmentId a1(NewUuid()), a2(NewUuid());
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return store_.PutHold(tx, a1, row.referral_id,
+                                      ProviderId("wm-idva-service"));
+              }).ok());
+  // A redelivered offer is recorded once.
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return store_.PutHold(tx, a1, row.referral_id,
+                                      ProviderId("wm-idva-service"));
+              }).ok());
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return store_.PutHold(tx, a2, row.referral_id,
+                                      ProviderId("wm-rape-crisis"));
+              }).ok());
+  ASSERT_TRUE(
+      Write([&](store::Tx& tx) { return store_.AcceptHold(tx, a1); }).ok());
+  std::optional<ReferralAccessFacts> facts = Facts(row.referral_id);
+  ASSERT_TRUE(facts.has_value());
+  ASSERT_EQ(facts->holds.size(), 2u);
+  int accepted = 0;
+  for (const ProviderHold& hold : facts->holds) {
+    if (hold.provider == ProviderId("wm-idva-service")) {
+      EXPECT_TRUE(hold.accepted);
+      ++accepted;
+    } else {
+      EXPECT_EQ(hold.provider, ProviderId("wm-rape-crisis"));
+      EXPECT_FALSE(hold.accepted);
+    }
+  }
+  EXPECT_EQ(accepted, 1);
+  ASSERT_TRUE(
+      Write([&](store::Tx& tx) { return store_.EndHold(tx, a1); }).ok());
+  facts = Facts(row.referral_id);
+  ASSERT_TRUE(facts.has_value());
+  ASSERT_EQ(facts->holds.size(), 1u);
+  EXPECT_EQ(facts->holds[0].provider, ProviderId("wm-rape-crisis"));
 }
 
 }  // namespace

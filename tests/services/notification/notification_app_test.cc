@@ -1,8 +1,14 @@
 #include "services/notification/notification_app.h"
 
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/access/authz.h"
 #include "common/events/envelope.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/notification/notification_store.h"
 #include "services/notification/subscriptions.h"
@@ -39,14 +45,30 @@ class NotificationAppTest : public ::testing::Test {
       return app_->Deliver(tx, env, kTraceparent);
     });
   }
+  // The referral's deliveries as `caller` sees them (by default the
+  // operator, who sees every agency's).
   DeliveryList List(const std::string& referral_id) {
-    auto list = app_->ListDeliveries(ReferralId(referral_id));
+    return List(operator_, referral_id);
+  }
+  DeliveryList List(const access::Principal& caller,
+                    const std::string& referral_id) {
+    std::optional<ReferralId> referral;
+    if (!referral_id.empty()) referral.emplace(referral_id);
+    auto list = app_->ListDeliveries(caller, referral);
     EXPECT_TRUE(list.ok()) << list.status();
     return list.ok() ? *list : DeliveryList();
+  }
+  static std::vector<std::string> Agencies(const DeliveryList& list) {
+    std::vector<std::string> agencies;
+    for (const v1::Delivery& d : list.deliveries) {
+      agencies.push_back(d.agency_id());
+    }
+    return agencies;
   }
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<NotificationApp> app_;
+  const access::Principal operator_ = testing::PrincipalOf("signpost-operator");
 };
 
 TEST_F(NotificationAppTest, EventsWaitForTriageThenAreDelivered) {
@@ -142,6 +164,60 @@ TEST_F(NotificationAppTest, DeliveredAtIsMillisecondTruncated) {
               list.deliveries[0].delivered_at().seconds());
     EXPECT_EQ(d.delivered_at().nanos(),
               list.deliveries[0].delivered_at().nanos());
+  }
+}
+
+TEST_F(NotificationAppTest, AnAgencySeesOnlyItsOwnDeliveries) {
+  // A routed referral: the victim advice line gets the triage, MARAC
+  // nothing, the referrers' closed loop both events.
+  v1::EventEnvelope received = events::NewEnvelope("intake", "r7");
+  received.mutable_referral_received()->mutable_facts()->set_area_code("WMP");
+  received = Stamped(received);
+  ASSERT_EQ(*Deliver(received), 0);
+  v1::EventEnvelope triaged = events::NewEnvelope("triage", "r7", &received);
+  triaged.mutable_referral_triaged()->set_area_code("WMP");
+  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
+  ASSERT_EQ(*Deliver(Stamped(triaged)), 3);
+  // And a consent-refused MARAC referral: MARAC only.
+  v1::EventEnvelope marac = events::NewEnvelope("triage", "r8");
+  marac.mutable_referral_triaged()->set_area_code("WMP");
+  marac.mutable_referral_triaged()->set_status(
+      v1::REFERRAL_STATUS_CONSENT_REQUIRED);
+  marac.mutable_referral_triaged()->set_marac(true);
+  marac.mutable_referral_triaged()->set_legal_basis("DPA2018-SCH1-PARA18");
+  ASSERT_EQ(*Deliver(Stamped(marac)), 1);
+
+  const access::Principal advice_line =
+      testing::PrincipalOf("victim-advice-line-wmp");
+  const access::Principal marac_coordinator =
+      testing::PrincipalOf("marac-coordinator-wmp");
+  const access::Principal police = testing::PrincipalOf("police-wmp");
+  using ::testing::ElementsAre;
+  using ::testing::IsEmpty;
+  using ::testing::UnorderedElementsAre;
+  // One referral's...
+  EXPECT_THAT(Agencies(List(advice_line, "r7")),
+              ElementsAre("victim-advice-line-wmp"));
+  EXPECT_THAT(Agencies(List(marac_coordinator, "r7")), IsEmpty());
+  EXPECT_THAT(Agencies(List(police, "r7")), IsEmpty());
+  EXPECT_THAT(Agencies(List(marac_coordinator, "r8")),
+              ElementsAre("marac-coordinator-wmp"));
+  // ...and the recent ones.
+  EXPECT_THAT(Agencies(List(advice_line, "")),
+              ElementsAre("victim-advice-line-wmp"));
+  EXPECT_THAT(Agencies(List(marac_coordinator, "")),
+              ElementsAre("marac-coordinator-wmp"));
+  EXPECT_THAT(Agencies(List(police, "")), IsEmpty());
+  // The operator and the auditor see every agency's.
+  for (const access::Principal& oversight :
+       {operator_, testing::PrincipalOf("signpost-auditor")}) {
+    const std::string who = oversight.agency_id().value();
+    EXPECT_THAT(
+        Agencies(List(oversight, "r7")),
+        UnorderedElementsAre("referrer-closed-loop", "referrer-closed-loop",
+                             "victim-advice-line-wmp"))
+        << who;
+    EXPECT_EQ(List(oversight, "").deliveries.size(), 4u) << who;
   }
 }
 

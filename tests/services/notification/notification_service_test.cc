@@ -1,21 +1,25 @@
-// The notification gRPC adapter over an in-process server and a real SQLite
-// file.
+// The notification gRPC adapter over an in-process server (mutual TLS, each
+// call as a registered agency) and a real SQLite file.
 #include "services/notification/notification_service.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/access/authz.h"
 #include "common/events/envelope.h"
 #include "common/grpc/status.h"
+#include "common/grpc/tls.h"
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "common/time/timestamps.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "services/notification/notification_app.h"
 #include "services/notification/notification_store.h"
@@ -27,8 +31,13 @@
 namespace signpost::notification {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::PageResult;
 using ::testing::UnorderedElementsAre;
+
+// Signpost's operator sees every agency's deliveries; any other agency its
+// own.
+constexpr char kOperator[] = "signpost-operator";
 
 std::unique_ptr<store::Database> OpenDb(const testing::TempDir& dir) {
   auto db =
@@ -49,14 +58,39 @@ class NotificationServiceTest : public ::testing::Test {
   NotificationServiceTest()
       : db_(OpenDb(dir_)),
         app_(*db_, ExampleSubscriptions()),
-        api_(app_, executor_),
-        server_({&api_}),
-        stub_(v1::NotificationService::NewStub(server_.channel())) {}
+        gate_(*db_, "notification"),
+        api_(app_, gate_.gate()),
+        server_({&api_}) {}
+
+  // A stub presenting `agency`'s certificate (one channel per agency).
+  v1::NotificationService::Stub* Stub(const std::string& agency) {
+    std::unique_ptr<v1::NotificationService::Stub>& stub = stubs_[agency];
+    if (stub == nullptr) {
+      stub = v1::NotificationService::NewStub(server_.ChannelAs(agency));
+    }
+    return stub.get();
+  }
 
   grpc::Status List(const v1::ListDeliveriesRequest& request,
-                    v1::ListDeliveriesResponse* response) {
+                    v1::ListDeliveriesResponse* response,
+                    const std::string& agency = kOperator) {
     auto context = testing::ContextWithDeadline();
-    return stub_->ListDeliveries(context.get(), request, response);
+    return Stub(agency)->ListDeliveries(context.get(), request, response);
+  }
+  // The agencies of the deliveries `agency` lists for `referral_id` (all
+  // recent ones when empty).
+  std::vector<std::string> AgenciesListed(const std::string& referral_id,
+                                          const std::string& agency) {
+    v1::ListDeliveriesRequest request;
+    request.set_referral_id(referral_id);
+    v1::ListDeliveriesResponse response;
+    grpc::Status status = List(request, &response, agency);
+    EXPECT_TRUE(status.ok()) << agency << ": " << status.error_message();
+    std::vector<std::string> agencies;
+    for (const v1::Delivery& d : response.deliveries()) {
+      agencies.push_back(d.agency_id());
+    }
+    return agencies;
   }
   // Hands `env` to the app as the event consumer would.
   absl::StatusOr<int> Deliver(v1::EventEnvelope env) {
@@ -130,10 +164,10 @@ class NotificationServiceTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
   NotificationApp app_;
-  grpcutil::Executor executor_{2};
+  testing::TestGate gate_;
   NotificationServiceImpl api_;
   testing::InProcessServer server_;
-  std::unique_ptr<v1::NotificationService::Stub> stub_;
+  std::map<std::string, std::unique_ptr<v1::NotificationService::Stub>> stubs_;
 };
 
 TEST_F(NotificationServiceTest, BadRequestNamesEveryBadField) {
@@ -237,6 +271,78 @@ TEST_F(NotificationServiceTest, RecentDeliveriesPageNewestFirst) {
   testing::ExpectBadTokensRefused(fetch, token);
   testing::ExpectRefused(Page(referral, 1, fetch(1, "").next_page_token),
                          "page_token");
+}
+
+TEST_F(NotificationServiceTest, AnAgencyListsOnlyItsOwnDeliveries) {
+  const std::string referral = NewUuid();
+  v1::EventEnvelope received = events::NewEnvelope("intake", referral);
+  received.mutable_referral_received()->mutable_facts()->set_area_code("WMP");
+  ASSERT_EQ(*Deliver(received), 0);
+  v1::EventEnvelope triaged =
+      events::NewEnvelope("triage", referral, &received);
+  triaged.mutable_referral_triaged()->set_area_code("WMP");
+  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
+  ASSERT_EQ(*Deliver(triaged), 3);
+
+  EXPECT_THAT(AgenciesListed(referral, "victim-advice-line-wmp"),
+              ElementsAre("victim-advice-line-wmp"));
+  EXPECT_THAT(AgenciesListed("", "victim-advice-line-wmp"),
+              ElementsAre("victim-advice-line-wmp"));
+  EXPECT_THAT(AgenciesListed(referral, "marac-coordinator-wmp"),
+              ::testing::IsEmpty());
+  EXPECT_THAT(AgenciesListed("", "pcc-wmp"), ::testing::IsEmpty());
+  for (const char* oversight : {kOperator, "signpost-auditor"}) {
+    EXPECT_THAT(
+        AgenciesListed(referral, oversight),
+        UnorderedElementsAre("referrer-closed-loop", "referrer-closed-loop",
+                             "victim-advice-line-wmp"))
+        << oversight;
+  }
+  // Nothing was refused, so nothing was audited.
+  EXPECT_TRUE(testing::AccessAudits(*db_).empty());
+}
+
+TEST_F(NotificationServiceTest,
+       CallWithoutAClientCertificateFailsAtTheHandshake) {
+  auto anonymous = v1::NotificationService::NewStub(server_.AnonymousChannel());
+  v1::ListDeliveriesRequest request;
+  v1::ListDeliveriesResponse response;
+  auto context = testing::ContextWithDeadline();
+  EXPECT_EQ(
+      anonymous->ListDeliveries(context.get(), request, &response).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(response.deliveries_size(), 0);
+}
+
+// Every role of the registry may call ListDeliveries (each agency sees its
+// own), so no registered agency is outside its function rule; a Signpost
+// service's own identity is, and is refused and audited like one.
+TEST_F(NotificationServiceTest, ServiceIdentityIsRefusedAndAudited) {
+  const std::string& pki = testing::TestPki();
+  auto credentials = grpcutil::MutualTlsChannelCredentials(
+      {absl::StrCat(pki, "/services/triage.crt"),
+       absl::StrCat(pki, "/services/triage.key"),
+       absl::StrCat(pki, "/ca.crt")});
+  ASSERT_TRUE(credentials.ok()) << credentials.status();
+  grpc::ChannelArguments args;
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
+  auto service = v1::NotificationService::NewStub(
+      grpc::CreateCustomChannel(server_.address(), *credentials, args));
+  v1::ListDeliveriesRequest request;
+  v1::ListDeliveriesResponse response;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status =
+      service->ListDeliveries(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status),
+              ElementsAre(access::kRuleServiceCaller));
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 1u);
+  EXPECT_EQ(audits[0].agency_id(), "service/triage");
+  EXPECT_EQ(audits[0].rpc(), "/signpost.v1.NotificationService/ListDeliveries");
+  EXPECT_EQ(audits[0].decision(), v1::ACCESS_DECISION_REFUSED);
+  EXPECT_EQ(audits[0].rule_id(), access::kRuleServiceCaller);
+  EXPECT_EQ(audits[0].status_code(), "PERMISSION_DENIED");
 }
 
 }  // namespace

@@ -1,5 +1,10 @@
 #include "services/notification/notification_store.h"
 
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
@@ -116,7 +121,7 @@ TEST_F(NotificationStoreTest, AnAgencyGetsAnEventOnceAndMillisecondsAreKept) {
   ASSERT_TRUE(inserted.ok()) << inserted.status();
   EXPECT_EQ(*inserted, 2);
   auto listed = db_->Read([&](store::Tx& tx) {
-    return store_.ReferralDeliveries(tx, referral_, {});
+    return store_.ReferralDeliveries(tx, referral_, std::nullopt, {});
   });
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->items.size(), 2u);
@@ -127,11 +132,83 @@ TEST_F(NotificationStoreTest, AnAgencyGetsAnEventOnceAndMillisecondsAreKept) {
   EXPECT_EQ(listed->items[0].delivered_at().nanos(), 123000000);
   paging::PageRequest one;
   one.size = 1;
-  auto recent = db_->Read(
-      [&](store::Tx& tx) { return store_.RecentDeliveries(tx, one); });
+  auto recent = db_->Read([&](store::Tx& tx) {
+    return store_.RecentDeliveries(tx, std::nullopt, one);
+  });
   ASSERT_TRUE(recent.ok());
   EXPECT_EQ(recent->items.size(), 1u);
   EXPECT_TRUE(recent->next.has_value());
+}
+
+// Pages through one of the lists a row at a time; returns the agencies of
+// the rows in order.
+std::vector<std::string> AgenciesPaged(
+    store::Database& db,
+    const std::function<absl::StatusOr<paging::Page<v1::Delivery>>(
+        store::Tx&, const paging::PageRequest&)>& list) {
+  std::vector<std::string> agencies;
+  paging::PageRequest page;
+  page.size = 1;
+  for (int pages = 0; pages < 20; ++pages) {
+    auto got = db.Read([&](store::Tx& tx) { return list(tx, page); });
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (!got.ok()) break;
+    for (const v1::Delivery& d : got->items) agencies.push_back(d.agency_id());
+    if (!got->next.has_value()) break;
+    page.after = got->next;
+  }
+  return agencies;
+}
+
+TEST_F(NotificationStoreTest, AnAgencyFilterLimitsBothListsAndTheirPages) {
+  const ReferralId other(NewUuid());
+  auto inserted = db_->Write([&](store::Tx& tx) -> absl::Status {
+    for (int event = 0; event < 3; ++event) {
+      const std::string event_id = NewUuid();
+      for (const char* agency : {"a", "b"}) {
+        v1::Delivery d =
+            NewDelivery(agency, event_id, at_ + absl::Milliseconds(event));
+        RETURN_IF_ERROR(store_.InsertDelivery(tx, d).status());
+        d.set_delivery_id(NewUuid());
+        d.set_referral_id(other.value());
+        d.set_event_id(NewUuid());
+        RETURN_IF_ERROR(store_.InsertDelivery(tx, d).status());
+      }
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(inserted.ok()) << inserted;
+  const std::optional<AgencyId> a = AgencyId("a");
+  EXPECT_EQ(AgenciesPaged(*db_,
+                          [&](store::Tx& tx, const paging::PageRequest& page) {
+                            return store_.ReferralDeliveries(tx, referral_, a,
+                                                             page);
+                          }),
+            std::vector<std::string>(3, "a"));
+  EXPECT_EQ(AgenciesPaged(*db_,
+                          [&](store::Tx& tx, const paging::PageRequest& page) {
+                            return store_.RecentDeliveries(tx, a, page);
+                          }),
+            std::vector<std::string>(6, "a"));
+  // Unfiltered, both agencies' rows.
+  EXPECT_EQ(AgenciesPaged(*db_,
+                          [&](store::Tx& tx, const paging::PageRequest& page) {
+                            return store_.ReferralDeliveries(
+                                tx, referral_, std::nullopt, page);
+                          })
+                .size(),
+            6u);
+  EXPECT_EQ(AgenciesPaged(*db_,
+                          [&](store::Tx& tx, const paging::PageRequest& page) {
+                            return store_.RecentDeliveries(tx, std::nullopt,
+                                                           page);
+                          })
+                .size(),
+            12u);
+  EXPECT_TRUE(
+      AgenciesPaged(*db_, [&](store::Tx& tx, const paging::PageRequest& page) {
+        return store_.RecentDeliveries(tx, AgencyId("nobody"), page);
+      }).empty());
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 // The orders use cases over a real SQLite file: statutory refusals, clocks,
 // timers that fire exactly once across restarts, breaches, imports, the
-// review queue, the event adapter, and a property test of the lifecycle.
+// review queue, the event adapter, a property test of the lifecycle, and the
+// object rules (police act on their own areas only; operators and auditors
+// read everything).
 #include "services/orders/orders_app.h"
 
 #include <random>
 
+#include "common/access/authz.h"
+#include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
 #include "common/store/outbox.h"
@@ -44,6 +48,25 @@ std::string Rule(const absl::Status& s) {
   return s.ok() ? "OK" : m.substr(0, m.find(':'));
 }
 
+// The rule id a refusal carries ("" when it carries none).
+std::string RefusalRule(const absl::Status& s) {
+  std::optional<errors::RuleViolationDetail> rule = errors::RuleViolationOf(s);
+  return rule.has_value() ? rule->rule_id : "";
+}
+
+// A police force registered for `area` only (not in the shipped registry:
+// "another area").
+access::Principal PoliceOf(const std::string& agency_id,
+                           const std::string& area) {
+  v1::Agency agency;
+  agency.set_agency_id(agency_id);
+  agency.set_kind(v1::AGENCY_KIND_POLICE_FORCE);
+  agency.add_roles(v1::ROLE_POLICE_ORDERS);
+  agency.add_area_codes(area);
+  agency.set_name("Another force (test)");
+  return access::Principal(agency);
+}
+
 events::IncomingEvent Triaged(const std::string& referral_id,
                               std::vector<v1::Consideration> considerations,
                               const std::string& area_code = "WMP") {
@@ -81,7 +104,7 @@ class OrdersAppTest : public ::testing::Test {
     app.area_code = "WMP";
     app.protected_age = 30;
     app.respondent_age = 35;
-    return app_->ApplyForNewOrder(ReferralId(referral_), app, t0_,
+    return app_->ApplyForNewOrder(police_, ReferralId(referral_), app, t0_,
                                   NewTraceparent());
   }
   absl::StatusOr<v1::Order> Decide(
@@ -97,10 +120,11 @@ class OrdersAppTest : public ::testing::Test {
     d.protected_age = protected_age;
     d.respondent_age = respondent_age;
     d.actor = "pc-1";
-    return app_->RecordDecision(OrderId(order_id), d, t0_, NewTraceparent());
+    return app_->RecordDecision(police_, OrderId(order_id), d, t0_,
+                                NewTraceparent());
   }
   absl::StatusOr<v1::Order> Serve(const std::string& order_id, absl::Time at) {
-    return app_->RecordService(OrderId(order_id), {at, "pc-2"}, at,
+    return app_->RecordService(police_, OrderId(order_id), {at, "pc-2"}, at,
                                NewTraceparent());
   }
   // Hands `event` to the event adapter in one transaction, as the consumer
@@ -120,13 +144,14 @@ class OrdersAppTest : public ::testing::Test {
   // A consideration from triage, decided "apply" as `type` (CONSIDERED).
   std::string Considered(v1::Consideration c, v1::OrderType type) {
     EXPECT_TRUE(OpenConsiderations(Triaged(referral_, {c}), t0_).ok());
-    auto list = app_->ListConsiderationsOf(ReferralId(referral_), t0_);
+    auto list = app_->ListConsiderationsOf(police_, ReferralId(referral_), t0_);
     std::string id;
     for (const auto& r : list->items) {
       if (r.consideration() == c) id = r.consideration_id();
     }
-    auto decided = app_->RecordConsideration(
-        ConsiderationId(id), {true, type, "", "insp-1"}, t0_, NewTraceparent());
+    auto decided = app_->RecordConsideration(police_, ConsiderationId(id),
+                                             {true, type, "", "insp-1"}, t0_,
+                                             NewTraceparent());
     EXPECT_TRUE(decided.ok()) << decided.status();
     return decided->order_id();
   }
@@ -153,6 +178,12 @@ class OrdersAppTest : public ::testing::Test {
   std::unique_ptr<OrdersApp> app_;
   std::string referral_ = NewUuid();
   absl::Time t0_ = London(2024, 6, 3, 10);
+  // The force of the fixtures' area (WMP), Signpost's operator and auditor,
+  // and a force of another area.
+  const access::Principal police_ = testing::PrincipalOf("police-wmp");
+  const access::Principal operator_ = testing::PrincipalOf("signpost-operator");
+  const access::Principal auditor_ = testing::PrincipalOf("signpost-auditor");
+  const access::Principal gmp_ = PoliceOf("police-gmp", "GMP");
 };
 
 TEST_F(OrdersAppTest, O1DvpoForThirtyDaysIsRefusedAndNothingIsWritten) {
@@ -164,8 +195,8 @@ TEST_F(OrdersAppTest, O1DvpoForThirtyDaysIsRefusedAndNothingIsWritten) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Rule(refused.status()), "DVPO-DURATION");
   const OrderId id(o->order_id());
-  EXPECT_EQ(app_->GetOrder(id)->state(), v1::ORDER_STATE_APPLIED);
-  EXPECT_EQ(app_->GetOrderHistory(id)->changes_size(), 1);
+  EXPECT_EQ(app_->GetOrder(police_, id)->state(), v1::ORDER_STATE_APPLIED);
+  EXPECT_EQ(app_->GetOrderHistory(police_, id)->changes_size(), 1);
   t.set_duration_days(28);
   auto granted = Decide(o->order_id(), t);
   ASSERT_TRUE(granted.ok());
@@ -242,20 +273,21 @@ TEST_F(OrdersAppTest, O4BreachOfAnOrderNeverServedIsRefused) {
   b.reporting_agency = "POLICE-WMP";
   b.action = v1::BREACH_ACTION_ARREST;
   b.actor = "pc-3";
-  auto refused =
-      app_->RecordBreach(id, b, t0_ + absl::Hours(3), NewTraceparent());
+  auto refused = app_->RecordBreach(police_, id, b, t0_ + absl::Hours(3),
+                                    NewTraceparent());
   EXPECT_EQ(Rule(refused.status()), "BREACH-ORDER-IN-FORCE");
   EXPECT_EQ(Count("OrderBreached"), 0);
   ASSERT_TRUE(Serve(o->order_id(), t0_ + absl::Hours(1)).ok());
-  auto breach =
-      app_->RecordBreach(id, b, t0_ + absl::Hours(3), NewTraceparent());
+  auto breach = app_->RecordBreach(police_, id, b, t0_ + absl::Hours(3),
+                                   NewTraceparent());
   ASSERT_TRUE(breach.ok()) << breach.status();
   EXPECT_EQ(Count("OrderBreached"), 1);
-  auto history = app_->GetOrderHistory(id);
+  auto history = app_->GetOrderHistory(police_, id);
   ASSERT_EQ(history->breaches_size(), 1);
   EXPECT_EQ(history->changes().rbegin()->detail(),
             "BREACH BREACH_ACTION_ARREST");
-  EXPECT_EQ(history->changes().rbegin()->actor(), "pc-3");
+  // The actor is stored with the agency the officer acted for.
+  EXPECT_EQ(history->changes().rbegin()->actor(), "police-wmp/pc-3");
 }
 
 TEST_F(OrdersAppTest,
@@ -268,16 +300,18 @@ TEST_F(OrdersAppTest,
   imp.without_notice = true;
   imp.terms.set_duration_days(180);
   imp.terms.set_conditions_text("not to go within 100m of the school");
+  imp.area_code = "WMP";
   imp.actor = "pc-1";
   const ReferralId referral(referral_);
-  auto first = app_->ImportOrder(referral, imp, t0_, NewTraceparent());
-  auto again =
-      app_->ImportOrder(referral, imp, t0_ + absl::Hours(1), NewTraceparent());
+  auto first = app_->ImportOrder(police_, referral, imp, t0_, NewTraceparent());
+  auto again = app_->ImportOrder(police_, referral, imp, t0_ + absl::Hours(1),
+                                 NewTraceparent());
   ASSERT_TRUE(first.ok() && again.ok()) << first.status();
   EXPECT_EQ(first->order_id(), again->order_id());
   OrderFilter list;
   list.referral_id = referral;
-  EXPECT_EQ(app_->ListOrders(list)->items.size(), 1u);
+  list.area_code = "WMP";
+  EXPECT_EQ(app_->ListOrders(police_, list)->items.size(), 1u);
   auto events = store::ListReferralEvents(*db_, referral_);
   for (const auto& e : *events) {
     EXPECT_EQ(e.envelope.SerializeAsString().find("school"), std::string::npos);
@@ -291,28 +325,30 @@ TEST_F(OrdersAppTest,
   b.proceedings = v1::BREACH_PROCEEDINGS_CRIMINAL;
   b.incident_ref = "INC-1";
   b.actor = "pc-3";
-  EXPECT_EQ(
-      Rule(app_->RecordBreach(id, b, t0_ + absl::Hours(6), NewTraceparent())
-               .status()),
-      "BREACH-ORDER-IN-FORCE");
+  EXPECT_EQ(Rule(app_->RecordBreach(police_, id, b, t0_ + absl::Hours(6),
+                                    NewTraceparent())
+                     .status()),
+            "BREACH-ORDER-IN-FORCE");
   Variation aware;
   aware.respondent_aware = true;
   aware.actor = "pc-1";
+  ASSERT_TRUE(app_->RecordVariation(police_, id, aware, t0_ + absl::Hours(4),
+                                    NewTraceparent())
+                  .ok());
   ASSERT_TRUE(
-      app_->RecordVariation(id, aware, t0_ + absl::Hours(4), NewTraceparent())
+      app_->RecordBreach(police_, id, b, t0_ + absl::Hours(6), NewTraceparent())
           .ok());
-  ASSERT_TRUE(
-      app_->RecordBreach(id, b, t0_ + absl::Hours(6), NewTraceparent()).ok());
   b.proceedings = v1::BREACH_PROCEEDINGS_CONTEMPT;
-  EXPECT_EQ(
-      Rule(app_->RecordBreach(id, b, t0_ + absl::Hours(7), NewTraceparent())
-               .status()),
-      "NMO-CRIME-OR-CONTEMPT");
+  EXPECT_EQ(Rule(app_->RecordBreach(police_, id, b, t0_ + absl::Hours(7),
+                                    NewTraceparent())
+                     .status()),
+            "NMO-CRIME-OR-CONTEMPT");
   b.proceedings = v1::BREACH_PROCEEDINGS_UNSPECIFIED;
-  EXPECT_EQ(app_->RecordBreach(id, b, t0_ + absl::Hours(7), NewTraceparent())
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      app_->RecordBreach(police_, id, b, t0_ + absl::Hours(7), NewTraceparent())
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(OrdersAppTest, ExpiryTimersSurviveARestartAndFireExactlyOnce) {
@@ -331,9 +367,9 @@ TEST_F(OrdersAppTest, ExpiryTimersSurviveARestartAndFireExactlyOnce) {
   EXPECT_EQ(Count("OrderExpiring"), 1);
   EXPECT_EQ(Count("OrderExpired"), 1);
   const OrderId id(o->order_id());
-  auto order = app_->GetOrder(id);
+  auto order = app_->GetOrder(police_, id);
   EXPECT_EQ(order->state(), v1::ORDER_STATE_EXPIRED);
-  EXPECT_EQ(app_->GetOrderHistory(id)->changes().rbegin()->actor(),
+  EXPECT_EQ(app_->GetOrderHistory(police_, id)->changes().rbegin()->actor(),
             "scheduler");
 }
 
@@ -365,7 +401,7 @@ TEST_F(OrdersAppTest, NotificationDutyOverdueUnlessTheRespondentNotifies) {
       Variation n;
       n.respondent_notified = true;
       n.actor = "pc-1";
-      ASSERT_TRUE(app_->RecordVariation(OrderId(o->order_id()), n,
+      ASSERT_TRUE(app_->RecordVariation(police_, OrderId(o->order_id()), n,
                                         t0_ + absl::Hours(30), NewTraceparent())
                       .ok());
     }
@@ -380,23 +416,27 @@ TEST_F(OrdersAppTest, ReviewQueueIsOldestFirstAndShowsOverdueItems) {
                                    t0_ + absl::Hours(30 * i))
                     .ok());
   }
-  auto queue = app_->ListReviewQueue("WMP", t0_ + absl::Hours(40));
+  auto queue = app_->ListReviewQueue(police_, "WMP", t0_ + absl::Hours(40));
   ASSERT_EQ(queue->items.size(), 2u);
   EXPECT_TRUE(queue->items[0].overdue());
   EXPECT_FALSE(queue->items[1].overdue());
   const ConsiderationId first(queue->items[0].consideration_id());
   const ConsiderationDecision no{false, v1::ORDER_TYPE_UNSPECIFIED,
                                  "VICTIM_DECLINED", "dc-7"};
-  ASSERT_TRUE(app_->RecordConsideration(first, no, t0_ + absl::Hours(41),
-                                        NewTraceparent())
+  ASSERT_TRUE(app_->RecordConsideration(police_, first, no,
+                                        t0_ + absl::Hours(41), NewTraceparent())
                   .ok());
-  EXPECT_EQ(app_->ListReviewQueue("WMP", t0_ + absl::Hours(41))->items.size(),
+  EXPECT_EQ(app_->ListReviewQueue(police_, "WMP", t0_ + absl::Hours(41))
+                ->items.size(),
             1u);
   EXPECT_EQ(
-      Rule(
-          app_->RecordConsideration(first, no, t0_, NewTraceparent()).status()),
+      Rule(app_->RecordConsideration(police_, first, no, t0_, NewTraceparent())
+               .status()),
       "CONSIDERATION-DECIDED");
-  EXPECT_TRUE(app_->ListReviewQueue("GMP", t0_)->items.empty());
+  // Another area's queue is empty to the operator, and not WMP police's.
+  EXPECT_TRUE(app_->ListReviewQueue(operator_, "GMP", t0_)->items.empty());
+  EXPECT_EQ(RefusalRule(app_->ListReviewQueue(police_, "GMP", t0_).status()),
+            access::kRuleOwnArea);
 }
 
 TEST_F(OrdersAppTest, HandlerOpensEachConsiderationOnceCausedByTheDecision) {
@@ -425,8 +465,9 @@ TEST_F(OrdersAppTest, HandlerOpensEachConsiderationOnceCausedByTheDecision) {
   }
   EXPECT_THAT(causes, ::testing::ElementsAre(triaged.envelope.event_id(),
                                              reassessed.envelope.event_id()));
-  EXPECT_EQ(
-      app_->ListConsiderationsOf(ReferralId(referral_), t0_)->items.size(), 2u);
+  EXPECT_EQ(app_->ListConsiderationsOf(police_, ReferralId(referral_), t0_)
+                ->items.size(),
+            2u);
 }
 
 // No sequence of operations leaves an order in a state its type does not
@@ -468,7 +509,8 @@ TEST_F(OrdersAppTest, PropertyRandomOperationsKeepOrdersInLegalStates) {
           Decision d;
           d.granted = false;
           d.actor = "x";
-          (void)app_->RecordDecision(order_id, d, at, NewTraceparent());
+          (void)app_->RecordDecision(police_, order_id, d, at,
+                                     NewTraceparent());
         }
         break;
       }
@@ -483,7 +525,7 @@ TEST_F(OrdersAppTest, PropertyRandomOperationsKeepOrdersInLegalStates) {
           v.terms.emplace();
           v.terms->set_duration_days(static_cast<int>(rng() % 3000));
         }
-        (void)app_->RecordVariation(order_id, v, at, NewTraceparent());
+        (void)app_->RecordVariation(police_, order_id, v, at, NewTraceparent());
         break;
       }
       case 4:
@@ -499,18 +541,18 @@ TEST_F(OrdersAppTest, PropertyRandomOperationsKeepOrdersInLegalStates) {
                                   : v1::BREACH_PROCEEDINGS_CONTEMPT;
         b.incident_ref = "I";
         b.actor = "x";
-        (void)app_->RecordBreach(order_id, b, at, NewTraceparent());
+        (void)app_->RecordBreach(police_, order_id, b, at, NewTraceparent());
         break;
       }
     }
-    auto order = app_->GetOrder(order_id);
+    auto order = app_->GetOrder(police_, order_id);
     ASSERT_TRUE(order.ok());
     ASSERT_TRUE(AllowedStates(type).count(order->state()))
         << v1::OrderType_Name(type) << " in "
         << v1::OrderState_Name(order->state());
   }
   for (const auto& [id, type] : orders) {
-    auto history = app_->GetOrderHistory(OrderId(id));
+    auto history = app_->GetOrderHistory(police_, OrderId(id));
     for (const auto& c : history->changes()) {
       if (c.from_state() == v1::ORDER_STATE_UNSPECIFIED ||
           c.from_state() == c.to_state()) {
@@ -522,6 +564,281 @@ TEST_F(OrdersAppTest, PropertyRandomOperationsKeepOrdersInLegalStates) {
           << v1::OrderState_Name(c.to_state());
     }
   }
+}
+
+// Expects the refusal every object rule of orders gives police outside
+// their areas.
+void ExpectOwnAreaRefusal(const absl::Status& status, const std::string& what) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied)
+      << what << ": " << status;
+  EXPECT_EQ(RefusalRule(status), access::kRuleOwnArea) << what;
+}
+
+TEST_F(OrdersAppTest, PoliceOfAnotherAreaCannotReadOrActOnAnOrder) {
+  auto o = Apply(v1::ORDER_TYPE_DVPO);
+  ASSERT_TRUE(o.ok()) << o.status();
+  const OrderId id(o->order_id());
+  const size_t events = Events().size();
+
+  ExpectOwnAreaRefusal(app_->GetOrder(gmp_, id).status(), "GetOrder");
+  ExpectOwnAreaRefusal(app_->GetOrderHistory(gmp_, id).status(),
+                       "GetOrderHistory");
+  Application application;
+  application.order_type = v1::ORDER_TYPE_DVPO;
+  application.protected_age = 30;
+  application.respondent_age = 35;
+  application.actor = "pc-9";
+  ExpectOwnAreaRefusal(
+      app_->ApplyForOrder(gmp_, id, application, t0_, NewTraceparent())
+          .status(),
+      "ApplyForOrder");
+  Decision decision;
+  decision.granted = true;
+  decision.authority.set_court_or_officer("WORC-MC");
+  decision.terms.set_duration_days(28);
+  *decision.terms.mutable_made_at() = Ts(t0_);
+  decision.actor = "pc-9";
+  ExpectOwnAreaRefusal(
+      app_->RecordDecision(gmp_, id, decision, t0_, NewTraceparent()).status(),
+      "RecordDecision");
+  ExpectOwnAreaRefusal(
+      app_->RecordService(gmp_, id, {t0_, "pc-9"}, t0_, NewTraceparent())
+          .status(),
+      "RecordService");
+  Variation discharge;
+  discharge.new_state = v1::ORDER_STATE_DISCHARGED;
+  discharge.actor = "pc-9";
+  ExpectOwnAreaRefusal(
+      app_->RecordVariation(gmp_, id, discharge, t0_, NewTraceparent())
+          .status(),
+      "RecordVariation");
+  BreachReport breach;
+  breach.occurred_at = t0_;
+  breach.reporting_agency = "POLICE-GMP";
+  breach.action = v1::BREACH_ACTION_ARREST;
+  breach.proceedings = v1::BREACH_PROCEEDINGS_CRIMINAL;
+  breach.actor = "pc-9";
+  ExpectOwnAreaRefusal(
+      app_->RecordBreach(gmp_, id, breach, t0_, NewTraceparent()).status(),
+      "RecordBreach");
+  OrderFilter wmp;
+  wmp.area_code = "WMP";
+  ExpectOwnAreaRefusal(app_->ListOrders(gmp_, wmp).status(), "ListOrders WMP");
+  OrderFilter by_referral;
+  by_referral.referral_id = ReferralId(referral_);
+  ExpectOwnAreaRefusal(app_->ListOrders(gmp_, by_referral).status(),
+                       "ListOrders without an area");
+  OrderFilter gmp;
+  gmp.area_code = "GMP";
+  auto own = app_->ListOrders(gmp_, gmp);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_TRUE(own->items.empty());
+
+  // Nothing changed.
+  auto order = app_->GetOrder(police_, id);
+  ASSERT_TRUE(order.ok()) << order.status();
+  EXPECT_EQ(order->state(), v1::ORDER_STATE_APPLIED);
+  EXPECT_EQ(order->timers_size(), 0);
+  auto history = app_->GetOrderHistory(police_, id);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->changes_size(), 1);
+  EXPECT_EQ(history->breaches_size(), 0);
+  EXPECT_EQ(Events().size(), events);
+  // The operator and the auditor read every area, with or without one.
+  for (const access::Principal* reader : {&operator_, &auditor_}) {
+    const std::string who = reader->agency_id().value();
+    EXPECT_TRUE(app_->GetOrder(*reader, id).ok()) << who;
+    EXPECT_TRUE(app_->GetOrderHistory(*reader, id).ok()) << who;
+    auto listed = app_->ListOrders(*reader, by_referral);
+    ASSERT_TRUE(listed.ok()) << who << ": " << listed.status();
+    EXPECT_EQ(listed->items.size(), 1u) << who;
+  }
+}
+
+TEST_F(OrdersAppTest, PoliceOfAnotherAreaCannotDecideOrListAReviewItem) {
+  ASSERT_TRUE(
+      OpenConsiderations(Triaged(referral_, {v1::CONSIDERATION_DVDS}), t0_)
+          .ok());
+  auto queue = app_->ListReviewQueue(police_, "WMP", t0_);
+  ASSERT_TRUE(queue.ok()) << queue.status();
+  ASSERT_EQ(queue->items.size(), 1u);
+  const ConsiderationId item(queue->items[0].consideration_id());
+  const size_t events = Events().size();
+  const ConsiderationDecision apply{true, v1::ORDER_TYPE_DVPO, "", "insp-9"};
+
+  ExpectOwnAreaRefusal(
+      app_->RecordConsideration(gmp_, item, apply, t0_, NewTraceparent())
+          .status(),
+      "RecordConsideration");
+  ExpectOwnAreaRefusal(app_->ListReviewQueue(gmp_, "WMP", t0_).status(),
+                       "ListReviewQueue");
+  ExpectOwnAreaRefusal(
+      app_->ListConsiderationsOf(gmp_, ReferralId(referral_), t0_).status(),
+      "ListConsiderationsOf");
+  // Every area's open items are for the operator and the auditor only.
+  ExpectOwnAreaRefusal(app_->ListOpenConsiderations(gmp_, t0_).status(),
+                       "ListOpenConsiderations, another force");
+  ExpectOwnAreaRefusal(app_->ListOpenConsiderations(police_, t0_).status(),
+                       "ListOpenConsiderations, the item's force");
+  auto own = app_->ListReviewQueue(gmp_, "GMP", t0_);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_TRUE(own->items.empty());
+  // An unknown review item is refused like another area's.
+  const ConsiderationId unknown(NewUuid());
+  for (const access::Principal* police : {&gmp_, &police_}) {
+    ExpectOwnAreaRefusal(app_->RecordConsideration(*police, unknown, apply, t0_,
+                                                   NewTraceparent())
+                             .status(),
+                         "unknown item, " + police->agency_id().value());
+  }
+
+  // Nothing changed: the item is still open and nothing was emitted.
+  auto still = app_->ListReviewQueue(police_, "WMP", t0_);
+  ASSERT_TRUE(still.ok()) << still.status();
+  ASSERT_EQ(still->items.size(), 1u);
+  EXPECT_TRUE(still->items[0].open());
+  EXPECT_EQ(Events().size(), events);
+  OrderFilter wmp;
+  wmp.area_code = "WMP";
+  EXPECT_TRUE(app_->ListOrders(police_, wmp)->items.empty());
+  for (const access::Principal* reader : {&operator_, &auditor_}) {
+    const std::string who = reader->agency_id().value();
+    auto open = app_->ListOpenConsiderations(*reader, t0_);
+    ASSERT_TRUE(open.ok()) << who << ": " << open.status();
+    EXPECT_EQ(open->items.size(), 1u) << who;
+    auto listed = app_->ListReviewQueue(*reader, "WMP", t0_);
+    ASSERT_TRUE(listed.ok()) << who << ": " << listed.status();
+    EXPECT_EQ(listed->items.size(), 1u) << who;
+  }
+}
+
+TEST_F(OrdersAppTest, PoliceOfAnotherAreaCannotImportOrApplyInWmp) {
+  OrderImport imp;
+  imp.source = "family-court";
+  imp.source_ref = "FC-2024-0077";
+  imp.order_type = v1::ORDER_TYPE_NON_MOLESTATION_ORDER;
+  imp.state = v1::ORDER_STATE_GRANTED;
+  imp.terms.set_duration_days(180);
+  imp.area_code = "WMP";
+  imp.actor = "pc-9";
+  const ReferralId referral(referral_);
+  ExpectOwnAreaRefusal(
+      app_->ImportOrder(gmp_, referral, imp, t0_, NewTraceparent()).status(),
+      "ImportOrder");
+  Application application;
+  application.order_type = v1::ORDER_TYPE_DVPO;
+  application.protected_age = 30;
+  application.respondent_age = 35;
+  application.area_code = "WMP";
+  application.actor = "pc-9";
+  ExpectOwnAreaRefusal(
+      app_->ApplyForNewOrder(gmp_, referral, application, t0_, NewTraceparent())
+          .status(),
+      "ApplyForNewOrder");
+  // Nothing was written.
+  OrderFilter of_referral;
+  of_referral.referral_id = referral;
+  EXPECT_TRUE(app_->ListOrders(operator_, of_referral)->items.empty());
+  EXPECT_TRUE(Events().empty());
+  // The area's own force imports it.
+  auto imported =
+      app_->ImportOrder(police_, referral, imp, t0_, NewTraceparent());
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(imported->area_code(), "WMP");
+}
+
+// ImportOrder answers a repeat with the first import; a force of another
+// area repeating (source, source_ref) for its own area must not be handed
+// the first force's order.
+TEST_F(OrdersAppTest, ImportRepeatedByAnotherAreaDoesNotRevealTheOrder) {
+  OrderImport imp;
+  imp.source = "family-court";
+  imp.source_ref = "FC-2024-0078";
+  imp.order_type = v1::ORDER_TYPE_NON_MOLESTATION_ORDER;
+  imp.state = v1::ORDER_STATE_GRANTED;
+  imp.terms.set_duration_days(180);
+  imp.terms.set_conditions_text("not to go within 100m of the school");
+  imp.area_code = "WMP";
+  imp.actor = "pc-1";
+  auto first = app_->ImportOrder(police_, ReferralId(referral_), imp, t0_,
+                                 NewTraceparent());
+  ASSERT_TRUE(first.ok()) << first.status();
+  imp.area_code = "GMP";
+  imp.actor = "pc-9";
+  auto repeat = app_->ImportOrder(gmp_, ReferralId(referral_), imp, t0_,
+                                  NewTraceparent());
+  ExpectOwnAreaRefusal(repeat.status(), "repeated import");
+  if (repeat.ok()) {
+    EXPECT_NE(repeat->order_id(), first->order_id())
+        << "another area's order was handed over";
+  }
+}
+
+TEST_F(OrdersAppTest, UnknownOrderIsRefusedToPoliceButNotFoundToOversight) {
+  auto o = Apply(v1::ORDER_TYPE_DVPO);
+  ASSERT_TRUE(o.ok()) << o.status();
+  const OrderId unknown(NewUuid());
+  // Police get the refusal they get for another area's order, word for
+  // word, so a refusal does not tell whether the order exists.
+  const absl::Status other_area =
+      app_->GetOrder(gmp_, OrderId(o->order_id())).status();
+  for (const access::Principal* police : {&police_, &gmp_}) {
+    const std::string who = police->agency_id().value();
+    const absl::Status get = app_->GetOrder(*police, unknown).status();
+    ExpectOwnAreaRefusal(get, "GetOrder, " + who);
+    EXPECT_EQ(get.message(), other_area.message()) << who;
+    ExpectOwnAreaRefusal(app_->GetOrderHistory(*police, unknown).status(),
+                         "GetOrderHistory, " + who);
+    ExpectOwnAreaRefusal(app_->RecordService(*police, unknown, {t0_, "pc-2"},
+                                             t0_, NewTraceparent())
+                             .status(),
+                         "RecordService, " + who);
+  }
+  for (const access::Principal* reader : {&operator_, &auditor_}) {
+    const std::string who = reader->agency_id().value();
+    EXPECT_EQ(app_->GetOrder(*reader, unknown).status().code(),
+              absl::StatusCode::kNotFound)
+        << who;
+    EXPECT_EQ(app_->GetOrderHistory(*reader, unknown).status().code(),
+              absl::StatusCode::kNotFound)
+        << who;
+  }
+}
+
+TEST_F(OrdersAppTest, StoredActorCarriesTheAgencyTheOfficerActedFor) {
+  auto o = Apply(v1::ORDER_TYPE_DVPO);
+  ASSERT_TRUE(o.ok()) << o.status();
+  Decision d;
+  d.granted = true;
+  d.authority.set_court_or_officer("WORC-MC");
+  d.terms.set_duration_days(28);
+  *d.terms.mutable_made_at() = Ts(t0_);
+  d.actor = "pc-7";
+  const access::Principal vawg = testing::PrincipalOf("police-vawg-wmp");
+  ASSERT_TRUE(app_->RecordDecision(vawg, OrderId(o->order_id()), d, t0_,
+                                   NewTraceparent())
+                  .ok());
+  std::string from_consideration =
+      Considered(v1::CONSIDERATION_DVDS, v1::ORDER_TYPE_DVDS_DISCLOSURE);
+  std::vector<std::string> actors;
+  for (const std::string& id : {o->order_id(), from_consideration}) {
+    auto history = app_->GetOrderHistory(police_, OrderId(id));
+    ASSERT_TRUE(history.ok()) << history.status();
+    for (const auto& c : history->changes()) actors.push_back(c.actor());
+  }
+  EXPECT_THAT(actors,
+              ::testing::ElementsAre("police-wmp/pc-1", "police-vawg-wmp/pc-7",
+                                     "police-wmp/insp-1"));
+}
+
+// The review item keeps who decided it as the order history does.
+TEST_F(OrdersAppTest, DecidedReviewItemStoresTheActorWithTheAgency) {
+  Considered(v1::CONSIDERATION_DVDS, v1::ORDER_TYPE_DVDS_DISCLOSURE);
+  auto items = app_->ListConsiderationsOf(police_, ReferralId(referral_), t0_);
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->items.size(), 1u);
+  EXPECT_FALSE(items->items[0].open());
+  EXPECT_EQ(items->items[0].actor(), "police-wmp/insp-1");
 }
 
 }  // namespace

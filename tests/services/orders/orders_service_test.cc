@@ -1,14 +1,17 @@
-// The OrderService gRPC adapter over an in-process server and a real SQLite
-// file: field errors, rule refusals and unknown orders reach the client as
+// The OrderService gRPC adapter over an in-process server (mutual TLS, each
+// call as a registered agency) and a real SQLite file: field errors, rule
+// refusals, access refusals (audited) and unknown orders reach the client as
 // their codes and details, and a happy path round-trips.
 #include "services/orders/orders_service.h"
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "common/access/authz.h"
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
 #include "common/store/outbox.h"
@@ -49,10 +52,26 @@ class OrderServiceTest : public ::testing::Test {
   OrderServiceTest()
       : db_(OpenDb(dir_)),
         app_(*db_, AppOptions()),
+        gate_(*db_, "orders"),
         api_(
-            app_, [this] { ++wakes_; }, executor_),
+            app_, [this] { ++wakes_; }, gate_.gate()),
         server_({&api_}),
-        stub_(v1::OrderService::NewStub(server_.channel())) {}
+        stub_(Stub(kPolice)) {}
+
+  // The agencies calling: the force of the fixtures' area (WMP), and
+  // Signpost's operator and auditor.
+  static constexpr char kPolice[] = "police-wmp";
+  static constexpr char kOperator[] = "signpost-operator";
+  static constexpr char kAuditor[] = "signpost-auditor";
+
+  // A stub presenting `agency`'s certificate (one channel per agency).
+  v1::OrderService::Stub* Stub(const std::string& agency) {
+    std::unique_ptr<v1::OrderService::Stub>& stub = stubs_[agency];
+    if (stub == nullptr) {
+      stub = v1::OrderService::NewStub(server_.ChannelAs(agency));
+    }
+    return stub.get();
+  }
 
   grpc::Status Apply(const v1::RecordApplicationRequest& request,
                      v1::Order* order) {
@@ -122,35 +141,37 @@ class OrderServiceTest : public ::testing::Test {
   template <typename Request, typename Response, typename Items>
   PageResult Page(grpc::Status (v1::OrderService::Stub::*call)(
                       grpc::ClientContext*, const Request&, Response*),
-                  Request request, int32_t size, const std::string& token,
-                  Items items) {
+                  const std::string& agency, Request request, int32_t size,
+                  const std::string& token, Items items) {
     request.set_page_size(size);
     request.set_page_token(token);
     Response response;
     auto context = testing::ContextWithDeadline();
     PageResult page;
-    page.status = (stub_.get()->*call)(context.get(), request, &response);
+    page.status = (Stub(agency)->*call)(context.get(), request, &response);
     page.ids = items(response);
     page.next_page_token = response.next_page_token();
     return page;
   }
   PageResult Orders(const std::string& area, int32_t size,
-                    const std::string& token) {
+                    const std::string& token,
+                    const std::string& agency = kPolice) {
     v1::ListOrdersRequest request;
     request.set_area_code(area);
-    return Page(&v1::OrderService::Stub::ListOrders, request, size, token,
-                [](const v1::ListOrdersResponse& r) {
+    return Page(&v1::OrderService::Stub::ListOrders, agency, request, size,
+                token, [](const v1::ListOrdersResponse& r) {
                   std::vector<std::string> ids;
                   for (const auto& o : r.orders()) ids.push_back(o.order_id());
                   return ids;
                 });
   }
   PageResult Queue(const std::string& area, int32_t size,
-                   const std::string& token) {
+                   const std::string& token,
+                   const std::string& agency = kPolice) {
     v1::ListReviewQueueRequest request;
     request.set_area_code(area);
-    return Page(&v1::OrderService::Stub::ListReviewQueue, request, size, token,
-                [](const v1::ListReviewQueueResponse& r) {
+    return Page(&v1::OrderService::Stub::ListReviewQueue, agency, request, size,
+                token, [](const v1::ListReviewQueueResponse& r) {
                   std::vector<std::string> ids;
                   for (const auto& c : r.items()) {
                     ids.push_back(c.consideration_id());
@@ -158,12 +179,15 @@ class OrderServiceTest : public ::testing::Test {
                   return ids;
                 });
   }
+  // Every area's open items (no referral) are the operator's and the
+  // auditor's to list.
   PageResult Considerations(const std::string& referral_id, int32_t size,
-                            const std::string& token) {
+                            const std::string& token,
+                            const std::string& agency = kPolice) {
     v1::ListConsiderationsRequest request;
     request.set_referral_id(referral_id);
-    return Page(&v1::OrderService::Stub::ListConsiderations, request, size,
-                token, [](const v1::ListConsiderationsResponse& r) {
+    return Page(&v1::OrderService::Stub::ListConsiderations, agency, request,
+                size, token, [](const v1::ListConsiderationsResponse& r) {
                   std::vector<std::string> ids;
                   for (const auto& c : r.considerations()) {
                     ids.push_back(c.consideration_id());
@@ -176,10 +200,11 @@ class OrderServiceTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   OrdersApp app_;
   std::atomic<int> wakes_{0};
-  grpcutil::Executor executor_{2};
+  testing::TestGate gate_;
   OrderServiceImpl api_;
   testing::InProcessServer server_;
-  std::unique_ptr<v1::OrderService::Stub> stub_;
+  std::map<std::string, std::unique_ptr<v1::OrderService::Stub>> stubs_;
+  v1::OrderService::Stub* stub_;  // as kPolice
   std::string referral_ = NewUuid();
   absl::Time t0_ = absl::FromUnixSeconds(1717405200);
 };
@@ -243,23 +268,49 @@ TEST_F(OrderServiceTest, RefusedTransitionNamesTheRule) {
   EXPECT_EQ(failure.violations(0).subject(), "state");
 }
 
-TEST_F(OrderServiceTest, UnknownOrderIsNotFound) {
+TEST_F(OrderServiceTest, UnknownOrderIsNotFoundToTheOperatorOnly) {
   v1::GetOrderRequest get;
   get.set_order_id(NewUuid());
+  for (const char* reader : {kOperator, kAuditor}) {
+    v1::Order order;
+    auto context = testing::ContextWithDeadline();
+    EXPECT_EQ(Stub(reader)->GetOrder(context.get(), get, &order).error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << reader;
+    v1::OrderHistory history;
+    auto context2 = testing::ContextWithDeadline();
+    EXPECT_EQ(Stub(reader)
+                  ->GetOrderHistory(context2.get(), get, &history)
+                  .error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << reader;
+  }
+  // Police are refused as for another area's order, and the refusals are
+  // audited with the order asked for.
   v1::Order order;
   auto context = testing::ContextWithDeadline();
-  EXPECT_EQ(stub_->GetOrder(context.get(), get, &order).error_code(),
-            grpc::StatusCode::NOT_FOUND);
-  v1::OrderHistory history;
-  auto context2 = testing::ContextWithDeadline();
-  EXPECT_EQ(stub_->GetOrderHistory(context2.get(), get, &history).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  grpc::Status status = stub_->GetOrder(context.get(), get, &order);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnArea));
   v1::RecordServiceRequest serve;
   serve.set_order_id(get.order_id());
   serve.set_actor("pc-2");
   auto context3 = testing::ContextWithDeadline();
-  EXPECT_EQ(stub_->RecordService(context3.get(), serve, &order).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  status = stub_->RecordService(context3.get(), serve, &order);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnArea));
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 2u);
+  for (const v1::AccessAudited& audit : audits) {
+    EXPECT_EQ(audit.agency_id(), kPolice);
+    EXPECT_EQ(audit.object_id(), get.order_id());
+    EXPECT_EQ(audit.decision(), v1::ACCESS_DECISION_REFUSED);
+    EXPECT_EQ(audit.rule_id(), access::kRuleOwnArea);
+    EXPECT_EQ(audit.status_code(), "PERMISSION_DENIED");
+  }
+  EXPECT_EQ(audits[0].rpc(), "/signpost.v1.OrderService/GetOrder");
+  EXPECT_EQ(audits[1].rpc(), "/signpost.v1.OrderService/RecordService");
+  EXPECT_EQ(wakes_, 0);
 }
 
 TEST_F(OrderServiceTest, ApplicationDecisionAndServiceRoundTrip) {
@@ -305,6 +356,7 @@ TEST_F(OrderServiceTest, ApplicationDecisionAndServiceRoundTrip) {
 
   v1::ListOrdersRequest list;
   list.set_referral_id(referral_);
+  list.set_area_code("WMP");  // police list within their own areas
   v1::ListOrdersResponse listed;
   auto context4 = testing::ContextWithDeadline();
   ASSERT_TRUE(stub_->ListOrders(context4.get(), list, &listed).ok());
@@ -315,10 +367,17 @@ TEST_F(OrderServiceTest, ApplicationDecisionAndServiceRoundTrip) {
   auto context5 = testing::ContextWithDeadline();
   ASSERT_TRUE(stub_->GetOrderHistory(context5.get(), get, &history).ok());
   std::vector<v1::OrderState> states;
-  for (const auto& c : history.changes()) states.push_back(c.to_state());
+  std::vector<std::string> actors;
+  for (const auto& c : history.changes()) {
+    states.push_back(c.to_state());
+    actors.push_back(c.actor());
+  }
   EXPECT_THAT(states,
               ElementsAre(v1::ORDER_STATE_APPLIED, v1::ORDER_STATE_GRANTED,
                           v1::ORDER_STATE_SERVED));
+  // The actor as stored: the agency of the certificate, then the officer.
+  EXPECT_THAT(actors, ElementsAre("police-wmp/pc-1", "police-wmp/pc-1",
+                                  "police-wmp/pc-2"));
   EXPECT_EQ(wakes_, 3);  // once per committed mutation
   auto recorded = store::ListReferralEvents(*db_, referral_);
   ASSERT_TRUE(recorded.ok());
@@ -353,8 +412,9 @@ TEST_F(OrderServiceTest, ListOrdersPagesMostRecentFirstWithoutGaps) {
   OpenItems(2);
   testing::ExpectBadTokensRefused(fetch, Queue("WMP", 1, "").next_page_token);
   // So is a token for other filters.
-  testing::ExpectRefused(Orders("GMP", 1, Orders("WMP", 1, "").next_page_token),
-                         "page_token");
+  testing::ExpectRefused(
+      Orders("GMP", 1, Orders("WMP", 1, "").next_page_token, kOperator),
+      "page_token");
 }
 
 TEST_F(OrderServiceTest, ListReviewQueuePagesOldestFirstWithoutGaps) {
@@ -374,13 +434,14 @@ TEST_F(OrderServiceTest, ListReviewQueuePagesOldestFirstWithoutGaps) {
 }
 
 TEST_F(OrderServiceTest, ListConsiderationsPagesBothOrders) {
-  // All open items: oldest first, then by id (the GMP one is oldest).
+  // All open items: oldest first, then by id (the GMP one is oldest); the
+  // operator lists every area's.
   std::vector<std::string> open = OpenItems(520);
-  PageResult gmp = Queue("GMP", 1, "");
+  PageResult gmp = Queue("GMP", 1, "", kOperator);
   ASSERT_EQ(gmp.ids.size(), 1u);
   open.insert(open.begin(), gmp.ids[0]);
   auto all_open = [this](int32_t size, const std::string& token) {
-    return Considerations("", size, token);
+    return Considerations("", size, token, kOperator);
   };
   testing::ExpectPages(all_open, 11, open);
   testing::ExpectPageSizeBounds(all_open);
@@ -403,11 +464,107 @@ TEST_F(OrderServiceTest, ListConsiderationsPagesBothOrders) {
   };
   testing::ExpectPages(of_referral, 1, whole.ids);
   // The two orders' tokens do not mix, though their keys look alike.
-  testing::ExpectBadTokensRefused(of_referral,
-                                  Considerations("", 1, "").next_page_token);
+  testing::ExpectBadTokensRefused(
+      of_referral, Considerations("", 1, "", kOperator).next_page_token);
   testing::ExpectRefused(
-      Considerations("", 1, Considerations(referral_, 1, "").next_page_token),
+      Considerations("", 1, Considerations(referral_, 1, "").next_page_token,
+                     kOperator),
       "page_token");
+}
+
+TEST_F(OrderServiceTest, CallWithoutAClientCertificateFailsAtTheHandshake) {
+  auto anonymous = v1::OrderService::NewStub(server_.AnonymousChannel());
+  v1::GetOrderRequest get;
+  get.set_order_id(NewUuid());
+  v1::Order order;
+  auto context = testing::ContextWithDeadline();
+  EXPECT_EQ(anonymous->GetOrder(context.get(), get, &order).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  v1::ListOrdersRequest list;
+  list.set_area_code("WMP");
+  v1::ListOrdersResponse listed;
+  auto context2 = testing::ContextWithDeadline();
+  EXPECT_EQ(anonymous->ListOrders(context2.get(), list, &listed).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(listed.orders_size(), 0);
+}
+
+TEST_F(OrderServiceTest, RoleOutsideTheTableIsRefusedAndAudited) {
+  v1::Order applied;
+  ASSERT_TRUE(Apply(Application(v1::ORDER_TYPE_DVPO), &applied).ok());
+  const int wakes = wakes_;
+  v1::RecordDecisionRequest decision;
+  decision.set_order_id(applied.order_id());
+  decision.set_granted(true);
+  decision.mutable_authority()->set_court_or_officer("WORC-MC");
+  decision.mutable_terms()->set_duration_days(28);
+  decision.set_actor("pc-1");
+  // The commissioner holds no orders role; the operator only reads orders.
+  for (const char* agency : {"pcc-wmp", kOperator}) {
+    v1::Order decided;
+    auto context = testing::ContextWithDeadline();
+    grpc::Status status =
+        Stub(agency)->RecordDecision(context.get(), decision, &decided);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << agency << ": " << status.error_message();
+    EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleFunction))
+        << agency;
+  }
+  // Nothing was written...
+  EXPECT_EQ(wakes_, wakes);
+  v1::GetOrderRequest get;
+  get.set_order_id(applied.order_id());
+  v1::Order read;
+  auto context = testing::ContextWithDeadline();
+  ASSERT_TRUE(stub_->GetOrder(context.get(), get, &read).ok());
+  EXPECT_EQ(read.state(), v1::ORDER_STATE_APPLIED);
+  // ...and each refusal is in the access audit, without an object (the
+  // function rule refuses the method itself).
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 2u);
+  EXPECT_EQ(audits[0].agency_id(), "pcc-wmp");
+  EXPECT_EQ(audits[1].agency_id(), kOperator);
+  for (const v1::AccessAudited& audit : audits) {
+    EXPECT_EQ(audit.rpc(), "/signpost.v1.OrderService/RecordDecision");
+    EXPECT_EQ(audit.decision(), v1::ACCESS_DECISION_REFUSED);
+    EXPECT_EQ(audit.rule_id(), access::kRuleFunction);
+    EXPECT_EQ(audit.status_code(), "PERMISSION_DENIED");
+    EXPECT_EQ(audit.field_class(), v1::FIELD_CLASS_NONE);
+    EXPECT_EQ(audit.object_id(), "");
+  }
+}
+
+TEST_F(OrderServiceTest, OversightReadsEveryAreaAndPoliceTheirOwn) {
+  const std::vector<std::string> wmp = SaveOrders(2);
+  OpenItems(1);
+  // The auditor reads an order, lists another area's and every area's open
+  // review items.
+  v1::GetOrderRequest get;
+  get.set_order_id(wmp[0]);
+  v1::Order read;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status = Stub(kAuditor)->GetOrder(context.get(), get, &read);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(read.order_id(), wmp[0]);
+  PageResult gmp = Orders("GMP", 10, "", kAuditor);
+  ASSERT_TRUE(gmp.status.ok()) << gmp.status.error_message();
+  EXPECT_EQ(gmp.ids.size(), 1u);
+  PageResult open = Considerations("", 10, "", kAuditor);
+  ASSERT_TRUE(open.status.ok()) << open.status.error_message();
+  EXPECT_EQ(open.ids.size(), 2u);
+  // WMP police: their own area only, and no list of every area's items.
+  PageResult own = Orders("WMP", 10, "");
+  ASSERT_TRUE(own.status.ok()) << own.status.error_message();
+  EXPECT_EQ(own.ids, wmp);
+  for (const PageResult& refused :
+       {Orders("GMP", 10, ""), Orders("", 10, ""), Queue("GMP", 10, ""),
+        Considerations("", 10, "")}) {
+    EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << refused.status.error_message();
+    EXPECT_THAT(testing::RuleIds(refused.status),
+                ElementsAre(access::kRuleOwnArea));
+    EXPECT_TRUE(refused.ids.empty());
+  }
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
-// The triage gRPC adapter over an in-process server and a real SQLite file.
+// The triage gRPC adapter over an in-process server (mutual TLS, each call
+// as a registered agency) and a real SQLite file.
 #include "services/triage/triage_service.h"
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "common/access/authz.h"
 #include "common/events/envelope.h"
 #include "common/grpc/status.h"
 #include "common/ids/ids.h"
@@ -24,18 +27,35 @@
 namespace signpost::triage {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::PageResult;
 using ::testing::UnorderedElementsAre;
+
+// The agencies calling: the examples' referrer, the area's MARAC
+// coordinator, another referrer of the area, Signpost's operator.
+constexpr char kReferrer[] = "police-wmp";
+constexpr char kMarac[] = "marac-coordinator-wmp";
+constexpr char kOtherReferrer[] = "nhs-lth-ae";
+constexpr char kOperator[] = "signpost-operator";
 
 class TriageServiceTest : public ::testing::Test {
  protected:
   TriageServiceTest()
       : db_(OpenDb(dir_)),
         app_(*db_, SharedDefaultPolicy()),
+        gate_(*db_, "triage"),
         api_(
-            app_, [this] { ++wakes_; }, executor_),
-        server_({&api_}),
-        stub_(v1::TriageService::NewStub(server_.channel())) {}
+            app_, [this] { ++wakes_; }, gate_.gate()),
+        server_({&api_}) {}
+
+  // A stub presenting `agency`'s certificate (one channel per agency).
+  v1::TriageService::Stub* Stub(const std::string& agency) {
+    std::unique_ptr<v1::TriageService::Stub>& stub = stubs_[agency];
+    if (stub == nullptr) {
+      stub = v1::TriageService::NewStub(server_.ChannelAs(agency));
+    }
+    return stub.get();
+  }
 
   static std::unique_ptr<store::Database> OpenDb(const testing::TempDir& dir) {
     auto db =
@@ -59,31 +79,36 @@ class TriageServiceTest : public ::testing::Test {
   }
 
   grpc::Status Get(const std::string& referral_id,
-                   v1::GetDecisionResponse* response) {
+                   v1::GetDecisionResponse* response,
+                   const std::string& agency = kReferrer) {
     v1::GetDecisionRequest request;
     request.set_referral_id(referral_id);
     auto context = testing::ContextWithDeadline();
-    return stub_->GetDecision(context.get(), request, response);
+    return Stub(agency)->GetDecision(context.get(), request, response);
   }
   grpc::Status Override(const v1::OverrideRiskRequest& request,
-                        v1::DecisionVersion* response) {
+                        v1::DecisionVersion* response,
+                        const std::string& agency = kReferrer) {
     auto context = testing::ContextWithDeadline();
-    return stub_->OverrideRisk(context.get(), request, response);
+    return Stub(agency)->OverrideRisk(context.get(), request, response);
   }
   grpc::Status Reassess(const v1::ReassessRequest& request,
-                        v1::DecisionVersion* response) {
+                        v1::DecisionVersion* response,
+                        const std::string& agency = kReferrer) {
     auto context = testing::ContextWithDeadline();
-    return stub_->Reassess(context.get(), request, response);
+    return Stub(agency)->Reassess(context.get(), request, response);
   }
   grpc::Status Agenda(const std::string& area_code,
-                      v1::ListMaracAgendaResponse* response) {
+                      v1::ListMaracAgendaResponse* response,
+                      const std::string& agency = kMarac) {
     v1::ListMaracAgendaRequest request;
     request.set_area_code(area_code);
     auto context = testing::ContextWithDeadline();
-    return stub_->ListMaracAgenda(context.get(), request, response);
+    return Stub(agency)->ListMaracAgenda(context.get(), request, response);
   }
   PageResult AgendaPage(const std::string& area_code, int32_t page_size,
-                        const std::string& page_token) {
+                        const std::string& page_token,
+                        const std::string& agency = kMarac) {
     v1::ListMaracAgendaRequest request;
     request.set_area_code(area_code);
     request.set_page_size(page_size);
@@ -91,7 +116,8 @@ class TriageServiceTest : public ::testing::Test {
     v1::ListMaracAgendaResponse response;
     auto context = testing::ContextWithDeadline();
     PageResult page;
-    page.status = stub_->ListMaracAgenda(context.get(), request, &response);
+    page.status =
+        Stub(agency)->ListMaracAgenda(context.get(), request, &response);
     for (const auto& item : response.items()) {
       page.ids.push_back(item.referral_id());
     }
@@ -156,10 +182,10 @@ class TriageServiceTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   TriageApp app_;
   std::atomic<int> wakes_{0};
-  grpcutil::Executor executor_{2};
+  testing::TestGate gate_;
   TriageServiceImpl api_;
   testing::InProcessServer server_;
-  std::unique_ptr<v1::TriageService::Stub> stub_;
+  std::map<std::string, std::unique_ptr<v1::TriageService::Stub>> stubs_;
 };
 
 TEST_F(TriageServiceTest, BadOverrideNamesEveryBadField) {
@@ -223,20 +249,27 @@ TEST_F(TriageServiceTest, OverrideThatLowersRiskIsRefusedByPjRaise) {
   EXPECT_EQ(wakes_.load(), 0);
 }
 
-TEST_F(TriageServiceTest, UnknownReferralIsNotFound) {
+TEST_F(TriageServiceTest, UnknownReferralIsNotFoundToTheOperatorOnly) {
   v1::GetDecisionResponse decision;
-  EXPECT_EQ(Get(NewUuid(), &decision).error_code(),
+  EXPECT_EQ(Get(NewUuid(), &decision, kOperator).error_code(),
             grpc::StatusCode::NOT_FOUND);
   v1::DecisionVersion version;
-  EXPECT_EQ(Override(OverrideTo(NewUuid(), v1::RISK_LEVEL_HIGH), &version)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
   v1::ReassessRequest reassess;
   reassess.set_referral_id(NewUuid());
   reassess.set_practitioner_id("idva-ann");
   reassess.mutable_assessment();
-  EXPECT_EQ(Reassess(reassess, &version).error_code(),
+  EXPECT_EQ(Reassess(reassess, &version, kOperator).error_code(),
             grpc::StatusCode::NOT_FOUND);
+  // A referrer is refused as for a referral that is not its own.
+  grpc::Status status = Get(NewUuid(), &decision);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnReferral));
+  status = Override(OverrideTo(NewUuid(), v1::RISK_LEVEL_HIGH), &version);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnReferral));
+  status = Reassess(reassess, &version);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnReferral));
   EXPECT_EQ(wakes_.load(), 0);
 }
 
@@ -265,6 +298,9 @@ TEST_F(TriageServiceTest, OverrideRaisesRiskAndReadsBackTheSameVersion) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(after.history_size(), 2);
   EXPECT_EQ(after.decision().version(), 2);
+  // The agency of the certificate is stored with the practitioner.
+  EXPECT_EQ(after.history(1).practitioner_id(), "sgt-42");
+  EXPECT_EQ(after.history(1).practitioner_agency(), kReferrer);
   EXPECT_EQ(after.decided_at().SerializeAsString(),
             raised.decided_at().SerializeAsString());
   EXPECT_EQ(after.history(1).decided_at().SerializeAsString(),
@@ -310,11 +346,104 @@ TEST_F(TriageServiceTest, MaracAgendaPagesOldestFirstWithoutGaps) {
   testing::ExpectBadTokensRefused(
       fetch, paging::NextPageToken(kOther, paging::Scope({"WMP"}),
                                    paging::Cursor({int64_t{1}, wmp[0]})));
-  testing::ExpectRefused(AgendaPage("GMP", 1, fetch(1, "").next_page_token),
-                         "page_token");
+  testing::ExpectRefused(
+      AgendaPage("GMP", 1, fetch(1, "").next_page_token, kOperator),
+      "page_token");
   PageResult bad = AgendaPage("", -1, "");
   EXPECT_THAT(testing::BadFields(bad.status),
               UnorderedElementsAre("area_code", "page_size"));
+}
+
+TEST_F(TriageServiceTest, CallWithoutAClientCertificateFailsAtTheHandshake) {
+  auto anonymous = v1::TriageService::NewStub(server_.AnonymousChannel());
+  v1::ListMaracAgendaRequest request;
+  request.set_area_code("WMP");
+  v1::ListMaracAgendaResponse response;
+  auto context = testing::ContextWithDeadline();
+  EXPECT_EQ(anonymous->ListMaracAgenda(context.get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(response.items_size(), 0);
+}
+
+TEST_F(TriageServiceTest, RoleOutsideTheTableIsRefusedAndAudited) {
+  std::string id = Received("t01_strangulation_punjabi");
+  // A hospital refers, but keeps no MARAC agenda; a commissioner reads no
+  // decisions.
+  v1::ListMaracAgendaResponse agenda;
+  grpc::Status status = Agenda("WMP", &agenda, kOtherReferrer);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleFunction));
+  EXPECT_EQ(agenda.items_size(), 0);
+  v1::GetDecisionResponse decision;
+  status = Get(id, &decision, "pcc-wmp");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleFunction));
+  EXPECT_FALSE(decision.has_decision());
+
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 2u);
+  EXPECT_EQ(audits[0].agency_id(), kOtherReferrer);
+  EXPECT_EQ(audits[0].rpc(), "/signpost.v1.TriageService/ListMaracAgenda");
+  EXPECT_EQ(audits[1].agency_id(), "pcc-wmp");
+  EXPECT_EQ(audits[1].rpc(), "/signpost.v1.TriageService/GetDecision");
+  for (const v1::AccessAudited& audit : audits) {
+    EXPECT_EQ(audit.decision(), v1::ACCESS_DECISION_REFUSED);
+    EXPECT_EQ(audit.rule_id(), access::kRuleFunction);
+    EXPECT_EQ(audit.status_code(), "PERMISSION_DENIED");
+    EXPECT_EQ(audit.field_class(), v1::FIELD_CLASS_NONE);
+  }
+}
+
+TEST_F(TriageServiceTest, AnotherReferrerIsRefusedAsForAnUnknownReferral) {
+  std::string id = Received("t02_standard_da");
+  const int64_t events = Events();
+  v1::GetDecisionResponse decision;
+  grpc::Status not_theirs = Get(id, &decision, kOtherReferrer);
+  grpc::Status unknown = Get(NewUuid(), &decision, kOtherReferrer);
+  for (const grpc::Status& status : {not_theirs, unknown}) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(testing::RuleIds(status),
+                ElementsAre(access::kRuleOwnReferral));
+  }
+  EXPECT_EQ(not_theirs.error_message(), unknown.error_message());
+  v1::DecisionVersion version;
+  grpc::Status status =
+      Override(OverrideTo(id, v1::RISK_LEVEL_HIGH), &version, kOtherReferrer);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnReferral));
+  EXPECT_EQ(wakes_.load(), 0);
+  // Audited with the referral asked for; nothing else was emitted.
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 3u);
+  EXPECT_EQ(audits[0].object_id(), id);
+  EXPECT_EQ(audits[2].object_id(), id);
+  EXPECT_EQ(audits[2].rpc(), "/signpost.v1.TriageService/OverrideRisk");
+  for (const v1::AccessAudited& audit : audits) {
+    EXPECT_EQ(audit.agency_id(), kOtherReferrer);
+    EXPECT_EQ(audit.decision(), v1::ACCESS_DECISION_REFUSED);
+    EXPECT_EQ(audit.rule_id(), access::kRuleOwnReferral);
+  }
+  EXPECT_EQ(Events(), events + 3);  // the three audit events
+  // The area's MARAC coordinator reads it.
+  status = Get(id, &decision, kMarac);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(decision.referral_id(), id);
+}
+
+TEST_F(TriageServiceTest, MaracCoordinatorListsOnlyItsOwnAreasAgenda) {
+  v1::ListMaracAgendaResponse agenda;
+  grpc::Status status = Agenda("GMP", &agenda);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnArea));
+  status = Agenda("GMP", &agenda, kOperator);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(agenda.items_size(), 0);
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 1u);
+  EXPECT_EQ(audits[0].agency_id(), kMarac);
+  EXPECT_EQ(audits[0].object_id(), "GMP");
+  EXPECT_EQ(audits[0].rule_id(), access::kRuleOwnArea);
 }
 
 }  // namespace

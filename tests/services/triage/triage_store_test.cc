@@ -1,12 +1,16 @@
 // Triage's use cases (TriageApp over TriageStore) on a real SQLite file: what
-// each writes, emits and reads back.
+// each writes, emits and reads back, and who may: the referrer of a referral,
+// the MARAC coordinator and police of its area, Signpost's operator and
+// auditor (the object rules of TriageService).
 #include "services/triage/triage_store.h"
 
+#include "common/access/authz.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/intake/validation.h"
 #include "services/triage/triage_app.h"
@@ -16,6 +20,33 @@
 
 namespace signpost::triage {
 namespace {
+
+// The rule id a refusal carries ("" when it carries none).
+std::string RefusalRule(const absl::Status& s) {
+  std::optional<errors::RuleViolationDetail> rule = errors::RuleViolationOf(s);
+  return rule.has_value() ? rule->rule_id : "";
+}
+
+// Expects PERMISSION_DENIED naming `rule`.
+void ExpectRefused(const absl::Status& status, const std::string& rule,
+                   const std::string& what) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied)
+      << what << ": " << status;
+  EXPECT_EQ(RefusalRule(status), rule) << what;
+}
+
+// An agency of `kind` holding `role` for `area` only (not in the shipped
+// registry: "another area").
+access::Principal AgencyOf(const std::string& agency_id, v1::AgencyKind kind,
+                           v1::Role role, const std::string& area) {
+  v1::Agency agency;
+  agency.set_agency_id(agency_id);
+  agency.set_kind(kind);
+  agency.add_roles(role);
+  agency.add_area_codes(area);
+  agency.set_name("Another area's agency (test)");
+  return access::Principal(agency);
+}
 
 class TriageStoreTest : public ::testing::Test {
  protected:
@@ -53,9 +84,11 @@ class TriageStoreTest : public ::testing::Test {
       return app_->TriageReceived(tx, e.envelope, e.traceparent);
     });
   }
+  // Every version, as the operator reads them (NOT_FOUND when there are
+  // none).
   absl::StatusOr<std::vector<v1::DecisionVersion>> History(
       const std::string& referral_id) {
-    return app_->GetDecision(ReferralId(referral_id));
+    return app_->GetDecision(operator_, ReferralId(referral_id));
   }
   static RiskJudgement Judgement(const std::string& referral_id,
                                  v1::RiskLevel risk,
@@ -67,6 +100,15 @@ class TriageStoreTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<TriageApp> app_;
   std::unique_ptr<TriageHandler> handler_;
+  // The examples' referrer (referrer_org "police-wmp"), the area's MARAC
+  // coordinator (WMP), another referrer of the area, Signpost's operator
+  // and auditor.
+  const access::Principal referrer_ = testing::PrincipalOf("police-wmp");
+  const access::Principal marac_ =
+      testing::PrincipalOf("marac-coordinator-wmp");
+  const access::Principal other_referrer_ = testing::PrincipalOf("nhs-lth-ae");
+  const access::Principal operator_ = testing::PrincipalOf("signpost-operator");
+  const access::Principal auditor_ = testing::PrincipalOf("signpost-auditor");
 };
 
 TEST_F(TriageStoreTest, DecisionAndEventAreRecordedOncePerEvent) {
@@ -123,6 +165,13 @@ TEST_F(TriageStoreTest,
 
 TEST_F(TriageStoreTest, UnknownReferralHasNoDecision) {
   EXPECT_EQ(History("nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(app_->GetDecision(auditor_, ReferralId("nope")).status().code(),
+            absl::StatusCode::kNotFound);
+  // Anyone else is refused as for a referral that is not theirs.
+  for (const access::Principal* caller : {&referrer_, &marac_}) {
+    ExpectRefused(app_->GetDecision(*caller, ReferralId("nope")).status(),
+                  access::kRuleOwnReferral, caller->agency_id().value());
+  }
 }
 
 TEST_F(TriageStoreTest, ReassessmentThatRaisesRiskMakesANewVersionAndEvent) {
@@ -132,7 +181,7 @@ TEST_F(TriageStoreTest, ReassessmentThatRaisesRiskMakesANewVersionAndEvent) {
   ASSERT_TRUE(Triage(Received(id, t2)).ok());
   Reassessment r{ReferralId(id), t2.assessment(), std::nullopt, "idva-ann"};
   for (int i = 0; i < 16; ++i) r.assessment.set_dash_answers(i, i != 7);
-  auto v = app_->Reassess(r, NewTraceparent());
+  auto v = app_->Reassess(referrer_, r, NewTraceparent());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->version(), 2);
   EXPECT_EQ(v->decision().risk(), v1::RISK_LEVEL_HIGH);
@@ -152,14 +201,21 @@ TEST_F(TriageStoreTest,
        ReassessingAnUnknownReferralIsNotFoundAndWritesNothing) {
   Reassessment r{ReferralId("6f1c0d2e-0000-4000-8000-0000000000ff"),
                  v1::Assessment(), std::nullopt, "idva-ann"};
-  EXPECT_EQ(app_->Reassess(r, NewTraceparent()).status().code(),
+  // NOT_FOUND to the operator, who may reassess any referral...
+  EXPECT_EQ(app_->Reassess(operator_, r, NewTraceparent()).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(app_->OverrideRisk(Judgement(r.referral_id.value(),
-                                         v1::RISK_LEVEL_HIGH, "why"),
-                               NewTraceparent())
-                .status()
-                .code(),
-            absl::StatusCode::kNotFound);
+  // ...refused to a referrer as a referral that is not its own.
+  ExpectRefused(app_->Reassess(referrer_, r, NewTraceparent()).status(),
+                access::kRuleOwnReferral, "Reassess");
+  for (const access::Principal* caller : {&referrer_, &marac_}) {
+    ExpectRefused(app_->OverrideRisk(*caller,
+                                     Judgement(r.referral_id.value(),
+                                               v1::RISK_LEVEL_HIGH, "why"),
+                                     NewTraceparent())
+                      .status(),
+                  access::kRuleOwnReferral,
+                  "OverrideRisk, " + caller->agency_id().value());
+  }
   EXPECT_EQ(*store::CountUnsent(*db_), 0);
 }
 
@@ -170,6 +226,7 @@ TEST_F(TriageStoreTest,
   std::string id = "6f1c0d2e-0000-4000-8000-000000000009";
   ASSERT_TRUE(Triage(Received(id, t1)).ok());
   auto refused = app_->OverrideRisk(
+      referrer_,
       Judgement(id, v1::RISK_LEVEL_MEDIUM, "victim says things are calmer"),
       NewTraceparent());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -191,7 +248,8 @@ TEST_F(TriageStoreTest, OverrideThatRaisesIsAuditedWithoutItsFreeText) {
   std::string id = "6f1c0d2e-0000-4000-8000-000000000003";
   ASSERT_TRUE(Triage(Received(id, t2)).ok());
   auto v =
-      app_->OverrideRisk(Judgement(id, v1::RISK_LEVEL_HIGH,
+      app_->OverrideRisk(referrer_,
+                         Judgement(id, v1::RISK_LEVEL_HIGH,
                                    "perpetrator released from custody today"),
                          NewTraceparent());
   ASSERT_TRUE(v.ok()) << v.status();
@@ -212,7 +270,7 @@ TEST_F(TriageStoreTest, OverrideThatRaisesIsAuditedWithoutItsFreeText) {
   }
   // A later reassessment keeps the practitioner's judgement.
   Reassessment again{ReferralId(id), t2.assessment(), std::nullopt, "idva-ann"};
-  auto v3 = app_->Reassess(again, NewTraceparent());
+  auto v3 = app_->Reassess(referrer_, again, NewTraceparent());
   ASSERT_TRUE(v3.ok());
   EXPECT_EQ(v3->decision().risk(), v1::RISK_LEVEL_HIGH);
 }
@@ -222,8 +280,8 @@ TEST_F(TriageStoreTest, DecidedAtHasMillisecondsAndAgreesEverywhere) {
       intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
   std::string id = "6f1c0d2e-0000-4000-8000-000000000004";
   ASSERT_TRUE(Triage(Received(id, t2)).ok());
-  auto v = app_->OverrideRisk(Judgement(id, v1::RISK_LEVEL_HIGH, "why"),
-                              NewTraceparent());
+  auto v = app_->OverrideRisk(
+      referrer_, Judgement(id, v1::RISK_LEVEL_HIGH, "why"), NewTraceparent());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->decided_at().nanos() % 1000000, 0);
   auto history = History(id);
@@ -237,7 +295,7 @@ TEST_F(TriageStoreTest, DecidedAtHasMillisecondsAndAgreesEverywhere) {
             (*history)[0].decided_at().SerializeAsString());
   EXPECT_EQ((*events)[2].envelope.occurred_at().SerializeAsString(),
             v->decided_at().SerializeAsString());
-  auto agenda = app_->ListMaracAgenda("WMP");
+  auto agenda = app_->ListMaracAgenda(marac_, "WMP");
   ASSERT_TRUE(agenda.ok());
   ASSERT_EQ(agenda->items.size(), 1u);
   EXPECT_EQ(agenda->items[0].decided_at().SerializeAsString(),
@@ -263,13 +321,16 @@ TEST_F(TriageStoreTest, MaracAgendaListsTheAreasMaracReferralsWithReasons) {
           Received(t3, intake::ExtractFacts(
                            testing::LoadExample("t03_escalation").referral())))
           .ok());
-  auto agenda = app_->ListMaracAgenda("WMP");
+  auto agenda = app_->ListMaracAgenda(marac_, "WMP");
   ASSERT_TRUE(agenda.ok());
   ASSERT_EQ(agenda->items.size(), 2u);
   EXPECT_EQ(agenda->items[0].referral_id(), t1);
   EXPECT_EQ(agenda->items[0].reasons(0).rule_id(), "MARAC-PJ");
   EXPECT_EQ(agenda->items[1].referral_id(), t3);
-  EXPECT_EQ(app_->ListMaracAgenda("GMP")->items.size(), 0u);
+  // Another area's agenda: empty to the operator, not WMP's coordinator's.
+  EXPECT_EQ(app_->ListMaracAgenda(operator_, "GMP")->items.size(), 0u);
+  ExpectRefused(app_->ListMaracAgenda(marac_, "GMP").status(),
+                access::kRuleOwnArea, "ListMaracAgenda GMP");
 }
 
 TEST_F(TriageStoreTest,
@@ -289,6 +350,167 @@ TEST_F(TriageStoreTest,
   // The referrer said "1 incident" each time, but this is the victim's third
   // DA referral in 12 months: MARAC-ESCALATION.
   EXPECT_EQ(marac, (std::vector<bool>{false, false, true}));
+}
+
+TEST_F(TriageStoreTest, AReferrerThatDidNotSubmitTheReferralIsRefused) {
+  auto t2 =
+      intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
+  ASSERT_EQ(t2.referrer_org(), "police-wmp");
+  std::string id = "6f1c0d2e-0000-4000-8000-000000000021";
+  ASSERT_TRUE(Triage(Received(id, t2)).ok());
+  const std::string unknown = "6f1c0d2e-0000-4000-8000-0000000000fe";
+  Reassessment r{ReferralId(id), t2.assessment(), std::nullopt, "nurse-1"};
+  for (int i = 0; i < 16; ++i) r.assessment.set_dash_answers(i, true);
+  Reassessment r_unknown = r;
+  r_unknown.referral_id = ReferralId(unknown);
+  // nhs-lth-ae refers in the same area, but did not submit this referral:
+  // each use case refuses it exactly as it refuses an unknown referral.
+  const std::vector<std::pair<absl::Status, absl::Status>> refusals = {
+      {app_->GetDecision(other_referrer_, ReferralId(id)).status(),
+       app_->GetDecision(other_referrer_, ReferralId(unknown)).status()},
+      {app_->Reassess(other_referrer_, r, NewTraceparent()).status(),
+       app_->Reassess(other_referrer_, r_unknown, NewTraceparent()).status()},
+      {app_->OverrideRisk(other_referrer_,
+                          Judgement(id, v1::RISK_LEVEL_HIGH, "why"),
+                          NewTraceparent())
+           .status(),
+       app_->OverrideRisk(other_referrer_,
+                          Judgement(unknown, v1::RISK_LEVEL_HIGH, "why"),
+                          NewTraceparent())
+           .status()}};
+  for (const auto& [not_theirs, unknown_one] : refusals) {
+    ExpectRefused(not_theirs, access::kRuleOwnReferral, "not theirs");
+    ExpectRefused(unknown_one, access::kRuleOwnReferral, "unknown");
+    EXPECT_EQ(not_theirs.message(), unknown_one.message());
+  }
+  // Nothing was written: one version, one event.
+  EXPECT_EQ(History(id)->size(), 1u);
+  EXPECT_EQ(store::ListReferralEvents(*db_, id)->size(), 1u);
+}
+
+TEST_F(TriageStoreTest, EachUseCaseAdmitsItsOwnCallers) {
+  auto t2 =
+      intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
+  std::string id = "6f1c0d2e-0000-4000-8000-000000000022";
+  ASSERT_TRUE(Triage(Received(id, t2)).ok());
+  const ReferralId referral(id);
+  const access::Principal vawg = testing::PrincipalOf("police-vawg-wmp");
+  const access::Principal gmp_marac =
+      AgencyOf("marac-coordinator-gmp", v1::AGENCY_KIND_MARAC,
+               v1::ROLE_MARAC_COORDINATOR, "GMP");
+  const access::Principal gmp_police =
+      AgencyOf("police-gmp", v1::AGENCY_KIND_POLICE_FORCE,
+               v1::ROLE_POLICE_ORDERS, "GMP");
+  // GetDecision: its referrer, MARAC and police of its area, oversight.
+  for (const access::Principal* reader :
+       {&referrer_, &marac_, &vawg, &operator_, &auditor_}) {
+    EXPECT_TRUE(app_->GetDecision(*reader, referral).ok())
+        << reader->agency_id().value();
+  }
+  for (const access::Principal* other : {&gmp_marac, &gmp_police}) {
+    ExpectRefused(app_->GetDecision(*other, referral).status(),
+                  access::kRuleOwnReferral, other->agency_id().value());
+  }
+  // Reassess: its referrer or the operator, not the area's MARAC.
+  Reassessment r{referral, t2.assessment(), std::nullopt, "marac-1"};
+  ExpectRefused(app_->Reassess(marac_, r, NewTraceparent()).status(),
+                access::kRuleOwnReferral, "Reassess by MARAC");
+  r.practitioner_id = "ops-1";
+  auto by_operator = app_->Reassess(operator_, r, NewTraceparent());
+  ASSERT_TRUE(by_operator.ok()) << by_operator.status();
+  // OverrideRisk: its referrer or the MARAC of its area, not the operator
+  // nor another area's MARAC.
+  ExpectRefused(
+      app_->OverrideRisk(operator_, Judgement(id, v1::RISK_LEVEL_HIGH, "why"),
+                         NewTraceparent())
+          .status(),
+      access::kRuleOwnReferral, "OverrideRisk by the operator");
+  ExpectRefused(
+      app_->OverrideRisk(gmp_marac, Judgement(id, v1::RISK_LEVEL_HIGH, "why"),
+                         NewTraceparent())
+          .status(),
+      access::kRuleOwnReferral, "OverrideRisk by GMP's MARAC");
+  EXPECT_EQ(History(id)->size(), 2u);  // the operator's reassessment only
+}
+
+TEST_F(TriageStoreTest, MaracOfAnotherAreaIsRefusedTheAgenda) {
+  ASSERT_TRUE(
+      Triage(Received("6f1c0d2e-0000-4000-8000-000000000023",
+                      intake::ExtractFacts(
+                          testing::LoadExample("t01_strangulation_punjabi")
+                              .referral())))
+          .ok());
+  const access::Principal gmp_marac =
+      AgencyOf("marac-coordinator-gmp", v1::AGENCY_KIND_MARAC,
+               v1::ROLE_MARAC_COORDINATOR, "GMP");
+  auto refused = app_->ListMaracAgenda(gmp_marac, "WMP");
+  ExpectRefused(refused.status(), access::kRuleOwnArea, "ListMaracAgenda");
+  EXPECT_EQ(errors::RuleViolationOf(refused.status())->subject, "WMP");
+  auto own = app_->ListMaracAgenda(gmp_marac, "GMP");
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_TRUE(own->items.empty());
+  // The area's coordinator and the operator see the referral.
+  EXPECT_EQ(app_->ListMaracAgenda(marac_, "WMP")->items.size(), 1u);
+  EXPECT_EQ(app_->ListMaracAgenda(operator_, "WMP")->items.size(), 1u);
+}
+
+TEST_F(TriageStoreTest, NewVersionsStoreTheAgencyThePractitionerActedFor) {
+  auto t2 =
+      intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
+  std::string id = "6f1c0d2e-0000-4000-8000-000000000024";
+  ASSERT_TRUE(Triage(Received(id, t2)).ok());
+  // The area's MARAC coordinator overrides; the referrer then reassesses.
+  ASSERT_TRUE(app_->OverrideRisk(marac_,
+                                 Judgement(id, v1::RISK_LEVEL_HIGH, "why"),
+                                 NewTraceparent())
+                  .ok());
+  Reassessment r{ReferralId(id), t2.assessment(), std::nullopt, "pc-5"};
+  ASSERT_TRUE(app_->Reassess(referrer_, r, NewTraceparent()).ok());
+  auto history = History(id);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 3u);
+  std::vector<std::pair<std::string, std::string>> who;
+  for (const v1::DecisionVersion& v : *history) {
+    who.emplace_back(v.practitioner_id(), v.practitioner_agency());
+  }
+  EXPECT_EQ(who, (std::vector<std::pair<std::string, std::string>>{
+                     {"", ""},
+                     {"sgt-42", "marac-coordinator-wmp"},
+                     {"pc-5", "police-wmp"}}));
+  // The audit event names the agency too.
+  auto events = store::ListReferralEvents(*db_, id);
+  ASSERT_EQ(events->size(), 4u);
+  ASSERT_TRUE((*events)[1].envelope.has_risk_overridden());
+  EXPECT_EQ((*events)[1].envelope.risk_overridden().practitioner_agency(),
+            "marac-coordinator-wmp");
+}
+
+// What Reassess and OverrideRisk answer is the version GetDecision later
+// reads, practitioner_agency included.
+TEST_F(TriageStoreTest, NewVersionAnswersWithThePractitionersAgency) {
+  auto t2 =
+      intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
+  std::string id = "6f1c0d2e-0000-4000-8000-000000000025";
+  ASSERT_TRUE(Triage(Received(id, t2)).ok());
+  auto overridden = app_->OverrideRisk(
+      marac_, Judgement(id, v1::RISK_LEVEL_HIGH, "why"), NewTraceparent());
+  ASSERT_TRUE(overridden.ok()) << overridden.status();
+  Reassessment r{ReferralId(id), t2.assessment(), std::nullopt, "pc-5"};
+  auto reassessed = app_->Reassess(referrer_, r, NewTraceparent());
+  ASSERT_TRUE(reassessed.ok()) << reassessed.status();
+  EXPECT_EQ(overridden->practitioner_agency(), "marac-coordinator-wmp");
+  EXPECT_EQ(reassessed->practitioner_agency(), "police-wmp");
+  auto history = History(id);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 3u);
+  for (const auto& [stored, answered] :
+       {std::pair((*history)[1], *overridden),
+        std::pair((*history)[2], *reassessed)}) {
+    std::string diff;
+    google::protobuf::util::MessageDifferencer differencer;
+    differencer.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(differencer.Compare(stored, answered)) << diff;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,93 @@
+// The gate every RPC passes through, in this order:
+//   1. authentication: the agency of the verified client certificate
+//      (tls.h); none is UNAUTHENTICATED (AUTHZ-UNAUTHENTICATED), a Signpost
+//      service identity is refused (AUTHZ-SERVICE-CALLER: services talk
+//      over Kafka, not to each other's APIs);
+//   2. the function rule for the method (access::Authorizer): an
+//      unregistered agency or a role the table does not list is
+//      PERMISSION_DENIED;
+//   3. the handler, on the executor, with the caller's Principal, for the
+//      application layer's object and property rules.
+// Every refusal (UNAUTHENTICATED or PERMISSION_DENIED, from any step) is
+// written to the access audit with its rule id and no personal data.
+// Thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/access/authz.h"
+#include "common/grpc/executor.h"
+#include "common/grpc/tls.h"
+#include "common/store/access_audit.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+
+namespace signpost::grpcutil {
+
+class Gate {
+ public:
+  using Handler = std::function<absl::Status(const access::Principal&)>;
+  // Who is calling. Binaries always use CallerOf (the verified certificate);
+  // a benchmark may fix the identity to measure plaintext transport.
+  using Authenticate =
+      std::function<absl::StatusOr<Caller>(const grpc::ServerContextBase&)>;
+
+  // None is owned; all must outlive the gate. `audit` may be null (no audit
+  // trail: low-level tests only).
+  Gate(Executor& executor, const access::Authorizer& authorizer,
+       store::AccessAuditLog* audit, Authenticate authenticate = CallerOf)
+      : executor_(executor),
+        authorizer_(authorizer),
+        audit_(audit),
+        authenticate_(std::move(authenticate)) {}
+
+  // Runs `handler` for an authenticated, function-authorised caller of
+  // `method` (its gRPC path, "/signpost.v1.IntakeService/GetReferral") and
+  // finishes the call's default reactor with its status.
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
+                                absl::string_view method, Handler handler);
+
+  Executor& executor() { return executor_; }
+
+ private:
+  absl::StatusOr<access::Principal> Admit(
+      const grpc::CallbackServerContext& context, absl::string_view method,
+      std::string* agency) const;
+  void AuditRefusal(absl::string_view agency, absl::string_view method,
+                    const absl::Status& status,
+                    absl::string_view traceparent) const;
+
+  Executor& executor_;
+  const access::Authorizer& authorizer_;
+  store::AccessAuditLog* audit_;
+  Authenticate authenticate_;
+};
+
+// The shape every mutating RPC shares: admit the caller through `gate`,
+// check every field (`validate` returns FieldErrors), call the application
+// with the caller and the call's traceparent (`call(principal, traceparent)`
+// returns absl::StatusOr<Response>), wake the outbox relay (`notify`), and
+// answer.
+template <typename Response, typename Validate, typename Call>
+grpc::ServerUnaryReactor* RunMutation(grpc::CallbackServerContext* context,
+                                      Gate& gate, absl::string_view method,
+                                      std::function<void()> notify,
+                                      Response* response, Validate validate,
+                                      Call call) {
+  std::string traceparent = TraceparentOf(context);
+  return gate.Run(context, method,
+                  [=](const access::Principal& caller) -> absl::Status {
+                    errors::FieldErrors errors = validate();
+                    if (!errors.empty()) return errors.ToStatus();
+                    auto result = call(caller, traceparent);
+                    if (!result.ok()) return result.status();
+                    notify();
+                    *response = std::move(*result);
+                    return absl::OkStatus();
+                  });
+}
+
+}  // namespace signpost::grpcutil
