@@ -90,13 +90,24 @@ absl::Status FieldError(absl::string_view field,
   return errors.ToStatus();
 }
 
-absl::Status RuleViolation(absl::string_view rule_id, absl::string_view subject,
-                           absl::string_view description) {
-  absl::Status status =
-      absl::FailedPreconditionError(absl::StrCat(rule_id, ": ", description));
+namespace {
+
+// A `code` status naming `rule_id`, with the rule as its payload.
+absl::Status WithRule(absl::StatusCode code, absl::string_view rule_id,
+                      absl::string_view subject,
+                      absl::string_view description) {
+  absl::Status status(code, absl::StrCat(rule_id, ": ", description));
   status.SetPayload(kRuleViolationUrl,
                     absl::Cord(EncodeRecord({rule_id, subject, description})));
   return status;
+}
+
+}  // namespace
+
+absl::Status RuleViolation(absl::string_view rule_id, absl::string_view subject,
+                           absl::string_view description) {
+  return WithRule(absl::StatusCode::kFailedPrecondition, rule_id, subject,
+                  description);
 }
 
 absl::Status InvariantViolation(absl::string_view description) {

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
+#include "common/grpc/decoding.h"
 #include "common/grpc/tls.h"
 #include "common/log/log.h"
 
@@ -56,21 +57,31 @@ void Gate::AuditRefusal(absl::string_view agency, absl::string_view method,
 grpc::ServerUnaryReactor* Gate::Run(grpc::CallbackServerContext* context,
                                     absl::string_view method, Handler handler) {
   std::string traceparent = TraceparentOf(context);
-  return RunUnary(
-      context, executor_,
-      [this, context, method = std::string(method),
-       handler = std::move(handler), traceparent]() -> absl::Status {
-        std::string agency;
-        absl::StatusOr<access::Principal> principal =
-            Admit(*context, method, &agency);
-        absl::Status status =
-            principal.ok() ? handler(*principal) : principal.status();
-        if (status.code() == absl::StatusCode::kPermissionDenied ||
-            status.code() == absl::StatusCode::kUnauthenticated) {
-          AuditRefusal(agency, method, status, traceparent);
-        }
-        return status;
-      });
+  // Set by DecodingUnaryHandler on this thread while it sets the call up.
+  std::optional<std::string> undecodable = UndecodableRequest();
+  return RunUnary(context, executor_,
+                  [this, context, method = std::string(method),
+                   handler = std::move(handler), traceparent,
+                   undecodable = std::move(undecodable)]() -> absl::Status {
+                    std::string agency;
+                    absl::StatusOr<access::Principal> principal =
+                        Admit(*context, method, &agency);
+                    absl::Status status = principal.status();
+                    if (principal.ok()) {
+                      // Authenticated and authorised first, so that nobody else
+                      // learns anything from how bytes are decoded.
+                      status = undecodable.has_value()
+                                   ? absl::InvalidArgumentError(absl::StrCat(
+                                         "the request bytes do not decode as ",
+                                         *undecodable))
+                                   : handler(*principal);
+                    }
+                    if (status.code() == absl::StatusCode::kPermissionDenied ||
+                        status.code() == absl::StatusCode::kUnauthenticated) {
+                      AuditRefusal(agency, method, status, traceparent);
+                    }
+                    return status;
+                  });
 }
 
 }  // namespace signpost::grpcutil

@@ -8,6 +8,7 @@
 #include <functional>
 #include <utility>
 
+#include "common/grpc/decoding.h"
 #include "common/grpc/gate.h"
 #include "services/advocacy/advocacy_app.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
@@ -20,7 +21,47 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
   // binary: OutboxRelay::Notify).
   AdvocacyServiceImpl(AdvocacyApp& app, std::function<void()> wake_relay,
                       grpcutil::Gate& gate)
-      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {}
+      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {
+    // Undecodable request bytes get INVALID_ARGUMENT (decoding.h).
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "UpsertProvider",
+                                &AdvocacyServiceImpl::UpsertProvider);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "GetProvider",
+                                &AdvocacyServiceImpl::GetProvider);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "UpsertAdvocate",
+                                &AdvocacyServiceImpl::UpsertAdvocate);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "SetAvailability",
+                                &AdvocacyServiceImpl::SetAvailability);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "ImportDirectory",
+                                &AdvocacyServiceImpl::ImportDirectory);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "ListAdvocates",
+                                &AdvocacyServiceImpl::ListAdvocates);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "GetReferralAssignments",
+                                &AdvocacyServiceImpl::GetReferralAssignments);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "GetWorklist",
+                                &AdvocacyServiceImpl::GetWorklist);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "AcceptAssignment",
+                                &AdvocacyServiceImpl::AcceptAssignment);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "DeclineAssignment",
+                                &AdvocacyServiceImpl::DeclineAssignment);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "RecordContact",
+                                &AdvocacyServiceImpl::RecordContact);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "CloseCase", &AdvocacyServiceImpl::CloseCase);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "CheckCapacity",
+                                &AdvocacyServiceImpl::CheckCapacity);
+  }
 
   grpc::ServerUnaryReactor* UpsertProvider(grpc::CallbackServerContext* context,
                                            const v1::Provider* request,

@@ -7,6 +7,7 @@
 #include <functional>
 #include <utility>
 
+#include "common/grpc/decoding.h"
 #include "common/grpc/gate.h"
 #include "services/intake/intake_app.h"
 #include "signpost/v1/intake.grpc.pb.h"
@@ -19,7 +20,14 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
   // the binary: OutboxRelay::Notify).
   IntakeServiceImpl(IntakeApp& app, std::function<void()> wake_relay,
                     grpcutil::Gate& gate)
-      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {}
+      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {
+    // Undecodable request bytes get INVALID_ARGUMENT (decoding.h).
+    grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
+                                "SubmitReferral",
+                                &IntakeServiceImpl::SubmitReferral);
+    grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
+                                "GetReferral", &IntakeServiceImpl::GetReferral);
+  }
 
   grpc::ServerUnaryReactor* SubmitReferral(
       grpc::CallbackServerContext* context,

@@ -3,6 +3,7 @@
 // answer. Thread-safe.
 #pragma once
 
+#include "common/grpc/decoding.h"
 #include "common/grpc/gate.h"
 #include "services/notification/notification_app.h"
 #include "signpost/v1/notification.grpc.pb.h"
@@ -13,7 +14,12 @@ class NotificationServiceImpl final
     : public v1::NotificationService::CallbackService {
  public:
   NotificationServiceImpl(NotificationApp& app, grpcutil::Gate& gate)
-      : app_(app), gate_(gate) {}
+      : app_(app), gate_(gate) {
+    // Undecodable request bytes get INVALID_ARGUMENT (decoding.h).
+    grpcutil::RefuseUndecodable(
+        this, v1::NotificationService::service_full_name(), "ListDeliveries",
+        &NotificationServiceImpl::ListDeliveries);
+  }
   grpc::ServerUnaryReactor* ListDeliveries(
       grpc::CallbackServerContext* context,
       const v1::ListDeliveriesRequest* request,

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc/decoding.h"
 #include "common/grpc/gate.h"
 #include "services/orders/orders_app.h"
 #include "signpost/v1/orders.grpc.pb.h"
@@ -21,7 +22,42 @@ class OrderServiceImpl final : public v1::OrderService::CallbackService {
   // events to the outbox).
   OrderServiceImpl(OrdersApp& app, std::function<void()> wake_relay,
                    grpcutil::Gate& gate)
-      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {}
+      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {
+    // Undecodable request bytes get INVALID_ARGUMENT (decoding.h).
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "RecordConsideration",
+                                &OrderServiceImpl::RecordConsideration);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "RecordApplication",
+                                &OrderServiceImpl::RecordApplication);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "RecordDecision",
+                                &OrderServiceImpl::RecordDecision);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "RecordService",
+                                &OrderServiceImpl::RecordService);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "RecordVariation",
+                                &OrderServiceImpl::RecordVariation);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "RecordBreach",
+                                &OrderServiceImpl::RecordBreach);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "ImportOrder", &OrderServiceImpl::ImportOrder);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "GetOrder", &OrderServiceImpl::GetOrder);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "ListOrders", &OrderServiceImpl::ListOrders);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "GetOrderHistory",
+                                &OrderServiceImpl::GetOrderHistory);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "ListReviewQueue",
+                                &OrderServiceImpl::ListReviewQueue);
+    grpcutil::RefuseUndecodable(this, v1::OrderService::service_full_name(),
+                                "ListConsiderations",
+                                &OrderServiceImpl::ListConsiderations);
+  }
 
   grpc::ServerUnaryReactor* RecordConsideration(
       grpc::CallbackServerContext* c, const v1::RecordConsiderationRequest* req,

@@ -6,6 +6,7 @@
 #include <functional>
 #include <utility>
 
+#include "common/grpc/decoding.h"
 #include "common/grpc/gate.h"
 #include "services/triage/triage_app.h"
 #include "signpost/v1/triage.grpc.pb.h"
@@ -18,7 +19,19 @@ class TriageServiceImpl final : public v1::TriageService::CallbackService {
   // binary: OutboxRelay::Notify).
   TriageServiceImpl(TriageApp& app, std::function<void()> wake_relay,
                     grpcutil::Gate& gate)
-      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {}
+      : app_(app), wake_relay_(std::move(wake_relay)), gate_(gate) {
+    // Undecodable request bytes get INVALID_ARGUMENT (decoding.h).
+    grpcutil::RefuseUndecodable(this, v1::TriageService::service_full_name(),
+                                "GetDecision", &TriageServiceImpl::GetDecision);
+    grpcutil::RefuseUndecodable(this, v1::TriageService::service_full_name(),
+                                "Reassess", &TriageServiceImpl::Reassess);
+    grpcutil::RefuseUndecodable(this, v1::TriageService::service_full_name(),
+                                "OverrideRisk",
+                                &TriageServiceImpl::OverrideRisk);
+    grpcutil::RefuseUndecodable(this, v1::TriageService::service_full_name(),
+                                "ListMaracAgenda",
+                                &TriageServiceImpl::ListMaracAgenda);
+  }
 
   grpc::ServerUnaryReactor* GetDecision(
       grpc::CallbackServerContext* context,

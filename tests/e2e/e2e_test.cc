@@ -1171,12 +1171,13 @@ namespace {
 // Calls `method` (a gRPC path) with an empty request as raw bytes, so that
 // every RPC can be called without knowing its types.
 grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel,
-                     const std::string& method) {
+                     const std::string& method, const std::string& bytes = "") {
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   Deadline(&ctx);
-  grpc::Slice empty("");  // an empty message is a valid, all-default request
-  grpc::ByteBuffer request(&empty, 1);
+  // An empty message is a valid, all-default request.
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   std::promise<grpc::Status> done;
   stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
@@ -1188,7 +1189,8 @@ grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel,
 // every RPC of every service has a rule, every rule names a real RPC, and
 // every registered agency holding none of an RPC's roles is refused with
 // AUTHZ-FUNCTION by the real binary, before anything is read or validated.
-// A new RPC without a rule fails here.
+// A new RPC without a rule fails here. Every RPC also answers bytes that do
+// not decode with INVALID_ARGUMENT.
 TEST_F(StackTest, EveryRpcHasARuleAndRefusesEveryRoleOutsideIt) {
   const std::map<std::string, std::string> services = {
       {v1::IntakeService::service_full_name(), "intake"},
@@ -1212,11 +1214,28 @@ TEST_F(StackTest, EveryRpcHasARuleAndRefusesEveryRoleOutsideIt) {
       const access::RpcRule* rule = access::FindRule(path);
       ASSERT_NE(rule, nullptr) << "no authorisation rule for " << path;
       EXPECT_FALSE(rule->roles.empty());
+      bool garbage_checked = false;
       for (const v1::Agency& agency :
            testing::TestRegistry()->agencies().agencies()) {
         const access::Principal principal(agency);
         bool allowed = false;
         for (v1::Role role : rule->roles) allowed |= principal.Has(role);
+        if (allowed && !garbage_checked) {
+          // Bytes that are no protobuf message: INVALID_ARGUMENT with a
+          // message, not gRPC's bare UNIMPLEMENTED.
+          grpc::ChannelArguments args;
+          args.SetInt("grpc.use_local_subchannel_pool", 1);
+          grpc::Status s =
+              CallRaw(grpc::CreateCustomChannel((*addrs_)[svc],
+                                                As(agency.agency_id()), args),
+                      path, std::string("\xff\xff\xff\xff\x0f", 5));
+          EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+              << agency.agency_id() << ": " << s.error_message();
+          EXPECT_NE(s.error_message().find("do not decode as signpost.v1."),
+                    std::string::npos)
+              << s.error_message();
+          garbage_checked = true;
+        }
         if (allowed) continue;
         grpc::ChannelArguments args;
         args.SetInt("grpc.use_local_subchannel_pool", 1);
