@@ -20,6 +20,13 @@ using timeutil::TruncateToMillis;
 
 constexpr char kProducer[] = "advocacy";
 
+// `step` as made by `caller`'s advocate: stored with the calling agency.
+v1::AssignmentStep By(const access::Principal& caller,
+                      v1::AssignmentStep step) {
+  step.set_agency_id(caller.agency_id().value());
+  return step;
+}
+
 absl::Status AdvocateNotFound(const AdvocateId& id) {
   return absl::NotFoundError(
       absl::StrCat("advocate ", id.value(), " not found"));
@@ -278,7 +285,8 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Accept(
     RETURN_IF_ERROR(advocacy::Accept(a, advocate_id, now));
     RETURN_IF_ERROR(assignments_.Save(tx, a));
     RETURN_IF_ERROR(assignments_.AddHistory(
-        tx, a.assignment_id, Step(now, kStepAccepted, advocate_id)));
+        tx, a.assignment_id,
+        By(caller, Step(now, kStepAccepted, advocate_id))));
     v1::EventEnvelope out =
         events::NewEnvelope(kProducer, a.referral_id.value());
     out.mutable_assignment_accepted()->set_assignment_id(
@@ -301,8 +309,8 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Decline(
     RETURN_IF_ERROR(CheckDecline(a, advocate_id));
     const std::string code = v1::DeclineReason_Name(decline.reason);
     RETURN_IF_ERROR(assignments_.AddHistory(
-        tx, a.assignment_id, Step(now, kStepDeclined, advocate_id, code),
-        decline.note));
+        tx, a.assignment_id,
+        By(caller, Step(now, kStepDeclined, advocate_id, code)), decline.note));
     RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate_id));
     v1::EventEnvelope declined =
         events::NewEnvelope(kProducer, a.referral_id.value());
@@ -338,7 +346,8 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
         advocacy::RecordContact(a, advocate_id, contact.outcome, at));
     RETURN_IF_ERROR(assignments_.AddHistory(
         tx, a.assignment_id,
-        Step(at, step, advocate_id, v1::ContactChannel_Name(contact.channel))));
+        By(caller, Step(at, step, advocate_id,
+                        v1::ContactChannel_Name(contact.channel)))));
     if (step == kStepFirstContact) {
       RETURN_IF_ERROR(assignments_.Save(tx, a));
       v1::EventEnvelope out =
@@ -371,10 +380,10 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Close(
     RETURN_IF_ERROR(advocacy::Close(a, advocate_id, closure, now));
     RETURN_IF_ERROR(assignments_.Save(tx, a));
     RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate_id));
-    RETURN_IF_ERROR(
-        assignments_.AddHistory(tx, a.assignment_id,
-                                Step(now, kStepClosed, advocate_id,
-                                     v1::ClosureReason_Name(closure.reason))));
+    RETURN_IF_ERROR(assignments_.AddHistory(
+        tx, a.assignment_id,
+        By(caller, Step(now, kStepClosed, advocate_id,
+                        v1::ClosureReason_Name(closure.reason)))));
     v1::EventEnvelope out =
         events::NewEnvelope(kProducer, a.referral_id.value());
     v1::CaseClosed* c = out.mutable_case_closed();

@@ -138,10 +138,16 @@ CREATE TABLE assignment_history (
 );
 )sql";
 
+// The authenticated agency behind an advocate's step (issue 9); empty for
+// Signpost's own steps (offer, waitlist, expiry).
+constexpr char kSchemaV3[] = R"sql(
+ALTER TABLE assignment_history ADD COLUMN agency_id TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
-  return {kSchemaV1, kSchemaV2};
+  return {kSchemaV1, kSchemaV2, kSchemaV3};
 }
 
 }  // namespace signpost::advocacy

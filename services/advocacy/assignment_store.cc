@@ -210,16 +210,17 @@ absl::Status AssignmentStore::AddHistory(Tx& tx,
   ASSIGN_OR_RETURN(
       Statement q,
       tx.Prepare("INSERT INTO assignment_history (assignment_id, seq, at_ms, "
-                 "step, advocate_id, detail, note) VALUES (?, (SELECT "
-                 "COALESCE(MAX(seq),0)+1 FROM assignment_history WHERE "
-                 "assignment_id = ?), ?,?,?,?,?)"));
+                 "step, advocate_id, detail, note, agency_id) VALUES (?, "
+                 "(SELECT COALESCE(MAX(seq),0)+1 FROM assignment_history "
+                 "WHERE assignment_id = ?), ?,?,?,?,?,?)"));
   q.Bind(1, assignment_id.value())
       .Bind(2, assignment_id.value())
       .Bind(3, Ms(timeutil::FromTimestamp(step.at())))
       .Bind(4, step.step())
       .Bind(5, step.advocate_id())
       .Bind(6, step.detail())
-      .Bind(7, note);
+      .Bind(7, note)
+      .Bind(8, step.agency_id());
   return q.Run();
 }
 
@@ -227,7 +228,7 @@ absl::StatusOr<std::vector<v1::AssignmentStep>> AssignmentStore::History(
     Tx& tx, const AssignmentId& assignment_id) {
   ASSIGN_OR_RETURN(
       Statement q,
-      tx.Prepare("SELECT at_ms, step, advocate_id, detail FROM "
+      tx.Prepare("SELECT at_ms, step, advocate_id, detail, agency_id FROM "
                  "assignment_history WHERE assignment_id = ? ORDER BY seq"));
   q.Bind(1, assignment_id.value());
   std::vector<v1::AssignmentStep> steps;
@@ -240,6 +241,7 @@ absl::StatusOr<std::vector<v1::AssignmentStep>> AssignmentStore::History(
     s.set_step(q.ColumnText(1));
     s.set_advocate_id(q.ColumnText(2));
     s.set_detail(q.ColumnText(3));
+    s.set_agency_id(q.ColumnText(4));
     steps.push_back(std::move(s));
   }
 }

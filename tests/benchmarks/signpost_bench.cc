@@ -4,7 +4,9 @@
 // Results are recorded in docs/performance.md. Not run by ctest.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <thread>
 
 #include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
@@ -127,24 +129,44 @@ void BM_SubmitOverGrpc(benchmark::State& state) {
       grpc::CreateChannel((*server)->address(), credentials));
   v1::SubmitReferralRequest req =
       testing::LoadExample("t01_strangulation_punjabi");
-  int64_t i = 0;
-  for (auto _ : state) {
-    req.set_idempotency_key(absl::StrCat("bench-", i++));
+  // range(1) callers, each one call at a time on the shared channel: one
+  // iteration is one call from each (the gate, the authorisation and the
+  // SQLite transaction included).
+  const int callers = static_cast<int>(state.range(1));
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::string error;
+  auto submit = [&] {
+    v1::SubmitReferralRequest mine = req;
+    mine.set_idempotency_key(absl::StrCat("bench-", next++));
     grpc::ClientContext context;
     v1::SubmitReferralResponse response;
-    grpc::Status status = stub->SubmitReferral(&context, req, &response);
-    if (!status.ok()) {
-      state.SkipWithError(status.error_message().c_str());
+    grpc::Status status = stub->SubmitReferral(&context, mine, &response);
+    if (!status.ok() && !failed.exchange(true)) error = status.error_message();
+  };
+  for (auto _ : state) {
+    if (callers == 1) {
+      submit();
+    } else {
+      std::vector<std::thread> threads;
+      for (int c = 0; c < callers; ++c) threads.emplace_back(submit);
+      for (std::thread& t : threads) t.join();
+    }
+    if (failed) {
+      state.SkipWithError(error.c_str());
       break;
     }
   }
+  state.SetItemsProcessed(state.iterations() * callers);
   state.SetLabel(mtls ? "mutual TLS" : "plaintext");
   (*server)->Shutdown(absl::Seconds(1));
   executor.Stop();
 }
 BENCHMARK(BM_SubmitOverGrpc)
-    ->Arg(0)
-    ->Arg(1)
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->Args({0, 8})
+    ->Args({1, 8})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -288,6 +288,10 @@ TEST_F(AdvocacyAppTest, A3DeclineReoffersToTheNextBestAndKeepsTheHistory) {
     steps.push_back(s.step() + ":" + s.advocate_id());
   EXPECT_THAT(steps, ElementsAre("OFFERED:ann", "DECLINED:ann", "OFFERED:bal"));
   EXPECT_EQ(after->history(1).detail(), "DECLINE_REASON_CONFLICT_OF_INTEREST");
+  // The advocate's step is stored with the agency that made it; Signpost's
+  // own offers carry none.
+  EXPECT_EQ(after->history(1).agency_id(), kIdva);
+  EXPECT_EQ(after->history(0).agency_id(), "");
   EXPECT_THAT(
       EventTypes("r1"),
       ElementsAre("AdvocateOffered", "AssignmentDeclined", "AdvocateOffered"));
