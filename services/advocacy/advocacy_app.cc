@@ -9,6 +9,7 @@
 #include "common/status/macros.h"
 #include "common/store/access_audit.h"
 #include "common/time/timestamps.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "services/advocacy/directory.h"
 #include "services/advocacy/matching.h"
 
@@ -63,10 +64,33 @@ AdvocacyApp::AdvocacyApp(store::Database& db, Options options)
       assigner_(directory_, assignments_, options.offer_timeout) {}
 
 absl::StatusOr<v1::Assignment> AdvocacyApp::View(
-    Tx& tx, const AssignmentRecord& assignment) {
+    Tx& tx, const AssignmentRecord& assignment,
+    const access::Principal* caller) {
   ASSIGN_OR_RETURN(std::vector<v1::AssignmentStep> history,
                    assignments_.History(tx, assignment.assignment_id));
-  return ToAssignmentView(assignment, std::move(history));
+  if (caller != nullptr && !access::SeesEverything(*caller)) {
+    // A provider sees its own advocates' steps and Signpost's own, never
+    // another provider's advocates, decisions or caseloads.
+    std::vector<v1::AssignmentStep> own;
+    for (v1::AssignmentStep& step : history) {
+      bool keep = step.advocate_id().empty();
+      if (!keep) {
+        ASSIGN_OR_RETURN(
+            std::optional<v1::Advocate> advocate,
+            directory_.FindAdvocate(tx, AdvocateId(step.advocate_id())));
+        keep = advocate && caller->provider().has_value() &&
+               advocate->provider_id() == caller->provider()->value();
+      }
+      if (keep) own.push_back(std::move(step));
+    }
+    history = std::move(own);
+  }
+  v1::Assignment view = ToAssignmentView(assignment, std::move(history));
+  // The matching reason names the runners-up and their caseloads.
+  if (caller != nullptr && !access::SeesEverything(*caller)) {
+    view.clear_reason();
+  }
+  return view;
 }
 
 absl::StatusOr<v1::Advocate> AdvocacyApp::LoadAdvocateFor(
@@ -137,8 +161,23 @@ absl::StatusOr<v1::ImportDirectoryResponse> AdvocacyApp::ImportDirectory(
     const v1::Directory& directory, absl::Time now,
     const std::string& traceparent) {
   now = TruncateToMillis(now);
-  return db_.Write(
-      [&](Tx& tx) { return ImportInTx(tx, directory, now, traceparent); });
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::ImportDirectoryResponse> {
+    // The operator adds providers; only a provider changes its own record
+    // (UpsertProvider), so a refuge's confidential address cannot be opened
+    // up by an import.
+    for (const v1::Provider& p : directory.providers()) {
+      ASSIGN_OR_RETURN(
+          std::optional<v1::Provider> existing,
+          directory_.FindProvider(tx, ProviderId(p.provider_id())));
+      if (existing &&
+          !google::protobuf::util::MessageDifferencer::Equals(*existing, p)) {
+        return errors::Denied(access::kRuleOwnProvider, p.provider_id(),
+                              "an import may add providers but not change "
+                              "one: the provider changes its own record");
+      }
+    }
+    return ImportInTx(tx, directory, now, traceparent);
+  });
 }
 
 absl::StatusOr<v1::Provider> AdvocacyApp::UpsertProvider(
@@ -293,7 +332,7 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Accept(
         a.assignment_id.value());
     out.mutable_assignment_accepted()->set_advocate_id(advocate_id.value());
     RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
-    return View(tx, a);
+    return View(tx, a, &caller);
   });
 }
 
@@ -325,7 +364,7 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Decline(
     RETURN_IF_ERROR(assigner_.DrainWaitlist(tx, now, traceparent));
     ASSIGN_OR_RETURN(AssignmentRecord after,
                      assignments_.Load(tx, assignment_id));
-    return View(tx, after);
+    return View(tx, after, &caller);
   });
 }
 
@@ -364,7 +403,7 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
       f->set_failed_attempts(ContactAttempts(earlier));
       RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
     }
-    return View(tx, a);
+    return View(tx, a, &caller);
   });
 }
 
@@ -396,7 +435,7 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Close(
     RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
     // The freed place may serve someone already waiting.
     RETURN_IF_ERROR(assigner_.DrainWaitlist(tx, now, traceparent));
-    return View(tx, a);
+    return View(tx, a, &caller);
   });
 }
 
@@ -470,10 +509,11 @@ AdvocacyApp::GetReferralAssignments(const access::Principal& caller,
       [&](Tx& tx) -> absl::StatusOr<v1::GetReferralAssignmentsResponse> {
         v1::GetReferralAssignmentsResponse response;
         ASSIGN_OR_RETURN(bool routed, assignments_.IsRouted(tx, referral_id));
-        response.set_processed(routed);
         ASSIGN_OR_RETURN(std::vector<AssignmentRecord> rows,
                          assignments_.ForReferral(tx, referral_id));
         const bool everything = access::SeesEverything(caller);
+        // Only oversight learns whether advocacy has routed a referral.
+        if (everything) response.set_processed(routed);
         for (const AssignmentRecord& row : rows) {
           if (!everything) {
             // A provider sees only its own advocates' assignments.
@@ -485,7 +525,12 @@ AdvocacyApp::GetReferralAssignments(const access::Principal& caller,
               continue;
             }
           }
-          ASSIGN_OR_RETURN(*response.add_assignments(), View(tx, row));
+          ASSIGN_OR_RETURN(*response.add_assignments(), View(tx, row, &caller));
+        }
+        if (!everything && response.assignments_size() == 0) {
+          // Unknown, not routed yet, or none of the caller's: one answer.
+          return errors::Denied(access::kRuleOwnReferral, referral_id.value(),
+                                "no assignment of the calling provider");
         }
         return response;
       });
@@ -507,7 +552,7 @@ absl::StatusOr<std::vector<v1::Assignment>> AdvocacyApp::GetWorklist(
                      assignments_.Worklist(tx, advocate_id));
     std::vector<v1::Assignment> out;
     for (const AssignmentRecord& row : rows) {
-      ASSIGN_OR_RETURN(out.emplace_back(), View(tx, row));
+      ASSIGN_OR_RETURN(out.emplace_back(), View(tx, row, &caller));
     }
     return out;
   });

@@ -150,8 +150,11 @@ class AdvocacyApp {
 
  private:
   // The API view of `assignment`, with its history.
-  absl::StatusOr<v1::Assignment> View(store::Tx& tx,
-                                      const AssignmentRecord& assignment);
+  // Reduced for `caller` when it is not oversight: no matching reason and
+  // only its own advocates' steps.
+  absl::StatusOr<v1::Assignment> View(
+      store::Tx& tx, const AssignmentRecord& assignment,
+      const access::Principal* caller = nullptr);
   // The advocate, when it is the calling provider's own (or the caller is
   // an operator); PERMISSION_DENIED (AUTHZ-OWN-PROVIDER) otherwise, unknown
   // advocates included.

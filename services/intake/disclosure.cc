@@ -1,5 +1,7 @@
 #include "services/intake/disclosure.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -62,7 +64,7 @@ absl::StatusOr<Disclosure> DecideDisclosure(
       }
       if (best.has_value()) return Allow(*best, access::kRuleOwnProvider);
     }
-    if (caller.Has(v1::ROLE_MARAC_COORDINATOR) &&
+    if (caller.Has(v1::ROLE_MARAC_COORDINATOR) && facts->marac &&
         caller.Serves(facts->area_code)) {
       return Allow(v1::FIELD_CLASS_MARAC_SET, access::kRuleOwnArea);
     }
@@ -78,11 +80,16 @@ v1::Referral Project(const v1::Referral& referral, v1::FieldClass field_class) {
   out.mutable_victim()->clear_victim_ref();
   out.mutable_reporting()->clear_crime_reference();
   if (field_class == v1::FIELD_CLASS_MARAC_SET) {
-    // DASH answers, consent and children stay (ids and codes); the safe
-    // contact rules and the safe contact number are added back.
+    // DASH answers, consent and children stay (ids and codes), with the
+    // safe-contact rules; the phone number only when phone is a safe
+    // channel (domain.md section 5: the *safe* contact number).
+    const auto& channels = referral.safe_contact().safe_channels();
+    const bool phone_safe =
+        std::find(channels.begin(), channels.end(),
+                  v1::CONTACT_CHANNEL_PHONE) != channels.end();
     const std::string phone = referral.personal().phone();
     out.clear_personal();
-    out.mutable_personal()->set_phone(phone);
+    if (phone_safe) out.mutable_personal()->set_phone(phone);
     return out;
   }
   out.clear_personal();

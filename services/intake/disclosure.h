@@ -4,7 +4,8 @@
 //   referrer (the agency that submitted it)   the whole referral
 //   provider holding an accepted assignment   the whole referral
 //   provider holding an offer                 ids and codes
-//   MARAC coordinator of the referral's area  the MARAC field set
+//   MARAC coordinator of the referral's area  the MARAC field set, once
+//                                             triage sends it to MARAC
 //   operator                                  ids and codes; the whole
 //                                             referral only with a stated
 //                                             break-glass reason (audited)
@@ -37,6 +38,8 @@ struct ReferralAccessFacts {
   std::string area_code;
   // Current offers and accepted assignments (ended ones are not listed).
   std::vector<ProviderHold> holds;
+  // Triage's latest decision sends it to MARAC.
+  bool marac = false;
 };
 
 struct Disclosure {

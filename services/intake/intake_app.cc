@@ -101,10 +101,15 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
   });
 }
 
-absl::Status IntakeApp::ApplyAdvocacyEvent(store::Tx& tx,
-                                           const v1::EventEnvelope& event) {
+absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
+                                          const v1::EventEnvelope& event) {
   const ReferralId referral_id(event.referral_id());
   switch (event.payload_case()) {
+    case v1::EventEnvelope::kReferralTriaged:
+      return store_.SetMarac(tx, referral_id, event.referral_triaged().marac());
+    case v1::EventEnvelope::kReferralReassessed:
+      return store_.SetMarac(tx, referral_id,
+                             event.referral_reassessed().decision().marac());
     case v1::EventEnvelope::kAdvocateOffered:
       return store_.PutHold(
           tx, AssignmentId(event.advocate_offered().assignment_id()),

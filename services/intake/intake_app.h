@@ -64,11 +64,11 @@ class IntakeApp {
                                            absl::Time now,
                                            absl::string_view traceparent);
 
-  // Advocacy's events, in the consumer's transaction: offers and accepted
-  // assignments give a provider its hold on a referral; a decline, an
+  // Triage's and advocacy's events, in the consumer's transaction: a
+  // decision says whether the referral goes to MARAC; offers and accepted
+  // assignments give a provider its hold on a referral, and a decline, an
   // expiry or a closure ends it. Other events are ignored.
-  absl::Status ApplyAdvocacyEvent(store::Tx& tx,
-                                  const v1::EventEnvelope& event);
+  absl::Status ApplyRoutingEvent(store::Tx& tx, const v1::EventEnvelope& event);
 
   absl::StatusOr<int64_t> CountReferrals();
 

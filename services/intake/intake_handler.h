@@ -1,6 +1,7 @@
-// Intake's event adapter: advocacy's offers, acceptances and endings in (the
-// providers that may read a referral, applied by IntakeApp in the consumer's
-// transaction). Intake emits nothing in reply. Thread-safe (as IntakeApp).
+// Intake's event adapter: triage's decisions (whether a referral goes to
+// MARAC) and advocacy's offers, acceptances and endings (the providers that
+// may read it) in, applied by IntakeApp in the consumer's transaction.
+// Intake emits nothing in reply. Thread-safe (as IntakeApp).
 #pragma once
 
 #include "absl/status/status.h"
@@ -16,7 +17,7 @@ class IntakeHandler {
   // The consumer's EventHandler: runs inside its transaction, after it has
   // claimed the inbox.
   absl::Status Handle(const events::IncomingEvent& event, store::Tx& tx) {
-    return app_.ApplyAdvocacyEvent(tx, event.envelope);
+    return app_.ApplyRoutingEvent(tx, event.envelope);
   }
 
  private:

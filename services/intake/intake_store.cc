@@ -36,6 +36,9 @@ CREATE TABLE provider_holds (
 CREATE INDEX provider_holds_referral ON provider_holds(referral_id);
 -- Break-glass reads with their stated reasons (free text: kept here only;
 -- the audit event carries the access id).
+-- Whether triage's latest decision sends the referral to MARAC (from its
+-- events): the MARAC coordinator sees the MARAC field set only then.
+ALTER TABLE referrals ADD COLUMN marac INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE break_glass_reads (
   access_id TEXT PRIMARY KEY,
   agency_id TEXT NOT NULL,
@@ -99,13 +102,14 @@ absl::StatusOr<std::optional<ReceivedReferral>> IntakeStore::Find(
 absl::StatusOr<std::optional<ReferralAccessFacts>> IntakeStore::FindAccessFacts(
     store::Tx& tx, const ReferralId& referral_id) const {
   ASSIGN_OR_RETURN(store::Statement referral,
-                   tx.Prepare("SELECT submitted_by, area_code FROM referrals "
-                              "WHERE referral_id = ?"));
+                   tx.Prepare("SELECT submitted_by, area_code, marac FROM "
+                              "referrals WHERE referral_id = ?"));
   referral.Bind(1, referral_id.value());
   ASSIGN_OR_RETURN(bool found, referral.Step());
   if (!found) return std::nullopt;
-  ReferralAccessFacts facts{
-      AgencyId(referral.ColumnText(0)), referral.ColumnText(1), {}};
+  ReferralAccessFacts facts{AgencyId(referral.ColumnText(0)),
+                            referral.ColumnText(1), {},
+                            referral.ColumnInt(2) != 0};
   ASSIGN_OR_RETURN(store::Statement holds,
                    tx.Prepare("SELECT provider_id, accepted FROM "
                               "provider_holds WHERE referral_id = ? "
@@ -149,6 +153,15 @@ absl::Status IntakeStore::EndHold(store::Tx& tx,
       store::Statement stmt,
       tx.Prepare("DELETE FROM provider_holds WHERE assignment_id = ?"));
   stmt.Bind(1, assignment_id.value());
+  return stmt.Run();
+}
+
+absl::Status IntakeStore::SetMarac(store::Tx& tx, const ReferralId& referral_id,
+                                   bool marac) const {
+  ASSIGN_OR_RETURN(
+      store::Statement stmt,
+      tx.Prepare("UPDATE referrals SET marac = ? WHERE referral_id = ?"));
+  stmt.Bind(1, static_cast<int64_t>(marac)).Bind(2, referral_id.value());
   return stmt.Run();
 }
 

@@ -81,6 +81,9 @@ class IntakeStore {
                           const AssignmentId& assignment_id) const;
   // Declined, expired or closed: the provider no longer holds it.
   absl::Status EndHold(store::Tx& tx, const AssignmentId& assignment_id) const;
+  // Triage's latest MARAC decision for the referral.
+  absl::Status SetMarac(store::Tx& tx, const ReferralId& referral_id,
+                        bool marac) const;
   absl::Status InsertBreakGlass(store::Tx& tx,
                                 const BreakGlassRead& read) const;
 };

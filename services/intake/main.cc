@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   service::ServiceSpec spec{"intake",
                             "127.0.0.1:50051",
                             events::kIntakeTopic,
-                            {events::kAdvocacyTopic},
+                            {events::kTriageTopic, events::kAdvocacyTopic},
                             intake::IntakeStore::Migrations()};
   return service::ServiceMain(
       argc, argv, spec, nullptr,

@@ -150,6 +150,11 @@ absl::StatusOr<v1::Order> OrdersApp::ApplyForOrder(
     const access::Principal& caller, const OrderId& order_id,
     const Application& application, absl::Time now,
     const std::string& traceparent) {
+  // The application may restate the area; it must be one of the caller's.
+  if (!application.area_code.empty()) {
+    RETURN_IF_ERROR(access::RequireArea(caller, application.area_code,
+                                        application.area_code));
+  }
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
     ASSIGN_OR_RETURN(v1::Order order, LoadOrderFor(tx, caller, order_id));
     RETURN_IF_ERROR(ApplyToOrder(order, application));
@@ -248,13 +253,15 @@ absl::StatusOr<v1::Order> OrdersApp::ImportOrder(
     const access::Principal& caller, const ReferralId& referral_id,
     const OrderImport& import, absl::Time now, const std::string& traceparent) {
   RETURN_IF_ERROR(
-      access::RequireArea(caller, import.area_code, referral_id.value()));
+      access::RequireArea(caller, import.area_code, import.area_code));
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
     ASSIGN_OR_RETURN(std::optional<OrderId> existing,
                      FindImportedOrder(tx, import.source, import.source_ref));
     if (existing) {
-      // A repeat answers the first import, to its own area's police only.
-      RETURN_IF_ERROR(LoadOrderFor(tx, caller, *existing).status());
+      // A repeat answers the first import, to its own area's police only;
+      // anyone else is refused naming what they sent, not the order.
+      ASSIGN_OR_RETURN(v1::Order first, LoadOrder(tx, *existing));
+      RETURN_IF_ERROR(CheckArea(caller, first.area_code(), import.source_ref));
       return LoadOrderWithTimers(tx, *existing);
     }
     const OrderId order_id(NewUuid());
@@ -280,7 +287,8 @@ absl::StatusOr<paging::Page<v1::Order>> OrdersApp::ListOrders(
     const access::Principal& caller, const OrderFilter& filter,
     const paging::PageRequest& page) {
   if (!access::SeesEverything(caller)) {
-    RETURN_IF_ERROR(access::RequireArea(caller, filter.area_code, "area_code"));
+    RETURN_IF_ERROR(
+        access::RequireArea(caller, filter.area_code, filter.area_code));
   }
   return db_.Read([&](Tx& tx) -> absl::StatusOr<paging::Page<v1::Order>> {
     ASSIGN_OR_RETURN(paging::Page<OrderId> ids, FindOrders(tx, filter, page));
@@ -331,8 +339,13 @@ OrdersApp::ListConsiderationsOf(const access::Principal& caller,
                      return orders::ListConsiderationsOf(tx, referral_id, page);
                    }));
   // A referral's review items share its area; police see their own only.
-  for (const v1::ConsiderationRecord& r : records.items) {
-    RETURN_IF_ERROR(CheckArea(caller, r.area_code(), referral_id.value()));
+  // Another area's items answer as an unknown referral does: an empty list.
+  if (!access::SeesEverything(caller)) {
+    for (const v1::ConsiderationRecord& r : records.items) {
+      if (!caller.Serves(r.area_code())) {
+        return paging::Page<v1::ConsiderationRecord>();
+      }
+    }
   }
   return WithReviewStatus(std::move(records), now);
 }
@@ -342,7 +355,7 @@ OrdersApp::ListOpenConsiderations(const access::Principal& caller,
                                   absl::Time now,
                                   const paging::PageRequest& page) {
   if (!access::SeesEverything(caller)) {
-    return errors::Denied(access::kRuleOwnArea, "referral_id",
+    return errors::Denied(access::kRuleOwnArea, "",
                           "every area's review items are for operators and "
                           "auditors; police list their own with "
                           "ListReviewQueue or by referral");

@@ -40,14 +40,12 @@ v1::GetDecisionResponse DecisionResponseOf(
 }
 
 void LogNewVersion(const char* what, const std::string& referral_id,
-                   const std::string& practitioner_id,
                    const v1::DecisionVersion& v,
                    const std::string& traceparent) {
   log::Info(what,
             {{"referral_id", referral_id},
              {"version", absl::StrCat(v.version())},
-             {"risk", v1::RiskLevel_Name(v.decision().risk())},
-             {"practitioner_id", practitioner_id}},
+             {"risk", v1::RiskLevel_Name(v.decision().risk())}},
             TraceIdOf(traceparent));
 }
 
@@ -81,8 +79,8 @@ grpc::ServerUnaryReactor* TriageServiceImpl::Reassess(
         ASSIGN_OR_RETURN(
             v1::DecisionVersion v,
             app_.Reassess(caller, ReassessmentOf(*request), traceparent));
-        LogNewVersion("referral reassessed", request->referral_id(),
-                      request->practitioner_id(), v, traceparent);
+        LogNewVersion("referral reassessed", request->referral_id(), v,
+                      traceparent);
         return v;
       });
 }
@@ -99,8 +97,8 @@ grpc::ServerUnaryReactor* TriageServiceImpl::OverrideRisk(
         ASSIGN_OR_RETURN(
             v1::DecisionVersion v,
             app_.OverrideRisk(caller, JudgementOf(*request), traceparent));
-        LogNewVersion("risk overridden", request->referral_id(),
-                      request->practitioner_id(), v, traceparent);
+        LogNewVersion("risk overridden", request->referral_id(), v,
+                      traceparent);
         return v;
       });
 }

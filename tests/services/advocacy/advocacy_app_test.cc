@@ -699,6 +699,10 @@ TEST_F(AdvocacyAppTest, StampsAreMillisecondsSoAResponseMatchesALaterRead) {
   ASSERT_TRUE(accepted.ok()) << accepted.status();
   auto read = app_->GetAssignment(AssignmentId(offered.assignment_id()));
   ASSERT_TRUE(read.ok()) << read.status();
+  // The provider's answer leaves out the matching reason (it names the
+  // runners-up); everything else matches the stored record exactly.
+  EXPECT_FALSE(read->reason().empty());
+  read->clear_reason();
   EXPECT_EQ(accepted->SerializeAsString(), read->SerializeAsString());
 }
 
@@ -923,15 +927,65 @@ TEST_F(AdvocacyAppTest, AProviderSeesOnlyItsOwnAdvocatesAssignments) {
     auto got = app_->GetReferralAssignments(As(agency), ReferralId("r1"));
     EXPECT_TRUE(got.ok()) << got.status();
     if (!got.ok()) return out;
-    EXPECT_TRUE(got->processed());
-    for (const auto& a : got->assignments()) out.push_back(a.advocate_id());
+    // Only oversight learns whether advocacy has routed the referral.
+    EXPECT_EQ(got->processed(), std::string(agency) == kOperator ||
+                                    std::string(agency) == kAuditor);
+    for (const auto& a : got->assignments()) {
+      out.push_back(a.advocate_id());
+      // A provider never sees the matching reason (runners-up, caseloads).
+      if (std::string(agency) == kIdva) {
+        EXPECT_EQ(a.reason(), "");
+      }
+    }
     return out;
   };
   EXPECT_THAT(advocates(kIdva), ElementsAre("ann"));
   EXPECT_THAT(advocates(kRapeCrisis), ElementsAre("dee"));
-  EXPECT_THAT(advocates(kRefuge), ElementsAre());
+  // A provider with no assignment on it: refused, as for an unknown id.
+  for (const char* id : {"r1", "never-seen"}) {
+    auto none = app_->GetReferralAssignments(As(kRefuge), ReferralId(id));
+    EXPECT_EQ(none.status().code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_THAT(RuleOf(none.status()), "AUTHZ-OWN-REFERRAL");
+  }
   EXPECT_THAT(advocates(kOperator), UnorderedElementsAre("ann", "dee"));
   EXPECT_THAT(advocates(kAuditor), UnorderedElementsAre("ann", "dee"));
+}
+
+}  // namespace
+}  // namespace signpost::advocacy
+
+namespace signpost::advocacy {
+namespace {
+
+// The operator's import adds providers but cannot change one: a refuge's
+// confidential address stays confidential unless the refuge itself says
+// otherwise.
+TEST_F(AdvocacyAppTest, AnImportCannotOpenUpARefugesAddress) {
+  Import(R"pb(
+    providers {
+      provider_id: "wm-refuge"
+      name: "Refuge"
+      address: "1 Hidden Lane"
+      address_confidential: true
+    }
+  )pb");
+  v1::Directory opened;
+  auto* p = opened.add_providers();
+  p->set_provider_id("wm-refuge");
+  p->set_name("Refuge");
+  p->set_address("1 Hidden Lane");
+  p->set_address_confidential(false);
+  auto refused = app_->ImportDirectory(opened, kT0, NewTraceparent());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RuleOf(refused.status()), access::kRuleOwnProvider);
+  auto seen = app_->GetProvider(As("police-wmp"), ProviderId("wm-refuge"),
+                                NewTraceparent());
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_TRUE(seen->provider.address_redacted());
+  EXPECT_EQ(seen->provider.address(), "");
+  // The same record again is no change: the import is idempotent.
+  p->set_address_confidential(true);
+  EXPECT_TRUE(app_->ImportDirectory(opened, kT0, NewTraceparent()).ok());
 }
 
 }  // namespace

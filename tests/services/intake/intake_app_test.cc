@@ -61,7 +61,7 @@ class IntakeAppTest : public ::testing::Test {
   // Advocacy's events, as intake's consumer applies them.
   absl::Status Apply(const v1::EventEnvelope& envelope) {
     return db_->Write(
-        [&](store::Tx& tx) { return app_->ApplyAdvocacyEvent(tx, envelope); });
+        [&](store::Tx& tx) { return app_->ApplyRoutingEvent(tx, envelope); });
   }
   static v1::EventEnvelope Offered(const ReferralId& referral,
                                    const std::string& assignment,
@@ -419,6 +419,12 @@ TEST_F(IntakeAppTest, DeclinedAndExpiredOffersEndTheHold) {
 TEST_F(IntakeAppTest, TheAreasMaracCoordinatorGetsTheMaracSet) {
   const v1::SubmitReferralRequest req = T01();
   const ReferralId id = SubmitT01();
+  // Before triage sends it to MARAC, the coordinator may not read it.
+  EXPECT_EQ(RuleOf(Get(kMarac, id).status()), access::kRuleOwnReferral);
+  v1::EventEnvelope triaged = events::NewEnvelope("triage", id.value());
+  triaged.mutable_referral_triaged()->set_marac(true);
+  events::StampType(&triaged);
+  ASSERT_TRUE(Apply(triaged).ok());
   auto got = Get(kMarac, id);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->field_class, v1::FIELD_CLASS_MARAC_SET);
@@ -442,6 +448,19 @@ TEST_F(IntakeAppTest, TheAreasMaracCoordinatorGetsTheMaracSet) {
   EXPECT_EQ(audits[0].field_class(), v1::FIELD_CLASS_MARAC_SET);
   EXPECT_EQ(audits[0].rule_id(), access::kRuleOwnArea);
   ExpectNoAuditHolds(req.referral().personal().phone());
+  // The phone is the *safe* contact number: without phone among the safe
+  // channels, the MARAC set leaves it out.
+  v1::Referral no_phone = req.referral();
+  no_phone.mutable_safe_contact()->clear_safe_channels();
+  no_phone.mutable_safe_contact()->add_safe_channels(v1::CONTACT_CHANNEL_EMAIL);
+  EXPECT_EQ(Project(no_phone, v1::FIELD_CLASS_MARAC_SET).personal().phone(),
+            "");
+  // A reassessment below the MARAC threshold takes it back out.
+  v1::EventEnvelope lowered = events::NewEnvelope("triage", id.value());
+  lowered.mutable_referral_reassessed()->mutable_decision()->set_marac(false);
+  events::StampType(&lowered);
+  ASSERT_TRUE(Apply(lowered).ok());
+  EXPECT_EQ(RuleOf(Get(kMarac, id).status()), access::kRuleOwnReferral);
 }
 
 TEST_F(IntakeAppTest, AnOperatorSeesIdsAndCodesUnlessItBreaksTheGlass) {

@@ -672,9 +672,16 @@ TEST_F(OrdersAppTest, PoliceOfAnotherAreaCannotDecideOrListAReviewItem) {
       "RecordConsideration");
   ExpectOwnAreaRefusal(app_->ListReviewQueue(gmp_, "WMP", t0_).status(),
                        "ListReviewQueue");
-  ExpectOwnAreaRefusal(
-      app_->ListConsiderationsOf(gmp_, ReferralId(referral_), t0_).status(),
-      "ListConsiderationsOf");
+  // Another area's referral lists as an unknown one does: empty, so the
+  // answer does not say that the referral exists.
+  {
+    auto foreign = app_->ListConsiderationsOf(gmp_, ReferralId(referral_), t0_);
+    ASSERT_TRUE(foreign.ok()) << foreign.status();
+    EXPECT_TRUE(foreign->items.empty());
+    auto unknown = app_->ListConsiderationsOf(gmp_, ReferralId(NewUuid()), t0_);
+    ASSERT_TRUE(unknown.ok()) << unknown.status();
+    EXPECT_TRUE(unknown->items.empty());
+  }
   // Every area's open items are for the operator and the auditor only.
   ExpectOwnAreaRefusal(app_->ListOpenConsiderations(gmp_, t0_).status(),
                        "ListOpenConsiderations, another force");
