@@ -1,9 +1,12 @@
 #include "services/intake/validation.h"
 
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "common/access/registry.h"
 #include "common/ids/ids.h"
 #include "common/time/timestamps.h"
@@ -43,10 +46,31 @@ bool IsLanguageTag(const std::string& s) {
   return s.back() != '-';
 }
 
-bool IsIsoDate(const std::string& s) {
-  absl::Time t;
-  std::string err;
-  return s.size() == 10 && absl::ParseTime("%Y-%m-%d", s, &t, &err);
+// A real calendar day written YYYY-MM-DD: "2024-02-30" is refused, not
+// moved to 1 March.
+std::optional<absl::CivilDay> ParseIsoDay(const std::string& s) {
+  absl::CivilDay day;
+  if (s.size() != 10 || !absl::ParseCivilTime(s, &day)) return std::nullopt;
+  if (absl::FormatCivilTime(day) != s) return std::nullopt;
+  return day;
+}
+
+// True when `s` holds a control character (C0, DEL or C1) other than those
+// in `allowed`.
+bool HasControl(absl::string_view s, absl::string_view allowed = "") {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 || c == 0x7f) &&
+        allowed.find(s[i]) == absl::string_view::npos) {
+      return true;
+    }
+    // C1 controls are U+0080..U+009F, encoded 0xC2 0x80..0x9F in UTF-8.
+    if (c == 0xc2 && i + 1 < s.size()) {
+      const unsigned char next = static_cast<unsigned char>(s[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
+  }
+  return false;
 }
 
 bool IsPhone(const std::string& s) {
@@ -256,17 +280,33 @@ void CheckSafeContact(errors::FieldErrors& errors, const v1::SafeContact& sc) {
   if (sc.safe_times().size() > 256) {
     errors.Add("referral.safe_contact.safe_times",
                "must be at most 256 characters");
+  } else if (HasControl(sc.safe_times())) {
+    errors.Add("referral.safe_contact.safe_times",
+               "must not contain control characters");
   }
 }
 
 void CheckPersonal(errors::FieldErrors& errors,
-                   const v1::VictimPersonalData& pd) {
+                   const v1::VictimPersonalData& pd, absl::Time now) {
   if (pd.full_name().size() > 200) {
     errors.Add("referral.personal.full_name", "must be at most 200 characters");
+  } else if (HasControl(pd.full_name())) {
+    errors.Add("referral.personal.full_name",
+               "must not contain control characters");
   }
-  if (!pd.date_of_birth().empty() && !IsIsoDate(pd.date_of_birth())) {
-    errors.Add("referral.personal.date_of_birth",
-               "must be an ISO 8601 date (YYYY-MM-DD)");
+  if (!pd.date_of_birth().empty()) {
+    std::optional<absl::CivilDay> born = ParseIsoDay(pd.date_of_birth());
+    const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
+    if (!born.has_value()) {
+      errors.Add("referral.personal.date_of_birth",
+                 "must be a calendar date written YYYY-MM-DD");
+    } else if (*born > today) {
+      errors.Add("referral.personal.date_of_birth",
+                 "must not be in the future");
+    } else if (*born < absl::CivilDay(1900, 1, 1)) {
+      errors.Add("referral.personal.date_of_birth",
+                 "must be on or after 1900-01-01");
+    }
   }
   if (!pd.phone().empty() && !IsPhone(pd.phone())) {
     errors.Add("referral.personal.phone",
@@ -278,10 +318,17 @@ void CheckPersonal(errors::FieldErrors& errors,
   }
   if (pd.address().size() > 500) {
     errors.Add("referral.personal.address", "must be at most 500 characters");
+  } else if (HasControl(pd.address(), "\n")) {
+    errors.Add("referral.personal.address",
+               "must not contain control characters other than line breaks");
   }
   if (pd.narrative().size() > 20000) {
     errors.Add("referral.personal.narrative",
                "must be at most 20000 characters");
+  } else if (HasControl(pd.narrative(), "\n\r\t")) {
+    errors.Add("referral.personal.narrative",
+               "must not contain control characters other than line breaks "
+               "and tabs");
   }
 }
 
@@ -304,7 +351,7 @@ errors::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
   CheckConsents(errors, r);
   CheckPerpetrator(errors, r.perpetrator());
   CheckSafeContact(errors, r.safe_contact());
-  CheckPersonal(errors, r.personal());
+  CheckPersonal(errors, r.personal(), now);
   return errors;
 }
 

@@ -27,6 +27,55 @@ TEST(ValidationTest, EveryExampleReferralIsValid) {
   }
 }
 
+// kNow is 2024-06-03 (UTC).
+TEST(ValidationTest, DatesOfBirthMustBeRealPastDays) {
+  struct Case {
+    std::string dob;
+    bool valid;
+  };
+  const Case cases[] = {
+      {"1990-05-17", true},  {"2024-06-03", true},  {"1900-01-01", true},
+      {"2024-06-04", false},  // tomorrow
+      {"2031-01-01", false},  // the future
+      {"2023-02-29", false},  // not a leap year
+      {"2024-02-30", false}, {"2024-13-01", false}, {"1899-12-31", false},
+      {"1990-5-17", false},  {"17/05/1990", false}, {"1990-05-17T00", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.dob);
+    v1::SubmitReferralRequest r =
+        testing::LoadExample("t01_strangulation_punjabi");
+    r.mutable_referral()->mutable_personal()->set_date_of_birth(c.dob);
+    if (c.valid) {
+      EXPECT_THAT(BadFields(r), ElementsAre());
+    } else {
+      EXPECT_THAT(BadFields(r), ElementsAre("referral.personal.date_of_birth"));
+    }
+  }
+}
+
+TEST(ValidationTest, ControlCharactersInNamesAndTextAreRefused) {
+  v1::SubmitReferralRequest r =
+      testing::LoadExample("t01_strangulation_punjabi");
+  auto* pd = r.mutable_referral()->mutable_personal();
+  pd->set_full_name(std::string("Example\x07Person", 14));
+  pd->set_address("1 Example Street\nExampletown\x1b[2J");
+  pd->set_narrative(std::string("Line one\nLine two\twith a tab\x00", 29));
+  r.mutable_referral()->mutable_safe_contact()->set_safe_times(
+      "mornings\u0085");
+  EXPECT_THAT(BadFields(r),
+              UnorderedElementsAre("referral.personal.full_name",
+                                   "referral.personal.address",
+                                   "referral.personal.narrative",
+                                   "referral.safe_contact.safe_times"));
+  // Line breaks (and, in the narrative, tabs) are text, not controls.
+  pd->set_full_name("Example Person");
+  pd->set_address("1 Example Street\nExampletown");
+  pd->set_narrative("Line one\r\nLine two\twith a tab");
+  r.mutable_referral()->mutable_safe_contact()->set_safe_times("mornings");
+  EXPECT_THAT(BadFields(r), ElementsAre());
+}
+
 TEST(ValidationTest, EmptyRequestNamesKeyAndReferral) {
   EXPECT_THAT(BadFields(v1::SubmitReferralRequest()),
               UnorderedElementsAre("idempotency_key", "referral"));
