@@ -28,11 +28,15 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/config/textproto.h"
+#include "common/crypto/keyring.h"
 #include "common/grpc/status.h"
 #include "common/grpc/tls.h"
 #include "common/status/macros.h"
+#include "common/store/database.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "services/intake/intake_app.h"
+#include "services/intake/intake_store.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
 #include "signpost/v1/notification.grpc.pb.h"
@@ -516,6 +520,40 @@ int Load(const Endpoints& ep, const std::string& file, int count,
   return 0;
 }
 
+// Re-wraps every data key in intake's store with the key file's first
+// (active) key. The data is not rewritten. The old keys must still be in the
+// file; remove them only after this succeeds.
+int RotateKek(const std::string& db_path, const std::string& kek_file) {
+  absl::StatusOr<crypto::Keyring> keys = crypto::Keyring::Load(kek_file);
+  if (!keys.ok()) {
+    std::fprintf(stderr, "signpost-cli: --kek_file: %s\n",
+                 std::string(keys.status().message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<store::Database>> db =
+      store::Database::Open(db_path, intake::IntakeStore::Migrations());
+  if (!db.ok()) {
+    std::fprintf(stderr, "signpost-cli: --db_path: %s\n",
+                 std::string(db.status().message()).c_str());
+    return 2;
+  }
+  intake::IntakeApp app(**db, std::make_shared<const crypto::Keyring>(*keys));
+  if (absl::Status checked = app.CheckKeys(); !checked.ok()) {
+    std::fprintf(stderr, "signpost-cli: rotate-kek: %s\n",
+                 std::string(checked.message()).c_str());
+    return 1;
+  }
+  absl::StatusOr<int> rewrapped = app.RotateKeys();
+  if (!rewrapped.ok()) {
+    std::fprintf(stderr, "signpost-cli: rotate-kek: %s\n",
+                 std::string(rewrapped.status().message()).c_str());
+    return 1;
+  }
+  std::printf("rewrapped=%d active_key=%s\n", *rewrapped,
+              keys->active_id().c_str());
+  return 0;
+}
+
 int Usage() {
   std::fprintf(
       stderr,
@@ -526,6 +564,7 @@ int Usage() {
       "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
       "--notification E [--timeout_s N] FILE...\n"
       "  signpost-cli load (same endpoint flags) --count N FILE\n"
+      "  signpost-cli rotate-kek --db_path INTAKE_DB --kek_file KEYS\n"
       "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
       "SIGNPOST_PKI_DIR) for mutual TLS; without --as, submit, demo and load "
       "submit each referral as the agency its referrer_org names when the "
@@ -555,6 +594,21 @@ int main(int argc, char** argv) {
   if (command == "submit") {
     if (argc != 4) return Usage();
     return Submit(argv[2], argv[3]);
+  }
+  if (command == "rotate-kek") {
+    std::string db_path, kek_file;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string flag = argv[i];
+      if (flag == "--db_path") {
+        db_path = argv[i + 1];
+      } else if (flag == "--kek_file") {
+        kek_file = argv[i + 1];
+      } else {
+        return Usage();
+      }
+    }
+    if (db_path.empty() || kek_file.empty() || argc != 6) return Usage();
+    return RotateKek(db_path, kek_file);
   }
   if (command == "import-directory") {
     if (argc != 4) return Usage();

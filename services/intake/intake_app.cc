@@ -1,10 +1,12 @@
 #include "services/intake/intake_app.h"
 
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/crypto/keyring.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/status/macros.h"
@@ -15,6 +17,15 @@
 #include "services/intake/validation.h"
 
 namespace signpost::intake {
+namespace {
+
+// A sealed value's associated data: the row's id and the column, so that a
+// ciphertext moved to another row or column does not open.
+std::string SealedAad(absl::string_view row_id, absl::string_view column) {
+  return absl::StrCat(row_id, "/", column);
+}
+
+}  // namespace
 
 absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
     const access::Principal& caller, const std::string& idempotency_key,
@@ -41,7 +52,15 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
     }
     NewReferral row{ReferralId(NewUuid()),  scoped_key, digest,
                     ExtractFacts(referral), referral,   received_at,
-                    caller.agency_id()};
+                    caller.agency_id(),     NewUuid(),  ""};
+    // A person of their own until linking (issue 10) finds them again: a
+    // data key of their own seals the whole referral.
+    ASSIGN_OR_RETURN(auto data_key, keys_->NewDataKey(row.person_id));
+    RETURN_IF_ERROR(store_.InsertDataKey(tx, row.person_id, data_key.second));
+    ASSIGN_OR_RETURN(
+        row.sealed_referral,
+        crypto::Seal(data_key.first, referral.SerializeAsString(),
+                     SealedAad(row.referral_id.value(), "protected_referral")));
     RETURN_IF_ERROR(store_.Insert(tx, row));
 
     v1::EventEnvelope event =
@@ -66,12 +85,15 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
     ASSIGN_OR_RETURN(
         Disclosure disclosure,
         DecideDisclosure(caller, referral_id, facts, break_glass_reason));
-    ASSIGN_OR_RETURN(std::optional<ReceivedReferral> found,
+    ASSIGN_OR_RETURN(std::optional<StoredReferral> stored,
                      store_.Find(tx, referral_id));
-    if (!found.has_value()) {
+    if (!stored.has_value()) {
       return errors::InvariantViolation(absl::StrCat(
           "referral ", referral_id.value(), " has access facts but no row"));
     }
+    const std::string person_id = stored->person_id;
+    ASSIGN_OR_RETURN(std::optional<ReceivedReferral> found,
+                     OpenReferral(tx, *std::move(stored)));
     ReferralView view;
     view.field_class = disclosure.field_class;
     if (disclosure.field_class == v1::FIELD_CLASS_PERSONAL ||
@@ -85,9 +107,13 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
       record.set_rule_id(disclosure.rule_id);
       record.set_status_code("OK");
       if (disclosure.decision == v1::ACCESS_DECISION_BREAK_GLASS) {
-        BreakGlassRead read{
-            NewUuid(), caller.agency_id(), referral_id,
-            std::string(absl::StripAsciiWhitespace(break_glass_reason)), now};
+        BreakGlassRead read{NewUuid(), caller.agency_id(), referral_id, "",
+                            now};
+        ASSIGN_OR_RETURN(std::string key, DataKey(tx, person_id));
+        ASSIGN_OR_RETURN(
+            read.sealed_reason,
+            crypto::Seal(key, absl::StripAsciiWhitespace(break_glass_reason),
+                         SealedAad(read.access_id, "break_glass_reason")));
         RETURN_IF_ERROR(store_.InsertBreakGlass(tx, read));
         record.set_break_glass_id(read.access_id);
       }
@@ -133,6 +159,62 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
     default:
       return absl::OkStatus();
   }
+}
+
+absl::StatusOr<std::string> IntakeApp::DataKey(store::Tx& tx,
+                                               absl::string_view person_id) {
+  ASSIGN_OR_RETURN(std::optional<crypto::WrappedKey> wrapped,
+                   store_.FindDataKey(tx, person_id));
+  if (!wrapped.has_value()) {
+    return absl::DataLossError("the person's data key is gone");
+  }
+  return keys_->Unwrap(*wrapped, person_id);
+}
+
+absl::StatusOr<ReceivedReferral> IntakeApp::OpenReferral(
+    store::Tx& tx, StoredReferral stored) {
+  ReceivedReferral out{stored.referral_id, {}, stored.received_at};
+  std::string bytes = std::move(stored.protected_referral);
+  if (stored.format == kSealedFormat) {
+    ASSIGN_OR_RETURN(std::string key, DataKey(tx, stored.person_id));
+    ASSIGN_OR_RETURN(bytes, crypto::Open(key, bytes,
+                                         SealedAad(stored.referral_id.value(),
+                                                   "protected_referral")));
+  } else if (stored.format != kPlainFormat) {
+    return absl::DataLossError(
+        absl::StrCat("unknown protected_format '", stored.format, "'"));
+  }
+  if (!out.referral.ParseFromString(bytes)) {
+    return absl::DataLossError("stored referral does not parse");
+  }
+  return out;
+}
+
+absl::Status IntakeApp::CheckKeys() {
+  return db_.Read([&](store::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto keys, store_.ListDataKeys(tx));
+    std::set<std::string> checked;
+    for (const auto& [person_id, wrapped] : keys) {
+      if (!checked.insert(wrapped.kek_id).second) continue;
+      RETURN_IF_ERROR(keys_->Unwrap(wrapped, person_id).status());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int> IntakeApp::RotateKeys() {
+  return db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(auto keys, store_.ListDataKeys(tx));
+    int rewrapped = 0;
+    for (const auto& [person_id, wrapped] : keys) {
+      if (wrapped.kek_id == keys_->active_id()) continue;
+      ASSIGN_OR_RETURN(crypto::WrappedKey fresh,
+                       keys_->Rewrap(wrapped, person_id));
+      RETURN_IF_ERROR(store_.ReplaceDataKey(tx, person_id, fresh));
+      ++rewrapped;
+    }
+    return rewrapped;
+  });
 }
 
 absl::StatusOr<int64_t> IntakeApp::CountReferrals() {

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/access/authz.h"
+#include "common/crypto/keyring.h"
 #include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "services/intake/intake_store.h"
@@ -40,7 +42,18 @@ struct ReferralView {
 
 class IntakeApp {
  public:
-  explicit IntakeApp(store::Database& db) : db_(db) {}
+  // `keys` seals every referral with its person's data key
+  // (common/crypto/keyring.h).
+  IntakeApp(store::Database& db, std::shared_ptr<const crypto::Keyring> keys)
+      : db_(db), keys_(std::move(keys)) {}
+
+  // Checks, before serving, that the key file opens the stored data keys:
+  // every key id they name is in it, and one data key per id unwraps.
+  // FAILED_PRECONDITION or DATA_LOSS naming the key otherwise.
+  absl::Status CheckKeys();
+  // Re-wraps every person's data key with the key file's active key,
+  // without touching the data. Returns how many were re-wrapped.
+  absl::StatusOr<int> RotateKeys();
 
   // Stores a validated referral from `caller` received at `now` (truncated
   // to milliseconds, the one value stored, emitted and returned) and emits
@@ -73,7 +86,15 @@ class IntakeApp {
   absl::StatusOr<int64_t> CountReferrals();
 
  private:
+  // The referral's person's data key, unwrapped.
+  absl::StatusOr<std::string> DataKey(store::Tx& tx,
+                                      absl::string_view person_id);
+  // `stored` opened with its person's data key.
+  absl::StatusOr<ReceivedReferral> OpenReferral(store::Tx& tx,
+                                                StoredReferral stored);
+
   store::Database& db_;
+  std::shared_ptr<const crypto::Keyring> keys_;
   IntakeStore store_;
 };
 

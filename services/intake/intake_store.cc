@@ -46,6 +46,17 @@ CREATE TABLE break_glass_reads (
   reason TEXT NOT NULL,
   read_at_ms INTEGER NOT NULL
 );
+)sql",
+          R"sql(
+-- Envelope encryption (issue 10): each person's data key, wrapped by a
+-- key-encryption key from the key file, with that key's id. Destroying a
+-- row makes the person's sealed values unreadable.
+CREATE TABLE data_keys (
+  person_id TEXT PRIMARY KEY,
+  kek_id TEXT NOT NULL,
+  wrapped BLOB NOT NULL
+);
+ALTER TABLE referrals ADD COLUMN person_id TEXT NOT NULL DEFAULT '';
 )sql"};
 }
 
@@ -69,34 +80,79 @@ absl::Status IntakeStore::Insert(store::Tx& tx,
       tx.Prepare("INSERT INTO referrals (referral_id, idempotency_key, "
                  "request_digest, facts, protected_referral, "
                  "protected_format, area_code, source, received_at_ms, "
-                 "submitted_by) VALUES (?,?,?,?,?,?,?,?,?,?)"));
+                 "submitted_by, person_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
   insert.Bind(1, referral.referral_id.value())
       .Bind(2, referral.idempotency_key)
       .Bind(3, referral.request_digest)
       .BindBlob(4, referral.facts.SerializeAsString())
-      .BindBlob(5, referral.referral.SerializeAsString())
-      .Bind(6, "plain-v0")
+      .BindBlob(5, referral.sealed_referral)
+      .Bind(6, kSealedFormat)
       .Bind(7, referral.referral.area_code())
       .Bind(8, static_cast<int64_t>(referral.referral.source()))
       .Bind(9, absl::ToUnixMillis(referral.received_at))
-      .Bind(10, referral.submitted_by.value());
+      .Bind(10, referral.submitted_by.value())
+      .Bind(11, referral.person_id);
   return insert.Run();
 }
 
-absl::StatusOr<std::optional<ReceivedReferral>> IntakeStore::Find(
+absl::StatusOr<std::optional<StoredReferral>> IntakeStore::Find(
     store::Tx& tx, const ReferralId& referral_id) const {
-  ASSIGN_OR_RETURN(store::Statement stmt,
-                   tx.Prepare("SELECT protected_referral, received_at_ms FROM "
-                              "referrals WHERE referral_id = ?"));
+  ASSIGN_OR_RETURN(
+      store::Statement stmt,
+      tx.Prepare("SELECT protected_referral, received_at_ms, person_id, "
+                 "protected_format FROM referrals WHERE referral_id = ?"));
   stmt.Bind(1, referral_id.value());
   ASSIGN_OR_RETURN(bool found, stmt.Step());
   if (!found) return std::nullopt;
-  ReceivedReferral out{
-      referral_id, {}, absl::FromUnixMillis(stmt.ColumnInt(1))};
-  if (!out.referral.ParseFromString(stmt.ColumnBlob(0))) {
-    return absl::DataLossError("stored referral does not parse");
+  return StoredReferral{referral_id, stmt.ColumnText(2), stmt.ColumnText(3),
+                        stmt.ColumnBlob(0),
+                        absl::FromUnixMillis(stmt.ColumnInt(1))};
+}
+
+absl::StatusOr<std::optional<crypto::WrappedKey>> IntakeStore::FindDataKey(
+    store::Tx& tx, absl::string_view person_id) const {
+  ASSIGN_OR_RETURN(store::Statement stmt,
+                   tx.Prepare("SELECT kek_id, wrapped FROM data_keys WHERE "
+                              "person_id = ?"));
+  stmt.Bind(1, person_id);
+  ASSIGN_OR_RETURN(bool found, stmt.Step());
+  if (!found) return std::nullopt;
+  return crypto::WrappedKey{stmt.ColumnText(0), stmt.ColumnBlob(1)};
+}
+
+absl::Status IntakeStore::InsertDataKey(store::Tx& tx,
+                                        absl::string_view person_id,
+                                        const crypto::WrappedKey& key) const {
+  ASSIGN_OR_RETURN(store::Statement stmt,
+                   tx.Prepare("INSERT INTO data_keys (person_id, kek_id, "
+                              "wrapped) VALUES (?,?,?)"));
+  stmt.Bind(1, person_id).Bind(2, key.kek_id).BindBlob(3, key.wrapped);
+  return stmt.Run();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, crypto::WrappedKey>>>
+IntakeStore::ListDataKeys(store::Tx& tx) const {
+  ASSIGN_OR_RETURN(store::Statement stmt,
+                   tx.Prepare("SELECT person_id, kek_id, wrapped FROM "
+                              "data_keys ORDER BY person_id"));
+  std::vector<std::pair<std::string, crypto::WrappedKey>> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return out;
+    out.emplace_back(
+        stmt.ColumnText(0),
+        crypto::WrappedKey{stmt.ColumnText(1), stmt.ColumnBlob(2)});
   }
-  return out;
+}
+
+absl::Status IntakeStore::ReplaceDataKey(store::Tx& tx,
+                                         absl::string_view person_id,
+                                         const crypto::WrappedKey& key) const {
+  ASSIGN_OR_RETURN(store::Statement stmt,
+                   tx.Prepare("UPDATE data_keys SET kek_id = ?, wrapped = ? "
+                              "WHERE person_id = ?"));
+  stmt.Bind(1, key.kek_id).BindBlob(2, key.wrapped).Bind(3, person_id);
+  return stmt.Run();
 }
 
 absl::StatusOr<std::optional<ReferralAccessFacts>> IntakeStore::FindAccessFacts(
@@ -108,7 +164,8 @@ absl::StatusOr<std::optional<ReferralAccessFacts>> IntakeStore::FindAccessFacts(
   ASSIGN_OR_RETURN(bool found, referral.Step());
   if (!found) return std::nullopt;
   ReferralAccessFacts facts{AgencyId(referral.ColumnText(0)),
-                            referral.ColumnText(1), {},
+                            referral.ColumnText(1),
+                            {},
                             referral.ColumnInt(2) != 0};
   ASSIGN_OR_RETURN(store::Statement holds,
                    tx.Prepare("SELECT provider_id, accepted FROM "
@@ -174,7 +231,7 @@ absl::Status IntakeStore::InsertBreakGlass(store::Tx& tx,
   stmt.Bind(1, read.access_id)
       .Bind(2, read.agency.value())
       .Bind(3, read.referral_id.value())
-      .Bind(4, read.reason)
+      .BindBlob(4, read.sealed_reason)
       .Bind(5, absl::ToUnixMillis(read.at));
   return stmt.Run();
 }

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/crypto/keyring.h"
 #include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "services/intake/disclosure.h"
@@ -28,17 +29,29 @@ struct NewReferral {
   // DigestOf(referral): tells a retry from a reused key.
   std::string request_digest;
   v1::ReferralFacts facts;
+  // Codes only are read from it (area, source); the whole referral is
+  // stored as `sealed_referral`.
   v1::Referral referral;
   absl::Time received_at;  // stored in milliseconds
   AgencyId submitted_by;   // the authenticated agency
+  // The person the referral is about (Signpost's pseudonym) and the
+  // referral sealed with that person's data key (common/crypto/keyring.h).
+  std::string person_id;
+  std::string sealed_referral;
 };
 
-// An operator's break-glass read, with the reason it stated.
+// The format of a stored referral: sealed with the person's data key, or
+// (rows written before encryption) plain.
+inline constexpr char kSealedFormat[] = "aes256gcm-v1";
+inline constexpr char kPlainFormat[] = "plain-v0";
+
+// An operator's break-glass read, with the reason it stated (sealed with
+// the person's data key: it is free text).
 struct BreakGlassRead {
   std::string access_id;
   AgencyId agency;
   ReferralId referral_id;
-  std::string reason;
+  std::string sealed_reason;
   absl::Time at;
 };
 
@@ -49,7 +62,16 @@ struct KeyedReferral {
   absl::Time received_at;
 };
 
-// A stored referral as read back.
+// A stored referral as read back, still sealed.
+struct StoredReferral {
+  ReferralId referral_id;
+  std::string person_id;
+  std::string format;  // kSealedFormat or kPlainFormat
+  std::string protected_referral;
+  absl::Time received_at;
+};
+
+// A referral as the application hands it on, opened.
 struct ReceivedReferral {
   ReferralId referral_id;
   v1::Referral referral;
@@ -65,7 +87,7 @@ class IntakeStore {
   // ALREADY_EXISTS when the id or the key is taken.
   absl::Status Insert(store::Tx& tx, const NewReferral& referral) const;
   // nullopt when unknown; DATA_LOSS when the stored referral does not parse.
-  absl::StatusOr<std::optional<ReceivedReferral>> Find(
+  absl::StatusOr<std::optional<StoredReferral>> Find(
       store::Tx& tx, const ReferralId& referral_id) const;
   absl::StatusOr<int64_t> Count(store::Tx& tx) const;
 
@@ -81,6 +103,19 @@ class IntakeStore {
                           const AssignmentId& assignment_id) const;
   // Declined, expired or closed: the provider no longer holds it.
   absl::Status EndHold(store::Tx& tx, const AssignmentId& assignment_id) const;
+  // A person's wrapped data key; nullopt when there is none (never made,
+  // or destroyed).
+  absl::StatusOr<std::optional<crypto::WrappedKey>> FindDataKey(
+      store::Tx& tx, absl::string_view person_id) const;
+  // ALREADY_EXISTS when the person has one.
+  absl::Status InsertDataKey(store::Tx& tx, absl::string_view person_id,
+                             const crypto::WrappedKey& key) const;
+  // Every person's wrapped data key, for re-wrapping and the start check.
+  absl::StatusOr<std::vector<std::pair<std::string, crypto::WrappedKey>>>
+  ListDataKeys(store::Tx& tx) const;
+  absl::Status ReplaceDataKey(store::Tx& tx, absl::string_view person_id,
+                              const crypto::WrappedKey& key) const;
+
   // Triage's latest MARAC decision for the referral.
   absl::Status SetMarac(store::Tx& tx, const ReferralId& referral_id,
                         bool marac) const;

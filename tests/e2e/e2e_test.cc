@@ -4,15 +4,18 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/access/authz.h"
 #include "common/config/textproto.h"
+#include "common/crypto/keyring.h"
 #include "common/events/envelope.h"
 #include "common/events/signing.h"
 #include "common/grpc/status.h"
@@ -155,6 +158,10 @@ class StackTest : public ::testing::Test {
         args.push_back(std::move(flag));
       }
       args.insert(args.end(), {"--access_registry", Registry()});
+      if (svc == "intake") {
+        args.insert(args.end(),
+                    {"--kek_file", dir_->File("pki/keys/kek.keys")});
+      }
       if (svc == "orders") {
         args.insert(
             args.end(),
@@ -955,6 +962,104 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
 // Shutdown holds its deadline with the broker gone: the services stop in
 // order and exit 0 (the watchdog would exit 3), and the referral committed
 // while the broker was down stays in intake's outbox, not lost.
+// Personal data at rest: the real intake binary seals each referral with
+// its person's data key. Rotating the key-encryption key keeps every
+// referral readable; a key file without the right key stops the start.
+TEST(KeyTest, RotationKeepsReferralsReadableAndAWrongKeyStopsStart) {
+  testing::TempDir dir;
+  testing::MakeSigningKeys(dir.path());
+  auto key_line = [](const std::string& id) {
+    return absl::StrCat(id, " ", absl::Base64Escape(*crypto::RandomBytes(32)),
+                        "\n");
+  };
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir.File(name)) << text;
+    return dir.File(name);
+  };
+  const std::string old_line = key_line("kek-old");
+  const std::string new_line = key_line("kek-new");
+  auto start = [&](const std::string& keys, const std::string& log) {
+    std::vector<std::string> args = {"--grpc_address",    "127.0.0.1:0",
+                                     "--db_path",         dir.File("intake.db"),
+                                     "--kafka_bootstrap", "127.0.0.1:1",
+                                     "--access_registry", Registry(),
+                                     "--kek_file",        keys};
+    for (std::string& f : KeyFlags(dir.path(), "intake")) args.push_back(f);
+    for (std::string& f : TlsFlags(testing::TestPki(), "intake")) {
+      args.push_back(f);
+    }
+    return std::make_unique<testing::Process>(Bin("signpost-intake"), args,
+                                              dir.File(log));
+  };
+  auto as_police = AgencyCredentials(testing::TestPki(), "police-wmp");
+  auto read_name = [&](const std::string& addr, const std::string& id) {
+    auto intake = Connect<v1::IntakeService>(addr, as_police);
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralRequest get;
+    get.set_referral_id(id);
+    v1::GetReferralResponse got;
+    grpc::Status s = intake->GetReferral(&ctx, get, &got);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return got.referral().personal().full_name();
+  };
+  const v1::SubmitReferralRequest t1 =
+      testing::LoadExample("t01_strangulation_punjabi");
+  std::string id;
+  {
+    auto p = start(write("old.keys", old_line), "1.log");
+    const std::string addr = testing::WaitForLogValue(
+        dir.File("1.log"), "\"msg\":\"listening\",\"grpc_address\":\"",
+        absl::Seconds(30));
+    ASSERT_FALSE(addr.empty()) << testing::ReadFile(dir.File("1.log"));
+    auto intake = Connect<v1::IntakeService>(addr, as_police);
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::SubmitReferralResponse resp;
+    grpc::Status s = intake->SubmitReferral(&ctx, t1, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    id = resp.referral_id();
+    EXPECT_EQ(read_name(addr, id), t1.referral().personal().full_name());
+    EXPECT_EQ(p->Terminate(), 0);
+  }
+  // Rotation: the new key first, the old one kept until this succeeds.
+  {
+    testing::Process cli(
+        Bin("signpost-cli"),
+        {"rotate-kek", "--db_path", dir.File("intake.db"), "--kek_file",
+         write("both.keys", new_line + old_line)},
+        dir.File("rotate.log"));
+    EXPECT_EQ(cli.Wait(absl::Seconds(30)), 0)
+        << testing::ReadFile(dir.File("rotate.log"));
+  }
+  {
+    // The old key is gone from the file; the referral still opens.
+    auto p = start(write("new.keys", new_line), "2.log");
+    const std::string addr = testing::WaitForLogValue(
+        dir.File("2.log"), "\"msg\":\"listening\",\"grpc_address\":\"",
+        absl::Seconds(30));
+    ASSERT_FALSE(addr.empty()) << testing::ReadFile(dir.File("2.log"));
+    EXPECT_EQ(read_name(addr, id), t1.referral().personal().full_name());
+    EXPECT_EQ(p->Terminate(), 0);
+  }
+  // A wrong key under the right id, a file without the key, no file: each
+  // stops the start with one line naming the flag.
+  const std::string wrong = write("wrong.keys", key_line("kek-new"));
+  const std::string other = write("other.keys", key_line("kek-other"));
+  for (const auto& [keys, expected] :
+       std::vector<std::pair<std::string, std::string>>{
+           {wrong, "does not open the data keys it wrapped"},
+           {other, "does not hold key 'kek-new'"},
+           {dir.File("missing.keys"), "cannot be read"}}) {
+    SCOPED_TRACE(keys);
+    auto p = start(keys, "bad.log");
+    EXPECT_EQ(p->Wait(absl::Seconds(20)), 2);
+    const std::string err = testing::ReadFile(dir.File("bad.log"));
+    EXPECT_NE(err.find("kek_file: "), std::string::npos) << err;
+    EXPECT_NE(err.find(expected), std::string::npos) << err;
+  }
+}
+
 TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
   testing::TempDir dir;
   testing::Process broker(
@@ -982,6 +1087,10 @@ TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
         "--access_registry",  Registry()};
     for (std::string& flag : TlsFlags(testing::TestPki(), svc)) {
       args.push_back(std::move(flag));
+    }
+    if (svc == "intake") {
+      args.insert(args.end(),
+                  {"--kek_file", testing::TestPki() + "/keys/kek.keys"});
     }
     for (std::string& flag : KeyFlags(dir.path(), svc)) {
       args.push_back(std::move(flag));
@@ -1077,7 +1186,8 @@ TEST(BadConfigTest, MissingEventKeysStopTheServiceNamingTheFlag) {
         Bin("signpost-intake"),
         {"--kafka_bootstrap=127.0.0.1:1", "--db_path", dir.File("i.db"),
          "--access_registry", Registry(), "--event_keys_dir", dir.path(),
-         "--event_signing_key", dir.File("no-such.key")},
+         "--kek_file", "unused.keys", "--event_signing_key",
+         dir.File("no-such.key")},
         dir.File("intake.log"));
     EXPECT_EQ(p.Wait(absl::Seconds(10)), 2);
     const std::string err = testing::ReadFile(dir.File("intake.log"));
@@ -1155,7 +1265,8 @@ TEST(BadConfigTest, PrintConfigRedactsSecrets) {
       Bin("signpost-intake"),
       {"--print-config", "--kafka_bootstrap=x:1",
        "--event_signing_key=unused.key", "--event_keys_dir=unused",
-       "--access_registry=unused.textproto", "--kafka_sasl_password=s3cret"},
+       "--kek_file=unused.keys", "--access_registry=unused.textproto",
+       "--kafka_sasl_password=s3cret"},
       dir.File("err.log"));
   EXPECT_EQ(p.Wait(absl::Seconds(10)), 0);
   EXPECT_EQ(testing::ReadFile(dir.File("err.log")).find("s3cret"),

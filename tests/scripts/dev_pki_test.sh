@@ -42,7 +42,8 @@ out2=$("$DEV_PKI" "$PKI" "$REGISTRY")
 expect_contains "$out2" "(0 made," "second run"
 after=$(checksums)
 [[ "$before" == "$after" ]] || fail "second run changed files"
-expected_files=$((2 + 2 * ${#SERVICES[@]} + 2 * ${#AGENCIES[@]} + 2 * ${#SERVICES[@]}))
+# CA (2), service and agency certificates, signing keys, the KEK file (1).
+expected_files=$((2 + 2 * ${#SERVICES[@]} + 2 * ${#AGENCIES[@]} + 2 * ${#SERVICES[@]} + 1))
 [[ $(wc -l <<<"$after") -eq $expected_files ]] ||
   fail "expected $expected_files files, found $(wc -l <<<"$after")"
 
@@ -87,9 +88,16 @@ fi
 while IFS= read -r -d '' key; do
   [[ $(stat -c %a "$key") == 600 ]] || fail "$key is $(stat -c %a "$key"), not 600"
 done < <(find "$PKI" -name '*.key' -print0)
-for dir in "$PKI" "$PKI/services" "$PKI/agencies" "$PKI/signing"; do
+for dir in "$PKI" "$PKI/services" "$PKI/agencies" "$PKI/signing" "$PKI/keys"; do
   [[ $(stat -c %a "$dir") == 700 ]] || fail "$dir is $(stat -c %a "$dir"), not 700"
 done
+# The key-encryption key file: private, one key line of 32 base64 bytes.
+kek="$PKI/keys/kek.keys"
+[[ $(stat -c %a "$kek") == 600 ]] || fail "$kek is $(stat -c %a "$kek"), not 600"
+kek_lines=$(grep -v '^#' "$kek")
+[[ $(wc -l <<<"$kek_lines") -eq 1 ]] || fail "$kek: expected one key line"
+[[ $(awk '{print $2}' <<<"$kek_lines" | base64 -d | wc -c) -eq 32 ]] ||
+  fail "$kek: the key is not 32 bytes"
 
 # 5. Event-signing keys: Ed25519; a signature verifies with the key's own
 # .pub and not with another service's.

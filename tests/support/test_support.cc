@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -261,6 +262,15 @@ const std::string& TestPki() {
     return new std::string(pki);
   }();
   return *dir;
+}
+
+std::shared_ptr<const crypto::Keyring> TestKeyring() {
+  absl::StatusOr<std::string> key = crypto::RandomBytes(crypto::kKeyBytes);
+  EXPECT_TRUE(key.ok());
+  absl::StatusOr<crypto::Keyring> ring = crypto::Keyring::Parse(
+      absl::StrCat("test-kek ", absl::Base64Escape(key.value_or(""))), "test");
+  EXPECT_TRUE(ring.ok()) << ring.status();
+  return std::make_shared<const crypto::Keyring>(*std::move(ring));
 }
 
 std::shared_ptr<const access::Registry> TestRegistry() {

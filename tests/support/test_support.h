@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/access/authz.h"
 #include "common/access/registry.h"
+#include "common/crypto/keyring.h"
 #include "common/grpc/executor.h"
 #include "common/grpc/gate.h"
 #include "common/grpc/server_runner.h"
@@ -73,6 +74,9 @@ std::vector<kafka::ConsumedMessage> ReadTopicToEnd(
 // agencies/<agency>.{crt,key} (every agency of deploy/access) and
 // signing/<svc>.{key,pub}.
 const std::string& TestPki();
+
+// A key-encryption keyring with one fresh random key (id "test-kek").
+std::shared_ptr<const crypto::Keyring> TestKeyring();
 
 // The agency registry the binaries use (deploy/access/agencies.textproto).
 std::shared_ptr<const access::Registry> TestRegistry();

@@ -25,7 +25,7 @@ class IntakeAppTest : public ::testing::Test {
                                     IntakeStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    app_ = std::make_unique<IntakeApp>(*db_);
+    app_ = std::make_unique<IntakeApp>(*db_, testing::TestKeyring());
   }
   absl::StatusOr<SubmitOutcome> Submit(const v1::SubmitReferralRequest& req,
                                        absl::Time now,
@@ -510,13 +510,52 @@ TEST_F(IntakeAppTest, AnOperatorSeesIdsAndCodesUnlessItBreaksTheGlass) {
                    auto row = q->Step();
                    if (!row.ok()) return row.status();
                    if (!*row) return absl::NotFoundError("no row");
-                   stored = q->ColumnText(0);
+                   stored = q->ColumnBlob(0);
                    EXPECT_EQ(q->ColumnText(1), kOperator);
                    EXPECT_EQ(q->ColumnText(2), id.value());
                    return absl::OkStatus();
                  })
                   .ok());
-  EXPECT_EQ(stored, kReason);
+  // Kept sealed with the person's data key (free text at rest).
+  EXPECT_FALSE(stored.empty());
+  EXPECT_EQ(stored.find("safeguarding"), std::string::npos);
+}
+
+// Nothing a victim told is in intake's SQLite files in plain text: the
+// database, its write-ahead log and shared memory are read byte by byte.
+TEST_F(IntakeAppTest, NoPersonalDataIsStoredInPlainText) {
+  v1::SubmitReferralRequest req = T01();
+  auto* pd = req.mutable_referral()->mutable_personal();
+  pd->set_full_name("Zelphinia Quarrington-Vosk");
+  pd->set_phone("+44 7700 900987");
+  pd->set_date_of_birth("1987-03-14");
+  pd->set_address("17 Pellucid Row, Marrowby");
+  pd->set_email("zelphinia.qv@example.org");
+  pd->set_narrative("Unmistakable narrative marker XQJ-4471");
+  req.mutable_referral()->mutable_safe_contact()->set_safe_times(
+      "after 19:00 marker KWZ-88");
+  auto submitted = app_->SubmitReferral(testing::PrincipalOf(kPolice), "scan-1",
+                                        req.referral(), now_, NewTraceparent());
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  // The referrer reads it back whole, and an operator breaks the glass.
+  auto whole = Get(kPolice, submitted->referral_id);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->referral.referral.personal().full_name(),
+            "Zelphinia Quarrington-Vosk");
+  ASSERT_TRUE(
+      Get(kOperator, submitted->referral_id, "welfare check marker PLV-302")
+          .ok());
+  const std::vector<std::string> markers = {
+      "Zelphinia",    "Quarrington", "7700 900987", "1987-03-14", "Pellucid",
+      "zelphinia.qv", "XQJ-4471",    "KWZ-88",      "PLV-302"};
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string path = dir_.File("intake.db") + suffix;
+    const std::string bytes = testing::ReadFile(path);
+    for (const std::string& marker : markers) {
+      EXPECT_EQ(bytes.find(marker), std::string::npos)
+          << marker << " in " << path;
+    }
+  }
 }
 
 TEST_F(IntakeAppTest, BreakingTheGlassIsForOperatorsOnly) {

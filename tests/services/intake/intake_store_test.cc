@@ -22,10 +22,15 @@ class IntakeStoreTest : public ::testing::Test {
   }
   NewReferral Row(const std::string& example) {
     v1::SubmitReferralRequest req = testing::LoadExample(example);
-    return NewReferral{ReferralId(NewUuid()),    req.idempotency_key(),
-                       DigestOf(req.referral()), ExtractFacts(req.referral()),
-                       req.referral(),           now_,
-                       AgencyId("police-wmp")};
+    return NewReferral{ReferralId(NewUuid()),
+                       req.idempotency_key(),
+                       DigestOf(req.referral()),
+                       ExtractFacts(req.referral()),
+                       req.referral(),
+                       now_,
+                       AgencyId("police-wmp"),
+                       "person-1",
+                       "sealed-bytes"};
   }
   absl::Status Insert(const NewReferral& row) {
     return db_->Write([&](store::Tx& tx) { return store_.Insert(tx, row); });
@@ -53,8 +58,10 @@ TEST_F(IntakeStoreTest, InsertedReferralIsFoundByIdAndByKey) {
   ASSERT_TRUE(found.ok()) << found.status();
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->referral_id, row.referral_id);
-  EXPECT_EQ((*found)->referral.personal().full_name(),
-            row.referral.personal().full_name());
+  // The store keeps what it is given, sealed, with its person and format.
+  EXPECT_EQ((*found)->protected_referral, "sealed-bytes");
+  EXPECT_EQ((*found)->format, kSealedFormat);
+  EXPECT_EQ((*found)->person_id, "person-1");
   EXPECT_EQ((*found)->received_at, now_);
   auto keyed = db_->Read([&](store::Tx& tx) {
     return store_.FindByIdempotencyKey(tx, row.idempotency_key);
