@@ -12,6 +12,8 @@
 // Every command takes `--as AGENCY --pki DIR` (or SIGNPOST_AS and
 // SIGNPOST_PKI_DIR): mutual TLS with DIR/agencies/AGENCY.{crt,key} and
 // DIR/ca.crt. Without a PKI directory it speaks plaintext (development).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -528,6 +530,13 @@ int RotateKek(const std::string& db_path, const std::string& kek_file) {
   if (!keys.ok()) {
     std::fprintf(stderr, "signpost-cli: --kek_file: %s\n",
                  std::string(keys.status().message()).c_str());
+    return 2;
+  }
+  // An existing intake database only: a mistyped path must not make an
+  // empty one and report success.
+  if (::access(db_path.c_str(), R_OK | W_OK) != 0) {
+    std::fprintf(stderr, "signpost-cli: --db_path: %s: no such database\n",
+                 db_path.c_str());
     return 2;
   }
   absl::StatusOr<std::unique_ptr<store::Database>> db =

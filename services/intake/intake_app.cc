@@ -9,6 +9,7 @@
 #include "common/crypto/keyring.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
+#include "common/log/log.h"
 #include "common/status/macros.h"
 #include "common/store/access_audit.h"
 #include "common/store/outbox.h"
@@ -165,10 +166,17 @@ absl::StatusOr<std::string> IntakeApp::DataKey(store::Tx& tx,
                                                absl::string_view person_id) {
   ASSIGN_OR_RETURN(std::optional<crypto::WrappedKey> wrapped,
                    store_.FindDataKey(tx, person_id));
-  if (!wrapped.has_value()) {
-    return absl::DataLossError("the person's data key is gone");
+  absl::StatusOr<std::string> key =
+      wrapped.has_value()
+          ? keys_->Unwrap(*wrapped, person_id)
+          : absl::DataLossError("the person's data key is gone");
+  if (!key.ok()) {
+    // The detail (key ids, the key file) is for the operator's log, not
+    // for the calling agency.
+    log::Error("data key not opened", {{"error", key.status().ToString()}});
+    return absl::InternalError("stored personal data could not be opened");
   }
-  return keys_->Unwrap(*wrapped, person_id);
+  return key;
 }
 
 absl::StatusOr<ReceivedReferral> IntakeApp::OpenReferral(
@@ -193,9 +201,9 @@ absl::StatusOr<ReceivedReferral> IntakeApp::OpenReferral(
 absl::Status IntakeApp::CheckKeys() {
   return db_.Read([&](store::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(auto keys, store_.ListDataKeys(tx));
-    std::set<std::string> checked;
+    // Every data key, not one per key id: a key id reused for another key
+    // would otherwise pass (milliseconds even for many thousands).
     for (const auto& [person_id, wrapped] : keys) {
-      if (!checked.insert(wrapped.kek_id).second) continue;
       RETURN_IF_ERROR(keys_->Unwrap(wrapped, person_id).status());
     }
     return absl::OkStatus();

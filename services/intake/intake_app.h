@@ -48,7 +48,7 @@ class IntakeApp {
       : db_(db), keys_(std::move(keys)) {}
 
   // Checks, before serving, that the key file opens the stored data keys:
-  // every key id they name is in it, and one data key per id unwraps.
+  // every key id they name is in it, and every data key unwraps.
   // FAILED_PRECONDITION or DATA_LOSS naming the key otherwise.
   absl::Status CheckKeys();
   // Re-wraps every person's data key with the key file's active key,

@@ -2,6 +2,7 @@
 // free ports), T1, T4 and T8 submitted through intake's gRPC API, and each
 // outcome checked through the services' own gRPC APIs and the event log.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -1021,6 +1022,17 @@ TEST(KeyTest, RotationKeepsReferralsReadableAndAWrongKeyStopsStart) {
     id = resp.referral_id();
     EXPECT_EQ(read_name(addr, id), t1.referral().personal().full_name());
     EXPECT_EQ(p->Terminate(), 0);
+  }
+  // A mistyped database path is refused, not created.
+  {
+    testing::Process cli(Bin("signpost-cli"),
+                         {"rotate-kek", "--db_path", dir.File("typo.db"),
+                          "--kek_file", dir.File("old.keys")},
+                         dir.File("typo.log"));
+    EXPECT_EQ(cli.Wait(absl::Seconds(30)), 2);
+    EXPECT_NE(testing::ReadFile(dir.File("typo.log")).find("no such database"),
+              std::string::npos);
+    EXPECT_NE(::access(dir.File("typo.db").c_str(), F_OK), 0);
   }
   // Rotation: the new key first, the old one kept until this succeeds.
   {
