@@ -1,6 +1,7 @@
 #include "services/intake/idempotency.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "absl/strings/escaping.h"
 #include "common/errors/errors.h"
@@ -9,7 +10,8 @@
 
 namespace signpost::intake {
 
-std::string DigestOf(const google::protobuf::Message& message) {
+std::string DigestOf(const google::protobuf::Message& message,
+                     absl::string_view key) {
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -19,7 +21,13 @@ std::string DigestOf(const google::protobuf::Message& message) {
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  if (key.empty()) {
+    EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  } else {
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md,
+         &len);
+  }
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(md), len));
 }

@@ -40,23 +40,28 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
   }
   referral.set_referrer_org(agency);
   const absl::Time received_at = timeutil::TruncateToMillis(now);
-  const std::string digest = DigestOf(referral);
   // Scoped to the caller: one agency's key never finds another's referral.
   const std::string scoped_key = absl::StrCat(agency, "/", idempotency_key);
   return db_.Write([&](store::Tx& tx) -> absl::StatusOr<SubmitOutcome> {
     ASSIGN_OR_RETURN(std::optional<KeyedReferral> first,
                      store_.FindByIdempotencyKey(tx, scoped_key));
     if (first.has_value()) {
-      RETURN_IF_ERROR(CheckRetry(first->request_digest, digest));
+      std::string key;  // rows from before encryption: a plain digest
+      if (!first->person_id.empty()) {
+        ASSIGN_OR_RETURN(key, DataKey(tx, first->person_id));
+      }
+      RETURN_IF_ERROR(
+          CheckRetry(first->request_digest, DigestOf(referral, key)));
       return SubmitOutcome{first->referral_id, /*duplicate=*/true,
                            first->received_at, EventId()};
     }
-    NewReferral row{ReferralId(NewUuid()),  scoped_key, digest,
+    NewReferral row{ReferralId(NewUuid()),  scoped_key, "",
                     ExtractFacts(referral), referral,   received_at,
                     caller.agency_id(),     NewUuid(),  ""};
     // A person of their own until linking (issue 10) finds them again: a
-    // data key of their own seals the whole referral.
+    // data key of their own seals the whole referral and keys its digest.
     ASSIGN_OR_RETURN(auto data_key, keys_->NewDataKey(row.person_id));
+    row.request_digest = DigestOf(referral, data_key.first);
     RETURN_IF_ERROR(store_.InsertDataKey(tx, row.person_id, data_key.second));
     ASSIGN_OR_RETURN(
         row.sealed_referral,

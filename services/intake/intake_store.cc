@@ -64,13 +64,14 @@ absl::StatusOr<std::optional<KeyedReferral>> IntakeStore::FindByIdempotencyKey(
     store::Tx& tx, absl::string_view idempotency_key) const {
   ASSIGN_OR_RETURN(
       store::Statement find,
-      tx.Prepare("SELECT referral_id, request_digest, received_at_ms FROM "
-                 "referrals WHERE idempotency_key = ?"));
+      tx.Prepare("SELECT referral_id, request_digest, received_at_ms, "
+                 "person_id FROM referrals WHERE idempotency_key = ?"));
   find.Bind(1, idempotency_key);
   ASSIGN_OR_RETURN(bool found, find.Step());
   if (!found) return std::nullopt;
   return KeyedReferral{ReferralId(find.ColumnText(0)), find.ColumnText(1),
-                       absl::FromUnixMillis(find.ColumnInt(2))};
+                       absl::FromUnixMillis(find.ColumnInt(2)),
+                       find.ColumnText(3)};
 }
 
 absl::Status IntakeStore::Insert(store::Tx& tx,

@@ -26,7 +26,8 @@ namespace signpost::intake {
 struct NewReferral {
   ReferralId referral_id;
   std::string idempotency_key;
-  // DigestOf(referral): tells a retry from a reused key.
+  // DigestOf(referral, the person's data key): tells a retry from a reused
+  // key.
   std::string request_digest;
   v1::ReferralFacts facts;
   // Codes only are read from it (area, source); the whole referral is
@@ -60,6 +61,7 @@ struct KeyedReferral {
   ReferralId referral_id;
   std::string request_digest;
   absl::Time received_at;
+  std::string person_id;  // "" for rows stored before encryption
 };
 
 // A stored referral as read back, still sealed.

@@ -8,6 +8,7 @@
 #include "common/ids/ids.h"
 #include "common/store/outbox.h"
 #include "gtest/gtest.h"
+#include "services/intake/idempotency.h"
 #include "services/intake/intake_store.h"
 #include "tests/support/test_support.h"
 

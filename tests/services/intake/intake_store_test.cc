@@ -24,7 +24,7 @@ class IntakeStoreTest : public ::testing::Test {
     v1::SubmitReferralRequest req = testing::LoadExample(example);
     return NewReferral{ReferralId(NewUuid()),
                        req.idempotency_key(),
-                       DigestOf(req.referral()),
+                       DigestOf(req.referral(), ""),
                        ExtractFacts(req.referral()),
                        req.referral(),
                        now_,
