@@ -55,8 +55,8 @@ void Gate::AuditRefusal(absl::string_view agency, absl::string_view method,
 }
 
 grpc::ServerUnaryReactor* Gate::Run(grpc::CallbackServerContext* context,
-                                    absl::string_view method, Handler handler) {
-  std::string traceparent = TraceparentOf(context);
+                                    absl::string_view method,
+                                    std::string traceparent, Handler handler) {
   // Set by DecodingUnaryHandler on this thread while it sets the call up.
   std::optional<std::string> undecodable = UndecodableRequest();
   return RunUnary(context, executor_,

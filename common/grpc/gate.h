@@ -48,7 +48,14 @@ class Gate {
   // `method` (its gRPC path, "/signpost.v1.IntakeService/GetReferral") and
   // finishes the call's default reactor with its status.
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
-                                absl::string_view method, Handler handler);
+                                absl::string_view method, Handler handler) {
+    return Run(context, method, TraceparentOf(context), std::move(handler));
+  }
+  // As above, with the call's traceparent already read (TraceparentOf), so
+  // that the refusal audit and the handler share one trace.
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
+                                absl::string_view method,
+                                std::string traceparent, Handler handler);
 
   Executor& executor() { return executor_; }
 
@@ -78,7 +85,7 @@ grpc::ServerUnaryReactor* RunMutation(grpc::CallbackServerContext* context,
                                       Response* response, Validate validate,
                                       Call call) {
   std::string traceparent = TraceparentOf(context);
-  return gate.Run(context, method,
+  return gate.Run(context, method, traceparent,
                   [=](const access::Principal& caller) -> absl::Status {
                     errors::FieldErrors errors = validate();
                     if (!errors.empty()) return errors.ToStatus();

@@ -5,6 +5,23 @@
 
 namespace signpost::store {
 
+v1::AccessAudited AccessAllowed(absl::string_view agency_id,
+                                absl::string_view rpc,
+                                absl::string_view object_id,
+                                v1::FieldClass field_class,
+                                v1::AccessDecision decision,
+                                absl::string_view rule_id) {
+  v1::AccessAudited record;
+  record.set_agency_id(std::string(agency_id));
+  record.set_rpc(std::string(rpc));
+  record.set_object_id(std::string(object_id));
+  record.set_field_class(field_class);
+  record.set_decision(decision);
+  record.set_rule_id(std::string(rule_id));
+  record.set_status_code("OK");
+  return record;
+}
+
 absl::Status AppendAccessAudit(Tx& tx, absl::string_view producer,
                                const v1::AccessAudited& record,
                                absl::string_view traceparent) {

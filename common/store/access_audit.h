@@ -16,6 +16,14 @@
 
 namespace signpost::store {
 
+// The record of an access that was allowed and released `field_class`.
+v1::AccessAudited AccessAllowed(absl::string_view agency_id,
+                                absl::string_view rpc,
+                                absl::string_view object_id,
+                                v1::FieldClass field_class,
+                                v1::AccessDecision decision,
+                                absl::string_view rule_id);
+
 // Appends `record` as an AccessAudited event from `producer` within the
 // caller's transaction (for a read audited together with what it read).
 absl::Status AppendAccessAudit(Tx& tx, absl::string_view producer,

@@ -76,10 +76,7 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::View(
       bool keep = step.advocate_id().empty();
       if (!keep) {
         ASSIGN_OR_RETURN(
-            std::optional<v1::Advocate> advocate,
-            directory_.FindAdvocate(tx, AdvocateId(step.advocate_id())));
-        keep = advocate && caller->provider().has_value() &&
-               advocate->provider_id() == caller->provider()->value();
+            keep, IsOwnAdvocate(tx, *caller, AdvocateId(step.advocate_id())));
       }
       if (keep) own.push_back(std::move(step));
     }
@@ -107,18 +104,31 @@ absl::StatusOr<v1::Advocate> AdvocacyApp::LoadAdvocateFor(
   return *std::move(advocate);
 }
 
+absl::StatusOr<bool> AdvocacyApp::IsOwnAdvocate(Tx& tx,
+                                                const access::Principal& caller,
+                                                const AdvocateId& advocate_id) {
+  if (advocate_id.value().empty()) return false;
+  ASSIGN_OR_RETURN(std::optional<v1::Advocate> advocate,
+                   directory_.FindAdvocate(tx, advocate_id));
+  return advocate.has_value() &&
+         access::RequireProvider(caller, ProviderId(advocate->provider_id()),
+                                 advocate_id.value())
+             .ok();
+}
+
 absl::StatusOr<AssignmentRecord> AdvocacyApp::LoadAssignmentFor(
     Tx& tx, const access::Principal& caller,
     const AssignmentId& assignment_id) {
   absl::StatusOr<AssignmentRecord> a = assignments_.Load(tx, assignment_id);
   if (!a.ok() && !absl::IsNotFound(a.status())) return a.status();
-  std::optional<v1::Advocate> advocate;
-  if (a.ok() && !a->advocate_id.value().empty()) {
-    ASSIGN_OR_RETURN(advocate, directory_.FindAdvocate(tx, a->advocate_id));
+  bool own = false;
+  if (a.ok()) {
+    ASSIGN_OR_RETURN(own, IsOwnAdvocate(tx, caller, a->advocate_id));
   }
-  RETURN_IF_ERROR(access::RequireProvider(
-      caller, ProviderId(advocate ? advocate->provider_id() : ""),
-      assignment_id.value()));
+  if (!own) {
+    return errors::Denied(access::kRuleOwnProvider, assignment_id.value(),
+                          "not the calling agency's own provider");
+  }
   return a;
 }
 
@@ -203,14 +213,11 @@ absl::StatusOr<AdvocacyApp::ProviderView> AdvocacyApp::GetProvider(
                       false};
     if (view.provider.address_confidential() &&
         !view.provider.address_redacted()) {
-      v1::AccessAudited record;
-      record.set_agency_id(caller.agency_id().value());
-      record.set_rpc("/signpost.v1.AdvocacyService/GetProvider");
-      record.set_object_id(provider_id.value());
-      record.set_field_class(v1::FIELD_CLASS_CONFIDENTIAL_ADDRESS);
-      record.set_decision(v1::ACCESS_DECISION_ALLOWED);
-      record.set_rule_id(access::kRuleOwnProvider);
-      record.set_status_code("OK");
+      const v1::AccessAudited record = store::AccessAllowed(
+          caller.agency_id().value(),
+          "/signpost.v1.AdvocacyService/GetProvider", provider_id.value(),
+          v1::FIELD_CLASS_CONFIDENTIAL_ADDRESS, v1::ACCESS_DECISION_ALLOWED,
+          access::kRuleOwnProvider);
       RETURN_IF_ERROR(
           store::AppendAccessAudit(tx, kProducer, record, traceparent));
       view.audited = true;
@@ -517,13 +524,9 @@ AdvocacyApp::GetReferralAssignments(const access::Principal& caller,
         for (const AssignmentRecord& row : rows) {
           if (!everything) {
             // A provider sees only its own advocates' assignments.
-            if (row.advocate_id.value().empty()) continue;
-            ASSIGN_OR_RETURN(std::optional<v1::Advocate> advocate,
-                             directory_.FindAdvocate(tx, row.advocate_id));
-            if (!advocate || !caller.provider().has_value() ||
-                advocate->provider_id() != caller.provider()->value()) {
-              continue;
-            }
+            ASSIGN_OR_RETURN(bool own,
+                             IsOwnAdvocate(tx, caller, row.advocate_id));
+            if (!own) continue;
           }
           ASSIGN_OR_RETURN(*response.add_assignments(), View(tx, row, &caller));
         }

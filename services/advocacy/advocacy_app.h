@@ -161,6 +161,10 @@ class AdvocacyApp {
   absl::StatusOr<v1::Advocate> LoadAdvocateFor(store::Tx& tx,
                                                const access::Principal& caller,
                                                const AdvocateId& advocate_id);
+  // True when `advocate_id` is an advocate of the calling provider.
+  absl::StatusOr<bool> IsOwnAdvocate(store::Tx& tx,
+                                     const access::Principal& caller,
+                                     const AdvocateId& advocate_id);
   // The assignment, when it is offered to or held by one of the calling
   // provider's advocates; refused alike when unknown.
   absl::StatusOr<AssignmentRecord> LoadAssignmentFor(

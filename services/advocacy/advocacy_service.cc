@@ -46,7 +46,7 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetProvider(
     v1::Provider* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
-      context, "/signpost.v1.AdvocacyService/GetProvider",
+      context, "/signpost.v1.AdvocacyService/GetProvider", traceparent,
       [=, this](const access::Principal& caller) -> absl::Status {
         RETURN_IF_ERROR(ValidateGetProvider(*request).ToStatus());
         ASSIGN_OR_RETURN(
@@ -63,17 +63,18 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::UpsertAdvocate(
     grpc::CallbackServerContext* context, const v1::Advocate* request,
     v1::Advocate* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
-  return gate_.Run(context, "/signpost.v1.AdvocacyService/UpsertAdvocate",
-                   [=, this](const access::Principal& caller) -> absl::Status {
-                     errors::FieldErrors errors;
-                     ValidateAdvocate(*request, "advocate", errors);
-                     RETURN_IF_ERROR(errors.ToStatus());
-                     ASSIGN_OR_RETURN(*response, app_.UpsertAdvocate(
-                                                     caller, *request,
-                                                     NowMillis(), traceparent));
-                     wake_relay_();
-                     return absl::OkStatus();
-                   });
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/UpsertAdvocate", traceparent,
+      [=, this](const access::Principal& caller) -> absl::Status {
+        errors::FieldErrors errors;
+        ValidateAdvocate(*request, "advocate", errors);
+        RETURN_IF_ERROR(errors.ToStatus());
+        ASSIGN_OR_RETURN(
+            *response,
+            app_.UpsertAdvocate(caller, *request, NowMillis(), traceparent));
+        wake_relay_();
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::SetAvailability(
@@ -81,7 +82,7 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::SetAvailability(
     const v1::SetAvailabilityRequest* request, v1::Advocate* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
-      context, "/signpost.v1.AdvocacyService/SetAvailability",
+      context, "/signpost.v1.AdvocacyService/SetAvailability", traceparent,
       [=, this](const access::Principal& caller) -> absl::Status {
         RETURN_IF_ERROR(ValidateSetAvailability(*request).ToStatus());
         ASSIGN_OR_RETURN(
@@ -98,7 +99,7 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::ImportDirectory(
     v1::ImportDirectoryResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
-      context, "/signpost.v1.AdvocacyService/ImportDirectory",
+      context, "/signpost.v1.AdvocacyService/ImportDirectory", traceparent,
       [=, this](const access::Principal& caller) -> absl::Status {
         RETURN_IF_ERROR(ValidateDirectory(*request).ToStatus());
         ASSIGN_OR_RETURN(*response, app_.ImportDirectory(*request, NowMillis(),

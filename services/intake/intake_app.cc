@@ -1,7 +1,6 @@
 #include "services/intake/intake_app.h"
 
 #include <optional>
-#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -104,14 +103,10 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
     view.field_class = disclosure.field_class;
     if (disclosure.field_class == v1::FIELD_CLASS_PERSONAL ||
         disclosure.field_class == v1::FIELD_CLASS_MARAC_SET) {
-      v1::AccessAudited record;
-      record.set_agency_id(caller.agency_id().value());
-      record.set_rpc("/signpost.v1.IntakeService/GetReferral");
-      record.set_object_id(referral_id.value());
-      record.set_field_class(disclosure.field_class);
-      record.set_decision(disclosure.decision);
-      record.set_rule_id(disclosure.rule_id);
-      record.set_status_code("OK");
+      v1::AccessAudited record = store::AccessAllowed(
+          caller.agency_id().value(), "/signpost.v1.IntakeService/GetReferral",
+          referral_id.value(), disclosure.field_class, disclosure.decision,
+          disclosure.rule_id);
       if (disclosure.decision == v1::ACCESS_DECISION_BREAK_GLASS) {
         BreakGlassRead read{NewUuid(), caller.agency_id(), referral_id, "",
                             now};

@@ -15,7 +15,7 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitReferral(
     v1::SubmitReferralResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
-      context, "/signpost.v1.IntakeService/SubmitReferral",
+      context, "/signpost.v1.IntakeService/SubmitReferral", traceparent,
       [=, this](const access::Principal& caller) -> absl::Status {
         const absl::Time now = timeutil::NowMillis();
         errors::FieldErrors errors = ValidateSubmission(*request, now);
@@ -50,7 +50,7 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::GetReferral(
     v1::GetReferralResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
-      context, "/signpost.v1.IntakeService/GetReferral",
+      context, "/signpost.v1.IntakeService/GetReferral", traceparent,
       [=, this](const access::Principal& caller) -> absl::Status {
         RETURN_IF_ERROR(ValidateGetReferral(*request).ToStatus());
         ASSIGN_OR_RETURN(

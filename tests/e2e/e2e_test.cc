@@ -59,14 +59,22 @@ std::shared_ptr<grpc::ChannelCredentials>& StackCredentials() {
   return *credentials;
 }
 
-template <typename Stub>
-std::unique_ptr<typename Stub::Stub> Connect(
+// A channel of its own (no shared subchannel), so that each presents its
+// own certificate.
+std::shared_ptr<grpc::Channel> Dial(
     const std::string& addr,
     std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
   grpc::ChannelArguments args;
   args.SetInt("grpc.use_local_subchannel_pool", 1);
-  return Stub::NewStub(grpc::CreateCustomChannel(
-      addr, credentials ? credentials : StackCredentials(), args));
+  return grpc::CreateCustomChannel(
+      addr, credentials ? credentials : StackCredentials(), args);
+}
+
+template <typename Stub>
+std::unique_ptr<typename Stub::Stub> Connect(
+    const std::string& addr,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
+  return Stub::NewStub(Dial(addr, std::move(credentials)));
 }
 
 // Mutual-TLS credentials presenting agency `agency`'s certificate from the
@@ -1346,12 +1354,9 @@ TEST_F(StackTest, EveryRpcHasARuleAndRefusesEveryRoleOutsideIt) {
         if (allowed && !garbage_checked) {
           // Bytes that are no protobuf message: INVALID_ARGUMENT with a
           // message, not gRPC's bare UNIMPLEMENTED.
-          grpc::ChannelArguments args;
-          args.SetInt("grpc.use_local_subchannel_pool", 1);
           grpc::Status s =
-              CallRaw(grpc::CreateCustomChannel((*addrs_)[svc],
-                                                As(agency.agency_id()), args),
-                      path, std::string("\xff\xff\xff\xff\x0f", 5));
+              CallRaw(Dial((*addrs_)[svc], As(agency.agency_id())), path,
+                      std::string("\xff\xff\xff\xff\x0f", 5));
           EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
               << agency.agency_id() << ": " << s.error_message();
           EXPECT_NE(s.error_message().find("do not decode as signpost.v1."),
@@ -1360,12 +1365,8 @@ TEST_F(StackTest, EveryRpcHasARuleAndRefusesEveryRoleOutsideIt) {
           garbage_checked = true;
         }
         if (allowed) continue;
-        grpc::ChannelArguments args;
-        args.SetInt("grpc.use_local_subchannel_pool", 1);
         grpc::Status s =
-            CallRaw(grpc::CreateCustomChannel((*addrs_)[svc],
-                                              As(agency.agency_id()), args),
-                    path);
+            CallRaw(Dial((*addrs_)[svc], As(agency.agency_id())), path);
         EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
             << agency.agency_id() << ": " << s.error_message();
         EXPECT_THAT(testing::RuleIds(s), ElementsAre("AUTHZ-FUNCTION"))
