@@ -211,21 +211,20 @@ absl::Status RequireReferralAccess(const Principal& caller,
                                    const std::optional<ReferralScope>& scope,
                                    const ReferralRule& rule,
                                    absl::string_view subject) {
-  for (v1::Role role : rule.any_roles) {
-    if (!caller.Has(role)) continue;
-    if (scope.has_value()) return absl::OkStatus();
+  if (!scope.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("referral ", subject, " not found"));
   }
-  if (scope.has_value()) {
-    if (rule.own_referrer && caller.Has(v1::ROLE_REFERRER) &&
-        caller.agency_id() == scope->referrer) {
+  for (v1::Role role : rule.any_roles) {
+    if (caller.Has(role)) return absl::OkStatus();
+  }
+  if (rule.own_referrer && caller.Has(v1::ROLE_REFERRER) &&
+      caller.agency_id() == scope->referrer) {
+    return absl::OkStatus();
+  }
+  for (v1::Role role : rule.area_roles) {
+    if (caller.Has(role) && caller.Serves(scope->area_code)) {
       return absl::OkStatus();
-    }
-    for (v1::Role role : rule.area_roles) {
-      if (caller.Has(role) && caller.Serves(scope->area_code)) {
-        return absl::OkStatus();
-      }
     }
   }
   return errors::Denied(kRuleOwnReferral, subject,

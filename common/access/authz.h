@@ -125,10 +125,11 @@ struct ReferralRule {
   std::vector<v1::Role> any_roles;
 };
 
-// OK when `caller` may touch the referral `subject` under `rule`. An
-// unknown referral (`scope` nullopt) is NOT_FOUND only for a caller that
-// could see every referral; everyone else gets the same PERMISSION_DENIED
-// (AUTHZ-OWN-REFERRAL) as for a referral that is not theirs.
+// OK when `caller` may touch the referral `subject` under `rule`; a
+// referral that is not the caller's is PERMISSION_DENIED (AUTHZ-OWN-REFERRAL).
+// An unknown referral (`scope` nullopt) is NOT_FOUND for every caller:
+// referral ids are random UUIDs, so this tells a caller nothing it could
+// not guess, and it tells a mistyped id from a refusal.
 absl::Status RequireReferralAccess(const Principal& caller,
                                    const std::optional<ReferralScope>& scope,
                                    const ReferralRule& rule,

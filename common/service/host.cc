@@ -112,6 +112,11 @@ void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
                       "this service's Ed25519 event-signing private key "
                       "(PKCS#8 PEM); signs every record it publishes",
                       true);
+  config.DefineString("kek_file", "",
+                      "key-encryption keys (keys/kek.keys from "
+                      "scripts/dev-pki): wrap each person's data key; the "
+                      "first is the active one",
+                      true);
   config.DefineString("access_registry", "",
                       "the agency registry (signpost.v1.AgencyRegistry text "
                       "format, deploy/access/agencies.textproto): who may "
@@ -200,7 +205,11 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
         registry.status().code(),
         absl::StrCat("access_registry: ", registry.status().message()));
   }
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<const crypto::PersonKeys> person_keys,
+      crypto::LoadPersonKeys("kek_file", config.GetString("kek_file")));
   std::unique_ptr<ServiceHost> host(new ServiceHost(config, spec));
+  host->person_keys_ = std::move(person_keys);
   host->authorizer_ = std::make_unique<access::Authorizer>(
       std::make_shared<const access::Registry>(std::move(*registry)));
   host->signer_ = std::move(keys.signer);
@@ -212,6 +221,13 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
                         absl::StrCat("db_path: ", db.status().message()));
   }
   host->db_ = std::move(*db);
+  // A wrong key file stops here, before anything is served.
+  if (absl::Status checked = host->db_->Read(
+          [&](store::Tx& tx) { return host->person_keys_->CheckAll(tx); });
+      !checked.ok()) {
+    return absl::Status(checked.code(),
+                        absl::StrCat("kek_file: ", checked.message()));
+  }
 
   host->kafka_options_.bootstrap_servers = config.GetString("kafka_bootstrap");
   host->kafka_options_.client_id = absl::StrCat("signpost-", spec.name);

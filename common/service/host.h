@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "common/access/authz.h"
 #include "common/config/config.h"
+#include "common/crypto/person_keys.h"
 #include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
 #include "common/events/signing.h"
@@ -54,10 +55,10 @@ void BlockShutdownSignals();
 // Waits for SIGTERM or SIGINT (blocked by BlockShutdownSignals).
 void WaitForShutdownSignal();
 
-// Declares access_registry (required), grpc_address, db_path, kafka_bootstrap,
-// kafka_group, kafka_security_protocol, kafka_sasl_*, log_level,
-// max_message_bytes, shutdown_timeout, event_signing_key (required) and
-// event_keys_dir (required when spec.subscribe_topics is not empty).
+// Declares access_registry (required), kek_file (required), grpc_address,
+// db_path, kafka_bootstrap, kafka_group, kafka_security_protocol, kafka_sasl_*,
+// log_level, max_message_bytes, shutdown_timeout, event_signing_key (required)
+// and event_keys_dir (required when spec.subscribe_topics is not empty).
 void DefineCommonFlags(config::Config& config, const ServiceSpec& spec);
 
 // Parses flags and env. Returns -1 to go on, or the exit code to return now
@@ -86,6 +87,11 @@ class ServiceHost {
   const access::Authorizer& authorizer() const { return *authorizer_; }
   store::AccessAuditLog& access_audit() { return *audit_; }
   const ServiceSpec& spec() const { return spec_; }
+  // Each person's data key (--kek_file), checked against the store at
+  // start. The service's migrations must include store::kDataKeysMigration.
+  std::shared_ptr<const crypto::PersonKeys> person_keys() const {
+    return person_keys_;
+  }
 
   // A background worker the host starts in Run() and stops in step 2 of the
   // shutdown. Call before Run(). The reference stays valid for the host's
@@ -125,6 +131,7 @@ class ServiceHost {
   std::unique_ptr<events::EventVerifier> verifier_;
   grpcutil::Executor executor_{4};
   std::unique_ptr<access::Authorizer> authorizer_;
+  std::shared_ptr<const crypto::PersonKeys> person_keys_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<store::OutboxRelay> relay_;

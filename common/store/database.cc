@@ -164,14 +164,30 @@ absl::Status Tx::Exec(absl::string_view sql) {
 
 int64_t Tx::Changes() const { return sqlite3_changes(db_); }
 
+absl::StatusOr<std::unique_ptr<Database>> Database::OpenExisting(
+    const std::string& path) {
+  return OpenFile(path, /*create=*/false);
+}
+
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     const std::string& path,
     const std::vector<std::string>& service_migrations) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Database> database,
+                   OpenFile(path, /*create=*/true));
+  std::vector<std::string> all = {kSharedMigration};
+  all.insert(all.end(), service_migrations.begin(), service_migrations.end());
+  RETURN_IF_ERROR(database->ApplyMigrations(all));
+  return database;
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::OpenFile(
+    const std::string& path, bool create) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-      nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE |
+                               (create ? SQLITE_OPEN_CREATE : 0) |
+                               SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -192,13 +208,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     Tx tx(db);
     for (const char* pragma :
          {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
-          "PRAGMA foreign_keys=ON;"}) {
+          "PRAGMA foreign_keys=ON;",
+          // Deleted and overwritten content is zeroed, not left in free
+          // pages: erasure must not leave a victim's data in the file.
+          "PRAGMA secure_delete=ON;"}) {
       RETURN_IF_ERROR(tx.Exec(pragma));
     }
   }
-  std::vector<std::string> all = {kSharedMigration};
-  all.insert(all.end(), service_migrations.begin(), service_migrations.end());
-  RETURN_IF_ERROR(database->ApplyMigrations(all));
   return database;
 }
 
@@ -207,6 +223,12 @@ Database::~Database() {
   for (auto& [sql, entry] : cache_.entries) sqlite3_finalize(entry.stmt);
   cache_.entries.clear();
   sqlite3_close_v2(db_);
+}
+
+absl::Status Database::Checkpoint() {
+  absl::MutexLock lock(&mu_);
+  Tx tx(db_);
+  return tx.Exec("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
 int64_t Database::UserVersion() {

@@ -92,6 +92,11 @@ class Database {
   static absl::StatusOr<std::unique_ptr<Database>> Open(
       const std::string& path,
       const std::vector<std::string>& service_migrations);
+  // Opens an existing database file as it is, without migrating it (for
+  // maintenance tools that work on any service's database). UNAVAILABLE when
+  // there is no such file.
+  static absl::StatusOr<std::unique_ptr<Database>> OpenExisting(
+      const std::string& path);
   ~Database();
 
   // Runs `fn(tx)` in one BEGIN IMMEDIATE transaction, committed only when
@@ -107,11 +112,18 @@ class Database {
     return Run(/*write=*/false, std::forward<Fn>(fn));
   }
 
+  // Copies the write-ahead log into the database file and truncates it
+  // (after an erasure: with secure_delete on, the erased values are then
+  // gone from the -wal file too).
+  absl::Status Checkpoint();
+
   int64_t UserVersion();
   const std::string& path() const { return path_; }
 
  private:
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  static absl::StatusOr<std::unique_ptr<Database>> OpenFile(
+      const std::string& path, bool create);
   absl::Status ApplyMigrations(const std::vector<std::string>& migrations);
   absl::Status RunTx(bool write, const std::function<absl::Status(Tx&)>& fn);
 

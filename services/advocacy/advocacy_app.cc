@@ -43,7 +43,7 @@ AssignmentRecord NewAssignment(const ReferralId& referral_id,
   a.referral_id = referral_id;
   a.pathway = pathway;
   a.priority = decision.priority();
-  a.victim_ref = decision.victim_ref();
+  a.victim_ref = decision.person_id();
   a.locality = decision.locality_code();
   a.language = decision.language();
   a.language_required = decision.language_match_required();

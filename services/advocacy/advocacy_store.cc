@@ -1,5 +1,6 @@
 #include "services/advocacy/advocacy_store.h"
 
+#include "common/store/data_key_store.h"
 namespace signpost::advocacy {
 
 namespace {
@@ -147,7 +148,7 @@ ALTER TABLE assignment_history ADD COLUMN agency_id TEXT NOT NULL DEFAULT '';
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
-  return {kSchemaV1, kSchemaV2, kSchemaV3};
+  return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration};
 }
 
 }  // namespace signpost::advocacy

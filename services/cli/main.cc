@@ -30,15 +30,13 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/config/textproto.h"
-#include "common/crypto/keyring.h"
+#include "common/crypto/person_keys.h"
 #include "common/grpc/status.h"
 #include "common/grpc/tls.h"
 #include "common/status/macros.h"
 #include "common/store/database.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "services/intake/intake_app.h"
-#include "services/intake/intake_store.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
 #include "signpost/v1/notification.grpc.pb.h"
@@ -522,44 +520,38 @@ int Load(const Endpoints& ep, const std::string& file, int count,
   return 0;
 }
 
-// Re-wraps every data key in intake's store with the key file's first
+// Re-wraps every data key in one service's store with the key file's first
 // (active) key. The data is not rewritten. The old keys must still be in the
-// file; remove them only after this succeeds.
+// file; remove them only after this succeeds, for every service.
 int RotateKek(const std::string& db_path, const std::string& kek_file) {
-  absl::StatusOr<crypto::Keyring> keys = crypto::Keyring::Load(kek_file);
+  absl::StatusOr<std::shared_ptr<const crypto::PersonKeys>> keys =
+      crypto::LoadPersonKeys("--kek_file", kek_file);
   if (!keys.ok()) {
-    std::fprintf(stderr, "signpost-cli: --kek_file: %s\n",
+    std::fprintf(stderr, "signpost-cli: %s\n",
                  std::string(keys.status().message()).c_str());
     return 2;
   }
-  // An existing intake database only: a mistyped path must not make an
-  // empty one and report success.
-  if (::access(db_path.c_str(), R_OK | W_OK) != 0) {
-    std::fprintf(stderr, "signpost-cli: --db_path: %s: no such database\n",
-                 db_path.c_str());
-    return 2;
-  }
+  // An existing database only: a mistyped path must not make an empty one
+  // and report success.
   absl::StatusOr<std::unique_ptr<store::Database>> db =
-      store::Database::Open(db_path, intake::IntakeStore::Migrations());
+      store::Database::OpenExisting(db_path);
   if (!db.ok()) {
     std::fprintf(stderr, "signpost-cli: --db_path: %s\n",
                  std::string(db.status().message()).c_str());
     return 2;
   }
-  intake::IntakeApp app(**db, std::make_shared<const crypto::Keyring>(*keys));
-  if (absl::Status checked = app.CheckKeys(); !checked.ok()) {
-    std::fprintf(stderr, "signpost-cli: rotate-kek: %s\n",
-                 std::string(checked.message()).c_str());
-    return 1;
-  }
-  absl::StatusOr<int> rewrapped = app.RotateKeys();
+  absl::StatusOr<int> rewrapped =
+      (*db)->Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+        RETURN_IF_ERROR((*keys)->CheckAll(tx));
+        return (*keys)->RotateAll(tx);
+      });
   if (!rewrapped.ok()) {
     std::fprintf(stderr, "signpost-cli: rotate-kek: %s\n",
                  std::string(rewrapped.status().message()).c_str());
     return 1;
   }
   std::printf("rewrapped=%d active_key=%s\n", *rewrapped,
-              keys->active_id().c_str());
+              (*keys)->keyring().active_id().c_str());
   return 0;
 }
 
@@ -573,7 +565,7 @@ int Usage() {
       "  signpost-cli demo --intake A --triage B --advocacy C --orders D "
       "--notification E [--timeout_s N] FILE...\n"
       "  signpost-cli load (same endpoint flags) --count N FILE\n"
-      "  signpost-cli rotate-kek --db_path INTAKE_DB --kek_file KEYS\n"
+      "  signpost-cli rotate-kek --db_path SERVICE_DB --kek_file KEYS\n"
       "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
       "SIGNPOST_PKI_DIR) for mutual TLS; without --as, submit, demo and load "
       "submit each referral as the agency its referrer_org names when the "

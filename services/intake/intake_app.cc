@@ -17,15 +17,6 @@
 #include "services/intake/validation.h"
 
 namespace signpost::intake {
-namespace {
-
-// A sealed value's associated data: the row's id and the column, so that a
-// ciphertext moved to another row or column does not open.
-std::string SealedAad(absl::string_view row_id, absl::string_view column) {
-  return absl::StrCat(row_id, "/", column);
-}
-
-}  // namespace
 
 absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
     const access::Principal& caller, const std::string& idempotency_key,
@@ -47,7 +38,7 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
     if (first.has_value()) {
       std::string key;  // rows from before encryption: a plain digest
       if (!first->person_id.empty()) {
-        ASSIGN_OR_RETURN(key, DataKey(tx, first->person_id));
+        ASSIGN_OR_RETURN(key, keys_->Get(tx, first->person_id));
       }
       RETURN_IF_ERROR(
           CheckRetry(first->request_digest, DigestOf(referral, key)));
@@ -59,13 +50,13 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
                     caller.agency_id(),     NewUuid(),  ""};
     // A person of their own until linking (issue 10) finds them again: a
     // data key of their own seals the whole referral and keys its digest.
-    ASSIGN_OR_RETURN(auto data_key, keys_->NewDataKey(row.person_id));
-    row.request_digest = DigestOf(referral, data_key.first);
-    RETURN_IF_ERROR(store_.InsertDataKey(tx, row.person_id, data_key.second));
+    ASSIGN_OR_RETURN(std::string data_key,
+                     keys_->GetOrCreate(tx, row.person_id));
+    row.request_digest = DigestOf(referral, data_key);
     ASSIGN_OR_RETURN(
         row.sealed_referral,
-        crypto::Seal(data_key.first, referral.SerializeAsString(),
-                     SealedAad(row.referral_id.value(), "protected_referral")));
+        crypto::SealField(data_key, row.referral_id.value(),
+                          "protected_referral", referral.SerializeAsString()));
     RETURN_IF_ERROR(store_.Insert(tx, row));
 
     v1::EventEnvelope event =
@@ -110,11 +101,11 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
       if (disclosure.decision == v1::ACCESS_DECISION_BREAK_GLASS) {
         BreakGlassRead read{NewUuid(), caller.agency_id(), referral_id, "",
                             now};
-        ASSIGN_OR_RETURN(std::string key, DataKey(tx, person_id));
+        ASSIGN_OR_RETURN(std::string key, keys_->Get(tx, person_id));
         ASSIGN_OR_RETURN(
             read.sealed_reason,
-            crypto::Seal(key, absl::StripAsciiWhitespace(break_glass_reason),
-                         SealedAad(read.access_id, "break_glass_reason")));
+            crypto::SealField(key, read.access_id, "break_glass_reason",
+                              absl::StripAsciiWhitespace(break_glass_reason)));
         RETURN_IF_ERROR(store_.InsertBreakGlass(tx, read));
         record.set_break_glass_id(read.access_id);
       }
@@ -162,32 +153,14 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
   }
 }
 
-absl::StatusOr<std::string> IntakeApp::DataKey(store::Tx& tx,
-                                               absl::string_view person_id) {
-  ASSIGN_OR_RETURN(std::optional<crypto::WrappedKey> wrapped,
-                   store_.FindDataKey(tx, person_id));
-  absl::StatusOr<std::string> key =
-      wrapped.has_value()
-          ? keys_->Unwrap(*wrapped, person_id)
-          : absl::DataLossError("the person's data key is gone");
-  if (!key.ok()) {
-    // The detail (key ids, the key file) is for the operator's log, not
-    // for the calling agency.
-    log::Error("data key not opened", {{"error", key.status().ToString()}});
-    return absl::InternalError("stored personal data could not be opened");
-  }
-  return key;
-}
-
 absl::StatusOr<ReceivedReferral> IntakeApp::OpenReferral(
     store::Tx& tx, StoredReferral stored) {
   ReceivedReferral out{stored.referral_id, {}, stored.received_at};
   std::string bytes = std::move(stored.protected_referral);
   if (stored.format == kSealedFormat) {
-    ASSIGN_OR_RETURN(std::string key, DataKey(tx, stored.person_id));
-    ASSIGN_OR_RETURN(bytes, crypto::Open(key, bytes,
-                                         SealedAad(stored.referral_id.value(),
-                                                   "protected_referral")));
+    ASSIGN_OR_RETURN(std::string key, keys_->Get(tx, stored.person_id));
+    ASSIGN_OR_RETURN(bytes, crypto::OpenField(key, stored.referral_id.value(),
+                                              "protected_referral", bytes));
   } else if (stored.format != kPlainFormat) {
     return absl::DataLossError(
         absl::StrCat("unknown protected_format '", stored.format, "'"));
@@ -196,33 +169,6 @@ absl::StatusOr<ReceivedReferral> IntakeApp::OpenReferral(
     return absl::DataLossError("stored referral does not parse");
   }
   return out;
-}
-
-absl::Status IntakeApp::CheckKeys() {
-  return db_.Read([&](store::Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(auto keys, store_.ListDataKeys(tx));
-    // Every data key, not one per key id: a key id reused for another key
-    // would otherwise pass (milliseconds even for many thousands).
-    for (const auto& [person_id, wrapped] : keys) {
-      RETURN_IF_ERROR(keys_->Unwrap(wrapped, person_id).status());
-    }
-    return absl::OkStatus();
-  });
-}
-
-absl::StatusOr<int> IntakeApp::RotateKeys() {
-  return db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
-    ASSIGN_OR_RETURN(auto keys, store_.ListDataKeys(tx));
-    int rewrapped = 0;
-    for (const auto& [person_id, wrapped] : keys) {
-      if (wrapped.kek_id == keys_->active_id()) continue;
-      ASSIGN_OR_RETURN(crypto::WrappedKey fresh,
-                       keys_->Rewrap(wrapped, person_id));
-      RETURN_IF_ERROR(store_.ReplaceDataKey(tx, person_id, fresh));
-      ++rewrapped;
-    }
-    return rewrapped;
-  });
 }
 
 absl::StatusOr<int64_t> IntakeApp::CountReferrals() {

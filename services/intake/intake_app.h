@@ -13,7 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/access/authz.h"
-#include "common/crypto/keyring.h"
+#include "common/crypto/person_keys.h"
 #include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "services/intake/intake_store.h"
@@ -43,17 +43,9 @@ struct ReferralView {
 class IntakeApp {
  public:
   // `keys` seals every referral with its person's data key
-  // (common/crypto/keyring.h).
-  IntakeApp(store::Database& db, std::shared_ptr<const crypto::Keyring> keys)
+  // (common/crypto/person_keys.h).
+  IntakeApp(store::Database& db, std::shared_ptr<const crypto::PersonKeys> keys)
       : db_(db), keys_(std::move(keys)) {}
-
-  // Checks, before serving, that the key file opens the stored data keys:
-  // every key id they name is in it, and every data key unwraps.
-  // FAILED_PRECONDITION or DATA_LOSS naming the key otherwise.
-  absl::Status CheckKeys();
-  // Re-wraps every person's data key with the key file's active key,
-  // without touching the data. Returns how many were re-wrapped.
-  absl::StatusOr<int> RotateKeys();
 
   // Stores a validated referral from `caller` received at `now` (truncated
   // to milliseconds, the one value stored, emitted and returned) and emits
@@ -86,15 +78,12 @@ class IntakeApp {
   absl::StatusOr<int64_t> CountReferrals();
 
  private:
-  // The referral's person's data key, unwrapped.
-  absl::StatusOr<std::string> DataKey(store::Tx& tx,
-                                      absl::string_view person_id);
   // `stored` opened with its person's data key.
   absl::StatusOr<ReceivedReferral> OpenReferral(store::Tx& tx,
                                                 StoredReferral stored);
 
   store::Database& db_;
-  std::shared_ptr<const crypto::Keyring> keys_;
+  std::shared_ptr<const crypto::PersonKeys> keys_;
   IntakeStore store_;
 };
 

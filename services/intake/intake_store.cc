@@ -110,52 +110,6 @@ absl::StatusOr<std::optional<StoredReferral>> IntakeStore::Find(
                         absl::FromUnixMillis(stmt.ColumnInt(1))};
 }
 
-absl::StatusOr<std::optional<crypto::WrappedKey>> IntakeStore::FindDataKey(
-    store::Tx& tx, absl::string_view person_id) const {
-  ASSIGN_OR_RETURN(store::Statement stmt,
-                   tx.Prepare("SELECT kek_id, wrapped FROM data_keys WHERE "
-                              "person_id = ?"));
-  stmt.Bind(1, person_id);
-  ASSIGN_OR_RETURN(bool found, stmt.Step());
-  if (!found) return std::nullopt;
-  return crypto::WrappedKey{stmt.ColumnText(0), stmt.ColumnBlob(1)};
-}
-
-absl::Status IntakeStore::InsertDataKey(store::Tx& tx,
-                                        absl::string_view person_id,
-                                        const crypto::WrappedKey& key) const {
-  ASSIGN_OR_RETURN(store::Statement stmt,
-                   tx.Prepare("INSERT INTO data_keys (person_id, kek_id, "
-                              "wrapped) VALUES (?,?,?)"));
-  stmt.Bind(1, person_id).Bind(2, key.kek_id).BindBlob(3, key.wrapped);
-  return stmt.Run();
-}
-
-absl::StatusOr<std::vector<std::pair<std::string, crypto::WrappedKey>>>
-IntakeStore::ListDataKeys(store::Tx& tx) const {
-  ASSIGN_OR_RETURN(store::Statement stmt,
-                   tx.Prepare("SELECT person_id, kek_id, wrapped FROM "
-                              "data_keys ORDER BY person_id"));
-  std::vector<std::pair<std::string, crypto::WrappedKey>> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) return out;
-    out.emplace_back(
-        stmt.ColumnText(0),
-        crypto::WrappedKey{stmt.ColumnText(1), stmt.ColumnBlob(2)});
-  }
-}
-
-absl::Status IntakeStore::ReplaceDataKey(store::Tx& tx,
-                                         absl::string_view person_id,
-                                         const crypto::WrappedKey& key) const {
-  ASSIGN_OR_RETURN(store::Statement stmt,
-                   tx.Prepare("UPDATE data_keys SET kek_id = ?, wrapped = ? "
-                              "WHERE person_id = ?"));
-  stmt.Bind(1, key.kek_id).BindBlob(2, key.wrapped).Bind(3, person_id);
-  return stmt.Run();
-}
-
 absl::StatusOr<std::optional<ReferralAccessFacts>> IntakeStore::FindAccessFacts(
     store::Tx& tx, const ReferralId& referral_id) const {
   ASSIGN_OR_RETURN(store::Statement referral,

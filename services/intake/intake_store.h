@@ -105,19 +105,6 @@ class IntakeStore {
                           const AssignmentId& assignment_id) const;
   // Declined, expired or closed: the provider no longer holds it.
   absl::Status EndHold(store::Tx& tx, const AssignmentId& assignment_id) const;
-  // A person's wrapped data key; nullopt when there is none (never made,
-  // or destroyed).
-  absl::StatusOr<std::optional<crypto::WrappedKey>> FindDataKey(
-      store::Tx& tx, absl::string_view person_id) const;
-  // ALREADY_EXISTS when the person has one.
-  absl::Status InsertDataKey(store::Tx& tx, absl::string_view person_id,
-                             const crypto::WrappedKey& key) const;
-  // Every person's wrapped data key, for re-wrapping and the start check.
-  absl::StatusOr<std::vector<std::pair<std::string, crypto::WrappedKey>>>
-  ListDataKeys(store::Tx& tx) const;
-  absl::Status ReplaceDataKey(store::Tx& tx, absl::string_view person_id,
-                              const crypto::WrappedKey& key) const;
-
   // Triage's latest MARAC decision for the referral.
   absl::Status SetMarac(store::Tx& tx, const ReferralId& referral_id,
                         bool marac) const;

@@ -17,33 +17,24 @@ int main(int argc, char** argv) {
   return service::ServiceMain(
       argc, argv, spec,
       [](config::Config& config) {
-        config.DefineString("kek_file", "",
-                            "key-encryption keys (keys/kek.keys from "
-                            "scripts/dev-pki): wrap each person's data key; "
-                            "the first is the active one",
+        config.DefineString("matching_key_file", "",
+                            "the blind-index matching key (keys/matching.key "
+                            "from scripts/dev-pki), kept apart from the "
+                            "key-encryption keys",
                             true);
       },
       [&](service::ServiceHost& host, const config::Config& config,
           grpcutil::Gate& gate) {
-        absl::StatusOr<crypto::Keyring> keys =
-            crypto::Keyring::Load(config.GetString("kek_file"));
-        if (!keys.ok()) {
+        absl::StatusOr<crypto::Keyring> matching =
+            crypto::Keyring::Load(config.GetString("matching_key_file"));
+        if (!matching.ok()) {
           config::PrintConfigError(
-              argv[0], absl::Status(keys.status().code(),
-                                    absl::StrCat("kek_file: ",
-                                                 keys.status().message())));
+              argv[0], absl::Status(matching.status().code(),
+                                    absl::StrCat("matching_key_file: ",
+                                                 matching.status().message())));
           return 2;
         }
-        intake::IntakeApp app(host.db(),
-                              std::make_shared<const crypto::Keyring>(*keys));
-        // A wrong key file stops here, before anything is served.
-        if (absl::Status checked = app.CheckKeys(); !checked.ok()) {
-          config::PrintConfigError(
-              argv[0],
-              absl::Status(checked.code(),
-                           absl::StrCat("kek_file: ", checked.message())));
-          return 2;
-        }
+        intake::IntakeApp app(host.db(), host.person_keys());
         intake::IntakeHandler handler(app);
         intake::IntakeServiceImpl api(
             app, [&host] { host.relay().Notify(); }, gate);

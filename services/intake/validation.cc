@@ -379,7 +379,6 @@ v1::ReferralFacts ExtractFacts(const v1::Referral& r) {
   f.set_vulnerable_or_intimidated(r.victim().vulnerable_or_intimidated());
   f.set_persistently_targeted(r.victim().persistently_targeted());
   f.set_children_in_household(r.victim().children_in_household());
-  f.set_victim_ref(r.victim().victim_ref());
   *f.mutable_assessment() = r.assessment();
   f.set_reported_to_police(r.reporting().reported_to_police());
   f.set_has_crime_reference(!r.reporting().crime_reference().empty());

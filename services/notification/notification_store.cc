@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status/macros.h"
+#include "common/store/data_key_store.h"
 #include "common/time/timestamps.h"
 
 namespace signpost::notification {
@@ -67,7 +68,8 @@ DROP INDEX deliveries_referral;
 CREATE INDEX deliveries_referral
   ON deliveries(referral_id, delivered_at_ms, agency_id);
 CREATE INDEX deliveries_recent ON deliveries(delivered_at_ms DESC, delivery_id);
-)sql"};
+)sql",
+          store::kDataKeysMigration};
 }
 
 absl::Status NotificationStore::SaveContext(

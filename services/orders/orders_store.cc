@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status/macros.h"
+#include "common/store/data_key_store.h"
 #include "common/time/timestamps.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -153,7 +154,8 @@ CREATE INDEX considerations_queue
   ON considerations(open, area_code, opened_at_ms, consideration_id);
 CREATE INDEX considerations_open_all
   ON considerations(open, opened_at_ms, consideration_id);
-)sql"};
+)sql",
+          store::kDataKeysMigration};
 }
 
 absl::StatusOr<v1::Order> LoadOrder(Tx& tx, const OrderId& order_id) {

@@ -87,7 +87,7 @@ class Evaluation {
     d_.set_area_code(f_.area_code());
     d_.set_locality_code(f_.locality_code());
     d_.set_language(f_.language());
-    d_.set_victim_ref(f_.victim_ref());
+    d_.set_person_id(f_.person_id());
     d_.set_status(v1::REFERRAL_STATUS_ROUTED);
     d_.set_version(1);
   }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
+#include "common/store/data_key_store.h"
 #include "common/time/timestamps.h"
 
 namespace signpost::triage {
@@ -69,21 +70,21 @@ CREATE INDEX decisions_agenda
           R"sql(
 -- The authenticated agency a practitioner acted for (issue 9).
 ALTER TABLE decisions ADD COLUMN practitioner_agency TEXT NOT NULL DEFAULT '';
-)sql"};
+)sql", store::kDataKeysMigration};
 }
 
 absl::StatusOr<VictimHistory> TriageStore::LoadVictimHistory(
     store::Tx& tx, const ReferralId& referral_id,
     const v1::ReferralFacts& facts) const {
   VictimHistory history;
-  if (facts.victim_ref().empty()) return history;
+  if (facts.person_id().empty()) return history;
   const int64_t incident_ms = IncidentMillis(facts);
   ASSIGN_OR_RETURN(
       store::Statement q,
       tx.Prepare("SELECT MAX(incident_time_ms) FROM victim_history WHERE "
                  "victim_ref = ? AND marac = 1 "
                  "AND referral_id != ? AND incident_time_ms <= ?"));
-  q.Bind(1, facts.victim_ref())
+  q.Bind(1, facts.person_id())
       .Bind(2, referral_id.value())
       .Bind(3, incident_ms);
   ASSIGN_OR_RETURN(bool row, q.Step());
@@ -95,7 +96,7 @@ absl::StatusOr<VictimHistory> TriageStore::LoadVictimHistory(
       tx.Prepare("SELECT COUNT(*) FROM victim_history WHERE victim_ref = ? AND "
                  "referral_id != ? AND domestic_abuse = 1 AND "
                  "incident_time_ms <= ? AND incident_time_ms > ?"));
-  c.Bind(1, facts.victim_ref())
+  c.Bind(1, facts.person_id())
       .Bind(2, referral_id.value())
       .Bind(3, incident_ms)
       .Bind(4, incident_ms - kYearMillis);
@@ -187,7 +188,7 @@ absl::Status TriageStore::RecordVictimReferral(store::Tx& tx,
                                                const ReferralId& referral_id,
                                                const v1::ReferralFacts& facts,
                                                bool marac) const {
-  if (facts.victim_ref().empty()) return absl::OkStatus();
+  if (facts.person_id().empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(
       store::Statement h,
       tx.Prepare("INSERT OR REPLACE INTO victim_history (victim_ref, "
@@ -196,7 +197,7 @@ absl::Status TriageStore::RecordVictimReferral(store::Tx& tx,
   const bool da =
       std::find(facts.harm_types().begin(), facts.harm_types().end(),
                 v1::HARM_TYPE_DOMESTIC_ABUSE) != facts.harm_types().end();
-  h.Bind(1, facts.victim_ref())
+  h.Bind(1, facts.person_id())
       .Bind(2, referral_id.value())
       .Bind(3, IncidentMillis(facts))
       .Bind(4, static_cast<int64_t>(marac))

@@ -63,7 +63,7 @@ void BM_IntakeSubmitDurable(benchmark::State& state) {
   testing::TempDir dir;
   auto db = store::Database::Open(dir.File("intake.db"),
                                   intake::IntakeStore::Migrations());
-  intake::IntakeApp app(**db, testing::TestKeyring());
+  intake::IntakeApp app(**db, testing::TestPersonKeys());
   v1::SubmitReferralRequest req =
       testing::LoadExample("t01_strangulation_punjabi");
   absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
@@ -112,7 +112,7 @@ void BM_SubmitOverGrpc(benchmark::State& state) {
   }
   auto db = store::Database::Open(dir.File("intake.db"),
                                   intake::IntakeStore::Migrations());
-  intake::IntakeApp app(**db, testing::TestKeyring());
+  intake::IntakeApp app(**db, testing::TestPersonKeys());
   grpcutil::Executor executor(4);
   access::Authorizer authorizer(testing::TestRegistry());
   store::AccessAuditLog audit(**db, "intake", nullptr);

@@ -166,10 +166,11 @@ class StackTest : public ::testing::Test {
       for (std::string& flag : TlsFlags(dir_->File("pki"), svc)) {
         args.push_back(std::move(flag));
       }
-      args.insert(args.end(), {"--access_registry", Registry()});
+      args.insert(args.end(), {"--access_registry", Registry(), "--kek_file",
+                               dir_->File("pki/keys/kek.keys")});
       if (svc == "intake") {
-        args.insert(args.end(),
-                    {"--kek_file", dir_->File("pki/keys/kek.keys")});
+        args.insert(args.end(), {"--matching_key_file",
+                                 dir_->File("pki/keys/matching.key")});
       }
       if (svc == "orders") {
         args.insert(

@@ -42,8 +42,9 @@ out2=$("$DEV_PKI" "$PKI" "$REGISTRY")
 expect_contains "$out2" "(0 made," "second run"
 after=$(checksums)
 [[ "$before" == "$after" ]] || fail "second run changed files"
-# CA (2), service and agency certificates, signing keys, the KEK file (1).
-expected_files=$((2 + 2 * ${#SERVICES[@]} + 2 * ${#AGENCIES[@]} + 2 * ${#SERVICES[@]} + 1))
+# CA (2), service and agency certificates, signing keys, the KEK file and
+# the matching key (2).
+expected_files=$((2 + 2 * ${#SERVICES[@]} + 2 * ${#AGENCIES[@]} + 2 * ${#SERVICES[@]} + 2))
 [[ $(wc -l <<<"$after") -eq $expected_files ]] ||
   fail "expected $expected_files files, found $(wc -l <<<"$after")"
 
@@ -98,6 +99,13 @@ kek_lines=$(grep -v '^#' "$kek")
 [[ $(wc -l <<<"$kek_lines") -eq 1 ]] || fail "$kek: expected one key line"
 [[ $(awk '{print $2}' <<<"$kek_lines" | base64 -d | wc -c) -eq 32 ]] ||
   fail "$kek: the key is not 32 bytes"
+match="$PKI/keys/matching.key"
+[[ $(stat -c %a "$match") == 600 ]] || fail "$match is $(stat -c %a "$match"), not 600"
+[[ $(grep -v '^#' "$match" | awk '{print $2}' | base64 -d | wc -c) -eq 32 ]] ||
+  fail "$match: the key is not 32 bytes"
+cmp -s <(grep -v '^#' "$kek" | awk '{print $2}') \
+  <(grep -v '^#' "$match" | awk '{print $2}') &&
+  fail "the matching key is the encryption key"
 
 # 5. Event-signing keys: Ed25519; a signature verifies with the key's own
 # .pub and not with another service's.

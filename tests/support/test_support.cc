@@ -273,6 +273,10 @@ std::shared_ptr<const crypto::Keyring> TestKeyring() {
   return std::make_shared<const crypto::Keyring>(*std::move(ring));
 }
 
+std::shared_ptr<const crypto::PersonKeys> TestPersonKeys() {
+  return std::make_shared<const crypto::PersonKeys>(TestKeyring());
+}
+
 std::shared_ptr<const access::Registry> TestRegistry() {
   static const auto* registry = [] {
     absl::StatusOr<access::Registry> loaded =

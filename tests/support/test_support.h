@@ -13,6 +13,7 @@
 #include "common/access/authz.h"
 #include "common/access/registry.h"
 #include "common/crypto/keyring.h"
+#include "common/crypto/person_keys.h"
 #include "common/grpc/executor.h"
 #include "common/grpc/gate.h"
 #include "common/grpc/server_runner.h"
@@ -77,6 +78,8 @@ const std::string& TestPki();
 
 // A key-encryption keyring with one fresh random key (id "test-kek").
 std::shared_ptr<const crypto::Keyring> TestKeyring();
+// Person keys under a fresh TestKeyring().
+std::shared_ptr<const crypto::PersonKeys> TestPersonKeys();
 
 // The agency registry the binaries use (deploy/access/agencies.textproto).
 std::shared_ptr<const access::Registry> TestRegistry();

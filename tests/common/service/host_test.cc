@@ -3,6 +3,11 @@
 // order and holds its deadline even with the cluster gone.
 #include "common/service/host.h"
 
+#include <unistd.h>
+
+#include "absl/strings/escaping.h"
+#include "common/crypto/keyring.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,16 +49,30 @@ class HostTest : public ::testing::Test {
     // It publishes on intake's topic, so it signs with intake's key.
     std::string key = "--event_signing_key=" + dir_.File("intake.key");
     std::string registry = "--access_registry=" + Registry();
+    std::string kek = "--kek_file=" + KekFile();
     const char* argv[] = {"hosttest",        db.c_str(),
                           kafka.c_str(),     timeout.c_str(),
                           key.c_str(),       "--grpc_address=127.0.0.1:0",
-                          "--dev_plaintext", registry.c_str()};
+                          "--dev_plaintext", registry.c_str(),
+                          kek.c_str()};
     absl::Status parsed = config_.Parse(
-        8, argv, [](const char*) -> const char* { return nullptr; });
+        9, argv, [](const char*) -> const char* { return nullptr; });
     EXPECT_TRUE(parsed.ok()) << parsed;
     auto host = ServiceHost::Create(config_, spec_);
     EXPECT_TRUE(host.ok()) << host.status();
     return host.ok() ? std::move(*host) : nullptr;
+  }
+
+  // A key file with one fresh key, written once per test.
+  std::string KekFile() {
+    const std::string path = dir_.File("kek.keys");
+    if (::access(path.c_str(), R_OK) != 0) {
+      std::ofstream out(path);
+      out << "test-kek "
+          << absl::Base64Escape(*crypto::RandomBytes(crypto::kKeyBytes))
+          << "\n";
+    }
+    return path;
   }
 
   static std::string Registry() {
@@ -221,6 +240,7 @@ TEST_F(HostTest, MissingOrBadEventKeysAreRefusedNamingTheFlag) {
       // A public key is not a private key.
       {{"--event_signing_key=" + dir_.File("intake.pub")},
        "event_signing_key: " + dir_.File("intake.pub")},
+      {{key, "--dev_plaintext", "--kek_file=" + missing}, "kek_file: "},
       {{"--event_signing_key=" + dir_.File("intake.key"),
         "--event_keys_dir=" + keys_dir},
        "event_keys_dir: event signing public keys: " + keys_dir +
@@ -232,7 +252,8 @@ TEST_F(HostTest, MissingOrBadEventKeysAreRefusedNamingTheFlag) {
     std::vector<std::string> args = {"hosttest",
                                      "--kafka_bootstrap=127.0.0.1:1",
                                      "--db_path=" + dir_.File("refused.db"),
-                                     "--access_registry=" + Registry()};
+                                     "--access_registry=" + Registry(),
+                                     "--kek_file=" + KekFile()};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     std::vector<const char*> argv;
     for (const std::string& a : args) argv.push_back(a.c_str());

@@ -79,7 +79,7 @@ class AdvocacyAppTest : public ::testing::Test {
     t->set_language_match_required(language != "en");
     t->set_priority(priority);
     t->set_status(status);
-    t->set_victim_ref(victim_ref);
+    t->set_person_id(victim_ref);
     if (due_s) {
       auto* d = t->add_deadlines();
       d->set_kind("FIRST_CONTACT");

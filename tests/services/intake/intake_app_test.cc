@@ -26,7 +26,7 @@ class IntakeAppTest : public ::testing::Test {
                                     IntakeStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    app_ = std::make_unique<IntakeApp>(*db_, testing::TestKeyring());
+    app_ = std::make_unique<IntakeApp>(*db_, testing::TestPersonKeys());
   }
   absl::StatusOr<SubmitOutcome> Submit(const v1::SubmitReferralRequest& req,
                                        absl::Time now,

@@ -26,7 +26,7 @@ class IntakeServiceTest : public ::testing::Test {
  protected:
   IntakeServiceTest()
       : db_(OpenDb(dir_)),
-        app_(*db_, testing::TestKeyring()),
+        app_(*db_, testing::TestPersonKeys()),
         gate_(*db_, "intake"),
         api_(
             app_, [this] { ++wakes_; }, gate_.gate()),

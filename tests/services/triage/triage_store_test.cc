@@ -149,7 +149,7 @@ TEST_F(TriageStoreTest,
   ASSERT_TRUE(Triage(Received("r1", t1)).ok());
   auto later =
       intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
-  later.set_victim_ref(t1.victim_ref());
+  later.set_person_id(t1.person_id());
   later.mutable_report_time()->set_seconds(t1.report_time().seconds() +
                                            200 * 86400);
   auto d = Triage(Received("r2", later));
@@ -157,7 +157,7 @@ TEST_F(TriageStoreTest,
   EXPECT_TRUE(d->repeat_marac());
   EXPECT_TRUE(d->marac());
 
-  later.set_victim_ref("someone-else");
+  later.set_person_id("someone-else");
   auto other = Triage(Received("r3", later));
   ASSERT_TRUE(other.ok()) << other.status();
   EXPECT_FALSE(other->marac());
@@ -337,7 +337,7 @@ TEST_F(TriageStoreTest,
        EscalationCountsTheVictimsEarlierReferralsSeenBySignpost) {
   auto t2 =
       intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
-  t2.set_victim_ref("victim-esc");
+  t2.set_person_id("victim-esc");
   t2.mutable_assessment()->set_incidents_last_12_months(1);
   std::vector<bool> marac;
   for (int i = 0; i < 3; ++i) {
