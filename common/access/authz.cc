@@ -47,6 +47,20 @@ std::vector<RpcRule> BuildTable() {
        "codes while offered; MARAC: referrals of its areas, the MARAC field "
        "set; operator: ids and codes, whole only with a break-glass reason "
        "(AUTHZ-BREAK-GLASS, audited)"},
+      {Path(kIntake, "UpdateConsent"),
+       {kReferrer, kProvider},
+       "referrer: its own referrals (AUTHZ-OWN-REFERRAL); provider: a "
+       "referral it holds an accepted assignment for"},
+      {Path(kIntake, "CancelReferral"),
+       {kReferrer},
+       "its own referrals only (AUTHZ-OWN-REFERRAL)"},
+      {Path(kIntake, "RecordRjConsent"),
+       {kReferrer, kProvider},
+       "referrer: its own referrals (AUTHZ-OWN-REFERRAL); provider: a "
+       "referral it holds an accepted assignment for"},
+      {Path(kIntake, "EraseVictim"),
+       {kOperator},
+       "any referral; a reason and its legal ground are required and kept"},
       // Triage.
       {Path(kTriage, "GetDecision"),
        {kReferrer, kMarac, kPolice, kOperator, kAuditor},

@@ -1,6 +1,7 @@
 #include "common/crypto/keyring.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <fstream>
@@ -52,6 +53,15 @@ std::string WrapAad(absl::string_view owner) {
 }
 
 }  // namespace
+
+std::string HmacSha256(absl::string_view key, absl::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md,
+       &len);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
 
 absl::StatusOr<std::string> RandomBytes(size_t n) {
   std::string out(n, '\0');

@@ -48,6 +48,9 @@ absl::StatusOr<std::string> Open(absl::string_view key,
                                  absl::string_view sealed,
                                  absl::string_view associated_data);
 
+// HMAC-SHA256 of `data` under `key`: 32 raw bytes.
+std::string HmacSha256(absl::string_view key, absl::string_view data);
+
 // A data key wrapped by a KEK.
 struct WrappedKey {
   std::string kek_id;
@@ -63,6 +66,11 @@ class Keyring {
                                        absl::string_view name);
 
   const std::string& active_id() const { return active_id_; }
+  // The active key's bytes, for a key file that holds a key used directly
+  // (intake's matching key), not to wrap others.
+  const std::string& ActiveKey() const {
+    return keys_.find(active_id_)->second;
+  }
   bool Has(absl::string_view kek_id) const;
 
   // A new random data key, and that key wrapped by the active KEK for

@@ -48,6 +48,8 @@ class Statement {
   absl::StatusOr<bool> Step();
   // Steps to completion, expecting no rows.
   absl::Status Run();
+  // Makes the statement ready to bind and run again (bindings cleared).
+  void Reset();
 
   std::string ColumnText(int index) const;
   std::string ColumnBlob(int index) const;

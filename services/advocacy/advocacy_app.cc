@@ -1,5 +1,6 @@
 #include "services/advocacy/advocacy_app.h"
 
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,19 @@ using store::Tx;
 using timeutil::TruncateToMillis;
 
 constexpr char kProducer[] = "advocacy";
+// The column a sealed note's associated data names.
+constexpr char kNoteColumn[] = "note";
+
+// Whose data key seals the assignment's notes: the person, or the referral
+// when triage sent no person id.
+std::string NoteOwner(const AssignmentRecord& a) {
+  return a.victim_ref.empty() ? a.referral_id.value() : a.victim_ref;
+}
+
+// A sealed note's row id: its history row's key.
+std::string NoteRowId(const AssignmentId& assignment_id, int64_t seq) {
+  return absl::StrCat(assignment_id.value(), "/", seq);
+}
 
 // `step` as made by `caller`'s advocate: stored with the calling agency.
 v1::AssignmentStep By(const access::Principal& caller,
@@ -58,8 +72,11 @@ AssignmentRecord NewAssignment(const ReferralId& referral_id,
 
 }  // namespace
 
-AdvocacyApp::AdvocacyApp(store::Database& db, Options options)
+AdvocacyApp::AdvocacyApp(store::Database& db,
+                         std::shared_ptr<const crypto::PersonKeys> keys,
+                         Options options)
     : db_(db),
+      keys_(std::move(keys)),
       options_(options),
       assigner_(directory_, assignments_, options.offer_timeout) {}
 
@@ -94,13 +111,12 @@ absl::StatusOr<v1::Advocate> AdvocacyApp::LoadAdvocateFor(
     Tx& tx, const access::Principal& caller, const AdvocateId& advocate_id) {
   ASSIGN_OR_RETURN(std::optional<v1::Advocate> advocate,
                    directory_.FindAdvocate(tx, advocate_id));
+  if (!advocate) return AdvocateNotFound(advocate_id);
   if (caller.Has(v1::ROLE_OPERATOR) && !caller.provider().has_value()) {
-    if (!advocate) return AdvocateNotFound(advocate_id);
     return *std::move(advocate);
   }
   RETURN_IF_ERROR(access::RequireProvider(
-      caller, ProviderId(advocate ? advocate->provider_id() : ""),
-      advocate_id.value()));
+      caller, ProviderId(advocate->provider_id()), advocate_id.value()));
   return *std::move(advocate);
 }
 
@@ -119,12 +135,8 @@ absl::StatusOr<bool> AdvocacyApp::IsOwnAdvocate(Tx& tx,
 absl::StatusOr<AssignmentRecord> AdvocacyApp::LoadAssignmentFor(
     Tx& tx, const access::Principal& caller,
     const AssignmentId& assignment_id) {
-  absl::StatusOr<AssignmentRecord> a = assignments_.Load(tx, assignment_id);
-  if (!a.ok() && !absl::IsNotFound(a.status())) return a.status();
-  bool own = false;
-  if (a.ok()) {
-    ASSIGN_OR_RETURN(own, IsOwnAdvocate(tx, caller, a->advocate_id));
-  }
+  ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+  ASSIGN_OR_RETURN(bool own, IsOwnAdvocate(tx, caller, a.advocate_id));
   if (!own) {
     return errors::Denied(access::kRuleOwnProvider, assignment_id.value(),
                           "not the calling agency's own provider");
@@ -297,15 +309,51 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
           ? envelope.referral_reassessed().decision()
           : envelope.referral_triaged();
   const ReferralId referral_id(envelope.referral_id());
+  const bool routed = decision.status() == v1::REFERRAL_STATUS_ROUTED;
+  const bool withdrawn = decision.status() == v1::REFERRAL_STATUS_WITHDRAWN;
+  ASSIGN_OR_RETURN(std::vector<AssignmentRecord> existing,
+                   assignments_.ForReferral(tx, referral_id));
+  if (routed || withdrawn) {
+    // What the decision keeps: nothing once the referral is withdrawn.
+    std::set<int> keep;
+    if (routed)
+      keep.insert(decision.pathways().begin(), decision.pathways().end());
+    int released = 0;
+    for (AssignmentRecord& a : existing) {
+      if (!IsOpen(a.state) || keep.count(a.pathway) == 1) continue;
+      RETURN_IF_ERROR(ReleaseOne(
+          tx, a, withdrawn ? kReleaseWithdrawn : kReleasePathwayRemoved, now,
+          traceparent, envelope));
+      ++released;
+    }
+    // The freed places serve those already waiting before any new pathway
+    // of this referral.
+    if (released > 0) {
+      RETURN_IF_ERROR(assigner_.DrainWaitlist(tx, now, traceparent).status());
+    }
+  } else {
+    int open = 0;
+    for (const AssignmentRecord& a : existing) open += IsOpen(a.state);
+    if (open > 0) {
+      // Codes and ids only.
+      log::Warn(
+          "decision without consent or assessment after routing; "
+          "assignments kept",
+          {{"referral_id", referral_id.value()},
+           {"status", v1::ReferralStatus_Name(decision.status())},
+           {"open_assignments", absl::StrCat(open)}},
+          TraceIdOf(traceparent));
+    }
+  }
   int created = 0;
-  // Consent required or an incomplete assessment: no referral is made.
-  if (decision.status() == v1::REFERRAL_STATUS_ROUTED) {
+  // Consent required, withdrawn or an incomplete assessment: no referral is
+  // made.
+  if (routed) {
     for (int p : decision.pathways()) {
       const auto pathway = static_cast<v1::Pathway>(p);
       if (!RoleForPathway(pathway)) continue;  // a service: no advocate
-      ASSIGN_OR_RETURN(bool routed,
-                       assignments_.Exists(tx, referral_id, pathway));
-      if (routed) continue;
+      ASSIGN_OR_RETURN(bool has, assignments_.Exists(tx, referral_id, pathway));
+      if (has) continue;
       AssignmentRecord a = NewAssignment(referral_id, pathway, decision, now);
       RETURN_IF_ERROR(assigner_.OfferOrWaitlist(tx, a, AssignmentAction::kRoute,
                                                 now, traceparent, &envelope));
@@ -315,6 +363,65 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
   RETURN_IF_ERROR(
       assignments_.MarkRouted(tx, referral_id, decision.status(), now));
   return created;
+}
+
+absl::Status AdvocacyApp::ReleaseOne(Tx& tx, AssignmentRecord& a,
+                                     const std::string& reason_code,
+                                     absl::Time now,
+                                     const std::string& traceparent,
+                                     const v1::EventEnvelope& cause) {
+  const bool held = HoldsCapacity(a.state);
+  RETURN_IF_ERROR(advocacy::Release(a, now));
+  RETURN_IF_ERROR(assignments_.Save(tx, a));
+  if (held) RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, a.advocate_id));
+  // A waitlisted assignment has no advocate: the step is Signpost's alone.
+  RETURN_IF_ERROR(assignments_.AddHistory(
+      tx, a.assignment_id,
+      Step(now, kStepReleased, a.advocate_id, reason_code)));
+  v1::EventEnvelope out =
+      events::NewEnvelope(kProducer, a.referral_id.value(), &cause);
+  v1::AssignmentReleased* r = out.mutable_assignment_released();
+  r->set_assignment_id(a.assignment_id.value());
+  r->set_advocate_id(a.advocate_id.value());
+  r->set_pathway(a.pathway);
+  r->set_reason_code(reason_code);
+  return Emit(tx, std::move(out), traceparent);
+}
+
+absl::Status AdvocacyApp::AddStepWithNote(Tx& tx, const AssignmentRecord& a,
+                                          const v1::AssignmentStep& step,
+                                          const std::string& note) {
+  if (note.empty()) return assignments_.AddHistory(tx, a.assignment_id, step);
+  ASSIGN_OR_RETURN(int64_t seq,
+                   assignments_.NextHistorySeq(tx, a.assignment_id));
+  ASSIGN_OR_RETURN(std::string key, keys_->GetOrCreate(tx, NoteOwner(a)));
+  ASSIGN_OR_RETURN(std::string sealed,
+                   crypto::SealField(key, NoteRowId(a.assignment_id, seq),
+                                     kNoteColumn, note));
+  return assignments_.AddHistoryWithNote(tx, a.assignment_id, seq, step, sealed,
+                                         crypto::kSealedFieldFormat);
+}
+
+absl::Status AdvocacyApp::EraseVictim(Tx& tx,
+                                      const v1::EventEnvelope& envelope) {
+  const ReferralId referral_id(envelope.referral_id());
+  const std::string& person_id = envelope.victim_erased().person_id();
+  // Destroying the key shreds every note sealed under it, in this referral
+  // and in the person's others (each has its own VictimErased too).
+  if (!person_id.empty()) {
+    RETURN_IF_ERROR(keys_->Destroy(tx, person_id).status());
+  }
+  RETURN_IF_ERROR(keys_->Destroy(tx, referral_id.value()).status());
+  RETURN_IF_ERROR(assignments_.EraseReferralPerson(tx, referral_id));
+  checkpoint_due_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status AdvocacyApp::CheckpointAfterErasure() {
+  if (!checkpoint_due_.exchange(false)) return absl::OkStatus();
+  absl::Status s = db_.Checkpoint();
+  if (!s.ok()) checkpoint_due_ = true;  // try again next time
+  return s;
 }
 
 // --- The advocate's moves ----------------------------------------------------
@@ -354,9 +461,9 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Decline(
                      LoadAssignmentFor(tx, caller, assignment_id));
     RETURN_IF_ERROR(CheckDecline(a, advocate_id));
     const std::string code = v1::DeclineReason_Name(decline.reason);
-    RETURN_IF_ERROR(assignments_.AddHistory(
-        tx, a.assignment_id,
-        By(caller, Step(now, kStepDeclined, advocate_id, code)), decline.note));
+    RETURN_IF_ERROR(AddStepWithNote(
+        tx, a, By(caller, Step(now, kStepDeclined, advocate_id, code)),
+        decline.note));
     RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate_id));
     v1::EventEnvelope declined =
         events::NewEnvelope(kProducer, a.referral_id.value());
@@ -516,6 +623,14 @@ AdvocacyApp::GetReferralAssignments(const access::Principal& caller,
       [&](Tx& tx) -> absl::StatusOr<v1::GetReferralAssignmentsResponse> {
         v1::GetReferralAssignmentsResponse response;
         ASSIGN_OR_RETURN(bool routed, assignments_.IsRouted(tx, referral_id));
+        // Every referral advocacy has seen has a routed record (even one
+        // that needed consent), so this tells a mistyped id from a refusal;
+        // referral ids are random, so it tells a caller nothing it could
+        // guess.
+        if (!routed) {
+          return absl::NotFoundError(
+              absl::StrCat("referral ", referral_id.value(), " not found"));
+        }
         ASSIGN_OR_RETURN(std::vector<AssignmentRecord> rows,
                          assignments_.ForReferral(tx, referral_id));
         const bool everything = access::SeesEverything(caller);
@@ -531,7 +646,7 @@ AdvocacyApp::GetReferralAssignments(const access::Principal& caller,
           ASSIGN_OR_RETURN(*response.add_assignments(), View(tx, row, &caller));
         }
         if (!everything && response.assignments_size() == 0) {
-          // Unknown, not routed yet, or none of the caller's: one answer.
+          // None of the caller's.
           return errors::Denied(access::kRuleOwnReferral, referral_id.value(),
                                 "no assignment of the calling provider");
         }
@@ -544,6 +659,37 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::GetAssignment(
   return db_.Read([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
     ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
     return View(tx, a);
+  });
+}
+
+absl::StatusOr<std::vector<StepNote>> AdvocacyApp::GetNotes(
+    const AssignmentId& assignment_id) {
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<std::vector<StepNote>> {
+    ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
+    ASSIGN_OR_RETURN(std::vector<StoredNote> stored,
+                     assignments_.Notes(tx, assignment_id));
+    std::optional<std::string> key;
+    if (!stored.empty()) {
+      ASSIGN_OR_RETURN(key, keys_->Find(tx, NoteOwner(a)));
+    }
+    std::vector<StepNote> out;
+    for (StoredNote& n : stored) {
+      StepNote& note = out.emplace_back();
+      note.seq = n.seq;
+      note.step = std::move(n.step);
+      note.advocate_id = std::move(n.advocate_id);
+      if (n.format.empty()) {
+        note.note = std::move(n.note);  // written before notes were sealed
+      } else if (n.format != crypto::kSealedFieldFormat) {
+        return absl::InternalError(
+            absl::StrCat("note in unknown format '", n.format, "'"));
+      } else if (key.has_value()) {
+        ASSIGN_OR_RETURN(note.note, crypto::OpenField(
+                                        *key, NoteRowId(a.assignment_id, n.seq),
+                                        kNoteColumn, n.note));
+      }  // else the key was destroyed: the person was erased
+    }
+    return out;
   });
 }
 

@@ -6,11 +6,19 @@
 //
 // Times passed in are stamped on rows and events; they are truncated to
 // milliseconds first, so a response and a later read agree exactly. Errors:
-// NOT_FOUND for an unknown id, FAILED_PRECONDITION naming the rule for a
-// refused transition, INVALID_ARGUMENT naming the field. Thread-safe (the
-// Database serialises transactions).
+// NOT_FOUND for an id advocacy has never seen (a referral it never routed,
+// an assignment or advocate it does not have), PERMISSION_DENIED for another
+// provider's, FAILED_PRECONDITION naming the rule for a refused transition,
+// INVALID_ARGUMENT naming the field.
+//
+// Staff notes are free text: they are sealed at rest with the person's data
+// key (crypto::PersonKeys; owner = the assignment's person id, or the
+// referral id when it has none), and shredded when the person is erased.
+// Thread-safe (the Database serialises transactions).
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/access/authz.h"
+#include "common/crypto/person_keys.h"
 #include "common/ids/ids.h"
 #include "common/paging/page.h"
 #include "common/store/database.h"
@@ -49,6 +58,14 @@ struct ContactAttempt {
   std::optional<absl::Time> at;
 };
 
+// A staff note as written, opened; empty when the person was erased.
+struct StepNote {
+  int64_t seq = 0;
+  std::string step;
+  std::string advocate_id;
+  std::string note;
+};
+
 // What ExpireDueOffers did.
 struct OfferExpiry {
   int expired = 0;
@@ -64,8 +81,12 @@ class AdvocacyApp {
     // How soon ExpireOffers asks to run again after a failed pass.
     absl::Duration expiry_retry = absl::Seconds(30);
   };
-  AdvocacyApp(store::Database& db, Options options);
-  explicit AdvocacyApp(store::Database& db) : AdvocacyApp(db, Options()) {}
+  // `keys` seal and open staff notes (ServiceHost::person_keys()).
+  AdvocacyApp(store::Database& db,
+              std::shared_ptr<const crypto::PersonKeys> keys, Options options);
+  AdvocacyApp(store::Database& db,
+              std::shared_ptr<const crypto::PersonKeys> keys)
+      : AdvocacyApp(db, std::move(keys), Options()) {}
 
   // Directory. `directory` has been validated (ValidateDirectory); an
   // advocate of an unknown provider is INVALID_ARGUMENT and nothing is
@@ -100,12 +121,34 @@ class AdvocacyApp {
       const paging::PageRequest& page = {});
 
   // Routes a ReferralTriaged or ReferralReassessed envelope inside the
-  // consumer's transaction: one assignment per advocate pathway not yet
-  // routed for the referral. Returns how many assignments were created.
+  // consumer's transaction. A ROUTED decision releases the referral's open
+  // assignments whose pathway it no longer has (PATHWAY_REMOVED) and
+  // creates one assignment per advocate pathway that has none (a released
+  // one does not count: consent given again routes again). A WITHDRAWN
+  // decision releases every open assignment (REFERRAL_WITHDRAWN). Each
+  // release frees the advocate's place, records a RELEASED step, emits
+  // AssignmentReleased, and the waitlist is then drained.
+  //
+  // CONSENT_REQUIRED or ASSESSMENT_INCOMPLETE creates nothing and releases
+  // nothing: after a ROUTED version that should not happen (withdrawal is
+  // its own status), so existing assignments, possibly a live case with a
+  // high-risk victim, are kept and a warning is logged rather than ended on
+  // an anomaly. Returns how many assignments were created.
   absl::StatusOr<int> RouteTriaged(store::Tx& tx,
                                    const v1::EventEnvelope& envelope,
                                    const std::string& traceparent,
                                    absl::Time now);
+
+  // Handles VictimErased inside the consumer's transaction: destroys the
+  // person's data key (and the referral's, for notes sealed under it),
+  // blanks the referral's notes and clears the person id from its
+  // assignments, so that no assignment links to the person any more.
+  // Idempotent.
+  absl::Status EraseVictim(store::Tx& tx, const v1::EventEnvelope& envelope);
+  // After an erasure has committed: checkpoints the database so that the
+  // shredded values leave the write-ahead log too (secure_delete is on).
+  // Does nothing when no erasure happened since the last call.
+  absl::Status CheckpointAfterErasure();
 
   // The advocate's moves on an assignment.
   absl::StatusOr<v1::Assignment> Accept(const access::Principal& caller,
@@ -141,6 +184,10 @@ class AdvocacyApp {
       const access::Principal& caller, const ReferralId& referral_id);
   absl::StatusOr<v1::Assignment> GetAssignment(
       const AssignmentId& assignment_id);
+  // The assignment's staff notes, opened (no RPC returns them yet; they are
+  // for the provider). NOT_FOUND for an unknown assignment.
+  absl::StatusOr<std::vector<StepNote>> GetNotes(
+      const AssignmentId& assignment_id);
   absl::StatusOr<std::vector<v1::Assignment>> GetWorklist(
       const access::Principal& caller, const AdvocateId& advocate_id);
   // INVALID_ARGUMENT for a pathway with no advocate role.
@@ -156,8 +203,8 @@ class AdvocacyApp {
       store::Tx& tx, const AssignmentRecord& assignment,
       const access::Principal* caller = nullptr);
   // The advocate, when it is the calling provider's own (or the caller is
-  // an operator); PERMISSION_DENIED (AUTHZ-OWN-PROVIDER) otherwise, unknown
-  // advocates included.
+  // an operator); NOT_FOUND when unknown, PERMISSION_DENIED
+  // (AUTHZ-OWN-PROVIDER) when another provider's.
   absl::StatusOr<v1::Advocate> LoadAdvocateFor(store::Tx& tx,
                                                const access::Principal& caller,
                                                const AdvocateId& advocate_id);
@@ -166,7 +213,7 @@ class AdvocacyApp {
                                      const access::Principal& caller,
                                      const AdvocateId& advocate_id);
   // The assignment, when it is offered to or held by one of the calling
-  // provider's advocates; refused alike when unknown.
+  // provider's advocates; NOT_FOUND when unknown.
   absl::StatusOr<AssignmentRecord> LoadAssignmentFor(
       store::Tx& tx, const access::Principal& caller,
       const AssignmentId& assignment_id);
@@ -178,12 +225,25 @@ class AdvocacyApp {
       const std::string& traceparent);
   absl::Status ExpireOne(store::Tx& tx, AssignmentRecord& offer,
                          absl::Time now);
+  // Releases one open assignment (see RouteTriaged).
+  absl::Status ReleaseOne(store::Tx& tx, AssignmentRecord& assignment,
+                          const std::string& reason_code, absl::Time now,
+                          const std::string& traceparent,
+                          const v1::EventEnvelope& cause);
+  // Appends `step` with a staff note sealed under the person's data key.
+  absl::Status AddStepWithNote(store::Tx& tx,
+                               const AssignmentRecord& assignment,
+                               const v1::AssignmentStep& step,
+                               const std::string& note);
 
   store::Database& db_;
+  const std::shared_ptr<const crypto::PersonKeys> keys_;
   const Options options_;
   DirectoryStore directory_;
   AssignmentStore assignments_;
   Assigner assigner_;
+  // Set by EraseVictim; cleared by CheckpointAfterErasure.
+  std::atomic<bool> checkpoint_due_{false};
 };
 
 }  // namespace signpost::advocacy

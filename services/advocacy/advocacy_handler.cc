@@ -11,6 +11,13 @@ namespace signpost::advocacy {
 absl::Status AdvocacyHandler::Handle(const events::IncomingEvent& event,
                                      store::Tx& tx) {
   const v1::EventEnvelope& envelope = event.envelope;
+  if (envelope.has_victim_erased()) {
+    RETURN_IF_ERROR(app_.EraseVictim(tx, envelope));
+    log::Info("person's advocacy data erased",
+              {{"referral_id", envelope.referral_id()}},
+              TraceIdOf(event.traceparent));
+    return absl::OkStatus();
+  }
   if (!envelope.has_referral_triaged() && !envelope.has_referral_reassessed()) {
     return absl::OkStatus();
   }

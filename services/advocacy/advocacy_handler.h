@@ -1,6 +1,8 @@
-// Advocacy's event adapter: ReferralTriaged and ReferralReassessed in (each
-// routed by AdvocacyApp::RouteTriaged inside the consumer's transaction);
-// AdvocateOffered or ReferralWaitlisted out, via the outbox. Other events are
+// Advocacy's event adapter: ReferralTriaged and ReferralReassessed (triage
+// topic) are routed by AdvocacyApp::RouteTriaged, VictimErased (intake topic)
+// is handled by AdvocacyApp::EraseVictim, each inside the consumer's
+// transaction; AdvocateOffered, ReferralWaitlisted, AssignmentReleased and
+// the like go out via the outbox. Other events (the rest of intake's) are
 // ignored. Thread-safe (the app is).
 #pragma once
 

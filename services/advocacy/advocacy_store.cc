@@ -1,6 +1,7 @@
 #include "services/advocacy/advocacy_store.h"
 
 #include "common/store/data_key_store.h"
+
 namespace signpost::advocacy {
 
 namespace {
@@ -145,10 +146,20 @@ constexpr char kSchemaV3[] = R"sql(
 ALTER TABLE assignment_history ADD COLUMN agency_id TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Issue 10: staff notes are sealed with the person's data key
+// (crypto::SealField, associated data "<assignment_id>/<seq>/note").
+// note_format is crypto::kSealedFieldFormat for a sealed note and '' for a
+// note written in plaintext before this version (still read as it is).
+constexpr char kSchemaV5[] = R"sql(
+ALTER TABLE assignment_history ADD COLUMN note_format TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
-  return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration};
+  // Version 4 is the shared data key table.
+  return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration,
+          kSchemaV5};
 }
 
 }  // namespace signpost::advocacy

@@ -17,7 +17,8 @@ constexpr v1::AssignmentState kNew = v1::ASSIGNMENT_STATE_UNSPECIFIED,
                               kOffered = v1::ASSIGNMENT_STATE_OFFERED,
                               kAccepted = v1::ASSIGNMENT_STATE_ACCEPTED,
                               kActive = v1::ASSIGNMENT_STATE_ACTIVE,
-                              kClosed = v1::ASSIGNMENT_STATE_CLOSED;
+                              kClosed = v1::ASSIGNMENT_STATE_CLOSED,
+                              kReleased = v1::ASSIGNMENT_STATE_RELEASED;
 
 // The states `action` may start from, in the order messages name them.
 std::vector<v1::AssignmentState> StartStates(AssignmentAction action) {
@@ -48,6 +49,10 @@ const std::set<Transition>& LegalTransitions() {
       {kActive, A::kRecordContact, kActive},
       {kAccepted, A::kClose, kClosed},
       {kActive, A::kClose, kClosed},
+      {kWaitlisted, A::kRelease, kReleased},
+      {kOffered, A::kRelease, kReleased},
+      {kAccepted, A::kRelease, kReleased},
+      {kActive, A::kRelease, kReleased},
   });
   return *t;
 }
@@ -68,6 +73,8 @@ std::string ActionName(AssignmentAction action) {
       return "record contact on";
     case A::kClose:
       return "close";
+    case A::kRelease:
+      return "release";
   }
   return "act on";
 }
@@ -83,6 +90,7 @@ bool MayAct(AssignmentAction action, Actor actor) {
     case A::kRoute:
     case A::kOfferFromWaitlist:
     case A::kExpire:
+    case A::kRelease:
       return actor == Actor::kSystem;
     case A::kAccept:
     case A::kDecline:
@@ -144,6 +152,18 @@ absl::Status CheckAdvocateAction(AssignmentAction action,
   return absl::OkStatus();
 }
 
+bool IsFinal(v1::AssignmentState state) {
+  return state == kClosed || state == kReleased;
+}
+
+bool IsOpen(v1::AssignmentState state) {
+  return state == kWaitlisted || HoldsCapacity(state);
+}
+
+bool HoldsCapacity(v1::AssignmentState state) {
+  return state == kOffered || state == kAccepted || state == kActive;
+}
+
 bool OfferDue(const AssignmentRecord& assignment, absl::Time now) {
   return assignment.state == kOffered && assignment.offer_expires_at &&
          *assignment.offer_expires_at <= now;
@@ -170,6 +190,13 @@ absl::Status Waitlist(AssignmentRecord& assignment, AssignmentAction action,
   assignment.reason = std::move(reason);
   assignment.offer_expires_at.reset();
   if (!assignment.waitlisted_at) assignment.waitlisted_at = now;
+  return absl::OkStatus();
+}
+
+absl::Status Release(AssignmentRecord& assignment, absl::Time now) {
+  RETURN_IF_ERROR(CheckTransition(assignment.state, A::kRelease, kReleased));
+  assignment.state = kReleased;
+  assignment.closed_at = now;
   return absl::OkStatus();
 }
 

@@ -10,8 +10,15 @@
 //                                         | ACTIVE (first real contact)
 //   ACTIVE     --record contact-->        ACTIVE
 //   ACCEPTED | ACTIVE --close-->          CLOSED
+//   WAITLISTED | OFFERED | ACCEPTED | ACTIVE
+//              --release-->               RELEASED
 //
-// Routing, offering from the waitlist and expiry are the system's; accepting,
+// CLOSED and RELEASED are final. A release ends an assignment before closure
+// because the referral was withdrawn (consent withdrawn or cancelled) or a
+// reassessment dropped its pathway.
+//
+// Routing, offering from the waitlist, expiry and release are the system's;
+// accepting,
 // declining, recording contact and closing belong to the advocate the
 // assignment is with. A refused action is FAILED_PRECONDITION naming its
 // rule: ASSIGNMENT-LIFECYCLE (wrong state), ASSIGNMENT-NOT-YOURS (another
@@ -47,6 +54,12 @@ inline constexpr char kStepContact[] = "CONTACT";
 inline constexpr char kStepContactUnsafe[] = "CONTACT_UNSAFE";
 inline constexpr char kStepContactNoAnswer[] = "CONTACT_NO_ANSWER";
 inline constexpr char kStepClosed[] = "CLOSED";
+inline constexpr char kStepReleased[] = "RELEASED";
+
+// Why an assignment was released (the RELEASED step's detail and
+// AssignmentReleased.reason_code).
+inline constexpr char kReleaseWithdrawn[] = "REFERRAL_WITHDRAWN";
+inline constexpr char kReleasePathwayRemoved[] = "PATHWAY_REMOVED";
 
 // How a case ended, with the three outcome measures.
 struct Closure {
@@ -80,6 +93,7 @@ struct AssignmentRecord {
   // The latest offer's deadline (kept after acceptance: worklist order).
   std::optional<absl::Time> offer_expires_at;
   std::optional<absl::Time> first_contact_at;
+  // When it ended: closed, or released.
   std::optional<absl::Time> closed_at;
   Closure closure;
 };
@@ -92,16 +106,17 @@ enum class AssignmentAction {
   kExpire,   // an offer past its deadline; then as for a decline
   kRecordContact,
   kClose,
+  kRelease,  // the referral withdrawn or the pathway dropped
 };
 inline constexpr AssignmentAction kAllActions[] = {
     AssignmentAction::kRoute,  AssignmentAction::kOfferFromWaitlist,
     AssignmentAction::kAccept, AssignmentAction::kDecline,
     AssignmentAction::kExpire, AssignmentAction::kRecordContact,
-    AssignmentAction::kClose};
+    AssignmentAction::kClose,  AssignmentAction::kRelease};
 
 // Who asks for an action on an assignment.
 enum class Actor {
-  kSystem,            // routing, the waitlist, offer expiry
+  kSystem,            // routing, the waitlist, offer expiry, release
   kAssignedAdvocate,  // the advocate the assignment is with
   kOtherAdvocate,
 };
@@ -133,6 +148,13 @@ absl::Status CheckAdvocateAction(AssignmentAction action,
                                  const AssignmentRecord& assignment,
                                  const AdvocateId& advocate);
 
+// CLOSED or RELEASED: no action starts from it.
+bool IsFinal(v1::AssignmentState state);
+// WAITLISTED, OFFERED, ACCEPTED or ACTIVE: a release may end it.
+bool IsOpen(v1::AssignmentState state);
+// OFFERED, ACCEPTED or ACTIVE: the advocate holds one place of capacity.
+bool HoldsCapacity(v1::AssignmentState state);
+
 // True when an offer's deadline has come (the system expires it).
 bool OfferDue(const AssignmentRecord& assignment, absl::Time now);
 
@@ -143,6 +165,11 @@ absl::Status Offer(AssignmentRecord& assignment, AssignmentAction action,
                    std::string reason, absl::Time expires_at);
 absl::Status Waitlist(AssignmentRecord& assignment, AssignmentAction action,
                       std::string reason, absl::Time now);
+
+// The system ends an open assignment (ASSIGNMENT-LIFECYCLE otherwise). The
+// advocate it was with is kept (the history and the provider's view name
+// it); the caller frees that advocate's place when HoldsCapacity was true.
+absl::Status Release(AssignmentRecord& assignment, absl::Time now);
 
 // The advocate's moves. Accept refuses an offer past its deadline
 // (OFFER-EXPIRED). Decline only checks: the system then re-offers.

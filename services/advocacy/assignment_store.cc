@@ -120,8 +120,10 @@ absl::StatusOr<bool> AssignmentStore::Exists(Tx& tx,
                                              v1::Pathway pathway) {
   ASSIGN_OR_RETURN(Statement q,
                    tx.Prepare("SELECT 1 FROM assignments WHERE referral_id = ? "
-                              "AND pathway = ?"));
-  q.Bind(1, referral_id.value()).Bind(2, static_cast<int64_t>(pathway));
+                              "AND pathway = ? AND state != ?"));
+  q.Bind(1, referral_id.value())
+      .Bind(2, static_cast<int64_t>(pathway))
+      .Bind(3, static_cast<int64_t>(v1::ASSIGNMENT_STATE_RELEASED));
   return q.Step();
 }
 
@@ -205,22 +207,45 @@ AssignmentStore::AdvocatesWhoSupportedVictim(Tx& tx,
 
 absl::Status AssignmentStore::AddHistory(Tx& tx,
                                          const AssignmentId& assignment_id,
-                                         const v1::AssignmentStep& step,
-                                         const std::string& note) {
+                                         const v1::AssignmentStep& step) {
+  ASSIGN_OR_RETURN(int64_t seq, NextHistorySeq(tx, assignment_id));
+  return AddHistoryWithNote(tx, assignment_id, seq, step, "", "");
+}
+
+absl::StatusOr<int64_t> AssignmentStore::NextHistorySeq(
+    Tx& tx, const AssignmentId& assignment_id) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT COALESCE(MAX(seq),0)+1 FROM "
+                              "assignment_history WHERE assignment_id = ?"));
+  q.Bind(1, assignment_id.value());
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return absl::InternalError("MAX(seq) returned no row");
+  return q.ColumnInt(0);
+}
+
+absl::Status AssignmentStore::AddHistoryWithNote(
+    Tx& tx, const AssignmentId& assignment_id, int64_t seq,
+    const v1::AssignmentStep& step, const std::string& note,
+    const std::string& format) {
   ASSIGN_OR_RETURN(
       Statement q,
       tx.Prepare("INSERT INTO assignment_history (assignment_id, seq, at_ms, "
-                 "step, advocate_id, detail, note, agency_id) VALUES (?, "
-                 "(SELECT COALESCE(MAX(seq),0)+1 FROM assignment_history "
-                 "WHERE assignment_id = ?), ?,?,?,?,?,?)"));
+                 "step, advocate_id, detail, note, note_format, agency_id) "
+                 "VALUES (?,?,?,?,?,?,?,?,?)"));
   q.Bind(1, assignment_id.value())
-      .Bind(2, assignment_id.value())
+      .Bind(2, seq)
       .Bind(3, Ms(timeutil::FromTimestamp(step.at())))
       .Bind(4, step.step())
       .Bind(5, step.advocate_id())
       .Bind(6, step.detail())
-      .Bind(7, note)
-      .Bind(8, step.agency_id());
+      .Bind(8, format)
+      .Bind(9, step.agency_id());
+  // A sealed note is bytes; no note stays the column's '' default.
+  if (note.empty()) {
+    q.Bind(7, std::string());
+  } else {
+    q.BindBlob(7, note);
+  }
   return q.Run();
 }
 
@@ -244,6 +269,43 @@ absl::StatusOr<std::vector<v1::AssignmentStep>> AssignmentStore::History(
     s.set_agency_id(q.ColumnText(4));
     steps.push_back(std::move(s));
   }
+}
+
+absl::StatusOr<std::vector<StoredNote>> AssignmentStore::Notes(
+    Tx& tx, const AssignmentId& assignment_id) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("SELECT seq, step, advocate_id, note_format, note FROM "
+                 "assignment_history WHERE assignment_id = ? AND "
+                 "length(note) > 0 ORDER BY seq"));
+  q.Bind(1, assignment_id.value());
+  std::vector<StoredNote> notes;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return notes;
+    StoredNote& n = notes.emplace_back();
+    n.seq = q.ColumnInt(0);
+    n.step = q.ColumnText(1);
+    n.advocate_id = q.ColumnText(2);
+    n.format = q.ColumnText(3);
+    n.note = q.ColumnBlob(4);
+  }
+}
+
+absl::Status AssignmentStore::EraseReferralPerson(
+    Tx& tx, const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(
+      Statement notes,
+      tx.Prepare("UPDATE assignment_history SET note = '', note_format = '' "
+                 "WHERE length(note) > 0 AND assignment_id IN (SELECT "
+                 "assignment_id FROM assignments WHERE referral_id = ?)"));
+  notes.Bind(1, referral_id.value());
+  RETURN_IF_ERROR(notes.Run());
+  ASSIGN_OR_RETURN(Statement refs,
+                   tx.Prepare("UPDATE assignments SET victim_ref = '' WHERE "
+                              "referral_id = ? AND victim_ref != ''"));
+  refs.Bind(1, referral_id.value());
+  return refs.Run();
 }
 
 absl::Status AssignmentStore::MarkRouted(Tx& tx, const ReferralId& referral_id,

@@ -23,6 +23,16 @@ struct WaitlistSummary {
   std::optional<absl::Time> oldest_waiting_since;
 };
 
+// A staff note as stored with its history step: sealed (format
+// crypto::kSealedFieldFormat) or, from before sealing, plaintext (format '').
+struct StoredNote {
+  int64_t seq = 0;
+  std::string step;
+  std::string advocate_id;
+  std::string format;
+  std::string note;
+};
+
 class AssignmentStore {
  public:
   // NOT_FOUND naming the assignment when there is none.
@@ -30,6 +40,9 @@ class AssignmentStore {
                                         const AssignmentId& assignment_id);
   // Inserts or replaces the row.
   absl::Status Save(store::Tx& tx, const AssignmentRecord& assignment);
+  // True when the referral has an assignment for `pathway` that was not
+  // released (a released pathway may be routed again, e.g. consent given
+  // again after a withdrawal).
   absl::StatusOr<bool> Exists(store::Tx& tx, const ReferralId& referral_id,
                               v1::Pathway pathway);
   // Oldest first, then by pathway.
@@ -56,12 +69,30 @@ class AssignmentStore {
   absl::StatusOr<std::vector<AdvocateId>> AdvocatesWhoSupportedVictim(
       store::Tx& tx, const std::string& victim_ref, const AssignmentId& except);
 
-  // Appends a step; `note` (staff free text on a decline) is kept here only.
+  // Appends a step.
   absl::Status AddHistory(store::Tx& tx, const AssignmentId& assignment_id,
-                          const v1::AssignmentStep& step,
-                          const std::string& note = "");
+                          const v1::AssignmentStep& step);
+  // The seq the assignment's next step gets (a sealed note's row id).
+  absl::StatusOr<int64_t> NextHistorySeq(store::Tx& tx,
+                                         const AssignmentId& assignment_id);
+  // Appends a step as `seq` (NextHistorySeq) with a staff note (free text,
+  // kept here only) already sealed in `format`.
+  absl::Status AddHistoryWithNote(store::Tx& tx,
+                                  const AssignmentId& assignment_id,
+                                  int64_t seq, const v1::AssignmentStep& step,
+                                  const std::string& note,
+                                  const std::string& format);
   absl::StatusOr<std::vector<v1::AssignmentStep>> History(
       store::Tx& tx, const AssignmentId& assignment_id);
+  // The assignment's non-empty notes, in step order.
+  absl::StatusOr<std::vector<StoredNote>> Notes(
+      store::Tx& tx, const AssignmentId& assignment_id);
+
+  // Erasure of the referral's person: blanks every note of the referral's
+  // assignments and clears their victim_ref (the person's pseudonym), so
+  // nothing links them to the person or to each other. Idempotent.
+  absl::Status EraseReferralPerson(store::Tx& tx,
+                                   const ReferralId& referral_id);
 
   // Records that the referral's decision (with its status) was routed.
   absl::Status MarkRouted(store::Tx& tx, const ReferralId& referral_id,

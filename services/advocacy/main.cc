@@ -2,6 +2,7 @@
 // the offer-expiry task, the event handler and the gRPC service.
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/log/log.h"
 #include "common/service/host.h"
 #include "services/advocacy/advocacy_app.h"
 #include "services/advocacy/advocacy_handler.h"
@@ -14,7 +15,8 @@ int main(int argc, char** argv) {
   service::ServiceSpec spec{"advocacy",
                             "127.0.0.1:50053",
                             events::kAdvocacyTopic,
-                            {events::kTriageTopic},
+                            // Intake's for VictimErased only.
+                            {events::kTriageTopic, events::kIntakeTopic},
                             advocacy::AdvocacyStore::Migrations()};
   return service::ServiceMain(
       argc, argv, spec,
@@ -34,7 +36,7 @@ int main(int argc, char** argv) {
         const absl::Duration scan =
             absl::Seconds(config.GetInt("expiry_scan_seconds"));
         advocacy::AdvocacyApp app(
-            host.db(),
+            host.db(), host.person_keys(),
             {absl::Minutes(config.GetInt("offer_timeout_minutes")), scan});
         if (absl::Status s = advocacy::ImportDirectoryFile(
                 app, config.GetString("directory_file"));
@@ -44,12 +46,17 @@ int main(int argc, char** argv) {
                            absl::StrCat("directory_file: ", s.message())));
           return 2;
         }
-        host.AddPeriodicTask("offer-expiry", scan,
-                             [&app, &host](absl::Time now) {
-                               absl::Time next_due = app.ExpireOffers(now);
-                               host.relay().Notify();
-                               return next_due;
-                             });
+        host.AddPeriodicTask(
+            "offer-expiry", scan, [&app, &host](absl::Time now) {
+              absl::Time next_due = app.ExpireOffers(now);
+              // Erased notes leave the -wal file too.
+              if (absl::Status s = app.CheckpointAfterErasure(); !s.ok()) {
+                log::Warn("checkpoint after erasure failed",
+                          {{"error", std::string(s.message())}});
+              }
+              host.relay().Notify();
+              return next_due;
+            });
         advocacy::AdvocacyHandler handler(app);
         advocacy::AdvocacyServiceImpl api(
             app, [&host] { host.relay().Notify(); }, gate);

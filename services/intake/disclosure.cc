@@ -35,11 +35,11 @@ absl::StatusOr<Disclosure> DecideDisclosure(
                        " characters"));
     }
   }
+  if (!facts.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("referral ", referral_id.value(), " not found"));
+  }
   if (operator_role) {
-    if (!facts.has_value()) {
-      return absl::NotFoundError(
-          absl::StrCat("referral ", referral_id.value(), " not found"));
-    }
     if (!reason.empty()) {
       return Disclosure{v1::FIELD_CLASS_PERSONAL,
                         v1::ACCESS_DECISION_BREAK_GLASS,
@@ -47,7 +47,7 @@ absl::StatusOr<Disclosure> DecideDisclosure(
     }
     return Allow(v1::FIELD_CLASS_IDS_AND_CODES, access::kRuleFunction);
   }
-  if (facts.has_value()) {
+  {
     if (caller.Has(v1::ROLE_REFERRER) &&
         caller.agency_id() == facts->submitted_by) {
       return Allow(v1::FIELD_CLASS_PERSONAL, access::kRuleOwnReferral);
@@ -69,9 +69,35 @@ absl::StatusOr<Disclosure> DecideDisclosure(
       return Allow(v1::FIELD_CLASS_MARAC_SET, access::kRuleOwnArea);
     }
   }
-  // Unknown and not-yours answer alike.
   return errors::Denied(access::kRuleOwnReferral, referral_id.value(),
                         "not a referral the calling agency may read");
+}
+
+absl::Status DecideChange(const access::Principal& caller,
+                          const ReferralId& referral_id,
+                          const std::optional<ReferralAccessFacts>& facts,
+                          bool accepted_provider) {
+  if (!facts.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("referral ", referral_id.value(), " not found"));
+  }
+  if (caller.Has(v1::ROLE_REFERRER) &&
+      caller.agency_id() == facts->submitted_by) {
+    return absl::OkStatus();
+  }
+  if (accepted_provider && caller.Has(v1::ROLE_PROVIDER) &&
+      caller.provider().has_value()) {
+    for (const ProviderHold& hold : facts->holds) {
+      if (hold.provider == *caller.provider() && hold.accepted) {
+        return absl::OkStatus();
+      }
+    }
+  }
+  return errors::Denied(access::kRuleOwnReferral, referral_id.value(),
+                        accepted_provider
+                            ? "not a referral of the calling agency, nor one "
+                              "it holds an accepted assignment for"
+                            : "not a referral of the calling agency");
 }
 
 v1::Referral Project(const v1::Referral& referral, v1::FieldClass field_class) {

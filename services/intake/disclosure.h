@@ -9,8 +9,10 @@
 //   operator                                  ids and codes; the whole
 //                                             referral only with a stated
 //                                             break-glass reason (audited)
-//   anyone else                               refused (AUTHZ-OWN-REFERRAL),
-//                                             exactly as for an unknown id
+//   anyone else                               refused (AUTHZ-OWN-REFERRAL)
+//
+// An unknown referral id is NOT_FOUND to every caller (ids are random
+// UUIDs: the answer gives nothing away).
 #pragma once
 
 #include <optional>
@@ -53,14 +55,22 @@ struct Disclosure {
 inline constexpr size_t kMinBreakGlassReason = 10;
 
 // Decides what `caller` may see of a referral. `facts` is nullopt when the
-// referral is unknown: the answer is then exactly the refusal a caller
-// without access gets (only an operator learns it is not there: NOT_FOUND).
+// referral is unknown: NOT_FOUND.
 // A break-glass reason from anyone but an operator, or shorter than
 // kMinBreakGlassReason, is refused (AUTHZ-BREAK-GLASS).
 absl::StatusOr<Disclosure> DecideDisclosure(
     const access::Principal& caller, const ReferralId& referral_id,
     const std::optional<ReferralAccessFacts>& facts,
     absl::string_view break_glass_reason);
+
+// Whether `caller` may change a referral after submission (consent,
+// cancellation): its referrer, and, when `accepted_provider`, a provider
+// holding an accepted assignment for it. NOT_FOUND for an unknown referral;
+// PERMISSION_DENIED (AUTHZ-OWN-REFERRAL) otherwise.
+absl::Status DecideChange(const access::Principal& caller,
+                          const ReferralId& referral_id,
+                          const std::optional<ReferralAccessFacts>& facts,
+                          bool accepted_provider);
 
 // `referral` reduced to `field_class`: PERSONAL keeps everything;
 // MARAC_SET keeps ids and codes plus the MARAC field set (DASH answers,

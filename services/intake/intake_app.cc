@@ -14,6 +14,7 @@
 #include "common/store/outbox.h"
 #include "common/time/timestamps.h"
 #include "services/intake/idempotency.h"
+#include "services/intake/retention.h"
 #include "services/intake/validation.h"
 
 namespace signpost::intake {
@@ -32,6 +33,11 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
   const absl::Time received_at = timeutil::TruncateToMillis(now);
   // Scoped to the caller: one agency's key never finds another's referral.
   const std::string scoped_key = absl::StrCat(agency, "/", idempotency_key);
+  // Computed outside the transaction: HMACs only, no store.
+  const std::vector<BlindIndex> indexes =
+      BlindIndexes(referral, caller.agency_id(), options_.matching_key);
+  const std::string incident_digest =
+      IncidentDigest(referral, options_.matching_key);
   return db_.Write([&](store::Tx& tx) -> absl::StatusOr<SubmitOutcome> {
     ASSIGN_OR_RETURN(std::optional<KeyedReferral> first,
                      store_.FindByIdempotencyKey(tx, scoped_key));
@@ -43,13 +49,29 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
       RETURN_IF_ERROR(
           CheckRetry(first->request_digest, DigestOf(referral, key)));
       return SubmitOutcome{first->referral_id, /*duplicate=*/true,
-                           first->received_at, EventId()};
+                           first->received_at, EventId(), ReferralId()};
     }
-    NewReferral row{ReferralId(NewUuid()),  scoped_key, "",
-                    ExtractFacts(referral), referral,   received_at,
-                    caller.agency_id(),     NewUuid(),  ""};
-    // A person of their own until linking (issue 10) finds them again: a
-    // data key of their own seals the whole referral and keys its digest.
+    NewReferral row;
+    row.referral_id = ReferralId(NewUuid());
+    row.idempotency_key = scoped_key;
+    row.facts = ExtractFacts(referral);
+    row.received_at = received_at;
+    row.submitted_by = caller.agency_id();
+    row.incident_digest = incident_digest;
+    row.incident_time = IncidentTime(referral);
+    // The person: found again through a blind index, or new.
+    ASSIGN_OR_RETURN(std::optional<std::string> person,
+                     store_.FindPerson(tx, indexes));
+    std::optional<Link> link;
+    if (person.has_value()) {
+      ASSIGN_OR_RETURN(std::vector<IncidentCandidate> earlier,
+                       store_.ActiveReferralsOf(tx, *person));
+      link = FindLink(caller.agency_id(), incident_digest, row.incident_time,
+                      earlier, options_.link_window);
+    }
+    row.person_id = person.has_value() ? *person : NewUuid();
+    if (link.has_value()) row.linked_to = link->primary;
+    row.facts.set_person_id(row.person_id);
     ASSIGN_OR_RETURN(std::string data_key,
                      keys_->GetOrCreate(tx, row.person_id));
     row.request_digest = DigestOf(referral, data_key);
@@ -57,17 +79,31 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
         row.sealed_referral,
         crypto::SealField(data_key, row.referral_id.value(),
                           "protected_referral", referral.SerializeAsString()));
+    row.referral = std::move(referral);
     RETURN_IF_ERROR(store_.Insert(tx, row));
+    RETURN_IF_ERROR(store_.PutIndexes(tx, row.person_id, indexes));
+    // A new referral stops the person's retention clock.
+    RETURN_IF_ERROR(store_.DeleteRetentionTimer(tx, row.person_id));
 
-    v1::EventEnvelope event =
-        events::NewEnvelope("intake", row.referral_id.value());
+    v1::EventEnvelope event;
+    if (link.has_value()) {
+      // Told on the referral it joined: one triage, one advocate.
+      event = events::NewEnvelope("intake", link->primary.value());
+      v1::ReferralLinked* linked = event.mutable_referral_linked();
+      linked->set_linked_referral_id(row.referral_id.value());
+      linked->set_referrer_agency(agency);
+      linked->set_match(link->match);
+    } else {
+      event = events::NewEnvelope("intake", row.referral_id.value());
+      *event.mutable_referral_received()->mutable_facts() =
+          std::move(row.facts);
+    }
     *event.mutable_occurred_at() = timeutil::ToTimestamp(received_at);
-    *event.mutable_referral_received()->mutable_facts() = std::move(row.facts);
     events::StampType(&event);
     RETURN_IF_ERROR(
         store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent));
     return SubmitOutcome{row.referral_id, /*duplicate=*/false, received_at,
-                         EventId(event.event_id())};
+                         EventId(event.event_id()), row.linked_to};
   });
 }
 
@@ -88,9 +124,18 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
           "referral ", referral_id.value(), " has access facts but no row"));
     }
     const std::string person_id = stored->person_id;
+    ReferralView view;
+    view.lifecycle = stored->lifecycle;
+    view.linked_to = stored->linked_to;
+    if (stored->erased_at.has_value()) {
+      // Nothing remains to disclose, and nothing is read.
+      view.erased_at = stored->erased_at;
+      view.field_class = v1::FIELD_CLASS_IDS_AND_CODES;
+      view.referral = ReceivedReferral{referral_id, {}, stored->received_at};
+      return view;
+    }
     ASSIGN_OR_RETURN(std::optional<ReceivedReferral> found,
                      OpenReferral(tx, *std::move(stored)));
-    ReferralView view;
     view.field_class = disclosure.field_class;
     if (disclosure.field_class == v1::FIELD_CLASS_PERSONAL ||
         disclosure.field_class == v1::FIELD_CLASS_MARAC_SET) {
@@ -146,8 +191,20 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
       return store_.EndHold(
           tx, AssignmentId(event.offer_expired().assignment_id()));
     case v1::EventEnvelope::kCaseClosed:
-      return store_.EndHold(tx,
-                            AssignmentId(event.case_closed().assignment_id()));
+    case v1::EventEnvelope::kAssignmentReleased: {
+      const std::string& assignment_id =
+          event.has_case_closed() ? event.case_closed().assignment_id()
+                                  : event.assignment_released().assignment_id();
+      RETURN_IF_ERROR(store_.EndHold(tx, AssignmentId(assignment_id)));
+      // The last assignment closed: the referral's retention clock starts.
+      ASSIGN_OR_RETURN(int64_t holds, store_.CountHolds(tx, referral_id));
+      if (holds > 0) return absl::OkStatus();
+      ASSIGN_OR_RETURN(std::optional<ReferralState> state,
+                       store_.FindState(tx, referral_id));
+      if (!state.has_value()) return absl::OkStatus();
+      return Close(tx, referral_id, state->person_id,
+                   timeutil::FromTimestamp(event.occurred_at()));
+    }
     default:
       return absl::OkStatus();
   }
@@ -169,6 +226,238 @@ absl::StatusOr<ReceivedReferral> IntakeApp::OpenReferral(
     return absl::DataLossError("stored referral does not parse");
   }
   return out;
+}
+
+absl::StatusOr<ConsentOutcome> IntakeApp::ChangeConsent(
+    const access::Principal& caller, const ReferralId& referral_id,
+    const ConsentChange& change, bool rj, absl::Time now,
+    absl::string_view traceparent) {
+  RETURN_IF_ERROR(ValidateConsentChange(change, rj));
+  now = timeutil::TruncateToMillis(now);
+  return db_.Write([&](store::Tx& tx) -> absl::StatusOr<ConsentOutcome> {
+    ASSIGN_OR_RETURN(std::optional<ReferralAccessFacts> access,
+                     store_.FindAccessFacts(tx, referral_id));
+    RETURN_IF_ERROR(DecideChange(caller, referral_id, access,
+                                 /*accepted_provider=*/true));
+    ASSIGN_OR_RETURN(std::optional<ReferralState> state,
+                     store_.FindState(tx, referral_id));
+    if (!state.has_value()) {
+      return errors::InvariantViolation("referral has access facts but no row");
+    }
+    const ReferralAction action = ActionFor(change);
+    ASSIGN_OR_RETURN(
+        state->lifecycle,
+        NextLifecycle(state->lifecycle, action, referral_id, state->linked_to));
+    ApplyConsent(change, state->facts.mutable_consent());
+    if (action == ReferralAction::kWithdrawConsent) {
+      state->facts.set_withdrawn(v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN);
+    }
+    RETURN_IF_ERROR(store_.UpdateState(tx, *state));
+    RETURN_IF_ERROR(store_.InsertConsentChange(tx, referral_id, change.pathway,
+                                               change.party, change.status,
+                                               caller.agency_id(), now));
+
+    v1::EventEnvelope event =
+        events::NewEnvelope("intake", referral_id.value());
+    *event.mutable_occurred_at() = timeutil::ToTimestamp(now);
+    v1::ConsentUpdated* updated = event.mutable_consent_updated();
+    *updated->mutable_consent() = state->facts.consent();
+    updated->set_pathway(change.pathway);
+    updated->set_rj_party(change.party);
+    updated->set_status(change.status);
+    updated->set_recorded_by(caller.agency_id().value());
+    *updated->mutable_recorded_at() = timeutil::ToTimestamp(now);
+    events::StampType(&event);
+    RETURN_IF_ERROR(
+        store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent));
+    if (action == ReferralAction::kWithdrawConsent) {
+      v1::EventEnvelope withdrawn =
+          events::NewEnvelope("intake", referral_id.value());
+      *withdrawn.mutable_occurred_at() = timeutil::ToTimestamp(now);
+      withdrawn.set_causation_id(event.event_id());
+      withdrawn.set_correlation_id(event.correlation_id());
+      withdrawn.mutable_referral_withdrawn()->set_reason(
+          v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN);
+      withdrawn.mutable_referral_withdrawn()->set_recorded_by(
+          caller.agency_id().value());
+      events::StampType(&withdrawn);
+      RETURN_IF_ERROR(store::AppendToOutbox(tx, withdrawn, events::kIntakeTopic,
+                                            traceparent));
+      RETURN_IF_ERROR(Close(tx, referral_id, state->person_id, now));
+    }
+    return ConsentOutcome{state->facts.consent(), state->lifecycle};
+  });
+}
+
+absl::StatusOr<v1::ReferralLifecycle> IntakeApp::CancelReferral(
+    const access::Principal& caller, const ReferralId& referral_id,
+    v1::WithdrawalReason reason, absl::Time now,
+    absl::string_view traceparent) {
+  RETURN_IF_ERROR(ValidateCancelReason(reason));
+  now = timeutil::TruncateToMillis(now);
+  return db_.Write([&](store::Tx& tx) -> absl::StatusOr<v1::ReferralLifecycle> {
+    ASSIGN_OR_RETURN(std::optional<ReferralAccessFacts> access,
+                     store_.FindAccessFacts(tx, referral_id));
+    RETURN_IF_ERROR(DecideChange(caller, referral_id, access,
+                                 /*accepted_provider=*/false));
+    ASSIGN_OR_RETURN(std::optional<ReferralState> state,
+                     store_.FindState(tx, referral_id));
+    if (!state.has_value()) {
+      return errors::InvariantViolation("referral has access facts but no row");
+    }
+    ASSIGN_OR_RETURN(state->lifecycle,
+                     NextLifecycle(state->lifecycle, ReferralAction::kCancel,
+                                   referral_id, state->linked_to));
+    state->facts.set_withdrawn(reason);
+    RETURN_IF_ERROR(store_.UpdateState(tx, *state));
+    v1::EventEnvelope event =
+        events::NewEnvelope("intake", referral_id.value());
+    *event.mutable_occurred_at() = timeutil::ToTimestamp(now);
+    event.mutable_referral_withdrawn()->set_reason(reason);
+    event.mutable_referral_withdrawn()->set_recorded_by(
+        caller.agency_id().value());
+    events::StampType(&event);
+    RETURN_IF_ERROR(
+        store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent));
+    RETURN_IF_ERROR(Close(tx, referral_id, state->person_id, now));
+    return state->lifecycle;
+  });
+}
+
+absl::StatusOr<ErasureOutcome> IntakeApp::EraseVictim(
+    const access::Principal& caller, const ReferralId& referral_id,
+    v1::ErasureGround ground, absl::string_view reason, absl::Time now,
+    absl::string_view traceparent) {
+  now = timeutil::TruncateToMillis(now);
+  absl::StatusOr<ErasureOutcome> outcome =
+      db_.Write([&](store::Tx& tx) -> absl::StatusOr<ErasureOutcome> {
+        ASSIGN_OR_RETURN(std::optional<ReferralState> state,
+                         store_.FindState(tx, referral_id));
+        if (!state.has_value()) {
+          return absl::NotFoundError(
+              absl::StrCat("referral ", referral_id.value(), " not found"));
+        }
+        return ErasePerson(tx, *state, ground, caller.agency_id().value(),
+                           absl::StripAsciiWhitespace(reason), now,
+                           traceparent);
+      });
+  if (outcome.ok()) CheckpointAfterErasure();
+  return outcome;
+}
+
+absl::StatusOr<int> IntakeApp::EraseDue(absl::Time now, int limit) {
+  now = timeutil::TruncateToMillis(now);
+  absl::StatusOr<int> erased =
+      db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+        ASSIGN_OR_RETURN(std::vector<std::string> due,
+                         store_.RetentionDue(tx, now, limit));
+        int count = 0;
+        for (const std::string& person_id : due) {
+          ASSIGN_OR_RETURN(std::vector<PersonReferral> referrals,
+                           store_.ReferralsOfPerson(tx, person_id));
+          if (referrals.empty()) {
+            RETURN_IF_ERROR(store_.DeleteRetentionTimer(tx, person_id));
+            continue;
+          }
+          ASSIGN_OR_RETURN(std::optional<ReferralState> state,
+                           store_.FindState(tx, referrals.front().referral_id));
+          if (!state.has_value()) continue;
+          // Each erasure starts its own trace.
+          RETURN_IF_ERROR(ErasePerson(tx, *state,
+                                      v1::ERASURE_GROUND_RETENTION_EXPIRED,
+                                      "retention", "", now, NewTraceparent())
+                              .status());
+          ++count;
+        }
+        return count;
+      });
+  if (erased.ok() && *erased > 0) CheckpointAfterErasure();
+  return erased;
+}
+
+absl::StatusOr<ErasureOutcome> IntakeApp::ErasePerson(
+    store::Tx& tx, const ReferralState& state, v1::ErasureGround ground,
+    const std::string& erased_by, absl::string_view reason, absl::Time now,
+    absl::string_view traceparent) {
+  const std::string& person_id = state.person_id;
+  std::vector<PersonReferral> referrals;
+  if (person_id.empty()) {
+    // A referral stored before people existed: it alone.
+    referrals.push_back(PersonReferral{state.referral_id, state.lifecycle,
+                                       state.area_code, std::nullopt});
+  } else {
+    ASSIGN_OR_RETURN(referrals, store_.ReferralsOfPerson(tx, person_id));
+  }
+  ErasureRecord record{NewUuid(), person_id, ground, erased_by, "", 0, now};
+  for (const PersonReferral& r : referrals) {
+    if (r.lifecycle == v1::REFERRAL_LIFECYCLE_ERASED) continue;
+    ASSIGN_OR_RETURN(std::optional<ReferralState> one,
+                     store_.FindState(tx, r.referral_id));
+    if (!one.has_value()) continue;
+    // The coded facts stay, for figures; they never held personal data.
+    RETURN_IF_ERROR(store_.EraseReferral(tx, r.referral_id, one->facts, now));
+    v1::EventEnvelope event =
+        events::NewEnvelope("intake", r.referral_id.value());
+    *event.mutable_occurred_at() = timeutil::ToTimestamp(now);
+    v1::VictimErased* erased = event.mutable_victim_erased();
+    erased->set_person_id(person_id);
+    erased->set_ground(ground);
+    erased->set_erased_by(erased_by);
+    events::StampType(&event);
+    RETURN_IF_ERROR(
+        store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent));
+    ++record.referrals;
+  }
+  if (record.referrals == 0) {
+    // Already erased: the first erasure's answer, nothing written.
+    ASSIGN_OR_RETURN(std::optional<ErasureRecord> first,
+                     store_.FindErasure(tx, person_id));
+    if (first.has_value()) {
+      return ErasureOutcome{person_id, first->referrals, first->erased_at};
+    }
+  }
+  if (!person_id.empty()) {
+    RETURN_IF_ERROR(store_.DeleteIndexes(tx, person_id).status());
+    RETURN_IF_ERROR(keys_->Destroy(tx, person_id).status());
+    RETURN_IF_ERROR(store_.DeleteRetentionTimer(tx, person_id));
+  }
+  if (!reason.empty()) {
+    // The operator's reason is free text: sealed under a key of the
+    // erasure's own, which outlives the person's.
+    const std::string owner = absl::StrCat("erasure/", record.erasure_id);
+    ASSIGN_OR_RETURN(std::string key, keys_->GetOrCreate(tx, owner));
+    ASSIGN_OR_RETURN(
+        record.sealed_reason,
+        crypto::SealField(key, record.erasure_id, "reason", reason));
+  }
+  RETURN_IF_ERROR(store_.InsertErasure(tx, record));
+  log::Info("person erased", {{"person_id", person_id},
+                              {"referrals", absl::StrCat(record.referrals)},
+                              {"ground", v1::ErasureGround_Name(ground)}});
+  return ErasureOutcome{person_id, record.referrals, now};
+}
+
+absl::Status IntakeApp::Close(store::Tx& tx, const ReferralId& referral_id,
+                              absl::string_view person_id, absl::Time at) {
+  RETURN_IF_ERROR(store_.MarkClosed(tx, referral_id, at));
+  if (person_id.empty()) return absl::OkStatus();
+  return ScheduleRetention(tx, person_id);
+}
+
+absl::Status IntakeApp::ScheduleRetention(store::Tx& tx,
+                                          absl::string_view person_id) {
+  ASSIGN_OR_RETURN(std::vector<PersonReferral> referrals,
+                   store_.ReferralsOfPerson(tx, person_id));
+  std::optional<absl::Time> due = RetentionDue(options_.retention, referrals);
+  if (!due.has_value()) return store_.DeleteRetentionTimer(tx, person_id);
+  return store_.PutRetentionTimer(tx, person_id, *due);
+}
+
+void IntakeApp::CheckpointAfterErasure() {
+  if (absl::Status s = db_.Checkpoint(); !s.ok()) {
+    log::Warn("WAL checkpoint after an erasure failed; the next one copies it",
+              {{"error", s.ToString()}});
+  }
 }
 
 absl::StatusOr<int64_t> IntakeApp::CountReferrals() {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -17,7 +18,9 @@
 #include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "services/intake/intake_store.h"
+#include "services/intake/referral_lifecycle.h"
 #include "signpost/v1/events.pb.h"
+#include "signpost/v1/policy.pb.h"
 #include "signpost/v1/referral.pb.h"
 
 namespace signpost::intake {
@@ -27,8 +30,12 @@ struct SubmitOutcome {
   bool duplicate = false;
   // Millisecond precision: exactly what GetReferral reports later.
   absl::Time received_at;
-  // The ReferralReceived event id (empty for a duplicate).
+  // The ReferralReceived (or ReferralLinked) event id (empty for a
+  // duplicate).
   EventId event_id;
+  // Set when the referral joined an earlier one of the same person and
+  // incident from another agency.
+  ReferralId linked_to;
 };
 
 // A referral as one caller may see it.
@@ -38,14 +45,41 @@ struct ReferralView {
   // True when the read was written to the access audit (the caller then
   // wakes the outbox relay).
   bool audited = false;
+  v1::ReferralLifecycle lifecycle = v1::REFERRAL_LIFECYCLE_UNSPECIFIED;
+  ReferralId linked_to;
+  std::optional<absl::Time> erased_at;  // then `referral` holds ids only
+};
+
+// A referral's consent after a change.
+struct ConsentOutcome {
+  v1::Consent consent;
+  v1::ReferralLifecycle lifecycle = v1::REFERRAL_LIFECYCLE_UNSPECIFIED;
+};
+
+struct ErasureOutcome {
+  std::string person_id;
+  int referrals_erased = 0;
+  absl::Time erased_at;
+};
+
+// Intake's settings beyond its stores.
+struct IntakeOptions {
+  // The blind-index matching key (32 bytes), apart from the KEKs.
+  std::string matching_key;
+  // Incidents this close, without crime references to tell them apart,
+  // are one incident for linking.
+  absl::Duration link_window = absl::Hours(72);
+  v1::RetentionPolicy retention;
 };
 
 class IntakeApp {
  public:
   // `keys` seals every referral with its person's data key
   // (common/crypto/person_keys.h).
-  IntakeApp(store::Database& db, std::shared_ptr<const crypto::PersonKeys> keys)
-      : db_(db), keys_(std::move(keys)) {}
+  // `options.matching_key` finds people again (matching.h).
+  IntakeApp(store::Database& db, std::shared_ptr<const crypto::PersonKeys> keys,
+            IntakeOptions options)
+      : db_(db), keys_(std::move(keys)), options_(std::move(options)) {}
 
   // Stores a validated referral from `caller` received at `now` (truncated
   // to milliseconds, the one value stored, emitted and returned) and emits
@@ -69,6 +103,36 @@ class IntakeApp {
                                            absl::Time now,
                                            absl::string_view traceparent);
 
+  // Records consent given or withdrawn (the referral as a whole, one
+  // pathway, or with `rj` one RJ party) and emits ConsentUpdated; the
+  // referral's consent withdrawn also stops it (ReferralWithdrawn). The
+  // referrer or a provider holding an accepted assignment (DecideChange).
+  // INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, or FAILED_PRECONDITION
+  // naming REFERRAL-LINKED or REFERRAL-LIFECYCLE; nothing written then.
+  absl::StatusOr<ConsentOutcome> ChangeConsent(const access::Principal& caller,
+                                               const ReferralId& referral_id,
+                                               const ConsentChange& change,
+                                               bool rj, absl::Time now,
+                                               absl::string_view traceparent);
+  // The referrer cancels with a coded reason: ReferralWithdrawn.
+  absl::StatusOr<v1::ReferralLifecycle> CancelReferral(
+      const access::Principal& caller, const ReferralId& referral_id,
+      v1::WithdrawalReason reason, absl::Time now,
+      absl::string_view traceparent);
+  // Erases the person `referral_id` is about, with all their referrals:
+  // sealed referrals deleted, data key destroyed, blind-index entries
+  // deleted, VictimErased per referral. A person already erased gets the
+  // first erasure back. The WAL is checkpointed after the commit.
+  absl::StatusOr<ErasureOutcome> EraseVictim(const access::Principal& caller,
+                                             const ReferralId& referral_id,
+                                             v1::ErasureGround ground,
+                                             absl::string_view reason,
+                                             absl::Time now,
+                                             absl::string_view traceparent);
+  // Erases everyone whose retention timer is due at `now` (at most `limit`
+  // people per call). Returns how many were erased.
+  absl::StatusOr<int> EraseDue(absl::Time now, int limit = 50);
+
   // Triage's and advocacy's events, in the consumer's transaction: a
   // decision says whether the referral goes to MARAC; offers and accepted
   // assignments give a provider its hold on a referral, and a decline, an
@@ -78,12 +142,27 @@ class IntakeApp {
   absl::StatusOr<int64_t> CountReferrals();
 
  private:
+  // Erases one person inside `tx` (EraseVictim, EraseDue).
+  absl::StatusOr<ErasureOutcome> ErasePerson(
+      store::Tx& tx, const ReferralState& state, v1::ErasureGround ground,
+      const std::string& erased_by, absl::string_view reason, absl::Time now,
+      absl::string_view traceparent);
+  // The referral stopped or its last assignment closed: its retention
+  // clock may start.
+  absl::Status Close(store::Tx& tx, const ReferralId& referral_id,
+                     absl::string_view person_id, absl::Time at);
+  // Sets or clears the person's retention timer from their referrals.
+  absl::Status ScheduleRetention(store::Tx& tx, absl::string_view person_id);
+  // The checkpoint after an erasure (logged when it fails: the erasure
+  // itself has committed).
+  void CheckpointAfterErasure();
   // `stored` opened with its person's data key.
   absl::StatusOr<ReceivedReferral> OpenReferral(store::Tx& tx,
                                                 StoredReferral stored);
 
   store::Database& db_;
   std::shared_ptr<const crypto::PersonKeys> keys_;
+  const IntakeOptions options_;
   IntakeStore store_;
 };
 

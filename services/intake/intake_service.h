@@ -27,6 +27,17 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
                                 &IntakeServiceImpl::SubmitReferral);
     grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
                                 "GetReferral", &IntakeServiceImpl::GetReferral);
+    grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
+                                "UpdateConsent",
+                                &IntakeServiceImpl::UpdateConsent);
+    grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
+                                "CancelReferral",
+                                &IntakeServiceImpl::CancelReferral);
+    grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
+                                "RecordRjConsent",
+                                &IntakeServiceImpl::RecordRjConsent);
+    grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
+                                "EraseVictim", &IntakeServiceImpl::EraseVictim);
   }
 
   grpc::ServerUnaryReactor* SubmitReferral(
@@ -37,6 +48,23 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::GetReferralRequest* request,
       v1::GetReferralResponse* response) override;
+
+  grpc::ServerUnaryReactor* UpdateConsent(
+      grpc::CallbackServerContext* context,
+      const v1::UpdateConsentRequest* request,
+      v1::UpdateConsentResponse* response) override;
+  grpc::ServerUnaryReactor* CancelReferral(
+      grpc::CallbackServerContext* context,
+      const v1::CancelReferralRequest* request,
+      v1::CancelReferralResponse* response) override;
+  grpc::ServerUnaryReactor* RecordRjConsent(
+      grpc::CallbackServerContext* context,
+      const v1::RecordRjConsentRequest* request,
+      v1::RecordRjConsentResponse* response) override;
+  grpc::ServerUnaryReactor* EraseVictim(
+      grpc::CallbackServerContext* context,
+      const v1::EraseVictimRequest* request,
+      v1::EraseVictimResponse* response) override;
 
  private:
   IntakeApp& app_;

@@ -1,8 +1,9 @@
-// Intake's store: referrals keyed by id and by idempotency key, SQL and row
-// mapping only. The coded facts and the full referral (which holds personal
-// data) are kept in separate columns; the latter is the part a later issue
-// encrypts at rest. Every method runs inside the caller's transaction.
-// Thread-safe (stateless; the Database serialises access).
+// Intake's store: referrals keyed by id and by idempotency key, people's
+// blind indexes, consent changes, erasures and retention timers; SQL and row
+// mapping only. The coded facts and the full referral (sealed with the
+// person's data key) are kept in separate columns. Every method runs inside the
+// caller's transaction. Thread-safe (stateless; the Database serialises
+// access).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "services/intake/disclosure.h"
+#include "services/intake/matching.h"
 #include "signpost/v1/intake.pb.h"
 
 namespace signpost::intake {
@@ -39,12 +41,20 @@ struct NewReferral {
   // referral sealed with that person's data key (common/crypto/keyring.h).
   std::string person_id;
   std::string sealed_referral;
+  // Set when the referral joins an earlier one of the same person and
+  // incident (stored LINKED); ACTIVE otherwise.
+  ReferralId linked_to;
+  // The incident, for linking later referrals (matching.h).
+  std::string incident_digest;
+  std::optional<absl::Time> incident_time;
 };
 
 // The format of a stored referral: sealed with the person's data key, or
 // (rows written before encryption) plain.
 inline constexpr char kSealedFormat[] = "aes256gcm-v1";
 inline constexpr char kPlainFormat[] = "plain-v0";
+// The person was erased: nothing is stored.
+inline constexpr char kErasedFormat[] = "erased";
 
 // An operator's break-glass read, with the reason it stated (sealed with
 // the person's data key: it is free text).
@@ -71,6 +81,40 @@ struct StoredReferral {
   std::string format;  // kSealedFormat or kPlainFormat
   std::string protected_referral;
   absl::Time received_at;
+  v1::ReferralLifecycle lifecycle = v1::REFERRAL_LIFECYCLE_ACTIVE;
+  ReferralId linked_to;
+  std::optional<absl::Time> erased_at;
+};
+
+// Where a referral stands after submission, with its coded facts (whose
+// consent changes apply to).
+struct ReferralState {
+  ReferralId referral_id;
+  std::string person_id;
+  v1::ReferralLifecycle lifecycle = v1::REFERRAL_LIFECYCLE_UNSPECIFIED;
+  ReferralId linked_to;
+  v1::ReferralFacts facts;
+  std::string area_code;
+  AgencyId submitted_by;
+};
+
+// One referral of a person, for erasure and retention.
+struct PersonReferral {
+  ReferralId referral_id;
+  v1::ReferralLifecycle lifecycle = v1::REFERRAL_LIFECYCLE_UNSPECIFIED;
+  std::string area_code;
+  std::optional<absl::Time> closed_at;
+};
+
+// One erasure of a person.
+struct ErasureRecord {
+  std::string erasure_id;
+  std::string person_id;
+  v1::ErasureGround ground = v1::ERASURE_GROUND_UNSPECIFIED;
+  std::string erased_by;      // an agency id, or "retention"
+  std::string sealed_reason;  // not read back
+  int referrals = 0;
+  absl::Time erased_at;
 };
 
 // A referral as the application hands it on, opened.
@@ -110,6 +154,56 @@ class IntakeStore {
                         bool marac) const;
   absl::Status InsertBreakGlass(store::Tx& tx,
                                 const BreakGlassRead& read) const;
+
+  // People and linking. The person the strongest of `indexes` finds.
+  absl::StatusOr<std::optional<std::string>> FindPerson(
+      store::Tx& tx, const std::vector<BlindIndex>& indexes) const;
+  // Adds the entries not already taken (by this or another person).
+  absl::Status PutIndexes(store::Tx& tx, absl::string_view person_id,
+                          const std::vector<BlindIndex>& indexes) const;
+  // Returns how many were deleted.
+  absl::StatusOr<int64_t> DeleteIndexes(store::Tx& tx,
+                                        absl::string_view person_id) const;
+  // The person's ACTIVE referrals, oldest first.
+  absl::StatusOr<std::vector<IncidentCandidate>> ActiveReferralsOf(
+      store::Tx& tx, absl::string_view person_id) const;
+
+  // The referral after submission. nullopt when unknown.
+  absl::StatusOr<std::optional<ReferralState>> FindState(
+      store::Tx& tx, const ReferralId& referral_id) const;
+  // Writes `state.lifecycle` and `state.facts`.
+  absl::Status UpdateState(store::Tx& tx, const ReferralState& state) const;
+  absl::Status InsertConsentChange(store::Tx& tx, const ReferralId& referral_id,
+                                   v1::Pathway pathway, v1::RjParty party,
+                                   v1::ConsentStatus status,
+                                   const AgencyId& recorded_by,
+                                   absl::Time at) const;
+
+  // Erasure and retention.
+  absl::StatusOr<std::vector<PersonReferral>> ReferralsOfPerson(
+      store::Tx& tx, absl::string_view person_id) const;
+  // The first closure only.
+  absl::Status MarkClosed(store::Tx& tx, const ReferralId& referral_id,
+                          absl::Time at) const;
+  absl::StatusOr<int64_t> CountHolds(store::Tx& tx,
+                                     const ReferralId& referral_id) const;
+  // Deletes the sealed referral, its break-glass reasons and holds, and
+  // stores `facts` (codes only) with the referral marked ERASED.
+  absl::Status EraseReferral(store::Tx& tx, const ReferralId& referral_id,
+                             const v1::ReferralFacts& facts,
+                             absl::Time at) const;
+  absl::Status InsertErasure(store::Tx& tx, const ErasureRecord& e) const;
+  // The person's latest erasure (its sealed reason is not read).
+  absl::StatusOr<std::optional<ErasureRecord>> FindErasure(
+      store::Tx& tx, absl::string_view person_id) const;
+  absl::Status PutRetentionTimer(store::Tx& tx, absl::string_view person_id,
+                                 absl::Time due) const;
+  absl::Status DeleteRetentionTimer(store::Tx& tx,
+                                    absl::string_view person_id) const;
+  // People whose retention timer is due at `now`, earliest first.
+  absl::StatusOr<std::vector<std::string>> RetentionDue(store::Tx& tx,
+                                                        absl::Time now,
+                                                        int limit) const;
 };
 
 }  // namespace signpost::intake

@@ -366,6 +366,29 @@ errors::FieldErrors ValidateGetReferral(const v1::GetReferralRequest& request) {
   return errors;
 }
 
+errors::FieldErrors ValidateReferralId(const std::string& referral_id) {
+  errors::FieldErrors errors;
+  if (!IsUuid(referral_id)) {
+    errors.Add("referral_id", "must be a referral id (UUID)");
+  }
+  return errors;
+}
+
+errors::FieldErrors ValidateErasure(const v1::EraseVictimRequest& request) {
+  errors::FieldErrors errors = ValidateReferralId(request.referral_id());
+  if (request.ground() == v1::ERASURE_GROUND_UNSPECIFIED ||
+      !v1::ErasureGround_IsValid(request.ground())) {
+    errors.Add("ground", "must name the legal ground for erasure");
+  }
+  const absl::string_view reason = absl::StripAsciiWhitespace(request.reason());
+  if (reason.size() < 10 || request.reason().size() > 1000) {
+    errors.Add("reason", "must say why, in 10-1000 characters");
+  } else if (HasControl(request.reason(), "\n")) {
+    errors.Add("reason", "must not contain control characters");
+  }
+  return errors;
+}
+
 v1::ReferralFacts ExtractFacts(const v1::Referral& r) {
   v1::ReferralFacts f;
   f.set_source(r.source());

@@ -17,6 +17,12 @@ errors::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
 // Checks a GetReferralRequest (the id must be a UUID).
 errors::FieldErrors ValidateGetReferral(const v1::GetReferralRequest& request);
 
+// The referral id of a request after submission (a UUID).
+errors::FieldErrors ValidateReferralId(const std::string& referral_id);
+// Checks an EraseVictimRequest: the id, a known ground, and a reason of
+// 10-1000 characters without control characters.
+errors::FieldErrors ValidateErasure(const v1::EraseVictimRequest& request);
+
 // The coded facts of a referral (no personal data): what ReferralReceived
 // carries.
 v1::ReferralFacts ExtractFacts(const v1::Referral& referral);

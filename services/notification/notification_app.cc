@@ -1,5 +1,6 @@
 #include "services/notification/notification_app.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/events/envelope.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
@@ -20,7 +21,10 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
                    store_.LoadContext(tx, referral_id));
   RETURN_IF_ERROR(store_.RecordEvent(tx, envelope, traceparent,
                                      /*pending=*/!context.has_value(), now));
-  if (!context.has_value()) return 0;  // waits for triage
+  if (!context.has_value()) {  // waits for triage
+    RETURN_IF_ERROR(ShredIfErased(tx, envelope));
+    return 0;
+  }
 
   // Deliver this event and any that were waiting for the context.
   ASSIGN_OR_RETURN(
@@ -32,16 +36,36 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
     delivered += made;
   }
   RETURN_IF_ERROR(store_.ClearPending(tx, referral_id));
+  RETURN_IF_ERROR(ShredIfErased(tx, envelope));
   return delivered;
+}
+
+absl::Status NotificationApp::ShredIfErased(store::Tx& tx,
+                                            const v1::EventEnvelope& envelope) {
+  if (!envelope.has_victim_erased()) return absl::OkStatus();
+  // Every stored event of the referral, this one (with its person id) and
+  // any still pending included, keeps only its ids and codes.
+  return store_.RewriteEvents(tx, ReferralId(envelope.referral_id()),
+                              ErasedForm);
 }
 
 absl::StatusOr<int> NotificationApp::DeliverToPartners(
     store::Tx& tx, const RecordedEvent& event, const ReferralContext& context,
     absl::Time now) {
   const v1::EventEnvelope& e = event.envelope;
+  const ReferralId referral_id(e.referral_id());
+  ASSIGN_OR_RETURN(ReferralAudience audience,
+                   store_.AudienceOf(tx, referral_id));
+  if (e.has_referral_linked() &&
+      !e.referral_linked().referrer_agency().empty()) {
+    // Later outcomes of this referral go to that referrer too.
+    RETURN_IF_ERROR(store_.AddLinkedReferrer(
+        tx, referral_id, e.referral_linked().referrer_agency(),
+        e.referral_linked().linked_referral_id()));
+  }
   int delivered = 0;
   for (const DeliveryTarget& target :
-       RouteEvent(subscriptions_, e.type(), context)) {
+       RouteReferralEvent(subscriptions_, e, context, audience)) {
     v1::Delivery delivery;
     delivery.set_delivery_id(NewUuid());
     delivery.set_agency_id(target.agency_id);
@@ -83,6 +107,11 @@ absl::StatusOr<DeliveryList> NotificationApp::ListDeliveries(
       list.deliveries = std::move(recent.items);
       list.next = std::move(recent.next);
       return list;
+    }
+    ASSIGN_OR_RETURN(bool known, store_.KnowsReferral(tx, *referral_id));
+    if (!known) {
+      return absl::NotFoundError(
+          absl::StrCat("referral ", referral_id->value(), " not found"));
     }
     ASSIGN_OR_RETURN(paging::Page<v1::Delivery> deliveries,
                      store_.ReferralDeliveries(tx, *referral_id, agency, page));

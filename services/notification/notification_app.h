@@ -2,9 +2,16 @@
 // one consumed event inside the event consumer's transaction (the consumer
 // has already claimed it in the inbox, so it runs once per event id): it
 // keeps the referral's triage context, holds events until that context is
-// known, then records one delivery per subscribed agency with a
-// DeliveryRecorded event (outbox). Thread-safe (the subscriptions are
-// immutable; the Database serialises transactions).
+// known, then records one delivery per agency routing picks
+// (RouteReferralEvent: the subscriptions, the agencies already told, linked
+// referrals' referrers) with a DeliveryRecorded event (outbox). It records
+// who is to be told; sending is not its job yet.
+//
+// Notification keeps ids, codes and agency ids; the one thing it stores
+// about a person is the events' payloads (the facts, the decision with the
+// person id), and VictimErased strips those of the referral (ErasedForm).
+// Thread-safe (the subscriptions are immutable; the Database serialises
+// transactions).
 #pragma once
 
 #include <optional>
@@ -60,6 +67,7 @@ class NotificationApp {
   // One page of the referral's deliveries (oldest first;
   // kReferralDeliveriesListing) when `referral_id` is set, otherwise of
   // the most recent ones (newest first; kRecentDeliveriesListing).
+  // NOT_FOUND for a referral notification has seen no event of.
   // An operator or auditor sees every agency's deliveries; any other
   // agency only its own (AUTHZ-OWN-AGENCY: the filter is applied, not
   // asked for).
@@ -75,6 +83,8 @@ class NotificationApp {
                                         const RecordedEvent& event,
                                         const ReferralContext& context,
                                         absl::Time now);
+  // For VictimErased: strips the referral's stored events (ErasedForm).
+  absl::Status ShredIfErased(store::Tx& tx, const v1::EventEnvelope& envelope);
 
   store::Database& db_;
   const v1::SubscriptionList subscriptions_;

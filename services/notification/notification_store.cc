@@ -69,7 +69,17 @@ CREATE INDEX deliveries_referral
   ON deliveries(referral_id, delivered_at_ms, agency_id);
 CREATE INDEX deliveries_recent ON deliveries(delivered_at_ms DESC, delivery_id);
 )sql",
-          store::kDataKeysMigration};
+          store::kDataKeysMigration,
+          R"sql(
+-- Issue 10: the referrers of later referrals linked to a referral (agency
+-- ids only); they are told the referral's outcomes too.
+CREATE TABLE linked_referrers (
+  referral_id TEXT NOT NULL,
+  agency_id TEXT NOT NULL,
+  linked_referral_id TEXT NOT NULL,
+  PRIMARY KEY (referral_id, agency_id, linked_referral_id)
+);
+)sql"};
 }
 
 absl::Status NotificationStore::SaveContext(
@@ -151,6 +161,17 @@ absl::Status NotificationStore::ClearPending(
   return q.Run();
 }
 
+absl::StatusOr<bool> NotificationStore::KnowsReferral(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("SELECT 1 WHERE EXISTS (SELECT 1 FROM "
+                              "referral_events WHERE referral_id = ?1) OR "
+                              "EXISTS (SELECT 1 FROM deliveries WHERE "
+                              "referral_id = ?1)"));
+  q.Bind(1, referral_id.value());
+  return q.Step();
+}
+
 absl::StatusOr<int> NotificationStore::CountDecidedEvents(
     store::Tx& tx, const ReferralId& referral_id) const {
   ASSIGN_OR_RETURN(store::Statement q,
@@ -160,6 +181,75 @@ absl::StatusOr<int> NotificationStore::CountDecidedEvents(
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return absl::InternalError("COUNT(*) returned no row");
   return static_cast<int>(q.ColumnInt(0));
+}
+
+absl::Status NotificationStore::RewriteEvents(
+    store::Tx& tx, const ReferralId& referral_id,
+    const std::function<v1::EventEnvelope(const v1::EventEnvelope&)>& rewrite)
+    const {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("SELECT event_id, envelope FROM referral_events "
+                              "WHERE referral_id = ?"));
+  q.Bind(1, referral_id.value());
+  std::vector<std::pair<std::string, std::string>> rewritten;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    v1::EventEnvelope envelope;
+    if (!envelope.ParseFromString(q.ColumnBlob(1))) {
+      return absl::DataLossError("stored envelope does not parse");
+    }
+    rewritten.emplace_back(q.ColumnText(0),
+                           rewrite(envelope).SerializeAsString());
+  }
+  for (const auto& [event_id, bytes] : rewritten) {
+    ASSIGN_OR_RETURN(store::Statement u,
+                     tx.Prepare("UPDATE referral_events SET envelope = ? "
+                                "WHERE event_id = ?"));
+    u.BindBlob(1, bytes).Bind(2, event_id);
+    RETURN_IF_ERROR(u.Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NotificationStore::AddLinkedReferrer(
+    store::Tx& tx, const ReferralId& referral_id, const std::string& agency,
+    const std::string& linked_referral_id) const {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("INSERT OR IGNORE INTO linked_referrers (referral_id, "
+                 "agency_id, linked_referral_id) VALUES (?,?,?)"));
+  q.Bind(1, referral_id.value()).Bind(2, agency).Bind(3, linked_referral_id);
+  return q.Run();
+}
+
+absl::StatusOr<ReferralAudience> NotificationStore::AudienceOf(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ReferralAudience audience;
+  // Each agency's first delivery of the referral (the recorded order).
+  ASSIGN_OR_RETURN(
+      store::Statement told,
+      tx.Prepare("SELECT agency_id, legal_basis FROM deliveries AS d WHERE "
+                 "referral_id = ?1 AND rowid = (SELECT MIN(rowid) FROM "
+                 "deliveries WHERE referral_id = ?1 AND agency_id = "
+                 "d.agency_id) ORDER BY agency_id"));
+  told.Bind(1, referral_id.value());
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, told.Step());
+    if (!row) break;
+    audience.told.push_back({told.ColumnText(0), told.ColumnText(1)});
+  }
+  ASSIGN_OR_RETURN(store::Statement linked,
+                   tx.Prepare("SELECT DISTINCT agency_id FROM "
+                              "linked_referrers WHERE referral_id = ? "
+                              "ORDER BY agency_id"));
+  linked.Bind(1, referral_id.value());
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, linked.Step());
+    if (!row) break;
+    audience.linked_referrers.push_back(linked.ColumnText(0));
+  }
+  return audience;
 }
 
 absl::StatusOr<bool> NotificationStore::InsertDelivery(

@@ -1,10 +1,12 @@
 // Notification's store, SQL and row mapping only: the triage context per
-// referral, the events seen (pending while they wait for that context), and
-// the deliveries made (one per event per agency). Every method runs inside
+// referral, the events seen (pending while they wait for that context), the
+// deliveries made (one per event per agency), and the referrers of linked
+// referrals. Every method runs inside
 // the caller's transaction. Thread-safe (stateless; the Database serialises
 // access).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,9 +51,30 @@ class NotificationStore {
       store::Tx& tx, const ReferralId& referral_id, const EventId& also) const;
   // Marks every pending event of the referral as decided.
   absl::Status ClearPending(store::Tx& tx, const ReferralId& referral_id) const;
+  // True when any event of the referral was seen or any delivery of it
+  // recorded.
+  absl::StatusOr<bool> KnowsReferral(store::Tx& tx,
+                                     const ReferralId& referral_id) const;
   // Decided (not pending) events of the referral.
   absl::StatusOr<int> CountDecidedEvents(store::Tx& tx,
                                          const ReferralId& referral_id) const;
+
+  // Rewrites every stored event of the referral as `rewrite` returns it
+  // (for an erasure).
+  absl::Status RewriteEvents(
+      store::Tx& tx, const ReferralId& referral_id,
+      const std::function<v1::EventEnvelope(const v1::EventEnvelope&)>& rewrite)
+      const;
+
+  // Records that `agency` referred `linked_referral_id`, which was linked to
+  // `referral_id`. Idempotent.
+  absl::Status AddLinkedReferrer(store::Tx& tx, const ReferralId& referral_id,
+                                 const std::string& agency,
+                                 const std::string& linked_referral_id) const;
+  // The agencies (and the legal basis of each one's first delivery) told
+  // about the referral, and its linked referrals' referrers.
+  absl::StatusOr<ReferralAudience> AudienceOf(
+      store::Tx& tx, const ReferralId& referral_id) const;
 
   // Inserts `delivery` (delivered_at stored in milliseconds). Returns false,
   // writing nothing, when its agency already received its event.

@@ -29,6 +29,7 @@
 #include "services/orders/orders_store.h"
 #include "services/triage/rules.h"
 #include "signpost/v1/intake.grpc.pb.h"
+#include "tests/services/intake/intake_fixture.h"
 #include "tests/support/test_support.h"
 
 namespace signpost {
@@ -63,7 +64,8 @@ void BM_IntakeSubmitDurable(benchmark::State& state) {
   testing::TempDir dir;
   auto db = store::Database::Open(dir.File("intake.db"),
                                   intake::IntakeStore::Migrations());
-  intake::IntakeApp app(**db, testing::TestPersonKeys());
+  intake::IntakeApp app(**db, testing::TestPersonKeys(),
+                        intake::TestIntakeOptions());
   v1::SubmitReferralRequest req =
       testing::LoadExample("t01_strangulation_punjabi");
   absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
@@ -112,7 +114,8 @@ void BM_SubmitOverGrpc(benchmark::State& state) {
   }
   auto db = store::Database::Open(dir.File("intake.db"),
                                   intake::IntakeStore::Migrations());
-  intake::IntakeApp app(**db, testing::TestPersonKeys());
+  intake::IntakeApp app(**db, testing::TestPersonKeys(),
+                        intake::TestIntakeOptions());
   grpcutil::Executor executor(4);
   access::Authorizer authorizer(testing::TestRegistry());
   store::AccessAuditLog audit(**db, "intake", nullptr);
@@ -222,7 +225,7 @@ void BM_AssignFromDirectory(benchmark::State& state) {
   testing::TempDir dir;
   auto db = store::Database::Open(dir.File("advocacy.db"),
                                   advocacy::AdvocacyStore::Migrations());
-  advocacy::AdvocacyApp app(**db);
+  advocacy::AdvocacyApp app(**db, testing::TestPersonKeys());
   v1::Directory directory;
   auto* p = directory.add_providers();
   p->set_provider_id("p");

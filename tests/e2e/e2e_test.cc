@@ -169,8 +169,11 @@ class StackTest : public ::testing::Test {
       args.insert(args.end(), {"--access_registry", Registry(), "--kek_file",
                                dir_->File("pki/keys/kek.keys")});
       if (svc == "intake") {
-        args.insert(args.end(), {"--matching_key_file",
-                                 dir_->File("pki/keys/matching.key")});
+        args.insert(
+            args.end(),
+            {"--matching_key_file", dir_->File("pki/keys/matching.key"),
+             "--retention_file",
+             testing::SourcePath("deploy/policy/retention.textproto")});
       }
       if (svc == "orders") {
         args.insert(

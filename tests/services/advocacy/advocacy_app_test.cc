@@ -56,7 +56,7 @@ class AdvocacyAppTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     app_ = std::make_unique<AdvocacyApp>(
-        *db_, AdvocacyApp::Options{absl::Hours(24), absl::Seconds(30)});
+        *db_, keys_, AdvocacyApp::Options{absl::Hours(24), absl::Seconds(30)});
   }
   void Import(const std::string& text) {
     v1::Directory d;
@@ -173,6 +173,8 @@ class AdvocacyAppTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
+  // Kept across Open(): the same key file after a restart.
+  std::shared_ptr<const crypto::PersonKeys> keys_ = testing::TestPersonKeys();
   std::unique_ptr<AdvocacyApp> app_;
 };
 
@@ -320,11 +322,10 @@ TEST_F(AdvocacyAppTest, RefusedTransitionsNameTheirRule) {
             std::string::npos);
   EXPECT_NE(twice.status().message().find("CLOSED"), std::string::npos);
 
-  // An unknown assignment is refused exactly as another provider's is.
+  // An assignment advocacy never had: NOT_FOUND (ids are random UUIDs).
   auto unknown = app_->Accept(As(kIdva), AssignmentId(NewUuid()),
                               AdvocateId("ann"), kT0, NewTraceparent());
-  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(RuleOf(unknown.status()), access::kRuleOwnProvider);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(AdvocacyAppTest,
@@ -534,16 +535,16 @@ TEST_F(AdvocacyAppTest, WorklistIsSoonestDeadlineFirst) {
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].referral_id(), "soon");
-  // The operator reads any worklist; only it learns an advocate is unknown.
+  // The operator reads any worklist.
   auto operator_list = app_->GetWorklist(As(kOperator), AdvocateId("ann"));
   ASSERT_TRUE(operator_list.ok()) << operator_list.status();
   EXPECT_EQ(operator_list->size(), 2u);
   EXPECT_EQ(
       app_->GetWorklist(As(kOperator), AdvocateId("nobody")).status().code(),
       absl::StatusCode::kNotFound);
+  // An advocate nobody has: NOT_FOUND for a provider too.
   auto unknown = app_->GetWorklist(As(kIdva), AdvocateId("nobody"));
-  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(RuleOf(unknown.status()), access::kRuleOwnProvider);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(AdvocacyAppTest, ConsentRequiredOrIncompleteMakesNoReferral) {
@@ -668,8 +669,11 @@ TEST_F(AdvocacyAppTest, HandlerRoutesTriageEventsAndIgnoresOthers) {
   ASSERT_TRUE(
       db_->Write([&](store::Tx& tx) { return handler.Handle(other, tx); })
           .ok());
-  EXPECT_FALSE(app_->GetReferralAssignments(As(kOperator), ReferralId("r0"))
-                   ->processed());
+  // Ignored: advocacy has not seen the referral.
+  EXPECT_EQ(app_->GetReferralAssignments(As(kOperator), ReferralId("r0"))
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
   events::IncomingEvent triaged = Triaged("r1", v1::PATHWAY_IDVA);
   ASSERT_TRUE(
       db_->Write([&](store::Tx& tx) { return handler.Handle(triaged, tx); })
@@ -800,9 +804,9 @@ TEST_F(AdvocacyAppTest, AProviderCannotMoveAnotherProvidersAssignments) {
                        "SetAvailability");
   ExpectNotOwnProvider(app_->GetWorklist(other, AdvocateId("ann")).status(),
                        "GetWorklist");
-  // An unknown advocate is refused exactly as another provider's.
-  ExpectNotOwnProvider(app_->GetWorklist(other, AdvocateId("nobody")).status(),
-                       "unknown advocate");
+  // An advocate nobody has is NOT_FOUND, not another provider's.
+  EXPECT_EQ(app_->GetWorklist(other, AdvocateId("nobody")).status().code(),
+            absl::StatusCode::kNotFound);
 
   // Nothing changed.
   const v1::Assignment after = Only("r1");
@@ -941,11 +945,15 @@ TEST_F(AdvocacyAppTest, AProviderSeesOnlyItsOwnAdvocatesAssignments) {
   };
   EXPECT_THAT(advocates(kIdva), ElementsAre("ann"));
   EXPECT_THAT(advocates(kRapeCrisis), ElementsAre("dee"));
-  // A provider with no assignment on it: refused, as for an unknown id.
-  for (const char* id : {"r1", "never-seen"}) {
-    auto none = app_->GetReferralAssignments(As(kRefuge), ReferralId(id));
-    EXPECT_EQ(none.status().code(), absl::StatusCode::kPermissionDenied);
-    EXPECT_THAT(RuleOf(none.status()), "AUTHZ-OWN-REFERRAL");
+  // A provider with no assignment on it: refused. A referral advocacy never
+  // saw: NOT_FOUND for every caller.
+  auto none = app_->GetReferralAssignments(As(kRefuge), ReferralId("r1"));
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(RuleOf(none.status()), "AUTHZ-OWN-REFERRAL");
+  for (const char* agency : {kRefuge, kIdva, kOperator, kAuditor}) {
+    auto unknown =
+        app_->GetReferralAssignments(As(agency), ReferralId("never-seen"));
+    EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << agency;
   }
   EXPECT_THAT(advocates(kOperator), UnorderedElementsAre("ann", "dee"));
   EXPECT_THAT(advocates(kAuditor), UnorderedElementsAre("ann", "dee"));
@@ -986,6 +994,395 @@ TEST_F(AdvocacyAppTest, AnImportCannotOpenUpARefugesAddress) {
   // The same record again is no change: the import is idempotent.
   p->set_address_confidential(true);
   EXPECT_TRUE(app_->ImportDirectory(opened, kT0, NewTraceparent()).ok());
+}
+
+}  // namespace
+}  // namespace signpost::advocacy
+
+// Issue 10: releases on withdrawal and pathway removal, sealed notes,
+// erasure, unknown ids.
+namespace signpost::advocacy {
+namespace {
+
+// One IDVA with one place, and one ISVA with one place.
+constexpr char kOnePlace[] = R"pb(
+  providers { provider_id: "wm-idva-service" name: "IDVA service" }
+  providers { provider_id: "wm-rape-crisis" name: "Rape crisis" }
+  advocates {
+    advocate_id: "ann"
+    provider_id: "wm-idva-service"
+    role: ADVOCATE_ROLE_IDVA
+    languages: "en"
+    localities: "L1"
+    capacity: 1
+  }
+  advocates {
+    advocate_id: "dee"
+    provider_id: "wm-rape-crisis"
+    role: ADVOCATE_ROLE_ISVA
+    languages: "en"
+    localities: "L1"
+    capacity: 1
+  }
+)pb";
+
+class ReleaseAndErasureTest : public AdvocacyAppTest {
+ protected:
+  // Triage's reassessment of `referral_id` with `status` and `pathways`.
+  events::IncomingEvent Reassessed(const std::string& referral_id,
+                                   v1::ReferralStatus status,
+                                   std::vector<v1::Pathway> pathways = {}) {
+    events::IncomingEvent e = Triaged(referral_id, v1::PATHWAY_IDVA);
+    v1::ReferralTriaged decision = e.envelope.referral_triaged();
+    decision.clear_pathways();
+    for (v1::Pathway p : pathways) decision.add_pathways(p);
+    decision.set_status(status);
+    *e.envelope.mutable_referral_reassessed()->mutable_decision() = decision;
+    events::StampType(&e.envelope);
+    return e;
+  }
+  // The referral's assignments as the operator sees them.
+  std::vector<v1::Assignment> All(const std::string& referral_id) {
+    auto got =
+        app_->GetReferralAssignments(As(kOperator), ReferralId(referral_id));
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (!got.ok()) return {};
+    return {got->assignments().begin(), got->assignments().end()};
+  }
+  std::vector<v1::AssignmentReleased> Released(const std::string& referral_id) {
+    std::vector<v1::AssignmentReleased> out;
+    auto events = store::ListReferralEvents(*db_, referral_id);
+    EXPECT_TRUE(events.ok());
+    for (const auto& e : *events) {
+      if (e.envelope.has_assignment_released()) {
+        out.push_back(e.envelope.assignment_released());
+      }
+    }
+    return out;
+  }
+  int WaitlistLength() {
+    auto c = app_->CheckCapacity(v1::PATHWAY_IDVA, "L1", "en", kT0);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? c->waitlist_length() : -1;
+  }
+  absl::StatusOr<v1::Assignment> DeclineWithNote(const v1::Assignment& a,
+                                                 const std::string& note) {
+    return app_->Decline(ProviderOf(a.advocate_id()),
+                         AssignmentId(a.assignment_id()),
+                         AdvocateId(a.advocate_id()),
+                         {v1::DECLINE_REASON_CONFLICT_OF_INTEREST, note},
+                         kT0 + absl::Minutes(10), NewTraceparent());
+  }
+  // Runs `sql` (no result rows) as a migration-era writer would.
+  void Exec(const std::string& sql) {
+    ASSERT_TRUE(db_->Write([&](store::Tx& tx) -> absl::Status {
+                     ASSIGN_OR_RETURN(store::Statement q, tx.Prepare(sql));
+                     return q.Run();
+                   })
+                    .ok())
+        << sql;
+  }
+  // The single text column of `sql`'s rows.
+  std::vector<std::string> Column(const std::string& sql) {
+    std::vector<std::string> out;
+    auto s = db_->Read([&](store::Tx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(store::Statement q, tx.Prepare(sql));
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, q.Step());
+        if (!row) return absl::OkStatus();
+        out.push_back(q.ColumnBlob(0));
+      }
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+  // Delivers `event` as the consumer does, through the handler.
+  absl::Status Handle(const events::IncomingEvent& event) {
+    AdvocacyHandler handler(*app_);
+    return db_->Write([&](store::Tx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(bool claimed, store::ClaimInbox(tx, event.envelope));
+      if (!claimed) return absl::OkStatus();
+      return handler.Handle(event, tx);
+    });
+  }
+  events::IncomingEvent Erased(const std::string& referral_id,
+                               const std::string& person_id) {
+    events::IncomingEvent e;
+    e.envelope = events::NewEnvelope("intake", referral_id);
+    e.envelope.mutable_victim_erased()->set_person_id(person_id);
+    e.envelope.mutable_victim_erased()->set_ground(
+        v1::ERASURE_GROUND_RIGHT_TO_ERASURE);
+    events::StampType(&e.envelope);
+    e.traceparent = NewTraceparent();
+    return e;
+  }
+  bool DbFilesContain(const std::string& needle) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      if (testing::ReadFile(dir_.File("advocacy.db") + suffix).find(needle) !=
+          std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+TEST_F(ReleaseAndErasureTest,
+       WithdrawalReleasesAnAcceptedCaseAndServesTheWaitlist) {
+  Import(kOnePlace);
+  Route(Triaged("r1", v1::PATHWAY_IDVA));
+  v1::Assignment accepted = Accept(Only("r1"));
+  ASSERT_EQ(accepted.state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+  Route(Triaged("r2", v1::PATHWAY_IDVA));
+  ASSERT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+  EXPECT_EQ(Caseload("ann"), 1);
+
+  auto none = Deliver(Reassessed("r1", v1::REFERRAL_STATUS_WITHDRAWN),
+                      kT0 + absl::Hours(1));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, 0);
+  v1::Assignment released = Only("r1");
+  EXPECT_EQ(released.state(), v1::ASSIGNMENT_STATE_RELEASED);
+  EXPECT_EQ(released.advocate_id(), "ann");
+  const v1::AssignmentStep& last =
+      released.history(released.history_size() - 1);
+  EXPECT_EQ(last.step(), "RELEASED");
+  EXPECT_EQ(last.detail(), "REFERRAL_WITHDRAWN");
+  EXPECT_EQ(last.agency_id(), "");
+  std::vector<v1::AssignmentReleased> events = Released("r1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].assignment_id(), accepted.assignment_id());
+  EXPECT_EQ(events[0].advocate_id(), "ann");
+  EXPECT_EQ(events[0].pathway(), v1::PATHWAY_IDVA);
+  EXPECT_EQ(events[0].reason_code(), "REFERRAL_WITHDRAWN");
+  // Ann's place went to the referral that was waiting.
+  v1::Assignment served = Only("r2");
+  EXPECT_EQ(served.state(), v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_EQ(served.advocate_id(), "ann");
+  EXPECT_EQ(Caseload("ann"), 1);
+  EXPECT_EQ(WaitlistLength(), 0);
+  // Ann's worklist has only the new offer, and she can do nothing more
+  // with the released case.
+  auto worklist = app_->GetWorklist(As(kIdva), AdvocateId("ann"));
+  ASSERT_TRUE(worklist.ok()) << worklist.status();
+  ASSERT_EQ(worklist->size(), 1u);
+  EXPECT_EQ((*worklist)[0].referral_id(), "r2");
+  auto closed = Close(accepted, kT0 + absl::Hours(2));
+  EXPECT_EQ(closed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RuleOf(closed.status()), kLifecycleRule);
+  // A provider still sees its own advocate's released case, without the
+  // matching reason.
+  auto seen = app_->GetReferralAssignments(As(kIdva), ReferralId("r1"));
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  ASSERT_EQ(seen->assignments_size(), 1);
+  EXPECT_EQ(seen->assignments(0).reason(), "");
+  EXPECT_EQ(seen->assignments(0).state(), v1::ASSIGNMENT_STATE_RELEASED);
+
+  // The same withdrawal again releases nothing more.
+  Route(Reassessed("r1", v1::REFERRAL_STATUS_WITHDRAWN));
+  EXPECT_EQ(Released("r1").size(), 1u);
+  // Consent given again arrives as a ROUTED reassessment: routed anew (ann
+  // is full, so it waits).
+  auto again =
+      Deliver(Reassessed("r1", v1::REFERRAL_STATUS_ROUTED, {v1::PATHWAY_IDVA}),
+              kT0 + absl::Hours(3));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, 1);
+  std::vector<v1::Assignment> all = All("r1");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].state(), v1::ASSIGNMENT_STATE_RELEASED);
+  EXPECT_EQ(all[1].state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+}
+
+TEST_F(ReleaseAndErasureTest, AWithdrawnWaitlistedReferralLeavesTheWaitlist) {
+  Import(kOnePlace);
+  Route(Triaged("r1", v1::PATHWAY_IDVA));
+  Route(Triaged("r2", v1::PATHWAY_IDVA));
+  Route(Triaged("r3", v1::PATHWAY_IDVA, "en", v1::PRIORITY_STANDARD));
+  ASSERT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+  ASSERT_EQ(WaitlistLength(), 2);
+
+  Route(Reassessed("r2", v1::REFERRAL_STATUS_WITHDRAWN));
+  v1::Assignment released = Only("r2");
+  EXPECT_EQ(released.state(), v1::ASSIGNMENT_STATE_RELEASED);
+  EXPECT_EQ(released.advocate_id(), "");
+  std::vector<v1::AssignmentReleased> events = Released("r2");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].advocate_id(), "");
+  EXPECT_EQ(WaitlistLength(), 1);
+  // Ann keeps r1: nothing was freed.
+  EXPECT_EQ(Caseload("ann"), 1);
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  // When ann's place is freed (she declines r1, which then waits), it goes
+  // to r3, not to the released r2.
+  v1::Assignment r1 = Only("r1");
+  ASSERT_TRUE(DeclineWithNote(r1, "").ok());
+  EXPECT_EQ(Only("r3").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_EQ(Only("r3").advocate_id(), "ann");
+  EXPECT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_RELEASED);
+}
+
+TEST_F(ReleaseAndErasureTest, PathwayRemovalReleasesOnlyThatPathway) {
+  Import(kOnePlace);
+  events::IncomingEvent both = Triaged("r1", v1::PATHWAY_IDVA);
+  both.envelope.mutable_referral_triaged()->add_pathways(v1::PATHWAY_ISVA);
+  Route(both);
+  ASSERT_EQ(All("r1").size(), 2u);
+  EXPECT_EQ(Caseload("dee"), 1);
+
+  Route(Reassessed("r1", v1::REFERRAL_STATUS_ROUTED, {v1::PATHWAY_IDVA}));
+  std::vector<v1::Assignment> all = All("r1");
+  ASSERT_EQ(all.size(), 2u);
+  for (const v1::Assignment& a : all) {
+    EXPECT_EQ(a.state(), a.pathway() == v1::PATHWAY_ISVA
+                             ? v1::ASSIGNMENT_STATE_RELEASED
+                             : v1::ASSIGNMENT_STATE_OFFERED)
+        << v1::Pathway_Name(a.pathway());
+  }
+  std::vector<v1::AssignmentReleased> events = Released("r1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].pathway(), v1::PATHWAY_ISVA);
+  EXPECT_EQ(events[0].advocate_id(), "dee");
+  EXPECT_EQ(events[0].reason_code(), "PATHWAY_REMOVED");
+  EXPECT_EQ(Caseload("dee"), 0);
+  EXPECT_EQ(Caseload("ann"), 1);
+
+  // A later decision asking for consent (it should not come after routing)
+  // ends nothing: the open case is kept.
+  Route(Reassessed("r1", v1::REFERRAL_STATUS_CONSENT_REQUIRED,
+                   {v1::PATHWAY_IDVA}));
+  Route(Reassessed("r1", v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE));
+  EXPECT_EQ(Released("r1").size(), 1u);
+  EXPECT_EQ(Caseload("ann"), 1);
+}
+
+TEST_F(ReleaseAndErasureTest, ADeclineNoteIsSealedAtRestAndReadsBack) {
+  Import(kA1);
+  Route(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_ROUTED, 0, "person-1"));
+  v1::Assignment offered = Only("r1");
+  const std::string note = "knows the family, marker note QZX-5521";
+  ASSERT_TRUE(DeclineWithNote(offered, note).ok());
+  EXPECT_FALSE(DbFilesContain("QZX-5521"));
+  // Written in the sealed format, and readable after a restart with the same
+  // key file.
+  EXPECT_THAT(Column("SELECT note_format FROM assignment_history WHERE "
+                     "length(note) > 0"),
+              ElementsAre(crypto::kSealedFieldFormat));
+  Open();
+  auto notes = app_->GetNotes(AssignmentId(offered.assignment_id()));
+  ASSERT_TRUE(notes.ok()) << notes.status();
+  ASSERT_EQ(notes->size(), 1u);
+  EXPECT_EQ((*notes)[0].note, note);
+  EXPECT_EQ((*notes)[0].step, "DECLINED");
+  EXPECT_EQ((*notes)[0].advocate_id, "ann");
+  // A sealed note opens only in its own row: moved to another step, it is
+  // refused.
+  Exec("UPDATE assignment_history SET seq = seq + 100 WHERE length(note) > 0");
+  EXPECT_FALSE(app_->GetNotes(AssignmentId(offered.assignment_id())).ok());
+  Exec("UPDATE assignment_history SET seq = seq - 100 WHERE seq > 100");
+  // A note written in plaintext before sealing still reads as it was.
+  Exec(
+      "INSERT INTO assignment_history (assignment_id, seq, at_ms, step, "
+      "advocate_id, detail, note) VALUES ('" +
+      offered.assignment_id() + "', 50, 0, 'DECLINED', 'bal', '', 'old')");
+  notes = app_->GetNotes(AssignmentId(offered.assignment_id()));
+  ASSERT_TRUE(notes.ok()) << notes.status();
+  ASSERT_EQ(notes->size(), 2u);
+  EXPECT_EQ((*notes)[1].note, "old");
+  EXPECT_EQ(app_->GetNotes(AssignmentId(NewUuid())).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ReleaseAndErasureTest, VictimErasedDestroysTheKeyAndTheNotes) {
+  Import(kA1);
+  Route(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_ROUTED, 0, "person-9"));
+  // The person's other referral, not erased by this event.
+  Route(Triaged("r2", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_ROUTED, 0, "person-9"));
+  v1::Assignment offered = Only("r1");
+  ASSERT_TRUE(DeclineWithNote(offered, "sealed marker VBN-73").ok());
+  const v1::AssignmentState before = Only("r1").state();
+  std::vector<std::string> sealed =
+      Column("SELECT note FROM assignment_history WHERE length(note) > 0");
+  ASSERT_EQ(sealed.size(), 1u);
+  auto key =
+      db_->Read([&](store::Tx& tx) { return keys_->Find(tx, "person-9"); });
+  ASSERT_TRUE(key.ok() && key->has_value());
+
+  ASSERT_TRUE(Handle(Erased("r1", "person-9")).ok());
+  key = db_->Read([&](store::Tx& tx) { return keys_->Find(tx, "person-9"); });
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_FALSE(key->has_value());
+  auto notes = app_->GetNotes(AssignmentId(offered.assignment_id()));
+  ASSERT_TRUE(notes.ok()) << notes.status();
+  EXPECT_TRUE(notes->empty());
+  EXPECT_THAT(Column("SELECT note FROM assignment_history WHERE "
+                     "length(note) > 0"),
+              ElementsAre());
+  // The pseudonym no longer links r1's assignment to the person (r2 waits
+  // for its own event).
+  EXPECT_THAT(Column("SELECT victim_ref FROM assignments WHERE referral_id = "
+                     "'r1'"),
+              ElementsAre(""));
+  EXPECT_THAT(Column("SELECT victim_ref FROM assignments WHERE referral_id = "
+                     "'r2'"),
+              ElementsAre("person-9"));
+  // Gone from the files once checkpointed.
+  ASSERT_TRUE(app_->CheckpointAfterErasure().ok());
+  EXPECT_FALSE(DbFilesContain(sealed[0]));
+  // The referral itself is untouched, and another erasure event for it
+  // (a retry, or the retention job) changes nothing.
+  EXPECT_EQ(Only("r1").state(), before);
+  ASSERT_TRUE(Handle(Erased("r1", "person-9")).ok());
+  ASSERT_TRUE(Handle(Erased("r2", "person-9")).ok());
+  EXPECT_THAT(Column("SELECT victim_ref FROM assignments"),
+              ElementsAre("", ""));
+  // Intake's other events are not advocacy's business.
+  events::IncomingEvent withdrawn;
+  withdrawn.envelope = events::NewEnvelope("intake", "r1");
+  withdrawn.envelope.mutable_referral_withdrawn()->set_reason(
+      v1::WITHDRAWAL_REASON_DUPLICATE);
+  events::StampType(&withdrawn.envelope);
+  ASSERT_TRUE(Handle(withdrawn).ok());
+  EXPECT_EQ(Only("r1").state(), before);
+}
+
+TEST_F(ReleaseAndErasureTest, UnknownIdsAreNotFound) {
+  Import(kA1);
+  Route(Triaged("needs-consent", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_CONSENT_REQUIRED));
+  // Seen (routed with no assignment): OK and empty for oversight.
+  auto seen =
+      app_->GetReferralAssignments(As(kOperator), ReferralId("needs-consent"));
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_TRUE(seen->processed());
+  EXPECT_EQ(seen->assignments_size(), 0);
+  for (const char* agency : {kOperator, kIdva}) {
+    EXPECT_EQ(app_->GetReferralAssignments(As(agency), ReferralId(NewUuid()))
+                  .status()
+                  .code(),
+              absl::StatusCode::kNotFound)
+        << agency;
+  }
+  EXPECT_EQ(app_->Accept(As(kIdva), AssignmentId(NewUuid()), AdvocateId("ann"),
+                         kT0, NewTraceparent())
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(app_->Accept(As(kIdva), AssignmentId(NewUuid()),
+                         AdvocateId("nobody"), kT0, NewTraceparent())
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(app_->SetAvailability(As(kIdva), AdvocateId("nobody"),
+                                  v1::Availability(), kT0, NewTraceparent())
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(app_->GetAssignment(AssignmentId(NewUuid())).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ class AdvocacyServiceTest : public ::testing::Test {
  protected:
   AdvocacyServiceTest()
       : db_(OpenDb(dir_)),
-        app_(*db_),
+        app_(*db_, testing::TestPersonKeys()),
         gate_(*db_, "advocacy"),
         api_(
             app_, [this] { ++wakes_; }, gate_.gate()),
@@ -247,20 +247,26 @@ TEST_F(AdvocacyServiceTest, AnotherAdvocatesAcceptIsRefusedNamingTheRule) {
   EXPECT_EQ(failure.violations(0).subject(), "advocate_id");
 }
 
-TEST_F(AdvocacyServiceTest, UnknownAssignmentIsRefusedLikeAnotherProviders) {
+TEST_F(AdvocacyServiceTest, UnknownIdsAreNotFound) {
   ImportDirectory();
   v1::Assignment response;
   grpc::Status status = Accept(NewUuid(), "ann", &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   v1::GetWorklistRequest request;
   request.set_advocate_id("nobody");
   v1::GetWorklistResponse worklist;
   auto context = testing::ContextWithDeadline();
   status = stub_->GetWorklist(context.get(), request, &worklist);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
-  // Only the operator, who may read every worklist, learns it is unknown.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::GetReferralAssignmentsRequest referral;
+  referral.set_referral_id(NewUuid());
+  v1::GetReferralAssignmentsResponse assignments;
+  auto unknown_referral = testing::ContextWithDeadline();
+  EXPECT_EQ(stub_
+                ->GetReferralAssignments(unknown_referral.get(), referral,
+                                         &assignments)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
   auto as_operator = testing::ContextWithDeadline();
   EXPECT_EQ(operator_->GetWorklist(as_operator.get(), request, &worklist)
                 .error_code(),

@@ -17,8 +17,9 @@ constexpr S N = v1::ASSIGNMENT_STATE_UNSPECIFIED,
             W = v1::ASSIGNMENT_STATE_WAITLISTED,
             O = v1::ASSIGNMENT_STATE_OFFERED,
             AC = v1::ASSIGNMENT_STATE_ACCEPTED,
-            AV = v1::ASSIGNMENT_STATE_ACTIVE, C = v1::ASSIGNMENT_STATE_CLOSED;
-constexpr S kStates[] = {N, W, O, AC, AV, C};
+            AV = v1::ASSIGNMENT_STATE_ACTIVE, C = v1::ASSIGNMENT_STATE_CLOSED,
+            R = v1::ASSIGNMENT_STATE_RELEASED;
+constexpr S kStates[] = {N, W, O, AC, AV, C, R};
 
 const absl::Time kT0 = absl::FromUnixSeconds(1717405200);
 
@@ -38,6 +39,10 @@ const std::set<Transition>& Expected() {
       {AV, A::kRecordContact, AV},
       {AC, A::kClose, C},
       {AV, A::kClose, C},
+      {W, A::kRelease, R},
+      {O, A::kRelease, R},
+      {AC, A::kRelease, R},
+      {AV, A::kRelease, R},
   });
   return *t;
 }
@@ -94,6 +99,7 @@ TEST(AssignmentLifecycleTest, WhoMayTakeEachAction) {
       {A::kDecline, false, true, false},
       {A::kRecordContact, false, true, false},
       {A::kClose, false, true, false},
+      {A::kRelease, true, false, false},
   };
   ASSERT_EQ(std::size(table), std::size(kAllActions));
   for (const Row& row : table) {
@@ -133,8 +139,57 @@ TEST(AssignmentLifecycleTest, AdvocateActionsFromEveryStateByEveryAdvocate) {
   }
 }
 
+// CLOSED and RELEASED are final: no action of anyone starts from them.
+TEST(AssignmentLifecycleTest, ClosedAndReleasedAreFinal) {
+  for (S from : kStates) {
+    bool any = false;
+    for (A action : kAllActions) {
+      for (S to : kStates) any |= CheckTransition(from, action, to).ok();
+    }
+    EXPECT_EQ(IsFinal(from), !any) << StateName(from);
+    EXPECT_EQ(IsOpen(from), from == W || from == O || from == AC || from == AV)
+        << StateName(from);
+    EXPECT_EQ(HoldsCapacity(from), from == O || from == AC || from == AV)
+        << StateName(from);
+  }
+  EXPECT_TRUE(IsFinal(C));
+  EXPECT_TRUE(IsFinal(R));
+}
+
+TEST(AssignmentLifecycleTest, ReleaseEndsAnOpenAssignmentKeepingItsAdvocate) {
+  struct Row {
+    S from;
+    const char* rule;
+  };
+  const Row table[] = {{N, kLifecycleRule}, {W, "OK"},  {O, "OK"},
+                       {AC, "OK"},          {AV, "OK"}, {C, kLifecycleRule},
+                       {R, kLifecycleRule}};
+  ASSERT_EQ(std::size(table), std::size(kStates));
+  for (const Row& row : table) {
+    AssignmentRecord a = With(row.from, row.from == W ? "" : "ann");
+    absl::Status s = Release(a, kT0 + absl::Hours(3));
+    EXPECT_EQ(Rule(s), row.rule) << StateName(row.from);
+    if (s.ok()) {
+      EXPECT_EQ(a.state, R);
+      EXPECT_EQ(a.closed_at, kT0 + absl::Hours(3));
+      EXPECT_EQ(a.advocate_id, AdvocateId(row.from == W ? "" : "ann"));
+    } else {
+      EXPECT_EQ(a.state, row.from);
+      EXPECT_FALSE(a.closed_at.has_value());
+    }
+  }
+  // The advocate it was with can do nothing more with it.
+  AssignmentRecord released = With(AC);
+  ASSERT_TRUE(Release(released, kT0).ok());
+  for (A action : {A::kAccept, A::kDecline, A::kRecordContact, A::kClose}) {
+    absl::Status s = CheckAdvocateAction(action, released, AdvocateId("ann"));
+    EXPECT_EQ(Rule(s), kLifecycleRule) << ActionName(action);
+    EXPECT_NE(s.message().find("RELEASED"), std::string::npos) << s;
+  }
+}
+
 TEST(AssignmentLifecycleTest, SystemActionsAreNeverAnAdvocates) {
-  for (A action : {A::kRoute, A::kOfferFromWaitlist, A::kExpire}) {
+  for (A action : {A::kRoute, A::kOfferFromWaitlist, A::kExpire, A::kRelease}) {
     absl::Status s =
         CheckAdvocateAction(action, With(O, "ann"), AdvocateId("ann"));
     EXPECT_TRUE(errors::IsInvariantViolation(s)) << ActionName(action) << s;

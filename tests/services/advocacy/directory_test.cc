@@ -64,7 +64,7 @@ TEST(DirectoryTest, UnknownProviderIsRefusedAndNothingIsImported) {
   testing::TempDir dir;
   auto db =
       store::Database::Open(dir.File("a.db"), AdvocacyStore::Migrations());
-  AdvocacyApp app(**db);
+  AdvocacyApp app(**db, testing::TestPersonKeys());
   v1::Directory d;
   auto* p = d.add_providers();
   p->set_provider_id("p");
@@ -141,7 +141,7 @@ TEST(DirectoryFileTest, ImportsTheExampleDirectoryAndAnEmptyPathIsNothing) {
   auto db =
       store::Database::Open(dir.File("a.db"), AdvocacyStore::Migrations());
   ASSERT_TRUE(db.ok()) << db.status();
-  AdvocacyApp app(**db);
+  AdvocacyApp app(**db, testing::TestPersonKeys());
   const access::Principal op = testing::PrincipalOf("signpost-operator");
   ASSERT_TRUE(ImportDirectoryFile(app, "").ok());
   EXPECT_TRUE(app.ListAdvocates(op)->items.empty());
@@ -162,7 +162,7 @@ TEST(DirectoryFileTest, ErrorsNameTheFile) {
   auto db =
       store::Database::Open(dir.File("a.db"), AdvocacyStore::Migrations());
   ASSERT_TRUE(db.ok()) << db.status();
-  AdvocacyApp app(**db);
+  AdvocacyApp app(**db, testing::TestPersonKeys());
   const std::string bad = dir.File("bad.textproto");
   WriteFile(bad, "advocates { advocate_id: \"a\" capacity: -3 }\n");
   absl::Status s = ImportDirectoryFile(app, bad);

@@ -14,6 +14,7 @@
 #include "services/intake/intake_app.h"
 #include "services/intake/intake_store.h"
 #include "signpost/v1/intake.grpc.pb.h"
+#include "tests/services/intake/intake_fixture.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::intake {
@@ -26,7 +27,7 @@ class IntakeServiceTest : public ::testing::Test {
  protected:
   IntakeServiceTest()
       : db_(OpenDb(dir_)),
-        app_(*db_, testing::TestPersonKeys()),
+        app_(*db_, testing::TestPersonKeys(), TestIntakeOptions()),
         gate_(*db_, "intake"),
         api_(
             app_, [this] { ++wakes_; }, gate_.gate()),
@@ -129,14 +130,12 @@ TEST_F(IntakeServiceTest, MalformedReferralIdIsInvalidArgument) {
   EXPECT_THAT(testing::BadFields(status), UnorderedElementsAre("referral_id"));
 }
 
-TEST_F(IntakeServiceTest, UnknownReferralIsNotFoundOnlyForAnOperator) {
+TEST_F(IntakeServiceTest, UnknownReferralIsNotFound) {
   v1::GetReferralResponse response;
   EXPECT_EQ(GetAs("signpost-operator", NewUuid(), &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  // A referrer cannot tell it from another agency's referral.
-  grpc::Status status = Get(NewUuid(), &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-REFERRAL"));
+  EXPECT_EQ(Get(NewUuid(), &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(IntakeServiceTest, SubmittedReferralCanBeReadBackAndRetried) {

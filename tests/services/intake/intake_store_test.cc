@@ -30,7 +30,10 @@ class IntakeStoreTest : public ::testing::Test {
                        now_,
                        AgencyId("police-wmp"),
                        "person-1",
-                       "sealed-bytes"};
+                       "sealed-bytes",
+                       ReferralId(),
+                       "",
+                       std::nullopt};
   }
   absl::Status Insert(const NewReferral& row) {
     return db_->Write([&](store::Tx& tx) { return store_.Insert(tx, row); });

@@ -223,3 +223,238 @@ TEST_F(NotificationAppTest, AnAgencySeesOnlyItsOwnDeliveries) {
 
 }  // namespace
 }  // namespace signpost::notification
+
+// Issue 10: withdrawals, links, releases and erasure.
+namespace signpost::notification {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+class WithdrawalAndLinkTest : public NotificationAppTest {
+ protected:
+  // Delivers `env` (stamped), failing the test on an error.
+  int Send(v1::EventEnvelope env) {
+    auto made = Deliver(Stamped(std::move(env)));
+    EXPECT_TRUE(made.ok()) << made.status();
+    return made.ok() ? *made : -1;
+  }
+  static v1::EventEnvelope Triaged(const std::string& referral_id,
+                                   v1::ReferralStatus status, bool marac,
+                                   const std::string& legal_basis = "") {
+    v1::EventEnvelope e = events::NewEnvelope("triage", referral_id);
+    auto* t = e.mutable_referral_triaged();
+    t->set_area_code("WMP");
+    t->set_status(status);
+    t->set_marac(marac);
+    t->set_legal_basis(legal_basis);
+    return e;
+  }
+  static v1::EventEnvelope Withdrawn(const std::string& referral_id) {
+    v1::EventEnvelope e = events::NewEnvelope("intake", referral_id);
+    e.mutable_referral_withdrawn()->set_reason(
+        v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN);
+    e.mutable_referral_withdrawn()->set_recorded_by("police-wmp");
+    return e;
+  }
+  static v1::EventEnvelope Advocacy(const std::string& referral_id,
+                                    const std::string& payload) {
+    v1::EventEnvelope e = events::NewEnvelope("advocacy", referral_id);
+    if (payload == "offered") {
+      e.mutable_advocate_offered()->set_assignment_id("a1");
+    } else if (payload == "accepted") {
+      e.mutable_assignment_accepted()->set_assignment_id("a1");
+    } else if (payload == "contact") {
+      e.mutable_first_contact_recorded()->set_assignment_id("a1");
+    } else if (payload == "closed") {
+      e.mutable_case_closed()->set_assignment_id("a1");
+    } else if (payload == "released") {
+      e.mutable_assignment_released()->set_assignment_id("a1");
+      e.mutable_assignment_released()->set_reason_code("REFERRAL_WITHDRAWN");
+    }
+    return e;
+  }
+  // (agency, legal basis) of the referral's deliveries of `type`.
+  std::vector<std::pair<std::string, std::string>> Of(
+      const std::string& referral_id, const std::string& type) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const v1::Delivery& d : List(referral_id).deliveries) {
+      if (d.event_type() == "signpost.v1." + type) {
+        out.emplace_back(d.agency_id(), d.legal_basis());
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(WithdrawalAndLinkTest, AWithdrawalGoesToEveryAgencyToldWithItsBasis) {
+  // A routed MARAC referral: MARAC, the advice line and the closed loop told;
+  // the advice line also of the offer.
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, true)), 3);
+  ASSERT_EQ(Send(Advocacy("r1", "offered")), 1);
+  EXPECT_EQ(Send(Withdrawn("r1")), 3);
+  EXPECT_THAT(Of("r1", "ReferralWithdrawn"),
+              UnorderedElementsAre(Pair("marac-coordinator-wmp", ""),
+                                   Pair("victim-advice-line-wmp", ""),
+                                   Pair("referrer-closed-loop", "")));
+  // Shared without consent (MARAC): only MARAC was told, on its legal basis,
+  // so only MARAC hears of the withdrawal, on the same basis.
+  ASSERT_EQ(Send(Triaged("r2", v1::REFERRAL_STATUS_CONSENT_REQUIRED, true,
+                         "DPA2018-SCH1-PARA18")),
+            1);
+  EXPECT_EQ(Send(Withdrawn("r2")), 1);
+  EXPECT_THAT(
+      Of("r2", "ReferralWithdrawn"),
+      ElementsAre(Pair("marac-coordinator-wmp", "DPA2018-SCH1-PARA18")));
+  // Nobody told: nobody to tell.
+  ASSERT_EQ(Send(Triaged("r3", v1::REFERRAL_STATUS_CONSENT_REQUIRED, false)),
+            0);
+  EXPECT_EQ(Send(Withdrawn("r3")), 0);
+}
+
+TEST_F(WithdrawalAndLinkTest,
+       AReleaseReachesTheProviderAfterConsentIsWithdrawn) {
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  ASSERT_EQ(Send(Advocacy("r1", "offered")), 1);
+  // Triage's withdrawal closes the consent gate before advocacy's release
+  // arrives: the subscribers already told still hear that support stopped.
+  const v1::ReferralTriaged decision =
+      Triaged("r1", v1::REFERRAL_STATUS_WITHDRAWN, false).referral_triaged();
+  v1::EventEnvelope withdrawn = events::NewEnvelope("triage", "r1");
+  *withdrawn.mutable_referral_reassessed()->mutable_decision() = decision;
+  ASSERT_EQ(Send(withdrawn), 0);
+  EXPECT_EQ(Send(Advocacy("r1", "released")), 2);
+  EXPECT_THAT(Of("r1", "AssignmentReleased"),
+              UnorderedElementsAre(Pair("victim-advice-line-wmp", ""),
+                                   Pair("referrer-closed-loop", "")));
+  // Anything else now stays behind the gate.
+  EXPECT_EQ(Send(Advocacy("r1", "offered")), 0);
+  // With consent still given (a pathway dropped), a release goes to the
+  // subscribers as any assignment outcome does.
+  ASSERT_EQ(Send(Triaged("r2", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  EXPECT_EQ(Send(Advocacy("r2", "released")), 2);
+}
+
+TEST_F(WithdrawalAndLinkTest, ALinkedReferralsReferrerIsToldTheOutcomes) {
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  v1::EventEnvelope linked = events::NewEnvelope("intake", "r1");
+  linked.mutable_referral_linked()->set_linked_referral_id("r1-later");
+  linked.mutable_referral_linked()->set_referrer_agency("nhs-lth-ae");
+  linked.mutable_referral_linked()->set_match("CRIME_REFERENCE");
+  EXPECT_EQ(Send(linked), 1);
+  EXPECT_THAT(Of("r1", "ReferralLinked"), ElementsAre(Pair("nhs-lth-ae", "")));
+  // Outcomes go to it as well as to the subscribers; progress in between
+  // (first contact) does not.
+  EXPECT_EQ(Send(Advocacy("r1", "accepted")), 2);
+  EXPECT_EQ(Send(Advocacy("r1", "contact")), 1);
+  EXPECT_EQ(Send(Advocacy("r1", "closed")), 2);
+  EXPECT_THAT(Of("r1", "AssignmentAccepted"),
+              UnorderedElementsAre(Pair("victim-advice-line-wmp", ""),
+                                   Pair("nhs-lth-ae", "")));
+  EXPECT_THAT(Of("r1", "FirstContactRecorded"),
+              ElementsAre(Pair("victim-advice-line-wmp", "")));
+  EXPECT_THAT(Of("r1", "CaseClosed"),
+              UnorderedElementsAre(Pair("victim-advice-line-wmp", ""),
+                                   Pair("nhs-lth-ae", "")));
+  // It was told, so it hears of the withdrawal too.
+  EXPECT_EQ(Send(Withdrawn("r1")), 3);
+  EXPECT_THAT(Of("r1", "ReferralWithdrawn"),
+              UnorderedElementsAre(Pair("victim-advice-line-wmp", ""),
+                                   Pair("referrer-closed-loop", ""),
+                                   Pair("nhs-lth-ae", "")));
+  // The hospital sees its own deliveries.
+  EXPECT_EQ(Agencies(List(testing::PrincipalOf("nhs-lth-ae"), "r1")).size(),
+            4u);
+  // Another referral's outcomes are not its business.
+  ASSERT_EQ(Send(Triaged("r2", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  EXPECT_EQ(Send(Advocacy("r2", "accepted")), 1);
+}
+
+TEST_F(WithdrawalAndLinkTest, VictimErasedKeepsOnlyIdsAndCodes) {
+  v1::EventEnvelope received = events::NewEnvelope("intake", "r1");
+  auto* facts = received.mutable_referral_received()->mutable_facts();
+  facts->set_area_code("WMP");
+  facts->set_person_id("person-GHJ-77");
+  facts->set_referrer_org("police-wmp");
+  ASSERT_EQ(Send(received), 0);
+  v1::EventEnvelope triaged = Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false);
+  triaged.mutable_referral_triaged()->set_person_id("person-GHJ-77");
+  ASSERT_EQ(Send(triaged), 3);
+  v1::EventEnvelope linked = events::NewEnvelope("intake", "r1");
+  linked.mutable_referral_linked()->set_referrer_agency("nhs-lth-ae");
+  ASSERT_EQ(Send(linked), 1);
+  auto envelopes = [this] {
+    std::vector<v1::EventEnvelope> out;
+    EXPECT_TRUE(db_->Read([&](store::Tx& tx) -> absl::Status {
+                     ASSIGN_OR_RETURN(
+                         store::Statement q,
+                         tx.Prepare("SELECT envelope FROM referral_events "
+                                    "ORDER BY rowid"));
+                     while (true) {
+                       ASSIGN_OR_RETURN(bool row, q.Step());
+                       if (!row) return absl::OkStatus();
+                       out.emplace_back().ParseFromString(q.ColumnBlob(0));
+                     }
+                   })
+                    .ok());
+    return out;
+  };
+  auto mentions_person = [&] {
+    for (const v1::EventEnvelope& e : envelopes()) {
+      if (e.SerializeAsString().find("person-GHJ-77") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(mentions_person());
+
+  v1::EventEnvelope erased = events::NewEnvelope("intake", "r1");
+  erased.mutable_victim_erased()->set_person_id("person-GHJ-77");
+  erased.mutable_victim_erased()->set_ground(
+      v1::ERASURE_GROUND_RIGHT_TO_ERASURE);
+  EXPECT_EQ(Send(erased), 0);
+  EXPECT_FALSE(mentions_person());
+  std::vector<v1::EventEnvelope> kept = envelopes();
+  ASSERT_EQ(kept.size(), 4u);
+  // The header stays (what was delivered, and when); agency ids and codes
+  // stay; the facts and the decision go.
+  EXPECT_EQ(kept[0].type(), "signpost.v1.ReferralReceived");
+  EXPECT_EQ(kept[0].payload_case(), v1::EventEnvelope::PAYLOAD_NOT_SET);
+  EXPECT_EQ(kept[1].payload_case(), v1::EventEnvelope::PAYLOAD_NOT_SET);
+  EXPECT_EQ(kept[2].referral_linked().referrer_agency(), "nhs-lth-ae");
+  EXPECT_EQ(kept[3].type(), "signpost.v1.VictimErased");
+  EXPECT_EQ(kept[3].payload_case(), v1::EventEnvelope::PAYLOAD_NOT_SET);
+  DeliveryList list = List("r1");
+  EXPECT_EQ(list.deliveries.size(), 4u);
+  EXPECT_EQ(list.events_processed, 4);
+  // An erasure that arrives before triage's decision (pending) is shredded
+  // at once too.
+  v1::EventEnvelope early = events::NewEnvelope("intake", "r2");
+  early.mutable_referral_received()->mutable_facts()->set_person_id(
+      "person-GHJ-77");
+  ASSERT_EQ(Send(early), 0);
+  v1::EventEnvelope erased2 = events::NewEnvelope("intake", "r2");
+  erased2.mutable_victim_erased()->set_person_id("person-GHJ-77");
+  EXPECT_EQ(Send(erased2), 0);
+  EXPECT_FALSE(mentions_person());
+}
+
+TEST_F(WithdrawalAndLinkTest, AnUnknownReferralIsNotFound) {
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_CONSENT_REQUIRED, false)),
+            0);
+  for (const char* agency : {"signpost-operator", "police-wmp"}) {
+    auto known =
+        app_->ListDeliveries(testing::PrincipalOf(agency), ReferralId("r1"));
+    ASSERT_TRUE(known.ok()) << agency << known.status();
+    EXPECT_THAT(known->deliveries, IsEmpty());
+    auto unknown = app_->ListDeliveries(testing::PrincipalOf(agency),
+                                        ReferralId(NewUuid()));
+    EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << agency;
+  }
+}
+
+}  // namespace
+}  // namespace signpost::notification

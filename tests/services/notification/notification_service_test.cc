@@ -232,14 +232,15 @@ TEST_F(NotificationServiceTest, ListsAReferralsDeliveriesAndTheRecentOnes) {
   EXPECT_FALSE(latest.next_page_token().empty());
 }
 
-TEST_F(NotificationServiceTest, UnknownReferralHasNoDeliveries) {
+TEST_F(NotificationServiceTest, UnknownReferralIsNotFound) {
   v1::ListDeliveriesRequest request;
   request.set_referral_id(NewUuid());
-  v1::ListDeliveriesResponse response;
-  grpc::Status status = List(request, &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.deliveries_size(), 0);
-  EXPECT_EQ(response.events_processed(), 0);
+  for (const char* agency : {kOperator, "police-wmp"}) {
+    v1::ListDeliveriesResponse response;
+    grpc::Status status = List(request, &response, agency);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << agency;
+    EXPECT_EQ(response.deliveries_size(), 0);
+  }
 }
 
 TEST_F(NotificationServiceTest, AReferralsDeliveriesPageWithoutGaps) {

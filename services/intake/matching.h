@@ -1,0 +1,82 @@
+// Finding the person a referral is about, and the earlier referral of the
+// same incident, without keeping anything that identifies them. Pure domain
+// code: no gRPC, no SQLite.
+//
+// A person is found through blind indexes: HMAC-SHA256, under a matching key
+// kept apart from the encryption keys, of
+//   NAME_DOB      the normalised full name and the date of birth;
+//   REFERRER_REF  the referring agency and its own victim reference;
+//   NAME_PHONE    the normalised full name and phone number.
+// A phone number alone never matches: a shared phone, or the abuser's,
+// must not merge two people's histories.
+// The strongest index that finds someone wins (in that order). A digest
+// cannot be reversed without the matching key, and says nothing once the
+// person's entries are deleted on erasure.
+//
+// A later referral of the same person is *linked* to an earlier active one
+// from another agency when it is about the same incident: the same crime
+// reference (compared as a digest too), or, when either has none, incidents
+// within the configured window. Different crime references never link.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/ids/ids.h"
+#include "signpost/v1/referral.pb.h"
+
+namespace signpost::intake {
+
+enum class IndexKind { kNameDob, kReferrerRef, kNamePhone };
+// "NAME_DOB", "REFERRER_REF", "NAME_PHONE" (the stored kind).
+const char* IndexKindName(IndexKind kind);
+
+struct BlindIndex {
+  IndexKind kind;
+  std::string digest;  // 32 raw bytes
+};
+
+// Lower-case ASCII letters and digits, other characters as word breaks,
+// single spaces, trimmed. Non-ASCII letters are kept as they are.
+std::string NormaliseName(absl::string_view name);
+// Digits only; an international UK prefix (+44, 0044) becomes 0.
+std::string NormalisePhone(absl::string_view phone);
+
+// The referral's blind indexes under `matching_key`, strongest first. A
+// missing part gives no index: a name without a date of birth or a phone,
+// a phone shorter than 7 digits, an empty victim reference.
+std::vector<BlindIndex> BlindIndexes(const v1::Referral& referral,
+                                     const AgencyId& referrer,
+                                     absl::string_view matching_key);
+// The digest of the crime reference (trimmed, upper-cased); empty when none.
+std::string IncidentDigest(const v1::Referral& referral,
+                           absl::string_view matching_key);
+// The offence time, else the report time.
+std::optional<absl::Time> IncidentTime(const v1::Referral& referral);
+
+// An earlier active referral of the same person.
+struct IncidentCandidate {
+  ReferralId referral_id;
+  AgencyId submitted_by;
+  std::string incident_digest;  // "" when it had no crime reference
+  std::optional<absl::Time> incident_time;
+};
+
+struct Link {
+  ReferralId primary;
+  // "CRIME_REFERENCE" or "INCIDENT_WINDOW" (ReferralLinked.match).
+  std::string match;
+};
+
+// The first of `earlier` (oldest first) that a referral from `referrer`
+// with this incident joins, or nullopt for a new referral.
+std::optional<Link> FindLink(const AgencyId& referrer,
+                             absl::string_view incident_digest,
+                             std::optional<absl::Time> incident_time,
+                             const std::vector<IncidentCandidate>& earlier,
+                             absl::Duration window);
+
+}  // namespace signpost::intake
