@@ -395,6 +395,16 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
   }
   server_ = std::move(*server);
 
+  // Erased and shredded values must not linger in the -wal file until
+  // SQLite's own checkpoint (secure_delete zeroes them in the database
+  // file); a periodic full checkpoint bounds how long they can.
+  store::Database* db = db_.get();
+  AddPeriodicTask("wal-checkpoint", absl::Minutes(5), [db](absl::Time) {
+    if (absl::Status s = db->Checkpoint(); !s.ok()) {
+      log::Warn("WAL checkpoint failed", {{"error", s.ToString()}});
+    }
+    return absl::InfiniteFuture();
+  });
   relay_->Start();
   if (handler) {
     events::EventConsumer::Options consumer_options;

@@ -273,6 +273,8 @@ absl::StatusOr<v1::ListDeliveriesResponse> AllDeliveries(
     SetDeadline(&ctx);
     v1::ListDeliveriesResponse page;
     grpc::Status s = notification.ListDeliveries(&ctx, req, &page);
+    // Not yet seen by notification: nothing delivered so far.
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) return all;
     if (!s.ok()) {
       return absl::UnavailableError(
           absl::StrCat("notification: ", DescribeError(s)));
@@ -320,6 +322,8 @@ absl::StatusOr<Routed> WaitRouted(RoutedClients& clients, const std::string& id,
       req.set_referral_id(id);
       grpc::Status s =
           advocacy->GetReferralAssignments(&ctx, req, &r.assignments);
+      // Not yet seen by advocacy: still on its way.
+      if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
       if (!s.ok())
         return absl::UnavailableError(
             absl::StrCat("advocacy: ", DescribeError(s)));
@@ -333,6 +337,7 @@ absl::StatusOr<Routed> WaitRouted(RoutedClients& clients, const std::string& id,
       req.set_referral_id(id);
       v1::ListConsiderationsResponse resp;
       grpc::Status s = orders->ListConsiderations(&ctx, req, &resp);
+      if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
       if (!s.ok())
         return absl::UnavailableError(
             absl::StrCat("orders: ", DescribeError(s)));
@@ -533,6 +538,11 @@ int RotateKek(const std::string& db_path, const std::string& kek_file) {
   }
   // An existing database only: a mistyped path must not make an empty one
   // and report success.
+  if (::access(db_path.c_str(), R_OK | W_OK) != 0) {
+    std::fprintf(stderr, "signpost-cli: --db_path: %s: no such database\n",
+                 db_path.c_str());
+    return 2;
+  }
   absl::StatusOr<std::unique_ptr<store::Database>> db =
       store::Database::OpenExisting(db_path);
   if (!db.ok()) {

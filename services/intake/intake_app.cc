@@ -43,11 +43,19 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
                      store_.FindByIdempotencyKey(tx, scoped_key));
     if (first.has_value()) {
       std::string key;  // rows from before encryption: a plain digest
+      bool checkable = true;
       if (!first->person_id.empty()) {
-        ASSIGN_OR_RETURN(key, keys_->Get(tx, first->person_id));
+        ASSIGN_OR_RETURN(std::optional<std::string> found,
+                         keys_->Find(tx, first->person_id));
+        // Erased since: the retry cannot be compared, and gets the first
+        // (erased) referral back.
+        checkable = found.has_value();
+        if (found.has_value()) key = *std::move(found);
       }
-      RETURN_IF_ERROR(
-          CheckRetry(first->request_digest, DigestOf(referral, key)));
+      if (checkable) {
+        RETURN_IF_ERROR(
+            CheckRetry(first->request_digest, DigestOf(referral, key)));
+      }
       return SubmitOutcome{first->referral_id, /*duplicate=*/true,
                            first->received_at, EventId(), ReferralId()};
     }
@@ -174,13 +182,18 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
       return store_.SetMarac(tx, referral_id,
                              event.referral_reassessed().decision().marac());
     case v1::EventEnvelope::kAdvocateOffered:
+      RETURN_IF_ERROR(Reopen(tx, referral_id));
       return store_.PutHold(
           tx, AssignmentId(event.advocate_offered().assignment_id()),
           referral_id, ProviderId(event.advocate_offered().provider_id()));
     case v1::EventEnvelope::kWaitlistAssigned:
+      RETURN_IF_ERROR(Reopen(tx, referral_id));
       return store_.PutHold(
           tx, AssignmentId(event.waitlist_assigned().assignment_id()),
           referral_id, ProviderId(event.waitlist_assigned().provider_id()));
+    case v1::EventEnvelope::kReferralWaitlisted:
+      // Someone is still to be assigned: not closed.
+      return Reopen(tx, referral_id);
     case v1::EventEnvelope::kAssignmentAccepted:
       return store_.AcceptHold(
           tx, AssignmentId(event.assignment_accepted().assignment_id()));
@@ -202,8 +215,11 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
       ASSIGN_OR_RETURN(std::optional<ReferralState> state,
                        store_.FindState(tx, referral_id));
       if (!state.has_value()) return absl::OkStatus();
-      return Close(tx, referral_id, state->person_id,
-                   timeutil::FromTimestamp(event.occurred_at()));
+      // An event without a time never starts a clock in the past.
+      const absl::Time closed_at =
+          event.has_occurred_at() ? timeutil::FromTimestamp(event.occurred_at())
+                                  : timeutil::NowMillis();
+      return Close(tx, referral_id, state->person_id, closed_at);
     }
     default:
       return absl::OkStatus();
@@ -394,6 +410,19 @@ absl::StatusOr<ErasureOutcome> IntakeApp::ErasePerson(
     ASSIGN_OR_RETURN(std::optional<ReferralState> one,
                      store_.FindState(tx, r.referral_id));
     if (!one.has_value()) continue;
+    if (r.lifecycle == v1::REFERRAL_LIFECYCLE_ACTIVE) {
+      // Partner referrals stop first (assignments released, partners
+      // told), as for a withdrawal; the same key keeps the order.
+      v1::EventEnvelope withdrawn =
+          events::NewEnvelope("intake", r.referral_id.value());
+      *withdrawn.mutable_occurred_at() = timeutil::ToTimestamp(now);
+      withdrawn.mutable_referral_withdrawn()->set_reason(
+          v1::WITHDRAWAL_REASON_ERASED);
+      withdrawn.mutable_referral_withdrawn()->set_recorded_by(erased_by);
+      events::StampType(&withdrawn);
+      RETURN_IF_ERROR(store::AppendToOutbox(tx, withdrawn, events::kIntakeTopic,
+                                            traceparent));
+    }
     // The coded facts stay, for figures; they never held personal data.
     RETURN_IF_ERROR(store_.EraseReferral(tx, r.referral_id, one->facts, now));
     v1::EventEnvelope event =
@@ -442,6 +471,15 @@ absl::Status IntakeApp::Close(store::Tx& tx, const ReferralId& referral_id,
   RETURN_IF_ERROR(store_.MarkClosed(tx, referral_id, at));
   if (person_id.empty()) return absl::OkStatus();
   return ScheduleRetention(tx, person_id);
+}
+
+absl::Status IntakeApp::Reopen(store::Tx& tx, const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(bool reopened, store_.ClearClosed(tx, referral_id));
+  if (!reopened) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<ReferralState> state,
+                   store_.FindState(tx, referral_id));
+  if (!state.has_value() || state->person_id.empty()) return absl::OkStatus();
+  return ScheduleRetention(tx, state->person_id);
 }
 
 absl::Status IntakeApp::ScheduleRetention(store::Tx& tx,

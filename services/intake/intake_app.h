@@ -151,6 +151,9 @@ class IntakeApp {
   // clock may start.
   absl::Status Close(store::Tx& tx, const ReferralId& referral_id,
                      absl::string_view person_id, absl::Time at);
+  // An assignment is offered or waiting again: a closed referral (while
+  // active) is open again, and the person's clock stops.
+  absl::Status Reopen(store::Tx& tx, const ReferralId& referral_id);
   // Sets or clears the person's retention timer from their referrals.
   absl::Status ScheduleRetention(store::Tx& tx, absl::string_view person_id);
   // The checkpoint after an erasure (logged when it fails: the erasure

@@ -408,6 +408,18 @@ absl::Status IntakeStore::MarkClosed(store::Tx& tx,
   return stmt.Run();
 }
 
+absl::StatusOr<bool> IntakeStore::ClearClosed(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(
+      store::Statement stmt,
+      tx.Prepare("UPDATE referrals SET closed_at_ms = NULL WHERE referral_id "
+                 "= ? AND lifecycle = ? AND closed_at_ms IS NOT NULL"));
+  stmt.Bind(1, referral_id.value())
+      .Bind(2, static_cast<int64_t>(v1::REFERRAL_LIFECYCLE_ACTIVE));
+  RETURN_IF_ERROR(stmt.Run());
+  return tx.Changes() > 0;
+}
+
 absl::StatusOr<int64_t> IntakeStore::CountHolds(
     store::Tx& tx, const ReferralId& referral_id) const {
   ASSIGN_OR_RETURN(store::Statement stmt,

@@ -182,6 +182,9 @@ class IntakeStore {
   // Erasure and retention.
   absl::StatusOr<std::vector<PersonReferral>> ReferralsOfPerson(
       store::Tx& tx, absl::string_view person_id) const;
+  // Clears an ACTIVE referral's closure; true when it had one.
+  absl::StatusOr<bool> ClearClosed(store::Tx& tx,
+                                   const ReferralId& referral_id) const;
   // The first closure only.
   absl::Status MarkClosed(store::Tx& tx, const ReferralId& referral_id,
                           absl::Time at) const;

@@ -126,6 +126,7 @@ void ApplyConsent(const ConsentChange& change, v1::Consent* consent) {
 absl::Status ValidateCancelReason(v1::WithdrawalReason reason) {
   if (reason == v1::WITHDRAWAL_REASON_UNSPECIFIED ||
       reason == v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN ||
+      reason == v1::WITHDRAWAL_REASON_ERASED ||
       !v1::WithdrawalReason_IsValid(reason)) {
     return errors::FieldError(
         "reason",

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   service::ServiceSpec spec{"orders",
                             "127.0.0.1:50054",
                             events::kOrdersTopic,
-                            {events::kTriageTopic},
+                            // Intake's for VictimErased (erasure).
+                            {events::kTriageTopic, events::kIntakeTopic},
                             orders::OrdersMigrations()};
   return service::ServiceMain(
       argc, argv, spec,
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
         }
         orders::OrdersApp::Options options;
         options.calendar = *calendar;
+        options.person_keys = host.person_keys();
         options.expiring_warning_days =
             static_cast<int>(config.GetInt("expiring_warning_days"));
         options.review_window = absl::Hours(config.GetInt("review_hours"));

@@ -53,16 +53,20 @@ std::string Actor(const access::Principal& caller, absl::string_view actor) {
 
 // An order or review item of `area_code` is the caller's to see or change:
 // police of that area, or an operator or auditor (whom the function table
-// allows only the reads). Unknown objects are refused exactly like another
-// area's.
+// allows only the reads). An unknown object is NOT_FOUND to every caller:
+// its ids are random UUIDs, so this tells nobody anything they could not
+// guess, and it tells a mistyped id from a refusal.
 absl::Status CheckArea(const access::Principal& caller,
                        const absl::StatusOr<std::string>& area_code,
                        absl::string_view subject) {
-  if (access::SeesEverything(caller)) return area_code.status();
-  if (!area_code.ok() && !absl::IsNotFound(area_code.status())) {
-    return area_code.status();
-  }
-  return access::RequireArea(caller, area_code.ok() ? *area_code : "", subject);
+  RETURN_IF_ERROR(area_code.status());
+  if (access::SeesEverything(caller)) return absl::OkStatus();
+  return access::RequireArea(caller, *area_code, subject);
+}
+
+// The AAD row id and the owner of an order's own data key.
+std::string OrderOwner(const v1::Order& order) {
+  return absl::StrCat("order/", order.order_id());
 }
 
 template <typename T>
@@ -84,6 +88,8 @@ absl::StatusOr<int> OrdersApp::OpenConsiderations(
     Tx& tx, const ReferralId& referral_id, const v1::ReferralTriaged& decision,
     const v1::EventEnvelope& cause, absl::string_view traceparent,
     absl::Time now) {
+  RETURN_IF_ERROR(RecordReferral(tx, referral_id, decision.area_code(),
+                                 decision.person_id()));
   int opened = 0;
   for (int c : decision.considerations()) {
     const auto consideration = static_cast<v1::Consideration>(c);
@@ -135,9 +141,10 @@ absl::StatusOr<v1::Order> OrdersApp::ApplyForNewOrder(
     const access::Principal& caller, const ReferralId& referral_id,
     const Application& application, absl::Time now,
     const std::string& traceparent) {
-  RETURN_IF_ERROR(
-      access::RequireArea(caller, application.area_code, referral_id.value()));
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    RETURN_IF_ERROR(RequireReferral(tx, referral_id).status());
+    RETURN_IF_ERROR(access::RequireArea(caller, application.area_code,
+                                        referral_id.value()));
     ASSIGN_OR_RETURN(v1::Order order, NewApplication(OrderId(NewUuid()),
                                                      referral_id, application));
     RETURN_IF_ERROR(Create(tx, order, now, Actor(caller, application.actor),
@@ -213,7 +220,7 @@ absl::StatusOr<v1::Order> OrdersApp::RecordVariation(
                            Actor(caller, variation.actor), outcome.detail,
                            traceparent));
     } else {
-      RETURN_IF_ERROR(SaveOrder(tx, order, now));
+      RETURN_IF_ERROR(Save(tx, order, now));
       RETURN_IF_ERROR(
           AddChange(tx, order_id,
                     Change(now, order.state(), order.state(),
@@ -252,9 +259,10 @@ absl::StatusOr<v1::Breach> OrdersApp::RecordBreach(
 absl::StatusOr<v1::Order> OrdersApp::ImportOrder(
     const access::Principal& caller, const ReferralId& referral_id,
     const OrderImport& import, absl::Time now, const std::string& traceparent) {
-  RETURN_IF_ERROR(
-      access::RequireArea(caller, import.area_code, import.area_code));
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Order> {
+    RETURN_IF_ERROR(RequireReferral(tx, referral_id).status());
+    RETURN_IF_ERROR(
+        access::RequireArea(caller, import.area_code, import.area_code));
     ASSIGN_OR_RETURN(std::optional<OrderId> existing,
                      FindImportedOrder(tx, import.source, import.source_ref));
     if (existing) {
@@ -283,14 +291,52 @@ absl::StatusOr<v1::Order> OrdersApp::GetOrder(const access::Principal& caller,
   });
 }
 
+absl::StatusOr<std::string> OrdersApp::OrderConditions(
+    const access::Principal& caller, const OrderId& order_id) {
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<std::string> {
+    RETURN_IF_ERROR(LoadOrderFor(tx, caller, order_id).status());
+    ASSIGN_OR_RETURN(StoredText stored, LoadConditionsText(tx, order_id));
+    if (stored.value.empty() || stored.format.empty()) {
+      return std::move(stored.value);  // none, or plaintext from before
+    }
+    if (stored.format != crypto::kSealedFieldFormat) {
+      return absl::DataLossError(
+          absl::StrCat("unknown conditions_text format '", stored.format, "'"));
+    }
+    ASSIGN_OR_RETURN(std::string key,
+                     options_.person_keys->Get(tx, stored.owner));
+    return crypto::OpenField(key, order_id.value(), kConditionsColumn,
+                             stored.value);
+  });
+}
+
+absl::StatusOr<int> OrdersApp::EraseVictim(Tx& tx,
+                                           const ReferralId& referral_id,
+                                           const std::string& person_id) {
+  ASSIGN_OR_RETURN(ErasedText erased, EraseReferralFreeText(tx, referral_id));
+  // The person's key shreds everything sealed under it (other referrals'
+  // orders too); an order sealed under its own key is shredded with it.
+  if (!person_id.empty() && options_.person_keys != nullptr) {
+    RETURN_IF_ERROR(options_.person_keys->Destroy(tx, person_id).status());
+  }
+  for (const std::string& owner : erased.owners) {
+    if (options_.person_keys == nullptr) break;
+    RETURN_IF_ERROR(options_.person_keys->Destroy(tx, owner).status());
+  }
+  return erased.blanked;
+}
+
 absl::StatusOr<paging::Page<v1::Order>> OrdersApp::ListOrders(
     const access::Principal& caller, const OrderFilter& filter,
     const paging::PageRequest& page) {
-  if (!access::SeesEverything(caller)) {
-    RETURN_IF_ERROR(
-        access::RequireArea(caller, filter.area_code, filter.area_code));
-  }
   return db_.Read([&](Tx& tx) -> absl::StatusOr<paging::Page<v1::Order>> {
+    if (filter.referral_id) {
+      RETURN_IF_ERROR(RequireReferral(tx, *filter.referral_id).status());
+    }
+    if (!access::SeesEverything(caller)) {
+      RETURN_IF_ERROR(
+          access::RequireArea(caller, filter.area_code, filter.area_code));
+    }
     ASSIGN_OR_RETURN(paging::Page<OrderId> ids, FindOrders(tx, filter, page));
     paging::Page<v1::Order> orders;
     for (const OrderId& id : ids.items) {
@@ -334,19 +380,20 @@ absl::StatusOr<paging::Page<v1::ConsiderationRecord>>
 OrdersApp::ListConsiderationsOf(const access::Principal& caller,
                                 const ReferralId& referral_id, absl::Time now,
                                 const paging::PageRequest& page) {
-  ASSIGN_OR_RETURN(paging::Page<v1::ConsiderationRecord> records,
-                   db_.Read([&](Tx& tx) {
-                     return orders::ListConsiderationsOf(tx, referral_id, page);
-                   }));
-  // A referral's review items share its area; police see their own only.
-  // Another area's items answer as an unknown referral does: an empty list.
-  if (!access::SeesEverything(caller)) {
-    for (const v1::ConsiderationRecord& r : records.items) {
-      if (!caller.Serves(r.area_code())) {
-        return paging::Page<v1::ConsiderationRecord>();
-      }
-    }
-  }
+  ASSIGN_OR_RETURN(
+      paging::Page<v1::ConsiderationRecord> records,
+      db_.Read(
+          [&](Tx& tx) -> absl::StatusOr<paging::Page<v1::ConsiderationRecord>> {
+            // A referral's review items share its area; police see their own
+            // area's only.
+            ASSIGN_OR_RETURN(KnownReferral referral,
+                             RequireReferral(tx, referral_id));
+            if (!access::SeesEverything(caller)) {
+              RETURN_IF_ERROR(access::RequireArea(caller, referral.area_code,
+                                                  referral_id.value()));
+            }
+            return orders::ListConsiderationsOf(tx, referral_id, page);
+          }));
   return WithReviewStatus(std::move(records), now);
 }
 
@@ -412,7 +459,7 @@ absl::Status OrdersApp::Move(Tx& tx, v1::Order& order, v1::OrderState to,
   const v1::OrderState from = order.state();
   order.set_state(to);
   const OrderId id(order.order_id());
-  RETURN_IF_ERROR(SaveOrder(tx, order, now));
+  RETURN_IF_ERROR(Save(tx, order, now));
   RETURN_IF_ERROR(AddChange(tx, id, Change(now, from, to, actor, detail)));
   if (IsTerminal(to)) RETURN_IF_ERROR(CancelTimers(tx, id));
   return EmitRecorded(tx, order, from, traceparent);
@@ -422,7 +469,7 @@ absl::Status OrdersApp::Create(Tx& tx, const v1::Order& order, absl::Time now,
                                absl::string_view actor,
                                absl::string_view detail,
                                absl::string_view traceparent) {
-  RETURN_IF_ERROR(SaveOrder(tx, order, now));
+  RETURN_IF_ERROR(Save(tx, order, now));
   RETURN_IF_ERROR(AddChange(
       tx, OrderId(order.order_id()),
       Change(now, v1::ORDER_STATE_UNSPECIFIED, order.state(), actor, detail)));
@@ -438,6 +485,38 @@ absl::Status OrdersApp::ScheduleExpiry(Tx& tx, const v1::Order& order) {
     RETURN_IF_ERROR(AddTimer(tx, id, timer));
   }
   return absl::OkStatus();
+}
+
+absl::Status OrdersApp::Save(Tx& tx, const v1::Order& order, absl::Time now) {
+  const std::string& text = order.terms().conditions_text();
+  if (text.empty()) return SaveOrder(tx, order, now);
+  if (options_.person_keys == nullptr) {
+    return absl::InternalError("orders has no person keys to seal with");
+  }
+  ASSIGN_OR_RETURN(std::optional<KnownReferral> referral,
+                   FindReferral(tx, ReferralId(order.referral_id())));
+  const std::string owner = referral.has_value() && !referral->person_id.empty()
+                                ? referral->person_id
+                                : OrderOwner(order);
+  ASSIGN_OR_RETURN(std::string key,
+                   options_.person_keys->GetOrCreate(tx, owner));
+  ASSIGN_OR_RETURN(
+      std::string sealed,
+      crypto::SealField(key, order.order_id(), kConditionsColumn, text));
+  return SaveOrder(
+      tx, order, now,
+      StoredText{std::move(sealed), crypto::kSealedFieldFormat, owner});
+}
+
+absl::StatusOr<KnownReferral> OrdersApp::RequireReferral(
+    Tx& tx, const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(std::optional<KnownReferral> referral,
+                   FindReferral(tx, referral_id));
+  if (!referral.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("referral ", referral_id.value(), " not found"));
+  }
+  return *std::move(referral);
 }
 
 paging::Page<v1::ConsiderationRecord> OrdersApp::WithReviewStatus(

@@ -22,10 +22,12 @@
 #include "absl/time/time.h"
 #include "common/access/authz.h"
 #include "common/calendar/working_calendar.h"
+#include "common/crypto/person_keys.h"
 #include "common/ids/ids.h"
 #include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/orders/order_commands.h"
+#include "services/orders/orders_store.h"
 #include "services/orders/timers.h"
 #include "signpost/v1/events.pb.h"
 #include "signpost/v1/orders.pb.h"
@@ -59,6 +61,9 @@ class OrdersApp {
  public:
   struct Options {
     std::shared_ptr<const calendar::WorkingCalendar> calendar;  // required
+    // Seals free text (order conditions) with the person's data key.
+    // Required to save an order with conditions text.
+    std::shared_ptr<const crypto::PersonKeys> person_keys;
     int expiring_warning_days = 14;
     absl::Duration review_window = absl::Hours(24);
     int dvpn_hearing_hours = 48;
@@ -67,16 +72,24 @@ class OrdersApp {
   };
   OrdersApp(store::Database& db, Options options);
 
-  // ReferralTriaged / ReferralReassessed: opens one review item per
-  // consideration `decision` flags that the referral does not have yet,
-  // each with its OrderConsiderationOpened caused by `cause`. Returns how
-  // many were opened.
+  // ReferralTriaged / ReferralReassessed: records the referral (its area
+  // and person) and opens one review item per consideration `decision`
+  // flags that the referral does not have yet, each with its
+  // OrderConsiderationOpened caused by `cause`. Returns how many were
+  // opened.
   absl::StatusOr<int> OpenConsiderations(store::Tx& tx,
                                          const ReferralId& referral_id,
                                          const v1::ReferralTriaged& decision,
                                          const v1::EventEnvelope& cause,
                                          absl::string_view traceparent,
                                          absl::Time now);
+  // VictimErased for `referral_id`: destroys the person's data key and the
+  // keys of the referral's orders sealed without a person, blanks their
+  // conditions text, and unlinks the person from the referral for good.
+  // Idempotent. Returns how many orders' texts were blanked.
+  absl::StatusOr<int> EraseVictim(store::Tx& tx, const ReferralId& referral_id,
+                                  const std::string& person_id);
+
   // Closes a review item; deciding to apply opens the order (CONSIDERED).
   absl::StatusOr<v1::ConsiderationRecord> RecordConsideration(
       const access::Principal& caller, const ConsiderationId& id,
@@ -127,6 +140,10 @@ class OrdersApp {
 
   absl::StatusOr<v1::Order> GetOrder(const access::Principal& caller,
                                      const OrderId& order_id);
+  // The order's free-text conditions, opened ("" when none, or erased). Not
+  // on the API (conditions never leave the store): for audit and tests.
+  absl::StatusOr<std::string> OrderConditions(const access::Principal& caller,
+                                              const OrderId& order_id);
   // One page of the matching orders (with their timers), most recently
   // updated first (kOrderListing).
   absl::StatusOr<paging::Page<v1::Order>> ListOrders(
@@ -170,6 +187,13 @@ class OrdersApp {
                       absl::string_view actor, absl::string_view detail,
                       absl::string_view traceparent);
   absl::Status ScheduleExpiry(store::Tx& tx, const v1::Order& order);
+  // SaveOrder with the order's conditions text (if any) sealed under the
+  // data key of the referral's person, else the order's own
+  // ("order/<order_id>").
+  absl::Status Save(store::Tx& tx, const v1::Order& order, absl::Time now);
+  // NOT_FOUND unless orders has seen the referral.
+  absl::StatusOr<KnownReferral> RequireReferral(store::Tx& tx,
+                                                const ReferralId& referral_id);
   absl::Status FireTimer(store::Tx& tx, const DueTimer& timer, absl::Time now);
   paging::Page<v1::ConsiderationRecord> WithReviewStatus(
       paging::Page<v1::ConsiderationRecord> page, absl::Time now) const;

@@ -11,6 +11,16 @@ namespace signpost::orders {
 absl::Status OrdersHandler::Handle(const events::IncomingEvent& event,
                                    store::Tx& tx) {
   const v1::EventEnvelope& envelope = event.envelope;
+  if (envelope.has_victim_erased()) {
+    ASSIGN_OR_RETURN(int blanked,
+                     app_.EraseVictim(tx, ReferralId(envelope.referral_id()),
+                                      envelope.victim_erased().person_id()));
+    log::Info("victim erased",
+              {{"referral_id", envelope.referral_id()},
+               {"conditions_blanked", absl::StrCat(blanked)}},
+              TraceIdOf(event.traceparent));
+    return absl::OkStatus();
+  }
   if (!envelope.has_referral_triaged() && !envelope.has_referral_reassessed()) {
     return absl::OkStatus();
   }

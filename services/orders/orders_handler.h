@@ -1,6 +1,8 @@
-// Orders' event adapter: a ReferralTriaged or ReferralReassessed with
-// consideration flags opens review items (OrdersApp::OpenConsiderations) in
-// the consumer's transaction; every other event is ignored. Thread-safe.
+// Orders' event adapter: a ReferralTriaged or ReferralReassessed records the
+// referral and opens review items for its consideration flags
+// (OrdersApp::OpenConsiderations); a VictimErased (intake's topic) shreds the
+// referral's free text (OrdersApp::EraseVictim). Each runs in the consumer's
+// transaction; every other event is ignored. Thread-safe.
 #pragma once
 
 #include "absl/status/status.h"

@@ -155,7 +155,96 @@ CREATE INDEX considerations_queue
 CREATE INDEX considerations_open_all
   ON considerations(open, opened_at_ms, consideration_id);
 )sql",
-          store::kDataKeysMigration};
+          store::kDataKeysMigration,
+          R"sql(
+-- Issue 10. The referrals orders has seen, with the person each is about
+-- (from triage's decisions): unknown referral ids are NOT_FOUND, and free
+-- text is sealed under the person's data key.
+CREATE TABLE referrals (
+  referral_id TEXT PRIMARY KEY,
+  area_code TEXT NOT NULL,
+  person_id TEXT NOT NULL DEFAULT '',
+  erased INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO referrals (referral_id, area_code)
+  SELECT referral_id, area_code FROM considerations;
+INSERT OR IGNORE INTO referrals (referral_id, area_code)
+  SELECT referral_id, area_code FROM orders;
+-- conditions_text is sealed: its format ('' = plaintext written before)
+-- and the owner of the data key it was sealed under.
+ALTER TABLE orders ADD COLUMN conditions_format TEXT NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN conditions_owner TEXT NOT NULL DEFAULT '';
+)sql"};
+}
+
+absl::Status RecordReferral(Tx& tx, const ReferralId& referral_id,
+                            absl::string_view area_code,
+                            absl::string_view person_id) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("INSERT INTO referrals (referral_id, area_code, person_id) "
+                 "VALUES (?,?,?) ON CONFLICT(referral_id) DO UPDATE SET "
+                 "area_code = excluded.area_code, person_id = CASE WHEN "
+                 "referrals.erased = 0 AND excluded.person_id != '' THEN "
+                 "excluded.person_id ELSE referrals.person_id END"));
+  q.Bind(1, referral_id.value()).Bind(2, area_code).Bind(3, person_id);
+  return q.Run();
+}
+
+absl::StatusOr<std::optional<KnownReferral>> FindReferral(
+    Tx& tx, const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT area_code, person_id, erased FROM "
+                              "referrals WHERE referral_id = ?"));
+  q.Bind(1, referral_id.value());
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::nullopt;
+  return KnownReferral{q.ColumnText(0), q.ColumnText(1), q.ColumnInt(2) != 0};
+}
+
+absl::StatusOr<ErasedText> EraseReferralFreeText(
+    Tx& tx, const ReferralId& referral_id) {
+  ErasedText erased;
+  ASSIGN_OR_RETURN(Statement owners,
+                   tx.Prepare("SELECT DISTINCT conditions_owner FROM orders "
+                              "WHERE referral_id = ? AND conditions_owner != "
+                              "''"));
+  owners.Bind(1, referral_id.value());
+  RETURN_IF_ERROR(ForEachRow(owners, [&](const Statement& row) {
+    erased.owners.push_back(row.ColumnText(0));
+  }));
+  ASSIGN_OR_RETURN(
+      Statement blank,
+      tx.Prepare("UPDATE orders SET conditions_text = '', conditions_format "
+                 "= '', conditions_owner = '' WHERE referral_id = ? AND "
+                 "(length(conditions_text) > 0 OR conditions_owner != '')"));
+  blank.Bind(1, referral_id.value());
+  RETURN_IF_ERROR(blank.Run());
+  erased.blanked = static_cast<int>(tx.Changes());
+  // Kept as a tombstone so that a decision arriving later (triage's topic is
+  // not ordered with intake's) does not link the person again.
+  ASSIGN_OR_RETURN(
+      Statement unlink,
+      tx.Prepare("INSERT INTO referrals (referral_id, area_code, person_id, "
+                 "erased) VALUES (?, '', '', 1) ON CONFLICT(referral_id) DO "
+                 "UPDATE SET person_id = '', erased = 1"));
+  unlink.Bind(1, referral_id.value());
+  RETURN_IF_ERROR(unlink.Run());
+  return erased;
+}
+
+absl::StatusOr<StoredText> LoadConditionsText(Tx& tx, const OrderId& order_id) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT conditions_text, conditions_format, "
+                              "conditions_owner FROM orders WHERE "
+                              "order_id = ?"));
+  q.Bind(1, order_id.value());
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) {
+    return absl::NotFoundError(
+        absl::StrCat("order ", order_id.value(), " not found"));
+  }
+  return StoredText{q.ColumnBlob(0), q.ColumnText(1), q.ColumnText(2)};
 }
 
 absl::StatusOr<v1::Order> LoadOrder(Tx& tx, const OrderId& order_id) {
@@ -191,22 +280,32 @@ absl::StatusOr<v1::Order> LoadOrderWithTimers(Tx& tx, const OrderId& order_id) {
   return order;
 }
 
-absl::Status SaveOrder(Tx& tx, v1::Order order, absl::Time now) {
-  std::string conditions_text = order.terms().conditions_text();
+absl::Status SaveOrder(Tx& tx, v1::Order order, absl::Time now,
+                       const std::optional<StoredText>& conditions) {
+  if (!order.terms().conditions_text().empty() && !conditions.has_value()) {
+    return absl::InternalError("order conditions text must be sealed");
+  }
   order.mutable_terms()->clear_conditions_text();
   order.clear_timers();
   *order.mutable_updated_at() = timeutil::ToTimestamp(now);
+  // A save without conditions keeps the stored ones (and how they were
+  // sealed).
   ASSIGN_OR_RETURN(
       Statement q,
       tx.Prepare("INSERT INTO orders (order_id, referral_id, order_type, "
                  "state, updated_at_ms, area_code, source, source_ref, "
-                 "order_blob, conditions_text) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                 "order_blob, conditions_text, conditions_format, "
+                 "conditions_owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
                  "ON CONFLICT(order_id) DO UPDATE SET state=excluded.state, "
                  "updated_at_ms=excluded.updated_at_ms, "
                  "order_blob=excluded.order_blob, "
-                 "conditions_text=CASE WHEN excluded.conditions_text != '' "
-                 "THEN excluded.conditions_text "
-                 "ELSE orders.conditions_text END"));
+                 "conditions_text=CASE WHEN ?13 THEN excluded.conditions_text "
+                 "ELSE orders.conditions_text END, "
+                 "conditions_format=CASE WHEN ?13 THEN "
+                 "excluded.conditions_format ELSE orders.conditions_format "
+                 "END, "
+                 "conditions_owner=CASE WHEN ?13 THEN "
+                 "excluded.conditions_owner ELSE orders.conditions_owner END"));
   q.Bind(1, order.order_id())
       .Bind(2, order.referral_id())
       .Bind(3, static_cast<int64_t>(order.order_type()))
@@ -216,8 +315,17 @@ absl::Status SaveOrder(Tx& tx, v1::Order order, absl::Time now) {
       .Bind(7, order.source())
       .Bind(8, order.source_ref())
       .BindBlob(9, order.SerializeAsString())
-      .Bind(10, conditions_text);
-  return q.Run();
+      .BindBlob(10, conditions ? conditions->value : "")
+      .Bind(11, conditions ? conditions->format : "")
+      .Bind(12, conditions ? conditions->owner : "")
+      .Bind(13, static_cast<int64_t>(conditions.has_value()));
+  RETURN_IF_ERROR(q.Run());
+  // The referral is one orders has seen from now on.
+  ASSIGN_OR_RETURN(Statement r, tx.Prepare("INSERT OR IGNORE INTO referrals "
+                                           "(referral_id, area_code) VALUES "
+                                           "(?,?)"));
+  r.Bind(1, order.referral_id()).Bind(2, order.area_code());
+  return r.Run();
 }
 
 absl::StatusOr<std::optional<OrderId>> FindImportedOrder(
@@ -442,7 +550,13 @@ absl::StatusOr<bool> InsertConsideration(Tx& tx, const ConsiderationId& id,
       .Bind(4, area_code)
       .Bind(5, Ms(opened_at));
   RETURN_IF_ERROR(q.Run());
-  return tx.Changes() != 0;
+  const bool inserted = tx.Changes() != 0;
+  ASSIGN_OR_RETURN(Statement r, tx.Prepare("INSERT OR IGNORE INTO referrals "
+                                           "(referral_id, area_code) VALUES "
+                                           "(?,?)"));
+  r.Bind(1, referral_id.value()).Bind(2, area_code);
+  RETURN_IF_ERROR(r.Run());
+  return inserted;
 }
 
 absl::StatusOr<v1::ConsiderationRecord> LoadConsideration(

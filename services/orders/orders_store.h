@@ -28,6 +28,48 @@ namespace signpost::orders {
 // The orders database schema, in order (after the shared migration).
 std::vector<std::string> OrdersMigrations();
 
+// The column whose free text is sealed (AAD "<order_id>/conditions_text").
+inline constexpr char kConditionsColumn[] = "conditions_text";
+
+// A free-text value as stored: sealed (format crypto::kSealedFieldFormat)
+// under the data key of `owner`, or plaintext written before sealing
+// (format "").
+struct StoredText {
+  std::string value;
+  std::string format;
+  std::string owner;
+};
+
+// --- referrals ------------------------------------------------------------
+
+// A referral orders has seen (in triage's decisions, or with an item or
+// order of its own).
+struct KnownReferral {
+  std::string area_code;
+  std::string person_id;  // "" when not known, or erased
+  bool erased = false;
+};
+
+// Records the referral of a decision: its area and person. A person erased
+// is not linked again.
+absl::Status RecordReferral(store::Tx& tx, const ReferralId& referral_id,
+                            absl::string_view area_code,
+                            absl::string_view person_id);
+absl::StatusOr<std::optional<KnownReferral>> FindReferral(
+    store::Tx& tx, const ReferralId& referral_id);
+// Erasure: unlinks the referral's person (for good) and blanks the sealed
+// free text of its orders. Returns the key owners those texts were sealed
+// under, and how many were blanked.
+struct ErasedText {
+  std::vector<std::string> owners;
+  int blanked = 0;
+};
+absl::StatusOr<ErasedText> EraseReferralFreeText(store::Tx& tx,
+                                                 const ReferralId& referral_id);
+// The order's conditions text as stored (value "" when there is none).
+absl::StatusOr<StoredText> LoadConditionsText(store::Tx& tx,
+                                              const OrderId& order_id);
+
 // --- orders ---------------------------------------------------------------
 
 // The stored order, without its timers. NOT_FOUND when unknown.
@@ -37,9 +79,12 @@ absl::StatusOr<v1::Order> LoadOrder(store::Tx& tx, const OrderId& order_id);
 absl::StatusOr<v1::Order> LoadOrderWithTimers(store::Tx& tx,
                                               const OrderId& order_id);
 // Inserts or updates `order` as of `now` (its updated_at). Its timers are
-// not saved (they are rows of their own); its conditions text goes to its
-// own column and is kept when a later save has none.
-absl::Status SaveOrder(store::Tx& tx, v1::Order order, absl::Time now);
+// not saved (they are rows of their own), nor its plaintext conditions
+// text: `conditions` (sealed by the caller) goes to its own column, and a
+// save without it keeps the stored one. INTERNAL when the order carries
+// conditions text but no sealed `conditions` is given (never plaintext).
+absl::Status SaveOrder(store::Tx& tx, v1::Order order, absl::Time now,
+                       const std::optional<StoredText>& conditions = {});
 // The order imported from `source` as `source_ref`, if any.
 absl::StatusOr<std::optional<OrderId>> FindImportedOrder(
     store::Tx& tx, absl::string_view source, absl::string_view source_ref);

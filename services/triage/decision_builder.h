@@ -55,6 +55,14 @@ class DecisionBuilder {
       d_->add_pathways(p);
     }
   }
+  // Takes `p` out of the decision; false when it was not there.
+  bool RemovePathway(v1::Pathway p) {
+    auto* pathways = d_->mutable_pathways();
+    auto it = std::find(pathways->begin(), pathways->end(), p);
+    if (it == pathways->end()) return false;
+    pathways->erase(it);
+    return true;
+  }
   void AddConsideration(v1::Consideration c) {
     if (std::find(d_->considerations().begin(), d_->considerations().end(),
                   c) == d_->considerations().end()) {

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
           return 2;
         }
         log::Info("policy loaded", {{"policy_version", (*policy)->version()}});
-        triage::TriageApp app(host.db(), *policy);
+        triage::TriageApp app(host.db(), *policy, host.person_keys());
         triage::TriageHandler handler(app);
         triage::TriageServiceImpl api(
             app, [&host] { host.relay().Notify(); }, gate);

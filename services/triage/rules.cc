@@ -73,9 +73,11 @@ class Evaluation {
     RouteHateCrime();
     RouteRestorativeJustice();
     RouteGeneral();
+    ApplyPathwayConsents();
     GrantEnhancedRights();
     MatchLanguage();
     ApplyConsent();
+    ApplyWithdrawal();
     SetPriority();
     AddDeadlines(policy_, f_, d_, b_);
     return std::move(d_);
@@ -402,39 +404,76 @@ class Evaluation {
     }
   }
 
-  // RJ: restorative justice proceeds only with both consents.
+  // RJ: restorative justice proceeds only with both consents. Until both
+  // parties have given it there is no pathway (advocacy must not offer a
+  // facilitator); the decision says what it waits for.
   void RouteRestorativeJustice() {
     const v1::Consent& consent = f_.consent();
     if (!consent.rj_requested() || !b_.On("RJ")) return;
-    if (consent.rj_victim_consent() == v1::CONSENT_STATUS_REFUSED ||
-        consent.rj_offender_consent() == v1::CONSENT_STATUS_REFUSED) {
+    const v1::ConsentStatus victim = consent.rj_victim_consent();
+    const v1::ConsentStatus offender = consent.rj_offender_consent();
+    const bool victim_stopped = Stopped(victim);
+    const bool offender_stopped = Stopped(offender);
+    if (victim_stopped || offender_stopped) {
       b_.Fire("RJ",
-              "restorative justice requested but a party has refused or "
-              "withdrawn consent: stopped");
+              absl::StrCat(
+                  "restorative justice stopped: ",
+                  victim_stopped ? ConsentWord("victim", victim) : "",
+                  victim_stopped && offender_stopped ? " and " : "",
+                  offender_stopped ? ConsentWord("offender", offender) : ""));
       return;
     }
-    b_.AddPathway(v1::PATHWAY_RESTORATIVE_JUSTICE, "RJ");
-    bool victim_ok = consent.rj_victim_consent() == v1::CONSENT_STATUS_GIVEN;
-    bool offender_ok =
-        consent.rj_offender_consent() == v1::CONSENT_STATUS_GIVEN;
-    d_.set_rj_awaiting_consent(!(victim_ok && offender_ok));
-    b_.Fire("RJ",
-            victim_ok && offender_ok
-                ? std::string("restorative justice: both consents recorded")
-                : absl::StrCat("restorative justice: waiting for ",
+    const bool victim_ok = victim == v1::CONSENT_STATUS_GIVEN;
+    const bool offender_ok = offender == v1::CONSENT_STATUS_GIVEN;
+    if (victim_ok && offender_ok) {
+      b_.AddPathway(v1::PATHWAY_RESTORATIVE_JUSTICE, "RJ");
+      b_.Fire("RJ", "restorative justice: victim and offender consent given");
+      return;
+    }
+    d_.set_rj_awaiting_consent(true);
+    b_.Fire("RJ", absl::StrCat("restorative justice requested, waiting for ",
                                !victim_ok && !offender_ok
                                    ? "victim and offender"
                                    : (!victim_ok ? "victim" : "offender"),
-                               " consent"));
+                               " consent: no pathway until both are given"));
   }
 
-  // GENERAL: nothing else applies (and the assessment is not pending).
+  static bool Stopped(v1::ConsentStatus s) {
+    return s == v1::CONSENT_STATUS_REFUSED || s == v1::CONSENT_STATUS_WITHDRAWN;
+  }
+
+  static std::string ConsentWord(absl::string_view party, v1::ConsentStatus s) {
+    return absl::StrCat(
+        party, " consent ",
+        s == v1::CONSENT_STATUS_WITHDRAWN ? "withdrawn" : "refused");
+  }
+
+  // GENERAL: nothing else applies (and the assessment is not pending). A
+  // referral waiting for RJ consent has a pathway in prospect, so general
+  // support is not offered in its place.
   void RouteGeneral() {
-    if (d_.pathways_size() == 0 &&
+    if (d_.pathways_size() == 0 && !d_.rj_awaiting_consent() &&
         d_.status() != v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE &&
         b_.On("GENERAL")) {
       b_.AddPathway(v1::PATHWAY_GENERAL_SUPPORT, "GENERAL");
       b_.Fire("GENERAL", "no specialist pathway applies: general support");
+    }
+  }
+
+  // CONSENT-PATHWAY: the victim may refuse or withdraw consent for one
+  // service only; that pathway leaves the decision and the rest stand. It
+  // runs after GENERAL so that general support does not replace a service
+  // the victim declined.
+  void ApplyPathwayConsents() {
+    for (const v1::PathwayConsent& pc : f_.consent().pathway_consents()) {
+      if (!Stopped(pc.status())) continue;
+      if (!b_.RemovePathway(pc.pathway())) continue;
+      b_.Fire(
+          "CONSENT-PATHWAY",
+          absl::StrCat(PathwayName(pc.pathway()), " removed: consent ",
+                       pc.status() == v1::CONSENT_STATUS_WITHDRAWN ? "withdrawn"
+                                                                   : "refused",
+                       " for this pathway"));
     }
   }
 
@@ -488,6 +527,31 @@ class Evaluation {
                            "MARAC proceeds on legal basis ",
                            cfg_.legal_basis_without_consent())
             : std::string("referral consent not given: no partner referral"));
+  }
+
+  // WITHDRAWN: the victim withdrew consent or the referrer cancelled. Every
+  // partner referral stops (no pathways, nothing awaited); a MARAC referral
+  // continues on its legal basis (DPA 2018 Sch 1 para 18), which is recorded.
+  // Considerations and the safeguarding flag stay: they are statutory duties,
+  // not services the victim consented to.
+  void ApplyWithdrawal() {
+    if (f_.withdrawn() == v1::WITHDRAWAL_REASON_UNSPECIFIED) return;
+    d_.set_status(v1::REFERRAL_STATUS_WITHDRAWN);
+    d_.clear_pathways();
+    d_.set_rj_awaiting_consent(false);
+    const std::string why = absl::AsciiStrToLower(ShortName(
+        v1::WithdrawalReason_Name(f_.withdrawn()), "WITHDRAWAL_REASON_"));
+    if (d_.marac()) {
+      d_.set_legal_basis(cfg_.legal_basis_without_consent());
+      b_.Fire("WITHDRAWN",
+              absl::StrCat("referral withdrawn (", why,
+                           "): partner referrals stop; MARAC proceeds on "
+                           "legal basis ",
+                           cfg_.legal_basis_without_consent()));
+    } else {
+      b_.Fire("WITHDRAWN", absl::StrCat("referral withdrawn (", why,
+                                        "): partner referrals stop"));
+    }
   }
 
   void SetPriority() {

@@ -68,6 +68,16 @@ const access::ReferralRule& OverrideRule() {
   return *rule;
 }
 
+// Who may read the override reasons (free text): as OverrideRisk, and
+// Signpost's oversight.
+const access::ReferralRule& ReasonRule() {
+  static const auto* rule =
+      new access::ReferralRule{true,
+                               {v1::ROLE_MARAC_COORDINATOR},
+                               {v1::ROLE_OPERATOR, v1::ROLE_AUDITOR}};
+  return *rule;
+}
+
 std::optional<access::ReferralScope> ScopeOf(
     const std::optional<ReferralRecord>& referral) {
   if (!referral.has_value()) return std::nullopt;
@@ -75,7 +85,17 @@ std::optional<access::ReferralScope> ScopeOf(
                                referral->facts.area_code()};
 }
 
+// The AAD row id of a version's override reason.
+std::string ReasonRowId(const ReferralId& referral_id, int version) {
+  return absl::StrCat(referral_id.value(), "/", version);
+}
+
 }  // namespace
+
+std::string TriageApp::KeyOwner(const ReferralId& referral_id,
+                                const v1::ReferralFacts& facts) {
+  return facts.person_id().empty() ? referral_id.value() : facts.person_id();
+}
 
 absl::StatusOr<v1::ReferralTriaged> TriageApp::TriageReceived(
     store::Tx& tx, const v1::EventEnvelope& received,
@@ -87,7 +107,7 @@ absl::StatusOr<v1::ReferralTriaged> TriageApp::TriageReceived(
   DecisionRecord record{
       Decide(*policy_, facts, history), timeutil::NowMillis(), kCauseReceived,
       /*practitioner_id=*/"",
-      /*override_reason=*/"",           received.event_id(),
+      /*override_reason=*/{},           received.event_id(),
       /*practitioner_agency=*/""};
   record.decision.set_version(1);
   RETURN_IF_ERROR(store_.InsertFacts(tx, referral_id, facts));
@@ -99,6 +119,76 @@ absl::StatusOr<v1::ReferralTriaged> TriageApp::TriageReceived(
   *out.mutable_referral_triaged() = record.decision;
   RETURN_IF_ERROR(Emit(tx, out, record.decided_at, traceparent));
   return std::move(record.decision);
+}
+
+absl::StatusOr<std::optional<v1::DecisionVersion>> TriageApp::RedecideFromEvent(
+    store::Tx& tx, const v1::EventEnvelope& event, const char* cause,
+    const std::function<void(v1::ReferralFacts&)>& change,
+    const std::string& traceparent) {
+  const ReferralId referral_id(event.referral_id());
+  ASSIGN_OR_RETURN(std::optional<ReferralRecord> referral,
+                   store_.FindReferral(tx, referral_id));
+  if (!referral.has_value()) return std::optional<v1::DecisionVersion>();
+  change(referral->facts);
+  ASSIGN_OR_RETURN(
+      v1::ReferralTriaged decision,
+      DecideNextVersion(tx, referral_id, *referral, referral->override_risk));
+  RETURN_IF_ERROR(store_.UpdateFacts(tx, referral_id, referral->facts));
+  DecisionRecord record{std::move(decision),       timeutil::NowMillis(), cause,
+                        /*practitioner_id=*/"",
+                        /*override_reason=*/{},    event.event_id(),
+                        /*practitioner_agency=*/""};
+  ASSIGN_OR_RETURN(v1::DecisionVersion v,
+                   RecordNewVersion(tx, referral_id, *referral, record,
+                                    /*audit=*/nullptr, &event, traceparent));
+  return std::optional<v1::DecisionVersion>(std::move(v));
+}
+
+absl::StatusOr<std::optional<v1::DecisionVersion>> TriageApp::ConsentUpdated(
+    store::Tx& tx, const v1::EventEnvelope& event,
+    const std::string& traceparent) {
+  // The event carries the consent as it now stands (not a delta), so a
+  // redelivery or a reordering within the referral cannot mix two states.
+  const v1::Consent& consent = event.consent_updated().consent();
+  return RedecideFromEvent(
+      tx, event, kCauseConsent,
+      [&consent](v1::ReferralFacts& facts) {
+        *facts.mutable_consent() = consent;
+      },
+      traceparent);
+}
+
+absl::StatusOr<std::optional<v1::DecisionVersion>> TriageApp::Withdrawn(
+    store::Tx& tx, const v1::EventEnvelope& event,
+    const std::string& traceparent) {
+  v1::WithdrawalReason reason = event.referral_withdrawn().reason();
+  // A withdrawal without a reason is still a withdrawal: the rules key on
+  // "not UNSPECIFIED".
+  if (reason == v1::WITHDRAWAL_REASON_UNSPECIFIED) {
+    reason = v1::WITHDRAWAL_REASON_OTHER;
+  }
+  return RedecideFromEvent(
+      tx, event, kCauseWithdrawn,
+      [reason](v1::ReferralFacts& facts) { facts.set_withdrawn(reason); },
+      traceparent);
+}
+
+absl::StatusOr<ErasureResult> TriageApp::EraseVictim(
+    store::Tx& tx, const v1::EventEnvelope& event) {
+  const ReferralId referral_id(event.referral_id());
+  const std::string& person_id = event.victim_erased().person_id();
+  ErasureResult result;
+  if (!person_id.empty()) {
+    ASSIGN_OR_RETURN(result.key_destroyed, keys_->Destroy(tx, person_id));
+    ASSIGN_OR_RETURN(result.history_deleted,
+                     store_.DeleteVictimHistory(tx, person_id));
+  }
+  // Reasons sealed while the referral had no person used its own key.
+  ASSIGN_OR_RETURN(bool own_key, keys_->Destroy(tx, referral_id.value()));
+  result.key_destroyed = result.key_destroyed || own_key;
+  ASSIGN_OR_RETURN(result.reasons_blanked,
+                   store_.EraseReferralFreeText(tx, referral_id));
+  return result;
 }
 
 absl::StatusOr<v1::DecisionVersion> TriageApp::Reassess(
@@ -117,10 +207,10 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::Reassess(
     RETURN_IF_ERROR(store_.UpdateFacts(tx, r.referral_id, referral.facts));
     DecisionRecord record{std::move(decision),       timeutil::NowMillis(),
                           kCauseReassessment,        r.practitioner_id,
-                          /*override_reason=*/"",    /*cause_event_id=*/"",
+                          /*override_reason=*/{},    /*cause_event_id=*/"",
                           caller.agency_id().value()};
     return RecordNewVersion(tx, r.referral_id, referral, record,
-                            /*audit=*/nullptr, traceparent);
+                            /*audit=*/nullptr, /*cause=*/nullptr, traceparent);
   });
 }
 
@@ -136,13 +226,23 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::OverrideRisk(
     ASSIGN_OR_RETURN(v1::ReferralTriaged decision,
                      DecideNextVersion(tx, j.referral_id, referral, over));
     RETURN_IF_ERROR(store_.UpdateOverride(tx, j.referral_id, over));
-    DecisionRecord record{std::move(decision),
-                          timeutil::NowMillis(),
-                          kCauseOverride,
-                          j.practitioner_id,
-                          j.reason,
-                          /*cause_event_id=*/"",
-                          caller.agency_id().value()};
+    // The reason is free text about the victim's situation: sealed with the
+    // person's data key, so erasing the person shreds it.
+    const int version = decision.version();
+    ASSIGN_OR_RETURN(
+        std::string key,
+        keys_->GetOrCreate(tx, KeyOwner(j.referral_id, referral.facts)));
+    ASSIGN_OR_RETURN(std::string sealed,
+                     crypto::SealField(key, ReasonRowId(j.referral_id, version),
+                                       kOverrideReasonColumn, j.reason));
+    DecisionRecord record{
+        std::move(decision),
+        timeutil::NowMillis(),
+        kCauseOverride,
+        j.practitioner_id,
+        StoredText{std::move(sealed), crypto::kSealedFieldFormat},
+        /*cause_event_id=*/"",
+        caller.agency_id().value()};
     v1::EventEnvelope audit =
         events::NewEnvelope("triage", j.referral_id.value());
     v1::RiskOverridden* o = audit.mutable_risk_overridden();
@@ -152,7 +252,7 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::OverrideRisk(
     o->set_to_risk(record.decision.risk());
     o->set_decision_version(record.decision.version());
     return RecordNewVersion(tx, j.referral_id, referral, record, &audit,
-                            traceparent);
+                            /*cause=*/nullptr, traceparent);
   });
 }
 
@@ -163,6 +263,42 @@ absl::StatusOr<std::vector<v1::DecisionVersion>> TriageApp::GetDecision(
         RETURN_IF_ERROR(
             LoadReferral(tx, caller, ReadRule(), referral_id).status());
         return store_.ListDecisionVersions(tx, referral_id);
+      });
+}
+
+absl::StatusOr<std::vector<std::pair<int, std::string>>>
+TriageApp::OverrideReasons(const access::Principal& caller,
+                           const ReferralId& referral_id) {
+  return db_.Read(
+      [&](store::Tx& tx)
+          -> absl::StatusOr<std::vector<std::pair<int, std::string>>> {
+        ASSIGN_OR_RETURN(ReferralRecord referral,
+                         LoadReferral(tx, caller, ReasonRule(), referral_id));
+        ASSIGN_OR_RETURN(auto stored,
+                         store_.ListOverrideReasons(tx, referral_id));
+        std::vector<std::pair<int, std::string>> reasons;
+        if (stored.empty()) return reasons;
+        std::optional<std::string> key;
+        for (auto& [version, text] : stored) {
+          if (text.format.empty()) {  // plaintext, written before sealing
+            reasons.emplace_back(version, std::move(text.value));
+            continue;
+          }
+          if (text.format != crypto::kSealedFieldFormat) {
+            return absl::DataLossError(absl::StrCat(
+                "unknown override_reason format '", text.format, "'"));
+          }
+          if (!key.has_value()) {
+            ASSIGN_OR_RETURN(
+                key, keys_->Get(tx, KeyOwner(referral_id, referral.facts)));
+          }
+          ASSIGN_OR_RETURN(
+              std::string plain,
+              crypto::OpenField(*key, ReasonRowId(referral_id, version),
+                                kOverrideReasonColumn, text.value));
+          reasons.emplace_back(version, std::move(plain));
+        }
+        return reasons;
       });
 }
 
@@ -209,15 +345,16 @@ absl::StatusOr<v1::ReferralTriaged> TriageApp::DecideNextVersion(
 absl::StatusOr<v1::DecisionVersion> TriageApp::RecordNewVersion(
     store::Tx& tx, const ReferralId& referral_id,
     const ReferralRecord& referral, const DecisionRecord& record,
-    v1::EventEnvelope* audit, const std::string& traceparent) {
+    v1::EventEnvelope* audit, const v1::EventEnvelope* cause,
+    const std::string& traceparent) {
   RETURN_IF_ERROR(store_.InsertDecision(tx, referral_id, record));
   RETURN_IF_ERROR(store_.RecordVictimReferral(tx, referral_id, referral.facts,
                                               record.decision.marac()));
   if (audit != nullptr) {
     RETURN_IF_ERROR(Emit(tx, *audit, record.decided_at, traceparent));
   }
-  v1::EventEnvelope out =
-      events::NewEnvelope("triage", referral_id.value(), audit);
+  v1::EventEnvelope out = events::NewEnvelope("triage", referral_id.value(),
+                                              audit != nullptr ? audit : cause);
   v1::ReferralReassessed* r = out.mutable_referral_reassessed();
   *r->mutable_decision() = record.decision;
   r->set_previous_risk(referral.latest.risk());

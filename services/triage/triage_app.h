@@ -7,13 +7,16 @@
 // immutable snapshot).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/access/authz.h"
+#include "common/crypto/person_keys.h"
 #include "common/ids/ids.h"
 #include "common/paging/page.h"
 #include "common/store/database.h"
@@ -48,16 +51,48 @@ struct RiskJudgement {
   std::string reason;  // free text: stored, never emitted
 };
 
+// What one VictimErased did in triage (counts only: for the log).
+struct ErasureResult {
+  bool key_destroyed = false;
+  int reasons_blanked = 0;
+  int history_deleted = 0;
+};
+
 class TriageApp {
  public:
-  TriageApp(store::Database& db, std::shared_ptr<const Policy> policy)
-      : db_(db), policy_(std::move(policy)) {}
+  // `keys` (required) seals free text with the person's data key.
+  TriageApp(store::Database& db, std::shared_ptr<const Policy> policy,
+            std::shared_ptr<const crypto::PersonKeys> keys)
+      : db_(db), policy_(std::move(policy)), keys_(std::move(keys)) {}
 
   // Decides the first version for a ReferralReceived `received`, inside the
   // consumer's `tx`, and emits ReferralTriaged (caused by `received`).
   absl::StatusOr<v1::ReferralTriaged> TriageReceived(
       store::Tx& tx, const v1::EventEnvelope& received,
       const std::string& traceparent);
+
+  // ConsentUpdated (`event`, inside the consumer's `tx`): the referral's
+  // consent becomes the event's and a new version is decided (cause
+  // CONSENT), emitting ReferralReassessed caused by `event`. nullopt, and
+  // nothing written, for a referral triage has not decided.
+  absl::StatusOr<std::optional<v1::DecisionVersion>> ConsentUpdated(
+      store::Tx& tx, const v1::EventEnvelope& event,
+      const std::string& traceparent);
+
+  // ReferralWithdrawn: the facts record the reason and a new version is
+  // decided (cause WITHDRAWN: status WITHDRAWN, MARAC kept on its legal
+  // basis). nullopt for a referral triage has not decided.
+  absl::StatusOr<std::optional<v1::DecisionVersion>> Withdrawn(
+      store::Tx& tx, const v1::EventEnvelope& event,
+      const std::string& traceparent);
+
+  // VictimErased: destroys the person's data key (and the referral's own,
+  // used when it had no person), blanks the referral's override reasons,
+  // unlinks the person from its facts and deletes their victim history.
+  // Coded decisions stay. Idempotent; a referral triage never saw erases
+  // whatever it has of the person.
+  absl::StatusOr<ErasureResult> EraseVictim(store::Tx& tx,
+                                            const v1::EventEnvelope& event);
 
   // A new version from new facts; emits ReferralReassessed. NOT_FOUND for a
   // referral without a decision.
@@ -76,9 +111,13 @@ class TriageApp {
 
   // Every decision version, oldest first: for the referrer, the MARAC
   // coordinator and police of the referral's area, operators and auditors.
-  // NOT_FOUND when there is none (to operators and auditors; others are
-  // refused alike for unknown and not-theirs).
+  // NOT_FOUND when there is none, for every caller.
   absl::StatusOr<std::vector<v1::DecisionVersion>> GetDecision(
+      const access::Principal& caller, const ReferralId& referral_id);
+
+  // The override reasons of the referral's versions, opened, by version
+  // (not on the API: for audit and tests). As OverrideRisk for who may.
+  absl::StatusOr<std::vector<std::pair<int, std::string>>> OverrideReasons(
       const access::Principal& caller, const ReferralId& referral_id);
 
   // One page of the area's referrals heading for MARAC, oldest decision
@@ -101,14 +140,26 @@ class TriageApp {
       store::Tx& tx, const ReferralId& referral_id,
       const ReferralRecord& referral, const RiskOverride& override_risk);
   // Persists `record` (a version after `referral.latest`) and emits `audit`
-  // (if set), then ReferralReassessed (caused by `audit`).
+  // (if set), then ReferralReassessed (caused by `audit`, else by `cause`).
   absl::StatusOr<v1::DecisionVersion> RecordNewVersion(
       store::Tx& tx, const ReferralId& referral_id,
       const ReferralRecord& referral, const DecisionRecord& record,
-      v1::EventEnvelope* audit, const std::string& traceparent);
+      v1::EventEnvelope* audit, const v1::EventEnvelope* cause,
+      const std::string& traceparent);
+  // A new version from changed facts carried by a consumed `event` (consent,
+  // withdrawal): the referral's override stays in force.
+  absl::StatusOr<std::optional<v1::DecisionVersion>> RedecideFromEvent(
+      store::Tx& tx, const v1::EventEnvelope& event, const char* cause,
+      const std::function<void(v1::ReferralFacts&)>& change,
+      const std::string& traceparent);
+  // The data key owner of a referral's free text: its person, or the
+  // referral itself when it has none.
+  static std::string KeyOwner(const ReferralId& referral_id,
+                              const v1::ReferralFacts& facts);
 
   store::Database& db_;
   const std::shared_ptr<const Policy> policy_;
+  const std::shared_ptr<const crypto::PersonKeys> keys_;
   TriageStore store_;
 };
 

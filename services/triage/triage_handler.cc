@@ -1,24 +1,76 @@
 #include "services/triage/triage_handler.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/ids/ids.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
 
 namespace signpost::triage {
+namespace {
+
+// Logs a new version from a consumed event, or that the referral is not
+// one triage decided (ids and codes only).
+void LogRedecided(const char* what, const events::IncomingEvent& event,
+                  const std::optional<v1::DecisionVersion>& v) {
+  const std::string& referral_id = event.envelope.referral_id();
+  if (!v.has_value()) {
+    // Triage consumes the intake topic in order per referral, so this is a
+    // referral intake never routed (a linked one) or one triaged before
+    // this database: there is no decision to change.
+    log::Info(
+        absl::StrCat(what,
+                     " for a referral triage has not decided: "
+                     "ignored"),
+        {{"referral_id", referral_id}, {"event_id", event.envelope.event_id()}},
+        TraceIdOf(event.traceparent));
+    return;
+  }
+  log::Info(what,
+            {{"referral_id", referral_id},
+             {"version", absl::StrCat(v->version())},
+             {"status", v1::ReferralStatus_Name(v->decision().status())}},
+            TraceIdOf(event.traceparent));
+}
+
+}  // namespace
 
 absl::Status TriageHandler::Handle(const events::IncomingEvent& event,
                                    store::Tx& tx) {
-  if (!event.envelope.has_referral_received()) return absl::OkStatus();
+  const v1::EventEnvelope& envelope = event.envelope;
+  if (envelope.has_consent_updated()) {
+    ASSIGN_OR_RETURN(std::optional<v1::DecisionVersion> v,
+                     app_.ConsentUpdated(tx, envelope, event.traceparent));
+    LogRedecided("consent updated", event, v);
+    return absl::OkStatus();
+  }
+  if (envelope.has_referral_withdrawn()) {
+    ASSIGN_OR_RETURN(std::optional<v1::DecisionVersion> v,
+                     app_.Withdrawn(tx, envelope, event.traceparent));
+    LogRedecided("referral withdrawn", event, v);
+    return absl::OkStatus();
+  }
+  if (envelope.has_victim_erased()) {
+    ASSIGN_OR_RETURN(ErasureResult erased, app_.EraseVictim(tx, envelope));
+    log::Info("victim erased",
+              {{"referral_id", envelope.referral_id()},
+               {"key_destroyed", erased.key_destroyed ? "yes" : "no"},
+               {"reasons_blanked", absl::StrCat(erased.reasons_blanked)},
+               {"history_deleted", absl::StrCat(erased.history_deleted)}},
+              TraceIdOf(event.traceparent));
+    return absl::OkStatus();
+  }
+  if (!envelope.has_referral_received()) return absl::OkStatus();
   ASSIGN_OR_RETURN(v1::ReferralTriaged decision,
-                   app_.TriageReceived(tx, event.envelope, event.traceparent));
+                   app_.TriageReceived(tx, envelope, event.traceparent));
   std::vector<std::string> rules;
   for (const auto& r : decision.reasons()) rules.push_back(r.rule_id());
   log::Info("referral triaged",
-            {{"referral_id", event.envelope.referral_id()},
+            {{"referral_id", envelope.referral_id()},
              {"risk", v1::RiskLevel_Name(decision.risk())},
              {"marac", decision.marac() ? "yes" : "no"},
              {"rules", absl::StrJoin(rules, ",")}},

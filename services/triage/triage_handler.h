@@ -1,6 +1,8 @@
-// Triage's event adapter: ReferralReceived in (decided by TriageApp in the
-// consumer's transaction), ReferralTriaged out via the outbox. Other event
-// types are ignored. Thread-safe (as TriageApp).
+// Triage's event adapter, for the intake topic: ReferralReceived (the first
+// decision, ReferralTriaged out), ConsentUpdated and ReferralWithdrawn (a new
+// version, ReferralReassessed out) and VictimErased (shred the person's data
+// here), each by TriageApp in the consumer's transaction. Other event types
+// are ignored. Thread-safe (as TriageApp).
 #pragma once
 
 #include "absl/status/status.h"

@@ -70,7 +70,12 @@ CREATE INDEX decisions_agenda
           R"sql(
 -- The authenticated agency a practitioner acted for (issue 9).
 ALTER TABLE decisions ADD COLUMN practitioner_agency TEXT NOT NULL DEFAULT '';
-)sql", store::kDataKeysMigration};
+)sql", store::kDataKeysMigration,
+          R"sql(
+-- Override reasons sealed with the person's data key (issue 10): the
+-- format of override_reason ('' = plaintext written before sealing).
+ALTER TABLE decisions ADD COLUMN override_reason_format TEXT NOT NULL DEFAULT '';
+)sql"};
 }
 
 absl::StatusOr<VictimHistory> TriageStore::LoadVictimHistory(
@@ -168,7 +173,8 @@ absl::Status TriageStore::InsertDecision(store::Tx& tx,
       tx.Prepare("INSERT INTO decisions (referral_id, version, decision, "
                  "policy_version, area_code, marac, decided_at_ms, "
                  "cause_event_id, cause, practitioner_id, override_reason, "
-                 "practitioner_agency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
+                 "practitioner_agency, override_reason_format) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
   insert.Bind(1, referral_id.value())
       .Bind(2, static_cast<int64_t>(d.version()))
       .BindBlob(3, d.SerializeAsString())
@@ -179,8 +185,9 @@ absl::Status TriageStore::InsertDecision(store::Tx& tx,
       .Bind(8, record.cause_event_id)
       .Bind(9, record.cause)
       .Bind(10, record.practitioner_id)
-      .Bind(11, record.override_reason)
-      .Bind(12, record.practitioner_agency);
+      .BindBlob(11, record.override_reason.value)
+      .Bind(12, record.practitioner_agency)
+      .Bind(13, record.override_reason.format);
   return insert.Run();
 }
 
@@ -203,6 +210,60 @@ absl::Status TriageStore::RecordVictimReferral(store::Tx& tx,
       .Bind(4, static_cast<int64_t>(marac))
       .Bind(5, static_cast<int64_t>(da));
   return h.Run();
+}
+
+absl::StatusOr<std::vector<std::pair<int, StoredText>>>
+TriageStore::ListOverrideReasons(store::Tx& tx,
+                                 const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("SELECT version, override_reason, override_reason_format "
+                 "FROM decisions WHERE referral_id = ? AND "
+                 "length(override_reason) > 0 ORDER BY version"));
+  q.Bind(1, referral_id.value());
+  std::vector<std::pair<int, StoredText>> reasons;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return reasons;
+    reasons.emplace_back(static_cast<int>(q.ColumnInt(0)),
+                         StoredText{q.ColumnBlob(1), q.ColumnText(2)});
+  }
+}
+
+absl::StatusOr<int> TriageStore::EraseReferralFreeText(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(
+      store::Statement blank,
+      tx.Prepare("UPDATE decisions SET override_reason = '', "
+                 "override_reason_format = '' WHERE referral_id = ? AND "
+                 "length(override_reason) > 0"));
+  blank.Bind(1, referral_id.value());
+  RETURN_IF_ERROR(blank.Run());
+  const int blanked = static_cast<int>(tx.Changes());
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("SELECT facts FROM referral_facts WHERE referral_id = ?"));
+  q.Bind(1, referral_id.value());
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (row) {
+    v1::ReferralFacts facts;
+    if (!facts.ParseFromString(q.ColumnBlob(0))) return Unparsable("facts");
+    if (!facts.person_id().empty()) {
+      facts.clear_person_id();
+      RETURN_IF_ERROR(UpdateFacts(tx, referral_id, facts));
+    }
+  }
+  return blanked;
+}
+
+absl::StatusOr<int> TriageStore::DeleteVictimHistory(
+    store::Tx& tx, const std::string& person_id) const {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("DELETE FROM victim_history WHERE victim_ref = ?"));
+  q.Bind(1, person_id);
+  RETURN_IF_ERROR(q.Run());
+  return static_cast<int>(tx.Changes());
 }
 
 absl::StatusOr<std::vector<v1::DecisionVersion>>

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,6 +28,22 @@ namespace signpost::triage {
 inline constexpr char kCauseReceived[] = "RECEIVED";
 inline constexpr char kCauseReassessment[] = "REASSESSMENT";
 inline constexpr char kCauseOverride[] = "OVERRIDE";
+// Consent given or withdrawn after submission (ConsentUpdated).
+inline constexpr char kCauseConsent[] = "CONSENT";
+// The referral withdrawn or cancelled (ReferralWithdrawn).
+inline constexpr char kCauseWithdrawn[] = "WITHDRAWN";
+
+// The `override_reason` column's format: sealed with the person's data key
+// (crypto::kSealedFieldFormat), or "" for plaintext written before sealing
+// (still read as it is).
+inline constexpr char kOverrideReasonColumn[] = "override_reason";
+
+// A free-text value as the store holds it: sealed bytes and their format,
+// or plaintext with format "".
+struct StoredText {
+  std::string value;
+  std::string format;
+};
 
 // What triage holds for one referral: its facts, the override in force, and
 // its latest decision.
@@ -42,8 +59,10 @@ struct DecisionRecord {
   absl::Time decided_at;         // millisecond precision (the column's)
   std::string cause;             // kCause*
   std::string practitioner_id;   // "" for RECEIVED
-  std::string override_reason;   // free text: kept here only
-  std::string cause_event_id;    // the consumed event, for RECEIVED
+  // Free text, kept here only (sealed: the app seals it before InsertDecision
+  // and opens it after reading).
+  StoredText override_reason;
+  std::string cause_event_id;  // the consumed event, if any
   // The authenticated agency the practitioner acted for ("" for RECEIVED).
   std::string practitioner_agency;
 };
@@ -88,6 +107,21 @@ class TriageStore {
                                     const ReferralId& referral_id,
                                     const v1::ReferralFacts& facts,
                                     bool marac) const;
+
+  // The override reasons of the referral's versions that have one, by
+  // version, as stored.
+  absl::StatusOr<std::vector<std::pair<int, StoredText>>> ListOverrideReasons(
+      store::Tx& tx, const ReferralId& referral_id) const;
+
+  // Erasure: blanks every override reason of the referral and removes the
+  // person from its stored facts (so no later version re-links it). Returns
+  // how many reasons were blanked.
+  absl::StatusOr<int> EraseReferralFreeText(
+      store::Tx& tx, const ReferralId& referral_id) const;
+  // Erasure: deletes the person's victim history (the pseudonym index).
+  // Returns how many rows went.
+  absl::StatusOr<int> DeleteVictimHistory(store::Tx& tx,
+                                          const std::string& person_id) const;
 
   // Every decision version of the referral, oldest first (empty if none).
   absl::StatusOr<std::vector<v1::DecisionVersion>> ListDecisionVersions(

@@ -81,6 +81,79 @@ void BM_IntakeSubmitDurable(benchmark::State& state) {
 }
 BENCHMARK(BM_IntakeSubmitDurable)->Unit(benchmark::kMicrosecond);
 
+// The same durable submit, each referral about a different person (arg 0:
+// a new person, data key and blind-index entries each time) or the same one
+// (arg 1: found again by blind index, linking checked against their earlier
+// referrals).
+void BM_IntakeSubmitPeople(benchmark::State& state) {
+  testing::TempDir dir;
+  auto db = store::Database::Open(dir.File("intake.db"),
+                                  intake::IntakeStore::Migrations());
+  intake::IntakeApp app(**db, testing::TestPersonKeys(),
+                        intake::TestIntakeOptions());
+  v1::Referral referral =
+      testing::LoadExample("t01_strangulation_punjabi").referral();
+  const absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
+  const std::string tp = NewTraceparent();
+  const access::Principal caller = testing::PrincipalOf("police-wmp");
+  const bool same_person = state.range(0) == 1;
+  int64_t i = 0;
+  for (auto _ : state) {
+    if (!same_person) {
+      referral.mutable_personal()->set_full_name(
+          absl::StrCat("Bench Person ", i));
+      referral.mutable_victim()->set_victim_ref(absl::StrCat("B-", i));
+    }
+    auto out = app.SubmitReferral(caller, absl::StrCat("people-", i++),
+                                  referral, now, tp);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_IntakeSubmitPeople)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// EraseVictim for a person with 10 referrals: ten sealed referrals deleted,
+// the data key destroyed, the blind-index entries deleted, 20 events
+// written, and the WAL checkpointed. Compare with BM_IntakeSubmitDurable in
+// the same run.
+void BM_EraseVictim10(benchmark::State& state) {
+  testing::TempDir dir;
+  auto db = store::Database::Open(dir.File("intake.db"),
+                                  intake::IntakeStore::Migrations());
+  intake::IntakeApp app(**db, testing::TestPersonKeys(),
+                        intake::TestIntakeOptions());
+  v1::Referral referral =
+      testing::LoadExample("t01_strangulation_punjabi").referral();
+  const absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
+  const std::string tp = NewTraceparent();
+  const access::Principal police = testing::PrincipalOf("police-wmp");
+  const access::Principal op = testing::PrincipalOf("signpost-operator");
+  int64_t i = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    referral.mutable_personal()->set_full_name(
+        absl::StrCat("Erased Person ", i));
+    referral.mutable_victim()->set_victim_ref(absl::StrCat("E-", i));
+    ReferralId first;
+    for (int k = 0; k < 10; ++k) {
+      referral.mutable_reporting()->set_crime_reference(
+          absl::StrCat("22/", i, "/", k));
+      auto out = app.SubmitReferral(police, absl::StrCat("erase-", i, "-", k),
+                                    referral, now, tp);
+      if (k == 0 && out.ok()) first = out->referral_id;
+    }
+    ++i;
+    state.ResumeTiming();
+    auto erased =
+        app.EraseVictim(op, first, v1::ERASURE_GROUND_RIGHT_TO_ERASURE,
+                        "benchmark: the person asked", now, tp);
+    if (!erased.ok() || erased->referrals_erased != 10) {
+      state.SkipWithError("erasure did not erase 10 referrals");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_EraseVictim10)->Unit(benchmark::kMicrosecond);
+
 // The encryption inside each durable submit above: a fresh data key wrapped
 // by the KEK, and T1 sealed with it (AES-256-GCM). Compare with
 // BM_IntakeSubmitDurable in the same run for its share of a submit.

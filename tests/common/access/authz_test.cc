@@ -107,7 +107,7 @@ TEST_F(AuthorizerTest, RefusalsNameTheirRule) {
   }
 }
 
-TEST(ObjectRulesTest, ReferralAccessRefusesUnknownAndForeignAlike) {
+TEST(ObjectRulesTest, ReferralAccessRefusesForeignAndUnknownIsNotFound) {
   const Principal police = testing::PrincipalOf("police-wmp");
   const Principal ae = testing::PrincipalOf("nhs-lth-ae");
   const Principal marac = testing::PrincipalOf("marac-coordinator-wmp");
@@ -119,12 +119,14 @@ TEST(ObjectRulesTest, ReferralAccessRefusesUnknownAndForeignAlike) {
   EXPECT_TRUE(RequireReferralAccess(police, wmp, rule, "r").ok());
   EXPECT_TRUE(RequireReferralAccess(marac, wmp, rule, "r").ok());
   EXPECT_TRUE(RequireReferralAccess(op, wmp, rule, "r").ok());
-  // Another referrer and an unknown referral: the same refusal.
+  // Another referrer: refused. An unknown referral: NOT_FOUND to anyone.
   absl::Status foreign = RequireReferralAccess(ae, wmp, rule, "r");
-  absl::Status unknown = RequireReferralAccess(ae, std::nullopt, rule, "r");
   EXPECT_EQ(foreign.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(foreign, unknown);
   EXPECT_EQ(RuleOf(foreign), kRuleOwnReferral);
+  for (const Principal* caller : {&police, &ae, &marac, &op}) {
+    EXPECT_EQ(RequireReferralAccess(*caller, std::nullopt, rule, "r").code(),
+              absl::StatusCode::kNotFound);
+  }
   // MARAC of another area.
   EXPECT_EQ(RuleOf(RequireReferralAccess(marac, gmp, rule, "r")),
             kRuleOwnReferral);

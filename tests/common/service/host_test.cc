@@ -3,11 +3,6 @@
 // order and holds its deadline even with the cluster gone.
 #include "common/service/host.h"
 
-#include <unistd.h>
-
-#include "absl/strings/escaping.h"
-#include "common/crypto/keyring.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,11 +10,14 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/crypto/keyring.h"
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
+#include "common/store/data_key_store.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -35,7 +33,11 @@ class HostTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cluster_ = testing::StartEmbeddedKafka(1);
-    spec_ = {"hosttest", "127.0.0.1:0", events::kIntakeTopic, {}, {}};
+    spec_ = {"hosttest",
+             "127.0.0.1:0",
+             events::kIntakeTopic,
+             {},
+             {store::kDataKeysMigration}};
     DefineCommonFlags(config_, spec_);
     testing::MakeSigningKeys(dir_.path());
   }
@@ -50,11 +52,10 @@ class HostTest : public ::testing::Test {
     std::string key = "--event_signing_key=" + dir_.File("intake.key");
     std::string registry = "--access_registry=" + Registry();
     std::string kek = "--kek_file=" + KekFile();
-    const char* argv[] = {"hosttest",        db.c_str(),
-                          kafka.c_str(),     timeout.c_str(),
-                          key.c_str(),       "--grpc_address=127.0.0.1:0",
-                          "--dev_plaintext", registry.c_str(),
-                          kek.c_str()};
+    const char* argv[] = {
+        "hosttest",        db.c_str(),       kafka.c_str(),
+        timeout.c_str(),   key.c_str(),      "--grpc_address=127.0.0.1:0",
+        "--dev_plaintext", registry.c_str(), kek.c_str()};
     absl::Status parsed = config_.Parse(
         9, argv, [](const char*) -> const char* { return nullptr; });
     EXPECT_TRUE(parsed.ok()) << parsed;
@@ -249,11 +250,10 @@ TEST_F(HostTest, MissingOrBadEventKeysAreRefusedNamingTheFlag) {
   for (const Case& c : cases) {
     config::Config config("hosttest");
     DefineCommonFlags(config, spec_);
-    std::vector<std::string> args = {"hosttest",
-                                     "--kafka_bootstrap=127.0.0.1:1",
-                                     "--db_path=" + dir_.File("refused.db"),
-                                     "--access_registry=" + Registry(),
-                                     "--kek_file=" + KekFile()};
+    std::vector<std::string> args = {
+        "hosttest", "--kafka_bootstrap=127.0.0.1:1",
+        "--db_path=" + dir_.File("refused.db"),
+        "--access_registry=" + Registry(), "--kek_file=" + KekFile()};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     std::vector<const char*> argv;
     for (const std::string& a : args) argv.push_back(a.c_str());

@@ -95,9 +95,18 @@ class OrdersAppTest : public ::testing::Test {
     ASSERT_TRUE(cal.ok());
     OrdersApp::Options o;
     o.calendar = *cal;
+    o.person_keys = keys_;
     app_ = std::make_unique<OrdersApp>(*db_, o);
   }
+  // Makes `referral_id` known to orders as triage's decision does (about
+  // `person_id`, if any), with no considerations.
+  void Know(const std::string& referral_id, const std::string& person_id = "") {
+    events::IncomingEvent e = Triaged(referral_id, {});
+    e.envelope.mutable_referral_triaged()->set_person_id(person_id);
+    ASSERT_TRUE(Consume(e).ok());
+  }
   absl::StatusOr<v1::Order> Apply(v1::OrderType type) {
+    Know(referral_);
     Application app;
     app.order_type = type;
     app.actor = "pc-1";
@@ -174,6 +183,7 @@ class OrdersAppTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::shared_ptr<const crypto::PersonKeys> keys_ = testing::TestPersonKeys();
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<OrdersApp> app_;
   std::string referral_ = NewUuid();
@@ -302,6 +312,7 @@ TEST_F(OrdersAppTest,
   imp.terms.set_conditions_text("not to go within 100m of the school");
   imp.area_code = "WMP";
   imp.actor = "pc-1";
+  Know(referral_);
   const ReferralId referral(referral_);
   auto first = app_->ImportOrder(police_, referral, imp, t0_, NewTraceparent());
   auto again = app_->ImportOrder(police_, referral, imp, t0_ + absl::Hours(1),
@@ -672,16 +683,14 @@ TEST_F(OrdersAppTest, PoliceOfAnotherAreaCannotDecideOrListAReviewItem) {
       "RecordConsideration");
   ExpectOwnAreaRefusal(app_->ListReviewQueue(gmp_, "WMP", t0_).status(),
                        "ListReviewQueue");
-  // Another area's referral lists as an unknown one does: empty, so the
-  // answer does not say that the referral exists.
-  {
-    auto foreign = app_->ListConsiderationsOf(gmp_, ReferralId(referral_), t0_);
-    ASSERT_TRUE(foreign.ok()) << foreign.status();
-    EXPECT_TRUE(foreign->items.empty());
-    auto unknown = app_->ListConsiderationsOf(gmp_, ReferralId(NewUuid()), t0_);
-    ASSERT_TRUE(unknown.ok()) << unknown.status();
-    EXPECT_TRUE(unknown->items.empty());
-  }
+  // Another area's referral is refused; an unknown one is NOT_FOUND.
+  ExpectOwnAreaRefusal(
+      app_->ListConsiderationsOf(gmp_, ReferralId(referral_), t0_).status(),
+      "ListConsiderationsOf");
+  EXPECT_EQ(app_->ListConsiderationsOf(gmp_, ReferralId(NewUuid()), t0_)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
   // Every area's open items are for the operator and the auditor only.
   ExpectOwnAreaRefusal(app_->ListOpenConsiderations(gmp_, t0_).status(),
                        "ListOpenConsiderations, another force");
@@ -690,13 +699,15 @@ TEST_F(OrdersAppTest, PoliceOfAnotherAreaCannotDecideOrListAReviewItem) {
   auto own = app_->ListReviewQueue(gmp_, "GMP", t0_);
   ASSERT_TRUE(own.ok()) << own.status();
   EXPECT_TRUE(own->items.empty());
-  // An unknown review item is refused like another area's.
+  // An unknown review item is NOT_FOUND.
   const ConsiderationId unknown(NewUuid());
   for (const access::Principal* police : {&gmp_, &police_}) {
-    ExpectOwnAreaRefusal(app_->RecordConsideration(*police, unknown, apply, t0_,
-                                                   NewTraceparent())
-                             .status(),
-                         "unknown item, " + police->agency_id().value());
+    EXPECT_EQ(app_->RecordConsideration(*police, unknown, apply, t0_,
+                                        NewTraceparent())
+                  .status()
+                  .code(),
+              absl::StatusCode::kNotFound)
+        << police->agency_id().value();
   }
 
   // Nothing changed: the item is still open and nothing was emitted.
@@ -728,6 +739,7 @@ TEST_F(OrdersAppTest, PoliceOfAnotherAreaCannotImportOrApplyInWmp) {
   imp.terms.set_duration_days(180);
   imp.area_code = "WMP";
   imp.actor = "pc-9";
+  Know(referral_);
   const ReferralId referral(referral_);
   ExpectOwnAreaRefusal(
       app_->ImportOrder(gmp_, referral, imp, t0_, NewTraceparent()).status(),
@@ -767,6 +779,7 @@ TEST_F(OrdersAppTest, ImportRepeatedByAnotherAreaDoesNotRevealTheOrder) {
   imp.terms.set_conditions_text("not to go within 100m of the school");
   imp.area_code = "WMP";
   imp.actor = "pc-1";
+  Know(referral_);
   auto first = app_->ImportOrder(police_, ReferralId(referral_), imp, t0_,
                                  NewTraceparent());
   ASSERT_TRUE(first.ok()) << first.status();
@@ -781,35 +794,138 @@ TEST_F(OrdersAppTest, ImportRepeatedByAnotherAreaDoesNotRevealTheOrder) {
   }
 }
 
-TEST_F(OrdersAppTest, UnknownOrderIsRefusedToPoliceButNotFoundToOversight) {
+// An unknown order, review item or referral is NOT_FOUND to every caller,
+// on every use case that takes one; another area's stays refused.
+TEST_F(OrdersAppTest, UnknownIdsAreNotFoundToEveryCaller) {
   auto o = Apply(v1::ORDER_TYPE_DVPO);
   ASSERT_TRUE(o.ok()) << o.status();
+  ExpectOwnAreaRefusal(app_->GetOrder(gmp_, OrderId(o->order_id())).status(),
+                       "GetOrder, another area's order");
   const OrderId unknown(NewUuid());
-  // Police get the refusal they get for another area's order, word for
-  // word, so a refusal does not tell whether the order exists.
-  const absl::Status other_area =
-      app_->GetOrder(gmp_, OrderId(o->order_id())).status();
-  for (const access::Principal* police : {&police_, &gmp_}) {
-    const std::string who = police->agency_id().value();
-    const absl::Status get = app_->GetOrder(*police, unknown).status();
-    ExpectOwnAreaRefusal(get, "GetOrder, " + who);
-    EXPECT_EQ(get.message(), other_area.message()) << who;
-    ExpectOwnAreaRefusal(app_->GetOrderHistory(*police, unknown).status(),
-                         "GetOrderHistory, " + who);
-    ExpectOwnAreaRefusal(app_->RecordService(*police, unknown, {t0_, "pc-2"},
-                                             t0_, NewTraceparent())
-                             .status(),
-                         "RecordService, " + who);
+  const ReferralId unknown_referral(NewUuid());
+  const size_t events = Events().size();
+  Application application;
+  application.order_type = v1::ORDER_TYPE_DVPO;
+  application.protected_age = 30;
+  application.respondent_age = 35;
+  application.area_code = "WMP";
+  application.actor = "pc-1";
+  OrderImport imp;
+  imp.source = "family-court";
+  imp.source_ref = "FC-2024-0099";
+  imp.order_type = v1::ORDER_TYPE_NON_MOLESTATION_ORDER;
+  imp.state = v1::ORDER_STATE_GRANTED;
+  imp.terms.set_duration_days(180);
+  imp.area_code = "WMP";
+  imp.actor = "pc-1";
+  OrderFilter by_referral;
+  by_referral.referral_id = unknown_referral;
+  by_referral.area_code = "WMP";
+  for (const access::Principal* caller :
+       {&police_, &gmp_, &operator_, &auditor_}) {
+    const std::string who = caller->agency_id().value();
+    std::vector<std::pair<std::string, absl::Status>> answers = {
+        {"GetOrder", app_->GetOrder(*caller, unknown).status()},
+        {"GetOrderHistory", app_->GetOrderHistory(*caller, unknown).status()},
+        {"ListOrders by referral",
+         app_->ListOrders(*caller, by_referral).status()},
+        {"ListConsiderationsOf",
+         app_->ListConsiderationsOf(*caller, unknown_referral, t0_).status()},
+    };
+    if (caller == &police_ || caller == &gmp_) {
+      answers.push_back(
+          {"RecordService", app_->RecordService(*caller, unknown, {t0_, "p"},
+                                                t0_, NewTraceparent())
+                                .status()});
+      answers.push_back(
+          {"ApplyForNewOrder",
+           app_->ApplyForNewOrder(*caller, unknown_referral, application, t0_,
+                                  NewTraceparent())
+               .status()});
+      answers.push_back(
+          {"ImportOrder", app_->ImportOrder(*caller, unknown_referral, imp, t0_,
+                                            NewTraceparent())
+                              .status()});
+    }
+    for (const auto& [what, status] : answers) {
+      EXPECT_EQ(status.code(), absl::StatusCode::kNotFound)
+          << what << ", " << who << ": " << status;
+    }
   }
-  for (const access::Principal* reader : {&operator_, &auditor_}) {
-    const std::string who = reader->agency_id().value();
-    EXPECT_EQ(app_->GetOrder(*reader, unknown).status().code(),
-              absl::StatusCode::kNotFound)
-        << who;
-    EXPECT_EQ(app_->GetOrderHistory(*reader, unknown).status().code(),
-              absl::StatusCode::kNotFound)
-        << who;
+  EXPECT_EQ(Events().size(), events);
+}
+
+// The free-text conditions are sealed with the data key of the referral's
+// person: never in the database files in plaintext, opened on read, and
+// shredded when the person is erased.
+TEST_F(OrdersAppTest, ConditionsTextIsSealedAndShreddedOnErasure) {
+  const std::string kText = "not to enter Acacia Avenue, Walsall";
+  Know(referral_, "person-orders-1");
+  OrderImport imp;
+  imp.source = "family-court";
+  imp.source_ref = "FC-2024-0100";
+  imp.order_type = v1::ORDER_TYPE_NON_MOLESTATION_ORDER;
+  imp.state = v1::ORDER_STATE_GRANTED;
+  imp.terms.set_duration_days(180);
+  imp.terms.set_conditions_text(kText);
+  imp.area_code = "WMP";
+  imp.actor = "pc-1";
+  auto imported = app_->ImportOrder(police_, ReferralId(referral_), imp, t0_,
+                                    NewTraceparent());
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  const OrderId id(imported->order_id());
+  // A second referral of no known person: sealed under the order's own key.
+  const std::string other = NewUuid();
+  Know(other);
+  imp.source_ref = "FC-2024-0101";
+  auto own_key =
+      app_->ImportOrder(police_, ReferralId(other), imp, t0_, NewTraceparent());
+  ASSERT_TRUE(own_key.ok()) << own_key.status();
+
+  const std::string bytes = testing::ReadFile(dir_.File("orders.db")) +
+                            testing::ReadFile(dir_.File("orders.db-wal"));
+  EXPECT_EQ(bytes.find("Acacia Avenue"), std::string::npos);
+  auto text = app_->OrderConditions(police_, id);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text, kText);
+  EXPECT_EQ(*app_->OrderConditions(police_, OrderId(own_key->order_id())),
+            kText);
+  // A later save without conditions keeps them.
+  ASSERT_TRUE(Serve(id.value(), t0_).ok());
+  EXPECT_EQ(*app_->OrderConditions(police_, id), kText);
+  auto key = [&](const std::string& owner) {
+    auto found =
+        db_->Read([&](store::Tx& tx) { return keys_->Find(tx, owner); });
+    EXPECT_TRUE(found.ok()) << found.status();
+    return found.ok() && found->has_value();
+  };
+  ASSERT_TRUE(key("person-orders-1"));
+  ASSERT_TRUE(key("order/" + own_key->order_id()));
+
+  for (const auto& [referral, person] :
+       std::vector<std::pair<std::string, std::string>>{
+           {referral_, "person-orders-1"},
+           {referral_, "person-orders-1"},  // idempotent
+           {other, ""}}) {
+    events::IncomingEvent erased;
+    erased.envelope = events::NewEnvelope("intake", referral);
+    erased.envelope.mutable_victim_erased()->set_person_id(person);
+    events::StampType(&erased.envelope);
+    erased.traceparent = NewTraceparent();
+    ASSERT_TRUE(Consume(erased).ok());
   }
+  EXPECT_FALSE(key("person-orders-1"));
+  EXPECT_FALSE(key("order/" + own_key->order_id()));
+  EXPECT_EQ(*app_->OrderConditions(police_, id), "");
+  EXPECT_EQ(*app_->OrderConditions(police_, OrderId(own_key->order_id())), "");
+  // The order itself stays, and a late decision does not link the person
+  // again.
+  EXPECT_EQ(app_->GetOrder(police_, id)->state(), v1::ORDER_STATE_SERVED);
+  Know(referral_, "person-orders-1");
+  auto found = db_->Read(
+      [&](store::Tx& tx) { return FindReferral(tx, ReferralId(referral_)); });
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->person_id, "");
 }
 
 TEST_F(OrdersAppTest, StoredActorCarriesTheAgencyTheOfficerActedFor) {

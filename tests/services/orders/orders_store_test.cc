@@ -57,7 +57,12 @@ TEST_F(OrdersStoreTest, ConditionsTextIsKeptOutOfTheStoredOrder) {
   v1::Order order = NewOrder(v1::ORDER_TYPE_NON_MOLESTATION_ORDER);
   order.mutable_terms()->set_conditions_text("not within 100m of the school");
   order.add_timers()->set_kind("HEARING_DUE");
-  ASSERT_TRUE(Save(order, t0_).ok());
+  // Never stored in plaintext: without the sealed value the save fails.
+  EXPECT_EQ(Save(order, t0_).code(), absl::StatusCode::kInternal);
+  const StoredText sealed{"<sealed bytes>", "aes256gcm-v1", "person-1"};
+  ASSERT_TRUE(
+      db_->Write([&](Tx& tx) { return SaveOrder(tx, order, t0_, sealed); })
+          .ok());
   const OrderId id(order.order_id());
   auto loaded = db_->Read([&](Tx& tx) { return LoadOrder(tx, id); });
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -65,14 +70,21 @@ TEST_F(OrdersStoreTest, ConditionsTextIsKeptOutOfTheStoredOrder) {
   EXPECT_EQ(loaded->timers_size(), 0);  // timers are rows of their own
   EXPECT_EQ(absl::ToUnixSeconds(timeutil::FromTimestamp(loaded->updated_at())),
             1717405200);
-  EXPECT_EQ(ConditionsColumn(order.order_id()),
-            "not within 100m of the school");
-  // A later save without the text keeps it.
+  EXPECT_EQ(ConditionsColumn(order.order_id()), "<sealed bytes>");
+  // A later save without the text keeps it, and how it was sealed.
   order.mutable_terms()->clear_conditions_text();
   order.set_state(v1::ORDER_STATE_GRANTED);
   ASSERT_TRUE(Save(order, t0_ + absl::Hours(1)).ok());
-  EXPECT_EQ(ConditionsColumn(order.order_id()),
-            "not within 100m of the school");
+  auto stored = db_->Read([&](Tx& tx) { return LoadConditionsText(tx, id); });
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->value, sealed.value);
+  EXPECT_EQ(stored->format, sealed.format);
+  EXPECT_EQ(stored->owner, sealed.owner);
+  // The order's referral is now one orders knows.
+  auto referral =
+      db_->Read([&](Tx& tx) { return FindReferral(tx, referral_); });
+  ASSERT_TRUE(referral.ok() && referral->has_value());
+  EXPECT_EQ((*referral)->area_code, "WMP");
 }
 
 TEST_F(OrdersStoreTest, UnknownOrderIsNotFound) {

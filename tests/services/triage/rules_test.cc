@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -132,10 +133,12 @@ const std::vector<Scenario>& Scenarios() {
        v1::PRIORITY_HIGH,
        true,
        {"MARAC-VISIBLE", "CONSENT"}},
+      // Offender consent not yet recorded: no RJ pathway until both are
+      // given (issue 10), and no GENERAL_SUPPORT in its place.
       {"t10_bereaved_rj",
        v1::RISK_LEVEL_STANDARD,
        false,
-       {v1::PATHWAY_RESTORATIVE_JUSTICE},
+       {},
        {},
        v1::PRIORITY_STANDARD,
        true,
@@ -188,7 +191,100 @@ TEST(ScenarioDetailTest, T9RequiresConsentAndRecordsLegalBasisForMarac) {
 }
 
 TEST(ScenarioDetailTest, T10WaitsForOffenderConsent) {
-  EXPECT_TRUE(DecideExample("t10_bereaved_rj").rj_awaiting_consent());
+  v1::ReferralTriaged d = DecideExample("t10_bereaved_rj");
+  EXPECT_TRUE(d.rj_awaiting_consent());
+  EXPECT_THAT(Rules(d), ::testing::Not(::testing::Contains("GENERAL")));
+}
+
+// RJ by both parties' consent: the pathway only when both are given.
+TEST(RestorativeJusticeTest, PathwayOnlyWithBothConsentsGiven) {
+  using S = v1::ConsentStatus;
+  const S kGiven = v1::CONSENT_STATUS_GIVEN;
+  const S kAsked = v1::CONSENT_STATUS_NOT_YET_ASKED;
+  const S kUnset = v1::CONSENT_STATUS_UNSPECIFIED;
+  const S kRefused = v1::CONSENT_STATUS_REFUSED;
+  const S kWithdrawn = v1::CONSENT_STATUS_WITHDRAWN;
+  struct Case {
+    S victim, offender;
+    bool pathway, awaiting;
+    std::string reason_has;
+  };
+  const std::vector<Case> cases = {
+      {kGiven, kGiven, true, false, "victim and offender consent given"},
+      {kGiven, kAsked, false, true, "waiting for offender consent"},
+      {kUnset, kGiven, false, true, "waiting for victim consent"},
+      {kAsked, kAsked, false, true, "waiting for victim and offender"},
+      {kGiven, kRefused, false, false, "stopped: offender consent refused"},
+      {kWithdrawn, kGiven, false, false, "stopped: victim consent withdrawn"},
+      {kWithdrawn, kRefused, false, false,
+       "victim consent withdrawn and offender consent refused"},
+  };
+  for (const Case& c : cases) {
+    v1::ReferralFacts f = Facts("t10_bereaved_rj");
+    f.mutable_consent()->set_rj_victim_consent(c.victim);
+    f.mutable_consent()->set_rj_offender_consent(c.offender);
+    v1::ReferralTriaged d = Decide(DefaultPolicy(), f, VictimHistory());
+    SCOPED_TRACE(absl::StrCat(v1::ConsentStatus_Name(c.victim), "/",
+                              v1::ConsentStatus_Name(c.offender)));
+    EXPECT_EQ(std::count(d.pathways().begin(), d.pathways().end(),
+                         v1::PATHWAY_RESTORATIVE_JUSTICE),
+              c.pathway ? 1 : 0);
+    EXPECT_EQ(d.rj_awaiting_consent(), c.awaiting);
+    bool said = false;
+    for (const auto& r : d.reasons()) {
+      said |= r.rule_id() == "RJ" &&
+              r.reason().find(c.reason_has) != std::string::npos;
+    }
+    EXPECT_TRUE(said) << "no RJ reason with '" << c.reason_has << "'";
+  }
+}
+
+TEST(ConsentRulesTest, WithdrawnReferralKeepsOnlyMaracOnItsLegalBasis) {
+  v1::ReferralFacts f = Facts("t01_strangulation_punjabi");
+  v1::ReferralTriaged before = Decide(DefaultPolicy(), f, VictimHistory());
+  ASSERT_TRUE(before.marac());
+  ASSERT_FALSE(before.pathways().empty());
+  ASSERT_EQ(before.legal_basis(), "");  // consent was given
+  f.set_withdrawn(v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN);
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), f, VictimHistory());
+  EXPECT_EQ(d.status(), v1::REFERRAL_STATUS_WITHDRAWN);
+  EXPECT_TRUE(d.pathways().empty());
+  EXPECT_TRUE(d.marac());
+  EXPECT_EQ(d.legal_basis(), "DPA2018-SCH1-PARA18");
+  EXPECT_THAT(Rules(d), ::testing::Contains("WITHDRAWN"));
+  EXPECT_EQ(d.risk(), before.risk());
+}
+
+TEST(ConsentRulesTest, RefusedPathwayConsentRemovesThatPathwayOnly) {
+  v1::ReferralFacts f = Facts("t01_strangulation_punjabi");
+  ASSERT_THAT(
+      Pathways(Decide(DefaultPolicy(), f, VictimHistory())),
+      ElementsAreArray({v1::PATHWAY_IDVA, v1::PATHWAY_PERPETRATOR_PROGRAMME}));
+  v1::PathwayConsent* pc = f.mutable_consent()->add_pathway_consents();
+  pc->set_pathway(v1::PATHWAY_PERPETRATOR_PROGRAMME);
+  pc->set_status(v1::CONSENT_STATUS_REFUSED);
+  v1::ReferralTriaged d = Decide(DefaultPolicy(), f, VictimHistory());
+  EXPECT_THAT(Pathways(d), ElementsAreArray({v1::PATHWAY_IDVA}));
+  EXPECT_THAT(Rules(d), ::testing::Contains("CONSENT-PATHWAY"));
+  // Consent to a pathway the decision does not have changes nothing.
+  pc->set_pathway(v1::PATHWAY_ISVA);
+  EXPECT_THAT(Rules(Decide(DefaultPolicy(), f, VictimHistory())),
+              ::testing::Not(::testing::Contains("CONSENT-PATHWAY")));
+}
+
+TEST(ConsentRulesTest, DeclinedGeneralSupportIsNotOfferedAnyway) {
+  v1::ReferralFacts f;
+  f.add_harm_types(v1::HARM_TYPE_OTHER_CRIME);
+  f.set_victim_age(40);
+  f.set_language("en");
+  f.mutable_report_time()->set_seconds(1717405200);
+  f.mutable_consent()->set_referral_consent(v1::CONSENT_STATUS_GIVEN);
+  ASSERT_THAT(Pathways(Decide(DefaultPolicy(), f, VictimHistory())),
+              ElementsAreArray({v1::PATHWAY_GENERAL_SUPPORT}));
+  v1::PathwayConsent* pc = f.mutable_consent()->add_pathway_consents();
+  pc->set_pathway(v1::PATHWAY_GENERAL_SUPPORT);
+  pc->set_status(v1::CONSENT_STATUS_WITHDRAWN);
+  EXPECT_TRUE(Decide(DefaultPolicy(), f, VictimHistory()).pathways().empty());
 }
 
 // Threshold edges: both sides of every number.
@@ -541,6 +637,21 @@ TEST(PropertyTest, GeneratedReferralsKeepTheInvariants) {
       v1::ReferralTriaged inc = Decide(*policy, more, h);
       EXPECT_GE(inc.risk(), base.risk()) << f.DebugString();
       EXPECT_TRUE(inc.marac() || !base.marac()) << f.DebugString();
+      // Withdrawal stops every pathway and nothing else: MARAC and risk
+      // stand, MARAC with its legal basis.
+      v1::ReferralFacts withdrawn = f;
+      withdrawn.set_withdrawn(v1::WITHDRAWAL_REASON_VICTIM_DECLINED);
+      v1::ReferralTriaged w = Decide(*policy, withdrawn, h);
+      EXPECT_EQ(w.status(), v1::REFERRAL_STATUS_WITHDRAWN);
+      EXPECT_EQ(w.pathways_size(), 0) << f.DebugString();
+      EXPECT_EQ(w.risk(), base.risk()) << f.DebugString();
+      EXPECT_EQ(w.marac(), base.marac()) << f.DebugString();
+      EXPECT_EQ(!w.legal_basis().empty(), w.marac()) << f.DebugString();
+      // RJ goes ahead only with both consents (none are given here).
+      EXPECT_EQ(std::count(base.pathways().begin(), base.pathways().end(),
+                           v1::PATHWAY_RESTORATIVE_JUSTICE),
+                0)
+          << f.DebugString();
     }
   }
 }

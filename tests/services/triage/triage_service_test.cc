@@ -42,7 +42,7 @@ class TriageServiceTest : public ::testing::Test {
  protected:
   TriageServiceTest()
       : db_(OpenDb(dir_)),
-        app_(*db_, SharedDefaultPolicy()),
+        app_(*db_, SharedDefaultPolicy(), testing::TestPersonKeys()),
         gate_(*db_, "triage"),
         api_(
             app_, [this] { ++wakes_; }, gate_.gate()),
@@ -249,28 +249,39 @@ TEST_F(TriageServiceTest, OverrideThatLowersRiskIsRefusedByPjRaise) {
   EXPECT_EQ(wakes_.load(), 0);
 }
 
-TEST_F(TriageServiceTest, UnknownReferralIsNotFoundToTheOperatorOnly) {
-  v1::GetDecisionResponse decision;
-  EXPECT_EQ(Get(NewUuid(), &decision, kOperator).error_code(),
-            grpc::StatusCode::NOT_FOUND);
-  v1::DecisionVersion version;
+// Referral ids are random UUIDs: an unknown one is NOT_FOUND to every
+// caller, on every RPC that takes one, and nothing is written.
+TEST_F(TriageServiceTest, UnknownReferralIsNotFoundToEveryCaller) {
   v1::ReassessRequest reassess;
   reassess.set_referral_id(NewUuid());
   reassess.set_practitioner_id("idva-ann");
   reassess.mutable_assessment();
-  EXPECT_EQ(Reassess(reassess, &version, kOperator).error_code(),
-            grpc::StatusCode::NOT_FOUND);
-  // A referrer is refused as for a referral that is not its own.
-  grpc::Status status = Get(NewUuid(), &decision);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnReferral));
-  status = Override(OverrideTo(NewUuid(), v1::RISK_LEVEL_HIGH), &version);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnReferral));
-  status = Reassess(reassess, &version);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnReferral));
+  const int64_t events = Events();
+  // Each method to every agency its function table admits (the others are
+  // refused the method itself, before any referral is looked up).
+  for (const char* agency : {kOperator, kReferrer, kMarac, kOtherReferrer}) {
+    v1::GetDecisionResponse decision;
+    EXPECT_EQ(Get(NewUuid(), &decision, agency).error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << agency;
+  }
+  for (const char* agency : {kOperator, kReferrer, kOtherReferrer}) {
+    v1::DecisionVersion version;
+    EXPECT_EQ(Reassess(reassess, &version, agency).error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << agency;
+  }
+  for (const char* agency : {kReferrer, kMarac}) {
+    v1::DecisionVersion version;
+    EXPECT_EQ(
+        Override(OverrideTo(NewUuid(), v1::RISK_LEVEL_HIGH), &version, agency)
+            .error_code(),
+        grpc::StatusCode::NOT_FOUND)
+        << agency;
+  }
+  EXPECT_TRUE(testing::AccessAudits(*db_).empty());
   EXPECT_EQ(wakes_.load(), 0);
+  EXPECT_EQ(Events(), events);
 }
 
 TEST_F(TriageServiceTest, OverrideRaisesRiskAndReadsBackTheSameVersion) {
@@ -395,18 +406,17 @@ TEST_F(TriageServiceTest, RoleOutsideTheTableIsRefusedAndAudited) {
   }
 }
 
-TEST_F(TriageServiceTest, AnotherReferrerIsRefusedAsForAnUnknownReferral) {
+TEST_F(TriageServiceTest, AnotherReferrerIsRefusedItsReferral) {
   std::string id = Received("t02_standard_da");
   const int64_t events = Events();
   v1::GetDecisionResponse decision;
   grpc::Status not_theirs = Get(id, &decision, kOtherReferrer);
-  grpc::Status unknown = Get(NewUuid(), &decision, kOtherReferrer);
-  for (const grpc::Status& status : {not_theirs, unknown}) {
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-    EXPECT_THAT(testing::RuleIds(status),
-                ElementsAre(access::kRuleOwnReferral));
-  }
-  EXPECT_EQ(not_theirs.error_message(), unknown.error_message());
+  EXPECT_EQ(not_theirs.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(not_theirs),
+              ElementsAre(access::kRuleOwnReferral));
+  // An unknown referral is told apart: NOT_FOUND.
+  EXPECT_EQ(Get(NewUuid(), &decision, kOtherReferrer).error_code(),
+            grpc::StatusCode::NOT_FOUND);
   v1::DecisionVersion version;
   grpc::Status status =
       Override(OverrideTo(id, v1::RISK_LEVEL_HIGH), &version, kOtherReferrer);
@@ -415,16 +425,17 @@ TEST_F(TriageServiceTest, AnotherReferrerIsRefusedAsForAnUnknownReferral) {
   EXPECT_EQ(wakes_.load(), 0);
   // Audited with the referral asked for; nothing else was emitted.
   std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
-  ASSERT_EQ(audits.size(), 3u);
+  // (NOT_FOUND is not a refusal: the unknown id is not audited.)
+  ASSERT_EQ(audits.size(), 2u);
   EXPECT_EQ(audits[0].object_id(), id);
-  EXPECT_EQ(audits[2].object_id(), id);
-  EXPECT_EQ(audits[2].rpc(), "/signpost.v1.TriageService/OverrideRisk");
+  EXPECT_EQ(audits[1].object_id(), id);
+  EXPECT_EQ(audits[1].rpc(), "/signpost.v1.TriageService/OverrideRisk");
   for (const v1::AccessAudited& audit : audits) {
     EXPECT_EQ(audit.agency_id(), kOtherReferrer);
     EXPECT_EQ(audit.decision(), v1::ACCESS_DECISION_REFUSED);
     EXPECT_EQ(audit.rule_id(), access::kRuleOwnReferral);
   }
-  EXPECT_EQ(Events(), events + 3);  // the three audit events
+  EXPECT_EQ(Events(), events + 2);  // the two audit events
   // The area's MARAC coordinator reads it.
   status = Get(id, &decision, kMarac);
   ASSERT_TRUE(status.ok()) << status.error_message();
