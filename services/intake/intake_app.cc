@@ -177,10 +177,16 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
   const ReferralId referral_id(event.referral_id());
   switch (event.payload_case()) {
     case v1::EventEnvelope::kReferralTriaged:
-      return store_.SetMarac(tx, referral_id, event.referral_triaged().marac());
-    case v1::EventEnvelope::kReferralReassessed:
-      return store_.SetMarac(tx, referral_id,
-                             event.referral_reassessed().decision().marac());
+    case v1::EventEnvelope::kReferralReassessed: {
+      const bool marac = event.has_referral_triaged()
+                             ? event.referral_triaged().marac()
+                             : event.referral_reassessed().decision().marac();
+      RETURN_IF_ERROR(store_.SetMarac(tx, referral_id, marac));
+      // A decision that leaves nobody holding the referral (consent
+      // required, service pathways only) starts its retention clock; an
+      // offer or a waitlisting after it stops the clock again (Reopen).
+      return CloseIfUnheld(tx, referral_id, EventTime(event));
+    }
     case v1::EventEnvelope::kAdvocateOffered:
       RETURN_IF_ERROR(Reopen(tx, referral_id));
       return store_.PutHold(
@@ -210,16 +216,7 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
                                   : event.assignment_released().assignment_id();
       RETURN_IF_ERROR(store_.EndHold(tx, AssignmentId(assignment_id)));
       // The last assignment closed: the referral's retention clock starts.
-      ASSIGN_OR_RETURN(int64_t holds, store_.CountHolds(tx, referral_id));
-      if (holds > 0) return absl::OkStatus();
-      ASSIGN_OR_RETURN(std::optional<ReferralState> state,
-                       store_.FindState(tx, referral_id));
-      if (!state.has_value()) return absl::OkStatus();
-      // An event without a time never starts a clock in the past.
-      const absl::Time closed_at =
-          event.has_occurred_at() ? timeutil::FromTimestamp(event.occurred_at())
-                                  : timeutil::NowMillis();
-      return Close(tx, referral_id, state->person_id, closed_at);
+      return CloseIfUnheld(tx, referral_id, EventTime(event));
     }
     default:
       return absl::OkStatus();
@@ -471,6 +468,25 @@ absl::Status IntakeApp::Close(store::Tx& tx, const ReferralId& referral_id,
   RETURN_IF_ERROR(store_.MarkClosed(tx, referral_id, at));
   if (person_id.empty()) return absl::OkStatus();
   return ScheduleRetention(tx, person_id);
+}
+
+absl::Time IntakeApp::EventTime(const v1::EventEnvelope& event) {
+  // An event without a time never starts a clock in the past.
+  return event.has_occurred_at() ? timeutil::FromTimestamp(event.occurred_at())
+                                 : timeutil::NowMillis();
+}
+
+absl::Status IntakeApp::CloseIfUnheld(store::Tx& tx,
+                                      const ReferralId& referral_id,
+                                      absl::Time at) {
+  ASSIGN_OR_RETURN(int64_t holds, store_.CountHolds(tx, referral_id));
+  if (holds > 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<ReferralState> state,
+                   store_.FindState(tx, referral_id));
+  if (!state.has_value() || state->lifecycle != v1::REFERRAL_LIFECYCLE_ACTIVE) {
+    return absl::OkStatus();
+  }
+  return Close(tx, referral_id, state->person_id, at);
 }
 
 absl::Status IntakeApp::Reopen(store::Tx& tx, const ReferralId& referral_id) {

@@ -151,6 +151,10 @@ class IntakeApp {
   // clock may start.
   absl::Status Close(store::Tx& tx, const ReferralId& referral_id,
                      absl::string_view person_id, absl::Time at);
+  static absl::Time EventTime(const v1::EventEnvelope& event);
+  // Closes an ACTIVE referral no provider holds (Close), at `at`.
+  absl::Status CloseIfUnheld(store::Tx& tx, const ReferralId& referral_id,
+                             absl::Time at);
   // An assignment is offered or waiting again: a closed referral (while
   // active) is open again, and the person's clock stops.
   absl::Status Reopen(store::Tx& tx, const ReferralId& referral_id);

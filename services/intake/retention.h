@@ -1,8 +1,10 @@
 // How long a person's data is kept (the area's retention policy), in plain
 // code: no gRPC, no SQLite. Thread-safe (pure).
 //
-// A person's retention clock starts when the last of their referrals closes
-// (its last assignment closed, or it was withdrawn or cancelled); a linked
+// A person's retention clock starts when the last of their referrals closes:
+// its last assignment closed, it was withdrawn or cancelled, or triage's
+// decision left nobody holding it (consent required, service pathways
+// only). An offer or a waitlisting after that opens it again. A linked
 // referral follows the one it joined. The timer falls due at that closure
 // plus the years of the latest closed referral's area. A new referral stops
 // the clock.

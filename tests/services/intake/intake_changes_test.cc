@@ -6,9 +6,9 @@
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/ids/ids.h"
+#include "common/status/macros.h"
 #include "common/store/data_key_store.h"
 #include "common/store/outbox.h"
-#include "common/status/macros.h"
 #include "common/time/timestamps.h"
 #include "gtest/gtest.h"
 #include "services/intake/intake_app.h"
@@ -424,6 +424,60 @@ TEST_F(IntakeChangesTest,
   EXPECT_EQ(Count("SELECT COUNT(*) FROM retention_timers"), 1);
   Submit(kPolice, Person("Ferdia Lonergan", "1981-04-04", "22/41/24"));
   EXPECT_EQ(Count("SELECT COUNT(*) FROM retention_timers"), 0);
+}
+
+TEST_F(IntakeChangesTest, ADecisionThatNobodyHoldsStartsTheClockUntilAnOffer) {
+  const SubmitOutcome s =
+      Submit(kPolice, Person("Greer Abernethy", "1977-07-17", "22/60/24"));
+  auto apply = [&](v1::EventEnvelope e) {
+    events::StampType(&e);
+    return db_->Write(
+        [&](store::Tx& tx) { return app_->ApplyRoutingEvent(tx, e); });
+  };
+  v1::EventEnvelope triaged =
+      events::NewEnvelope("triage", s.referral_id.value());
+  triaged.mutable_referral_triaged()->set_status(
+      v1::REFERRAL_STATUS_CONSENT_REQUIRED);
+  ASSERT_TRUE(apply(triaged).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM retention_timers"), 1);
+  v1::EventEnvelope waitlisted =
+      events::NewEnvelope("advocacy", s.referral_id.value());
+  waitlisted.mutable_referral_waitlisted()->set_assignment_id("a-2");
+  ASSERT_TRUE(apply(waitlisted).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM retention_timers"), 0);
+}
+
+TEST_F(IntakeChangesTest, AProviderRecordsConsentOnlyOnceItHasAccepted) {
+  const SubmitOutcome s =
+      Submit(kPolice, Person("Ruairi Osei", "1993-03-09", "22/50/24"));
+  auto apply = [&](v1::EventEnvelope e) {
+    events::StampType(&e);
+    return db_->Write(
+        [&](store::Tx& tx) { return app_->ApplyRoutingEvent(tx, e); });
+  };
+  const ConsentChange give{v1::PATHWAY_IDVA, v1::RJ_PARTY_UNSPECIFIED,
+                           v1::CONSENT_STATUS_GIVEN};
+  v1::EventEnvelope offered =
+      events::NewEnvelope("advocacy", s.referral_id.value());
+  offered.mutable_advocate_offered()->set_assignment_id("a-9");
+  offered.mutable_advocate_offered()->set_provider_id("wm-idva-service");
+  ASSERT_TRUE(apply(offered).ok());
+  // Offered only: not yet theirs to change.
+  EXPECT_EQ(Consent(kIdva, s.referral_id, give).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  v1::EventEnvelope accepted =
+      events::NewEnvelope("advocacy", s.referral_id.value());
+  accepted.mutable_assignment_accepted()->set_assignment_id("a-9");
+  ASSERT_TRUE(apply(accepted).ok());
+  auto recorded = Consent(kIdva, s.referral_id, give);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  // Cancelling stays the referrer's.
+  EXPECT_EQ(
+      app_->CancelReferral(testing::PrincipalOf(kIdva), s.referral_id,
+                           v1::WITHDRAWAL_REASON_OTHER, now_, NewTraceparent())
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 // --- Pure domain ------------------------------------------------------------
