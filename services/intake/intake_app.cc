@@ -73,7 +73,9 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
     std::optional<Link> link;
     if (person.has_value()) {
       ASSIGN_OR_RETURN(std::vector<IncidentCandidate> earlier,
-                       store_.ActiveReferralsOf(tx, *person));
+                       store_.LinkCandidates(tx, *person, caller.agency_id(),
+                                             incident_digest, row.incident_time,
+                                             options_.link_window));
       link = FindLink(caller.agency_id(), incident_digest, row.incident_time,
                       earlier, options_.link_window);
     }

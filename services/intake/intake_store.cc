@@ -107,6 +107,14 @@ CREATE TABLE retention_timers (
   due_at_ms INTEGER NOT NULL
 );
 CREATE INDEX retention_due ON retention_timers(due_at_ms);
+)sql",
+          R"sql(
+-- Linking looks at a person's referrals of the same crime reference or
+-- near the same time only, however many referrals the person has.
+CREATE INDEX referrals_person_incident
+  ON referrals(person_id, incident_digest);
+CREATE INDEX referrals_person_time
+  ON referrals(person_id, incident_time_ms);
 )sql"};
 }
 
@@ -302,15 +310,30 @@ absl::StatusOr<int64_t> IntakeStore::DeleteIndexes(
   return tx.Changes();
 }
 
-absl::StatusOr<std::vector<IncidentCandidate>> IntakeStore::ActiveReferralsOf(
-    store::Tx& tx, absl::string_view person_id) const {
+absl::StatusOr<std::vector<IncidentCandidate>> IntakeStore::LinkCandidates(
+    store::Tx& tx, absl::string_view person_id, const AgencyId& referrer,
+    absl::string_view incident_digest, std::optional<absl::Time> incident_time,
+    absl::Duration window) const {
+  // The same crime reference, or an incident within the window: the only
+  // referrals FindLink can choose (matching.h), oldest first.
   ASSIGN_OR_RETURN(
       store::Statement stmt,
       tx.Prepare("SELECT referral_id, submitted_by, incident_digest, "
-                 "incident_time_ms FROM referrals WHERE person_id = ? AND "
-                 "lifecycle = ? ORDER BY received_at_ms, referral_id"));
+                 "incident_time_ms FROM referrals WHERE person_id = ?1 AND "
+                 "lifecycle = ?2 AND submitted_by != ?6 AND ((length(?3) > 0 "
+                 "AND incident_digest = ?3) OR incident_time_ms BETWEEN ?4 "
+                 "AND ?5) "
+                 "ORDER BY received_at_ms, referral_id"));
   stmt.Bind(1, person_id)
-      .Bind(2, static_cast<int64_t>(v1::REFERRAL_LIFECYCLE_ACTIVE));
+      .Bind(2, static_cast<int64_t>(v1::REFERRAL_LIFECYCLE_ACTIVE))
+      .BindBlob(3, incident_digest)
+      .Bind(6, referrer.value());
+  if (incident_time.has_value()) {
+    stmt.Bind(4, absl::ToUnixMillis(*incident_time - window))
+        .Bind(5, absl::ToUnixMillis(*incident_time + window));
+  } else {
+    stmt.BindNull(4).BindNull(5);
+  }
   std::vector<IncidentCandidate> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());

@@ -164,9 +164,13 @@ class IntakeStore {
   // Returns how many were deleted.
   absl::StatusOr<int64_t> DeleteIndexes(store::Tx& tx,
                                         absl::string_view person_id) const;
-  // The person's ACTIVE referrals, oldest first.
-  absl::StatusOr<std::vector<IncidentCandidate>> ActiveReferralsOf(
-      store::Tx& tx, absl::string_view person_id) const;
+  // The person's ACTIVE referrals from agencies other than `referrer` that
+  // a new one might join (matching.h): the same incident digest, or an
+  // incident within `window` of `incident_time`; oldest first.
+  absl::StatusOr<std::vector<IncidentCandidate>> LinkCandidates(
+      store::Tx& tx, absl::string_view person_id, const AgencyId& referrer,
+      absl::string_view incident_digest,
+      std::optional<absl::Time> incident_time, absl::Duration window) const;
 
   // The referral after submission. nullopt when unknown.
   absl::StatusOr<std::optional<ReferralState>> FindState(

@@ -83,8 +83,8 @@ BENCHMARK(BM_IntakeSubmitDurable)->Unit(benchmark::kMicrosecond);
 
 // The same durable submit, each referral about a different person (arg 0:
 // a new person, data key and blind-index entries each time) or the same one
-// (arg 1: found again by blind index, linking checked against their earlier
-// referrals).
+// (arg 1: found again by blind index, a new incident each time, linking
+// checked against their earlier referrals).
 void BM_IntakeSubmitPeople(benchmark::State& state) {
   testing::TempDir dir;
   auto db = store::Database::Open(dir.File("intake.db"),
@@ -103,6 +103,13 @@ void BM_IntakeSubmitPeople(benchmark::State& state) {
       referral.mutable_personal()->set_full_name(
           absl::StrCat("Bench Person ", i));
       referral.mutable_victim()->set_victim_ref(absl::StrCat("B-", i));
+    } else {
+      // A new incident each time: its own crime reference, a day later.
+      referral.mutable_reporting()->set_crime_reference(
+          absl::StrCat("22/", i, "/24"));
+      referral.mutable_reporting()->mutable_report_time()->set_seconds(
+          1717405200 + i * 86400);
+      referral.mutable_reporting()->clear_offence_time();
     }
     auto out = app.SubmitReferral(caller, absl::StrCat("people-", i++),
                                   referral, now, tp);
