@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
                             "(signpost.v1.RetentionPolicy text format, "
                             "deploy/policy/retention.textproto)",
                             true);
+        config.DefineInt("retention_scan_seconds", 60, 1, 3600,
+                         "how often the retention timers are checked");
         config.DefineInt("link_window_hours", 72, 1, 24 * 90,
                          "a later referral of the same person from another "
                          "agency, with no crime reference to tell them "
@@ -63,7 +65,8 @@ int main(int argc, char** argv) {
         // Retention: people whose period has ended are erased, with the
         // same VictimErased as EraseVictim.
         host.AddPeriodicTask(
-            "retention", absl::Minutes(1), [&app, &host](absl::Time now) {
+            "retention", absl::Seconds(config.GetInt("retention_scan_seconds")),
+            [&app, &host](absl::Time now) {
               absl::StatusOr<int> erased = app.EraseDue(now);
               if (!erased.ok()) {
                 log::Error("retention erasure failed",

@@ -13,8 +13,10 @@ namespace {
 
 constexpr int kMinYears = 1;
 constexpr int kMaxYears = 100;
+constexpr int kMaxDays = 36500;
 
 bool YearsOk(int years) { return years >= kMinYears && years <= kMaxYears; }
+bool DaysOk(int days) { return days >= 0 && days <= kMaxDays; }
 
 absl::Time AddYears(absl::Time t, int years) {
   const absl::CivilSecond c = absl::ToCivilSecond(t, absl::UTCTimeZone());
@@ -31,7 +33,15 @@ absl::Status ValidateRetentionPolicy(const v1::RetentionPolicy& policy) {
   if (policy.version().empty()) errors.Add("version", "is required");
   const std::string range =
       absl::StrCat("must be ", kMinYears, "-", kMaxYears, " years");
-  if (!YearsOk(policy.default_years_after_closure())) {
+  const std::string day_range = absl::StrCat("must be 0-", kMaxDays, " days");
+  if (policy.has_default_days_after_closure()) {
+    if (!DaysOk(policy.default_days_after_closure())) {
+      errors.Add("default_days_after_closure", day_range);
+    }
+    if (policy.default_years_after_closure() != 0) {
+      errors.Add("default_years_after_closure", "give years or days, not both");
+    }
+  } else if (!YearsOk(policy.default_years_after_closure())) {
     errors.Add("default_years_after_closure", range);
   }
   std::set<std::string> seen;
@@ -43,7 +53,15 @@ absl::Status ValidateRetentionPolicy(const v1::RetentionPolicy& policy) {
     } else if (!seen.insert(area.area_code()).second) {
       errors.Add(field + ".area_code", "is listed twice");
     }
-    if (!YearsOk(area.years_after_closure())) {
+    if (area.has_days_after_closure()) {
+      if (!DaysOk(area.days_after_closure())) {
+        errors.Add(field + ".days_after_closure", day_range);
+      }
+      if (area.years_after_closure() != 0) {
+        errors.Add(field + ".years_after_closure",
+                   "give years or days, not both");
+      }
+    } else if (!YearsOk(area.years_after_closure())) {
       errors.Add(field + ".years_after_closure", range);
     }
   }
@@ -65,12 +83,19 @@ absl::StatusOr<v1::RetentionPolicy> LoadRetentionPolicy(
   return policy;
 }
 
-int RetentionYears(const v1::RetentionPolicy& policy,
-                   const std::string& area_code) {
+absl::Time RetentionEnd(const v1::RetentionPolicy& policy,
+                        const std::string& area_code, absl::Time closed_at) {
   for (const v1::AreaRetention& area : policy.areas()) {
-    if (area.area_code() == area_code) return area.years_after_closure();
+    if (area.area_code() != area_code) continue;
+    if (area.has_days_after_closure()) {
+      return closed_at + absl::Hours(24) * area.days_after_closure();
+    }
+    return AddYears(closed_at, area.years_after_closure());
   }
-  return policy.default_years_after_closure();
+  if (policy.has_default_days_after_closure()) {
+    return closed_at + absl::Hours(24) * policy.default_days_after_closure();
+  }
+  return AddYears(closed_at, policy.default_years_after_closure());
 }
 
 std::optional<absl::Time> RetentionDue(
@@ -83,8 +108,7 @@ std::optional<absl::Time> RetentionDue(
       continue;
     }
     if (!r.closed_at.has_value()) return std::nullopt;
-    const absl::Time at =
-        AddYears(*r.closed_at, RetentionYears(policy, r.area_code));
+    const absl::Time at = RetentionEnd(policy, r.area_code, *r.closed_at);
     if (!due.has_value() || at > *due) due = at;
   }
   return due;

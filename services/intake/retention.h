@@ -27,8 +27,9 @@ absl::StatusOr<v1::RetentionPolicy> LoadRetentionPolicy(
 // INVALID_ARGUMENT naming every bad field.
 absl::Status ValidateRetentionPolicy(const v1::RetentionPolicy& policy);
 
-int RetentionYears(const v1::RetentionPolicy& policy,
-                   const std::string& area_code);
+// The closure time plus the area's period (years, or days where set).
+absl::Time RetentionEnd(const v1::RetentionPolicy& policy,
+                        const std::string& area_code, absl::Time closed_at);
 
 // When the person's data falls due for erasure, or nullopt while any of
 // their referrals is still open.

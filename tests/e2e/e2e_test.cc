@@ -1944,3 +1944,96 @@ TEST_F(StackTest, ErasureLeavesNothingOfThePersonInAnyStoreOrTopic) {
 
 }  // namespace
 }  // namespace signpost
+
+namespace signpost {
+namespace {
+
+// Retention with the real binary: a policy of 0 days erases a person as
+// soon as their last referral closes; the durable timer fires from the
+// intake process's own worker.
+TEST(RetentionTest, TheRetentionTimerErasesWithTheRealBinary) {
+  testing::TempDir dir;
+  testing::MakeSigningKeys(dir.path());
+  {
+    std::ofstream(dir.File("retention.textproto"))
+        << "version: \"test-retention\"\n"
+           "default_years_after_closure: 6\n"
+           "areas { area_code: \"WMP\" days_after_closure: 0 }\n";
+  }
+  std::vector<std::string> args = {"--grpc_address",
+                                   "127.0.0.1:0",
+                                   "--db_path",
+                                   dir.File("intake.db"),
+                                   "--kafka_bootstrap",
+                                   "127.0.0.1:1",
+                                   "--access_registry",
+                                   Registry(),
+                                   "--kek_file",
+                                   testing::TestPki() + "/keys/kek.keys",
+                                   "--matching_key_file",
+                                   testing::TestPki() + "/keys/matching.key",
+                                   "--retention_file",
+                                   dir.File("retention.textproto"),
+                                   "--retention_scan_seconds",
+                                   "1"};
+  for (std::string& f : KeyFlags(dir.path(), "intake")) args.push_back(f);
+  for (std::string& f : TlsFlags(testing::TestPki(), "intake")) {
+    args.push_back(f);
+  }
+  testing::Process intake(Bin("signpost-intake"), args, dir.File("intake.log"));
+  const std::string addr = testing::WaitForLogValue(
+      dir.File("intake.log"), "\"msg\":\"listening\",\"grpc_address\":\"",
+      absl::Seconds(30));
+  ASSERT_FALSE(addr.empty()) << testing::ReadFile(dir.File("intake.log"));
+  auto police = Connect<v1::IntakeService>(
+      addr, AgencyCredentials(testing::TestPki(), "police-wmp"));
+  v1::SubmitReferralRequest req = testing::LoadExample("t02_standard_da");
+  req.mutable_referral()->mutable_personal()->set_full_name(
+      "Retained Until Zero Q");
+  v1::SubmitReferralResponse submitted;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    grpc::Status s = police->SubmitReferral(&ctx, req, &submitted);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::CancelReferralRequest cancel;
+    cancel.set_referral_id(submitted.referral_id());
+    cancel.set_reason(v1::WITHDRAWAL_REASON_ENTERED_IN_ERROR);
+    v1::CancelReferralResponse resp;
+    grpc::Status s = police->CancelReferral(&ctx, cancel, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  v1::GetReferralResponse got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralRequest get;
+    get.set_referral_id(submitted.referral_id());
+    grpc::Status s = police->GetReferral(&ctx, get, &got);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    if (got.lifecycle() == v1::REFERRAL_LIFECYCLE_ERASED) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(got.lifecycle(), v1::REFERRAL_LIFECYCLE_ERASED);
+  EXPECT_TRUE(got.has_erased_at());
+  EXPECT_FALSE(got.referral().has_personal());
+  EXPECT_NE(testing::ReadFile(dir.File("intake.log"))
+                .find("\"ground\":\"ERASURE_GROUND_RETENTION_EXPIRED\""),
+            std::string::npos);
+  EXPECT_EQ(intake.Terminate(), 0);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string path = dir.File("intake.db") + suffix;
+    if (::access(path.c_str(), R_OK) != 0) continue;
+    EXPECT_EQ(testing::ReadFile(path).find("Retained Until Zero"),
+              std::string::npos)
+        << path;
+  }
+}
+
+}  // namespace
+}  // namespace signpost

@@ -15,6 +15,7 @@
 #include "services/intake/intake_store.h"
 #include "services/intake/matching.h"
 #include "services/intake/referral_lifecycle.h"
+#include "services/intake/retention.h"
 #include "tests/services/intake/intake_fixture.h"
 #include "tests/support/test_support.h"
 
@@ -481,6 +482,38 @@ TEST_F(IntakeChangesTest, AProviderRecordsConsentOnlyOnceItHasAccepted) {
 }
 
 // --- Pure domain ------------------------------------------------------------
+
+TEST(RetentionPolicyTest, YearsOrDaysPerAreaEveryProblemNamed) {
+  v1::RetentionPolicy policy;
+  policy.set_version("v");
+  policy.set_default_years_after_closure(6);
+  v1::AreaRetention* days = policy.add_areas();
+  days->set_area_code("TEST");
+  days->set_days_after_closure(0);
+  ASSERT_TRUE(ValidateRetentionPolicy(policy).ok());
+  const absl::Time closed = absl::FromUnixSeconds(1717405200);
+  EXPECT_EQ(RetentionEnd(policy, "TEST", closed), closed);
+  EXPECT_EQ(RetentionEnd(policy, "ELSEWHERE", closed),
+            absl::FromUnixSeconds(1717405200) +
+                absl::Hours(24) * (365 * 6 + 1));  // 29 February 2028
+  v1::RetentionPolicy bad;
+  bad.set_default_years_after_closure(0);
+  v1::AreaRetention* both = bad.add_areas();
+  both->set_area_code("X");
+  both->set_years_after_closure(3);
+  both->set_days_after_closure(-1);
+  bad.add_areas()->set_area_code("X");
+  absl::Status status = ValidateRetentionPolicy(bad);
+  std::vector<std::string> fields;
+  for (const auto& v : errors::FieldViolationsOf(status)) {
+    fields.push_back(v.field);
+  }
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{
+                "version", "default_years_after_closure",
+                "areas[0].days_after_closure", "areas[0].years_after_closure",
+                "areas[1].area_code", "areas[1].years_after_closure"}));
+}
 
 TEST(ReferralLifecycleTest, EveryStateAndActionIsDecidedByTheTable) {
   const ReferralAction actions[] = {
