@@ -141,6 +141,8 @@ absl::StatusOr<AssignmentRecord> AdvocacyApp::LoadAssignmentFor(
     return errors::Denied(access::kRuleOwnProvider, assignment_id.value(),
                           "not the calling agency's own provider");
   }
+  ASSIGN_OR_RETURN(bool erased, assignments_.IsErased(tx, a.referral_id));
+  RETURN_IF_ERROR(CheckReferralNotErased(a, erased));
   return a;
 }
 
@@ -309,6 +311,17 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
           ? envelope.referral_reassessed().decision()
           : envelope.referral_triaged();
   const ReferralId referral_id(envelope.referral_id());
+  ASSIGN_OR_RETURN(bool erased, assignments_.IsErased(tx, referral_id));
+  if (erased) {
+    // VictimErased overtook this decision (it comes on the intake topic):
+    // the erasure released everything, and nothing is made for the person
+    // now. Ids only.
+    log::Info("decision for an erased referral: ignored",
+              {{"referral_id", referral_id.value()},
+               {"event_id", envelope.event_id()}},
+              TraceIdOf(traceparent));
+    return 0;
+  }
   const bool routed = decision.status() == v1::REFERRAL_STATUS_ROUTED;
   const bool withdrawn = decision.status() == v1::REFERRAL_STATUS_WITHDRAWN;
   ASSIGN_OR_RETURN(std::vector<AssignmentRecord> existing,
@@ -402,10 +415,30 @@ absl::Status AdvocacyApp::AddStepWithNote(Tx& tx, const AssignmentRecord& a,
                                          crypto::kSealedFieldFormat);
 }
 
-absl::Status AdvocacyApp::EraseVictim(Tx& tx,
-                                      const v1::EventEnvelope& envelope) {
+absl::StatusOr<int> AdvocacyApp::EraseVictim(Tx& tx,
+                                             const v1::EventEnvelope& envelope,
+                                             const std::string& traceparent,
+                                             absl::Time now) {
+  now = TruncateToMillis(now);
   const ReferralId referral_id(envelope.referral_id());
   const std::string& person_id = envelope.victim_erased().person_id();
+  // Triage's WITHDRAWN decision comes on another topic and may come after a
+  // decision still queued there: release now, the same way, and remember
+  // the erasure so that no decision makes a new assignment for the person.
+  // A redelivery finds nothing open and the erasure already recorded.
+  ASSIGN_OR_RETURN(std::vector<AssignmentRecord> existing,
+                   assignments_.ForReferral(tx, referral_id));
+  int released = 0;
+  for (AssignmentRecord& a : existing) {
+    if (!IsOpen(a.state)) continue;
+    RETURN_IF_ERROR(
+        ReleaseOne(tx, a, kReleaseWithdrawn, now, traceparent, envelope));
+    ++released;
+  }
+  RETURN_IF_ERROR(assignments_.MarkErased(tx, referral_id, now));
+  if (released > 0) {
+    RETURN_IF_ERROR(assigner_.DrainWaitlist(tx, now, traceparent).status());
+  }
   // Destroying the key shreds every note sealed under it, in this referral
   // and in the person's others (each has its own VictimErased too).
   if (!person_id.empty()) {
@@ -414,7 +447,7 @@ absl::Status AdvocacyApp::EraseVictim(Tx& tx,
   RETURN_IF_ERROR(keys_->Destroy(tx, referral_id.value()).status());
   RETURN_IF_ERROR(assignments_.EraseReferralPerson(tx, referral_id));
   checkpoint_due_ = true;
-  return absl::OkStatus();
+  return released;
 }
 
 absl::Status AdvocacyApp::CheckpointAfterErasure() {

@@ -129,6 +129,10 @@ class AdvocacyApp {
   // release frees the advocate's place, records a RELEASED step, emits
   // AssignmentReleased, and the waitlist is then drained.
   //
+  // A decision for a referral whose person was erased (VictimErased comes
+  // on the intake topic, so it may overtake the decision) creates and
+  // releases nothing (logged, ids only): the erasure released everything.
+  //
   // CONSENT_REQUIRED or ASSESSMENT_INCOMPLETE creates nothing and releases
   // nothing: after a ROUTED version that should not happen (withdrawal is
   // its own status), so existing assignments, possibly a live case with a
@@ -139,18 +143,27 @@ class AdvocacyApp {
                                    const std::string& traceparent,
                                    absl::Time now);
 
-  // Handles VictimErased inside the consumer's transaction: destroys the
+  // Handles VictimErased inside the consumer's transaction: releases every
+  // open assignment of the referral as a WITHDRAWN decision does
+  // (REFERRAL_WITHDRAWN, capacity freed, waitlist drained), without waiting
+  // for triage's decision on the other topic; records the referral as
+  // erased, so that a decision arriving later creates nothing; destroys the
   // person's data key (and the referral's, for notes sealed under it),
   // blanks the referral's notes and clears the person id from its
   // assignments, so that no assignment links to the person any more.
-  // Idempotent.
-  absl::Status EraseVictim(store::Tx& tx, const v1::EventEnvelope& envelope);
+  // Idempotent. Returns how many assignments it released.
+  absl::StatusOr<int> EraseVictim(store::Tx& tx,
+                                  const v1::EventEnvelope& envelope,
+                                  const std::string& traceparent,
+                                  absl::Time now);
   // After an erasure has committed: checkpoints the database so that the
   // shredded values leave the write-ahead log too (secure_delete is on).
   // Does nothing when no erasure happened since the last call.
   absl::Status CheckpointAfterErasure();
 
-  // The advocate's moves on an assignment.
+  // The advocate's moves on an assignment. Each is refused with
+  // FAILED_PRECONDITION naming REFERRAL-ERASED once the referral's person
+  // was erased (nothing is written, no note sealed).
   absl::StatusOr<v1::Assignment> Accept(const access::Principal& caller,
                                         const AssignmentId& assignment_id,
                                         const AdvocateId& advocate_id,
@@ -213,7 +226,8 @@ class AdvocacyApp {
                                      const access::Principal& caller,
                                      const AdvocateId& advocate_id);
   // The assignment, when it is offered to or held by one of the calling
-  // provider's advocates; NOT_FOUND when unknown.
+  // provider's advocates; NOT_FOUND when unknown; REFERRAL-ERASED when its
+  // referral's person was erased.
   absl::StatusOr<AssignmentRecord> LoadAssignmentFor(
       store::Tx& tx, const access::Principal& caller,
       const AssignmentId& assignment_id);

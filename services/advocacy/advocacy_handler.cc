@@ -12,9 +12,12 @@ absl::Status AdvocacyHandler::Handle(const events::IncomingEvent& event,
                                      store::Tx& tx) {
   const v1::EventEnvelope& envelope = event.envelope;
   if (envelope.has_victim_erased()) {
-    RETURN_IF_ERROR(app_.EraseVictim(tx, envelope));
+    ASSIGN_OR_RETURN(int released,
+                     app_.EraseVictim(tx, envelope, event.traceparent,
+                                      timeutil::NowMillis()));
     log::Info("person's advocacy data erased",
-              {{"referral_id", envelope.referral_id()}},
+              {{"referral_id", envelope.referral_id()},
+               {"released", absl::StrCat(released)}},
               TraceIdOf(event.traceparent));
     return absl::OkStatus();
   }

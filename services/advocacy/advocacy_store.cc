@@ -154,12 +154,21 @@ constexpr char kSchemaV5[] = R"sql(
 ALTER TABLE assignment_history ADD COLUMN note_format TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Referrals whose person was erased (VictimErased): a triage decision that
+// arrives later on the other topic creates nothing for them.
+constexpr char kSchemaV6[] = R"sql(
+CREATE TABLE erased_referrals (
+  referral_id TEXT PRIMARY KEY,
+  erased_at_ms INTEGER NOT NULL
+);
+)sql";
+
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
   // Version 4 is the shared data key table.
   return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration,
-          kSchemaV5};
+          kSchemaV5, kSchemaV6};
 }
 
 }  // namespace signpost::advocacy

@@ -134,6 +134,16 @@ absl::Status CheckTransition(v1::AssignmentState from, AssignmentAction action,
                    StateName(from), " making it ", StateName(to)));
 }
 
+absl::Status CheckReferralNotErased(const AssignmentRecord& assignment,
+                                    bool erased) {
+  if (!erased) return absl::OkStatus();
+  return errors::RuleViolation(
+      kReferralErasedRule, "assignment_id",
+      absl::StrCat("the person of assignment ",
+                   assignment.assignment_id.value(),
+                   "'s referral was erased: nothing more is recorded on it"));
+}
+
 absl::Status CheckAdvocateAction(AssignmentAction action,
                                  const AssignmentRecord& assignment,
                                  const AdvocateId& advocate) {

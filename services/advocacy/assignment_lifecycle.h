@@ -42,6 +42,9 @@ namespace signpost::advocacy {
 inline constexpr char kLifecycleRule[] = "ASSIGNMENT-LIFECYCLE";
 inline constexpr char kNotYoursRule[] = "ASSIGNMENT-NOT-YOURS";
 inline constexpr char kOfferExpiredRule[] = "OFFER-EXPIRED";
+// The referral's person was erased: nothing more is done or written on its
+// assignments (they were all released by the erasure).
+inline constexpr char kReferralErasedRule[] = "REFERRAL-ERASED";
 
 // History steps (v1::AssignmentStep.step).
 inline constexpr char kStepOffered[] = "OFFERED";
@@ -147,6 +150,11 @@ absl::Status CheckTransition(v1::AssignmentState from, AssignmentAction action,
 absl::Status CheckAdvocateAction(AssignmentAction action,
                                  const AssignmentRecord& assignment,
                                  const AdvocateId& advocate);
+
+// REFERRAL-ERASED when the assignment's referral was erased (`erased`): no
+// advocate's move, and no staff note, for it any more.
+absl::Status CheckReferralNotErased(const AssignmentRecord& assignment,
+                                    bool erased);
 
 // CLOSED or RELEASED: no action starts from it.
 bool IsFinal(v1::AssignmentState state);

@@ -330,4 +330,23 @@ absl::StatusOr<bool> AssignmentStore::IsRouted(Tx& tx,
   return q.Step();
 }
 
+absl::Status AssignmentStore::MarkErased(Tx& tx, const ReferralId& referral_id,
+                                         absl::Time now) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("INSERT OR IGNORE INTO erased_referrals (referral_id, "
+                 "erased_at_ms) VALUES (?,?)"));
+  q.Bind(1, referral_id.value()).Bind(2, Ms(now));
+  return q.Run();
+}
+
+absl::StatusOr<bool> AssignmentStore::IsErased(Tx& tx,
+                                               const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("SELECT 1 FROM erased_referrals WHERE referral_id = ?"));
+  q.Bind(1, referral_id.value());
+  return q.Step();
+}
+
 }  // namespace signpost::advocacy

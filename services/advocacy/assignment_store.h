@@ -98,6 +98,11 @@ class AssignmentStore {
   absl::Status MarkRouted(store::Tx& tx, const ReferralId& referral_id,
                           v1::ReferralStatus status, absl::Time now);
   absl::StatusOr<bool> IsRouted(store::Tx& tx, const ReferralId& referral_id);
+
+  // Records that the referral's person was erased (the first time only).
+  absl::Status MarkErased(store::Tx& tx, const ReferralId& referral_id,
+                          absl::Time now);
+  absl::StatusOr<bool> IsErased(store::Tx& tx, const ReferralId& referral_id);
 };
 
 }  // namespace signpost::advocacy

@@ -85,6 +85,11 @@ absl::Status DecideChange(const access::Principal& caller,
       caller.agency_id() == facts->submitted_by) {
     return absl::OkStatus();
   }
+  if (accepted_provider && caller.Has(v1::ROLE_REFERRER) &&
+      std::find(facts->linked_referrers.begin(), facts->linked_referrers.end(),
+                caller.agency_id()) != facts->linked_referrers.end()) {
+    return absl::OkStatus();
+  }
   if (accepted_provider && caller.Has(v1::ROLE_PROVIDER) &&
       caller.provider().has_value()) {
     for (const ProviderHold& hold : facts->holds) {

@@ -42,6 +42,9 @@ struct ReferralAccessFacts {
   std::vector<ProviderHold> holds;
   // Triage's latest decision sends it to MARAC.
   bool marac = false;
+  // Agencies whose own referral of the same person and incident was linked
+  // to this one: they may record consent on it (DecideChange), not read it.
+  std::vector<AgencyId> linked_referrers;
 };
 
 struct Disclosure {
@@ -64,8 +67,9 @@ absl::StatusOr<Disclosure> DecideDisclosure(
     absl::string_view break_glass_reason);
 
 // Whether `caller` may change a referral after submission (consent,
-// cancellation): its referrer, and, when `accepted_provider`, a provider
-// holding an accepted assignment for it. NOT_FOUND for an unknown referral;
+// cancellation): its referrer, and, when `accepted_provider` (consent), a
+// referrer whose linked referral joined it or a provider holding an
+// accepted assignment for it. NOT_FOUND for an unknown referral;
 // PERMISSION_DENIED (AUTHZ-OWN-REFERRAL) otherwise.
 absl::Status DecideChange(const access::Principal& caller,
                           const ReferralId& referral_id,

@@ -68,8 +68,20 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
     row.incident_digest = incident_digest;
     row.incident_time = IncidentTime(referral);
     // The person: found again through a blind index, or new.
-    ASSIGN_OR_RETURN(std::optional<std::string> person,
+    ASSIGN_OR_RETURN(std::optional<PersonMatch> match,
                      store_.FindPerson(tx, indexes));
+    if (match.has_value() && match->matched_by != IndexKind::kNameDob) {
+      ASSIGN_OR_RETURN(
+          bool person_has_dob,
+          store_.HasIndexOfKind(tx, match->person_id, IndexKind::kNameDob));
+      if (!AcceptMatch(match->matched_by,
+                       HasIndex(indexes, IndexKind::kNameDob),
+                       person_has_dob)) {
+        match.reset();  // someone else: a new person
+      }
+    }
+    std::optional<std::string> person;
+    if (match.has_value()) person = match->person_id;
     std::optional<Link> link;
     if (person.has_value()) {
       ASSIGN_OR_RETURN(std::vector<IncidentCandidate> earlier,
@@ -156,7 +168,12 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
       if (disclosure.decision == v1::ACCESS_DECISION_BREAK_GLASS) {
         BreakGlassRead read{NewUuid(), caller.agency_id(), referral_id, "",
                             now};
-        ASSIGN_OR_RETURN(std::string key, keys_->Get(tx, person_id));
+        // A referral stored before people existed has no person: its own
+        // key seals the reason.
+        ASSIGN_OR_RETURN(std::string key,
+                         person_id.empty()
+                             ? keys_->GetOrCreate(tx, referral_id.value())
+                             : keys_->Get(tx, person_id));
         ASSIGN_OR_RETURN(
             read.sealed_reason,
             crypto::SealField(key, read.access_id, "break_glass_reason",
@@ -180,13 +197,17 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
   switch (event.payload_case()) {
     case v1::EventEnvelope::kReferralTriaged:
     case v1::EventEnvelope::kReferralReassessed: {
-      const bool marac = event.has_referral_triaged()
-                             ? event.referral_triaged().marac()
-                             : event.referral_reassessed().decision().marac();
-      RETURN_IF_ERROR(store_.SetMarac(tx, referral_id, marac));
+      const v1::ReferralTriaged& decision =
+          event.has_referral_triaged() ? event.referral_triaged()
+                                       : event.referral_reassessed().decision();
+      RETURN_IF_ERROR(store_.SetMarac(tx, referral_id, decision.marac()));
       // A decision that leaves nobody holding the referral (consent
       // required, service pathways only) starts its retention clock; an
-      // offer or a waitlisting after it stops the clock again (Reopen).
+      // offer or a waitlisting after it stops the clock again (Reopen). Not
+      // while MARAC or RJ consent is still to come.
+      if (decision.marac() || decision.rj_awaiting_consent()) {
+        return Reopen(tx, referral_id);
+      }
       return CloseIfUnheld(tx, referral_id, EventTime(event));
     }
     case v1::EventEnvelope::kAdvocateOffered:
@@ -200,8 +221,12 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
           tx, AssignmentId(event.waitlist_assigned().assignment_id()),
           referral_id, ProviderId(event.waitlist_assigned().provider_id()));
     case v1::EventEnvelope::kReferralWaitlisted:
-      // Someone is still to be assigned: not closed.
-      return Reopen(tx, referral_id);
+      // Someone is still to be assigned: the referral stays open (a hold
+      // with no provider, which discloses nothing).
+      RETURN_IF_ERROR(Reopen(tx, referral_id));
+      return store_.PutHold(
+          tx, AssignmentId(event.referral_waitlisted().assignment_id()),
+          referral_id, ProviderId(""));
     case v1::EventEnvelope::kAssignmentAccepted:
       return store_.AcceptHold(
           tx, AssignmentId(event.assignment_accepted().assignment_id()));
@@ -514,6 +539,22 @@ void IntakeApp::CheckpointAfterErasure() {
     log::Warn("WAL checkpoint after an erasure failed; the next one copies it",
               {{"error", s.ToString()}});
   }
+}
+
+absl::Status IntakeApp::CheckMatchingKey() {
+  const std::string check =
+      crypto::HmacSha256(options_.matching_key, "signpost-matching-key-check");
+  return db_.Write([&](store::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<std::string> recorded,
+                     store_.FindMatchingKeyCheck(tx));
+    if (!recorded.has_value()) return store_.InsertMatchingKeyCheck(tx, check);
+    if (*recorded != check) {
+      return absl::FailedPreconditionError(
+          "is not the key this database's blind indexes were made with: "
+          "with it nobody would be found again");
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<int64_t> IntakeApp::CountReferrals() {

@@ -141,6 +141,12 @@ class IntakeApp {
 
   absl::StatusOr<int64_t> CountReferrals();
 
+  // Start-up check: the matching key is the one this database's blind
+  // indexes were made with (recorded on the first start).
+  // FAILED_PRECONDITION otherwise: with another key nobody would be found
+  // again, silently.
+  absl::Status CheckMatchingKey();
+
  private:
   // Erases one person inside `tx` (EraseVictim, EraseDue).
   absl::StatusOr<ErasureOutcome> ErasePerson(

@@ -115,6 +115,14 @@ CREATE INDEX referrals_person_incident
   ON referrals(person_id, incident_digest);
 CREATE INDEX referrals_person_time
   ON referrals(person_id, incident_time_ms);
+)sql",
+          R"sql(
+-- A check value of the matching key (an HMAC of a fixed label): a start
+-- with another key, which would match nobody again, is refused.
+CREATE TABLE matching_key_check (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  check_value BLOB NOT NULL
+);
 )sql"};
 }
 
@@ -199,7 +207,19 @@ absl::StatusOr<std::optional<ReferralAccessFacts>> IntakeStore::FindAccessFacts(
   ReferralAccessFacts facts{AgencyId(referral.ColumnText(0)),
                             referral.ColumnText(1),
                             {},
-                            referral.ColumnInt(2) != 0};
+                            referral.ColumnInt(2) != 0,
+                            {}};
+  ASSIGN_OR_RETURN(
+      store::Statement linked,
+      tx.Prepare("SELECT DISTINCT submitted_by FROM referrals WHERE "
+                 "linked_to = ? AND lifecycle = ? ORDER BY submitted_by"));
+  linked.Bind(1, referral_id.value())
+      .Bind(2, static_cast<int64_t>(v1::REFERRAL_LIFECYCLE_LINKED));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, linked.Step());
+    if (!row) break;
+    facts.linked_referrers.emplace_back(linked.ColumnText(0));
+  }
   ASSIGN_OR_RETURN(store::Statement holds,
                    tx.Prepare("SELECT provider_id, accepted FROM "
                               "provider_holds WHERE referral_id = ? "
@@ -220,8 +240,10 @@ absl::Status IntakeStore::PutHold(store::Tx& tx,
                                   const ProviderId& provider) const {
   ASSIGN_OR_RETURN(
       store::Statement stmt,
-      tx.Prepare("INSERT OR IGNORE INTO provider_holds (assignment_id, "
-                 "referral_id, provider_id, accepted) VALUES (?,?,?,0)"));
+      tx.Prepare("INSERT INTO provider_holds (assignment_id, referral_id, "
+                 "provider_id, accepted) VALUES (?,?,?,0) ON "
+                 "CONFLICT(assignment_id) DO UPDATE SET provider_id = "
+                 "excluded.provider_id WHERE provider_holds.provider_id = ''"));
   stmt.Bind(1, assignment_id.value())
       .Bind(2, referral_id.value())
       .Bind(3, provider.value());
@@ -269,7 +291,7 @@ absl::Status IntakeStore::InsertBreakGlass(store::Tx& tx,
   return stmt.Run();
 }
 
-absl::StatusOr<std::optional<std::string>> IntakeStore::FindPerson(
+absl::StatusOr<std::optional<PersonMatch>> IntakeStore::FindPerson(
     store::Tx& tx, const std::vector<BlindIndex>& indexes) const {
   ASSIGN_OR_RETURN(store::Statement stmt,
                    tx.Prepare("SELECT person_id FROM blind_index WHERE "
@@ -278,9 +300,20 @@ absl::StatusOr<std::optional<std::string>> IntakeStore::FindPerson(
     stmt.Reset();
     stmt.Bind(1, IndexKindName(index.kind)).BindBlob(2, index.digest);
     ASSIGN_OR_RETURN(bool found, stmt.Step());
-    if (found) return stmt.ColumnText(0);
+    if (found) return PersonMatch{stmt.ColumnText(0), index.kind};
   }
   return std::nullopt;
+}
+
+absl::StatusOr<bool> IntakeStore::HasIndexOfKind(store::Tx& tx,
+                                                 absl::string_view person_id,
+                                                 IndexKind kind) const {
+  ASSIGN_OR_RETURN(
+      store::Statement stmt,
+      tx.Prepare("SELECT 1 FROM blind_index WHERE person_id = ? AND kind = ? "
+                 "LIMIT 1"));
+  stmt.Bind(1, person_id).Bind(2, IndexKindName(kind));
+  return stmt.Step();
 }
 
 absl::Status IntakeStore::PutIndexes(
@@ -320,7 +353,8 @@ absl::StatusOr<std::vector<IncidentCandidate>> IntakeStore::LinkCandidates(
       store::Statement stmt,
       tx.Prepare("SELECT referral_id, submitted_by, incident_digest, "
                  "incident_time_ms FROM referrals WHERE person_id = ?1 AND "
-                 "lifecycle = ?2 AND submitted_by != ?6 AND ((length(?3) > 0 "
+                 "lifecycle = ?2 AND closed_at_ms IS NULL AND "
+                 "submitted_by != ?6 AND ((length(?3) > 0 "
                  "AND incident_digest = ?3) OR incident_time_ms BETWEEN ?4 "
                  "AND ?5) "
                  "ORDER BY received_at_ms, referral_id"));
@@ -553,6 +587,25 @@ absl::StatusOr<std::vector<std::string>> IntakeStore::RetentionDue(
     if (!row) return out;
     out.push_back(stmt.ColumnText(0));
   }
+}
+
+absl::StatusOr<std::optional<std::string>> IntakeStore::FindMatchingKeyCheck(
+    store::Tx& tx) const {
+  ASSIGN_OR_RETURN(
+      store::Statement stmt,
+      tx.Prepare("SELECT check_value FROM matching_key_check WHERE id = 1"));
+  ASSIGN_OR_RETURN(bool found, stmt.Step());
+  if (!found) return std::nullopt;
+  return stmt.ColumnBlob(0);
+}
+
+absl::Status IntakeStore::InsertMatchingKeyCheck(
+    store::Tx& tx, absl::string_view check_value) const {
+  ASSIGN_OR_RETURN(store::Statement stmt,
+                   tx.Prepare("INSERT INTO matching_key_check (id, "
+                              "check_value) VALUES (1, ?)"));
+  stmt.BindBlob(1, check_value);
+  return stmt.Run();
 }
 
 absl::StatusOr<int64_t> IntakeStore::Count(store::Tx& tx) const {

@@ -86,6 +86,12 @@ struct StoredReferral {
   std::optional<absl::Time> erased_at;
 };
 
+// A person found by a blind index.
+struct PersonMatch {
+  std::string person_id;
+  IndexKind matched_by;
+};
+
 // Where a referral stands after submission, with its coded facts (whose
 // consent changes apply to).
 struct ReferralState {
@@ -137,11 +143,19 @@ class IntakeStore {
       store::Tx& tx, const ReferralId& referral_id) const;
   absl::StatusOr<int64_t> Count(store::Tx& tx) const;
 
+  // The matching key's check value, once recorded.
+  absl::StatusOr<std::optional<std::string>> FindMatchingKeyCheck(
+      store::Tx& tx) const;
+  absl::Status InsertMatchingKeyCheck(store::Tx& tx,
+                                      absl::string_view check_value) const;
+
   // Who submitted the referral, its area and the providers holding it;
   // nullopt when the referral is unknown.
   absl::StatusOr<std::optional<ReferralAccessFacts>> FindAccessFacts(
       store::Tx& tx, const ReferralId& referral_id) const;
-  // A provider's offer (ignored when already recorded).
+  // A provider's offer (ignored when already recorded), or, with an empty
+  // provider, a waiting assignment that keeps the referral open (given its
+  // provider when the waitlist offers it).
   absl::Status PutHold(store::Tx& tx, const AssignmentId& assignment_id,
                        const ReferralId& referral_id,
                        const ProviderId& provider) const;
@@ -155,16 +169,21 @@ class IntakeStore {
   absl::Status InsertBreakGlass(store::Tx& tx,
                                 const BreakGlassRead& read) const;
 
-  // People and linking. The person the strongest of `indexes` finds.
-  absl::StatusOr<std::optional<std::string>> FindPerson(
+  // People and linking. The person the strongest of `indexes` finds, and
+  // which index found them.
+  absl::StatusOr<std::optional<PersonMatch>> FindPerson(
       store::Tx& tx, const std::vector<BlindIndex>& indexes) const;
+  absl::StatusOr<bool> HasIndexOfKind(store::Tx& tx,
+                                      absl::string_view person_id,
+                                      IndexKind kind) const;
   // Adds the entries not already taken (by this or another person).
   absl::Status PutIndexes(store::Tx& tx, absl::string_view person_id,
                           const std::vector<BlindIndex>& indexes) const;
   // Returns how many were deleted.
   absl::StatusOr<int64_t> DeleteIndexes(store::Tx& tx,
                                         absl::string_view person_id) const;
-  // The person's ACTIVE referrals from agencies other than `referrer` that
+  // The person's open ACTIVE referrals (a closed one is not joined: the
+  // later referral is routed afresh) from agencies other than `referrer` that
   // a new one might join (matching.h): the same incident digest, or an
   // incident within `window` of `incident_time`; oldest first.
   absl::StatusOr<std::vector<IncidentCandidate>> LinkCandidates(

@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
         options.retention = *std::move(retention);
         intake::IntakeApp app(host.db(), host.person_keys(),
                               std::move(options));
+        if (absl::Status s = app.CheckMatchingKey(); !s.ok()) {
+          return fail("matching_key_file", s);
+        }
         intake::IntakeHandler handler(app);
         intake::IntakeServiceImpl api(
             app, [&host] { host.relay().Notify(); }, gate);

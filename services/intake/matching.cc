@@ -89,6 +89,19 @@ std::vector<BlindIndex> BlindIndexes(const v1::Referral& referral,
   return out;
 }
 
+bool AcceptMatch(IndexKind matched_by, bool referral_has_name_dob,
+                 bool person_has_name_dob) {
+  if (matched_by == IndexKind::kNameDob) return true;
+  return !(referral_has_name_dob && person_has_name_dob);
+}
+
+bool HasIndex(const std::vector<BlindIndex>& indexes, IndexKind kind) {
+  for (const BlindIndex& index : indexes) {
+    if (index.kind == kind) return true;
+  }
+  return false;
+}
+
 std::string IncidentDigest(const v1::Referral& referral,
                            absl::string_view matching_key) {
   std::string ref(

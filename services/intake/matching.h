@@ -51,6 +51,17 @@ std::string NormalisePhone(absl::string_view phone);
 std::vector<BlindIndex> BlindIndexes(const v1::Referral& referral,
                                      const AgencyId& referrer,
                                      absl::string_view matching_key);
+// Whether a person found through a weaker index than NAME_DOB is the same
+// person. When the referral has a name and date of birth that found nobody,
+// and the person found already has a name and date of birth on record,
+// those differ: a father and son of one name on one phone, or a reused
+// reference. A match is never taken then (a new person is made), because a
+// wrong merge is permanent and shares one person's history with another.
+bool AcceptMatch(IndexKind matched_by, bool referral_has_name_dob,
+                 bool person_has_name_dob);
+// True when `indexes` holds one of `kind`.
+bool HasIndex(const std::vector<BlindIndex>& indexes, IndexKind kind);
+
 // The digest of the crime reference (trimmed, upper-cased); empty when none.
 std::string IncidentDigest(const v1::Referral& referral,
                            absl::string_view matching_key);

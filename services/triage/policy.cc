@@ -43,6 +43,7 @@ const std::vector<RuleInfo>& KnownRules() {
       {"LANGUAGE", false},
       {"CONSENT", true},
       {"WITHDRAWN", true},
+      {"REFERRAL-WITHDRAWN", true},
       {"SLA-VCOP-REFERRAL", true},
       {"SLA-SV-CONTACT", false},
       {"SLA-HIGH-CONTACT", false},

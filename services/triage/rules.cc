@@ -530,8 +530,11 @@ class Evaluation {
   }
 
   // WITHDRAWN: the victim withdrew consent or the referrer cancelled. Every
-  // partner referral stops (no pathways, nothing awaited); a MARAC referral
-  // continues on its legal basis (DPA 2018 Sch 1 para 18), which is recorded.
+  // partner referral stops (no pathways, nothing awaited). A MARAC referral
+  // continues on its legal basis (DPA 2018 Sch 1 para 18), which is
+  // recorded, unless the referral should never have been shared at all: the
+  // person was erased, or the referrer says it was entered in error or is a
+  // duplicate. Then it leaves MARAC too (no marac, no legal basis).
   // Considerations and the safeguarding flag stay: they are statutory duties,
   // not services the victim consented to.
   void ApplyWithdrawal() {
@@ -541,7 +544,20 @@ class Evaluation {
     d_.set_rj_awaiting_consent(false);
     const std::string why = absl::AsciiStrToLower(ShortName(
         v1::WithdrawalReason_Name(f_.withdrawn()), "WITHDRAWAL_REASON_"));
-    if (d_.marac()) {
+    if (d_.marac() && LeavesMarac(f_.withdrawn())) {
+      d_.set_marac(false);
+      d_.set_repeat_marac(false);
+      d_.clear_legal_basis();
+      b_.Fire(
+          "WITHDRAWN",
+          absl::StrCat("referral withdrawn (", why,
+                       "): partner referrals stop; the referral leaves MARAC "
+                       "too, as ",
+                       f_.withdrawn() == v1::WITHDRAWAL_REASON_ERASED
+                           ? "the person was erased"
+                           : "it should not have been made",
+                       ", so no legal basis for sharing it remains"));
+    } else if (d_.marac()) {
       d_.set_legal_basis(cfg_.legal_basis_without_consent());
       b_.Fire("WITHDRAWN",
               absl::StrCat("referral withdrawn (", why,
@@ -552,6 +568,13 @@ class Evaluation {
       b_.Fire("WITHDRAWN", absl::StrCat("referral withdrawn (", why,
                                         "): partner referrals stop"));
     }
+  }
+
+  // Withdrawal reasons that void the referral itself, so no share survives.
+  static bool LeavesMarac(v1::WithdrawalReason reason) {
+    return reason == v1::WITHDRAWAL_REASON_ERASED ||
+           reason == v1::WITHDRAWAL_REASON_ENTERED_IN_ERROR ||
+           reason == v1::WITHDRAWAL_REASON_DUPLICATE;
   }
 
   void SetPriority() {
@@ -610,6 +633,19 @@ v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& f,
                            const VictimHistory& history,
                            const RiskOverride* override_risk) {
   return Evaluation(policy, f, history, override_risk).Run();
+}
+
+absl::Status RequireNotWithdrawn(const v1::ReferralFacts& facts) {
+  if (facts.withdrawn() == v1::WITHDRAWAL_REASON_UNSPECIFIED) {
+    return absl::OkStatus();
+  }
+  return errors::RuleViolation(
+      "REFERRAL-WITHDRAWN", "referral_id",
+      absl::StrCat("the referral was withdrawn (",
+                   absl::AsciiStrToLower(
+                       ShortName(v1::WithdrawalReason_Name(facts.withdrawn()),
+                                 "WITHDRAWAL_REASON_")),
+                   "): it can no longer be reassessed or overridden"));
 }
 
 absl::StatusOr<RiskOverride> ApplyOverride(const v1::ReferralTriaged& current,

@@ -42,6 +42,11 @@ v1::ReferralTriaged Decide(const Policy& policy, const v1::ReferralFacts& facts,
                            const VictimHistory& history,
                            const RiskOverride* override_risk = nullptr);
 
+// REFERRAL-WITHDRAWN: once a referral's facts record a withdrawal (consent
+// withdrawn, cancelled or erased) a practitioner can no longer reassess it
+// or override its risk: FAILED_PRECONDITION naming REFERRAL-WITHDRAWN.
+absl::Status RequireNotWithdrawn(const v1::ReferralFacts& facts);
+
 // PJ-RAISE for a practitioner's override: professional judgement only
 // raises. A `requested` risk below `current`'s is refused with
 // FAILED_PRECONDITION naming PJ-RAISE (and the rule behind the current risk).

@@ -121,14 +121,19 @@ absl::StatusOr<v1::ReferralTriaged> TriageApp::TriageReceived(
   return std::move(record.decision);
 }
 
-absl::StatusOr<std::optional<v1::DecisionVersion>> TriageApp::RedecideFromEvent(
+absl::StatusOr<Redecided> TriageApp::RedecideFromEvent(
     store::Tx& tx, const v1::EventEnvelope& event, const char* cause,
+    bool unless_withdrawn,
     const std::function<void(v1::ReferralFacts&)>& change,
     const std::string& traceparent) {
   const ReferralId referral_id(event.referral_id());
   ASSIGN_OR_RETURN(std::optional<ReferralRecord> referral,
                    store_.FindReferral(tx, referral_id));
-  if (!referral.has_value()) return std::optional<v1::DecisionVersion>();
+  if (!referral.has_value()) return Redecided{};
+  if (unless_withdrawn &&
+      referral->facts.withdrawn() != v1::WITHDRAWAL_REASON_UNSPECIFIED) {
+    return Redecided{std::nullopt, /*already_withdrawn=*/true};
+  }
   change(referral->facts);
   ASSIGN_OR_RETURN(
       v1::ReferralTriaged decision,
@@ -141,40 +146,44 @@ absl::StatusOr<std::optional<v1::DecisionVersion>> TriageApp::RedecideFromEvent(
   ASSIGN_OR_RETURN(v1::DecisionVersion v,
                    RecordNewVersion(tx, referral_id, *referral, record,
                                     /*audit=*/nullptr, &event, traceparent));
-  return std::optional<v1::DecisionVersion>(std::move(v));
+  return Redecided{std::move(v)};
 }
 
-absl::StatusOr<std::optional<v1::DecisionVersion>> TriageApp::ConsentUpdated(
+absl::StatusOr<Redecided> TriageApp::ConsentUpdated(
     store::Tx& tx, const v1::EventEnvelope& event,
     const std::string& traceparent) {
   // The event carries the consent as it now stands (not a delta), so a
   // redelivery or a reordering within the referral cannot mix two states.
+  // A withdrawal is final: consent recorded after it changes nothing.
   const v1::Consent& consent = event.consent_updated().consent();
   return RedecideFromEvent(
-      tx, event, kCauseConsent,
+      tx, event, kCauseConsent, /*unless_withdrawn=*/true,
       [&consent](v1::ReferralFacts& facts) {
         *facts.mutable_consent() = consent;
       },
       traceparent);
 }
 
-absl::StatusOr<std::optional<v1::DecisionVersion>> TriageApp::Withdrawn(
-    store::Tx& tx, const v1::EventEnvelope& event,
-    const std::string& traceparent) {
+absl::StatusOr<Redecided> TriageApp::Withdrawn(store::Tx& tx,
+                                               const v1::EventEnvelope& event,
+                                               const std::string& traceparent) {
   v1::WithdrawalReason reason = event.referral_withdrawn().reason();
   // A withdrawal without a reason is still a withdrawal: the rules key on
   // "not UNSPECIFIED".
   if (reason == v1::WITHDRAWAL_REASON_UNSPECIFIED) {
     reason = v1::WITHDRAWAL_REASON_OTHER;
   }
+  // A later withdrawal (an erasure after a cancellation) still decides: it
+  // may take the referral out of MARAC.
   return RedecideFromEvent(
-      tx, event, kCauseWithdrawn,
+      tx, event, kCauseWithdrawn, /*unless_withdrawn=*/false,
       [reason](v1::ReferralFacts& facts) { facts.set_withdrawn(reason); },
       traceparent);
 }
 
 absl::StatusOr<ErasureResult> TriageApp::EraseVictim(
-    store::Tx& tx, const v1::EventEnvelope& event) {
+    store::Tx& tx, const v1::EventEnvelope& event,
+    const std::string& traceparent) {
   const ReferralId referral_id(event.referral_id());
   const std::string& person_id = event.victim_erased().person_id();
   ErasureResult result;
@@ -188,6 +197,20 @@ absl::StatusOr<ErasureResult> TriageApp::EraseVictim(
   result.key_destroyed = result.key_destroyed || own_key;
   ASSIGN_OR_RETURN(result.reasons_blanked,
                    store_.EraseReferralFreeText(tx, referral_id));
+  // After the unlinking, so the new version carries no person.
+  ASSIGN_OR_RETURN(std::optional<ReferralRecord> referral,
+                   store_.FindReferral(tx, referral_id));
+  if (referral.has_value() &&
+      referral->facts.withdrawn() != v1::WITHDRAWAL_REASON_ERASED) {
+    ASSIGN_OR_RETURN(Redecided v,
+                     RedecideFromEvent(
+                         tx, event, kCauseWithdrawn, /*unless_withdrawn=*/false,
+                         [](v1::ReferralFacts& facts) {
+                           facts.set_withdrawn(v1::WITHDRAWAL_REASON_ERASED);
+                         },
+                         traceparent));
+    result.redecided = v.version.has_value();
+  }
   return result;
 }
 
@@ -197,6 +220,7 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::Reassess(
   return db_.Write([&](store::Tx& tx) -> absl::StatusOr<v1::DecisionVersion> {
     ASSIGN_OR_RETURN(ReferralRecord referral,
                      LoadReferral(tx, caller, ReassessRule(), r.referral_id));
+    RETURN_IF_ERROR(RequireNotWithdrawn(referral.facts));
     *referral.facts.mutable_assessment() = r.assessment;
     if (r.new_incident_time.has_value()) {
       *referral.facts.mutable_latest_incident_time() = *r.new_incident_time;
@@ -220,6 +244,9 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::OverrideRisk(
   return db_.Write([&](store::Tx& tx) -> absl::StatusOr<v1::DecisionVersion> {
     ASSIGN_OR_RETURN(ReferralRecord referral,
                      LoadReferral(tx, caller, OverrideRule(), j.referral_id));
+    // Before anything is sealed: an erased person's key is gone, and a
+    // fresh one would never be destroyed.
+    RETURN_IF_ERROR(RequireNotWithdrawn(referral.facts));
     ASSIGN_OR_RETURN(RiskOverride over,
                      ApplyOverride(referral.latest, referral.override_risk,
                                    j.risk, j.practitioner_id));

@@ -54,8 +54,21 @@ struct RiskJudgement {
 // What one VictimErased did in triage (counts only: for the log).
 struct ErasureResult {
   bool key_destroyed = false;
+  // A version deciding the erasure (WITHDRAWN, ERASED) was made because no
+  // ReferralWithdrawn(ERASED) came first (the referral was already
+  // withdrawn or cancelled, so intake sent none).
+  bool redecided = false;
   int reasons_blanked = 0;
   int history_deleted = 0;
+};
+
+// What a consumed intake event (consent, withdrawal) did to a decision.
+struct Redecided {
+  // The new version; nullopt when nothing was written.
+  std::optional<v1::DecisionVersion> version;
+  // Why nothing was written: the referral is withdrawn (consent events are
+  // then ignored), rather than one triage never decided.
+  bool already_withdrawn = false;
 };
 
 class TriageApp {
@@ -73,29 +86,36 @@ class TriageApp {
 
   // ConsentUpdated (`event`, inside the consumer's `tx`): the referral's
   // consent becomes the event's and a new version is decided (cause
-  // CONSENT), emitting ReferralReassessed caused by `event`. nullopt, and
-  // nothing written, for a referral triage has not decided.
-  absl::StatusOr<std::optional<v1::DecisionVersion>> ConsentUpdated(
-      store::Tx& tx, const v1::EventEnvelope& event,
-      const std::string& traceparent);
+  // CONSENT), emitting ReferralReassessed caused by `event`. No version, and
+  // nothing written, for a referral triage has not decided, or one already
+  // withdrawn (already_withdrawn: a withdrawal is final).
+  absl::StatusOr<Redecided> ConsentUpdated(store::Tx& tx,
+                                           const v1::EventEnvelope& event,
+                                           const std::string& traceparent);
 
   // ReferralWithdrawn: the facts record the reason and a new version is
-  // decided (cause WITHDRAWN: status WITHDRAWN, MARAC kept on its legal
-  // basis). nullopt for a referral triage has not decided.
-  absl::StatusOr<std::optional<v1::DecisionVersion>> Withdrawn(
-      store::Tx& tx, const v1::EventEnvelope& event,
-      const std::string& traceparent);
+  // decided (cause WITHDRAWN: status WITHDRAWN; MARAC kept on its legal
+  // basis, or left for erased / entered in error / duplicate). No version
+  // for a referral triage has not decided.
+  absl::StatusOr<Redecided> Withdrawn(store::Tx& tx,
+                                      const v1::EventEnvelope& event,
+                                      const std::string& traceparent);
 
   // VictimErased: destroys the person's data key (and the referral's own,
   // used when it had no person), blanks the referral's override reasons,
   // unlinks the person from its facts and deletes their victim history.
-  // Coded decisions stay. Idempotent; a referral triage never saw erases
-  // whatever it has of the person.
+  // Coded decisions stay. A decided referral whose facts do not yet record
+  // the erasure (it was withdrawn or cancelled before, so intake sent no
+  // ReferralWithdrawn(ERASED)) gets a new version withdrawn as ERASED,
+  // which takes it out of MARAC. Idempotent; a referral triage never saw
+  // erases whatever it has of the person.
   absl::StatusOr<ErasureResult> EraseVictim(store::Tx& tx,
-                                            const v1::EventEnvelope& event);
+                                            const v1::EventEnvelope& event,
+                                            const std::string& traceparent);
 
   // A new version from new facts; emits ReferralReassessed. NOT_FOUND for a
-  // referral without a decision.
+  // referral without a decision; FAILED_PRECONDITION naming
+  // REFERRAL-WITHDRAWN, writing nothing, for a withdrawn one.
   // Referrer of the referral or operator (RequireReferralAccess).
   absl::StatusOr<v1::DecisionVersion> Reassess(const access::Principal& caller,
                                                const Reassessment& r,
@@ -103,7 +123,8 @@ class TriageApp {
 
   // A new version from a practitioner's judgement, which only raises
   // (FAILED_PRECONDITION naming PJ-RAISE otherwise, writing nothing). Emits
-  // RiskOverridden and ReferralReassessed. NOT_FOUND as for Reassess.
+  // RiskOverridden and ReferralReassessed. NOT_FOUND and REFERRAL-WITHDRAWN
+  // as for Reassess (nothing sealed for a withdrawn or erased referral).
   // Referrer of the referral, or the MARAC coordinator of its area.
   absl::StatusOr<v1::DecisionVersion> OverrideRisk(
       const access::Principal& caller, const RiskJudgement& j,
@@ -147,9 +168,11 @@ class TriageApp {
       v1::EventEnvelope* audit, const v1::EventEnvelope* cause,
       const std::string& traceparent);
   // A new version from changed facts carried by a consumed `event` (consent,
-  // withdrawal): the referral's override stays in force.
-  absl::StatusOr<std::optional<v1::DecisionVersion>> RedecideFromEvent(
+  // withdrawal): the referral's override stays in force. With
+  // `unless_withdrawn`, a withdrawn referral is left as it is.
+  absl::StatusOr<Redecided> RedecideFromEvent(
       store::Tx& tx, const v1::EventEnvelope& event, const char* cause,
+      bool unless_withdrawn,
       const std::function<void(v1::ReferralFacts&)>& change,
       const std::string& traceparent);
   // The data key owner of a referral's free text: its person, or the

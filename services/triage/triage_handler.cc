@@ -16,8 +16,17 @@ namespace {
 // Logs a new version from a consumed event, or that the referral is not
 // one triage decided (ids and codes only).
 void LogRedecided(const char* what, const events::IncomingEvent& event,
-                  const std::optional<v1::DecisionVersion>& v) {
+                  const Redecided& r) {
   const std::string& referral_id = event.envelope.referral_id();
+  const std::optional<v1::DecisionVersion>& v = r.version;
+  if (!v.has_value() && r.already_withdrawn) {
+    // A withdrawal is final: nothing after it changes the decision.
+    log::Info(
+        absl::StrCat(what, " for a withdrawn referral: ignored"),
+        {{"referral_id", referral_id}, {"event_id", event.envelope.event_id()}},
+        TraceIdOf(event.traceparent));
+    return;
+  }
   if (!v.has_value()) {
     // Triage consumes the intake topic in order per referral, so this is a
     // referral intake never routed (a linked one) or one triaged before
@@ -43,24 +52,26 @@ absl::Status TriageHandler::Handle(const events::IncomingEvent& event,
                                    store::Tx& tx) {
   const v1::EventEnvelope& envelope = event.envelope;
   if (envelope.has_consent_updated()) {
-    ASSIGN_OR_RETURN(std::optional<v1::DecisionVersion> v,
+    ASSIGN_OR_RETURN(Redecided v,
                      app_.ConsentUpdated(tx, envelope, event.traceparent));
     LogRedecided("consent updated", event, v);
     return absl::OkStatus();
   }
   if (envelope.has_referral_withdrawn()) {
-    ASSIGN_OR_RETURN(std::optional<v1::DecisionVersion> v,
+    ASSIGN_OR_RETURN(Redecided v,
                      app_.Withdrawn(tx, envelope, event.traceparent));
     LogRedecided("referral withdrawn", event, v);
     return absl::OkStatus();
   }
   if (envelope.has_victim_erased()) {
-    ASSIGN_OR_RETURN(ErasureResult erased, app_.EraseVictim(tx, envelope));
+    ASSIGN_OR_RETURN(ErasureResult erased,
+                     app_.EraseVictim(tx, envelope, event.traceparent));
     log::Info("victim erased",
               {{"referral_id", envelope.referral_id()},
                {"key_destroyed", erased.key_destroyed ? "yes" : "no"},
                {"reasons_blanked", absl::StrCat(erased.reasons_blanked)},
-               {"history_deleted", absl::StrCat(erased.history_deleted)}},
+               {"history_deleted", absl::StrCat(erased.history_deleted)},
+               {"redecided", erased.redecided ? "yes" : "no"}},
               TraceIdOf(event.traceparent));
     return absl::OkStatus();
   }

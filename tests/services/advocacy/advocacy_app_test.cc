@@ -1332,9 +1332,10 @@ TEST_F(ReleaseAndErasureTest, VictimErasedDestroysTheKeyAndTheNotes) {
   // Gone from the files once checkpointed.
   ASSERT_TRUE(app_->CheckpointAfterErasure().ok());
   EXPECT_FALSE(DbFilesContain(sealed[0]));
-  // The referral itself is untouched, and another erasure event for it
-  // (a retry, or the retention job) changes nothing.
-  EXPECT_EQ(Only("r1").state(), before);
+  // The erasure released the referral's open assignment itself, and another
+  // erasure event for it (a retry, or the retention job) changes nothing.
+  ASSERT_TRUE(IsOpen(before)) << v1::AssignmentState_Name(before);
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_RELEASED);
   ASSERT_TRUE(Handle(Erased("r1", "person-9")).ok());
   ASSERT_TRUE(Handle(Erased("r2", "person-9")).ok());
   EXPECT_THAT(Column("SELECT victim_ref FROM assignments"),
@@ -1346,7 +1347,159 @@ TEST_F(ReleaseAndErasureTest, VictimErasedDestroysTheKeyAndTheNotes) {
       v1::WITHDRAWAL_REASON_DUPLICATE);
   events::StampType(&withdrawn.envelope);
   ASSERT_TRUE(Handle(withdrawn).ok());
-  EXPECT_EQ(Only("r1").state(), before);
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_RELEASED);
+}
+
+// VictimErased comes on the intake topic, triage's decisions on another, so
+// a routed decision still queued there may arrive after the erasure. It
+// must not make an assignment, offer an advocate, or seal anything.
+TEST_F(ReleaseAndErasureTest, ErasedThenRoutedCreatesNoAssignment) {
+  Import(kA1);
+  ASSERT_TRUE(Handle(Erased("r1", "person-5")).ok());
+  // The first decision and a reassessment, both late.
+  ASSERT_TRUE(Handle(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                             v1::REFERRAL_STATUS_ROUTED, 0, "person-5"))
+                  .ok());
+  events::IncomingEvent reassessed =
+      Reassessed("r1", v1::REFERRAL_STATUS_ROUTED, {v1::PATHWAY_IDVA});
+  reassessed.envelope.mutable_referral_reassessed()
+      ->mutable_decision()
+      ->set_person_id("person-5");
+  ASSERT_TRUE(Handle(reassessed).ok());
+  auto created = Deliver(Triaged("r1", v1::PATHWAY_ISVA));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(*created, 0);
+
+  EXPECT_THAT(Column("SELECT assignment_id FROM assignments"), ElementsAre());
+  EXPECT_THAT(Column("SELECT victim_ref FROM assignments"), ElementsAre());
+  EXPECT_EQ(store::ListReferralEvents(*db_, "r1")->size(), 0u);
+  EXPECT_EQ(Caseload("ann"), 0);
+  EXPECT_EQ(Caseload("bal"), 0);
+  EXPECT_EQ(WaitlistLength(), 0);
+  auto key =
+      db_->Read([&](store::Tx& tx) { return keys_->Find(tx, "person-5"); });
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_FALSE(key->has_value());
+  EXPECT_THAT(Column("SELECT referral_id FROM erased_referrals"),
+              ElementsAre("r1"));
+  // Another referral is routed as usual.
+  Route(Triaged("r2", v1::PATHWAY_IDVA));
+  EXPECT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_OFFERED);
+}
+
+// The erasure releases an accepted case as a WITHDRAWN decision would: the
+// place is freed and goes to the referral waiting; the advocate can do
+// nothing more with the case, so no note is sealed for the erased person.
+TEST_F(ReleaseAndErasureTest,
+       ErasureReleasesAnAcceptedCaseAndDrainsTheWaitlist) {
+  Import(kOnePlace);
+  Route(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_ROUTED, 0, "person-7"));
+  v1::Assignment accepted = Accept(Only("r1"));
+  ASSERT_EQ(accepted.state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+  Route(Triaged("r2", v1::PATHWAY_IDVA));
+  ASSERT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+  ASSERT_EQ(Caseload("ann"), 1);
+
+  events::IncomingEvent erased = Erased("r1", "person-7");
+  ASSERT_TRUE(Handle(erased).ok());
+  v1::Assignment released = Only("r1");
+  EXPECT_EQ(released.state(), v1::ASSIGNMENT_STATE_RELEASED);
+  const v1::AssignmentStep& last =
+      released.history(released.history_size() - 1);
+  EXPECT_EQ(last.step(), "RELEASED");
+  EXPECT_EQ(last.detail(), "REFERRAL_WITHDRAWN");
+  std::vector<v1::AssignmentReleased> events = Released("r1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].assignment_id(), accepted.assignment_id());
+  EXPECT_EQ(events[0].advocate_id(), "ann");
+  EXPECT_EQ(events[0].reason_code(), "REFERRAL_WITHDRAWN");
+  auto stored = store::ListReferralEvents(*db_, "r1");
+  ASSERT_TRUE(stored.ok());
+  for (const auto& e : *stored) {
+    if (e.envelope.has_assignment_released()) {
+      EXPECT_EQ(e.envelope.causation_id(), erased.envelope.event_id());
+    }
+  }
+  EXPECT_THAT(Column("SELECT victim_ref FROM assignments WHERE referral_id = "
+                     "'r1'"),
+              ElementsAre(""));
+  // Ann's place went to the referral that was waiting.
+  EXPECT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_EQ(Only("r2").advocate_id(), "ann");
+  EXPECT_EQ(Caseload("ann"), 1);
+  EXPECT_EQ(WaitlistLength(), 0);
+
+  // The advocate's moves on the erased referral's case are refused, and
+  // write nothing: no history step, no sealed note, no new data key.
+  const int steps = released.history_size();
+  auto declined = DeclineWithNote(accepted, "marker note KLM-0042");
+  EXPECT_EQ(declined.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RuleOf(declined.status()), kReferralErasedRule);
+  auto closed = Close(accepted, kT0 + absl::Hours(2));
+  EXPECT_EQ(closed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RuleOf(closed.status()), kReferralErasedRule);
+  auto contact = Contact(accepted, v1::CONTACT_CHANNEL_PHONE,
+                         v1::CONTACT_OUTCOME_SUCCESSFUL, kT0 + absl::Hours(2));
+  EXPECT_EQ(RuleOf(contact.status()), kReferralErasedRule);
+  EXPECT_EQ(RuleOf(AcceptAs(accepted, "ann", kT0).status()),
+            kReferralErasedRule);
+  EXPECT_EQ(Only("r1").history_size(), steps);
+  EXPECT_THAT(Column("SELECT note FROM assignment_history WHERE "
+                     "length(note) > 0"),
+              ElementsAre());
+  for (const char* owner : {"person-7", "r1"}) {
+    auto key = db_->Read([&](store::Tx& tx) { return keys_->Find(tx, owner); });
+    ASSERT_TRUE(key.ok()) << key.status();
+    EXPECT_FALSE(key->has_value()) << owner;
+  }
+  ASSERT_TRUE(app_->CheckpointAfterErasure().ok());
+  EXPECT_FALSE(DbFilesContain("KLM-0042"));
+
+  // Triage's WITHDRAWN decision arrives later: nothing more is released.
+  Route(Reassessed("r1", v1::REFERRAL_STATUS_WITHDRAWN));
+  EXPECT_EQ(Released("r1").size(), 1u);
+  EXPECT_EQ(All("r1").size(), 1u);
+}
+
+// VictimErased redelivered (the same event) or sent again (a retry or the
+// retention job: a new event) releases nothing more and frees nothing
+// twice.
+TEST_F(ReleaseAndErasureTest, RedeliveredVictimErasedIsHarmless) {
+  Import(kOnePlace);
+  Route(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_ROUTED, 0, "person-8"));
+  Accept(Only("r1"));
+  Route(Triaged("r2", v1::PATHWAY_IDVA));
+  Route(Triaged("r3", v1::PATHWAY_IDVA, "en", v1::PRIORITY_STANDARD));
+  ASSERT_EQ(WaitlistLength(), 2);
+
+  const events::IncomingEvent erased = Erased("r1", "person-8");
+  ASSERT_TRUE(Handle(erased).ok());
+  ASSERT_EQ(Released("r1").size(), 1u);
+  ASSERT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  ASSERT_EQ(WaitlistLength(), 1);
+  const size_t events = store::ListReferralEvents(*db_, "r1")->size();
+
+  // The same event through the handler without the inbox (as if the inbox
+  // row were lost), through the consumer, and a fresh event.
+  ASSERT_TRUE(db_->Write([&](store::Tx& tx) -> absl::Status {
+                   AdvocacyHandler handler(*app_);
+                   return handler.Handle(erased, tx);
+                 })
+                  .ok());
+  ASSERT_TRUE(Handle(erased).ok());
+  ASSERT_TRUE(Handle(Erased("r1", "person-8")).ok());
+
+  EXPECT_EQ(Released("r1").size(), 1u);
+  EXPECT_EQ(store::ListReferralEvents(*db_, "r1")->size(), events);
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_RELEASED);
+  EXPECT_EQ(Only("r2").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_EQ(Only("r3").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+  EXPECT_EQ(Caseload("ann"), 1);
+  EXPECT_EQ(WaitlistLength(), 1);
+  EXPECT_THAT(Column("SELECT referral_id FROM erased_referrals"),
+              ElementsAre("r1"));
 }
 
 TEST_F(ReleaseAndErasureTest, UnknownIdsAreNotFound) {

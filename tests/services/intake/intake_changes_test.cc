@@ -139,11 +139,21 @@ TEST_F(IntakeChangesTest, PoliceThenAeForOnePersonAndIncidentAreLinked) {
   EXPECT_EQ(got->linked_to, police.referral_id);
   EXPECT_EQ(got->referral.referral.personal().full_name(),
             "ORLA  fenwick tarn");
-  // Consent is recorded on the referral it joined.
+  // Consent is recorded on the referral it joined, which A&E may do (but
+  // not read it).
   auto consent = Consent(kHospital, ae.referral_id,
                          {v1::PATHWAY_UNSPECIFIED, v1::RJ_PARTY_UNSPECIFIED,
                           v1::CONSENT_STATUS_GIVEN});
   EXPECT_EQ(RuleOf(consent.status()), kLinkedRule);
+  EXPECT_TRUE(Consent(kHospital, police.referral_id,
+                      {v1::PATHWAY_UNSPECIFIED, v1::RJ_PARTY_UNSPECIFIED,
+                       v1::CONSENT_STATUS_GIVEN})
+                  .ok());
+  EXPECT_EQ(app_->GetReferral(testing::PrincipalOf(kHospital),
+                              police.referral_id, "", now_, NewTraceparent())
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(IntakeChangesTest,
@@ -479,6 +489,90 @@ TEST_F(IntakeChangesTest, AProviderRecordsConsentOnlyOnceItHasAccepted) {
           .status()
           .code(),
       absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(IntakeChangesTest, OneNameOnOnePhoneWithAnotherBirthDateIsSomeoneElse) {
+  v1::Referral father = Person("John Smith", "1960-01-01", "22/70/24");
+  father.mutable_personal()->set_phone("01905 000111");
+  v1::Referral son = Person("John Smith", "1990-02-02", "22/70/24");
+  son.mutable_personal()->set_phone("01905 000111");
+  const SubmitOutcome f = Submit(kPolice, father);
+  const SubmitOutcome s = Submit(kHospital, son);
+  // Not merged, and so not linked, even on the same crime reference.
+  EXPECT_TRUE(s.linked_to.value().empty());
+  EXPECT_NE(PersonOf(s.referral_id), PersonOf(f.referral_id));
+  // The son is found again as himself.
+  son.mutable_reporting()->set_crime_reference("22/71/24");
+  EXPECT_EQ(PersonOf(Submit(kGp, son).referral_id), PersonOf(s.referral_id));
+  // Without a date of birth, name and phone still find the father.
+  v1::Referral no_dob = father;
+  no_dob.mutable_personal()->clear_date_of_birth();
+  no_dob.mutable_reporting()->set_crime_reference("22/72/24");
+  const std::string found = PersonOf(Submit(kGp, no_dob).referral_id);
+  EXPECT_TRUE(found == PersonOf(f.referral_id) ||
+              found == PersonOf(s.referral_id));
+}
+
+TEST_F(IntakeChangesTest, AClosedReferralIsNotJoinedTheLaterOneIsRouted) {
+  const SubmitOutcome police =
+      Submit(kPolice, Person("Noor Halloran", "1986-06-06", "22/80/24"));
+  v1::EventEnvelope triaged =
+      events::NewEnvelope("triage", police.referral_id.value());
+  triaged.mutable_referral_triaged()->set_status(
+      v1::REFERRAL_STATUS_CONSENT_REQUIRED);
+  events::StampType(&triaged);
+  ASSERT_TRUE(db_->Write([&](store::Tx& tx) {
+                   return app_->ApplyRoutingEvent(tx, triaged);
+                 })
+                  .ok());
+  const SubmitOutcome ae =
+      Submit(kHospital, Person("Noor Halloran", "1986-06-06", "22/80/24"));
+  EXPECT_TRUE(ae.linked_to.value().empty());
+  ASSERT_FALSE(Events(ae.referral_id).empty());
+  EXPECT_TRUE(Events(ae.referral_id)[0].has_referral_received());
+}
+
+TEST_F(IntakeChangesTest, AWaitingAssignmentKeepsTheReferralOpen) {
+  const SubmitOutcome s =
+      Submit(kPolice, Person("Ilse Varga", "1969-09-09", "22/90/24"));
+  auto apply = [&](v1::EventEnvelope e) {
+    events::StampType(&e);
+    return db_->Write(
+        [&](store::Tx& tx) { return app_->ApplyRoutingEvent(tx, e); });
+  };
+  v1::EventEnvelope waitlisted =
+      events::NewEnvelope("advocacy", s.referral_id.value());
+  waitlisted.mutable_referral_waitlisted()->set_assignment_id("w-1");
+  ASSERT_TRUE(apply(waitlisted).ok());
+  v1::EventEnvelope triaged =
+      events::NewEnvelope("triage", s.referral_id.value());
+  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
+  ASSERT_TRUE(apply(triaged).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM retention_timers"), 0);
+  // Waiting discloses nothing to any provider.
+  EXPECT_EQ(app_->GetReferral(testing::PrincipalOf(kIdva), s.referral_id, "",
+                              now_, NewTraceparent())
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  // Offered from the waitlist: that provider holds it.
+  v1::EventEnvelope assigned =
+      events::NewEnvelope("advocacy", s.referral_id.value());
+  assigned.mutable_waitlist_assigned()->set_assignment_id("w-1");
+  assigned.mutable_waitlist_assigned()->set_provider_id("wm-idva-service");
+  ASSERT_TRUE(apply(assigned).ok());
+  auto offered = app_->GetReferral(testing::PrincipalOf(kIdva), s.referral_id,
+                                   "", now_, NewTraceparent());
+  ASSERT_TRUE(offered.ok()) << offered.status();
+  EXPECT_EQ(offered->field_class, v1::FIELD_CLASS_IDS_AND_CODES);
+}
+
+TEST_F(IntakeChangesTest, AnotherMatchingKeyIsRefused) {
+  ASSERT_TRUE(app_->CheckMatchingKey().ok());
+  ASSERT_TRUE(app_->CheckMatchingKey().ok());
+  IntakeApp other(*db_, keys_, TestIntakeOptions());  // a new random key
+  absl::Status refused = other.CheckMatchingKey();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
 }
 
 // --- Pure domain ------------------------------------------------------------

@@ -255,6 +255,99 @@ TEST(ConsentRulesTest, WithdrawnReferralKeepsOnlyMaracOnItsLegalBasis) {
   EXPECT_EQ(d.risk(), before.risk());
 }
 
+v1::ReferralFacts DaWithScore(int score);  // below, with the thresholds
+
+// Every withdrawal reason on a MARAC referral (t01, and a repeat MARAC):
+// the victim's choice keeps MARAC on its legal basis; a referral that should
+// never have been shared (erased, entered in error, duplicate) leaves MARAC.
+TEST(ConsentRulesTest, WithdrawalReasonDecidesWhetherMaracContinues) {
+  struct Case {
+    v1::WithdrawalReason reason;
+    bool marac;
+    std::string legal_basis;
+    std::string reason_has;
+  };
+  const std::vector<Case> cases = {
+      {v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN, true, "DPA2018-SCH1-PARA18",
+       "MARAC proceeds on legal basis DPA2018-SCH1-PARA18"},
+      {v1::WITHDRAWAL_REASON_VICTIM_DECLINED, true, "DPA2018-SCH1-PARA18",
+       "MARAC proceeds on legal basis DPA2018-SCH1-PARA18"},
+      {v1::WITHDRAWAL_REASON_OTHER, true, "DPA2018-SCH1-PARA18",
+       "MARAC proceeds on legal basis DPA2018-SCH1-PARA18"},
+      {v1::WITHDRAWAL_REASON_ERASED, false, "", "(erased)"},
+      {v1::WITHDRAWAL_REASON_ENTERED_IN_ERROR, false, "", "(entered_in_error)"},
+      {v1::WITHDRAWAL_REASON_DUPLICATE, false, "", "(duplicate)"},
+  };
+  const v1::ReferralFacts t1 = Facts("t01_strangulation_punjabi");
+  // A DASH 5 referral that goes to MARAC only as a repeat.
+  const v1::ReferralFacts repeat = DaWithScore(5);
+  const VictimHistory repeat_history{
+      absl::FromUnixSeconds(repeat.report_time().seconds()) -
+      absl::Hours(24) * 100};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(v1::WithdrawalReason_Name(c.reason));
+    for (const auto& [facts, history] :
+         {std::pair(t1, VictimHistory()), std::pair(repeat, repeat_history)}) {
+      v1::ReferralTriaged before = Decide(DefaultPolicy(), facts, history);
+      ASSERT_TRUE(before.marac());
+      v1::ReferralFacts f = facts;
+      f.set_withdrawn(c.reason);
+      v1::ReferralTriaged d = Decide(DefaultPolicy(), f, history);
+      EXPECT_EQ(d.status(), v1::REFERRAL_STATUS_WITHDRAWN);
+      EXPECT_TRUE(d.pathways().empty());
+      EXPECT_EQ(d.marac(), c.marac);
+      EXPECT_EQ(d.legal_basis(), c.legal_basis);
+      if (!c.marac) {
+        EXPECT_FALSE(d.repeat_marac());
+      }
+      // Risk and the statutory considerations stand either way.
+      EXPECT_EQ(d.risk(), before.risk());
+      EXPECT_EQ(d.considerations_size(), before.considerations_size());
+      int withdrawn_reasons = 0;
+      for (const auto& r : d.reasons()) {
+        if (r.rule_id() != "WITHDRAWN") continue;
+        ++withdrawn_reasons;
+        EXPECT_NE(r.reason().find(c.reason_has), std::string::npos)
+            << r.reason();
+        EXPECT_EQ(r.reason().find("leaves MARAC") != std::string::npos,
+                  !c.marac)
+            << r.reason();
+      }
+      EXPECT_EQ(withdrawn_reasons, 1);
+    }
+  }
+}
+
+TEST(ConsentRulesTest, WithdrawalWithoutMaracSaysNothingAboutMarac) {
+  v1::ReferralFacts f = DaWithScore(5);
+  for (v1::WithdrawalReason reason : {v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN,
+                                      v1::WITHDRAWAL_REASON_DUPLICATE}) {
+    f.set_withdrawn(reason);
+    v1::ReferralTriaged d = Decide(DefaultPolicy(), f, VictimHistory());
+    EXPECT_FALSE(d.marac());
+    EXPECT_EQ(d.legal_basis(), "");
+    for (const auto& r : d.reasons()) {
+      if (r.rule_id() == "WITHDRAWN") {
+        EXPECT_EQ(r.reason().find("MARAC"), std::string::npos) << r.reason();
+      }
+    }
+  }
+}
+
+TEST(ConsentRulesTest, WithdrawnReferralRefusesPractitionerChanges) {
+  v1::ReferralFacts f = Facts("t02_standard_da");
+  EXPECT_TRUE(RequireNotWithdrawn(f).ok());
+  for (int r = v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN;
+       r <= v1::WITHDRAWAL_REASON_ERASED; ++r) {
+    f.set_withdrawn(static_cast<v1::WithdrawalReason>(r));
+    absl::Status s = RequireNotWithdrawn(f);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << r;
+    auto rule = errors::RuleViolationOf(s);
+    ASSERT_TRUE(rule.has_value()) << s;
+    EXPECT_EQ(rule->rule_id, "REFERRAL-WITHDRAWN");
+  }
+}
+
 TEST(ConsentRulesTest, RefusedPathwayConsentRemovesThatPathwayOnly) {
   v1::ReferralFacts f = Facts("t01_strangulation_punjabi");
   ASSERT_THAT(

@@ -626,7 +626,9 @@ TEST_F(TriageStoreTest, ConsentGivenLaterRoutesAConsentRequiredReferral) {
 }
 
 // Withdrawal stops every partner referral; a MARAC referral goes on with
-// its legal basis recorded, one without MARAC has none.
+// its legal basis recorded when the victim withdrew or declined, and leaves
+// MARAC when it should never have been shared (erased, entered in error,
+// duplicate); one without MARAC has none.
 TEST_F(TriageStoreTest, WithdrawalStopsPartnerReferralsButKeepsMarac) {
   struct Case {
     std::string example;
@@ -638,10 +640,19 @@ TEST_F(TriageStoreTest, WithdrawalStopsPartnerReferralsButKeepsMarac) {
       {"t01_strangulation_punjabi", v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN,
        true, "DPA2018-SCH1-PARA18"},
       {"t02_standard_da", v1::WITHDRAWAL_REASON_ENTERED_IN_ERROR, false, ""},
+      {"t01_strangulation_punjabi", v1::WITHDRAWAL_REASON_VICTIM_DECLINED, true,
+       "DPA2018-SCH1-PARA18"},
+      {"t01_strangulation_punjabi", v1::WITHDRAWAL_REASON_OTHER, true,
+       "DPA2018-SCH1-PARA18"},
+      {"t01_strangulation_punjabi", v1::WITHDRAWAL_REASON_ERASED, false, ""},
+      {"t01_strangulation_punjabi", v1::WITHDRAWAL_REASON_ENTERED_IN_ERROR,
+       false, ""},
+      {"t01_strangulation_punjabi", v1::WITHDRAWAL_REASON_DUPLICATE, false, ""},
   };
   int n = 0;
   for (const Case& c : cases) {
-    SCOPED_TRACE(c.example);
+    SCOPED_TRACE(
+        absl::StrCat(c.example, " ", v1::WithdrawalReason_Name(c.reason)));
     const std::string id =
         absl::StrCat("6f1c0d2e-0000-4000-8000-00000000004", n++);
     auto facts =
@@ -658,13 +669,95 @@ TEST_F(TriageStoreTest, WithdrawalStopsPartnerReferralsButKeepsMarac) {
     ASSERT_TRUE(Cites(v.decision(), "WITHDRAWN"));
     // Considerations are police duties, not services consented to: kept.
     EXPECT_EQ(v.decision().considerations_size(), first->considerations_size());
-    // A later reassessment cannot bring the pathways back.
-    Reassessment r{ReferralId(id), facts.assessment(), std::nullopt, "pc-5"};
-    auto later = app_->Reassess(referrer_, r, NewTraceparent());
-    ASSERT_TRUE(later.ok()) << later.status();
-    EXPECT_EQ(later->decision().status(), v1::REFERRAL_STATUS_WITHDRAWN);
-    EXPECT_TRUE(later->decision().pathways().empty());
+    // The MARAC agenda follows the latest decision.
+    auto agenda = app_->ListMaracAgenda(operator_, facts.area_code());
+    ASSERT_TRUE(agenda.ok()) << agenda.status();
+    bool listed = false;
+    for (const auto& item : agenda->items) listed |= item.referral_id() == id;
+    EXPECT_EQ(listed, c.marac);
   }
+}
+
+// REFERRAL-WITHDRAWN: a withdrawn referral cannot be reassessed or
+// overridden, and the refusal writes nothing: no version, no event, no
+// sealed reason, no data key.
+TEST_F(TriageStoreTest, WithdrawnReferralRefusesReassessAndOverride) {
+  int n = 0;
+  for (v1::WithdrawalReason reason :
+       {v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN,
+        v1::WITHDRAWAL_REASON_ENTERED_IN_ERROR, v1::WITHDRAWAL_REASON_DUPLICATE,
+        v1::WITHDRAWAL_REASON_VICTIM_DECLINED, v1::WITHDRAWAL_REASON_OTHER,
+        v1::WITHDRAWAL_REASON_ERASED}) {
+    SCOPED_TRACE(v1::WithdrawalReason_Name(reason));
+    auto t2 = intake::ExtractFacts(
+        testing::LoadExample("t02_standard_da").referral());
+    const std::string person = absl::StrCat("person-withdrawn-", n);
+    t2.set_person_id(person);
+    const std::string id =
+        absl::StrCat("6f1c0d2e-0000-4000-8000-00000000010", n++);
+    ASSERT_TRUE(Triage(Received(id, t2)).ok());
+    ConsumeAndRead(WithdrawnEvent(id, reason));
+    if (reason == v1::WITHDRAWAL_REASON_ERASED) {
+      ASSERT_TRUE(Consume(ErasedEvent(id, person)).ok());
+    }
+    const size_t versions = History(id)->size();
+    const size_t events = store::ListReferralEvents(*db_, id)->size();
+    const int64_t keys = Count("SELECT COUNT(*) FROM data_keys");
+
+    Reassessment r{ReferralId(id), t2.assessment(), std::nullopt, "pc-5"};
+    absl::Status reassessed =
+        app_->Reassess(referrer_, r, NewTraceparent()).status();
+    EXPECT_EQ(reassessed.code(), absl::StatusCode::kFailedPrecondition)
+        << reassessed;
+    EXPECT_EQ(RefusalRule(reassessed), "REFERRAL-WITHDRAWN");
+    for (const access::Principal* caller : {&referrer_, &marac_}) {
+      absl::Status overridden =
+          app_->OverrideRisk(*caller,
+                             Judgement(id, v1::RISK_LEVEL_HIGH,
+                                       "seen at the refuge door last night"),
+                             NewTraceparent())
+              .status();
+      EXPECT_EQ(overridden.code(), absl::StatusCode::kFailedPrecondition)
+          << overridden;
+      EXPECT_EQ(RefusalRule(overridden), "REFERRAL-WITHDRAWN");
+    }
+    EXPECT_EQ(History(id)->size(), versions);
+    EXPECT_EQ(store::ListReferralEvents(*db_, id)->size(), events);
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM data_keys"), keys);
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM decisions WHERE "
+                    "length(override_reason) > 0"),
+              0);
+    EXPECT_EQ(DatabaseBytes().find("refuge door"), std::string::npos);
+  }
+}
+
+// A withdrawal is final: consent recorded after it (given again, or for a
+// pathway) changes nothing and is not an error.
+TEST_F(TriageStoreTest, ConsentAfterWithdrawalIsIgnored) {
+  auto t9 = intake::ExtractFacts(
+      testing::LoadExample("t09_high_risk_consent_refused").referral());
+  const std::string id = "6f1c0d2e-0000-4000-8000-000000000110";
+  ASSERT_TRUE(Triage(Received(id, t9)).ok());
+  v1::DecisionVersion withdrawn =
+      ConsumeAndRead(WithdrawnEvent(id, v1::WITHDRAWAL_REASON_DUPLICATE));
+  ASSERT_EQ(withdrawn.decision().status(), v1::REFERRAL_STATUS_WITHDRAWN);
+  const size_t events = store::ListReferralEvents(*db_, id)->size();
+  v1::Consent consent = t9.consent();
+  consent.set_referral_consent(v1::CONSENT_STATUS_GIVEN);
+  auto consumed = Consume(ConsentEvent(id, consent));
+  ASSERT_TRUE(consumed.ok()) << consumed.status();
+  EXPECT_TRUE(*consumed);
+  auto history = History(id);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->size(), 2u);
+  EXPECT_EQ(history->back().decision().status(), v1::REFERRAL_STATUS_WITHDRAWN);
+  EXPECT_EQ(store::ListReferralEvents(*db_, id)->size(), events);
+  // A later withdrawal (the person erased after a cancellation) still
+  // decides.
+  v1::DecisionVersion erased =
+      ConsumeAndRead(WithdrawnEvent(id, v1::WITHDRAWAL_REASON_ERASED));
+  EXPECT_EQ(erased.version(), 3);
+  EXPECT_FALSE(erased.decision().marac());
 }
 
 TEST_F(TriageStoreTest, ConsentWithdrawnForOnePathwayRemovesOnlyThatOne) {
@@ -811,17 +904,62 @@ TEST_F(TriageStoreTest, OverrideReasonIsSealedAndShreddedOnErasure) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM decisions WHERE "
                   "length(override_reason) > 0"),
             0);
-  // The coded decisions stay, for the figures.
+  // The coded decisions stay, for the figures. No ReferralWithdrawn(ERASED)
+  // came first here, so the erasure itself decides a withdrawn version
+  // (once: the second event finds it recorded), carrying no person.
   auto history = History(id);
   ASSERT_TRUE(history.ok()) << history.status();
-  ASSERT_EQ(history->size(), 2u);
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[1].decision().risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_EQ(history->back().cause(), "WITHDRAWN");
+  EXPECT_EQ(history->back().decision().status(), v1::REFERRAL_STATUS_WITHDRAWN);
   EXPECT_EQ(history->back().decision().risk(), v1::RISK_LEVEL_HIGH);
-  // A later version does not link the person again.
+  EXPECT_FALSE(history->back().decision().marac());
+  EXPECT_EQ(history->back().decision().person_id(), "");
+  // No later version: nothing is sealed under a fresh key for the person.
   Reassessment r{ReferralId(id), t2.assessment(), std::nullopt, "pc-5"};
-  ASSERT_TRUE(app_->Reassess(referrer_, r, NewTraceparent()).ok());
+  EXPECT_EQ(
+      RefusalRule(app_->Reassess(referrer_, r, NewTraceparent()).status()),
+      "REFERRAL-WITHDRAWN");
+  EXPECT_EQ(RefusalRule(app_->OverrideRisk(referrer_,
+                                           Judgement(id, v1::RISK_LEVEL_HIGH,
+                                                     "HMP Birmingham again"),
+                                           NewTraceparent())
+                            .status()),
+            "REFERRAL-WITHDRAWN");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM data_keys"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM victim_history WHERE "
                   "victim_ref = 'person-sealed-1'"),
             0);
+}
+
+// A referral cancelled (or consent withdrawn) before the erasure gets no
+// ReferralWithdrawn(ERASED) from intake: VictimErased itself takes it out
+// of MARAC.
+TEST_F(TriageStoreTest, ErasingAnAlreadyWithdrawnReferralLeavesMarac) {
+  auto t1 = intake::ExtractFacts(
+      testing::LoadExample("t01_strangulation_punjabi").referral());
+  t1.set_person_id("person-erased-late");
+  const std::string id = "6f1c0d2e-0000-4000-8000-000000000120";
+  ASSERT_TRUE(Triage(Received(id, t1)).ok());
+  v1::DecisionVersion withdrawn = ConsumeAndRead(
+      WithdrawnEvent(id, v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN));
+  ASSERT_TRUE(withdrawn.decision().marac());
+  events::IncomingEvent erased = ErasedEvent(id, "person-erased-late");
+  v1::DecisionVersion v = ConsumeAndRead(erased);
+  EXPECT_EQ(v.version(), 3);
+  EXPECT_EQ(v.cause(), "WITHDRAWN");
+  EXPECT_FALSE(v.decision().marac());
+  EXPECT_EQ(v.decision().legal_basis(), "");
+  EXPECT_EQ(v.decision().person_id(), "");
+  auto events = store::ListReferralEvents(*db_, id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[2].envelope.causation_id(), erased.envelope.event_id());
+  EXPECT_FALSE((*events)[2].envelope.referral_reassessed().decision().marac());
+  // Another VictimErased for it (retention, a retry) decides nothing more.
+  ASSERT_TRUE(Consume(ErasedEvent(id, "person-erased-late")).ok());
+  EXPECT_EQ(History(id)->size(), 3u);
 }
 
 // Reasons written before sealing (format "") still read as they are.
