@@ -14,6 +14,20 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
                                              absl::string_view traceparent) {
   const absl::Time now = timeutil::NowMillis();
   const ReferralId referral_id(envelope.referral_id());
+  if (envelope.has_referral_withdrawn()) {
+    // When it is a linked referral, its referrer stops hearing about the
+    // referral it was linked to (for example a link entered in error).
+    RETURN_IF_ERROR(store_.RemoveLinkedReferral(tx, referral_id));
+  }
+  ASSIGN_OR_RETURN(bool erased, store_.IsErased(tx, referral_id));
+  if (erased && !envelope.has_victim_erased()) {
+    // After an erasure only ids and codes are kept, whatever arrives late
+    // (for example triage's decision on another topic).
+    v1::EventEnvelope kept = ErasedForm(envelope);
+    RETURN_IF_ERROR(store_.RecordEvent(tx, kept, traceparent,
+                                       /*pending=*/false, now));
+    return 0;
+  }
   if (const v1::ReferralTriaged* decision = TriageDecisionOf(envelope)) {
     RETURN_IF_ERROR(store_.SaveContext(tx, referral_id, ContextOf(*decision)));
   }
@@ -43,6 +57,7 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
 absl::Status NotificationApp::ShredIfErased(store::Tx& tx,
                                             const v1::EventEnvelope& envelope) {
   if (!envelope.has_victim_erased()) return absl::OkStatus();
+  RETURN_IF_ERROR(store_.MarkErased(tx, ReferralId(envelope.referral_id())));
   // Every stored event of the referral, this one (with its person id) and
   // any still pending included, keeps only its ids and codes.
   return store_.RewriteEvents(tx, ReferralId(envelope.referral_id()),

@@ -79,7 +79,38 @@ CREATE TABLE linked_referrers (
   linked_referral_id TEXT NOT NULL,
   PRIMARY KEY (referral_id, agency_id, linked_referral_id)
 );
+CREATE INDEX linked_referrers_linked ON linked_referrers(linked_referral_id);
+-- Referrals whose person was erased: events that arrive later are kept in
+-- their erased form only.
+CREATE TABLE erased_referrals (referral_id TEXT PRIMARY KEY);
 )sql"};
+}
+
+absl::Status NotificationStore::RemoveLinkedReferral(
+    store::Tx& tx, const ReferralId& linked_referral_id) const {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("DELETE FROM linked_referrers WHERE linked_referral_id = ?"));
+  q.Bind(1, linked_referral_id.value());
+  return q.Run();
+}
+
+absl::Status NotificationStore::MarkErased(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("INSERT OR IGNORE INTO erased_referrals "
+                              "(referral_id) VALUES (?)"));
+  q.Bind(1, referral_id.value());
+  return q.Run();
+}
+
+absl::StatusOr<bool> NotificationStore::IsErased(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("SELECT 1 FROM erased_referrals WHERE "
+                              "referral_id = ?"));
+  q.Bind(1, referral_id.value());
+  return q.Step();
 }
 
 absl::Status NotificationStore::SaveContext(

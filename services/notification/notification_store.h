@@ -71,6 +71,15 @@ class NotificationStore {
   absl::Status AddLinkedReferrer(store::Tx& tx, const ReferralId& referral_id,
                                  const std::string& agency,
                                  const std::string& linked_referral_id) const;
+  // A linked referral was withdrawn or cancelled: its referrer is no longer
+  // told the outcomes of the referral it was linked to.
+  absl::Status RemoveLinkedReferral(store::Tx& tx,
+                                    const ReferralId& linked_referral_id) const;
+  // The referral's person was erased (VictimErased).
+  absl::Status MarkErased(store::Tx& tx, const ReferralId& referral_id) const;
+  absl::StatusOr<bool> IsErased(store::Tx& tx,
+                                const ReferralId& referral_id) const;
+
   // The agencies (and the legal basis of each one's first delivery) told
   // about the referral, and its linked referrals' referrers.
   absl::StatusOr<ReferralAudience> AudienceOf(

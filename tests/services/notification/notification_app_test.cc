@@ -440,6 +440,28 @@ TEST_F(WithdrawalAndLinkTest, VictimErasedKeepsOnlyIdsAndCodes) {
   erased2.mutable_victim_erased()->set_person_id("person-GHJ-77");
   EXPECT_EQ(Send(erased2), 0);
   EXPECT_FALSE(mentions_person());
+  // A decision that arrives after the erasure (from another topic) is kept
+  // in its erased form and delivered to nobody.
+  v1::EventEnvelope late = Triaged("r1", v1::REFERRAL_STATUS_WITHDRAWN, true);
+  late.mutable_referral_triaged()->set_person_id("person-GHJ-77");
+  EXPECT_EQ(Send(late), 0);
+  EXPECT_FALSE(mentions_person());
+  EXPECT_EQ(List("r1").deliveries.size(), 4u);
+}
+
+TEST_F(WithdrawalAndLinkTest,
+       ACancelledLinkedReferralStopsItsReferrersOutcomes) {
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  v1::EventEnvelope linked = events::NewEnvelope("intake", "r1");
+  linked.mutable_referral_linked()->set_linked_referral_id("r1-later");
+  linked.mutable_referral_linked()->set_referrer_agency("nhs-lth-ae");
+  ASSERT_EQ(Send(linked), 1);
+  // The hospital cancels its linked referral (entered in error).
+  v1::EventEnvelope cancelled = Withdrawn("r1-later");
+  EXPECT_EQ(Send(cancelled), 0);
+  EXPECT_EQ(Send(Advocacy("r1", "accepted")), 1);
+  EXPECT_THAT(Of("r1", "AssignmentAccepted"),
+              ElementsAre(Pair("victim-advice-line-wmp", "")));
 }
 
 TEST_F(WithdrawalAndLinkTest, AnUnknownReferralIsNotFound) {
