@@ -377,12 +377,37 @@ absl::StatusOr<ErasureOutcome> IntakeApp::EraseVictim(
           return absl::NotFoundError(
               absl::StrCat("referral ", referral_id.value(), " not found"));
         }
+        RETURN_IF_ERROR(CheckReasonNamesNobody(tx, *state, reason));
         return ErasePerson(tx, *state, ground, caller.agency_id().value(),
                            absl::StripAsciiWhitespace(reason), now,
                            traceparent);
       });
   if (outcome.ok()) CheckpointAfterErasure();
   return outcome;
+}
+
+absl::Status IntakeApp::CheckReasonNamesNobody(store::Tx& tx,
+                                               const ReferralState& state,
+                                               absl::string_view reason) {
+  std::vector<ReferralId> ids = {state.referral_id};
+  if (!state.person_id.empty()) {
+    ASSIGN_OR_RETURN(std::vector<PersonReferral> all,
+                     store_.ReferralsOfPerson(tx, state.person_id));
+    for (const PersonReferral& r : all) ids.push_back(r.referral_id);
+  }
+  for (const ReferralId& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<StoredReferral> stored, store_.Find(tx, id));
+    if (!stored.has_value() || stored->erased_at.has_value()) continue;
+    ASSIGN_OR_RETURN(ReceivedReferral opened,
+                     OpenReferral(tx, *std::move(stored)));
+    if (MentionsPerson(reason, opened.referral.personal())) {
+      return errors::FieldError(
+          "reason",
+          "must not name the person or give their date of birth or contact "
+          "details: the reason outlives their data");
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> IntakeApp::EraseDue(absl::Time now, int limit) {

@@ -153,6 +153,10 @@ class IntakeApp {
       store::Tx& tx, const ReferralState& state, v1::ErasureGround ground,
       const std::string& erased_by, absl::string_view reason, absl::Time now,
       absl::string_view traceparent);
+  // INVALID_ARGUMENT naming `reason` when it names the person of any of
+  // their referrals (matching.h MentionsPerson).
+  absl::Status CheckReasonNamesNobody(store::Tx& tx, const ReferralState& state,
+                                      absl::string_view reason);
   // The referral stopped or its last assignment closed: its retention
   // clock may start.
   absl::Status Close(store::Tx& tx, const ReferralId& referral_id,

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/crypto/keyring.h"
 #include "common/time/timestamps.h"
 
@@ -100,6 +101,37 @@ bool HasIndex(const std::vector<BlindIndex>& indexes, IndexKind kind) {
     if (index.kind == kind) return true;
   }
   return false;
+}
+
+bool MentionsPerson(absl::string_view text,
+                    const v1::VictimPersonalData& personal) {
+  const std::string words = absl::StrCat(" ", NormaliseName(text), " ");
+  const std::string name = NormaliseName(personal.full_name());
+  if (!name.empty() && absl::StrContains(words, absl::StrCat(" ", name, " "))) {
+    return true;
+  }
+  for (absl::string_view part : absl::StrSplit(name, ' ')) {
+    if (part.size() >= 4 &&
+        absl::StrContains(words, absl::StrCat(" ", part, " "))) {
+      return true;
+    }
+  }
+  const std::string digits = NormalisePhone(text);
+  const std::string phone = NormalisePhone(personal.phone());
+  if (phone.size() >= 7 &&
+      absl::StrContains(digits, phone.substr(phone.size() - 7))) {
+    return true;
+  }
+  const std::string lower = absl::AsciiStrToLower(text);
+  for (const std::string& value :
+       {personal.date_of_birth(), personal.email(), personal.address()}) {
+    const std::string v(
+        absl::StripAsciiWhitespace(absl::AsciiStrToLower(value)));
+    if (!v.empty() && absl::StrContains(lower, v)) return true;
+  }
+  const std::string address = NormaliseName(personal.address());
+  return !address.empty() &&
+         absl::StrContains(words, absl::StrCat(" ", address, " "));
 }
 
 std::string IncidentDigest(const v1::Referral& referral,

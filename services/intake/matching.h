@@ -62,6 +62,13 @@ bool AcceptMatch(IndexKind matched_by, bool referral_has_name_dob,
 // True when `indexes` holds one of `kind`.
 bool HasIndex(const std::vector<BlindIndex>& indexes, IndexKind kind);
 
+// True when `text` names the person of `personal`: their whole name, a part
+// of it of 4 or more letters as a word, their date of birth, phone number
+// (its last 7 digits), email or address. Free text that outlives the
+// person's data (an erasure's reason) must not.
+bool MentionsPerson(absl::string_view text,
+                    const v1::VictimPersonalData& personal);
+
 // The digest of the crime reference (trimmed, upper-cased); empty when none.
 std::string IncidentDigest(const v1::Referral& referral,
                            absl::string_view matching_key);

@@ -152,7 +152,7 @@ void BM_EraseVictim10(benchmark::State& state) {
     state.ResumeTiming();
     auto erased =
         app.EraseVictim(op, first, v1::ERASURE_GROUND_RIGHT_TO_ERASURE,
-                        "benchmark: the person asked", now, tp);
+                        "benchmark: subject asked", now, tp);
     if (!erased.ok() || erased->referrals_erased != 10) {
       state.SkipWithError("erasure did not erase 10 referrals");
       break;

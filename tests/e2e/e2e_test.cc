@@ -1151,7 +1151,7 @@ TEST(KeyTest, RotationKeepsReferralsReadableAndAWrongKeyStopsStart) {
     v1::EraseVictimRequest erase;
     erase.set_referral_id(id);
     erase.set_ground(v1::ERASURE_GROUND_RIGHT_TO_ERASURE);
-    erase.set_reason("asked by the person, no exemption");
+    erase.set_reason("subject asked, no exemption applies");
     v1::EraseVictimResponse erased;
     grpc::Status s = op->EraseVictim(&ctx, erase, &erased);
     ASSERT_TRUE(s.ok()) << s.error_message();

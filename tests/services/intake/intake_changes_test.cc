@@ -372,6 +372,8 @@ TEST_F(IntakeChangesTest, ErasureShredsEveryReferralOfThePersonAndNoOneElse) {
   EXPECT_EQ(kept->referral.referral.personal().full_name(),
             "Bertrand Yellowlees");
   // Asking again answers the first erasure and writes nothing.
+  // (A reason that names the person is refused before anything is written:
+  // see ErasureReasonMustNotNameThePerson.)
   auto again = erase(kOperator);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->referrals_erased, 3);
@@ -387,6 +389,30 @@ TEST_F(IntakeChangesTest, ErasureShredsEveryReferralOfThePersonAndNoOneElse) {
       EXPECT_EQ(bytes.find(marker), std::string::npos) << marker << suffix;
     }
   }
+}
+
+TEST_F(IntakeChangesTest, ErasureReasonMustNotNameThePerson) {
+  v1::Referral r = Person("Wendeline Abara-Frost", "1979-12-24", "22/95/24");
+  r.mutable_personal()->set_phone("+44 7700 900444");
+  r.mutable_personal()->set_email("w.af@example.org");
+  const SubmitOutcome s = Submit(kPolice, r);
+  for (const std::string reason :
+       {"Wendeline Abara-Frost asked under Article 17",
+        "the person (Abara) asked for it", "asked by phone 07700 900444",
+        "born 1979-12-24, asked", "asked by email W.AF@example.org"}) {
+    auto refused = app_->EraseVictim(
+        testing::PrincipalOf(kOperator), s.referral_id,
+        v1::ERASURE_GROUND_RIGHT_TO_ERASURE, reason, now_, NewTraceparent());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument)
+        << reason;
+  }
+  // Nothing was erased by the refusals.
+  EXPECT_TRUE(HasDataKey(PersonOf(s.referral_id)));
+  EXPECT_TRUE(app_->EraseVictim(testing::PrincipalOf(kOperator), s.referral_id,
+                                v1::ERASURE_GROUND_RIGHT_TO_ERASURE,
+                                "subject access request ref SAR-2026-114", now_,
+                                NewTraceparent())
+                  .ok());
 }
 
 TEST_F(IntakeChangesTest, RetentionErasesWhenThePeriodEnds) {
