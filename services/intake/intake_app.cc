@@ -18,6 +18,36 @@
 #include "services/intake/validation.h"
 
 namespace signpost::intake {
+namespace {
+
+// A new intake event about `referral_id` that happened at `at` (caused by
+// `cause`, when given).
+v1::EventEnvelope NewEvent(absl::string_view referral_id, absl::Time at,
+                           const v1::EventEnvelope* cause = nullptr) {
+  v1::EventEnvelope event = events::NewEnvelope("intake", referral_id, cause);
+  *event.mutable_occurred_at() = timeutil::ToTimestamp(at);
+  return event;
+}
+
+// ReferralWithdrawn: the reason code and who recorded it, nothing more.
+v1::EventEnvelope WithdrawnEvent(absl::string_view referral_id,
+                                 v1::WithdrawalReason reason,
+                                 absl::string_view recorded_by, absl::Time at,
+                                 const v1::EventEnvelope* cause = nullptr) {
+  v1::EventEnvelope event = NewEvent(referral_id, at, cause);
+  event.mutable_referral_withdrawn()->set_reason(reason);
+  event.mutable_referral_withdrawn()->set_recorded_by(std::string(recorded_by));
+  return event;
+}
+
+// Stamps `event`'s type and appends it to intake's topic in `tx`.
+absl::Status Emit(store::Tx& tx, v1::EventEnvelope& event,
+                  absl::string_view traceparent) {
+  events::StampType(&event);
+  return store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent);
+}
+
+}  // namespace
 
 absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
     const access::Principal& caller, const std::string& idempotency_key,
@@ -107,23 +137,21 @@ absl::StatusOr<SubmitOutcome> IntakeApp::SubmitReferral(
     // A new referral stops the person's retention clock.
     RETURN_IF_ERROR(store_.DeleteRetentionTimer(tx, row.person_id));
 
-    v1::EventEnvelope event;
+    // A linked referral is told on the referral it joined: one triage, one
+    // advocate.
+    v1::EventEnvelope event = NewEvent(
+        link.has_value() ? link->primary.value() : row.referral_id.value(),
+        received_at);
     if (link.has_value()) {
-      // Told on the referral it joined: one triage, one advocate.
-      event = events::NewEnvelope("intake", link->primary.value());
       v1::ReferralLinked* linked = event.mutable_referral_linked();
       linked->set_linked_referral_id(row.referral_id.value());
       linked->set_referrer_agency(agency);
       linked->set_match(link->match);
     } else {
-      event = events::NewEnvelope("intake", row.referral_id.value());
       *event.mutable_referral_received()->mutable_facts() =
           std::move(row.facts);
     }
-    *event.mutable_occurred_at() = timeutil::ToTimestamp(received_at);
-    events::StampType(&event);
-    RETURN_IF_ERROR(
-        store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent));
+    RETURN_IF_ERROR(Emit(tx, event, traceparent));
     return SubmitOutcome{row.referral_id, /*duplicate=*/false, received_at,
                          EventId(event.event_id()), row.linked_to};
   });
@@ -297,9 +325,7 @@ absl::StatusOr<ConsentOutcome> IntakeApp::ChangeConsent(
                                                change.party, change.status,
                                                caller.agency_id(), now));
 
-    v1::EventEnvelope event =
-        events::NewEnvelope("intake", referral_id.value());
-    *event.mutable_occurred_at() = timeutil::ToTimestamp(now);
+    v1::EventEnvelope event = NewEvent(referral_id.value(), now);
     v1::ConsentUpdated* updated = event.mutable_consent_updated();
     *updated->mutable_consent() = state->facts.consent();
     updated->set_pathway(change.pathway);
@@ -307,22 +333,12 @@ absl::StatusOr<ConsentOutcome> IntakeApp::ChangeConsent(
     updated->set_status(change.status);
     updated->set_recorded_by(caller.agency_id().value());
     *updated->mutable_recorded_at() = timeutil::ToTimestamp(now);
-    events::StampType(&event);
-    RETURN_IF_ERROR(
-        store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent));
+    RETURN_IF_ERROR(Emit(tx, event, traceparent));
     if (action == ReferralAction::kWithdrawConsent) {
-      v1::EventEnvelope withdrawn =
-          events::NewEnvelope("intake", referral_id.value());
-      *withdrawn.mutable_occurred_at() = timeutil::ToTimestamp(now);
-      withdrawn.set_causation_id(event.event_id());
-      withdrawn.set_correlation_id(event.correlation_id());
-      withdrawn.mutable_referral_withdrawn()->set_reason(
-          v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN);
-      withdrawn.mutable_referral_withdrawn()->set_recorded_by(
-          caller.agency_id().value());
-      events::StampType(&withdrawn);
-      RETURN_IF_ERROR(store::AppendToOutbox(tx, withdrawn, events::kIntakeTopic,
-                                            traceparent));
+      v1::EventEnvelope withdrawn = WithdrawnEvent(
+          referral_id.value(), v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN,
+          caller.agency_id().value(), now, &event);
+      RETURN_IF_ERROR(Emit(tx, withdrawn, traceparent));
       RETURN_IF_ERROR(Close(tx, referral_id, state->person_id, now));
     }
     return ConsentOutcome{state->facts.consent(), state->lifecycle};
@@ -350,15 +366,9 @@ absl::StatusOr<v1::ReferralLifecycle> IntakeApp::CancelReferral(
                                    referral_id, state->linked_to));
     state->facts.set_withdrawn(reason);
     RETURN_IF_ERROR(store_.UpdateState(tx, *state));
-    v1::EventEnvelope event =
-        events::NewEnvelope("intake", referral_id.value());
-    *event.mutable_occurred_at() = timeutil::ToTimestamp(now);
-    event.mutable_referral_withdrawn()->set_reason(reason);
-    event.mutable_referral_withdrawn()->set_recorded_by(
-        caller.agency_id().value());
-    events::StampType(&event);
-    RETURN_IF_ERROR(
-        store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent));
+    v1::EventEnvelope event = WithdrawnEvent(referral_id.value(), reason,
+                                             caller.agency_id().value(), now);
+    RETURN_IF_ERROR(Emit(tx, event, traceparent));
     RETURN_IF_ERROR(Close(tx, referral_id, state->person_id, now));
     return state->lifecycle;
   });
@@ -389,10 +399,13 @@ absl::StatusOr<ErasureOutcome> IntakeApp::EraseVictim(
 absl::Status IntakeApp::CheckReasonNamesNobody(store::Tx& tx,
                                                const ReferralState& state,
                                                absl::string_view reason) {
+  // Every referral of the person, or (stored before people existed) this
+  // one alone.
   std::vector<ReferralId> ids = {state.referral_id};
   if (!state.person_id.empty()) {
     ASSIGN_OR_RETURN(std::vector<PersonReferral> all,
                      store_.ReferralsOfPerson(tx, state.person_id));
+    ids.clear();
     for (const PersonReferral& r : all) ids.push_back(r.referral_id);
   }
   for (const ReferralId& id : ids) {
@@ -462,28 +475,18 @@ absl::StatusOr<ErasureOutcome> IntakeApp::ErasePerson(
     if (r.lifecycle == v1::REFERRAL_LIFECYCLE_ACTIVE) {
       // Partner referrals stop first (assignments released, partners
       // told), as for a withdrawal; the same key keeps the order.
-      v1::EventEnvelope withdrawn =
-          events::NewEnvelope("intake", r.referral_id.value());
-      *withdrawn.mutable_occurred_at() = timeutil::ToTimestamp(now);
-      withdrawn.mutable_referral_withdrawn()->set_reason(
-          v1::WITHDRAWAL_REASON_ERASED);
-      withdrawn.mutable_referral_withdrawn()->set_recorded_by(erased_by);
-      events::StampType(&withdrawn);
-      RETURN_IF_ERROR(store::AppendToOutbox(tx, withdrawn, events::kIntakeTopic,
-                                            traceparent));
+      v1::EventEnvelope withdrawn = WithdrawnEvent(
+          r.referral_id.value(), v1::WITHDRAWAL_REASON_ERASED, erased_by, now);
+      RETURN_IF_ERROR(Emit(tx, withdrawn, traceparent));
     }
     // The coded facts stay, for figures; they never held personal data.
     RETURN_IF_ERROR(store_.EraseReferral(tx, r.referral_id, one->facts, now));
-    v1::EventEnvelope event =
-        events::NewEnvelope("intake", r.referral_id.value());
-    *event.mutable_occurred_at() = timeutil::ToTimestamp(now);
+    v1::EventEnvelope event = NewEvent(r.referral_id.value(), now);
     v1::VictimErased* erased = event.mutable_victim_erased();
     erased->set_person_id(person_id);
     erased->set_ground(ground);
     erased->set_erased_by(erased_by);
-    events::StampType(&event);
-    RETURN_IF_ERROR(
-        store::AppendToOutbox(tx, event, events::kIntakeTopic, traceparent));
+    RETURN_IF_ERROR(Emit(tx, event, traceparent));
     ++record.referrals;
   }
   if (record.referrals == 0) {

@@ -356,10 +356,7 @@ errors::FieldErrors ValidateSubmission(const v1::SubmitReferralRequest& request,
 }
 
 errors::FieldErrors ValidateGetReferral(const v1::GetReferralRequest& request) {
-  errors::FieldErrors errors;
-  if (!IsUuid(request.referral_id())) {
-    errors.Add("referral_id", "must be a referral id (UUID)");
-  }
+  errors::FieldErrors errors = ValidateReferralId(request.referral_id());
   if (request.break_glass_reason().size() > 1000) {
     errors.Add("break_glass_reason", "must be at most 1000 characters");
   }

@@ -85,16 +85,22 @@ BENCHMARK(BM_IntakeSubmitDurable)->Unit(benchmark::kMicrosecond);
 // a new person, data key and blind-index entries each time) or the same one
 // (arg 1: found again by blind index, a new incident each time, linking
 // checked against their earlier referrals).
-void BM_IntakeSubmitPeople(benchmark::State& state) {
+// A durable intake on a fresh database file, with T01 to submit.
+struct IntakeBench {
   testing::TempDir dir;
-  auto db = store::Database::Open(dir.File("intake.db"),
-                                  intake::IntakeStore::Migrations());
-  intake::IntakeApp app(**db, testing::TestPersonKeys(),
-                        intake::TestIntakeOptions());
+  std::unique_ptr<store::Database> db = *store::Database::Open(
+      dir.File("intake.db"), intake::IntakeStore::Migrations());
+  intake::IntakeApp app{*db, testing::TestPersonKeys(),
+                        intake::TestIntakeOptions()};
   v1::Referral referral =
       testing::LoadExample("t01_strangulation_punjabi").referral();
   const absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
   const std::string tp = NewTraceparent();
+};
+
+void BM_IntakeSubmitPeople(benchmark::State& state) {
+  IntakeBench b;
+  auto& [dir, db, app, referral, now, tp] = b;
   const access::Principal caller = testing::PrincipalOf("police-wmp");
   const bool same_person = state.range(0) == 1;
   int64_t i = 0;
@@ -123,15 +129,8 @@ BENCHMARK(BM_IntakeSubmitPeople)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 // written, and the WAL checkpointed. Compare with BM_IntakeSubmitDurable in
 // the same run.
 void BM_EraseVictim10(benchmark::State& state) {
-  testing::TempDir dir;
-  auto db = store::Database::Open(dir.File("intake.db"),
-                                  intake::IntakeStore::Migrations());
-  intake::IntakeApp app(**db, testing::TestPersonKeys(),
-                        intake::TestIntakeOptions());
-  v1::Referral referral =
-      testing::LoadExample("t01_strangulation_punjabi").referral();
-  const absl::Time now = absl::FromUnixSeconds(1717405200 + 60);
-  const std::string tp = NewTraceparent();
+  IntakeBench b;
+  auto& [dir, db, app, referral, now, tp] = b;
   const access::Principal police = testing::PrincipalOf("police-wmp");
   const access::Principal op = testing::PrincipalOf("signpost-operator");
   int64_t i = 0;
