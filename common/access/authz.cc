@@ -142,6 +142,13 @@ std::vector<RpcRule> BuildTable() {
         kAuditor},
        "each agency its own deliveries only (AUTHZ-OWN-AGENCY); operator "
        "and auditor: every agency's"},
+      {Path(kNotification, "Subscribe"),
+       {kReferrer, kProvider, kMarac, kPolice},
+       "the calling agency's own feed only (the agency of its certificate)"},
+      {Path(kNotification, "ReplayDeliveries"),
+       {kReferrer, kProvider, kMarac, kPolice, kOperator},
+       "each agency its own deliveries only (AUTHZ-OWN-AGENCY); operator: "
+       "any agency's"},
   };
 }
 

@@ -94,6 +94,51 @@ class DecodingUnaryHandler : public grpc::internal::MethodHandler {
   grpc::internal::CallbackUnaryHandler<Request, Response> inner_;
 };
 
+// DecodingUnaryHandler's counterpart for a server-streaming method: the
+// adapter's reactor getter runs with an empty request, marked undecodable
+// (UndecodableRequest()), and must refuse the call itself.
+template <typename Request, typename Response>
+class DecodingServerStreamingHandler : public grpc::internal::MethodHandler {
+ public:
+  using Fn = std::function<grpc::ServerWriteReactor<Response>*(
+      grpc::CallbackServerContext*, const Request*)>;
+  explicit DecodingServerStreamingHandler(Fn fn) : inner_(std::move(fn)) {}
+
+  void* Deserialize(grpc_call* call, grpc_byte_buffer* req,
+                    grpc::Status* status, void** handler_data) final {
+    auto* state = new (grpc::g_core_codegen_interface->grpc_call_arena_alloc(
+        call, sizeof(State))) State();
+    void* request = inner_.Deserialize(call, req, status, &state->inner_data);
+    if (!status->ok()) {
+      // The failed decode freed its message; decode an empty one instead.
+      grpc_byte_buffer* empty = grpc_raw_byte_buffer_create(nullptr, 0);
+      request = inner_.Deserialize(call, empty, status, &state->inner_data);
+      state->undecodable = true;
+    }
+    *handler_data = state;
+    return request;
+  }
+
+  void RunHandler(const HandlerParameter& param) final {
+    auto* state = static_cast<State*>(param.internal_data);
+    if (state->undecodable) {
+      decoding_internal::SetUndecodable(
+          std::string(Request::descriptor()->full_name()));
+    }
+    inner_.RunHandler(HandlerParameter(
+        param.call, param.server_context, param.request, param.status,
+        state->inner_data, param.call_requester));
+    decoding_internal::SetUndecodable(std::nullopt);
+  }
+
+ private:
+  struct State {
+    void* inner_data = nullptr;
+    bool undecodable = false;
+  };
+  grpc::internal::CallbackServerStreamingHandler<Request, Response> inner_;
+};
+
 // Swaps the handler of `method` of `service` (whose full name is
 // `service_full_name`) for a DecodingUnaryHandler calling `fn` on it. Call
 // from the adapter's constructor, once per method; aborts on a method the
@@ -112,6 +157,24 @@ void RefuseUndecodable(
           [service, fn](grpc::CallbackServerContext* context,
                         const Request* request, Response* response) {
             return (service->*fn)(context, request, response);
+          }));
+}
+
+// RefuseUndecodable for a server-streaming method.
+template <typename Service, typename Request, typename Response>
+void RefuseUndecodable(
+    Service* service, absl::string_view service_full_name,
+    absl::string_view method,
+    grpc::ServerWriteReactor<Response>* (Service::*fn)(
+        grpc::CallbackServerContext*, const Request*)) {
+  const int index = decoding_internal::MethodIndex(service_full_name, method);
+  GPR_CODEGEN_ASSERT(index >= 0 && "RefuseUndecodable: unknown method");
+  decoding_internal::ServiceAccess::Replace(
+      *service, index,
+      new DecodingServerStreamingHandler<Request, Response>(
+          [service, fn](grpc::CallbackServerContext* context,
+                        const Request* request) {
+            return (service->*fn)(context, request);
           }));
 }
 

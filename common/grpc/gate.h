@@ -59,6 +59,12 @@ class Gate {
 
   Executor& executor() { return executor_; }
 
+  // Steps 1 and 2 for a streaming call, which runs its own reactor: the
+  // caller's Principal, or the refusal (already audited). Blocks on the
+  // registry only (no I/O).
+  absl::StatusOr<access::Principal> AdmitStream(
+      const grpc::CallbackServerContext& context, absl::string_view method);
+
  private:
   absl::StatusOr<access::Principal> Admit(
       const grpc::CallbackServerContext& context, absl::string_view method,

@@ -48,6 +48,20 @@ absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
   return stmt.Run();
 }
 
+absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   tx.Prepare("UPDATE outbox SET sent_at_ms = NULL, "
+                              "kafka_partition = NULL, kafka_offset = NULL "
+                              "WHERE event_id = ?"));
+  stmt.Bind(1, event_id);
+  RETURN_IF_ERROR(stmt.Run());
+  if (tx.Changes() == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("outbox has no event ", event_id));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> ClaimInbox(Tx& tx, const v1::EventEnvelope& envelope) {
   ASSIGN_OR_RETURN(
       Statement stmt,

@@ -30,6 +30,11 @@ absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
                             absl::string_view topic,
                             absl::string_view traceparent);
 
+// Marks the outbox record with `event_id` unsent, so that the relay
+// publishes it again with the same event id (consumers' inboxes and
+// partners deduplicate on it). NOT_FOUND when there is no such record.
+absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id);
+
 // Records `envelope` as processed within the caller's transaction. Returns
 // false when it was already processed (the caller must then do nothing).
 absl::StatusOr<bool> ClaimInbox(Tx& tx, const v1::EventEnvelope& envelope);

@@ -1,12 +1,16 @@
-// signpost-notification: wires config to subscriptions, application, event
-// adapter and gRPC service.
+// signpost-notification: wires config to the partner policy, application,
+// event adapter, transports (Kafka acknowledgements, webhooks) and gRPC
+// service.
 #include "absl/strings/str_cat.h"
+#include "common/http/http_client.h"
+#include "common/log/log.h"
 #include "common/service/host.h"
 #include "services/notification/notification_app.h"
 #include "services/notification/notification_handler.h"
 #include "services/notification/notification_service.h"
 #include "services/notification/notification_store.h"
 #include "services/notification/subscriptions.h"
+#include "services/notification/webhook_dispatcher.h"
 
 int main(int argc, char** argv) {
   using namespace signpost;
@@ -23,20 +27,69 @@ int main(int argc, char** argv) {
             "subscriptions_file", "",
             "partner subscriptions (textproto signpost.v1.SubscriptionList)",
             true);
+        config.DefineString("webhook_ca_file", "",
+                            "PEM CAs trusted for webhook endpoints (empty: "
+                            "the system's)");
+        config.DefineInt("webhook_backoff_base_ms", 1000, 1, 3600 * 1000,
+                         "first webhook retry delay (full jitter)");
+        config.DefineInt("webhook_backoff_cap_ms", 15 * 60 * 1000, 1,
+                         24 * 3600 * 1000, "longest webhook retry delay");
+        config.DefineInt("webhook_breaker_failures", 5, 1, 1000,
+                         "failures in a row that open an endpoint's breaker");
+        config.DefineInt("webhook_breaker_open_ms", 30 * 1000, 1,
+                         3600 * 1000, "how long an open breaker stays open");
       },
       [&](service::ServiceHost& host, const config::Config& config,
           grpcutil::Gate& gate) {
-        absl::StatusOr<v1::SubscriptionList> subscriptions =
-            notification::LoadSubscriptions(
-                config.GetString("subscriptions_file"));
-        if (!subscriptions.ok()) {
+        absl::StatusOr<notification::PartnerPolicy> policy =
+            notification::LoadPolicy(config.GetString("subscriptions_file"),
+                                     host.authorizer().registry());
+        if (!policy.ok()) {
           config::PrintConfigError(
-              argv[0],
-              absl::InvalidArgumentError(absl::StrCat(
-                  "subscriptions_file: ", subscriptions.status().message())));
+              argv[0], absl::InvalidArgumentError(absl::StrCat(
+                           "subscriptions_file: ", policy.status().message())));
           return 2;
         }
-        notification::NotificationApp app(host.db(), std::move(*subscriptions));
+        http::HttpClient::Options http_options;
+        http_options.ca_file = config.GetString("webhook_ca_file");
+        absl::StatusOr<http::HttpClientPtr> client =
+            http::HttpClient::Create(http_options);
+        if (!client.ok()) {
+          config::PrintConfigError(
+              argv[0], absl::InvalidArgumentError(absl::StrCat(
+                           "webhook_ca_file: ", client.status().message())));
+          return 2;
+        }
+        worker::PeriodicTask* webhooks = nullptr;
+        notification::NotificationApp app(
+            host.db(), *std::move(policy),
+            [&host] { host.relay().Notify(); },
+            [&webhooks] {
+              if (webhooks != nullptr) webhooks->Notify();
+            });
+        notification::WebhookDispatcher::Options dispatch;
+        dispatch.backoff_base =
+            absl::Milliseconds(config.GetInt("webhook_backoff_base_ms"));
+        dispatch.backoff_cap =
+            absl::Milliseconds(config.GetInt("webhook_backoff_cap_ms"));
+        dispatch.breaker.failure_threshold =
+            static_cast<int>(config.GetInt("webhook_breaker_failures"));
+        dispatch.breaker.open_for =
+            absl::Milliseconds(config.GetInt("webhook_breaker_open_ms"));
+        notification::WebhookDispatcher dispatcher(app, **client, dispatch);
+        webhooks = &host.AddPeriodicTask(
+            "partner-webhooks", absl::Milliseconds(250),
+            [&dispatcher](absl::Time now) { return dispatcher.RunOnce(now); });
+        host.AddPeriodicTask(
+            "partner-kafka-acks", absl::Milliseconds(250),
+            [&app](absl::Time now) {
+              absl::StatusOr<int> acked = app.RecordKafkaAcks();
+              if (!acked.ok()) {
+                log::Error("partner Kafka acknowledgements failed",
+                           {{"error", std::string(acked.status().message())}});
+              }
+              return now + absl::Milliseconds(200);
+            });
         notification::NotificationHandler handler(app);
         notification::NotificationServiceImpl api(app, gate);
         return host.Run(

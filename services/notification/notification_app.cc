@@ -1,10 +1,13 @@
 #include "services/notification/notification_app.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "common/time/timestamps.h"
+#include "services/notification/projection.h"
 #include "services/notification/routing.h"
 
 namespace signpost::notification {
@@ -28,30 +31,49 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
                                        /*pending=*/false, now));
     return 0;
   }
+  if (envelope.has_referral_received()) {
+    RETURN_IF_ERROR(store_.SaveReferrer(
+        tx, referral_id,
+        absl::AsciiStrToLower(
+            envelope.referral_received().facts().referrer_org())));
+  }
+  if (std::string provider = ProviderNamedBy(envelope); !provider.empty()) {
+    RETURN_IF_ERROR(store_.SaveAssignmentProvider(
+        tx, referral_id, AssignmentOf(envelope), provider));
+  }
   if (const v1::ReferralTriaged* decision = TriageDecisionOf(envelope)) {
     RETURN_IF_ERROR(store_.SaveContext(tx, referral_id, ContextOf(*decision)));
   }
   ASSIGN_OR_RETURN(std::optional<ReferralContext> context,
                    store_.LoadContext(tx, referral_id));
+  bool ready = context.has_value();
+  if (ready) {
+    // The closed loop needs the referrer (ReferralReceived, on intake's
+    // topic, may come after triage's decision).
+    ASSIGN_OR_RETURN(ReferralAudience audience,
+                     store_.AudienceOf(tx, referral_id));
+    ready = !audience.referrer_agency.empty();
+  }
   RETURN_IF_ERROR(store_.RecordEvent(tx, envelope, traceparent,
-                                     /*pending=*/!context.has_value(), now));
-  if (!context.has_value()) {  // waits for triage
+                                     /*pending=*/!ready, now));
+  if (!ready) {  // waits for triage and the referral
     RETURN_IF_ERROR(ShredIfErased(tx, envelope));
     return 0;
   }
 
   // Deliver this event and any that were waiting for the context.
   ASSIGN_OR_RETURN(
-      std::vector<RecordedEvent> ready,
+      std::vector<RecordedEvent> ready_events,
       store_.PendingEvents(tx, referral_id, EventId(envelope.event_id())));
-  int delivered = 0;
-  for (const RecordedEvent& event : ready) {
-    ASSIGN_OR_RETURN(int made, DeliverToPartners(tx, event, *context, now));
-    delivered += made;
+  int made = 0;
+  for (const RecordedEvent& event : ready_events) {
+    ASSIGN_OR_RETURN(int n, DeliverToPartners(tx, event, *context, now));
+    made += n;
   }
   RETURN_IF_ERROR(store_.ClearPending(tx, referral_id));
   RETURN_IF_ERROR(ShredIfErased(tx, envelope));
-  return delivered;
+  if (made > 0) FeedChanged();
+  return made;
 }
 
 absl::Status NotificationApp::ShredIfErased(store::Tx& tx,
@@ -59,9 +81,33 @@ absl::Status NotificationApp::ShredIfErased(store::Tx& tx,
   if (!envelope.has_victim_erased()) return absl::OkStatus();
   RETURN_IF_ERROR(store_.MarkErased(tx, ReferralId(envelope.referral_id())));
   // Every stored event of the referral, this one (with its person id) and
-  // any still pending included, keeps only its ids and codes.
+  // any still pending included, keeps only its ids and codes; its partner
+  // events keep their headers.
   return store_.RewriteEvents(tx, ReferralId(envelope.referral_id()),
                               ErasedForm);
+}
+
+absl::Status NotificationApp::Recorded(store::Tx& tx,
+                                       const v1::Delivery& delivery,
+                                       const v1::EventEnvelope* cause,
+                                       absl::string_view traceparent) {
+  v1::EventEnvelope out =
+      events::NewEnvelope("notification", delivery.referral_id(), cause);
+  if (cause == nullptr) out.set_causation_id(delivery.event_id());
+  v1::DeliveryRecorded* recorded = out.mutable_delivery_recorded();
+  recorded->set_delivery_id(delivery.delivery_id());
+  recorded->set_agency_id(delivery.agency_id());
+  recorded->set_delivered_event_id(delivery.event_id());
+  recorded->set_delivered_event_type(delivery.event_type());
+  recorded->set_legal_basis(delivery.legal_basis());
+  recorded->set_transport(delivery.transport());
+  recorded->set_status(delivery.status());
+  recorded->set_partner_event_id(delivery.partner_event_id());
+  recorded->set_refusal_rule(delivery.refusal_rule());
+  events::StampType(&out);
+  return store::AppendToOutbox(
+      tx, out, events::kNotificationTopic,
+      traceparent.empty() ? NewTraceparent() : std::string(traceparent));
 }
 
 absl::StatusOr<int> NotificationApp::DeliverToPartners(
@@ -69,8 +115,6 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
     absl::Time now) {
   const v1::EventEnvelope& e = event.envelope;
   const ReferralId referral_id(e.referral_id());
-  ASSIGN_OR_RETURN(ReferralAudience audience,
-                   store_.AudienceOf(tx, referral_id));
   if (e.has_referral_linked() &&
       !e.referral_linked().referrer_agency().empty()) {
     // Later outcomes of this referral go to that referrer too.
@@ -78,68 +122,245 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
         tx, referral_id, e.referral_linked().referrer_agency(),
         e.referral_linked().linked_referral_id()));
   }
-  int delivered = 0;
-  for (const DeliveryTarget& target :
-       RouteReferralEvent(subscriptions_, e, context, audience)) {
-    v1::Delivery delivery;
-    delivery.set_delivery_id(NewUuid());
-    delivery.set_agency_id(target.agency_id);
-    delivery.set_referral_id(e.referral_id());
-    delivery.set_event_id(e.event_id());
-    delivery.set_event_type(e.type());
-    delivery.set_legal_basis(target.legal_basis);
-    *delivery.mutable_delivered_at() = timeutil::ToTimestamp(now);
-    ASSIGN_OR_RETURN(bool inserted, store_.InsertDelivery(tx, delivery));
-    if (!inserted) continue;  // this agency already has this event
-    ++delivered;
-
-    v1::EventEnvelope out =
-        events::NewEnvelope("notification", e.referral_id(), &e);
-    v1::DeliveryRecorded* recorded = out.mutable_delivery_recorded();
-    recorded->set_delivery_id(delivery.delivery_id());
-    recorded->set_agency_id(delivery.agency_id());
-    recorded->set_delivered_event_id(delivery.event_id());
-    recorded->set_delivered_event_type(delivery.event_type());
-    recorded->set_legal_basis(delivery.legal_basis());
-    events::StampType(&out);
-    RETURN_IF_ERROR(store::AppendToOutbox(tx, out, events::kNotificationTopic,
-                                          event.traceparent));
+  ASSIGN_OR_RETURN(ReferralAudience audience,
+                   store_.AudienceOf(tx, referral_id));
+  if (std::string assignment = AssignmentOf(e); !assignment.empty()) {
+    audience.event_provider = ProviderNamedBy(e);
+    if (audience.event_provider.empty()) {
+      ASSIGN_OR_RETURN(audience.event_provider,
+                       store_.ProviderOfAssignment(tx, assignment));
+    }
   }
-  return delivered;
+  int made = 0;
+  for (const ShareDecision& share :
+       RouteReferralEvent(policy_, e, context, audience)) {
+    v1::PartnerEvent partner =
+        Project(e, {&context.decision, audience.event_provider},
+                share.field_set);
+    partner.set_id(PartnerEventId(share.agency_id, e.event_id(),
+                                  share.field_set));
+    partner.set_agency_id(share.agency_id);
+    partner.set_referral_id(share.partner_referral_id);
+    partner.set_linked_referral_id(share.linked_referral_id);
+    partner.set_legal_basis(share.basis);
+
+    DeliveryRow row;
+    v1::Delivery& d = row.delivery;
+    d.set_agency_id(share.agency_id);
+    d.set_referral_id(e.referral_id());
+    d.set_event_id(e.event_id());
+    d.set_event_type(e.type());
+    d.set_legal_basis(BasisName(share.basis));
+    d.set_partner_event_id(partner.id());
+    d.set_field_set(share.field_set);
+    *d.mutable_delivered_at() = timeutil::ToTimestamp(now);
+    row.partner_referral_id = share.partner_referral_id;
+    row.linked_referral_id = share.linked_referral_id;
+
+    if (!share.refusal_rule.empty()) {
+      d.set_delivery_id(NewUuid());
+      d.set_status(v1::DELIVERY_STATUS_REFUSED);
+      d.set_refusal_rule(share.refusal_rule);
+      ASSIGN_OR_RETURN(bool inserted, store_.InsertDelivery(tx, row));
+      if (inserted) {
+        RETURN_IF_ERROR(Recorded(tx, d, &e, event.traceparent));
+      }
+      continue;
+    }
+    ASSIGN_OR_RETURN(row.sequence,
+                     store_.AppendPartnerEvent(tx, referral_id, partner, now));
+    partner.set_sequence(row.sequence);
+    ++made;
+    for (v1::Transport transport : policy_.TransportsOf(share.agency_id)) {
+      d.set_delivery_id(NewUuid());
+      d.set_transport(transport);
+      d.set_status(v1::DELIVERY_STATUS_PENDING);
+      row.first_attempt.reset();
+      row.next_attempt.reset();
+      if (transport == v1::TRANSPORT_WEBHOOK) {
+        row.first_attempt = now;
+        row.next_attempt = now;
+      }
+      ASSIGN_OR_RETURN(bool inserted, store_.InsertDelivery(tx, row));
+      if (!inserted || transport != v1::TRANSPORT_KAFKA) continue;
+      // The agency's topic, keyed by its referral id (order per referral),
+      // with the partner event's id as the record's id.
+      v1::EventEnvelope out = events::NewEnvelope(
+          "notification", share.partner_referral_id, &e);
+      out.set_event_id(partner.id());
+      *out.mutable_partner_event() = partner;
+      events::StampType(&out);
+      RETURN_IF_ERROR(store::AppendToOutbox(
+          tx, out, PartnerTopic(share.agency_id), event.traceparent));
+    }
+  }
+  return made;
 }
 
 absl::StatusOr<DeliveryList> NotificationApp::ListDeliveries(
-    const access::Principal& caller,
-    const std::optional<ReferralId>& referral_id,
+    const access::Principal& caller, DeliveryFilter filter,
     const paging::PageRequest& page) {
-  std::optional<AgencyId> agency;
-  if (!access::SeesEverything(caller)) agency = caller.agency_id();
+  const bool oversight = access::SeesEverything(caller);
+  if (!oversight) filter.agency = caller.agency_id();
   return db_.Read([&](store::Tx& tx) -> absl::StatusOr<DeliveryList> {
     DeliveryList list;
-    if (!referral_id.has_value()) {
-      ASSIGN_OR_RETURN(paging::Page<v1::Delivery> recent,
-                       store_.RecentDeliveries(tx, agency, page));
-      list.deliveries = std::move(recent.items);
-      list.next = std::move(recent.next);
-      return list;
-    }
-    ASSIGN_OR_RETURN(bool known, store_.KnowsReferral(tx, *referral_id));
-    if (!known) {
-      return absl::NotFoundError(
-          absl::StrCat("referral ", referral_id->value(), " not found"));
+    if (filter.referral_id.has_value()) {
+      ASSIGN_OR_RETURN(bool known,
+                       store_.KnowsReferral(tx, *filter.referral_id));
+      if (!known) {
+        return absl::NotFoundError(absl::StrCat(
+            "referral ", filter.referral_id->value(), " not found"));
+      }
     }
     ASSIGN_OR_RETURN(paging::Page<v1::Delivery> deliveries,
-                     store_.ReferralDeliveries(tx, *referral_id, agency, page));
+                     store_.ListDeliveries(tx, filter, page));
     list.deliveries = std::move(deliveries.items);
     list.next = std::move(deliveries.next);
     // The count would show any agency that the referral exists: oversight
     // only.
-    if (!agency.has_value()) {
+    if (filter.referral_id.has_value() && oversight) {
       ASSIGN_OR_RETURN(list.events_processed,
-                       store_.CountDecidedEvents(tx, *referral_id));
+                       store_.CountDecidedEvents(tx, *filter.referral_id));
     }
     return list;
   });
+}
+
+absl::StatusOr<std::vector<v1::PartnerEvent>> NotificationApp::ReadFeed(
+    const AgencyId& agency, int64_t after_sequence, int limit) {
+  return db_.Read([&](store::Tx& tx) {
+    return store_.PartnerEventsAfter(tx, agency, after_sequence, limit);
+  });
+}
+
+absl::StatusOr<int> NotificationApp::AcknowledgeStream(const AgencyId& agency,
+                                                       int64_t sequence) {
+  const absl::Time now = timeutil::NowMillis();
+  ASSIGN_OR_RETURN(int accepted, db_.Write([&](store::Tx& tx)
+                                               -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                     store_.PendingStreamDeliveries(tx, agency, sequence));
+    int n = 0;
+    for (const std::string& id : ids) {
+      ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
+                       store_.MarkDelivered(tx, id, now));
+      if (!d.has_value()) continue;
+      RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
+      ++n;
+    }
+    return n;
+  }));
+  if (accepted > 0) OutboxChanged();
+  return accepted;
+}
+
+absl::StatusOr<int> NotificationApp::RecordKafkaAcks() {
+  // Most runs find nothing: look before taking the write lock.
+  ASSIGN_OR_RETURN(std::vector<std::string> any, db_.Read([&](store::Tx& tx) {
+    return store_.PublishedKafkaDeliveries(tx, 1);
+  }));
+  if (any.empty()) return 0;
+  const absl::Time now = timeutil::NowMillis();
+  ASSIGN_OR_RETURN(int accepted, db_.Write([&](store::Tx& tx)
+                                               -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                     store_.PublishedKafkaDeliveries(tx, 500));
+    int n = 0;
+    for (const std::string& id : ids) {
+      ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
+                       store_.MarkDelivered(tx, id, now));
+      if (!d.has_value()) continue;
+      RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
+      ++n;
+    }
+    return n;
+  }));
+  if (accepted > 0) OutboxChanged();
+  return accepted;
+}
+
+absl::StatusOr<std::optional<WebhookWork>> NotificationApp::NextWebhook(
+    const AgencyId& agency) {
+  return db_.Read([&](store::Tx& tx)
+                      -> absl::StatusOr<std::optional<WebhookWork>> {
+    ASSIGN_OR_RETURN(std::optional<DeliveryRow> row,
+                     store_.NextWebhook(tx, agency));
+    if (!row.has_value()) return std::nullopt;
+    ASSIGN_OR_RETURN(v1::PartnerEvent event,
+                     store_.PartnerEventAt(tx, row->sequence));
+    return WebhookWork{*std::move(row), std::move(event)};
+  });
+}
+
+absl::Status NotificationApp::WebhookDelivered(const std::string& delivery_id) {
+  const absl::Time now = timeutil::NowMillis();
+  RETURN_IF_ERROR(db_.Write([&](store::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
+                     store_.MarkDelivered(tx, delivery_id, now));
+    if (!d.has_value()) return absl::OkStatus();
+    return Recorded(tx, *d, nullptr, "");
+  }));
+  OutboxChanged();
+  return absl::OkStatus();
+}
+
+absl::Status NotificationApp::WebhookFailed(const DeliveryRow& row,
+                                            absl::string_view error,
+                                            absl::Time first_attempt,
+                                            absl::Time next_attempt,
+                                            bool give_up) {
+  const absl::Time now = timeutil::NowMillis();
+  const std::string& id = row.delivery.delivery_id();
+  RETURN_IF_ERROR(db_.Write([&](store::Tx& tx) -> absl::Status {
+    RETURN_IF_ERROR(store_.RecordWebhookFailure(
+        tx, id, row.delivery.attempts() + 1, first_attempt, next_attempt,
+        error));
+    if (!give_up) return absl::OkStatus();
+    ASSIGN_OR_RETURN(v1::Delivery dead, store_.DeadLetter(tx, id, now));
+    return Recorded(tx, dead, nullptr, "");
+  }));
+  if (give_up) OutboxChanged();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> NotificationApp::Replay(const access::Principal& caller,
+                                            ReplayFilter filter) {
+  if (filter.agency.value().empty()) filter.agency = caller.agency_id();
+  if (filter.agency != caller.agency_id() &&
+      !caller.Has(v1::ROLE_OPERATOR)) {
+    return errors::Denied(access::kRuleOwnAgency, filter.agency.value(),
+                          "an agency may replay only its own deliveries");
+  }
+  if (!policy_.IsRegistered(filter.agency.value())) {
+    return absl::NotFoundError(
+        absl::StrCat("agency ", filter.agency.value(), " not found"));
+  }
+  const absl::Time now = timeutil::NowMillis();
+  ASSIGN_OR_RETURN(int requeued, db_.Write([&](store::Tx& tx) {
+    return store_.Requeue(tx, filter, now);
+  }));
+  if (requeued > 0) {
+    OutboxChanged();
+    FeedChanged();
+  }
+  return requeued;
+}
+
+void NotificationApp::FeedChanged() {
+  {
+    absl::MutexLock lock(&feed_mu_);
+    ++feed_version_;
+  }
+  if (on_feed_) on_feed_();
+}
+
+void NotificationApp::WaitForFeed(absl::Duration timeout) {
+  absl::MutexLock lock(&feed_mu_);
+  const int64_t seen = feed_version_;
+  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(feed_mu_) {
+    return feed_version_ != seen;
+  };
+  feed_mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
 }
 
 }  // namespace signpost::notification

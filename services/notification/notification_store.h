@@ -1,9 +1,10 @@
-// Notification's store, SQL and row mapping only: the triage context per
-// referral, the events seen (pending while they wait for that context), the
-// deliveries made (one per event per agency), and the referrers of linked
-// referrals. Every method runs inside
-// the caller's transaction. Thread-safe (stateless; the Database serialises
-// access).
+// Notification's store, SQL and row mapping only: the triage context and
+// referrer per referral, the events seen (pending while they wait for that
+// context), the providers of assignments, the referrers of linked referrals,
+// each agency's feed of partner events (partner_events, in sequence) and
+// the deliveries of those events per transport, with their retry state.
+// Every method runs inside the caller's transaction. Thread-safe (stateless;
+// the Database serialises access).
 #pragma once
 
 #include <functional>
@@ -21,6 +22,7 @@
 #include "services/notification/routing.h"
 #include "signpost/v1/events.pb.h"
 #include "signpost/v1/notification.pb.h"
+#include "signpost/v1/partner.pb.h"
 
 namespace signpost::notification {
 
@@ -28,6 +30,39 @@ namespace signpost::notification {
 struct RecordedEvent {
   v1::EventEnvelope envelope;
   std::string traceparent;
+};
+
+// A delivery with what the store keeps beyond v1::Delivery.
+struct DeliveryRow {
+  v1::Delivery delivery;
+  // The partner event's place in its agency's feed (0 for a refusal).
+  int64_t sequence = 0;
+  std::string partner_referral_id;
+  std::string linked_referral_id;
+  // Webhooks: when the retry window began and when to try next.
+  std::optional<absl::Time> first_attempt;
+  std::optional<absl::Time> next_attempt;
+};
+
+// ListDeliveries' filters (unset: no filter).
+struct DeliveryFilter {
+  std::optional<ReferralId> referral_id;
+  std::optional<AgencyId> agency;
+  v1::DeliveryStatus status = v1::DELIVERY_STATUS_UNSPECIFIED;
+  v1::Transport transport = v1::TRANSPORT_UNSPECIFIED;
+  std::optional<absl::Time> since;
+  std::optional<absl::Time> until;
+};
+
+// What ReplayDeliveries sends again.
+struct ReplayFilter {
+  AgencyId agency;
+  std::optional<ReferralId> referral_id;
+  std::optional<absl::Time> since;
+  std::optional<absl::Time> until;
+  // Unset: Kafka and webhook.
+  v1::Transport transport = v1::TRANSPORT_UNSPECIFIED;
+  bool include_delivered = false;
 };
 
 class NotificationStore {
@@ -39,6 +74,17 @@ class NotificationStore {
                            const ReferralContext& context) const;
   absl::StatusOr<std::optional<ReferralContext>> LoadContext(
       store::Tx& tx, const ReferralId& referral_id) const;
+  // The agency that made the referral (from ReferralReceived).
+  absl::Status SaveReferrer(store::Tx& tx, const ReferralId& referral_id,
+                            const std::string& agency_id) const;
+  // Records the provider an assignment was offered to. Idempotent.
+  absl::Status SaveAssignmentProvider(store::Tx& tx,
+                                      const ReferralId& referral_id,
+                                      const std::string& assignment_id,
+                                      const std::string& provider_id) const;
+  // The provider of an assignment; empty when unknown.
+  absl::StatusOr<std::string> ProviderOfAssignment(
+      store::Tx& tx, const std::string& assignment_id) const;
 
   // Records an event; `pending` while its referral's context is unknown.
   // ALREADY_EXISTS when the event id was recorded before.
@@ -59,8 +105,8 @@ class NotificationStore {
   absl::StatusOr<int> CountDecidedEvents(store::Tx& tx,
                                          const ReferralId& referral_id) const;
 
-  // Rewrites every stored event of the referral as `rewrite` returns it
-  // (for an erasure).
+  // Rewrites every stored event of the referral as `rewrite` returns it,
+  // and strips its partner events to their headers (for an erasure).
   absl::Status RewriteEvents(
       store::Tx& tx, const ReferralId& referral_id,
       const std::function<v1::EventEnvelope(const v1::EventEnvelope&)>& rewrite)
@@ -80,27 +126,66 @@ class NotificationStore {
   absl::StatusOr<bool> IsErased(store::Tx& tx,
                                 const ReferralId& referral_id) const;
 
-  // The agencies (and the legal basis of each one's first delivery) told
-  // about the referral, and its linked referrals' referrers.
+  // The referral's referrer, the shares made so far, its linked referrals'
+  // referrers and the providers offered its assignments.
   absl::StatusOr<ReferralAudience> AudienceOf(
       store::Tx& tx, const ReferralId& referral_id) const;
 
-  // Inserts `delivery` (delivered_at stored in milliseconds). Returns false,
-  // writing nothing, when its agency already received its event.
+  // Adds `event` (its id set) to its agency's feed for Signpost's referral
+  // `referral_id`; returns its sequence (the existing one when the id is
+  // already in the feed).
+  absl::StatusOr<int64_t> AppendPartnerEvent(store::Tx& tx,
+                                             const ReferralId& referral_id,
+                                             const v1::PartnerEvent& event,
+                                             absl::Time now) const;
+  // Up to `limit` partner events of `agency` after `after_sequence`, in
+  // sequence order, each with its sequence set.
+  absl::StatusOr<std::vector<v1::PartnerEvent>> PartnerEventsAfter(
+      store::Tx& tx, const AgencyId& agency, int64_t after_sequence,
+      int limit) const;
+  absl::StatusOr<v1::PartnerEvent> PartnerEventAt(store::Tx& tx,
+                                                  int64_t sequence) const;
+
+  // Inserts `row`. Returns false, writing nothing, when the partner event
+  // already has a delivery on that transport (or, for a refusal, was
+  // already refused).
   absl::StatusOr<bool> InsertDelivery(store::Tx& tx,
-                                      const v1::Delivery& delivery) const;
-  // `agency`, when set, limits either list to that agency's deliveries.
-  // One page of all deliveries, newest first, then by delivery id; keys
-  // (delivered_at_ms, delivery_id).
-  absl::StatusOr<paging::Page<v1::Delivery>> RecentDeliveries(
-      store::Tx& tx, const std::optional<AgencyId>& agency,
-      const paging::PageRequest& page) const;
-  // One page of the referral's deliveries, oldest first, then by agency,
-  // then in the order they were recorded; keys (delivered_at_ms, agency_id,
-  // the row's rowid).
-  absl::StatusOr<paging::Page<v1::Delivery>> ReferralDeliveries(
-      store::Tx& tx, const ReferralId& referral_id,
-      const std::optional<AgencyId>& agency,
+                                      const DeliveryRow& row) const;
+  // Marks a pending delivery accepted (at `now`) and returns it; nullopt
+  // when it was not pending.
+  absl::StatusOr<std::optional<v1::Delivery>> MarkDelivered(
+      store::Tx& tx, const std::string& delivery_id, absl::Time now) const;
+  // Pending gRPC-stream deliveries of `agency` up to `sequence`.
+  absl::StatusOr<std::vector<std::string>> PendingStreamDeliveries(
+      store::Tx& tx, const AgencyId& agency, int64_t up_to_sequence) const;
+  // Pending Kafka deliveries whose outbox record the relay has published.
+  absl::StatusOr<std::vector<std::string>> PublishedKafkaDeliveries(
+      store::Tx& tx, int limit) const;
+  // The first pending webhook delivery of `agency` (lowest sequence).
+  absl::StatusOr<std::optional<DeliveryRow>> NextWebhook(
+      store::Tx& tx, const AgencyId& agency) const;
+  // A failed webhook attempt: its count, the next try, the error.
+  absl::Status RecordWebhookFailure(store::Tx& tx,
+                                    const std::string& delivery_id,
+                                    int attempts, absl::Time first_attempt,
+                                    absl::Time next_attempt,
+                                    absl::string_view error) const;
+  // Moves a pending webhook delivery to the dead-letter list; returns it.
+  absl::StatusOr<v1::Delivery> DeadLetter(store::Tx& tx,
+                                          const std::string& delivery_id,
+                                          absl::Time now) const;
+  // Deliveries `filter` selects (Kafka and webhook only), reset to pending
+  // for a new retry window; Kafka ones get their outbox record queued
+  // again. Returns how many.
+  absl::StatusOr<int> Requeue(store::Tx& tx, const ReplayFilter& filter,
+                              absl::Time now) const;
+
+  // One page of deliveries. With a referral: oldest first, then by agency,
+  // then in recorded order (keys decided_at_ms, agency_id, rowid).
+  // Without: newest first, then by delivery id (keys decided_at_ms,
+  // delivery_id).
+  absl::StatusOr<paging::Page<v1::Delivery>> ListDeliveries(
+      store::Tx& tx, const DeliveryFilter& filter,
       const paging::PageRequest& page) const;
 };
 

@@ -1,46 +1,85 @@
 #include "services/notification/routing.h"
 
 #include <algorithm>
-#include <set>
+#include <map>
+#include <utility>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "google/protobuf/descriptor.h"
+#include "services/notification/projection.h"
 
 namespace signpost::notification {
+namespace {
 
-std::vector<DeliveryTarget> RouteEvent(
-    const v1::SubscriptionList& subscriptions, const std::string& event_type,
-    const ReferralContext& context) {
-  std::vector<DeliveryTarget> out;
-  for (const v1::Subscription& s : subscriptions.subscriptions()) {
-    bool wants = std::find(s.event_types().begin(), s.event_types().end(),
-                           event_type) != s.event_types().end() ||
-                 std::find(s.event_types().begin(), s.event_types().end(),
-                           "*") != s.event_types().end();
-    if (!wants) continue;
-    if (s.areas_size() > 0 && std::find(s.areas().begin(), s.areas().end(),
-                                        context.area_code) == s.areas().end()) {
-      continue;
-    }
-    if (s.marac_only() && !context.marac) continue;
-    if (context.consent_required) {
-      if (!s.receives_without_consent() || !context.marac) continue;
-      out.push_back({s.agency_id(), context.legal_basis});
-    } else {
-      out.push_back({s.agency_id(), ""});
-    }
-  }
-  return out;
+bool Contains(const google::protobuf::RepeatedPtrField<std::string>& list,
+              const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
 }
+
+bool Contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// Whether `share` of agency `agency` covers the referral this event is about
+// (its scope).
+bool InScope(const PartnerPolicy& policy, const AgencyPolicy& agency,
+             const v1::Share& share, const ReferralContext& context,
+             const ReferralAudience& audience) {
+  switch (share.scope()) {
+    case v1::SHARE_SCOPE_AREA:
+      return true;
+    case v1::SHARE_SCOPE_MARAC:
+      return context.marac;
+    case v1::SHARE_SCOPE_OWN_ASSIGNMENTS: {
+      if (!audience.event_provider.empty()) {
+        return policy.AgencyOfProvider(audience.event_provider) ==
+               agency.agency_id;
+      }
+      for (const std::string& provider : audience.providers) {
+        if (policy.AgencyOfProvider(provider) == agency.agency_id) return true;
+      }
+      return false;
+    }
+    default:
+      return false;  // deny by default
+  }
+}
+
+// Empty when `basis` holds for the referral; otherwise the refusing rule.
+std::string BasisRefusal(v1::LegalBasis basis, const ReferralContext& context) {
+  switch (basis) {
+    case v1::LEGAL_BASIS_CONSENT:
+      return context.consent_required ? "SHARE-NO-CONSENT" : "";
+    case v1::LEGAL_BASIS_MARAC_SAFEGUARDING:
+      return context.marac ? "" : "SHARE-NO-MARAC";
+    case v1::LEGAL_BASIS_LAW_ENFORCEMENT:
+      return "";
+    default:
+      return "SHARE-NO-BASIS";
+  }
+}
+
+class Decisions {
+ public:
+  void Add(ShareDecision decision) {
+    auto key = std::make_pair(decision.agency_id, decision.field_set);
+    if (seen_.insert(key).second) out_.push_back(std::move(decision));
+  }
+  std::vector<ShareDecision> Take() { return std::move(out_); }
+
+ private:
+  std::set<std::pair<std::string, v1::FieldSet>> seen_;
+  std::vector<ShareDecision> out_;
+};
+
+}  // namespace
 
 bool IsReferrerOutcome(const std::string& event_type) {
   static const auto* types = new std::set<std::string>({
+      "signpost.v1.ReferralReceived",
       "signpost.v1.ReferralTriaged",
       "signpost.v1.ReferralReassessed",
       "signpost.v1.ReferralWaitlisted",
       "signpost.v1.AssignmentAccepted",
+      "signpost.v1.FirstContactRecorded",
       "signpost.v1.CaseClosed",
       "signpost.v1.AssignmentReleased",
       "signpost.v1.ReferralWithdrawn",
@@ -53,59 +92,70 @@ bool IsStopNotice(const std::string& event_type) {
          event_type == "signpost.v1.AssignmentReleased";
 }
 
-std::vector<DeliveryTarget> RouteReferralEvent(
-    const v1::SubscriptionList& subscriptions,
-    const v1::EventEnvelope& envelope, const ReferralContext& context,
-    const ReferralAudience& audience) {
+std::vector<ShareDecision> RouteReferralEvent(
+    const PartnerPolicy& policy, const v1::EventEnvelope& envelope,
+    const ReferralContext& context, const ReferralAudience& audience) {
   const std::string& type = envelope.type();
-  std::vector<DeliveryTarget> out;
-  std::set<std::string> seen;
-  auto add = [&](const DeliveryTarget& target) {
-    if (seen.insert(target.agency_id).second) out.push_back(target);
-  };
-  auto told = [&](const std::string& agency) -> const DeliveryTarget* {
-    for (const DeliveryTarget& t : audience.told) {
-      if (t.agency_id == agency) return &t;
-    }
-    return nullptr;
-  };
+  const std::string& referral_id = envelope.referral_id();
+  Decisions decisions;
+  if (PartnerTypeOf(type).empty()) return {};
+
   if (type == "signpost.v1.ReferralWithdrawn") {
-    // Everyone told about the referral, and nobody else: a withdrawal
-    // forbids new sharing.
-    for (const DeliveryTarget& t : audience.told) add(t);
-    return out;
+    // Everyone told about the referral, as they were told, and nobody else:
+    // a withdrawal forbids new sharing.
+    for (const ToldShare& t : audience.told) {
+      if (!CanCarry(t.field_set, type)) continue;
+      decisions.Add({t.agency_id, t.field_set, t.basis, "",
+                     t.partner_referral_id, t.linked_referral_id});
+    }
+    return decisions.Take();
   }
-  for (const DeliveryTarget& t : RouteEvent(subscriptions, type, context)) {
-    add(t);
-  }
-  const bool stop = IsStopNotice(type);
-  if (stop && context.consent_required) {
-    // The consent gate kept the subscribers out; those already told still
-    // hear that support stopped. The area and MARAC filters still apply.
-    ReferralContext open = context;
-    open.consent_required = false;
-    for (const DeliveryTarget& t : RouteEvent(subscriptions, type, open)) {
-      if (const DeliveryTarget* earlier = told(t.agency_id)) add(*earlier);
+
+  for (const AgencyPolicy& agency : policy.agencies()) {
+    if (!Contains(agency.areas, context.area_code)) continue;
+    for (const v1::Share& share : agency.shares) {
+      if (!Contains(share.event_types(), type)) continue;
+      if (!InScope(policy, agency, share, context, audience)) continue;
+      std::string refusal = BasisRefusal(share.legal_basis(), context);
+      if (!refusal.empty() && IsStopNotice(type)) {
+        // Already told in this set: it hears that support stopped, on the
+        // basis of its original share (nothing new is shared).
+        for (const ToldShare& t : audience.told) {
+          if (t.agency_id == agency.agency_id &&
+              t.field_set == share.field_set()) {
+            refusal.clear();
+            break;
+          }
+        }
+      }
+      decisions.Add({agency.agency_id, share.field_set(), share.legal_basis(),
+                     refusal, referral_id, ""});
     }
   }
+
   if (envelope.has_referral_linked()) {
-    // The later referral's referrer learns what became of its referral.
+    // The later referral's referrer learns its referral joined this one.
     const std::string& referrer = envelope.referral_linked().referrer_agency();
-    if (!referrer.empty()) {
-      add({referrer, context.consent_required ? context.legal_basis : ""});
+    if (policy.IsRegistered(referrer)) {
+      decisions.Add({referrer, v1::FIELD_SET_REFERRER_OUTCOME,
+                     v1::LEGAL_BASIS_OWN_REFERRAL, "",
+                     envelope.referral_linked().linked_referral_id(),
+                     referral_id});
     }
   }
   if (IsReferrerOutcome(type)) {
-    for (const std::string& referrer : audience.linked_referrers) {
-      if (!context.consent_required) {
-        add({referrer, ""});
-      } else if (const DeliveryTarget* earlier = told(referrer);
-                 stop && earlier != nullptr) {
-        add(*earlier);
-      }
+    if (policy.IsRegistered(audience.referrer_agency)) {
+      decisions.Add({audience.referrer_agency, v1::FIELD_SET_REFERRER_OUTCOME,
+                     v1::LEGAL_BASIS_OWN_REFERRAL, "", referral_id, ""});
+    }
+    for (const LinkedReferrer& linked : audience.linked_referrers) {
+      if (!policy.IsRegistered(linked.agency_id)) continue;
+      decisions.Add({linked.agency_id, v1::FIELD_SET_REFERRER_OUTCOME,
+                     v1::LEGAL_BASIS_OWN_REFERRAL, "",
+                     linked.linked_referral_id, referral_id});
     }
   }
-  return out;
+  return decisions.Take();
 }
 
 v1::EventEnvelope ErasedForm(const v1::EventEnvelope& envelope) {
@@ -130,39 +180,46 @@ const v1::ReferralTriaged* TriageDecisionOf(const v1::EventEnvelope& envelope) {
 }
 
 ReferralContext ContextOf(const v1::ReferralTriaged& decision) {
-  return ReferralContext{decision.area_code(),
-                         decision.status() != v1::REFERRAL_STATUS_ROUTED,
-                         decision.marac(), decision.legal_basis()};
+  ReferralContext context{decision.area_code(),
+                          decision.status() != v1::REFERRAL_STATUS_ROUTED,
+                          decision.marac(), decision.legal_basis(), decision};
+  context.decision.clear_person_id();
+  return context;
 }
 
-absl::Status ValidateSubscriptions(const v1::SubscriptionList& list) {
-  std::vector<std::string> errors;
-  std::set<std::string> ids;
-  const google::protobuf::DescriptorPool* pool =
-      google::protobuf::DescriptorPool::generated_pool();
-  for (int i = 0; i < list.subscriptions_size(); ++i) {
-    const v1::Subscription& s = list.subscriptions(i);
-    std::string at = absl::StrCat("subscriptions[", i, "]");
-    if (s.agency_id().empty()) {
-      errors.push_back(absl::StrCat(at, ".agency_id is required"));
-    } else if (!ids.insert(s.agency_id()).second) {
-      errors.push_back(
-          absl::StrCat(at, ".agency_id '", s.agency_id(), "' is a duplicate"));
-    }
-    if (s.event_types_size() == 0) {
-      errors.push_back(absl::StrCat(at, ".event_types needs at least one"));
-    }
-    for (const std::string& t : s.event_types()) {
-      if (t == "*") continue;
-      if (!absl::StartsWith(t, "signpost.v1.") ||
-          pool->FindMessageTypeByName(t) == nullptr) {
-        errors.push_back(absl::StrCat(at, ": unknown event type '", t, "'"));
-      }
-    }
+std::string ProviderNamedBy(const v1::EventEnvelope& envelope) {
+  if (envelope.has_advocate_offered()) {
+    return envelope.advocate_offered().provider_id();
   }
-  if (!errors.empty())
-    return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
-  return absl::OkStatus();
+  if (envelope.has_waitlist_assigned()) {
+    return envelope.waitlist_assigned().provider_id();
+  }
+  return "";
+}
+
+std::string AssignmentOf(const v1::EventEnvelope& e) {
+  switch (e.payload_case()) {
+    case v1::EventEnvelope::kAdvocateOffered:
+      return e.advocate_offered().assignment_id();
+    case v1::EventEnvelope::kWaitlistAssigned:
+      return e.waitlist_assigned().assignment_id();
+    case v1::EventEnvelope::kReferralWaitlisted:
+      return e.referral_waitlisted().assignment_id();
+    case v1::EventEnvelope::kAssignmentAccepted:
+      return e.assignment_accepted().assignment_id();
+    case v1::EventEnvelope::kAssignmentDeclined:
+      return e.assignment_declined().assignment_id();
+    case v1::EventEnvelope::kOfferExpired:
+      return e.offer_expired().assignment_id();
+    case v1::EventEnvelope::kFirstContactRecorded:
+      return e.first_contact_recorded().assignment_id();
+    case v1::EventEnvelope::kCaseClosed:
+      return e.case_closed().assignment_id();
+    case v1::EventEnvelope::kAssignmentReleased:
+      return e.assignment_released().assignment_id();
+    default:
+      return "";
+  }
 }
 
 }  // namespace signpost::notification

@@ -379,8 +379,6 @@ TEST_F(ShippedRegistryTest, EverySubscribedAgencyIsRegistered) {
                   &subscriptions)
                   .ok());
   for (const v1::Subscription& s : subscriptions.subscriptions()) {
-    // Not an agency: the referrer of each referral, whoever that is.
-    if (s.agency_id() == "referrer-closed-loop") continue;
     EXPECT_NE(registry_.Find(AgencyId(s.agency_id())), nullptr)
         << s.agency_id();
   }

@@ -1,21 +1,29 @@
 #include "services/notification/notification_app.h"
 
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/access/authz.h"
 #include "common/events/envelope.h"
+#include "common/http/webhook_signature.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/notification/notification_store.h"
+#include "services/notification/projection.h"
 #include "services/notification/subscriptions.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::notification {
 namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
 
 constexpr char kTraceparent[] =
     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -27,229 +35,49 @@ class NotificationAppTest : public ::testing::Test {
                                     NotificationStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    auto list = LoadSubscriptions(
-        testing::SourcePath("examples/subscriptions.textproto"));
-    ASSERT_TRUE(list.ok()) << list.status();
-    app_ = std::make_unique<NotificationApp>(*db_, std::move(*list));
+    auto policy =
+        LoadPolicy(testing::SourcePath("examples/subscriptions.textproto"),
+                   *testing::TestRegistry());
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    app_ = std::make_unique<NotificationApp>(*db_, std::move(*policy));
   }
-  static v1::EventEnvelope Stamped(v1::EventEnvelope env) {
-    events::StampType(&env);
-    return env;
-  }
+
   // What the event consumer does: one transaction that claims the inbox
   // (a redelivered event does nothing) and then hands the event over.
-  absl::StatusOr<int> Deliver(const v1::EventEnvelope& env) {
-    return db_->Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+  int Send(v1::EventEnvelope env) {
+    events::StampType(&env);
+    auto made = db_->Write([&](store::Tx& tx) -> absl::StatusOr<int> {
       ASSIGN_OR_RETURN(bool claimed, store::ClaimInbox(tx, env));
       if (!claimed) return 0;
       return app_->Deliver(tx, env, kTraceparent);
     });
-  }
-  // The referral's deliveries as `caller` sees them (by default the
-  // operator, who sees every agency's).
-  DeliveryList List(const std::string& referral_id) {
-    return List(operator_, referral_id);
-  }
-  DeliveryList List(const access::Principal& caller,
-                    const std::string& referral_id) {
-    std::optional<ReferralId> referral;
-    if (!referral_id.empty()) referral.emplace(referral_id);
-    auto list = app_->ListDeliveries(caller, referral);
-    EXPECT_TRUE(list.ok()) << list.status();
-    return list.ok() ? *list : DeliveryList();
-  }
-  static std::vector<std::string> Agencies(const DeliveryList& list) {
-    std::vector<std::string> agencies;
-    for (const v1::Delivery& d : list.deliveries) {
-      agencies.push_back(d.agency_id());
-    }
-    return agencies;
-  }
-  testing::TempDir dir_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<NotificationApp> app_;
-  const access::Principal operator_ = testing::PrincipalOf("signpost-operator");
-};
-
-TEST_F(NotificationAppTest, EventsWaitForTriageThenAreDelivered) {
-  v1::EventEnvelope received = events::NewEnvelope("intake", "r1");
-  received.mutable_referral_received()->mutable_facts()->set_area_code("WMP");
-  received = Stamped(received);
-  EXPECT_EQ(*Deliver(received), 0);
-  EXPECT_EQ(List("r1").events_processed, 0);
-
-  v1::EventEnvelope triaged = events::NewEnvelope("triage", "r1", &received);
-  triaged.mutable_referral_triaged()->set_area_code("WMP");
-  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
-  // referrer-closed-loop gets both; victim-advice-line gets the triage.
-  EXPECT_EQ(*Deliver(Stamped(triaged)), 3);
-  DeliveryList list = List("r1");
-  EXPECT_EQ(list.events_processed, 2);
-  EXPECT_EQ(list.deliveries.size(), 3u);
-  EXPECT_EQ(store::ListReferralEvents(*db_, "r1")->size(), 3u);
-}
-
-TEST_F(NotificationAppTest, RedeliveryHasNoSecondEffect) {
-  v1::EventEnvelope triaged = events::NewEnvelope("triage", "r1");
-  triaged.mutable_referral_triaged()->set_area_code("WMP");
-  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
-  triaged = Stamped(triaged);
-  EXPECT_EQ(*Deliver(triaged), 2);
-  EXPECT_EQ(*Deliver(triaged), 0);
-  EXPECT_EQ(List("r1").deliveries.size(), 2u);
-}
-
-TEST_F(NotificationAppTest, ConsentRefusedGoesOnlyToMaracWithLegalBasis) {
-  v1::EventEnvelope triaged = events::NewEnvelope("triage", "r9");
-  auto* t = triaged.mutable_referral_triaged();
-  t->set_area_code("WMP");
-  t->set_status(v1::REFERRAL_STATUS_CONSENT_REQUIRED);
-  t->set_marac(true);
-  t->set_legal_basis("DPA2018-SCH1-PARA18");
-  EXPECT_EQ(*Deliver(Stamped(triaged)), 1);
-  DeliveryList list = List("r9");
-  ASSERT_EQ(list.deliveries.size(), 1u);
-  EXPECT_EQ(list.deliveries[0].agency_id(), "marac-coordinator-wmp");
-  EXPECT_EQ(list.deliveries[0].legal_basis(), "DPA2018-SCH1-PARA18");
-}
-
-TEST_F(NotificationAppTest, ReassessmentReplacesTheContext) {
-  v1::EventEnvelope triaged = events::NewEnvelope("triage", "r5");
-  auto* t = triaged.mutable_referral_triaged();
-  t->set_area_code("WMP");
-  t->set_status(v1::REFERRAL_STATUS_CONSENT_REQUIRED);
-  t->set_marac(false);
-  EXPECT_EQ(*Deliver(Stamped(triaged)), 0);  // no consent, no MARAC
-  v1::EventEnvelope reassessed = events::NewEnvelope("triage", "r5", &triaged);
-  auto* d = reassessed.mutable_referral_reassessed()->mutable_decision();
-  d->set_area_code("WMP");
-  d->set_status(v1::REFERRAL_STATUS_ROUTED);
-  EXPECT_GT(*Deliver(Stamped(reassessed)), 0);
-  for (const v1::Delivery& delivery : List("r5").deliveries) {
-    EXPECT_EQ(delivery.event_type(), "signpost.v1.ReferralReassessed");
-    EXPECT_EQ(delivery.legal_basis(), "");
-  }
-}
-
-TEST_F(NotificationAppTest, EveryDeliveryHasOneDeliveryRecordedEvent) {
-  v1::EventEnvelope triaged = events::NewEnvelope("triage", "r2");
-  triaged.mutable_referral_triaged()->set_area_code("WMP");
-  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
-  triaged = Stamped(triaged);
-  ASSERT_EQ(*Deliver(triaged), 2);
-  auto events = store::ListReferralEvents(*db_, "r2");
-  ASSERT_TRUE(events.ok());
-  ASSERT_EQ(events->size(), 2u);
-  DeliveryList list = List("r2");
-  for (const store::StoredEvent& e : *events) {
-    EXPECT_EQ(e.topic, events::kNotificationTopic);
-    ASSERT_TRUE(e.envelope.has_delivery_recorded());
-    EXPECT_EQ(e.envelope.causation_id(), triaged.event_id());
-    EXPECT_EQ(e.envelope.delivery_recorded().delivered_event_id(),
-              triaged.event_id());
-  }
-}
-
-TEST_F(NotificationAppTest, DeliveredAtIsMillisecondTruncated) {
-  v1::EventEnvelope triaged = events::NewEnvelope("triage", "r3");
-  triaged.mutable_referral_triaged()->set_area_code("WMP");
-  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
-  ASSERT_EQ(*Deliver(Stamped(triaged)), 2);
-  DeliveryList list = List("r3");
-  ASSERT_EQ(list.deliveries.size(), 2u);
-  for (const v1::Delivery& d : list.deliveries) {
-    EXPECT_GT(d.delivered_at().seconds(), 0);
-    EXPECT_EQ(d.delivered_at().nanos() % 1000000, 0);
-    EXPECT_EQ(d.delivered_at().seconds(),
-              list.deliveries[0].delivered_at().seconds());
-    EXPECT_EQ(d.delivered_at().nanos(),
-              list.deliveries[0].delivered_at().nanos());
-  }
-}
-
-TEST_F(NotificationAppTest, AnAgencySeesOnlyItsOwnDeliveries) {
-  // A routed referral: the victim advice line gets the triage, MARAC
-  // nothing, the referrers' closed loop both events.
-  v1::EventEnvelope received = events::NewEnvelope("intake", "r7");
-  received.mutable_referral_received()->mutable_facts()->set_area_code("WMP");
-  received = Stamped(received);
-  ASSERT_EQ(*Deliver(received), 0);
-  v1::EventEnvelope triaged = events::NewEnvelope("triage", "r7", &received);
-  triaged.mutable_referral_triaged()->set_area_code("WMP");
-  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
-  ASSERT_EQ(*Deliver(Stamped(triaged)), 3);
-  // And a consent-refused MARAC referral: MARAC only.
-  v1::EventEnvelope marac = events::NewEnvelope("triage", "r8");
-  marac.mutable_referral_triaged()->set_area_code("WMP");
-  marac.mutable_referral_triaged()->set_status(
-      v1::REFERRAL_STATUS_CONSENT_REQUIRED);
-  marac.mutable_referral_triaged()->set_marac(true);
-  marac.mutable_referral_triaged()->set_legal_basis("DPA2018-SCH1-PARA18");
-  ASSERT_EQ(*Deliver(Stamped(marac)), 1);
-
-  const access::Principal advice_line =
-      testing::PrincipalOf("victim-advice-line-wmp");
-  const access::Principal marac_coordinator =
-      testing::PrincipalOf("marac-coordinator-wmp");
-  const access::Principal police = testing::PrincipalOf("police-wmp");
-  using ::testing::ElementsAre;
-  using ::testing::IsEmpty;
-  using ::testing::UnorderedElementsAre;
-  // One referral's...
-  EXPECT_THAT(Agencies(List(advice_line, "r7")),
-              ElementsAre("victim-advice-line-wmp"));
-  EXPECT_THAT(Agencies(List(marac_coordinator, "r7")), IsEmpty());
-  EXPECT_THAT(Agencies(List(police, "r7")), IsEmpty());
-  EXPECT_THAT(Agencies(List(marac_coordinator, "r8")),
-              ElementsAre("marac-coordinator-wmp"));
-  // ...and the recent ones.
-  EXPECT_THAT(Agencies(List(advice_line, "")),
-              ElementsAre("victim-advice-line-wmp"));
-  EXPECT_THAT(Agencies(List(marac_coordinator, "")),
-              ElementsAre("marac-coordinator-wmp"));
-  EXPECT_THAT(Agencies(List(police, "")), IsEmpty());
-  // The operator and the auditor see every agency's.
-  for (const access::Principal& oversight :
-       {operator_, testing::PrincipalOf("signpost-auditor")}) {
-    const std::string who = oversight.agency_id().value();
-    EXPECT_THAT(
-        Agencies(List(oversight, "r7")),
-        UnorderedElementsAre("referrer-closed-loop", "referrer-closed-loop",
-                             "victim-advice-line-wmp"))
-        << who;
-    EXPECT_EQ(List(oversight, "").deliveries.size(), 4u) << who;
-  }
-}
-
-}  // namespace
-}  // namespace signpost::notification
-
-// Issue 10: withdrawals, links, releases and erasure.
-namespace signpost::notification {
-namespace {
-
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::testing::Pair;
-using ::testing::UnorderedElementsAre;
-
-class WithdrawalAndLinkTest : public NotificationAppTest {
- protected:
-  // Delivers `env` (stamped), failing the test on an error.
-  int Send(v1::EventEnvelope env) {
-    auto made = Deliver(Stamped(std::move(env)));
     EXPECT_TRUE(made.ok()) << made.status();
     return made.ok() ? *made : -1;
   }
+
+  static v1::EventEnvelope Received(const std::string& referral_id,
+                                    const std::string& referrer) {
+    v1::EventEnvelope e = events::NewEnvelope("intake", referral_id);
+    auto* facts = e.mutable_referral_received()->mutable_facts();
+    facts->set_area_code("WMP");
+    facts->set_referrer_org(referrer);
+    facts->set_person_id("person-GHJ-77");
+    return e;
+  }
   static v1::EventEnvelope Triaged(const std::string& referral_id,
                                    v1::ReferralStatus status, bool marac,
-                                   const std::string& legal_basis = "") {
+                                   const std::string& area = "WMP") {
     v1::EventEnvelope e = events::NewEnvelope("triage", referral_id);
     auto* t = e.mutable_referral_triaged();
-    t->set_area_code("WMP");
+    t->set_area_code(area);
     t->set_status(status);
     t->set_marac(marac);
-    t->set_legal_basis(legal_basis);
+    t->set_risk(marac ? v1::RISK_LEVEL_HIGH : v1::RISK_LEVEL_STANDARD);
+    t->set_dash_score(marac ? 15 : 4);
+    t->add_pathways(v1::PATHWAY_IDVA);
+    t->set_priority(v1::PRIORITY_HIGH);
+    t->set_person_id("person-GHJ-77");
+    t->add_reasons()->set_rule_id(marac ? "MARAC-DASH-14" : "IDVA-1");
     return e;
   }
   static v1::EventEnvelope Withdrawn(const std::string& referral_id) {
@@ -260,222 +88,472 @@ class WithdrawalAndLinkTest : public NotificationAppTest {
     return e;
   }
   static v1::EventEnvelope Advocacy(const std::string& referral_id,
-                                    const std::string& payload) {
+                                    const std::string& payload,
+                                    const std::string& provider =
+                                        "wm-idva-service") {
     v1::EventEnvelope e = events::NewEnvelope("advocacy", referral_id);
     if (payload == "offered") {
-      e.mutable_advocate_offered()->set_assignment_id("a1");
+      e.mutable_advocate_offered()->set_assignment_id("a-" + referral_id);
+      e.mutable_advocate_offered()->set_provider_id(provider);
+      e.mutable_advocate_offered()->set_advocate_id("adv-1");
+      e.mutable_advocate_offered()->set_pathway(v1::PATHWAY_IDVA);
     } else if (payload == "accepted") {
-      e.mutable_assignment_accepted()->set_assignment_id("a1");
+      e.mutable_assignment_accepted()->set_assignment_id("a-" + referral_id);
     } else if (payload == "contact") {
-      e.mutable_first_contact_recorded()->set_assignment_id("a1");
+      e.mutable_first_contact_recorded()->set_assignment_id("a-" +
+                                                            referral_id);
     } else if (payload == "closed") {
-      e.mutable_case_closed()->set_assignment_id("a1");
+      e.mutable_case_closed()->set_assignment_id("a-" + referral_id);
+      e.mutable_case_closed()->set_closure_reason("ENGAGED_COMPLETED");
     } else if (payload == "released") {
-      e.mutable_assignment_released()->set_assignment_id("a1");
+      e.mutable_assignment_released()->set_assignment_id("a-" + referral_id);
       e.mutable_assignment_released()->set_reason_code("REFERRAL_WITHDRAWN");
     }
     return e;
   }
-  // (agency, legal basis) of the referral's deliveries of `type`.
-  std::vector<std::pair<std::string, std::string>> Of(
-      const std::string& referral_id, const std::string& type) {
-    std::vector<std::pair<std::string, std::string>> out;
+
+  DeliveryList List(const access::Principal& caller, DeliveryFilter filter) {
+    auto list = app_->ListDeliveries(caller, std::move(filter), {});
+    EXPECT_TRUE(list.ok()) << list.status();
+    return list.ok() ? *list : DeliveryList();
+  }
+  DeliveryList List(const std::string& referral_id) {
+    DeliveryFilter filter;
+    filter.referral_id.emplace(referral_id);
+    return List(operator_, filter);
+  }
+  // (agency, field set) of each share of `type` made for the referral (one
+  // per partner event, whatever the transports).
+  std::set<std::pair<std::string, v1::FieldSet>> Shares(
+      const std::string& referral_id, const std::string& type,
+      v1::DeliveryStatus status = v1::DELIVERY_STATUS_PENDING) {
+    std::set<std::pair<std::string, v1::FieldSet>> out;
     for (const v1::Delivery& d : List(referral_id).deliveries) {
-      if (d.event_type() == "signpost.v1." + type) {
-        out.emplace_back(d.agency_id(), d.legal_basis());
+      if (d.event_type() == "signpost.v1." + type && d.status() == status) {
+        out.emplace(d.agency_id(), d.field_set());
       }
     }
     return out;
   }
+  std::vector<v1::PartnerEvent> Feed(const std::string& agency) {
+    auto feed = app_->ReadFeed(AgencyId(agency), 0, 1000);
+    EXPECT_TRUE(feed.ok()) << feed.status();
+    return feed.ok() ? *feed : std::vector<v1::PartnerEvent>();
+  }
+  std::vector<std::string> FeedTypes(const std::string& agency) {
+    std::vector<std::string> out;
+    for (const v1::PartnerEvent& e : Feed(agency)) out.push_back(e.type());
+    return out;
+  }
+  // The DeliveryRecorded events in the outbox.
+  std::vector<v1::DeliveryRecorded> RecordedEvents() {
+    std::vector<v1::DeliveryRecorded> out;
+    EXPECT_TRUE(db_->Read([&](store::Tx& tx) -> absl::Status {
+                     ASSIGN_OR_RETURN(
+                         store::Statement q,
+                         tx.Prepare("SELECT payload FROM outbox WHERE "
+                                    "event_type = "
+                                    "'signpost.v1.DeliveryRecorded' ORDER BY "
+                                    "seq"));
+                     while (true) {
+                       ASSIGN_OR_RETURN(bool row, q.Step());
+                       if (!row) return absl::OkStatus();
+                       v1::EventEnvelope e;
+                       e.ParseFromString(q.ColumnBlob(0));
+                       out.push_back(e.delivery_recorded());
+                     }
+                   })
+                    .ok());
+    return out;
+  }
+  int OutboxRows(const std::string& topic) {
+    int n = 0;
+    EXPECT_TRUE(db_->Read([&](store::Tx& tx) -> absl::Status {
+                     ASSIGN_OR_RETURN(
+                         store::Statement q,
+                         tx.Prepare("SELECT COUNT(*) FROM outbox WHERE "
+                                    "topic = ?"));
+                     q.Bind(1, topic);
+                     ASSIGN_OR_RETURN(bool row, q.Step());
+                     if (row) n = static_cast<int>(q.ColumnInt(0));
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return n;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<NotificationApp> app_;
+  const access::Principal operator_ = testing::PrincipalOf("signpost-operator");
 };
 
-TEST_F(WithdrawalAndLinkTest, AWithdrawalGoesToEveryAgencyToldWithItsBasis) {
-  // A routed MARAC referral: MARAC, the advice line and the closed loop told;
-  // the advice line also of the offer.
+TEST_F(NotificationAppTest, EventsWaitForTriageAndTheReferrer) {
+  // Triage's decision can overtake intake's event (another topic): nothing
+  // goes anywhere until both are known.
+  EXPECT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 0);
+  EXPECT_EQ(List("r1").events_processed, 0);
+  // The referrer's closed loop: received and triaged, on its own topic and
+  // its stream.
+  v1::EventEnvelope received = Received("r1", "police-wmp");
+  EXPECT_EQ(Send(received), 2);
+  EXPECT_THAT(FeedTypes("police-wmp"),
+              ElementsAre("referral.triaged", "referral.received"));
+  EXPECT_EQ(OutboxRows(PartnerTopic("police-wmp")), 2);
+  DeliveryList list = List("r1");
+  EXPECT_EQ(list.events_processed, 2);
+  ASSERT_EQ(list.deliveries.size(), 4u);  // 2 events x (Kafka, stream)
+  for (const v1::Delivery& d : list.deliveries) {
+    EXPECT_EQ(d.agency_id(), "police-wmp");
+    EXPECT_EQ(d.status(), v1::DELIVERY_STATUS_PENDING);
+    EXPECT_EQ(d.legal_basis(), "OWN_REFERRAL");
+    EXPECT_EQ(d.field_set(), v1::FIELD_SET_REFERRER_OUTCOME);
+  }
+  // Redelivery has no second effect.
+  EXPECT_EQ(Send(received), 0);
+  EXPECT_EQ(List("r1").deliveries.size(), 4u);
+}
+
+TEST_F(NotificationAppTest, TheReferrerSeesOutcomesNotTheDashAnswers) {
+  ASSERT_EQ(Send(Received("r1", "nhs-lth-ae")), 0);
+  v1::EventEnvelope decision = Triaged("r1", v1::REFERRAL_STATUS_ROUTED, true);
+  ASSERT_EQ(Send(decision), 3);
+  std::vector<v1::PartnerEvent> feed = Feed("nhs-lth-ae");
+  ASSERT_EQ(feed.size(), 2u);
+  const v1::PartnerEvent& triaged = feed[1];
+  EXPECT_EQ(triaged.type(), "referral.triaged");
+  EXPECT_EQ(triaged.referral_id(), "r1");
+  EXPECT_EQ(triaged.legal_basis(), v1::LEGAL_BASIS_OWN_REFERRAL);
+  EXPECT_THAT(triaged.pathways(), ElementsAre(v1::PATHWAY_IDVA));
+  EXPECT_EQ(triaged.priority(), v1::PRIORITY_HIGH);
+  EXPECT_EQ(triaged.risk(), v1::RISK_LEVEL_UNSPECIFIED);
+  EXPECT_EQ(triaged.dash_score(), 0);
+  EXPECT_THAT(triaged.rule_ids(), IsEmpty());
+  EXPECT_EQ(triaged.SerializeAsString().find("person-GHJ-77"),
+            std::string::npos);
+  EXPECT_GT(triaged.sequence(), feed[0].sequence());
+  // The id is stable: the same agency, event and set give the same id.
+  EXPECT_EQ(triaged.id(), PartnerEventId("nhs-lth-ae", decision.event_id(),
+                                         v1::FIELD_SET_REFERRER_OUTCOME));
+  EXPECT_TRUE(IsUuid(triaged.id()));
+}
+
+TEST_F(NotificationAppTest, ConsentRefusedHighRiskReachesOnlyMarac) {
+  // T9: consent refused, high risk. MARAC receives the MARAC set on the
+  // safeguarding basis; the referrer hears of its own referral; no
+  // provider and no other agency receives anything.
+  ASSERT_EQ(Send(Received("r9", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r9", v1::REFERRAL_STATUS_CONSENT_REQUIRED, true)),
+            3);
+  EXPECT_THAT(Shares("r9", "ReferralTriaged"),
+              UnorderedElementsAre(
+                  Pair("marac-coordinator-wmp", v1::FIELD_SET_MARAC),
+                  Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
+  std::vector<v1::PartnerEvent> marac = Feed("marac-coordinator-wmp");
+  ASSERT_EQ(marac.size(), 1u);
+  EXPECT_EQ(marac[0].legal_basis(), v1::LEGAL_BASIS_MARAC_SAFEGUARDING);
+  EXPECT_EQ(marac[0].risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_EQ(marac[0].dash_score(), 15);
+  EXPECT_THAT(marac[0].rule_ids(), ElementsAre("MARAC-DASH-14"));
+  EXPECT_EQ(marac[0].area_code(), "WMP");
+  EXPECT_THAT(marac[0].pathways(), IsEmpty());  // not in the MARAC set
+  for (const v1::Delivery& d : List("r9").deliveries) {
+    if (d.agency_id() == "marac-coordinator-wmp") {
+      EXPECT_EQ(d.legal_basis(), "MARAC_SAFEGUARDING");
+    }
+  }
+  // A referral in another area reaches no subscriber.
+  ASSERT_EQ(Send(Received("r10", "police-wmp")), 0);
+  v1::EventEnvelope other = Triaged("r10", v1::REFERRAL_STATUS_ROUTED, true,
+                                    "GMP");
+  ASSERT_EQ(Send(other), 2);  // received and triaged, to the referrer
+  EXPECT_THAT(Shares("r10", "ReferralTriaged"),
+              ElementsAre(Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
+}
+
+TEST_F(NotificationAppTest, AProviderHearsOnlyOfItsOwnAssignments) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  EXPECT_EQ(Send(Advocacy("r1", "offered", "wm-idva-service")), 1);
+  EXPECT_THAT(Shares("r1", "AdvocateOffered"),
+              ElementsAre(Pair("wm-idva-service",
+                               v1::FIELD_SET_PROVIDER_CASE)));
+  // Accepted names only the assignment: its provider is remembered.
+  EXPECT_EQ(Send(Advocacy("r1", "accepted")), 2);
+  EXPECT_THAT(
+      Shares("r1", "AssignmentAccepted"),
+      UnorderedElementsAre(
+          Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE),
+          Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
+  // Other providers' feeds stay empty.
+  EXPECT_THAT(Feed("victim-advice-line-wmp"), IsEmpty());
+  EXPECT_THAT(Feed("wm-rape-crisis"), IsEmpty());
+  std::vector<v1::PartnerEvent> idva = Feed("wm-idva-service");
+  ASSERT_EQ(idva.size(), 2u);
+  EXPECT_EQ(idva[0].assignment_id(), "a-r1");
+  EXPECT_EQ(idva[0].advocate_id(), "adv-1");
+  EXPECT_EQ(idva[0].provider_id(), "wm-idva-service");
+  EXPECT_EQ(idva[0].legal_basis(), v1::LEGAL_BASIS_CONSENT);
+}
+
+TEST_F(NotificationAppTest, AShareWithoutABasisIsRefusedAndTheRefusalRecorded) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  ASSERT_EQ(Send(Advocacy("r1", "offered")), 1);
+  // Consent withdrawn for the referral: the next decision needs consent.
+  v1::EventEnvelope reassessed = events::NewEnvelope("triage", "r1");
+  *reassessed.mutable_referral_reassessed()->mutable_decision() =
+      Triaged("r1", v1::REFERRAL_STATUS_CONSENT_REQUIRED, false)
+          .referral_triaged();
+  ASSERT_EQ(Send(reassessed), 1);  // the referrer only
+  EXPECT_THAT(Shares("r1", "ReferralReassessed", v1::DELIVERY_STATUS_REFUSED),
+              ElementsAre(Pair("wm-idva-service",
+                               v1::FIELD_SET_PROVIDER_CASE)));
+  EXPECT_EQ(Send(Advocacy("r1", "contact")), 1);
+  bool refusal_recorded = false;
+  for (const v1::Delivery& d : List("r1").deliveries) {
+    if (d.status() != v1::DELIVERY_STATUS_REFUSED) continue;
+    EXPECT_EQ(d.refusal_rule(), "SHARE-NO-CONSENT");
+    EXPECT_EQ(d.transport(), v1::TRANSPORT_UNSPECIFIED);
+  }
+  for (const v1::DeliveryRecorded& r : RecordedEvents()) {
+    if (r.status() == v1::DELIVERY_STATUS_REFUSED &&
+        r.agency_id() == "wm-idva-service" &&
+        r.refusal_rule() == "SHARE-NO-CONSENT") {
+      refusal_recorded = true;
+    }
+  }
+  EXPECT_TRUE(refusal_recorded);
+  // Nothing refused reached the feed.
+  EXPECT_THAT(FeedTypes("wm-idva-service"), ElementsAre("support.offered"));
+  // The release still reaches the provider already told (a stop notice).
+  EXPECT_EQ(Send(Advocacy("r1", "released")), 2);
+  EXPECT_THAT(FeedTypes("wm-idva-service"),
+              ElementsAre("support.offered", "support.released"));
+}
+
+TEST_F(NotificationAppTest, TransportsAcceptDeliveriesOnce) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  std::vector<v1::PartnerEvent> feed = Feed("police-wmp");
+  ASSERT_EQ(feed.size(), 2u);
+  // The stream wrote the first: its stream delivery is accepted, once.
+  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"),
+                                     feed[0].sequence()),
+            1);
+  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"),
+                                     feed[0].sequence()),
+            0);
+  // Kafka: nothing is accepted until the relay has published.
+  EXPECT_EQ(*app_->RecordKafkaAcks(), 0);
+  ASSERT_TRUE(db_->Write([](store::Tx& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(
+                       store::Statement q,
+                       tx.Prepare("UPDATE outbox SET sent_at_ms = 1 WHERE "
+                                  "topic LIKE 'signpost.partner.%'"));
+                   return q.Run();
+                 })
+                  .ok());
+  EXPECT_EQ(*app_->RecordKafkaAcks(), 2);
+  EXPECT_EQ(*app_->RecordKafkaAcks(), 0);
+  DeliveryFilter delivered;
+  delivered.status = v1::DELIVERY_STATUS_DELIVERED;
+  DeliveryList list = List(operator_, delivered);
+  ASSERT_EQ(list.deliveries.size(), 3u);
+  for (const v1::Delivery& d : list.deliveries) {
+    EXPECT_TRUE(d.has_accepted_at());
+  }
+  int recorded = 0;
+  for (const v1::DeliveryRecorded& r : RecordedEvents()) {
+    if (r.status() == v1::DELIVERY_STATUS_DELIVERED) ++recorded;
+  }
+  EXPECT_EQ(recorded, 3);
+  DeliveryFilter by_transport;
+  by_transport.transport = v1::TRANSPORT_GRPC_STREAM;
+  by_transport.status = v1::DELIVERY_STATUS_PENDING;
+  EXPECT_EQ(List(operator_, by_transport).deliveries.size(), 1u);
+}
+
+TEST_F(NotificationAppTest, AWithdrawalGoesToEveryAgencyToldInItsSet) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
   ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, true)), 3);
   ASSERT_EQ(Send(Advocacy("r1", "offered")), 1);
   EXPECT_EQ(Send(Withdrawn("r1")), 3);
-  EXPECT_THAT(Of("r1", "ReferralWithdrawn"),
-              UnorderedElementsAre(Pair("marac-coordinator-wmp", ""),
-                                   Pair("victim-advice-line-wmp", ""),
-                                   Pair("referrer-closed-loop", "")));
-  // Shared without consent (MARAC): only MARAC was told, on its legal basis,
-  // so only MARAC hears of the withdrawal, on the same basis.
-  ASSERT_EQ(Send(Triaged("r2", v1::REFERRAL_STATUS_CONSENT_REQUIRED, true,
-                         "DPA2018-SCH1-PARA18")),
-            1);
-  EXPECT_EQ(Send(Withdrawn("r2")), 1);
   EXPECT_THAT(
-      Of("r2", "ReferralWithdrawn"),
-      ElementsAre(Pair("marac-coordinator-wmp", "DPA2018-SCH1-PARA18")));
-  // Nobody told: nobody to tell.
-  ASSERT_EQ(Send(Triaged("r3", v1::REFERRAL_STATUS_CONSENT_REQUIRED, false)),
-            0);
-  EXPECT_EQ(Send(Withdrawn("r3")), 0);
+      Shares("r1", "ReferralWithdrawn"),
+      UnorderedElementsAre(
+          Pair("marac-coordinator-wmp", v1::FIELD_SET_MARAC),
+          Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE),
+          Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
+  std::vector<v1::PartnerEvent> marac = Feed("marac-coordinator-wmp");
+  ASSERT_EQ(marac.size(), 2u);
+  EXPECT_EQ(marac[1].withdrawal_reason(),
+            v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN);
+  EXPECT_EQ(marac[1].legal_basis(), v1::LEGAL_BASIS_MARAC_SAFEGUARDING);
 }
 
-TEST_F(WithdrawalAndLinkTest,
-       AReleaseReachesTheProviderAfterConsentIsWithdrawn) {
-  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
-  ASSERT_EQ(Send(Advocacy("r1", "offered")), 1);
-  // Triage's withdrawal closes the consent gate before advocacy's release
-  // arrives: the subscribers already told still hear that support stopped.
-  const v1::ReferralTriaged decision =
-      Triaged("r1", v1::REFERRAL_STATUS_WITHDRAWN, false).referral_triaged();
-  v1::EventEnvelope withdrawn = events::NewEnvelope("triage", "r1");
-  *withdrawn.mutable_referral_reassessed()->mutable_decision() = decision;
-  ASSERT_EQ(Send(withdrawn), 0);
-  EXPECT_EQ(Send(Advocacy("r1", "released")), 2);
-  EXPECT_THAT(Of("r1", "AssignmentReleased"),
-              UnorderedElementsAre(Pair("victim-advice-line-wmp", ""),
-                                   Pair("referrer-closed-loop", "")));
-  // Anything else now stays behind the gate.
-  EXPECT_EQ(Send(Advocacy("r1", "offered")), 0);
-  // With consent still given (a pathway dropped), a release goes to the
-  // subscribers as any assignment outcome does.
-  ASSERT_EQ(Send(Triaged("r2", v1::REFERRAL_STATUS_ROUTED, false)), 2);
-  EXPECT_EQ(Send(Advocacy("r2", "released")), 2);
-}
-
-TEST_F(WithdrawalAndLinkTest, ALinkedReferralsReferrerIsToldTheOutcomes) {
+TEST_F(NotificationAppTest, ALinkedReferralsReferrerIsToldUnderItsOwnId) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
   ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
   v1::EventEnvelope linked = events::NewEnvelope("intake", "r1");
   linked.mutable_referral_linked()->set_linked_referral_id("r1-later");
   linked.mutable_referral_linked()->set_referrer_agency("nhs-lth-ae");
   linked.mutable_referral_linked()->set_match("CRIME_REFERENCE");
   EXPECT_EQ(Send(linked), 1);
-  EXPECT_THAT(Of("r1", "ReferralLinked"), ElementsAre(Pair("nhs-lth-ae", "")));
-  // Outcomes go to it as well as to the subscribers; progress in between
-  // (first contact) does not.
-  EXPECT_EQ(Send(Advocacy("r1", "accepted")), 2);
-  EXPECT_EQ(Send(Advocacy("r1", "contact")), 1);
-  EXPECT_EQ(Send(Advocacy("r1", "closed")), 2);
-  EXPECT_THAT(Of("r1", "AssignmentAccepted"),
-              UnorderedElementsAre(Pair("victim-advice-line-wmp", ""),
-                                   Pair("nhs-lth-ae", "")));
-  EXPECT_THAT(Of("r1", "FirstContactRecorded"),
-              ElementsAre(Pair("victim-advice-line-wmp", "")));
-  EXPECT_THAT(Of("r1", "CaseClosed"),
-              UnorderedElementsAre(Pair("victim-advice-line-wmp", ""),
-                                   Pair("nhs-lth-ae", "")));
-  // It was told, so it hears of the withdrawal too.
-  EXPECT_EQ(Send(Withdrawn("r1")), 3);
-  EXPECT_THAT(Of("r1", "ReferralWithdrawn"),
-              UnorderedElementsAre(Pair("victim-advice-line-wmp", ""),
-                                   Pair("referrer-closed-loop", ""),
-                                   Pair("nhs-lth-ae", "")));
-  // The hospital sees its own deliveries.
-  EXPECT_EQ(Agencies(List(testing::PrincipalOf("nhs-lth-ae"), "r1")).size(),
-            4u);
-  // Another referral's outcomes are not its business.
-  ASSERT_EQ(Send(Triaged("r2", v1::REFERRAL_STATUS_ROUTED, false)), 2);
-  EXPECT_EQ(Send(Advocacy("r2", "accepted")), 1);
+  EXPECT_EQ(Send(Advocacy("r1", "offered")), 1);
+  EXPECT_EQ(Send(Advocacy("r1", "accepted")), 3);
+  std::vector<v1::PartnerEvent> hospital = Feed("nhs-lth-ae");
+  ASSERT_EQ(hospital.size(), 2u);
+  for (const v1::PartnerEvent& e : hospital) {
+    EXPECT_EQ(e.referral_id(), "r1-later");
+    EXPECT_EQ(e.linked_referral_id(), "r1");
+  }
+  EXPECT_THAT(FeedTypes("nhs-lth-ae"),
+              ElementsAre("referral.linked", "support.assigned"));
+  // The first referrer is not told that another agency referred too.
+  EXPECT_THAT(FeedTypes("police-wmp"),
+              ElementsAre("referral.received", "referral.triaged",
+                          "support.assigned"));
+  // A cancelled linked referral stops its referrer's outcomes.
+  ASSERT_EQ(Send(Withdrawn("r1-later")), 0);
+  EXPECT_EQ(Send(Advocacy("r1", "contact")), 2);
+  EXPECT_EQ(Feed("nhs-lth-ae").size(), 2u);
 }
 
-TEST_F(WithdrawalAndLinkTest, VictimErasedKeepsOnlyIdsAndCodes) {
-  v1::EventEnvelope received = events::NewEnvelope("intake", "r1");
-  auto* facts = received.mutable_referral_received()->mutable_facts();
-  facts->set_area_code("WMP");
-  facts->set_person_id("person-GHJ-77");
-  facts->set_referrer_org("police-wmp");
-  ASSERT_EQ(Send(received), 0);
-  v1::EventEnvelope triaged = Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false);
-  triaged.mutable_referral_triaged()->set_person_id("person-GHJ-77");
-  ASSERT_EQ(Send(triaged), 3);
-  v1::EventEnvelope linked = events::NewEnvelope("intake", "r1");
-  linked.mutable_referral_linked()->set_referrer_agency("nhs-lth-ae");
-  ASSERT_EQ(Send(linked), 1);
-  auto envelopes = [this] {
-    std::vector<v1::EventEnvelope> out;
-    EXPECT_TRUE(db_->Read([&](store::Tx& tx) -> absl::Status {
-                     ASSIGN_OR_RETURN(
-                         store::Statement q,
-                         tx.Prepare("SELECT envelope FROM referral_events "
-                                    "ORDER BY rowid"));
-                     while (true) {
-                       ASSIGN_OR_RETURN(bool row, q.Step());
-                       if (!row) return absl::OkStatus();
-                       out.emplace_back().ParseFromString(q.ColumnBlob(0));
-                     }
-                   })
-                    .ok());
-    return out;
-  };
-  auto mentions_person = [&] {
-    for (const v1::EventEnvelope& e : envelopes()) {
-      if (e.SerializeAsString().find("person-GHJ-77") != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  };
-  ASSERT_TRUE(mentions_person());
+TEST_F(NotificationAppTest, AnAgencyListsOnlyItsOwnDeliveries) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_CONSENT_REQUIRED, true)),
+            3);
+  DeliveryFilter filter;
+  filter.referral_id.emplace("r1");
+  for (const v1::Delivery& d :
+       List(testing::PrincipalOf("marac-coordinator-wmp"), filter)
+           .deliveries) {
+    EXPECT_EQ(d.agency_id(), "marac-coordinator-wmp");
+  }
+  EXPECT_EQ(List(testing::PrincipalOf("marac-coordinator-wmp"), filter)
+                .deliveries.size(),
+            2u);  // Kafka and stream
+  EXPECT_THAT(
+      List(testing::PrincipalOf("wm-idva-service"), filter).deliveries,
+      IsEmpty());
+  // An agency cannot widen its view with the agency filter.
+  DeliveryFilter other = filter;
+  other.agency.emplace("police-wmp");
+  for (const v1::Delivery& d :
+       List(testing::PrincipalOf("marac-coordinator-wmp"), other).deliveries) {
+    EXPECT_EQ(d.agency_id(), "marac-coordinator-wmp");
+  }
+  // The operator filters by agency.
+  EXPECT_EQ(List(operator_, other).deliveries.size(), 4u);
+  // An unknown referral is NOT_FOUND to everyone.
+  DeliveryFilter unknown;
+  unknown.referral_id.emplace(NewUuid());
+  EXPECT_EQ(app_->ListDeliveries(operator_, unknown, {}).status().code(),
+            absl::StatusCode::kNotFound);
+}
 
+TEST_F(NotificationAppTest, ErasureStripsPartnerEventsToTheirHeaders) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, true)), 3);
+  ASSERT_FALSE(Feed("marac-coordinator-wmp").empty());
+  EXPECT_EQ(Feed("marac-coordinator-wmp")[0].dash_score(), 15);
   v1::EventEnvelope erased = events::NewEnvelope("intake", "r1");
   erased.mutable_victim_erased()->set_person_id("person-GHJ-77");
-  erased.mutable_victim_erased()->set_ground(
-      v1::ERASURE_GROUND_RIGHT_TO_ERASURE);
   EXPECT_EQ(Send(erased), 0);
-  EXPECT_FALSE(mentions_person());
-  std::vector<v1::EventEnvelope> kept = envelopes();
-  ASSERT_EQ(kept.size(), 4u);
-  // The header stays (what was delivered, and when); agency ids and codes
-  // stay; the facts and the decision go.
-  EXPECT_EQ(kept[0].type(), "signpost.v1.ReferralReceived");
-  EXPECT_EQ(kept[0].payload_case(), v1::EventEnvelope::PAYLOAD_NOT_SET);
-  EXPECT_EQ(kept[1].payload_case(), v1::EventEnvelope::PAYLOAD_NOT_SET);
-  EXPECT_EQ(kept[2].referral_linked().referrer_agency(), "nhs-lth-ae");
-  EXPECT_EQ(kept[3].type(), "signpost.v1.VictimErased");
-  EXPECT_EQ(kept[3].payload_case(), v1::EventEnvelope::PAYLOAD_NOT_SET);
-  DeliveryList list = List("r1");
-  EXPECT_EQ(list.deliveries.size(), 4u);
-  EXPECT_EQ(list.events_processed, 4);
-  // An erasure that arrives before triage's decision (pending) is shredded
-  // at once too.
-  v1::EventEnvelope early = events::NewEnvelope("intake", "r2");
-  early.mutable_referral_received()->mutable_facts()->set_person_id(
-      "person-GHJ-77");
-  ASSERT_EQ(Send(early), 0);
-  v1::EventEnvelope erased2 = events::NewEnvelope("intake", "r2");
-  erased2.mutable_victim_erased()->set_person_id("person-GHJ-77");
-  EXPECT_EQ(Send(erased2), 0);
-  EXPECT_FALSE(mentions_person());
-  // A decision that arrives after the erasure (from another topic) is kept
-  // in its erased form and delivered to nobody.
-  v1::EventEnvelope late = Triaged("r1", v1::REFERRAL_STATUS_WITHDRAWN, true);
-  late.mutable_referral_triaged()->set_person_id("person-GHJ-77");
-  EXPECT_EQ(Send(late), 0);
-  EXPECT_FALSE(mentions_person());
-  EXPECT_EQ(List("r1").deliveries.size(), 4u);
-}
-
-TEST_F(WithdrawalAndLinkTest,
-       ACancelledLinkedReferralStopsItsReferrersOutcomes) {
-  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
-  v1::EventEnvelope linked = events::NewEnvelope("intake", "r1");
-  linked.mutable_referral_linked()->set_linked_referral_id("r1-later");
-  linked.mutable_referral_linked()->set_referrer_agency("nhs-lth-ae");
-  ASSERT_EQ(Send(linked), 1);
-  // The hospital cancels its linked referral (entered in error).
-  v1::EventEnvelope cancelled = Withdrawn("r1-later");
-  EXPECT_EQ(Send(cancelled), 0);
-  EXPECT_EQ(Send(Advocacy("r1", "accepted")), 1);
-  EXPECT_THAT(Of("r1", "AssignmentAccepted"),
-              ElementsAre(Pair("victim-advice-line-wmp", "")));
-}
-
-TEST_F(WithdrawalAndLinkTest, AnUnknownReferralIsNotFound) {
-  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_CONSENT_REQUIRED, false)),
-            0);
-  for (const char* agency : {"signpost-operator", "police-wmp"}) {
-    auto known =
-        app_->ListDeliveries(testing::PrincipalOf(agency), ReferralId("r1"));
-    ASSERT_TRUE(known.ok()) << agency << known.status();
-    EXPECT_THAT(known->deliveries, IsEmpty());
-    auto unknown = app_->ListDeliveries(testing::PrincipalOf(agency),
-                                        ReferralId(NewUuid()));
-    EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << agency;
+  for (const char* agency : {"marac-coordinator-wmp", "police-wmp"}) {
+    for (const v1::PartnerEvent& e : Feed(agency)) {
+      EXPECT_EQ(e.dash_score(), 0) << agency;
+      EXPECT_EQ(e.risk(), v1::RISK_LEVEL_UNSPECIFIED) << agency;
+      EXPECT_THAT(e.pathways(), IsEmpty()) << agency;
+      EXPECT_FALSE(e.type().empty());
+      EXPECT_FALSE(e.id().empty());
+    }
   }
+  // Later events of the referral go nowhere.
+  EXPECT_EQ(Send(Advocacy("r1", "offered")), 0);
+}
+
+// A policy with one webhook agency, for the webhook and replay use cases.
+class WebhookAppTest : public NotificationAppTest {
+ protected:
+  void SetUp() override {
+    NotificationAppTest::SetUp();
+    const std::string secret = dir_.File("hook.secret");
+    std::ofstream(secret) << http::FormatWebhookSecret(
+        std::string(32, 'k'));
+    const std::string text = absl::StrCat(R"(
+subscriptions {
+  agency_id: "police-wmp"
+  transports: [TRANSPORT_WEBHOOK, TRANSPORT_KAFKA]
+  webhook { url: "https://127.0.0.1:1/hook" secret_file: ")",
+                                          secret, R"(" }
+})");
+    auto policy = ParsePolicy(text, "test", *testing::TestRegistry());
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    app_ = std::make_unique<NotificationApp>(*db_, std::move(*policy));
+  }
+};
+
+TEST_F(WebhookAppTest, FailuresRetryThenDeadLetterAndReplayResends) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  auto work = app_->NextWebhook(AgencyId("police-wmp"));
+  ASSERT_TRUE(work.ok() && work->has_value());
+  EXPECT_EQ((*work)->event.type(), "referral.received");  // in order
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(app_->WebhookFailed((*work)->row, "HTTP 500", now,
+                                  now + absl::Seconds(1), false)
+                  .ok());
+  work = app_->NextWebhook(AgencyId("police-wmp"));
+  ASSERT_TRUE(work.ok() && work->has_value());
+  EXPECT_EQ((*work)->row.delivery.attempts(), 1);
+  EXPECT_EQ((*work)->row.delivery.last_error(), "HTTP 500");
+  EXPECT_EQ((*work)->event.type(), "referral.received");  // still the head
+  ASSERT_TRUE(app_->WebhookFailed((*work)->row, "HTTP 500", now, now, true)
+                  .ok());
+  // Dead-lettered: the next one is the head now.
+  work = app_->NextWebhook(AgencyId("police-wmp"));
+  ASSERT_TRUE(work.ok() && work->has_value());
+  EXPECT_EQ((*work)->event.type(), "referral.triaged");
+  ASSERT_TRUE(app_->WebhookDelivered((*work)->row.delivery.delivery_id()).ok());
+  EXPECT_FALSE(app_->NextWebhook(AgencyId("police-wmp"))->has_value());
+  DeliveryFilter dead;
+  dead.status = v1::DELIVERY_STATUS_DEAD_LETTERED;
+  ASSERT_EQ(List(operator_, dead).deliveries.size(), 1u);
+
+  // Another agency may not replay the police's deliveries.
+  ReplayFilter replay;
+  replay.agency = AgencyId("police-wmp");
+  replay.transport = v1::TRANSPORT_WEBHOOK;
+  EXPECT_EQ(app_->Replay(testing::PrincipalOf("nhs-lth-ae"), replay)
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  // The police replay their own: exactly the dead-lettered one.
+  EXPECT_EQ(*app_->Replay(testing::PrincipalOf("police-wmp"), replay), 1);
+  work = app_->NextWebhook(AgencyId("police-wmp"));
+  ASSERT_TRUE(work.ok() && work->has_value());
+  EXPECT_EQ((*work)->event.type(), "referral.received");
+  EXPECT_EQ((*work)->row.delivery.attempts(), 0);
+  EXPECT_EQ(List(operator_, dead).deliveries.size(), 0u);
+  // Including the delivered ones, for one referral, by the operator; Kafka
+  // too (its outbox records are queued again).
+  replay.transport = v1::TRANSPORT_UNSPECIFIED;
+  replay.include_delivered = true;
+  replay.referral_id.emplace("r1");
+  ASSERT_TRUE(db_->Write([](store::Tx& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(
+                       store::Statement q,
+                       tx.Prepare("UPDATE outbox SET sent_at_ms = 1"));
+                   return q.Run();
+                 })
+                  .ok());
+  ASSERT_EQ(*app_->RecordKafkaAcks(), 2);
+  EXPECT_EQ(*app_->Replay(operator_, replay), 3);
+  // The two partner records queued again, and the acknowledgements' two
+  // DeliveryRecorded events.
+  EXPECT_EQ(*store::CountUnsent(*db_), 4);
 }
 
 }  // namespace

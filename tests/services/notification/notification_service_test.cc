@@ -3,6 +3,8 @@
 #include "services/notification/notification_service.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <map>
 #include <string>
 #include <tuple>
@@ -46,18 +48,19 @@ std::unique_ptr<store::Database> OpenDb(const testing::TempDir& dir) {
   return db.ok() ? std::move(*db) : nullptr;
 }
 
-v1::SubscriptionList ExampleSubscriptions() {
-  auto list = LoadSubscriptions(
-      testing::SourcePath("examples/subscriptions.textproto"));
-  EXPECT_TRUE(list.ok()) << list.status();
-  return list.ok() ? *list : v1::SubscriptionList();
+PartnerPolicy ExamplePolicy() {
+  auto policy =
+      LoadPolicy(testing::SourcePath("examples/subscriptions.textproto"),
+                 *testing::TestRegistry());
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return policy.ok() ? *std::move(policy) : PartnerPolicy();
 }
 
 class NotificationServiceTest : public ::testing::Test {
  protected:
   NotificationServiceTest()
       : db_(OpenDb(dir_)),
-        app_(*db_, ExampleSubscriptions()),
+        app_(*db_, ExamplePolicy()),
         gate_(*db_, "notification"),
         api_(app_, gate_.gate()),
         server_({&api_}) {}
@@ -102,6 +105,22 @@ class NotificationServiceTest : public ::testing::Test {
     });
   }
 
+  // A referral from `referrer`, received and triaged (routed).
+  void Submit(const std::string& referral, const std::string& referrer,
+              bool marac) {
+    v1::EventEnvelope received = events::NewEnvelope("intake", referral);
+    auto* facts = received.mutable_referral_received()->mutable_facts();
+    facts->set_area_code("WMP");
+    facts->set_referrer_org(referrer);
+    ASSERT_EQ(*Deliver(received), 0);
+    v1::EventEnvelope triaged =
+        events::NewEnvelope("triage", referral, &received);
+    triaged.mutable_referral_triaged()->set_area_code("WMP");
+    triaged.mutable_referral_triaged()->set_marac(marac);
+    triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
+    ASSERT_EQ(*Deliver(triaged), marac ? 3 : 2);
+  }
+
   PageResult Page(const std::string& referral_id, int32_t page_size,
                   const std::string& page_token) {
     v1::ListDeliveriesRequest request;
@@ -134,14 +153,18 @@ class NotificationServiceTest : public ::testing::Test {
         const std::string event_id = NewUuid();
         const absl::Time at = t0 + absl::Milliseconds(event / 4);
         for (int agency = 25; agency >= 0; --agency) {
-          v1::Delivery d;
+          DeliveryRow row;
+          v1::Delivery& d = row.delivery;
           d.set_delivery_id(NewUuid());
+          d.set_partner_event_id(NewUuid());
+          d.set_transport(v1::TRANSPORT_GRPC_STREAM);
+          d.set_status(v1::DELIVERY_STATUS_PENDING);
           d.set_agency_id(absl::StrCat("agency-", agency));
           d.set_referral_id(event < 20 ? referral : NewUuid());
           d.set_event_id(event_id);
           d.set_event_type("signpost.v1.ReferralTriaged");
           *d.mutable_delivered_at() = timeutil::ToTimestamp(at);
-          RETURN_IF_ERROR(store.InsertDelivery(tx, d));
+          RETURN_IF_ERROR(store.InsertDelivery(tx, row).status());
           const int64_t ms = absl::ToUnixMillis(at);
           if (event < 20) {
             mine.emplace_back(ms, d.agency_id(), recorded, d.delivery_id());
@@ -197,14 +220,7 @@ TEST_F(NotificationServiceTest, NegativePageSizeIsInvalidArgument) {
 
 TEST_F(NotificationServiceTest, ListsAReferralsDeliveriesAndTheRecentOnes) {
   const std::string referral = NewUuid();
-  v1::EventEnvelope received = events::NewEnvelope("intake", referral);
-  received.mutable_referral_received()->mutable_facts()->set_area_code("WMP");
-  ASSERT_EQ(*Deliver(received), 0);
-  v1::EventEnvelope triaged =
-      events::NewEnvelope("triage", referral, &received);
-  triaged.mutable_referral_triaged()->set_area_code("WMP");
-  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
-  ASSERT_EQ(*Deliver(triaged), 3);
+  Submit(referral, "police-wmp", /*marac=*/false);
 
   v1::ListDeliveriesRequest request;
   request.set_referral_id(referral);
@@ -212,7 +228,7 @@ TEST_F(NotificationServiceTest, ListsAReferralsDeliveriesAndTheRecentOnes) {
   grpc::Status status = List(request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.events_processed(), 2);
-  ASSERT_EQ(response.deliveries_size(), 3);
+  ASSERT_EQ(response.deliveries_size(), 4);  // 2 events x (Kafka, stream)
   for (const v1::Delivery& d : response.deliveries()) {
     EXPECT_EQ(d.referral_id(), referral);
     EXPECT_TRUE(IsUuid(d.delivery_id()));
@@ -276,27 +292,21 @@ TEST_F(NotificationServiceTest, RecentDeliveriesPageNewestFirst) {
 
 TEST_F(NotificationServiceTest, AnAgencyListsOnlyItsOwnDeliveries) {
   const std::string referral = NewUuid();
-  v1::EventEnvelope received = events::NewEnvelope("intake", referral);
-  received.mutable_referral_received()->mutable_facts()->set_area_code("WMP");
-  ASSERT_EQ(*Deliver(received), 0);
-  v1::EventEnvelope triaged =
-      events::NewEnvelope("triage", referral, &received);
-  triaged.mutable_referral_triaged()->set_area_code("WMP");
-  triaged.mutable_referral_triaged()->set_status(v1::REFERRAL_STATUS_ROUTED);
-  ASSERT_EQ(*Deliver(triaged), 3);
+  Submit(referral, "nhs-lth-ae", /*marac=*/true);
 
-  EXPECT_THAT(AgenciesListed(referral, "victim-advice-line-wmp"),
-              ElementsAre("victim-advice-line-wmp"));
-  EXPECT_THAT(AgenciesListed("", "victim-advice-line-wmp"),
-              ElementsAre("victim-advice-line-wmp"));
+  EXPECT_THAT(AgenciesListed(referral, "nhs-lth-ae"),
+              ElementsAre("nhs-lth-ae", "nhs-lth-ae"));
+  EXPECT_THAT(AgenciesListed("", "nhs-lth-ae"),
+              ElementsAre("nhs-lth-ae", "nhs-lth-ae"));
   EXPECT_THAT(AgenciesListed(referral, "marac-coordinator-wmp"),
-              ::testing::IsEmpty());
+              ElementsAre("marac-coordinator-wmp", "marac-coordinator-wmp"));
+  EXPECT_THAT(AgenciesListed(referral, "police-wmp"), ::testing::IsEmpty());
   EXPECT_THAT(AgenciesListed("", "pcc-wmp"), ::testing::IsEmpty());
   for (const char* oversight : {kOperator, "signpost-auditor"}) {
-    EXPECT_THAT(
-        AgenciesListed(referral, oversight),
-        UnorderedElementsAre("referrer-closed-loop", "referrer-closed-loop",
-                             "victim-advice-line-wmp"))
+    EXPECT_THAT(AgenciesListed(referral, oversight),
+                UnorderedElementsAre("nhs-lth-ae", "nhs-lth-ae",
+                                     "marac-coordinator-wmp",
+                                     "marac-coordinator-wmp"))
         << oversight;
   }
   // Nothing was refused, so nothing was audited.
@@ -344,6 +354,118 @@ TEST_F(NotificationServiceTest, ServiceIdentityIsRefusedAndAudited) {
   EXPECT_EQ(audits[0].decision(), v1::ACCESS_DECISION_REFUSED);
   EXPECT_EQ(audits[0].rule_id(), access::kRuleServiceCaller);
   EXPECT_EQ(audits[0].status_code(), "PERMISSION_DENIED");
+}
+
+// Reads `agency`'s stream after `after` until `count` events arrived (or the
+// deadline passes); the stream is then cancelled.
+std::vector<v1::PartnerEvent> ReadStream(v1::NotificationService::Stub* stub,
+                                         int64_t after, size_t count,
+                                         grpc::Status* status = nullptr) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(20));
+  v1::SubscribeRequest request;
+  request.set_after_sequence(after);
+  auto reader = stub->Subscribe(&context, request);
+  std::vector<v1::PartnerEvent> out;
+  v1::PartnerEvent event;
+  while (out.size() < count && reader->Read(&event)) out.push_back(event);
+  if (out.size() == count) context.TryCancel();  // still open: stop it
+  grpc::Status finished = reader->Finish();
+  if (status != nullptr) *status = finished;
+  return out;
+}
+
+TEST_F(NotificationServiceTest, SubscribeStreamsTheCallersOwnFeedFromACursor) {
+  const std::string r1 = NewUuid();
+  Submit(r1, "police-wmp", /*marac=*/true);
+  std::vector<v1::PartnerEvent> first = ReadStream(Stub("police-wmp"), 0, 2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].type(), "referral.received");
+  EXPECT_EQ(first[1].type(), "referral.triaged");
+  for (const v1::PartnerEvent& e : first) {
+    EXPECT_EQ(e.agency_id(), "police-wmp");  // from the certificate
+    EXPECT_EQ(e.referral_id(), r1);
+  }
+  // Events that arrive while the stream is open are sent as they come.
+  const std::string r2 = NewUuid();
+  std::thread later([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    Submit(r2, "police-wmp", /*marac=*/false);
+  });
+  std::vector<v1::PartnerEvent> next =
+      ReadStream(Stub("police-wmp"), first[1].sequence(), 2);
+  later.join();
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].referral_id(), r2);
+  EXPECT_GT(next[0].sequence(), first[1].sequence());
+  // What the stream wrote is delivered.
+  v1::ListDeliveriesRequest request;
+  request.set_referral_id(r1);
+  request.set_transport(v1::TRANSPORT_GRPC_STREAM);
+  request.set_status(v1::DELIVERY_STATUS_DELIVERED);
+  v1::ListDeliveriesResponse response;
+  ASSERT_TRUE(List(request, &response, "police-wmp").ok());
+  EXPECT_EQ(response.deliveries_size(), 2);
+  // MARAC's stream holds MARAC's event only.
+  std::vector<v1::PartnerEvent> marac =
+      ReadStream(Stub("marac-coordinator-wmp"), 0, 1);
+  ASSERT_EQ(marac.size(), 1u);
+  EXPECT_EQ(marac[0].field_set(), v1::FIELD_SET_MARAC);
+}
+
+TEST_F(NotificationServiceTest, SubscribeRefusesRolesWithoutAFeedAndBadCursors) {
+  grpc::Status status;
+  EXPECT_TRUE(ReadStream(Stub("pcc-wmp"), 0, 1, &status).empty());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
+  ASSERT_EQ(audits.size(), 1u);
+  EXPECT_EQ(audits[0].rpc(), "/signpost.v1.NotificationService/Subscribe");
+  EXPECT_TRUE(ReadStream(Stub("police-wmp"), -5, 1, &status).empty());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(testing::BadFields(status), ElementsAre("after_sequence"));
+}
+
+TEST_F(NotificationServiceTest, ReplayIsForTheAgencyItselfOrTheOperator) {
+  v1::ReplayDeliveriesRequest request;
+  request.set_agency_id("police-wmp");
+  v1::ReplayDeliveriesResponse response;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status =
+      Stub("nhs-lth-ae")->ReplayDeliveries(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleOwnAgency));
+  context = testing::ContextWithDeadline();
+  status = Stub("pcc-wmp")->ReplayDeliveries(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  for (const char* agency : {"police-wmp", kOperator}) {
+    context = testing::ContextWithDeadline();
+    status = Stub(agency)->ReplayDeliveries(context.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << agency << ": " << status.error_message();
+    EXPECT_EQ(response.requeued(), 0);
+  }
+  request.set_referral_id("nope");
+  request.set_transport(v1::TRANSPORT_GRPC_STREAM);
+  context = testing::ContextWithDeadline();
+  status = Stub(kOperator)->ReplayDeliveries(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(testing::BadFields(status),
+              UnorderedElementsAre("referral_id", "transport"));
+}
+
+TEST_F(NotificationServiceTest, ListFiltersAreChecked) {
+  v1::ListDeliveriesRequest request;
+  request.set_status(static_cast<v1::DeliveryStatus>(42));
+  request.set_transport(static_cast<v1::Transport>(42));
+  *request.mutable_since() = timeutil::ToTimestamp(absl::FromUnixSeconds(20));
+  *request.mutable_until() = timeutil::ToTimestamp(absl::FromUnixSeconds(10));
+  request.set_agency_id("Not An Agency");
+  v1::ListDeliveriesResponse response;
+  grpc::Status status = List(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(testing::BadFields(status),
+              UnorderedElementsAre("status", "transport", "until",
+                                   "agency_id"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "common/status/macros.h"
 #include "common/time/timestamps.h"
 #include "gtest/gtest.h"
+#include "services/notification/projection.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::notification {
@@ -23,16 +24,43 @@ class NotificationStoreTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
   }
-  v1::Delivery NewDelivery(const std::string& agency, const std::string& event,
-                           absl::Time at) {
-    v1::Delivery d;
+  // A pending gRPC-stream delivery of `event` to `agency`.
+  DeliveryRow NewDelivery(const std::string& agency, const std::string& event,
+                          absl::Time at) {
+    DeliveryRow row;
+    v1::Delivery& d = row.delivery;
     d.set_delivery_id(NewUuid());
+    d.set_partner_event_id(
+        PartnerEventId(agency, event, v1::FIELD_SET_REFERRER_OUTCOME));
+    d.set_field_set(v1::FIELD_SET_REFERRER_OUTCOME);
+    d.set_legal_basis("OWN_REFERRAL");
+    d.set_transport(v1::TRANSPORT_GRPC_STREAM);
+    d.set_status(v1::DELIVERY_STATUS_PENDING);
+    row.sequence = 1;
+    row.partner_referral_id = referral_.value();
     d.set_agency_id(agency);
     d.set_referral_id(referral_.value());
     d.set_event_id(event);
     d.set_event_type("signpost.v1.ReferralTriaged");
     *d.mutable_delivered_at() = timeutil::ToTimestamp(at);
-    return d;
+    return row;
+  }
+  // One page of the referral's deliveries (`agency` set: its only).
+  absl::StatusOr<paging::Page<v1::Delivery>> ReferralDeliveries(
+      store::Tx& tx, const ReferralId& referral,
+      const std::optional<AgencyId>& agency,
+      const paging::PageRequest& page) const {
+    DeliveryFilter filter;
+    filter.referral_id = referral;
+    filter.agency = agency;
+    return store_.ListDeliveries(tx, filter, page);
+  }
+  absl::StatusOr<paging::Page<v1::Delivery>> RecentDeliveries(
+      store::Tx& tx, const std::optional<AgencyId>& agency,
+      const paging::PageRequest& page) const {
+    DeliveryFilter filter;
+    filter.agency = agency;
+    return store_.ListDeliveries(tx, filter, page);
   }
   testing::TempDir dir_;
   std::unique_ptr<store::Database> db_;
@@ -47,9 +75,14 @@ TEST_F(NotificationStoreTest, ContextIsAbsentThenSavedThenReplaced) {
            auto none = store_.LoadContext(tx, referral_);
            EXPECT_TRUE(none.ok() && !none->has_value());
            EXPECT_TRUE(
-               store_.SaveContext(tx, referral_, {"WMP", true, true, "BASIS"})
+               store_
+                   .SaveContext(tx, referral_, {"WMP", true, true, "BASIS", {}})
                    .ok());
-           return store_.SaveContext(tx, referral_, {"GMP", false, true, ""});
+           v1::ReferralTriaged decision;
+           decision.set_dash_score(12);
+           decision.set_person_id("person-1");
+           return store_.SaveContext(tx, referral_,
+                                     {"GMP", false, true, "", decision});
          })
           .ok());
   auto context = db_->Read(
@@ -59,6 +92,8 @@ TEST_F(NotificationStoreTest, ContextIsAbsentThenSavedThenReplaced) {
   EXPECT_FALSE((*context)->consent_required);
   EXPECT_TRUE((*context)->marac);
   EXPECT_EQ((*context)->legal_basis, "");
+  EXPECT_EQ((*context)->decision.dash_score(), 12);
+  EXPECT_EQ((*context)->decision.person_id(), "");  // never stored
 }
 
 TEST_F(NotificationStoreTest, PendingEventsComeInOrderSeenUntilCleared) {
@@ -121,7 +156,7 @@ TEST_F(NotificationStoreTest, AnAgencyGetsAnEventOnceAndMillisecondsAreKept) {
   ASSERT_TRUE(inserted.ok()) << inserted.status();
   EXPECT_EQ(*inserted, 2);
   auto listed = db_->Read([&](store::Tx& tx) {
-    return store_.ReferralDeliveries(tx, referral_, std::nullopt, {});
+    return ReferralDeliveries(tx, referral_, std::nullopt, {});
   });
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->items.size(), 2u);
@@ -133,7 +168,7 @@ TEST_F(NotificationStoreTest, AnAgencyGetsAnEventOnceAndMillisecondsAreKept) {
   paging::PageRequest one;
   one.size = 1;
   auto recent = db_->Read([&](store::Tx& tx) {
-    return store_.RecentDeliveries(tx, std::nullopt, one);
+    return RecentDeliveries(tx, std::nullopt, one);
   });
   ASSERT_TRUE(recent.ok());
   EXPECT_EQ(recent->items.size(), 1u);
@@ -166,12 +201,13 @@ TEST_F(NotificationStoreTest, AnAgencyFilterLimitsBothListsAndTheirPages) {
     for (int event = 0; event < 3; ++event) {
       const std::string event_id = NewUuid();
       for (const char* agency : {"a", "b"}) {
-        v1::Delivery d =
+        DeliveryRow d =
             NewDelivery(agency, event_id, at_ + absl::Milliseconds(event));
         RETURN_IF_ERROR(store_.InsertDelivery(tx, d).status());
-        d.set_delivery_id(NewUuid());
-        d.set_referral_id(other.value());
-        d.set_event_id(NewUuid());
+        d.delivery.set_delivery_id(NewUuid());
+        d.delivery.set_referral_id(other.value());
+        d.delivery.set_event_id(NewUuid());
+        d.delivery.set_partner_event_id(NewUuid());
         RETURN_IF_ERROR(store_.InsertDelivery(tx, d).status());
       }
     }
@@ -181,33 +217,33 @@ TEST_F(NotificationStoreTest, AnAgencyFilterLimitsBothListsAndTheirPages) {
   const std::optional<AgencyId> a = AgencyId("a");
   EXPECT_EQ(AgenciesPaged(*db_,
                           [&](store::Tx& tx, const paging::PageRequest& page) {
-                            return store_.ReferralDeliveries(tx, referral_, a,
+                            return ReferralDeliveries(tx, referral_, a,
                                                              page);
                           }),
             std::vector<std::string>(3, "a"));
   EXPECT_EQ(AgenciesPaged(*db_,
                           [&](store::Tx& tx, const paging::PageRequest& page) {
-                            return store_.RecentDeliveries(tx, a, page);
+                            return RecentDeliveries(tx, a, page);
                           }),
             std::vector<std::string>(6, "a"));
   // Unfiltered, both agencies' rows.
   EXPECT_EQ(AgenciesPaged(*db_,
                           [&](store::Tx& tx, const paging::PageRequest& page) {
-                            return store_.ReferralDeliveries(
+                            return ReferralDeliveries(
                                 tx, referral_, std::nullopt, page);
                           })
                 .size(),
             6u);
   EXPECT_EQ(AgenciesPaged(*db_,
                           [&](store::Tx& tx, const paging::PageRequest& page) {
-                            return store_.RecentDeliveries(tx, std::nullopt,
+                            return RecentDeliveries(tx, std::nullopt,
                                                            page);
                           })
                 .size(),
             12u);
   EXPECT_TRUE(
       AgenciesPaged(*db_, [&](store::Tx& tx, const paging::PageRequest& page) {
-        return store_.RecentDeliveries(tx, AgencyId("nobody"), page);
+        return RecentDeliveries(tx, AgencyId("nobody"), page);
       }).empty());
 }
 

@@ -1,0 +1,122 @@
+#include "services/notification/webhook_dispatcher.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/http/webhook_signature.h"
+#include "common/log/log.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace signpost::notification {
+namespace {
+
+// At most this many sends per agency in one run, so one busy agency does
+// not hold up the others.
+constexpr int kMaxSendsPerRun = 50;
+
+}  // namespace
+
+WebhookDispatcher::WebhookDispatcher(NotificationApp& app,
+                                     const http::HttpClient& client,
+                                     Options options)
+    : app_(app), client_(client), options_(options) {
+  for (const AgencyPolicy& agency : app_.policy().agencies()) {
+    if (agency.webhook.has_value()) {
+      breakers_[agency.agency_id] =
+          std::make_unique<http::CircuitBreaker>(options_.breaker);
+    }
+  }
+}
+
+const http::CircuitBreaker* WebhookDispatcher::BreakerOf(
+    const std::string& agency_id) const {
+  auto it = breakers_.find(agency_id);
+  return it == breakers_.end() ? nullptr : it->second.get();
+}
+
+absl::Time WebhookDispatcher::RunOnce(absl::Time now) {
+  absl::Time next = now + absl::Seconds(1);
+  for (const AgencyPolicy& agency : app_.policy().agencies()) {
+    if (!agency.webhook.has_value()) continue;
+    next = std::min(next, RunAgency(agency, now));
+  }
+  return next;
+}
+
+absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
+                                        absl::Time now) {
+  http::CircuitBreaker& breaker = *breakers_.at(agency.agency_id);
+  const WebhookTarget& hook = *agency.webhook;
+  for (int sent = 0; sent < kMaxSendsPerRun; ++sent) {
+    absl::StatusOr<std::optional<WebhookWork>> work =
+        app_.NextWebhook(AgencyId(agency.agency_id));
+    if (!work.ok()) {
+      log::Error("webhook: reading the next delivery failed",
+                 {{"agency_id", agency.agency_id},
+                  {"error", std::string(work.status().message())}});
+      return now + absl::Seconds(1);
+    }
+    if (!work->has_value()) return absl::InfiniteFuture();
+    const DeliveryRow& row = (*work)->row;
+    const absl::Time due = row.next_attempt.value_or(now);
+    if (due > now) return due;
+    if (!breaker.Allow(now)) {
+      return now + std::min(options_.breaker.open_for, absl::Seconds(1));
+    }
+
+    std::string body;
+    google::protobuf::util::JsonPrintOptions json;
+    (void)google::protobuf::util::MessageToJsonString((*work)->event, &body,
+                                                      json);
+    http::WebhookHeaders signed_headers =
+        http::MakeWebhookHeaders(hook.secret, (*work)->event.id(), now, body);
+    http::HttpHeaders headers = {
+        {"content-type", "application/json"},
+        {http::kWebhookIdHeader, signed_headers.id},
+        {http::kWebhookTimestampHeader, signed_headers.timestamp},
+        {http::kWebhookSignatureHeader, signed_headers.signature},
+    };
+    absl::StatusOr<http::HttpResponse> answer =
+        client_.Post(hook.url, headers, body);
+    const absl::Time after = absl::Now();
+    if (answer.ok() && answer->status >= 200 && answer->status < 300) {
+      breaker.RecordSuccess();
+      if (absl::Status s = app_.WebhookDelivered(row.delivery.delivery_id());
+          !s.ok()) {
+        log::Error("webhook: recording a delivery failed",
+                   {{"agency_id", agency.agency_id},
+                    {"error", std::string(s.message())}});
+        return after + absl::Seconds(1);
+      }
+      continue;
+    }
+    breaker.RecordFailure(after);
+    const std::string error =
+        answer.ok() ? absl::StrCat("HTTP ", answer->status)
+                    : std::string(answer.status().message());
+    const int attempts = row.delivery.attempts() + 1;
+    const absl::Time first = row.first_attempt.value_or(now);
+    const bool give_up = after - first >= hook.max_retry;
+    const absl::Time retry_at =
+        after + http::BackoffDelay(attempts, options_.backoff_base,
+                                   options_.backoff_cap, gen_);
+    log::Warn("webhook: delivery failed",
+              {{"agency_id", agency.agency_id},
+               {"delivery_id", row.delivery.delivery_id()},
+               {"attempts", absl::StrCat(attempts)},
+               {"error", error},
+               {"dead_lettered", give_up ? "true" : "false"}});
+    if (absl::Status s =
+            app_.WebhookFailed(row, error, first, retry_at, give_up);
+        !s.ok()) {
+      log::Error("webhook: recording a failure failed",
+                 {{"agency_id", agency.agency_id},
+                  {"error", std::string(s.message())}});
+      return after + absl::Seconds(1);
+    }
+    if (!give_up) return retry_at;
+  }
+  return now;  // more to send: run again at once
+}
+
+}  // namespace signpost::notification
