@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -281,6 +282,32 @@ bool Producer::ClusterReachable(absl::Duration timeout) {
                         static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (md != nullptr) rd_kafka_metadata_destroy(md);
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+absl::StatusOr<std::vector<std::string>> Producer::MissingTopics(
+    const std::vector<std::string>& topics, absl::Duration timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(impl_->rk.get(), /*all_topics=*/1, nullptr, &md,
+                        static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (md != nullptr) rd_kafka_metadata_destroy(md);
+    return absl::UnavailableError(absl::StrCat(
+        "kafka: no metadata within ", absl::FormatDuration(timeout), ": ",
+        rd_kafka_err2str(err)));
+  }
+  std::set<std::string> present;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      present.insert(md->topics[i].topic);
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  std::vector<std::string> missing;
+  for (const std::string& topic : topics) {
+    if (present.count(topic) == 0) missing.push_back(topic);
+  }
+  return missing;
 }
 
 std::optional<std::string> ConsumedMessage::Header(

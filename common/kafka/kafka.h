@@ -64,6 +64,10 @@ class Producer {
   absl::Status Shutdown(absl::Duration timeout);
   // True when the cluster answered a metadata request within `timeout`.
   bool ClusterReachable(absl::Duration timeout);
+  // Those of `topics` the cluster does not have. UNAVAILABLE when the
+  // cluster did not answer within `timeout` (nothing is known then).
+  absl::StatusOr<std::vector<std::string>> MissingTopics(
+      const std::vector<std::string>& topics, absl::Duration timeout);
 
  private:
   struct Impl;

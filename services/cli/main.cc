@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -351,6 +352,13 @@ absl::StatusOr<Routed> WaitRouted(RoutedClients& clients, const std::string& id,
       // consideration.
       int expected = 2 + r.assignments.assignments_size() + r.considerations;
       if (r.deliveries.events_processed() < expected) continue;
+      // Kafka deliveries are accepted once the broker acknowledged them.
+      bool kafka_pending = false;
+      for (const v1::Delivery& d : r.deliveries.deliveries()) {
+        kafka_pending |= d.transport() == v1::TRANSPORT_KAFKA &&
+                         d.status() == v1::DELIVERY_STATUS_PENDING;
+      }
+      if (kafka_pending) continue;
     }
     return r;
   }
@@ -429,6 +437,41 @@ std::string FormatLine(const std::string& label, const std::string& id,
       " rules=", absl::StrJoin(rules, ","));
 }
 
+// "  told: police-wmp kafka=2/2 stream=0/2; ... refused: agency(RULE)": per
+// agency, per transport, deliveries accepted of those made; then the shares
+// refused with their rule.
+std::string FormatDeliveries(const v1::ListDeliveriesResponse& deliveries) {
+  std::map<std::string, std::map<std::string, std::pair<int, int>>> made;
+  std::set<std::string> refused;
+  for (const v1::Delivery& d : deliveries.deliveries()) {
+    if (d.status() == v1::DELIVERY_STATUS_REFUSED) {
+      refused.insert(absl::StrCat(d.agency_id(), "(", d.refusal_rule(), ")"));
+      continue;
+    }
+    std::string transport = absl::AsciiStrToLower(
+        Short(v1::Transport_Name(d.transport()), "TRANSPORT_"));
+    if (transport == "grpc_stream") transport = "stream";
+    auto& [accepted, total] = made[d.agency_id()][transport];
+    ++total;
+    if (d.status() == v1::DELIVERY_STATUS_DELIVERED) ++accepted;
+  }
+  std::vector<std::string> told;
+  for (const auto& [agency, transports] : made) {
+    std::vector<std::string> parts;
+    for (const auto& [transport, counts] : transports) {
+      parts.push_back(
+          absl::StrCat(transport, "=", counts.first, "/", counts.second));
+    }
+    told.push_back(absl::StrCat(agency, " ", absl::StrJoin(parts, " ")));
+  }
+  return absl::StrCat(
+      "    told (accepted/made): ", told.empty() ? "nobody" : "",
+      absl::StrJoin(told, "; "),
+      refused.empty() ? ""
+                      : absl::StrCat("\n    refused: ",
+                                     absl::StrJoin(refused, ", ")));
+}
+
 int Demo(const Endpoints& ep, const std::vector<std::string>& files,
          absl::Duration timeout) {
   std::vector<std::pair<std::string, std::string>> submitted;  // label, id
@@ -463,7 +506,8 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files,
       ++failures;
       continue;
     }
-    std::printf("%s\n", FormatLine(label, id, *routed).c_str());
+    std::printf("%s\n%s\n", FormatLine(label, id, *routed).c_str(),
+                FormatDeliveries(routed->deliveries).c_str());
     std::fflush(stdout);
   }
   return failures == 0 ? 0 : 1;

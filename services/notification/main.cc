@@ -2,6 +2,8 @@
 // event adapter, transports (Kafka acknowledgements, webhooks) and gRPC
 // service.
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/notification/projection.h"
 #include "common/http/http_client.h"
 #include "common/log/log.h"
 #include "common/service/host.h"
@@ -48,6 +50,31 @@ int main(int argc, char** argv) {
           config::PrintConfigError(
               argv[0], absl::InvalidArgumentError(absl::StrCat(
                            "subscriptions_file: ", policy.status().message())));
+          return 2;
+        }
+        // A Kafka agency's topic must exist: the outbox relay publishes in
+        // order and would stall at the first record it cannot place.
+        std::vector<std::string> topics;
+        for (const notification::AgencyPolicy& agency : policy->agencies()) {
+          for (v1::Transport t : agency.transports) {
+            if (t == v1::TRANSPORT_KAFKA) {
+              topics.push_back(notification::PartnerTopic(agency.agency_id));
+            }
+          }
+        }
+        absl::StatusOr<std::vector<std::string>> missing =
+            host.producer().MissingTopics(topics, absl::Seconds(10));
+        if (!missing.ok()) {
+          log::Warn("partner topics not checked: the cluster did not answer",
+                    {{"error", std::string(missing.status().message())}});
+        } else if (!missing->empty()) {
+          config::PrintConfigError(
+              argv[0],
+              absl::InvalidArgumentError(absl::StrCat(
+                  "subscriptions_file: TRANSPORT_KAFKA needs topics that do "
+                  "not exist: ",
+                  absl::StrJoin(*missing, ", "),
+                  " (create them: deploy/kafka/topics.txt)")));
           return 2;
         }
         http::HttpClient::Options http_options;

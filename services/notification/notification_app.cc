@@ -234,12 +234,14 @@ absl::StatusOr<std::vector<v1::PartnerEvent>> NotificationApp::ReadFeed(
 }
 
 absl::StatusOr<int> NotificationApp::AcknowledgeStream(const AgencyId& agency,
+                                                       int64_t after,
                                                        int64_t sequence) {
   const absl::Time now = timeutil::NowMillis();
   ASSIGN_OR_RETURN(int accepted, db_.Write([&](store::Tx& tx)
                                                -> absl::StatusOr<int> {
     ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                     store_.PendingStreamDeliveries(tx, agency, sequence));
+                     store_.PendingStreamDeliveries(tx, agency, after,
+                                                    sequence));
     int n = 0;
     for (const std::string& id : ids) {
       ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
@@ -354,9 +356,13 @@ void NotificationApp::FeedChanged() {
   if (on_feed_) on_feed_();
 }
 
-void NotificationApp::WaitForFeed(absl::Duration timeout) {
+int64_t NotificationApp::FeedVersion() {
   absl::MutexLock lock(&feed_mu_);
-  const int64_t seen = feed_version_;
+  return feed_version_;
+}
+
+void NotificationApp::WaitForFeed(int64_t seen, absl::Duration timeout) {
+  absl::MutexLock lock(&feed_mu_);
   auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(feed_mu_) {
     return feed_version_ != seen;
   };

@@ -73,8 +73,11 @@ struct WebhookWork {
 
 class NotificationApp {
  public:
-  // `on_outbox` wakes the outbox relay after a commit that added records;
-  // `on_feed` wakes the transports after a commit that added partner events.
+  // `on_outbox` wakes the outbox relay after the transactions this class
+  // opens itself (acknowledgements, replays); Deliver runs in the event
+  // consumer's transaction, whose commit wakes the relay. `on_feed` wakes
+  // the webhook dispatcher when partner events were added (it may run just
+  // before the commit: every reader also polls).
   NotificationApp(store::Database& db, PartnerPolicy policy,
                   std::function<void()> on_outbox = nullptr,
                   std::function<void()> on_feed = nullptr)
@@ -103,9 +106,9 @@ class NotificationApp {
   // Up to `limit` of the agency's partner events after `after_sequence`.
   absl::StatusOr<std::vector<v1::PartnerEvent>> ReadFeed(
       const AgencyId& agency, int64_t after_sequence, int limit);
-  // The stream wrote the agency's events up to `sequence`: their gRPC
+  // A stream wrote the agency's events in (`after`, `sequence`]: their gRPC
   // deliveries are accepted.
-  absl::StatusOr<int> AcknowledgeStream(const AgencyId& agency,
+  absl::StatusOr<int> AcknowledgeStream(const AgencyId& agency, int64_t after,
                                         int64_t sequence);
   // Accepts the Kafka deliveries the outbox relay has published; returns
   // how many.
@@ -127,8 +130,12 @@ class NotificationApp {
   absl::StatusOr<int> Replay(const access::Principal& caller,
                              ReplayFilter filter);
 
-  // Waits until new partner events may be in a feed, or `timeout`.
-  void WaitForFeed(absl::Duration timeout);
+  // A counter that moves whenever partner events may have been added; read
+  // it before reading a feed, then WaitForFeed(it) sleeps only while
+  // nothing has changed since.
+  int64_t FeedVersion();
+  // Waits until the feed version differs from `seen`, or `timeout`.
+  void WaitForFeed(int64_t seen, absl::Duration timeout);
 
  private:
   absl::StatusOr<int> DeliverToPartners(store::Tx& tx,

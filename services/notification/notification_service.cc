@@ -89,7 +89,10 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
  public:
   SubscribeStream(NotificationServiceImpl& service, AgencyId agency,
                   int64_t after)
-      : service_(service), agency_(std::move(agency)), cursor_(after) {
+      : service_(service),
+        agency_(std::move(agency)),
+        cursor_(after),
+        acknowledged_(after) {
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -137,7 +140,7 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
   void Acknowledge(int64_t up_to) {
     if (up_to <= acknowledged_) return;
     absl::StatusOr<int> done =
-        service_.app_.AcknowledgeStream(agency_, up_to);
+        service_.app_.AcknowledgeStream(agency_, acknowledged_, up_to);
     if (!done.ok()) {
       log::Error("subscribe: acknowledging failed",
                  {{"agency_id", agency_.value()},
@@ -150,6 +153,9 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
   void Run() {
     absl::Status status;
     while (!Cancelled()) {
+      // Read before the page, so that an event added after the read wakes
+      // the wait below.
+      const int64_t version = service_.app_.FeedVersion();
       absl::StatusOr<std::vector<v1::PartnerEvent>> page =
           service_.app_.ReadFeed(agency_, cursor_,
                                  service_.options_.stream_page);
@@ -159,7 +165,7 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
       }
       if (page->empty()) {
         Acknowledge(cursor_);
-        service_.app_.WaitForFeed(service_.options_.stream_poll);
+        service_.app_.WaitForFeed(version, service_.options_.stream_poll);
         continue;
       }
       bool open = true;
@@ -180,7 +186,8 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
   NotificationServiceImpl& service_;
   const AgencyId agency_;
   int64_t cursor_;
-  int64_t acknowledged_ = 0;
+  // Only what this stream wrote is acknowledged, not the client's cursor.
+  int64_t acknowledged_;
   absl::Mutex mu_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool write_ok_ ABSL_GUARDED_BY(mu_) = true;

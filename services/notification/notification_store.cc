@@ -407,6 +407,31 @@ absl::Status NotificationStore::RewriteEvents(
     u.BindBlob(1, bytes).Bind(2, sequence);
     RETURN_IF_ERROR(u.Run());
   }
+  // Their Kafka records in the outbox too, so that a replay re-publishes
+  // the stripped form.
+  ASSIGN_OR_RETURN(
+      store::Statement o,
+      tx.Prepare("SELECT o.seq, o.payload FROM outbox AS o JOIN "
+                 "partner_events AS p ON o.event_id = p.partner_event_id "
+                 "WHERE p.referral_id = ?"));
+  o.Bind(1, referral_id.value());
+  std::vector<std::pair<int64_t, std::string>> records;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, o.Step());
+    if (!row) break;
+    v1::EventEnvelope envelope;
+    if (!envelope.ParseFromString(o.ColumnBlob(1))) {
+      return absl::DataLossError("stored outbox record does not parse");
+    }
+    KeepOnly(v1::FIELD_SET_UNSPECIFIED, envelope.mutable_partner_event());
+    records.emplace_back(o.ColumnInt(0), envelope.SerializeAsString());
+  }
+  for (const auto& [seq, bytes] : records) {
+    ASSIGN_OR_RETURN(store::Statement u,
+                     tx.Prepare("UPDATE outbox SET payload = ? WHERE seq = ?"));
+    u.BindBlob(1, bytes).Bind(2, seq);
+    RETURN_IF_ERROR(u.Run());
+  }
   return absl::OkStatus();
 }
 
@@ -611,15 +636,17 @@ absl::StatusOr<std::vector<std::string>> Ids(store::Statement& q) {
 absl::StatusOr<std::vector<std::string>>
 NotificationStore::PendingStreamDeliveries(store::Tx& tx,
                                            const AgencyId& agency,
-                                           int64_t up_to_sequence) const {
+                                           int64_t after,
+                                           int64_t up_to) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
       tx.Prepare("SELECT delivery_id FROM deliveries WHERE transport = ? AND "
-                 "agency_id = ? AND sequence <= ? AND status = 1 ORDER BY "
-                 "sequence"));
+                 "agency_id = ? AND sequence > ? AND sequence <= ? AND "
+                 "status = 1 ORDER BY sequence"));
   q.Bind(1, int64_t{v1::TRANSPORT_GRPC_STREAM})
       .Bind(2, agency.value())
-      .Bind(3, up_to_sequence);
+      .Bind(3, after)
+      .Bind(4, up_to);
   return Ids(q);
 }
 

@@ -155,9 +155,11 @@ class NotificationStore {
   // when it was not pending.
   absl::StatusOr<std::optional<v1::Delivery>> MarkDelivered(
       store::Tx& tx, const std::string& delivery_id, absl::Time now) const;
-  // Pending gRPC-stream deliveries of `agency` up to `sequence`.
+  // Pending gRPC-stream deliveries of `agency` with a sequence in
+  // (`after`, `up_to`].
   absl::StatusOr<std::vector<std::string>> PendingStreamDeliveries(
-      store::Tx& tx, const AgencyId& agency, int64_t up_to_sequence) const;
+      store::Tx& tx, const AgencyId& agency, int64_t after,
+      int64_t up_to) const;
   // Pending Kafka deliveries whose outbox record the relay has published.
   absl::StatusOr<std::vector<std::string>> PublishedKafkaDeliveries(
       store::Tx& tx, int limit) const;

@@ -59,14 +59,22 @@ std::string BasisRefusal(v1::LegalBasis basis, const ReferralContext& context) {
 
 class Decisions {
  public:
+  // One decision per agency and field set: the first made, or else the
+  // first refused (a later share whose basis holds replaces a refusal).
   void Add(ShareDecision decision) {
     auto key = std::make_pair(decision.agency_id, decision.field_set);
-    if (seen_.insert(key).second) out_.push_back(std::move(decision));
+    auto [it, added] = index_.emplace(key, out_.size());
+    if (added) {
+      out_.push_back(std::move(decision));
+    } else if (!out_[it->second].refusal_rule.empty() &&
+               decision.refusal_rule.empty()) {
+      out_[it->second] = std::move(decision);
+    }
   }
   std::vector<ShareDecision> Take() { return std::move(out_); }
 
  private:
-  std::set<std::pair<std::string, v1::FieldSet>> seen_;
+  std::map<std::pair<std::string, v1::FieldSet>, size_t> index_;
   std::vector<ShareDecision> out_;
 };
 
@@ -117,6 +125,7 @@ std::vector<ShareDecision> RouteReferralEvent(
       if (!Contains(share.event_types(), type)) continue;
       if (!InScope(policy, agency, share, context, audience)) continue;
       std::string refusal = BasisRefusal(share.legal_basis(), context);
+      v1::LegalBasis basis = share.legal_basis();
       if (!refusal.empty() && IsStopNotice(type)) {
         // Already told in this set: it hears that support stopped, on the
         // basis of its original share (nothing new is shared).
@@ -124,12 +133,13 @@ std::vector<ShareDecision> RouteReferralEvent(
           if (t.agency_id == agency.agency_id &&
               t.field_set == share.field_set()) {
             refusal.clear();
+            basis = t.basis;
             break;
           }
         }
       }
-      decisions.Add({agency.agency_id, share.field_set(), share.legal_basis(),
-                     refusal, referral_id, ""});
+      decisions.Add({agency.agency_id, share.field_set(), basis, refusal,
+                     referral_id, ""});
     }
   }
 

@@ -338,11 +338,16 @@ TEST_F(NotificationAppTest, TransportsAcceptDeliveriesOnce) {
   std::vector<v1::PartnerEvent> feed = Feed("police-wmp");
   ASSERT_EQ(feed.size(), 2u);
   // The stream wrote the first: its stream delivery is accepted, once.
-  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"),
+  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"), 0,
                                      feed[0].sequence()),
             1);
-  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"),
+  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"), 0,
                                      feed[0].sequence()),
+            0);
+  // Only what a stream wrote: a range past the feed accepts nothing more.
+  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"),
+                                     feed[1].sequence(),
+                                     feed[1].sequence() + 100),
             0);
   // Kafka: nothing is accepted until the relay has published.
   EXPECT_EQ(*app_->RecordKafkaAcks(), 0);
@@ -470,6 +475,28 @@ TEST_F(NotificationAppTest, ErasureStripsPartnerEventsToTheirHeaders) {
       EXPECT_FALSE(e.id().empty());
     }
   }
+  // Their Kafka records in the outbox are stripped too (a replay would
+  // publish them again).
+  ASSERT_TRUE(db_->Read([&](store::Tx& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(
+                       store::Statement q,
+                       tx.Prepare("SELECT payload FROM outbox WHERE topic "
+                                  "LIKE 'signpost.partner.%'"));
+                   int n = 0;
+                   while (true) {
+                     ASSIGN_OR_RETURN(bool row, q.Step());
+                     if (!row) break;
+                     v1::EventEnvelope e;
+                     EXPECT_TRUE(e.ParseFromString(q.ColumnBlob(0)));
+                     EXPECT_EQ(e.partner_event().dash_score(), 0);
+                     EXPECT_THAT(e.partner_event().pathways(), IsEmpty());
+                     EXPECT_FALSE(e.partner_event().id().empty());
+                     ++n;
+                   }
+                   EXPECT_GT(n, 0);
+                   return absl::OkStatus();
+                 })
+                  .ok());
   // Later events of the referral go nowhere.
   EXPECT_EQ(Send(Advocacy("r1", "offered")), 0);
 }

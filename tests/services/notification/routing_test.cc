@@ -203,6 +203,32 @@ TEST(RoutingTest, SharesAreMadeOnlyWhenTheirBasisHolds) {
   }
 }
 
+TEST(RoutingTest, ALaterShareWhoseBasisHoldsReplacesARefusal) {
+  auto policy = ParsePolicy(R"(subscriptions {
+  agency_id: "marac-coordinator-wmp"
+  shares {
+    event_types: "signpost.v1.ReferralTriaged"
+    field_set: FIELD_SET_MARAC
+    legal_basis: LEGAL_BASIS_CONSENT
+    scope: SHARE_SCOPE_MARAC
+  }
+  shares {
+    event_types: "signpost.v1.ReferralTriaged"
+    field_set: FIELD_SET_MARAC
+    legal_basis: LEGAL_BASIS_MARAC_SAFEGUARDING
+    scope: SHARE_SCOPE_MARAC
+  }
+})",
+                            "x", *testing::TestRegistry());
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  std::vector<ShareDecision> decisions =
+      RouteReferralEvent(*policy, Event("r1", "ReferralTriaged"),
+                         Context(/*consent_required=*/true, true), {});
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0].refusal_rule, "");
+  EXPECT_EQ(decisions[0].basis, v1::LEGAL_BASIS_MARAC_SAFEGUARDING);
+}
+
 TEST(RoutingTest, ProvidersGetOnlyTheirOwnAssignments) {
   PartnerPolicy policy = Example();
   ReferralAudience audience;
