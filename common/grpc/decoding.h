@@ -162,11 +162,10 @@ void RefuseUndecodable(
 
 // RefuseUndecodable for a server-streaming method.
 template <typename Service, typename Request, typename Response>
-void RefuseUndecodable(
-    Service* service, absl::string_view service_full_name,
-    absl::string_view method,
-    grpc::ServerWriteReactor<Response>* (Service::*fn)(
-        grpc::CallbackServerContext*, const Request*)) {
+void RefuseUndecodable(Service* service, absl::string_view service_full_name,
+                       absl::string_view method,
+                       grpc::ServerWriteReactor<Response>* (Service::*fn)(
+                           grpc::CallbackServerContext*, const Request*)) {
   const int index = decoding_internal::MethodIndex(service_full_name, method);
   GPR_CODEGEN_ASSERT(index >= 0 && "RefuseUndecodable: unknown method");
   decoding_internal::ServiceAccess::Replace(

@@ -87,8 +87,7 @@ grpc::ServerUnaryReactor* Gate::Run(grpc::CallbackServerContext* context,
 absl::StatusOr<access::Principal> Gate::AdmitStream(
     const grpc::CallbackServerContext& context, absl::string_view method) {
   std::string agency;
-  absl::StatusOr<access::Principal> principal =
-      Admit(context, method, &agency);
+  absl::StatusOr<access::Principal> principal = Admit(context, method, &agency);
   if (!principal.ok()) {
     AuditRefusal(agency, method, principal.status(), TraceparentOf(&context));
   }

@@ -292,9 +292,9 @@ absl::StatusOr<std::vector<std::string>> Producer::MissingTopics(
                         static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (md != nullptr) rd_kafka_metadata_destroy(md);
-    return absl::UnavailableError(absl::StrCat(
-        "kafka: no metadata within ", absl::FormatDuration(timeout), ": ",
-        rd_kafka_err2str(err)));
+    return absl::UnavailableError(absl::StrCat("kafka: no metadata within ",
+                                               absl::FormatDuration(timeout),
+                                               ": ", rd_kafka_err2str(err)));
   }
   std::set<std::string> present;
   for (int i = 0; i < md->topic_cnt; ++i) {

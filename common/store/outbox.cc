@@ -56,8 +56,7 @@ absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id) {
   stmt.Bind(1, event_id);
   RETURN_IF_ERROR(stmt.Run());
   if (tx.Changes() == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("outbox has no event ", event_id));
+    return absl::NotFoundError(absl::StrCat("outbox has no event ", event_id));
   }
   return absl::OkStatus();
 }

@@ -549,6 +549,21 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
                              at <= *a.first_contact_due);
       f->set_failed_attempts(ContactAttempts(earlier));
       RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+    } else if (!a.first_contact_at &&
+               (step == kStepContactNoAnswer || step == kStepContactUnsafe)) {
+      // Attempts failing before first contact: the referrer is told (the
+      // closed loop), without why.
+      v1::EventEnvelope out =
+          events::NewEnvelope(kProducer, a.referral_id.value());
+      v1::ContactAttemptFailed* f = out.mutable_contact_attempt_failed();
+      f->set_assignment_id(a.assignment_id.value());
+      f->set_advocate_id(advocate_id.value());
+      *f->mutable_attempted_at() = timeutil::ToTimestamp(at);
+      if (a.first_contact_due) {
+        *f->mutable_due() = timeutil::ToTimestamp(*a.first_contact_due);
+      }
+      f->set_failed_attempts(ContactAttempts(earlier) + 1);
+      RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
     }
     return View(tx, a, &caller);
   });

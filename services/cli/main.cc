@@ -467,9 +467,9 @@ std::string FormatDeliveries(const v1::ListDeliveriesResponse& deliveries) {
   return absl::StrCat(
       "    told (accepted/made): ", told.empty() ? "nobody" : "",
       absl::StrJoin(told, "; "),
-      refused.empty() ? ""
-                      : absl::StrCat("\n    refused: ",
-                                     absl::StrJoin(refused, ", ")));
+      refused.empty()
+          ? ""
+          : absl::StrCat("\n    refused: ", absl::StrJoin(refused, ", ")));
 }
 
 int Demo(const Endpoints& ep, const std::vector<std::string>& files,

@@ -3,7 +3,6 @@
 // service.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/notification/projection.h"
 #include "common/http/http_client.h"
 #include "common/log/log.h"
 #include "common/service/host.h"
@@ -11,6 +10,7 @@
 #include "services/notification/notification_handler.h"
 #include "services/notification/notification_service.h"
 #include "services/notification/notification_store.h"
+#include "services/notification/projection.h"
 #include "services/notification/subscriptions.h"
 #include "services/notification/webhook_dispatcher.h"
 
@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
                          24 * 3600 * 1000, "longest webhook retry delay");
         config.DefineInt("webhook_breaker_failures", 5, 1, 1000,
                          "failures in a row that open an endpoint's breaker");
-        config.DefineInt("webhook_breaker_open_ms", 30 * 1000, 1,
-                         3600 * 1000, "how long an open breaker stays open");
+        config.DefineInt("webhook_breaker_open_ms", 30 * 1000, 1, 3600 * 1000,
+                         "how long an open breaker stays open");
       },
       [&](service::ServiceHost& host, const config::Config& config,
           grpcutil::Gate& gate) {
@@ -89,8 +89,7 @@ int main(int argc, char** argv) {
         }
         worker::PeriodicTask* webhooks = nullptr;
         notification::NotificationApp app(
-            host.db(), *std::move(policy),
-            [&host] { host.relay().Notify(); },
+            host.db(), *std::move(policy), [&host] { host.relay().Notify(); },
             [&webhooks] {
               if (webhooks != nullptr) webhooks->Notify();
             });

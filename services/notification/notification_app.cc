@@ -134,11 +134,10 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
   int made = 0;
   for (const ShareDecision& share :
        RouteReferralEvent(policy_, e, context, audience)) {
-    v1::PartnerEvent partner =
-        Project(e, {&context.decision, audience.event_provider},
-                share.field_set);
-    partner.set_id(PartnerEventId(share.agency_id, e.event_id(),
-                                  share.field_set));
+    v1::PartnerEvent partner = Project(
+        e, {&context.decision, audience.event_provider}, share.field_set);
+    partner.set_id(
+        PartnerEventId(share.agency_id, e.event_id(), share.field_set));
     partner.set_agency_id(share.agency_id);
     partner.set_referral_id(share.partner_referral_id);
     partner.set_linked_referral_id(share.linked_referral_id);
@@ -185,8 +184,8 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
       if (!inserted || transport != v1::TRANSPORT_KAFKA) continue;
       // The agency's topic, keyed by its referral id (order per referral),
       // with the partner event's id as the record's id.
-      v1::EventEnvelope out = events::NewEnvelope(
-          "notification", share.partner_referral_id, &e);
+      v1::EventEnvelope out =
+          events::NewEnvelope("notification", share.partner_referral_id, &e);
       out.set_event_id(partner.id());
       *out.mutable_partner_event() = partner;
       events::StampType(&out);
@@ -237,21 +236,21 @@ absl::StatusOr<int> NotificationApp::AcknowledgeStream(const AgencyId& agency,
                                                        int64_t after,
                                                        int64_t sequence) {
   const absl::Time now = timeutil::NowMillis();
-  ASSIGN_OR_RETURN(int accepted, db_.Write([&](store::Tx& tx)
-                                               -> absl::StatusOr<int> {
-    ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                     store_.PendingStreamDeliveries(tx, agency, after,
-                                                    sequence));
-    int n = 0;
-    for (const std::string& id : ids) {
-      ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
-                       store_.MarkDelivered(tx, id, now));
-      if (!d.has_value()) continue;
-      RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
-      ++n;
-    }
-    return n;
-  }));
+  ASSIGN_OR_RETURN(
+      int accepted, db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+        ASSIGN_OR_RETURN(
+            std::vector<std::string> ids,
+            store_.PendingStreamDeliveries(tx, agency, after, sequence));
+        int n = 0;
+        for (const std::string& id : ids) {
+          ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
+                           store_.MarkDelivered(tx, id, now));
+          if (!d.has_value()) continue;
+          RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
+          ++n;
+        }
+        return n;
+      }));
   if (accepted > 0) OutboxChanged();
   return accepted;
 }
@@ -263,44 +262,60 @@ absl::StatusOr<int> NotificationApp::RecordKafkaAcks() {
   }));
   if (any.empty()) return 0;
   const absl::Time now = timeutil::NowMillis();
-  ASSIGN_OR_RETURN(int accepted, db_.Write([&](store::Tx& tx)
-                                               -> absl::StatusOr<int> {
-    ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                     store_.PublishedKafkaDeliveries(tx, 500));
-    int n = 0;
-    for (const std::string& id : ids) {
-      ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
-                       store_.MarkDelivered(tx, id, now));
-      if (!d.has_value()) continue;
-      RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
-      ++n;
-    }
-    return n;
-  }));
+  ASSIGN_OR_RETURN(int accepted,
+                   db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+                     ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                                      store_.PublishedKafkaDeliveries(tx, 500));
+                     int n = 0;
+                     for (const std::string& id : ids) {
+                       ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
+                                        store_.MarkDelivered(tx, id, now));
+                       if (!d.has_value()) continue;
+                       RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
+                       ++n;
+                     }
+                     return n;
+                   }));
   if (accepted > 0) OutboxChanged();
   return accepted;
 }
 
-absl::StatusOr<std::optional<WebhookWork>> NotificationApp::NextWebhook(
-    const AgencyId& agency) {
-  return db_.Read([&](store::Tx& tx)
-                      -> absl::StatusOr<std::optional<WebhookWork>> {
-    ASSIGN_OR_RETURN(std::optional<DeliveryRow> row,
-                     store_.NextWebhook(tx, agency));
-    if (!row.has_value()) return std::nullopt;
-    ASSIGN_OR_RETURN(v1::PartnerEvent event,
-                     store_.PartnerEventAt(tx, row->sequence));
-    return WebhookWork{*std::move(row), std::move(event)};
-  });
+absl::StatusOr<std::vector<WebhookWork>> NotificationApp::NextWebhooks(
+    const AgencyId& agency, int limit) {
+  return db_.Read(
+      [&](store::Tx& tx) -> absl::StatusOr<std::vector<WebhookWork>> {
+        ASSIGN_OR_RETURN(std::vector<DeliveryRow> rows,
+                         store_.NextWebhooks(tx, agency, limit));
+        std::vector<WebhookWork> out;
+        out.reserve(rows.size());
+        for (DeliveryRow& row : rows) {
+          ASSIGN_OR_RETURN(v1::PartnerEvent event,
+                           store_.PartnerEventAt(tx, row.sequence));
+          out.push_back({std::move(row), std::move(event)});
+        }
+        return out;
+      });
 }
 
-absl::Status NotificationApp::WebhookDelivered(const std::string& delivery_id) {
+absl::StatusOr<std::optional<WebhookWork>> NotificationApp::NextWebhook(
+    const AgencyId& agency) {
+  ASSIGN_OR_RETURN(std::vector<WebhookWork> next, NextWebhooks(agency, 1));
+  if (next.empty()) return std::nullopt;
+  return std::move(next[0]);
+}
+
+absl::Status NotificationApp::WebhooksDelivered(
+    const std::vector<std::string>& delivery_ids) {
+  if (delivery_ids.empty()) return absl::OkStatus();
   const absl::Time now = timeutil::NowMillis();
   RETURN_IF_ERROR(db_.Write([&](store::Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
-                     store_.MarkDelivered(tx, delivery_id, now));
-    if (!d.has_value()) return absl::OkStatus();
-    return Recorded(tx, *d, nullptr, "");
+    for (const std::string& id : delivery_ids) {
+      ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
+                       store_.MarkDelivered(tx, id, now));
+      if (!d.has_value()) continue;
+      RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
+    }
+    return absl::OkStatus();
   }));
   OutboxChanged();
   return absl::OkStatus();
@@ -314,9 +329,9 @@ absl::Status NotificationApp::WebhookFailed(const DeliveryRow& row,
   const absl::Time now = timeutil::NowMillis();
   const std::string& id = row.delivery.delivery_id();
   RETURN_IF_ERROR(db_.Write([&](store::Tx& tx) -> absl::Status {
-    RETURN_IF_ERROR(store_.RecordWebhookFailure(
-        tx, id, row.delivery.attempts() + 1, first_attempt, next_attempt,
-        error));
+    RETURN_IF_ERROR(
+        store_.RecordWebhookFailure(tx, id, row.delivery.attempts() + 1,
+                                    first_attempt, next_attempt, error));
     if (!give_up) return absl::OkStatus();
     ASSIGN_OR_RETURN(v1::Delivery dead, store_.DeadLetter(tx, id, now));
     return Recorded(tx, dead, nullptr, "");
@@ -328,8 +343,7 @@ absl::Status NotificationApp::WebhookFailed(const DeliveryRow& row,
 absl::StatusOr<int> NotificationApp::Replay(const access::Principal& caller,
                                             ReplayFilter filter) {
   if (filter.agency.value().empty()) filter.agency = caller.agency_id();
-  if (filter.agency != caller.agency_id() &&
-      !caller.Has(v1::ROLE_OPERATOR)) {
+  if (filter.agency != caller.agency_id() && !caller.Has(v1::ROLE_OPERATOR)) {
     return errors::Denied(access::kRuleOwnAgency, filter.agency.value(),
                           "an agency may replay only its own deliveries");
   }

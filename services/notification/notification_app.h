@@ -11,7 +11,7 @@
 // agency's topic. The transports then accept them:
 //   - Kafka: RecordKafkaAcks, once the outbox relay has published;
 //   - the gRPC stream: AcknowledgeStream, once the stream wrote them;
-//   - webhooks: NextWebhook / WebhookDelivered / WebhookFailed, driven by
+//   - webhooks: NextWebhooks / WebhooksDelivered / WebhookFailed, driven by
 //     WebhookDispatcher.
 // Each acceptance is one transaction that marks the delivery and emits its
 // DeliveryRecorded.
@@ -104,8 +104,9 @@ class NotificationApp {
                                               const paging::PageRequest& page);
 
   // Up to `limit` of the agency's partner events after `after_sequence`.
-  absl::StatusOr<std::vector<v1::PartnerEvent>> ReadFeed(
-      const AgencyId& agency, int64_t after_sequence, int limit);
+  absl::StatusOr<std::vector<v1::PartnerEvent>> ReadFeed(const AgencyId& agency,
+                                                         int64_t after_sequence,
+                                                         int limit);
   // A stream wrote the agency's events in (`after`, `sequence`]: their gRPC
   // deliveries are accepted.
   absl::StatusOr<int> AcknowledgeStream(const AgencyId& agency, int64_t after,
@@ -114,11 +115,17 @@ class NotificationApp {
   // how many.
   absl::StatusOr<int> RecordKafkaAcks();
 
+  // The agency's first `limit` pending webhooks, lowest sequence first.
+  absl::StatusOr<std::vector<WebhookWork>> NextWebhooks(const AgencyId& agency,
+                                                        int limit);
   // The agency's next pending webhook (its lowest sequence), if any.
   absl::StatusOr<std::optional<WebhookWork>> NextWebhook(
       const AgencyId& agency);
-  // The endpoint answered 2xx.
-  absl::Status WebhookDelivered(const std::string& delivery_id);
+  // The endpoint answered 2xx to each of `delivery_ids` (one transaction).
+  absl::Status WebhooksDelivered(const std::vector<std::string>& delivery_ids);
+  absl::Status WebhookDelivered(const std::string& delivery_id) {
+    return WebhooksDelivered({delivery_id});
+  }
   // The attempt failed with `error`: retried at `next_attempt`, or
   // dead-lettered when `give_up`.
   absl::Status WebhookFailed(const DeliveryRow& row, absl::string_view error,

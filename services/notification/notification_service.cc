@@ -50,7 +50,8 @@ errors::FieldErrors Validate(const v1::ListDeliveriesRequest& request) {
   CheckTransport(request.transport(), errors);
   CheckTimes(request.since(), request.until(), request.has_since(),
              request.has_until(), errors);
-  if (!request.agency_id().empty() && !access::IsAgencyId(request.agency_id())) {
+  if (!request.agency_id().empty() &&
+      !access::IsAgencyId(request.agency_id())) {
     errors.Add("agency_id", "must be an agency id or empty");
   }
   return errors;
@@ -67,13 +68,15 @@ errors::FieldErrors Validate(const v1::ReplayDeliveriesRequest& request) {
   }
   CheckTimes(request.since(), request.until(), request.has_since(),
              request.has_until(), errors);
-  if (!request.agency_id().empty() && !access::IsAgencyId(request.agency_id())) {
+  if (!request.agency_id().empty() &&
+      !access::IsAgencyId(request.agency_id())) {
     errors.Add("agency_id", "must be an agency id or empty");
   }
   return errors;
 }
 
-std::optional<absl::Time> TimeOf(bool has, const google::protobuf::Timestamp& t) {
+std::optional<absl::Time> TimeOf(bool has,
+                                 const google::protobuf::Timestamp& t) {
   if (!has) return std::nullopt;
   return timeutil::FromTimestamp(t);
 }
@@ -130,9 +133,8 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
     StartWrite(&event);
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
-        +[](SubscribeStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-          return !s->writing_;
-        },
+        +[](SubscribeStream* s)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->writing_; },
         this));
     return write_ok_;
   }
@@ -207,8 +209,7 @@ class RefusedStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
 grpc::ServerWriteReactor<v1::PartnerEvent>* NotificationServiceImpl::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
   // Set while this thread sets up a call whose bytes did not decode.
-  const std::optional<std::string> undecodable =
-      grpcutil::UndecodableRequest();
+  const std::optional<std::string> undecodable = grpcutil::UndecodableRequest();
   absl::StatusOr<access::Principal> caller =
       gate_.AdmitStream(*context, kSubscribe);
   if (!caller.ok()) return new RefusedStream(caller.status());

@@ -36,11 +36,11 @@ class NotificationServiceImpl final
         this, v1::NotificationService::service_full_name(), "ListDeliveries",
         &NotificationServiceImpl::ListDeliveries);
     grpcutil::RefuseUndecodable(
-        this, v1::NotificationService::service_full_name(),
-        "ReplayDeliveries", &NotificationServiceImpl::ReplayDeliveries);
-    grpcutil::RefuseUndecodable(this,
-                                v1::NotificationService::service_full_name(),
-                                "Subscribe", &NotificationServiceImpl::Subscribe);
+        this, v1::NotificationService::service_full_name(), "ReplayDeliveries",
+        &NotificationServiceImpl::ReplayDeliveries);
+    grpcutil::RefuseUndecodable(
+        this, v1::NotificationService::service_full_name(), "Subscribe",
+        &NotificationServiceImpl::Subscribe);
   }
   grpc::ServerUnaryReactor* ListDeliveries(
       grpc::CallbackServerContext* context,

@@ -44,6 +44,7 @@ v1::Delivery ReadDelivery(const store::Statement& q) {
   d.set_attempts(static_cast<int32_t>(q.ColumnInt(13)));
   d.set_last_error(q.ColumnText(14));
   d.set_refusal_rule(q.ColumnText(15));
+  d.set_partner_referral_id(q.ColumnText(17));
   return d;
 }
 
@@ -111,8 +112,7 @@ DROP INDEX deliveries_referral;
 CREATE INDEX deliveries_referral
   ON deliveries(referral_id, delivered_at_ms, agency_id);
 CREATE INDEX deliveries_recent ON deliveries(delivered_at_ms DESC, delivery_id);
-)sql",
-          store::kDataKeysMigration,
+)sql", store::kDataKeysMigration,
           R"sql(
 -- Issue 10: the referrers of later referrals linked to a referral (agency
 -- ids only); they are told the referral's outcomes too.
@@ -188,6 +188,11 @@ CREATE INDEX deliveries_referral
 CREATE INDEX deliveries_recent ON deliveries(decided_at_ms DESC, delivery_id);
 CREATE INDEX deliveries_pending
   ON deliveries(transport, agency_id, sequence) WHERE status = 1;
+)sql",
+          R"sql(
+-- A linked referral's referrer lists its deliveries by its own referral id.
+CREATE INDEX deliveries_partner_referral
+  ON deliveries(partner_referral_id, decided_at_ms, agency_id);
 )sql"};
 }
 
@@ -246,8 +251,11 @@ absl::StatusOr<std::optional<ReferralContext>> NotificationStore::LoadContext(
   q.Bind(1, referral_id.value());
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::nullopt;
-  ReferralContext context{q.ColumnText(0), q.ColumnInt(1) != 0,
-                          q.ColumnInt(2) != 0, q.ColumnText(3), {}};
+  ReferralContext context{q.ColumnText(0),
+                          q.ColumnInt(1) != 0,
+                          q.ColumnInt(2) != 0,
+                          q.ColumnText(3),
+                          {}};
   if (!q.ColumnIsNull(4) &&
       !context.decision.ParseFromString(q.ColumnBlob(4))) {
     return absl::DataLossError("stored decision does not parse");
@@ -342,7 +350,7 @@ absl::StatusOr<bool> NotificationStore::KnowsReferral(
                    tx.Prepare("SELECT 1 WHERE EXISTS (SELECT 1 FROM "
                               "referral_events WHERE referral_id = ?1) OR "
                               "EXISTS (SELECT 1 FROM deliveries WHERE "
-                              "referral_id = ?1)"));
+                              "referral_id = ?1 OR partner_referral_id = ?1)"));
   q.Bind(1, referral_id.value());
   return q.Step();
 }
@@ -473,9 +481,9 @@ absl::StatusOr<ReferralAudience> NotificationStore::AudienceOf(
     v1::LegalBasis basis = v1::LEGAL_BASIS_UNSPECIFIED;
     v1::LegalBasis_Parse(absl::StrCat("LEGAL_BASIS_", told.ColumnText(2)),
                          &basis);
-    audience.told.push_back(
-        {told.ColumnText(0), static_cast<v1::FieldSet>(told.ColumnInt(1)),
-         basis, told.ColumnText(3), told.ColumnText(4)});
+    audience.told.push_back({told.ColumnText(0),
+                             static_cast<v1::FieldSet>(told.ColumnInt(1)),
+                             basis, told.ColumnText(3), told.ColumnText(4)});
   }
   ASSIGN_OR_RETURN(store::Statement linked,
                    tx.Prepare("SELECT agency_id, linked_referral_id FROM "
@@ -501,8 +509,8 @@ absl::StatusOr<ReferralAudience> NotificationStore::AudienceOf(
 }
 
 absl::StatusOr<int64_t> NotificationStore::AppendPartnerEvent(
-    store::Tx& tx, const ReferralId& referral_id,
-    const v1::PartnerEvent& event, absl::Time now) const {
+    store::Tx& tx, const ReferralId& referral_id, const v1::PartnerEvent& event,
+    absl::Time now) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
       tx.Prepare("INSERT OR IGNORE INTO partner_events (partner_event_id, "
@@ -525,8 +533,7 @@ absl::StatusOr<int64_t> NotificationStore::AppendPartnerEvent(
 
 absl::StatusOr<std::vector<v1::PartnerEvent>>
 NotificationStore::PartnerEventsAfter(store::Tx& tx, const AgencyId& agency,
-                                      int64_t after_sequence,
-                                      int limit) const {
+                                      int64_t after_sequence, int limit) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
       tx.Prepare("SELECT sequence, event FROM partner_events WHERE "
@@ -610,9 +617,9 @@ absl::StatusOr<std::optional<v1::Delivery>> NotificationStore::MarkDelivered(
       .Bind(4, int64_t{v1::DELIVERY_STATUS_PENDING});
   RETURN_IF_ERROR(q.Run());
   if (tx.Changes() == 0) return std::nullopt;
-  ASSIGN_OR_RETURN(store::Statement r,
-                   tx.Prepare(absl::StrCat(kDeliveryColumns,
-                                           "WHERE delivery_id = ?")));
+  ASSIGN_OR_RETURN(
+      store::Statement r,
+      tx.Prepare(absl::StrCat(kDeliveryColumns, "WHERE delivery_id = ?")));
   r.Bind(1, delivery_id);
   ASSIGN_OR_RETURN(bool row, r.Step());
   if (!row) return absl::InternalError("delivery vanished");
@@ -636,8 +643,7 @@ absl::StatusOr<std::vector<std::string>> Ids(store::Statement& q) {
 absl::StatusOr<std::vector<std::string>>
 NotificationStore::PendingStreamDeliveries(store::Tx& tx,
                                            const AgencyId& agency,
-                                           int64_t after,
-                                           int64_t up_to) const {
+                                           int64_t after, int64_t up_to) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
       tx.Prepare("SELECT delivery_id FROM deliveries WHERE transport = ? AND "
@@ -662,17 +668,23 @@ NotificationStore::PublishedKafkaDeliveries(store::Tx& tx, int limit) const {
   return Ids(q);
 }
 
-absl::StatusOr<std::optional<DeliveryRow>> NotificationStore::NextWebhook(
-    store::Tx& tx, const AgencyId& agency) const {
+absl::StatusOr<std::vector<DeliveryRow>> NotificationStore::NextWebhooks(
+    store::Tx& tx, const AgencyId& agency, int limit) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
       tx.Prepare(absl::StrCat(kDeliveryColumns,
                               "WHERE transport = ? AND agency_id = ? AND "
-                              "status = 1 ORDER BY sequence LIMIT 1")));
-  q.Bind(1, int64_t{v1::TRANSPORT_WEBHOOK}).Bind(2, agency.value());
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (!row) return std::nullopt;
-  return ReadDeliveryRow(q);
+                              "status = 1 ORDER BY sequence LIMIT ?")));
+  q.Bind(1, int64_t{v1::TRANSPORT_WEBHOOK})
+      .Bind(2, agency.value())
+      .Bind(3, int64_t{limit});
+  std::vector<DeliveryRow> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back(ReadDeliveryRow(q));
+  }
+  return out;
 }
 
 absl::Status NotificationStore::RecordWebhookFailure(
@@ -701,9 +713,9 @@ absl::StatusOr<v1::Delivery> NotificationStore::DeadLetter(
   q.Bind(1, int64_t{v1::DELIVERY_STATUS_DEAD_LETTERED}).Bind(2, delivery_id);
   RETURN_IF_ERROR(q.Run());
   (void)now;
-  ASSIGN_OR_RETURN(store::Statement r,
-                   tx.Prepare(absl::StrCat(kDeliveryColumns,
-                                           "WHERE delivery_id = ?")));
+  ASSIGN_OR_RETURN(
+      store::Statement r,
+      tx.Prepare(absl::StrCat(kDeliveryColumns, "WHERE delivery_id = ?")));
   r.Bind(1, delivery_id);
   ASSIGN_OR_RETURN(bool row, r.Step());
   if (!row) return absl::InternalError("delivery vanished");
@@ -760,9 +772,12 @@ absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::ListDeliveries(
     const paging::PageRequest& page) const {
   const bool by_referral = f.referral_id.has_value();
   std::vector<std::string> where = {
-      "(?1 = '' OR referral_id = ?1)", "(?2 = '' OR agency_id = ?2)",
-      "(?3 = 0 OR status = ?3)",       "(?4 = 0 OR transport = ?4)",
-      "decided_at_ms >= ?5",           "decided_at_ms < ?6"};
+      "(?1 = '' OR referral_id = ?1 OR partner_referral_id = ?1)",
+      "(?2 = '' OR agency_id = ?2)",
+      "(?3 = 0 OR status = ?3)",
+      "(?4 = 0 OR transport = ?4)",
+      "decided_at_ms >= ?5",
+      "decided_at_ms < ?6"};
   if (page.after) {
     where.push_back(by_referral
                         ? "(decided_at_ms, agency_id, rowid) > (?7, ?8, ?9)"
@@ -798,9 +813,9 @@ absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::ListDeliveries(
   return paging::ReadPage(page, q, [by_referral](const store::Statement& row) {
     v1::Delivery d = ReadDelivery(row);
     paging::Cursor key =
-        by_referral
-            ? paging::Cursor({row.ColumnInt(6), d.agency_id(), row.ColumnInt(7)})
-            : paging::Cursor({row.ColumnInt(6), d.delivery_id()});
+        by_referral ? paging::Cursor(
+                          {row.ColumnInt(6), d.agency_id(), row.ColumnInt(7)})
+                    : paging::Cursor({row.ColumnInt(6), d.delivery_id()});
     return paging::Keyed<v1::Delivery>{std::move(d), std::move(key)};
   });
 }

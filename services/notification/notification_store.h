@@ -163,9 +163,11 @@ class NotificationStore {
   // Pending Kafka deliveries whose outbox record the relay has published.
   absl::StatusOr<std::vector<std::string>> PublishedKafkaDeliveries(
       store::Tx& tx, int limit) const;
-  // The first pending webhook delivery of `agency` (lowest sequence).
-  absl::StatusOr<std::optional<DeliveryRow>> NextWebhook(
-      store::Tx& tx, const AgencyId& agency) const;
+  // The first `limit` pending webhook deliveries of `agency`, lowest
+  // sequence first.
+  absl::StatusOr<std::vector<DeliveryRow>> NextWebhooks(store::Tx& tx,
+                                                        const AgencyId& agency,
+                                                        int limit) const;
   // A failed webhook attempt: its count, the next try, the error.
   absl::Status RecordWebhookFailure(store::Tx& tx,
                                     const std::string& delivery_id,

@@ -26,43 +26,46 @@ constexpr FieldSet kProvider = v1::FIELD_SET_PROVIDER_CASE;
 constexpr FieldSet kPolice = v1::FIELD_SET_POLICE_ORDERS;
 
 const std::map<std::string, PartnerType, std::less<>>& Types() {
-  static const auto* types = new std::map<std::string, PartnerType, std::less<>>{
-      {"signpost.v1.ReferralReceived", {"referral.received", {kReferrer}}},
-      {"signpost.v1.ReferralLinked", {"referral.linked", {kReferrer}}},
-      {"signpost.v1.ReferralTriaged",
-       {"referral.triaged", {kReferrer, kMarac, kProvider}}},
-      {"signpost.v1.ReferralReassessed",
-       {"referral.reassessed", {kReferrer, kMarac, kProvider}}},
-      {"signpost.v1.AdvocateOffered", {"support.offered", {kProvider}}},
-      {"signpost.v1.ReferralWaitlisted",
-       {"support.waitlisted", {kReferrer, kProvider}}},
-      {"signpost.v1.WaitlistAssigned",
-       {"support.offered_from_waitlist", {kProvider}}},
-      {"signpost.v1.AssignmentAccepted",
-       {"support.assigned", {kReferrer, kProvider}}},
-      {"signpost.v1.AssignmentDeclined", {"support.declined", {kProvider}}},
-      {"signpost.v1.OfferExpired", {"support.offer_expired", {kProvider}}},
-      {"signpost.v1.FirstContactRecorded",
-       {"support.first_contact", {kReferrer, kProvider}}},
-      {"signpost.v1.CaseClosed", {"case.closed", {kReferrer, kProvider}}},
-      {"signpost.v1.AssignmentReleased",
-       {"support.released", {kReferrer, kProvider}}},
-      {"signpost.v1.ReferralWithdrawn",
-       {"referral.withdrawn", {kReferrer, kMarac, kProvider, kPolice}}},
-      {"signpost.v1.OrderConsiderationOpened",
-       {"order.consideration_opened", {kPolice}}},
-      {"signpost.v1.OrderRecorded", {"order.recorded", {kPolice}}},
-      {"signpost.v1.ConsiderationDecided",
-       {"order.consideration_decided", {kPolice}}},
-      {"signpost.v1.OrderBreached", {"order.breached", {kPolice}}},
-      {"signpost.v1.HearingDue", {"order.hearing_due", {kPolice}}},
-      {"signpost.v1.OrderExpiring", {"order.expiring", {kPolice}}},
-      {"signpost.v1.OrderExpired", {"order.expired", {kPolice}}},
-      {"signpost.v1.NotificationDutyOverdue",
-       {"order.notification_duty_overdue", {kPolice}}},
-      {"signpost.v1.ElectronicMonitoringEnded",
-       {"order.monitoring_ended", {kPolice}}},
-  };
+  static const auto* types =
+      new std::map<std::string, PartnerType, std::less<>>{
+          {"signpost.v1.ReferralReceived", {"referral.received", {kReferrer}}},
+          {"signpost.v1.ReferralLinked", {"referral.linked", {kReferrer}}},
+          {"signpost.v1.ReferralTriaged",
+           {"referral.triaged", {kReferrer, kMarac, kProvider}}},
+          {"signpost.v1.ReferralReassessed",
+           {"referral.reassessed", {kReferrer, kMarac, kProvider}}},
+          {"signpost.v1.AdvocateOffered", {"support.offered", {kProvider}}},
+          {"signpost.v1.ReferralWaitlisted",
+           {"support.waitlisted", {kReferrer, kProvider}}},
+          {"signpost.v1.WaitlistAssigned",
+           {"support.offered_from_waitlist", {kProvider}}},
+          {"signpost.v1.AssignmentAccepted",
+           {"support.assigned", {kReferrer, kProvider}}},
+          {"signpost.v1.AssignmentDeclined", {"support.declined", {kProvider}}},
+          {"signpost.v1.OfferExpired", {"support.offer_expired", {kProvider}}},
+          {"signpost.v1.FirstContactRecorded",
+           {"support.first_contact", {kReferrer, kProvider}}},
+          {"signpost.v1.ContactAttemptFailed",
+           {"support.contact_attempt_failed", {kReferrer, kProvider}}},
+          {"signpost.v1.CaseClosed", {"case.closed", {kReferrer, kProvider}}},
+          {"signpost.v1.AssignmentReleased",
+           {"support.released", {kReferrer, kProvider}}},
+          {"signpost.v1.ReferralWithdrawn",
+           {"referral.withdrawn", {kReferrer, kMarac, kProvider, kPolice}}},
+          {"signpost.v1.OrderConsiderationOpened",
+           {"order.consideration_opened", {kPolice}}},
+          {"signpost.v1.OrderRecorded", {"order.recorded", {kPolice}}},
+          {"signpost.v1.ConsiderationDecided",
+           {"order.consideration_decided", {kPolice}}},
+          {"signpost.v1.OrderBreached", {"order.breached", {kPolice}}},
+          {"signpost.v1.HearingDue", {"order.hearing_due", {kPolice}}},
+          {"signpost.v1.OrderExpiring", {"order.expiring", {kPolice}}},
+          {"signpost.v1.OrderExpired", {"order.expired", {kPolice}}},
+          {"signpost.v1.NotificationDutyOverdue",
+           {"order.notification_duty_overdue", {kPolice}}},
+          {"signpost.v1.ElectronicMonitoringEnded",
+           {"order.monitoring_ended", {kPolice}}},
+      };
   return *types;
 }
 
@@ -106,10 +109,10 @@ bool CanCarry(v1::FieldSet set, absl::string_view internal_type) {
 }
 
 const std::set<std::string>& HeaderFields() {
-  static const auto* fields = new std::set<std::string>{
-      "id",          "agency_id", "referral_id", "type",
-      "time",        "legal_basis", "field_set", "sequence",
-      "linked_referral_id"};
+  static const auto* fields =
+      new std::set<std::string>{"id",        "agency_id", "referral_id",
+                                "type",      "time",      "legal_basis",
+                                "field_set", "sequence",  "linked_referral_id"};
   return *fields;
 }
 
@@ -120,19 +123,35 @@ const std::set<std::string>& FieldsOf(v1::FieldSet set) {
         "within_deadline", "failed_attempts", "withdrawal_reason",
         "closure_reason", "feels_safer", "copes_better", "better_informed"}},
       {kMarac,
-       {"status", "area_code", "risk", "dash_score", "repeat_marac",
-        "rule_ids", "withdrawal_reason"}},
+       {"status", "area_code", "risk", "dash_score", "repeat_marac", "rule_ids",
+        "withdrawal_reason"}},
       {kProvider,
-       {"status", "pathways", "priority", "area_code", "locality_code",
-        "language", "interpreter_needed", "enhanced_rights",
-        "first_contact_due", "provider_id", "assignment_id", "advocate_id",
-        "offer_expires_at", "contacted_at", "within_deadline",
-        "failed_attempts", "withdrawal_reason", "closure_reason",
-        "feels_safer", "copes_better", "better_informed", "pathway"}},
+       {"status",
+        "pathways",
+        "priority",
+        "area_code",
+        "locality_code",
+        "language",
+        "interpreter_needed",
+        "enhanced_rights",
+        "first_contact_due",
+        "provider_id",
+        "assignment_id",
+        "advocate_id",
+        "offer_expires_at",
+        "contacted_at",
+        "within_deadline",
+        "failed_attempts",
+        "withdrawal_reason",
+        "closure_reason",
+        "feels_safer",
+        "copes_better",
+        "better_informed",
+        "pathway"}},
       {kPolice,
        {"area_code", "order_id", "order_type", "order_state",
-        "previous_order_state", "consideration", "consideration_id",
-        "applied", "expires_at", "due", "breach_id", "withdrawal_reason"}},
+        "previous_order_state", "consideration", "consideration_id", "applied",
+        "expires_at", "due", "breach_id", "withdrawal_reason"}},
   };
   static const std::set<std::string>* none = new std::set<std::string>();
   auto it = sets->find(set);
@@ -203,6 +222,14 @@ v1::PartnerEvent Project(const v1::EventEnvelope& e,
       *p.mutable_contacted_at() = f.contacted_at();
       *p.mutable_first_contact_due() = f.due();
       p.set_within_deadline(f.within_deadline());
+      p.set_failed_attempts(f.failed_attempts());
+      break;
+    }
+    case v1::EventEnvelope::kContactAttemptFailed: {
+      const v1::ContactAttemptFailed& f = e.contact_attempt_failed();
+      p.set_assignment_id(f.assignment_id());
+      p.set_advocate_id(f.advocate_id());
+      *p.mutable_first_contact_due() = f.due();
       p.set_failed_attempts(f.failed_attempts());
       break;
     }
@@ -302,18 +329,18 @@ void KeepOnly(v1::FieldSet set, v1::PartnerEvent* event) {
 std::string PartnerEventId(absl::string_view agency_id,
                            absl::string_view internal_event_id,
                            v1::FieldSet set) {
-  std::string digest = crypto::HmacSha256(
-      "signpost.partner-event-id.v1",
-      absl::StrCat(agency_id, "/", internal_event_id, "/",
-                   static_cast<int>(set)));
+  std::string digest =
+      crypto::HmacSha256("signpost.partner-event-id.v1",
+                         absl::StrCat(agency_id, "/", internal_event_id, "/",
+                                      static_cast<int>(set)));
   unsigned char b[16];
   for (int i = 0; i < 16; ++i) b[i] = static_cast<unsigned char>(digest[i]);
   b[6] = (b[6] & 0x0f) | 0x80;  // version 8: custom (name-based, SHA-256)
   b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
   return absl::StrFormat(
       "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-      b[11], b[12], b[13], b[14], b[15]);
+      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+      b[12], b[13], b[14], b[15]);
 }
 
 std::string PartnerTopic(absl::string_view agency_id) {

@@ -88,6 +88,7 @@ bool IsReferrerOutcome(const std::string& event_type) {
       "signpost.v1.ReferralWaitlisted",
       "signpost.v1.AssignmentAccepted",
       "signpost.v1.FirstContactRecorded",
+      "signpost.v1.ContactAttemptFailed",
       "signpost.v1.CaseClosed",
       "signpost.v1.AssignmentReleased",
       "signpost.v1.ReferralWithdrawn",
@@ -223,6 +224,8 @@ std::string AssignmentOf(const v1::EventEnvelope& e) {
       return e.offer_expired().assignment_id();
     case v1::EventEnvelope::kFirstContactRecorded:
       return e.first_contact_recorded().assignment_id();
+    case v1::EventEnvelope::kContactAttemptFailed:
+      return e.contact_attempt_failed().assignment_id();
     case v1::EventEnvelope::kCaseClosed:
       return e.case_closed().assignment_id();
     case v1::EventEnvelope::kAssignmentReleased:

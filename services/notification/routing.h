@@ -87,9 +87,10 @@ bool IsStopNotice(const std::string& event_type);
 
 // Every share decided for `envelope` (made or refused), one per agency and
 // field set, subscriptions first, then the closed loop.
-std::vector<ShareDecision> RouteReferralEvent(
-    const PartnerPolicy& policy, const v1::EventEnvelope& envelope,
-    const ReferralContext& context, const ReferralAudience& audience);
+std::vector<ShareDecision> RouteReferralEvent(const PartnerPolicy& policy,
+                                              const v1::EventEnvelope& envelope,
+                                              const ReferralContext& context,
+                                              const ReferralAudience& audience);
 
 // `envelope` as kept once its person is erased: the header (ids, type,
 // times) and only payloads made of agency ids and codes (ReferralLinked,

@@ -29,11 +29,11 @@ const FieldDescriptor* FieldOf(const google::protobuf::Descriptor* d,
 
 absl::StatusOr<std::string> ReadSecret(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return http::ParseWebhookSecret(
-      absl::StripAsciiWhitespace(buffer.str()));
+  return http::ParseWebhookSecret(absl::StripAsciiWhitespace(buffer.str()));
 }
 
 // The role a field set needs, and the bases and scopes it allows.
@@ -75,8 +75,7 @@ class Checker {
           const access::Registry& registry)
       : locations_(locations), registry_(registry) {}
 
-  void Check(const v1::SubscriptionList& list,
-             std::vector<AgencyPolicy>* out) {
+  void Check(const v1::SubscriptionList& list, std::vector<AgencyPolicy>* out) {
     const FieldDescriptor* subs =
         FieldOf(v1::SubscriptionList::descriptor(), "subscriptions");
     for (int i = 0; i < list.subscriptions_size(); ++i) {
@@ -118,8 +117,7 @@ class Checker {
     } else if ((agency = registry_.Find(AgencyId(s.agency_id()))) == nullptr) {
       Add(".agency_id", LineOf(tree_, d, "agency_id", -1, line_),
           "agency_id is not in the agency registry");
-    } else if (auto [it, added] = seen_.emplace(s.agency_id(), line_);
-               !added) {
+    } else if (auto [it, added] = seen_.emplace(s.agency_id(), line_); !added) {
       Add(".agency_id", LineOf(tree_, d, "agency_id", -1, line_),
           absl::StrCat("the agency already has a subscription, on line ",
                        it->second));
@@ -127,7 +125,8 @@ class Checker {
     for (int a = 0; a < s.areas_size(); ++a) {
       if (agency != nullptr &&
           !registry_.ServesArea(AgencyId(s.agency_id()), s.areas(a))) {
-        Add(absl::StrCat(".areas[", a, "]"), LineOf(tree_, d, "areas", 0, line_),
+        Add(absl::StrCat(".areas[", a, "]"),
+            LineOf(tree_, d, "areas", 0, line_),
             absl::StrCat("area '", s.areas(a),
                          "' is not one of the agency's registry areas"));
       }
@@ -148,15 +147,15 @@ class Checker {
   void CheckShare(const v1::Share& share, int j, const v1::Agency* agency) {
     const FieldDescriptor* shares_fd =
         FieldOf(v1::Subscription::descriptor(), "shares");
-    const int share_line = LineOf(tree_, v1::Subscription::descriptor(),
-                                  "shares", j, line_);
+    const int share_line =
+        LineOf(tree_, v1::Subscription::descriptor(), "shares", j, line_);
     const TextFormat::ParseInfoTree* tree =
         tree_ == nullptr ? nullptr : tree_->GetTreeForNested(shares_fd, j);
     const auto* d = v1::Share::descriptor();
     const std::string at = absl::StrCat(".shares[", j, "]");
     auto line = [&](const char* field) {
-      return LineOf(tree, d, field, field == std::string("event_types") ? 0 : -1,
-                    share_line);
+      return LineOf(tree, d, field,
+                    field == std::string("event_types") ? 0 : -1, share_line);
     };
     const v1::FieldSet set = share.field_set();
     const SetRule* rule = RuleFor(set);
@@ -325,12 +324,12 @@ absl::StatusOr<PartnerPolicy> ParsePolicy(const std::string& text,
   checker.Check(list, &policy.agencies_);
   if (!checker.errors().empty()) {
     absl::Status status = checker.errors().ToStatus();
-    absl::Status named = absl::InvalidArgumentError(
-        absl::StrCat(name, ": ", status.message()));
-    status.ForEachPayload([&named](absl::string_view url,
-                                   const absl::Cord& payload) {
-      named.SetPayload(url, payload);
-    });
+    absl::Status named =
+        absl::InvalidArgumentError(absl::StrCat(name, ": ", status.message()));
+    status.ForEachPayload(
+        [&named](absl::string_view url, const absl::Cord& payload) {
+          named.SetPayload(url, payload);
+        });
     return named;
   }
   for (int i = 0; i < static_cast<int>(policy.agencies_.size()); ++i) {
@@ -349,7 +348,8 @@ absl::StatusOr<PartnerPolicy> ParsePolicy(const std::string& text,
 absl::StatusOr<PartnerPolicy> LoadPolicy(const std::string& path,
                                          const access::Registry& registry) {
   std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   std::stringstream buffer;
   buffer << in.rdbuf();
   return ParsePolicy(buffer.str(), path, registry);

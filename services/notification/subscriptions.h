@@ -66,8 +66,9 @@ class PartnerPolicy {
   std::string AgencyOfProvider(const std::string& provider_id) const;
 
  private:
-  friend absl::StatusOr<PartnerPolicy> ParsePolicy(
-      const std::string&, const std::string&, const access::Registry&);
+  friend absl::StatusOr<PartnerPolicy> ParsePolicy(const std::string&,
+                                                   const std::string&,
+                                                   const access::Registry&);
   std::vector<AgencyPolicy> agencies_;
   std::map<std::string, int> by_agency_;
   std::map<std::string, std::string> provider_agency_;

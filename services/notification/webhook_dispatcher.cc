@@ -11,8 +11,8 @@ namespace signpost::notification {
 namespace {
 
 // At most this many sends per agency in one run, so one busy agency does
-// not hold up the others.
-constexpr int kMaxSendsPerRun = 50;
+// not hold up the others; their acceptance is one transaction.
+constexpr int kBatch = 32;
 
 }  // namespace
 
@@ -47,29 +47,44 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
                                         absl::Time now) {
   http::CircuitBreaker& breaker = *breakers_.at(agency.agency_id);
   const WebhookTarget& hook = *agency.webhook;
-  for (int sent = 0; sent < kMaxSendsPerRun; ++sent) {
-    absl::StatusOr<std::optional<WebhookWork>> work =
-        app_.NextWebhook(AgencyId(agency.agency_id));
-    if (!work.ok()) {
-      log::Error("webhook: reading the next delivery failed",
+  absl::StatusOr<std::vector<WebhookWork>> batch =
+      app_.NextWebhooks(AgencyId(agency.agency_id), kBatch);
+  if (!batch.ok()) {
+    log::Error("webhook: reading the next deliveries failed",
+               {{"agency_id", agency.agency_id},
+                {"error", std::string(batch.status().message())}});
+    return now + absl::Seconds(1);
+  }
+  // Accepted deliveries are recorded together (one transaction) before
+  // this returns: a crash in between sends them again, with the same ids.
+  std::vector<std::string> accepted;
+  auto record_accepted = [&]() -> bool {
+    absl::Status s = app_.WebhooksDelivered(accepted);
+    accepted.clear();
+    if (!s.ok()) {
+      log::Error("webhook: recording deliveries failed",
                  {{"agency_id", agency.agency_id},
-                  {"error", std::string(work.status().message())}});
-      return now + absl::Seconds(1);
+                  {"error", std::string(s.message())}});
     }
-    if (!work->has_value()) return absl::InfiniteFuture();
-    const DeliveryRow& row = (*work)->row;
+    return s.ok();
+  };
+  absl::Time next = batch->size() == kBatch ? now : absl::InfiniteFuture();
+  for (const WebhookWork& work : *batch) {
+    const DeliveryRow& row = work.row;
     const absl::Time due = row.next_attempt.value_or(now);
-    if (due > now) return due;
-    if (!breaker.Allow(now)) {
-      return now + std::min(options_.breaker.open_for, absl::Seconds(1));
+    if (due > now) {  // the head waits for its retry: so does the rest
+      next = due;
+      break;
     }
-
+    if (!breaker.Allow(now)) {
+      next = now + std::min(options_.breaker.open_for, absl::Seconds(1));
+      break;
+    }
     std::string body;
     google::protobuf::util::JsonPrintOptions json;
-    (void)google::protobuf::util::MessageToJsonString((*work)->event, &body,
-                                                      json);
+    (void)google::protobuf::util::MessageToJsonString(work.event, &body, json);
     http::WebhookHeaders signed_headers =
-        http::MakeWebhookHeaders(hook.secret, (*work)->event.id(), now, body);
+        http::MakeWebhookHeaders(hook.secret, work.event.id(), now, body);
     http::HttpHeaders headers = {
         {"content-type", "application/json"},
         {http::kWebhookIdHeader, signed_headers.id},
@@ -81,19 +96,14 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
     const absl::Time after = absl::Now();
     if (answer.ok() && answer->status >= 200 && answer->status < 300) {
       breaker.RecordSuccess();
-      if (absl::Status s = app_.WebhookDelivered(row.delivery.delivery_id());
-          !s.ok()) {
-        log::Error("webhook: recording a delivery failed",
-                   {{"agency_id", agency.agency_id},
-                    {"error", std::string(s.message())}});
-        return after + absl::Seconds(1);
-      }
+      accepted.push_back(row.delivery.delivery_id());
       continue;
     }
     breaker.RecordFailure(after);
-    const std::string error =
-        answer.ok() ? absl::StrCat("HTTP ", answer->status)
-                    : std::string(answer.status().message());
+    if (!record_accepted()) return after + absl::Seconds(1);
+    const std::string error = answer.ok()
+                                  ? absl::StrCat("HTTP ", answer->status)
+                                  : std::string(answer.status().message());
     const int attempts = row.delivery.attempts() + 1;
     const absl::Time first = row.first_attempt.value_or(now);
     const bool give_up = after - first >= hook.max_retry;
@@ -114,9 +124,12 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
                   {"error", std::string(s.message())}});
       return after + absl::Seconds(1);
     }
-    if (!give_up) return retry_at;
+    // Dead-lettered: the next one may go at once; otherwise the head
+    // waits for its retry.
+    return give_up ? after : retry_at;
   }
-  return now;  // more to send: run again at once
+  if (!record_accepted()) return now + absl::Seconds(1);
+  return next;
 }
 
 }  // namespace signpost::notification

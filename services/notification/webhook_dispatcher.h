@@ -1,12 +1,15 @@
 // Sends each agency's webhook deliveries (issue 11): an HTTPS POST of the
 // partner event's JSON mapping with the Standard Webhooks headers
 // (webhook-id: the partner event id; a signature under the endpoint's
-// secret). Per agency, only the first pending delivery (lowest sequence) is
-// tried, so events reach the endpoint in order. A 2xx answer accepts it;
-// anything else (another status, a transport error) is retried after an
-// exponential backoff with full jitter, until the policy's maximum from the
-// first attempt, when it is dead-lettered (ReplayDeliveries sends it again)
-// and the next one goes. Each endpoint has a circuit breaker: while it is
+// secret). Per agency, deliveries go one at a time in sequence order, so
+// events reach the endpoint in order, and a failure stops the agency's run
+// there. A 2xx answer accepts one; up to 32 are read at once and those
+// accepted in a run are recorded in one transaction (a crash before it sends
+// them again, with the same ids). Anything else (another status, a
+// transport error) is retried after an exponential backoff with full
+// jitter, until the policy's maximum from when the delivery was queued, when
+// it is dead-lettered (ReplayDeliveries sends it again) and the next one
+// goes. Each endpoint has a circuit breaker: while it is
 // open nothing is sent there.
 //
 // RunOnce is the whole loop body, for a worker::PeriodicTask. Thread-safe

@@ -159,9 +159,9 @@ class Notification {
       : db_(Must(store::Database::Open(dir_.File("n.db"),
                                        NotificationStore::Migrations()),
                  "open db")) {
-    std::string text = absl::StrCat(
-        "subscriptions {\n  agency_id: \"", kAgency, "\"\n  transports: ",
-        v1::Transport_Name(transport), "\n");
+    std::string text =
+        absl::StrCat("subscriptions {\n  agency_id: \"", kAgency,
+                     "\"\n  transports: ", v1::Transport_Name(transport), "\n");
     if (transport == v1::TRANSPORT_WEBHOOK) {
       const std::string secret = dir_.File("police.secret");
       std::ofstream(secret) << http::FormatWebhookSecret(kWebhookKey);
@@ -170,8 +170,8 @@ class Notification {
     }
     absl::StrAppend(&text, "}\n");
     app_ = std::make_unique<NotificationApp>(
-        *db_, Must(ParsePolicy(text, "bench", *testing::TestRegistry()),
-                   "policy"),
+        *db_,
+        Must(ParsePolicy(text, "bench", *testing::TestRegistry()), "policy"),
         std::move(on_outbox), std::move(on_feed));
   }
 
@@ -236,7 +236,9 @@ class Notification {
     }
   }
 
-  void set_after_commit(std::function<void()> f) { after_commit_ = std::move(f); }
+  void set_after_commit(std::function<void()> f) {
+    after_commit_ = std::move(f);
+  }
 
  private:
   testing::TempDir dir_;
@@ -258,8 +260,8 @@ double FeedAlone(int n) {
 
 // What a throughput or latency run found.
 struct Run {
-  double feed_seconds = 0;     // injecting alone
-  double events_per_s = 0;     // first injection to last receipt
+  double feed_seconds = 0;  // injecting alone
+  double events_per_s = 0;  // first injection to last receipt
   double p50_ms = -1, p99_ms = -1, max_ms = -1;
   double achieved_referrals_per_s = 0;
 };
@@ -333,10 +335,10 @@ class TopicReader {
     if (fetch_wait_ms > 0) {
       options.properties["fetch.wait.max.ms"] = absl::StrCat(fetch_wait_ms);
     }
-    consumer_ = Must(kafka::Consumer::Create(
-                         options, absl::StrCat("bench-", NewUuid()),
-                         {PartnerTopicName()}),
-                     "consumer");
+    consumer_ =
+        Must(kafka::Consumer::Create(options, absl::StrCat("bench-", NewUuid()),
+                                     {PartnerTopicName()}),
+             "consumer");
     thread_ = std::thread([this] { Loop(); });
   }
   ~TopicReader() {
@@ -386,11 +388,11 @@ Run KafkaPath(int n, absl::Duration interval, kafka::ConsumedMessage* sample,
   options.bootstrap_servers = cluster->bootstrap_servers();
   std::unique_ptr<kafka::Producer> producer =
       Must(kafka::Producer::Create(options), "producer");
-  events::EventSigner signer = Must(
-      events::EventSigner::FromPemFile(
-          absl::StrCat(testing::TestPki(), "/signing/notification.key"),
-          "notification"),
-      "signer");
+  events::EventSigner signer =
+      Must(events::EventSigner::FromPemFile(
+               absl::StrCat(testing::TestPki(), "/signing/notification.key"),
+               "notification"),
+           "signer");
   std::unique_ptr<store::OutboxRelay> relay;
   Notification notification(v1::TRANSPORT_KAFKA, "", nullptr, nullptr);
   store::OutboxRelay::Options relay_options;
@@ -449,7 +451,8 @@ double KafkaBare(int n, const kafka::ConsumedMessage& sample) {
     }
   }
   recorder.WaitFor(1 + static_cast<size_t>(n), absl::Seconds(120));
-  const double rate = (recorder.count() - 1) / ((recorder.last() - start) / 1e9);
+  const double rate =
+      (recorder.count() - 1) / ((recorder.last() - start) / 1e9);
   (void)producer->Shutdown(absl::Seconds(5));
   return rate;
 }
@@ -527,7 +530,8 @@ StreamFigures StreamPath(int n, absl::Duration interval) {
 // A bare server stream over the same mutual TLS: `count` copies of one
 // partner event from memory, one write in flight (as Subscribe), no gate,
 // no store.
-class BareStreamService final : public v1::NotificationService::CallbackService {
+class BareStreamService final
+    : public v1::NotificationService::CallbackService {
  public:
   BareStreamService(v1::PartnerEvent sample, int count)
       : sample_(std::move(sample)), count_(count) {}
@@ -602,23 +606,23 @@ struct WebhookFigures {
 
 std::unique_ptr<testing::HttpsReceiver> StartReceiver(Recorder*& target) {
   const std::string& pki = testing::TestPki();
-  return Must(
-      testing::HttpsReceiver::Start(
-          absl::StrCat(pki, "/services/notification.crt"),
-          absl::StrCat(pki, "/services/notification.key"),
-          [&target](const testing::HttpsReceiver::Request& r) {
-            v1::PartnerEvent event;
-            google::protobuf::util::JsonParseOptions options;
-            options.ignore_unknown_fields = true;
-            if (!google::protobuf::util::JsonStringToMessage(r.body, &event,
-                                                             options)
-                     .ok()) {
-              return 400;
-            }
-            if (target != nullptr) target->Received(event.referral_id());
-            return 200;
-          }),
-      "receiver");
+  return Must(testing::HttpsReceiver::Start(
+                  absl::StrCat(pki, "/services/notification.crt"),
+                  absl::StrCat(pki, "/services/notification.key"),
+                  [&target](const testing::HttpsReceiver::Request& r) {
+                    v1::PartnerEvent event;
+                    google::protobuf::util::JsonParseOptions options;
+                    options.ignore_unknown_fields = true;
+                    if (!google::protobuf::util::JsonStringToMessage(
+                             r.body, &event, options)
+                             .ok()) {
+                      return 400;
+                    }
+                    if (target != nullptr)
+                      target->Received(event.referral_id());
+                    return 200;
+                  }),
+              "receiver");
 }
 
 WebhookFigures WebhookPath(int n, absl::Duration interval, bool with_bare) {
@@ -629,8 +633,8 @@ WebhookFigures WebhookPath(int n, absl::Duration interval, bool with_bare) {
   http::HttpClientPtr client =
       Must(http::HttpClient::Create(client_options), "http client");
   worker::PeriodicTask* task = nullptr;
-  Notification notification(v1::TRANSPORT_WEBHOOK,
-                            receiver->url("/signpost"), nullptr, [&task] {
+  Notification notification(v1::TRANSPORT_WEBHOOK, receiver->url("/signpost"),
+                            nullptr, [&task] {
                               if (task != nullptr) task->Notify();
                             });
   // As main.cc: default backoff and breaker; the task every 250 ms at most,
@@ -668,8 +672,8 @@ WebhookFigures WebhookPath(int n, absl::Duration interval, bool with_bare) {
                     headers.end());
       auto answer = client->Post(receiver->url("/signpost"), headers, r.body);
       if (!answer.ok() || answer->status != 200) {
-        Die("bare post", answer.ok() ? absl::InternalError("status")
-                                     : answer.status());
+        Die("bare post",
+            answer.ok() ? absl::InternalError("status") : answer.status());
       }
     }
     out.bare_events_per_s = sent.size() / ((NowNs() - start) / 1e9);
@@ -794,8 +798,7 @@ int Main(int argc, char** argv) {
          KafkaPath(latency_referrals, every, nullptr, /*fetch_wait_ms=*/10),
          true);
   Report("lat.stream", StreamPath(latency_referrals, every).run, true);
-  Report("lat.webhook", WebhookPath(latency_referrals, every, false).run,
-         true);
+  Report("lat.webhook", WebhookPath(latency_referrals, every, false).run, true);
 
   std::printf("# memory: Subscribe over a filled feed\n");
   Memory(fill_referrals);

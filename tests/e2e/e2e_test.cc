@@ -1967,19 +1967,35 @@ const std::set<std::string>& PublishedFields(v1::FieldSet set) {
         "within_deadline", "failed_attempts", "withdrawal_reason",
         "closure_reason", "feels_safer", "copes_better", "better_informed"}},
       {v1::FIELD_SET_MARAC,
-       {"status", "area_code", "risk", "dash_score", "repeat_marac",
-        "rule_ids", "withdrawal_reason"}},
+       {"status", "area_code", "risk", "dash_score", "repeat_marac", "rule_ids",
+        "withdrawal_reason"}},
       {v1::FIELD_SET_PROVIDER_CASE,
-       {"status", "pathways", "priority", "area_code", "locality_code",
-        "language", "interpreter_needed", "enhanced_rights",
-        "first_contact_due", "provider_id", "assignment_id", "advocate_id",
-        "offer_expires_at", "contacted_at", "within_deadline",
-        "failed_attempts", "withdrawal_reason", "closure_reason",
-        "feels_safer", "copes_better", "better_informed", "pathway"}},
+       {"status",
+        "pathways",
+        "priority",
+        "area_code",
+        "locality_code",
+        "language",
+        "interpreter_needed",
+        "enhanced_rights",
+        "first_contact_due",
+        "provider_id",
+        "assignment_id",
+        "advocate_id",
+        "offer_expires_at",
+        "contacted_at",
+        "within_deadline",
+        "failed_attempts",
+        "withdrawal_reason",
+        "closure_reason",
+        "feels_safer",
+        "copes_better",
+        "better_informed",
+        "pathway"}},
       {v1::FIELD_SET_POLICE_ORDERS,
        {"area_code", "order_id", "order_type", "order_state",
-        "previous_order_state", "consideration", "consideration_id",
-        "applied", "expires_at", "due", "breach_id", "withdrawal_reason"}},
+        "previous_order_state", "consideration", "consideration_id", "applied",
+        "expires_at", "due", "breach_id", "withdrawal_reason"}},
   };
   static const auto* none = new std::set<std::string>();
   auto it = sets->find(set);
@@ -1989,9 +2005,9 @@ const std::set<std::string>& PublishedFields(v1::FieldSet set) {
 // The fields of `event` outside its header and its field set.
 std::vector<std::string> FieldsOutsideItsSet(const v1::PartnerEvent& event) {
   static const std::set<std::string> header = {
-      "id",          "agency_id",   "referral_id", "type",
-      "time",        "legal_basis", "field_set",   "sequence",
-      "linked_referral_id"};
+      "id",        "agency_id", "referral_id",
+      "type",      "time",      "legal_basis",
+      "field_set", "sequence",  "linked_referral_id"};
   std::vector<const google::protobuf::FieldDescriptor*> present;
   event.GetReflection()->ListFields(event, &present);
   std::vector<std::string> out;
@@ -2008,8 +2024,7 @@ std::vector<std::string> FieldsOutsideItsSet(const v1::PartnerEvent& event) {
 // `enough` holds for what arrived, or `timeout` passes.
 std::vector<v1::PartnerEvent> ReadFeed(
     const std::string& address,
-    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
-    int64_t after,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials, int64_t after,
     const std::function<bool(const std::vector<v1::PartnerEvent>&)>& enough,
     absl::Duration timeout = absl::Seconds(20)) {
   auto stub = v1::NotificationService::NewStub(
@@ -2029,12 +2044,16 @@ std::vector<v1::PartnerEvent> ReadFeed(
 
 TEST_F(StackTest, EachPartnerReceivesOnlyItsProjectionItsAreaAndItsReferrals) {
   WaitServing("notification");
-  const char* examples[] = {
-      "t01_strangulation_punjabi",   "t02_standard_da",
-      "t03_escalation",              "t04_recent_rape_ae",
-      "t05_child_sv",                "t06_stalking_former_partner",
-      "t07_sex_worker_assault",      "t08_burglary_self_referral",
-      "t09_high_risk_consent_refused", "t10_bereaved_rj"};
+  const char* examples[] = {"t01_strangulation_punjabi",
+                            "t02_standard_da",
+                            "t03_escalation",
+                            "t04_recent_rape_ae",
+                            "t05_child_sv",
+                            "t06_stalking_former_partner",
+                            "t07_sex_worker_assault",
+                            "t08_burglary_self_referral",
+                            "t09_high_risk_consent_refused",
+                            "t10_bereaved_rj"};
   std::map<std::string, std::string> referrer_of;  // referral -> referrer
   std::string t9;
   for (const char* name : examples) {
@@ -2178,15 +2197,15 @@ TEST_F(StackTest, SubscribeResumesFromItsCursorAcrossANotificationRestart) {
     return ids;
   };
   // Where the feed stands before this test.
-  std::vector<v1::PartnerEvent> before = ReadFeed(
-      (*addrs_)["notification"], As(agency), 0,
-      [](const auto&) { return false; }, absl::Seconds(2));
+  std::vector<v1::PartnerEvent> before =
+      ReadFeed((*addrs_)["notification"], As(agency), 0,
+               [](const auto&) { return false; }, absl::Seconds(2));
   const int64_t start = before.empty() ? 0 : before.back().sequence();
 
   std::vector<std::string> first = submit(3);
-  std::vector<v1::PartnerEvent> got = ReadFeed(
-      (*addrs_)["notification"], As(agency), start,
-      [](const auto& feed) { return feed.size() >= 4; });
+  std::vector<v1::PartnerEvent> got =
+      ReadFeed((*addrs_)["notification"], As(agency), start,
+               [](const auto& feed) { return feed.size() >= 4; });
   ASSERT_GE(got.size(), 4u);
   const int64_t cursor = got.back().sequence();
 
@@ -2232,14 +2251,13 @@ TEST_F(StackTest, SubscribeResumesFromItsCursorAcrossANotificationRestart) {
     EXPECT_TRUE(ids.insert(p.id()).second) << "repeated " << p.id();
   }
   // Nothing lost: a fresh read of the same range holds exactly these.
-  std::vector<v1::PartnerEvent> fresh = ReadFeed(
-      addr, As(agency), start,
-      [&](const auto& feed) { return feed.size() >= both.size(); });
+  std::vector<v1::PartnerEvent> fresh =
+      ReadFeed(addr, As(agency), start,
+               [&](const auto& feed) { return feed.size() >= both.size(); });
   std::set<std::string> fresh_ids;
   for (const v1::PartnerEvent& p : fresh) fresh_ids.insert(p.id());
   EXPECT_EQ(fresh_ids, ids);
 }
-
 
 // Retention with the real binary: a policy of 0 days erases a person as
 // soon as their last referral closes; the durable timer fires from the

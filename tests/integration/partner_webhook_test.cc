@@ -56,9 +56,8 @@ class PartnerWebhookTest : public ::testing::Test {
   agency_id: "police-wmp"
   transports: TRANSPORT_WEBHOOK
   webhook { url: ")",
-                     receiver_->url("/signpost"), R"(" secret_file: ")",
-                     secret, R"(" max_retry_seconds: )", max_retry_seconds,
-                     " }\n}\n"),
+                     receiver_->url("/signpost"), R"(" secret_file: ")", secret,
+                     R"(" max_retry_seconds: )", max_retry_seconds, " }\n}\n"),
         "test", *testing::TestRegistry());
     ASSERT_TRUE(policy.ok()) << policy.status();
     app_ = std::make_unique<NotificationApp>(*db_, std::move(*policy));
@@ -162,8 +161,8 @@ TEST_F(PartnerWebhookTest, RetriedUntilAcceptedAndCountedOnceById) {
   // 500, 500, then 200 for the first event; 200 for the second.
   EXPECT_EQ(receiver_->requests().size(), 4u);
   EXPECT_EQ(bad_signatures_.load(), 0);
-  std::vector<v1::PartnerEvent> feed = *app_->ReadFeed(AgencyId("police-wmp"),
-                                                       0, 10);
+  std::vector<v1::PartnerEvent> feed =
+      *app_->ReadFeed(AgencyId("police-wmp"), 0, 10);
   ASSERT_EQ(feed.size(), 2u);
   // Each event accepted once, in order, under its partner event id (the
   // retries carried the same id).
@@ -175,8 +174,8 @@ TEST_F(PartnerWebhookTest, RetriedUntilAcceptedAndCountedOnceById) {
     EXPECT_EQ(r.headers.at("content-type"), "application/json");
     // The JSON mapping of the partner event.
     v1::PartnerEvent parsed;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &parsed)
-                    .ok())
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(r.body, &parsed).ok())
         << r.body;
     EXPECT_EQ(parsed.id(), r.headers.at(http::kWebhookIdHeader));
     EXPECT_EQ(parsed.agency_id(), "police-wmp");
@@ -195,7 +194,8 @@ TEST_F(PartnerWebhookTest, RetriedUntilAcceptedAndCountedOnceById) {
   EXPECT_EQ(dispatcher_->BreakerOf("police-wmp")->times_opened(), 0);
 }
 
-TEST_F(PartnerWebhookTest, AnEndpointThatIsDownMakesDeliveriesWaitBehindABreaker) {
+TEST_F(PartnerWebhookTest,
+       AnEndpointThatIsDownMakesDeliveriesWaitBehindABreaker) {
   Start(/*max_retry_seconds=*/120);
   receiver_->Stop();
   Submit("r2");
@@ -223,7 +223,8 @@ TEST_F(PartnerWebhookTest, AnEndpointThatIsDownMakesDeliveriesWaitBehindABreaker
   EXPECT_THAT(Accepted(), ElementsAre(feed[0].id(), feed[1].id()));
 }
 
-TEST_F(PartnerWebhookTest, ReplayAfterTheDeadLetterListResendsExactlyTheMissed) {
+TEST_F(PartnerWebhookTest,
+       ReplayAfterTheDeadLetterListResendsExactlyTheMissed) {
   Start(/*max_retry_seconds=*/1);
   receiver_->Stop();
   Submit("r3");

@@ -87,10 +87,9 @@ class NotificationAppTest : public ::testing::Test {
     e.mutable_referral_withdrawn()->set_recorded_by("police-wmp");
     return e;
   }
-  static v1::EventEnvelope Advocacy(const std::string& referral_id,
-                                    const std::string& payload,
-                                    const std::string& provider =
-                                        "wm-idva-service") {
+  static v1::EventEnvelope Advocacy(
+      const std::string& referral_id, const std::string& payload,
+      const std::string& provider = "wm-idva-service") {
     v1::EventEnvelope e = events::NewEnvelope("advocacy", referral_id);
     if (payload == "offered") {
       e.mutable_advocate_offered()->set_assignment_id("a-" + referral_id);
@@ -99,9 +98,11 @@ class NotificationAppTest : public ::testing::Test {
       e.mutable_advocate_offered()->set_pathway(v1::PATHWAY_IDVA);
     } else if (payload == "accepted") {
       e.mutable_assignment_accepted()->set_assignment_id("a-" + referral_id);
+    } else if (payload == "attempt") {
+      e.mutable_contact_attempt_failed()->set_assignment_id("a-" + referral_id);
+      e.mutable_contact_attempt_failed()->set_failed_attempts(2);
     } else if (payload == "contact") {
-      e.mutable_first_contact_recorded()->set_assignment_id("a-" +
-                                                            referral_id);
+      e.mutable_first_contact_recorded()->set_assignment_id("a-" + referral_id);
     } else if (payload == "closed") {
       e.mutable_case_closed()->set_assignment_id("a-" + referral_id);
       e.mutable_case_closed()->set_closure_reason("ENGAGED_COMPLETED");
@@ -243,12 +244,11 @@ TEST_F(NotificationAppTest, ConsentRefusedHighRiskReachesOnlyMarac) {
   // safeguarding basis; the referrer hears of its own referral; no
   // provider and no other agency receives anything.
   ASSERT_EQ(Send(Received("r9", "police-wmp")), 0);
-  ASSERT_EQ(Send(Triaged("r9", v1::REFERRAL_STATUS_CONSENT_REQUIRED, true)),
-            3);
-  EXPECT_THAT(Shares("r9", "ReferralTriaged"),
-              UnorderedElementsAre(
-                  Pair("marac-coordinator-wmp", v1::FIELD_SET_MARAC),
-                  Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
+  ASSERT_EQ(Send(Triaged("r9", v1::REFERRAL_STATUS_CONSENT_REQUIRED, true)), 3);
+  EXPECT_THAT(
+      Shares("r9", "ReferralTriaged"),
+      UnorderedElementsAre(Pair("marac-coordinator-wmp", v1::FIELD_SET_MARAC),
+                           Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
   std::vector<v1::PartnerEvent> marac = Feed("marac-coordinator-wmp");
   ASSERT_EQ(marac.size(), 1u);
   EXPECT_EQ(marac[0].legal_basis(), v1::LEGAL_BASIS_MARAC_SAFEGUARDING);
@@ -264,8 +264,8 @@ TEST_F(NotificationAppTest, ConsentRefusedHighRiskReachesOnlyMarac) {
   }
   // A referral in another area reaches no subscriber.
   ASSERT_EQ(Send(Received("r10", "police-wmp")), 0);
-  v1::EventEnvelope other = Triaged("r10", v1::REFERRAL_STATUS_ROUTED, true,
-                                    "GMP");
+  v1::EventEnvelope other =
+      Triaged("r10", v1::REFERRAL_STATUS_ROUTED, true, "GMP");
   ASSERT_EQ(Send(other), 2);  // received and triaged, to the referrer
   EXPECT_THAT(Shares("r10", "ReferralTriaged"),
               ElementsAre(Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
@@ -275,16 +275,15 @@ TEST_F(NotificationAppTest, AProviderHearsOnlyOfItsOwnAssignments) {
   ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
   ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
   EXPECT_EQ(Send(Advocacy("r1", "offered", "wm-idva-service")), 1);
-  EXPECT_THAT(Shares("r1", "AdvocateOffered"),
-              ElementsAre(Pair("wm-idva-service",
-                               v1::FIELD_SET_PROVIDER_CASE)));
+  EXPECT_THAT(
+      Shares("r1", "AdvocateOffered"),
+      ElementsAre(Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE)));
   // Accepted names only the assignment: its provider is remembered.
   EXPECT_EQ(Send(Advocacy("r1", "accepted")), 2);
   EXPECT_THAT(
       Shares("r1", "AssignmentAccepted"),
-      UnorderedElementsAre(
-          Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE),
-          Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
+      UnorderedElementsAre(Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE),
+                           Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
   // Other providers' feeds stay empty.
   EXPECT_THAT(Feed("victim-advice-line-wmp"), IsEmpty());
   EXPECT_THAT(Feed("wm-rape-crisis"), IsEmpty());
@@ -306,9 +305,9 @@ TEST_F(NotificationAppTest, AShareWithoutABasisIsRefusedAndTheRefusalRecorded) {
       Triaged("r1", v1::REFERRAL_STATUS_CONSENT_REQUIRED, false)
           .referral_triaged();
   ASSERT_EQ(Send(reassessed), 1);  // the referrer only
-  EXPECT_THAT(Shares("r1", "ReferralReassessed", v1::DELIVERY_STATUS_REFUSED),
-              ElementsAre(Pair("wm-idva-service",
-                               v1::FIELD_SET_PROVIDER_CASE)));
+  EXPECT_THAT(
+      Shares("r1", "ReferralReassessed", v1::DELIVERY_STATUS_REFUSED),
+      ElementsAre(Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE)));
   EXPECT_EQ(Send(Advocacy("r1", "contact")), 1);
   bool refusal_recorded = false;
   for (const v1::Delivery& d : List("r1").deliveries) {
@@ -338,15 +337,14 @@ TEST_F(NotificationAppTest, TransportsAcceptDeliveriesOnce) {
   std::vector<v1::PartnerEvent> feed = Feed("police-wmp");
   ASSERT_EQ(feed.size(), 2u);
   // The stream wrote the first: its stream delivery is accepted, once.
-  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"), 0,
-                                     feed[0].sequence()),
-            1);
-  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"), 0,
-                                     feed[0].sequence()),
-            0);
+  EXPECT_EQ(
+      *app_->AcknowledgeStream(AgencyId("police-wmp"), 0, feed[0].sequence()),
+      1);
+  EXPECT_EQ(
+      *app_->AcknowledgeStream(AgencyId("police-wmp"), 0, feed[0].sequence()),
+      0);
   // Only what a stream wrote: a range past the feed accepts nothing more.
-  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"),
-                                     feed[1].sequence(),
+  EXPECT_EQ(*app_->AcknowledgeStream(AgencyId("police-wmp"), feed[1].sequence(),
                                      feed[1].sequence() + 100),
             0);
   // Kafka: nothing is accepted until the relay has published.
@@ -386,10 +384,9 @@ TEST_F(NotificationAppTest, AWithdrawalGoesToEveryAgencyToldInItsSet) {
   EXPECT_EQ(Send(Withdrawn("r1")), 3);
   EXPECT_THAT(
       Shares("r1", "ReferralWithdrawn"),
-      UnorderedElementsAre(
-          Pair("marac-coordinator-wmp", v1::FIELD_SET_MARAC),
-          Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE),
-          Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
+      UnorderedElementsAre(Pair("marac-coordinator-wmp", v1::FIELD_SET_MARAC),
+                           Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE),
+                           Pair("police-wmp", v1::FIELD_SET_REFERRER_OUTCOME)));
   std::vector<v1::PartnerEvent> marac = Feed("marac-coordinator-wmp");
   ASSERT_EQ(marac.size(), 2u);
   EXPECT_EQ(marac[1].withdrawal_reason(),
@@ -416,32 +413,45 @@ TEST_F(NotificationAppTest, ALinkedReferralsReferrerIsToldUnderItsOwnId) {
   EXPECT_THAT(FeedTypes("nhs-lth-ae"),
               ElementsAre("referral.linked", "support.assigned"));
   // The first referrer is not told that another agency referred too.
-  EXPECT_THAT(FeedTypes("police-wmp"),
-              ElementsAre("referral.received", "referral.triaged",
-                          "support.assigned"));
+  EXPECT_THAT(
+      FeedTypes("police-wmp"),
+      ElementsAre("referral.received", "referral.triaged", "support.assigned"));
+  // Failing contact attempts reach both referrers and the provider.
+  EXPECT_EQ(Send(Advocacy("r1", "attempt")), 3);
+  std::vector<v1::PartnerEvent> attempts = Feed("nhs-lth-ae");
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(attempts[2].type(), "support.contact_attempt_failed");
+  EXPECT_EQ(attempts[2].failed_attempts(), 2);
+  EXPECT_EQ(attempts[2].advocate_id(), "");  // not in the referrer's set
+  // The hospital lists its deliveries by its own referral id.
+  DeliveryFilter own;
+  own.referral_id.emplace("r1-later");
+  DeliveryList listed = List(testing::PrincipalOf("nhs-lth-ae"), own);
+  ASSERT_EQ(listed.deliveries.size(), 3u);
+  for (const v1::Delivery& d : listed.deliveries) {
+    EXPECT_EQ(d.partner_referral_id(), "r1-later");
+    EXPECT_EQ(d.referral_id(), "r1");
+  }
   // A cancelled linked referral stops its referrer's outcomes.
   ASSERT_EQ(Send(Withdrawn("r1-later")), 0);
   EXPECT_EQ(Send(Advocacy("r1", "contact")), 2);
-  EXPECT_EQ(Feed("nhs-lth-ae").size(), 2u);
+  EXPECT_EQ(Feed("nhs-lth-ae").size(), 3u);
 }
 
 TEST_F(NotificationAppTest, AnAgencyListsOnlyItsOwnDeliveries) {
   ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
-  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_CONSENT_REQUIRED, true)),
-            3);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_CONSENT_REQUIRED, true)), 3);
   DeliveryFilter filter;
   filter.referral_id.emplace("r1");
   for (const v1::Delivery& d :
-       List(testing::PrincipalOf("marac-coordinator-wmp"), filter)
-           .deliveries) {
+       List(testing::PrincipalOf("marac-coordinator-wmp"), filter).deliveries) {
     EXPECT_EQ(d.agency_id(), "marac-coordinator-wmp");
   }
   EXPECT_EQ(List(testing::PrincipalOf("marac-coordinator-wmp"), filter)
                 .deliveries.size(),
             2u);  // Kafka and stream
-  EXPECT_THAT(
-      List(testing::PrincipalOf("wm-idva-service"), filter).deliveries,
-      IsEmpty());
+  EXPECT_THAT(List(testing::PrincipalOf("wm-idva-service"), filter).deliveries,
+              IsEmpty());
   // An agency cannot widen its view with the agency filter.
   DeliveryFilter other = filter;
   other.agency.emplace("police-wmp");
@@ -507,8 +517,7 @@ class WebhookAppTest : public NotificationAppTest {
   void SetUp() override {
     NotificationAppTest::SetUp();
     const std::string secret = dir_.File("hook.secret");
-    std::ofstream(secret) << http::FormatWebhookSecret(
-        std::string(32, 'k'));
+    std::ofstream(secret) << http::FormatWebhookSecret(std::string(32, 'k'));
     const std::string text = absl::StrCat(R"(
 subscriptions {
   agency_id: "police-wmp"
@@ -537,8 +546,8 @@ TEST_F(WebhookAppTest, FailuresRetryThenDeadLetterAndReplayResends) {
   EXPECT_EQ((*work)->row.delivery.attempts(), 1);
   EXPECT_EQ((*work)->row.delivery.last_error(), "HTTP 500");
   EXPECT_EQ((*work)->event.type(), "referral.received");  // still the head
-  ASSERT_TRUE(app_->WebhookFailed((*work)->row, "HTTP 500", now, now, true)
-                  .ok());
+  ASSERT_TRUE(
+      app_->WebhookFailed((*work)->row, "HTTP 500", now, now, true).ok());
   // Dead-lettered: the next one is the head now.
   work = app_->NextWebhook(AgencyId("police-wmp"));
   ASSERT_TRUE(work.ok() && work->has_value());
@@ -553,10 +562,9 @@ TEST_F(WebhookAppTest, FailuresRetryThenDeadLetterAndReplayResends) {
   ReplayFilter replay;
   replay.agency = AgencyId("police-wmp");
   replay.transport = v1::TRANSPORT_WEBHOOK;
-  EXPECT_EQ(app_->Replay(testing::PrincipalOf("nhs-lth-ae"), replay)
-                .status()
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      app_->Replay(testing::PrincipalOf("nhs-lth-ae"), replay).status().code(),
+      absl::StatusCode::kPermissionDenied);
   // The police replay their own: exactly the dead-lettered one.
   EXPECT_EQ(*app_->Replay(testing::PrincipalOf("police-wmp"), replay), 1);
   work = app_->NextWebhook(AgencyId("police-wmp"));

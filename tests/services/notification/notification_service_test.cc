@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 #include <map>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -303,10 +303,10 @@ TEST_F(NotificationServiceTest, AnAgencyListsOnlyItsOwnDeliveries) {
   EXPECT_THAT(AgenciesListed(referral, "police-wmp"), ::testing::IsEmpty());
   EXPECT_THAT(AgenciesListed("", "pcc-wmp"), ::testing::IsEmpty());
   for (const char* oversight : {kOperator, "signpost-auditor"}) {
-    EXPECT_THAT(AgenciesListed(referral, oversight),
-                UnorderedElementsAre("nhs-lth-ae", "nhs-lth-ae",
-                                     "marac-coordinator-wmp",
-                                     "marac-coordinator-wmp"))
+    EXPECT_THAT(
+        AgenciesListed(referral, oversight),
+        UnorderedElementsAre("nhs-lth-ae", "nhs-lth-ae",
+                             "marac-coordinator-wmp", "marac-coordinator-wmp"))
         << oversight;
   }
   // Nothing was refused, so nothing was audited.
@@ -414,7 +414,8 @@ TEST_F(NotificationServiceTest, SubscribeStreamsTheCallersOwnFeedFromACursor) {
   EXPECT_EQ(marac[0].field_set(), v1::FIELD_SET_MARAC);
 }
 
-TEST_F(NotificationServiceTest, SubscribeRefusesRolesWithoutAFeedAndBadCursors) {
+TEST_F(NotificationServiceTest,
+       SubscribeRefusesRolesWithoutAFeedAndBadCursors) {
   grpc::Status status;
   EXPECT_TRUE(ReadStream(Stub("pcc-wmp"), 0, 1, &status).empty());
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -463,9 +464,9 @@ TEST_F(NotificationServiceTest, ListFiltersAreChecked) {
   v1::ListDeliveriesResponse response;
   grpc::Status status = List(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(testing::BadFields(status),
-              UnorderedElementsAre("status", "transport", "until",
-                                   "agency_id"));
+  EXPECT_THAT(
+      testing::BadFields(status),
+      UnorderedElementsAre("status", "transport", "until", "agency_id"));
 }
 
 }  // namespace

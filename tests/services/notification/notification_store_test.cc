@@ -167,9 +167,8 @@ TEST_F(NotificationStoreTest, AnAgencyGetsAnEventOnceAndMillisecondsAreKept) {
   EXPECT_EQ(listed->items[0].delivered_at().nanos(), 123000000);
   paging::PageRequest one;
   one.size = 1;
-  auto recent = db_->Read([&](store::Tx& tx) {
-    return RecentDeliveries(tx, std::nullopt, one);
-  });
+  auto recent = db_->Read(
+      [&](store::Tx& tx) { return RecentDeliveries(tx, std::nullopt, one); });
   ASSERT_TRUE(recent.ok());
   EXPECT_EQ(recent->items.size(), 1u);
   EXPECT_TRUE(recent->next.has_value());
@@ -206,6 +205,7 @@ TEST_F(NotificationStoreTest, AnAgencyFilterLimitsBothListsAndTheirPages) {
         RETURN_IF_ERROR(store_.InsertDelivery(tx, d).status());
         d.delivery.set_delivery_id(NewUuid());
         d.delivery.set_referral_id(other.value());
+        d.partner_referral_id = other.value();
         d.delivery.set_event_id(NewUuid());
         d.delivery.set_partner_event_id(NewUuid());
         RETURN_IF_ERROR(store_.InsertDelivery(tx, d).status());
@@ -217,8 +217,7 @@ TEST_F(NotificationStoreTest, AnAgencyFilterLimitsBothListsAndTheirPages) {
   const std::optional<AgencyId> a = AgencyId("a");
   EXPECT_EQ(AgenciesPaged(*db_,
                           [&](store::Tx& tx, const paging::PageRequest& page) {
-                            return ReferralDeliveries(tx, referral_, a,
-                                                             page);
+                            return ReferralDeliveries(tx, referral_, a, page);
                           }),
             std::vector<std::string>(3, "a"));
   EXPECT_EQ(AgenciesPaged(*db_,
@@ -229,15 +228,14 @@ TEST_F(NotificationStoreTest, AnAgencyFilterLimitsBothListsAndTheirPages) {
   // Unfiltered, both agencies' rows.
   EXPECT_EQ(AgenciesPaged(*db_,
                           [&](store::Tx& tx, const paging::PageRequest& page) {
-                            return ReferralDeliveries(
-                                tx, referral_, std::nullopt, page);
+                            return ReferralDeliveries(tx, referral_,
+                                                      std::nullopt, page);
                           })
                 .size(),
             6u);
   EXPECT_EQ(AgenciesPaged(*db_,
                           [&](store::Tx& tx, const paging::PageRequest& page) {
-                            return RecentDeliveries(tx, std::nullopt,
-                                                           page);
+                            return RecentDeliveries(tx, std::nullopt, page);
                           })
                 .size(),
             12u);

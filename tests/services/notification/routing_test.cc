@@ -31,8 +31,7 @@ PartnerPolicy Example() {
 }
 
 absl::Status Parse(const std::string& text) {
-  return ParsePolicy(text, "subs.textproto", *testing::TestRegistry())
-      .status();
+  return ParsePolicy(text, "subs.textproto", *testing::TestRegistry()).status();
 }
 
 TEST(PolicyTest, TheExampleLoadsAndResolvesAreasAndTransports) {
@@ -186,18 +185,16 @@ TEST(RoutingTest, SharesAreMadeOnlyWhenTheirBasisHolds) {
        Context(true, true),
        {referrer,
         {"marac-coordinator-wmp", v1::FIELD_SET_MARAC, ""},
-        {"wm-idva-service", v1::FIELD_SET_PROVIDER_CASE,
-         "SHARE-NO-CONSENT"}}},
+        {"wm-idva-service", v1::FIELD_SET_PROVIDER_CASE, "SHARE-NO-CONSENT"}}},
       {"no consent, no MARAC",
        Context(true, false),
        {referrer,
-        {"wm-idva-service", v1::FIELD_SET_PROVIDER_CASE,
-         "SHARE-NO-CONSENT"}}},
+        {"wm-idva-service", v1::FIELD_SET_PROVIDER_CASE, "SHARE-NO-CONSENT"}}},
       {"another area", Context(false, true, "GMP"), {referrer}},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(Decided(RouteReferralEvent(
-                  policy, Event("r1", "ReferralTriaged"), c.context, audience)),
+    EXPECT_EQ(Decided(RouteReferralEvent(policy, Event("r1", "ReferralTriaged"),
+                                         c.context, audience)),
               c.want)
         << c.name;
   }
@@ -278,11 +275,10 @@ TEST(RoutingTest, AWithdrawalGoesToThoseToldInTheirSetsOnly) {
   PartnerPolicy policy = Example();
   ReferralAudience audience;
   audience.referrer_agency = "police-wmp";
-  audience.told = {
-      {"marac-coordinator-wmp", v1::FIELD_SET_MARAC,
-       v1::LEGAL_BASIS_MARAC_SAFEGUARDING, "r1", ""},
-      {"police-wmp", v1::FIELD_SET_REFERRER_OUTCOME,
-       v1::LEGAL_BASIS_OWN_REFERRAL, "r1", ""}};
+  audience.told = {{"marac-coordinator-wmp", v1::FIELD_SET_MARAC,
+                    v1::LEGAL_BASIS_MARAC_SAFEGUARDING, "r1", ""},
+                   {"police-wmp", v1::FIELD_SET_REFERRER_OUTCOME,
+                    v1::LEGAL_BASIS_OWN_REFERRAL, "r1", ""}};
   std::vector<ShareDecision> decisions = RouteReferralEvent(
       policy, Event("r1", "ReferralWithdrawn"), Context(true, true), audience);
   ASSERT_EQ(decisions.size(), 2u);
@@ -311,19 +307,35 @@ const std::map<v1::FieldSet, std::set<std::string>>& Published() {
         "within_deadline", "failed_attempts", "withdrawal_reason",
         "closure_reason", "feels_safer", "copes_better", "better_informed"}},
       {v1::FIELD_SET_MARAC,
-       {"status", "area_code", "risk", "dash_score", "repeat_marac",
-        "rule_ids", "withdrawal_reason"}},
+       {"status", "area_code", "risk", "dash_score", "repeat_marac", "rule_ids",
+        "withdrawal_reason"}},
       {v1::FIELD_SET_PROVIDER_CASE,
-       {"status", "pathways", "priority", "area_code", "locality_code",
-        "language", "interpreter_needed", "enhanced_rights",
-        "first_contact_due", "provider_id", "assignment_id", "advocate_id",
-        "offer_expires_at", "contacted_at", "within_deadline",
-        "failed_attempts", "withdrawal_reason", "closure_reason",
-        "feels_safer", "copes_better", "better_informed", "pathway"}},
+       {"status",
+        "pathways",
+        "priority",
+        "area_code",
+        "locality_code",
+        "language",
+        "interpreter_needed",
+        "enhanced_rights",
+        "first_contact_due",
+        "provider_id",
+        "assignment_id",
+        "advocate_id",
+        "offer_expires_at",
+        "contacted_at",
+        "within_deadline",
+        "failed_attempts",
+        "withdrawal_reason",
+        "closure_reason",
+        "feels_safer",
+        "copes_better",
+        "better_informed",
+        "pathway"}},
       {v1::FIELD_SET_POLICE_ORDERS,
        {"area_code", "order_id", "order_type", "order_state",
-        "previous_order_state", "consideration", "consideration_id",
-        "applied", "expires_at", "due", "breach_id", "withdrawal_reason"}},
+        "previous_order_state", "consideration", "consideration_id", "applied",
+        "expires_at", "due", "breach_id", "withdrawal_reason"}},
   };
   return *sets;
 }
@@ -358,9 +370,9 @@ void FillAll(google::protobuf::Message* m, int depth = 0) {
       }
       case FD::CPPTYPE_MESSAGE:
         if (depth < 3) {
-          FillAll(f->is_repeated() ? r->AddMessage(m, f)
-                                   : r->MutableMessage(m, f),
-                  depth + 1);
+          FillAll(
+              f->is_repeated() ? r->AddMessage(m, f) : r->MutableMessage(m, f),
+              depth + 1);
         }
         break;
       default:
@@ -415,10 +427,10 @@ TEST(ProjectionTest, PartnerEventIdsAreStableAndDistinct) {
       PartnerEventId("police-wmp", "e1", v1::FIELD_SET_REFERRER_OUTCOME);
   EXPECT_EQ(a,
             PartnerEventId("police-wmp", "e1", v1::FIELD_SET_REFERRER_OUTCOME));
-  EXPECT_NE(a, PartnerEventId("sarc-wmp", "e1",
-                              v1::FIELD_SET_REFERRER_OUTCOME));
-  EXPECT_NE(a, PartnerEventId("police-wmp", "e2",
-                              v1::FIELD_SET_REFERRER_OUTCOME));
+  EXPECT_NE(a,
+            PartnerEventId("sarc-wmp", "e1", v1::FIELD_SET_REFERRER_OUTCOME));
+  EXPECT_NE(a,
+            PartnerEventId("police-wmp", "e2", v1::FIELD_SET_REFERRER_OUTCOME));
   EXPECT_NE(a, PartnerEventId("police-wmp", "e1", v1::FIELD_SET_MARAC));
   EXPECT_TRUE(IsUuid(a));
   EXPECT_EQ(PartnerTopic("police-wmp"), "signpost.partner.police-wmp.v1");
