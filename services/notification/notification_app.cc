@@ -21,6 +21,14 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
     // When it is a linked referral, its referrer stops hearing about the
     // referral it was linked to (for example a link entered in error).
     RETURN_IF_ERROR(store_.RemoveLinkedReferral(tx, referral_id));
+    // Nothing more is shared on consent, even before triage's WITHDRAWN
+    // decision arrives (on another topic).
+    ASSIGN_OR_RETURN(std::optional<ReferralContext> gate,
+                     store_.LoadContext(tx, referral_id));
+    if (gate.has_value() && !gate->consent_required) {
+      gate->consent_required = true;
+      RETURN_IF_ERROR(store_.SaveContext(tx, referral_id, *gate));
+    }
   }
   ASSIGN_OR_RETURN(bool erased, store_.IsErased(tx, referral_id));
   if (erased && !envelope.has_victim_erased()) {
@@ -52,6 +60,16 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
     // topic, may come after triage's decision).
     ASSIGN_OR_RETURN(ReferralAudience audience,
                      store_.AudienceOf(tx, referral_id));
+    if (audience.referrer_agency.empty()) {
+      // A referral received before partner delivery (issue 11) has its
+      // ReferralReceived among the stored events.
+      ASSIGN_OR_RETURN(audience.referrer_agency,
+                       store_.ReferrerFromStoredEvents(tx, referral_id));
+      if (!audience.referrer_agency.empty()) {
+        RETURN_IF_ERROR(
+            store_.SaveReferrer(tx, referral_id, audience.referrer_agency));
+      }
+    }
     ready = !audience.referrer_agency.empty();
   }
   RETURN_IF_ERROR(store_.RecordEvent(tx, envelope, traceparent,
@@ -80,6 +98,7 @@ absl::Status NotificationApp::ShredIfErased(store::Tx& tx,
                                             const v1::EventEnvelope& envelope) {
   if (!envelope.has_victim_erased()) return absl::OkStatus();
   RETURN_IF_ERROR(store_.MarkErased(tx, ReferralId(envelope.referral_id())));
+  RETURN_IF_ERROR(store_.ForgetDecision(tx, ReferralId(envelope.referral_id())));
   // Every stored event of the referral, this one (with its person id) and
   // any still pending included, keeps only its ids and codes; its partner
   // events keep their headers.
@@ -124,7 +143,9 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
   }
   ASSIGN_OR_RETURN(ReferralAudience audience,
                    store_.AudienceOf(tx, referral_id));
-  if (std::string assignment = AssignmentOf(e); !assignment.empty()) {
+  const std::string assignment = AssignmentOf(e);
+  if (!assignment.empty()) {
+    audience.event_has_assignment = true;
     audience.event_provider = ProviderNamedBy(e);
     if (audience.event_provider.empty()) {
       ASSIGN_OR_RETURN(audience.event_provider,
@@ -193,6 +214,10 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
           tx, out, PartnerTopic(share.agency_id), event.traceparent));
     }
   }
+  if (EndsAssignment(e)) {
+    // Its provider has no part in the referral from now on.
+    RETURN_IF_ERROR(store_.EndAssignment(tx, assignment));
+  }
   return made;
 }
 
@@ -200,7 +225,10 @@ absl::StatusOr<DeliveryList> NotificationApp::ListDeliveries(
     const access::Principal& caller, DeliveryFilter filter,
     const paging::PageRequest& page) {
   const bool oversight = access::SeesEverything(caller);
-  if (!oversight) filter.agency = caller.agency_id();
+  if (!oversight) {
+    filter.agency = caller.agency_id();
+    filter.hide_refused = true;
+  }
   return db_.Read([&](store::Tx& tx) -> absl::StatusOr<DeliveryList> {
     DeliveryList list;
     if (filter.referral_id.has_value()) {
@@ -282,6 +310,7 @@ absl::StatusOr<int> NotificationApp::RecordKafkaAcks() {
 
 absl::StatusOr<std::vector<WebhookWork>> NotificationApp::NextWebhooks(
     const AgencyId& agency, int limit) {
+  RETURN_IF_ERROR(RefuseLapsedWebhooks(agency));
   return db_.Read(
       [&](store::Tx& tx) -> absl::StatusOr<std::vector<WebhookWork>> {
         ASSIGN_OR_RETURN(std::vector<DeliveryRow> rows,
@@ -295,6 +324,20 @@ absl::StatusOr<std::vector<WebhookWork>> NotificationApp::NextWebhooks(
         }
         return out;
       });
+}
+
+absl::Status NotificationApp::RefuseLapsedWebhooks(const AgencyId& agency) {
+  ASSIGN_OR_RETURN(int refused, db_.Write([&](store::Tx& tx)
+                                              -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(std::vector<v1::Delivery> lapsed,
+                     store_.RefuseLapsedConsent(tx, agency));
+    for (const v1::Delivery& d : lapsed) {
+      RETURN_IF_ERROR(Recorded(tx, d, nullptr, ""));
+    }
+    return static_cast<int>(lapsed.size());
+  }));
+  if (refused > 0) OutboxChanged();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<WebhookWork>> NotificationApp::NextWebhook(

@@ -149,6 +149,9 @@ class NotificationApp {
                                         const RecordedEvent& event,
                                         const ReferralContext& context,
                                         absl::Time now);
+  // Refuses (SHARE-CONSENT-LAPSED) the agency's pending webhooks shared on
+  // consent whose referral no longer has it; stop notices still go.
+  absl::Status RefuseLapsedWebhooks(const AgencyId& agency);
   // For VictimErased: strips the referral's stored events (ErasedForm).
   absl::Status ShredIfErased(store::Tx& tx, const v1::EventEnvelope& envelope);
   // Emits DeliveryRecorded for `delivery` within `tx`.

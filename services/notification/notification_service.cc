@@ -95,7 +95,7 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
       : service_(service),
         agency_(std::move(agency)),
         cursor_(after),
-        acknowledged_(after) {
+        acknowledged_(0) {
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -188,7 +188,9 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
   NotificationServiceImpl& service_;
   const AgencyId agency_;
   int64_t cursor_;
-  // Only what this stream wrote is acknowledged, not the client's cursor.
+  // Acknowledged up to here. It starts at 0: the client's cursor confirms
+  // it received everything up to it (an earlier stream may have written
+  // those events and stopped before acknowledging them).
   int64_t acknowledged_;
   absl::Mutex mu_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

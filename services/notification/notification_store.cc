@@ -3,6 +3,7 @@
 #include <limits>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status/macros.h"
@@ -193,6 +194,14 @@ CREATE INDEX deliveries_pending
 -- A linked referral's referrer lists its deliveries by its own referral id.
 CREATE INDEX deliveries_partner_referral
   ON deliveries(partner_referral_id, decided_at_ms, agency_id);
+)sql",
+          R"sql(
+-- Providers whose assignment ended are no longer told about the referral;
+-- webhooks go in order per referral (the head of each referral's queue).
+ALTER TABLE assignment_providers ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_webhook_heads
+  ON deliveries(agency_id, partner_referral_id, sequence)
+  WHERE status = 1 AND transport = 3;
 )sql"};
 }
 
@@ -281,6 +290,42 @@ absl::Status NotificationStore::SaveAssignmentProvider(
       tx.Prepare("INSERT OR IGNORE INTO assignment_providers (assignment_id, "
                  "referral_id, provider_id) VALUES (?,?,?)"));
   q.Bind(1, assignment_id).Bind(2, referral_id.value()).Bind(3, provider_id);
+  return q.Run();
+}
+
+absl::Status NotificationStore::EndAssignment(
+    store::Tx& tx, const std::string& assignment_id) const {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("UPDATE assignment_providers SET ended = 1 "
+                              "WHERE assignment_id = ?"));
+  q.Bind(1, assignment_id);
+  return q.Run();
+}
+
+absl::StatusOr<std::string> NotificationStore::ReferrerFromStoredEvents(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("SELECT envelope FROM referral_events WHERE referral_id = ? "
+                 "AND event_type = 'signpost.v1.ReferralReceived' ORDER BY "
+                 "rowid LIMIT 1"));
+  q.Bind(1, referral_id.value());
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::string();
+  v1::EventEnvelope envelope;
+  if (!envelope.ParseFromString(q.ColumnBlob(0))) {
+    return absl::DataLossError("stored envelope does not parse");
+  }
+  return absl::AsciiStrToLower(
+      envelope.referral_received().facts().referrer_org());
+}
+
+absl::Status NotificationStore::ForgetDecision(
+    store::Tx& tx, const ReferralId& referral_id) const {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("UPDATE referral_context SET decision = NULL "
+                              "WHERE referral_id = ?"));
+  q.Bind(1, referral_id.value());
   return q.Run();
 }
 
@@ -498,7 +543,8 @@ absl::StatusOr<ReferralAudience> NotificationStore::AudienceOf(
   }
   ASSIGN_OR_RETURN(store::Statement providers,
                    tx.Prepare("SELECT DISTINCT provider_id FROM "
-                              "assignment_providers WHERE referral_id = ?"));
+                              "assignment_providers WHERE referral_id = ? "
+                              "AND ended = 0"));
   providers.Bind(1, referral_id.value());
   while (true) {
     ASSIGN_OR_RETURN(bool row, providers.Step());
@@ -670,14 +716,18 @@ NotificationStore::PublishedKafkaDeliveries(store::Tx& tx, int limit) const {
 
 absl::StatusOr<std::vector<DeliveryRow>> NotificationStore::NextWebhooks(
     store::Tx& tx, const AgencyId& agency, int limit) const {
+  // The head of each referral's queue: no earlier pending webhook of the
+  // same agency and referral.
   ASSIGN_OR_RETURN(
       store::Statement q,
-      tx.Prepare(absl::StrCat(kDeliveryColumns,
-                              "WHERE transport = ? AND agency_id = ? AND "
-                              "status = 1 ORDER BY sequence LIMIT ?")));
-  q.Bind(1, int64_t{v1::TRANSPORT_WEBHOOK})
-      .Bind(2, agency.value())
-      .Bind(3, int64_t{limit});
+      tx.Prepare(absl::StrCat(
+          kDeliveryColumns,
+          "AS d WHERE transport = 3 AND agency_id = ?1 AND status = 1 AND "
+          "NOT EXISTS (SELECT 1 FROM deliveries AS e WHERE e.transport = 3 "
+          "AND e.status = 1 AND e.agency_id = ?1 AND e.partner_referral_id = "
+          "d.partner_referral_id AND e.sequence < d.sequence) ORDER BY "
+          "COALESCE(next_attempt_ms, 0), sequence LIMIT ?2")));
+  q.Bind(1, agency.value()).Bind(2, int64_t{limit});
   std::vector<DeliveryRow> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, q.Step());
@@ -685,6 +735,39 @@ absl::StatusOr<std::vector<DeliveryRow>> NotificationStore::NextWebhooks(
     out.push_back(ReadDeliveryRow(q));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<v1::Delivery>>
+NotificationStore::RefuseLapsedConsent(store::Tx& tx,
+                                       const AgencyId& agency) const {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare(absl::StrCat(
+          kDeliveryColumns,
+          "WHERE transport = 3 AND status = 1 AND agency_id = ? AND "
+          "legal_basis = 'CONSENT' AND event_type NOT IN "
+          "('signpost.v1.ReferralWithdrawn', "
+          "'signpost.v1.AssignmentReleased') AND referral_id IN (SELECT "
+          "referral_id FROM referral_context WHERE consent_required = 1)")));
+  q.Bind(1, agency.value());
+  std::vector<v1::Delivery> lapsed;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    lapsed.push_back(ReadDelivery(q));
+  }
+  for (v1::Delivery& d : lapsed) {
+    ASSIGN_OR_RETURN(
+        store::Statement u,
+        tx.Prepare("UPDATE deliveries SET status = 3, refusal_rule = "
+                   "'SHARE-CONSENT-LAPSED', next_attempt_ms = NULL WHERE "
+                   "delivery_id = ?"));
+    u.Bind(1, d.delivery_id());
+    RETURN_IF_ERROR(u.Run());
+    d.set_status(v1::DELIVERY_STATUS_REFUSED);
+    d.set_refusal_rule("SHARE-CONSENT-LAPSED");
+  }
+  return lapsed;
 }
 
 absl::Status NotificationStore::RecordWebhookFailure(
@@ -713,6 +796,10 @@ absl::StatusOr<v1::Delivery> NotificationStore::DeadLetter(
   q.Bind(1, int64_t{v1::DELIVERY_STATUS_DEAD_LETTERED}).Bind(2, delivery_id);
   RETURN_IF_ERROR(q.Run());
   (void)now;
+  if (tx.Changes() == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("delivery ", delivery_id, " is no longer pending"));
+  }
   ASSIGN_OR_RETURN(
       store::Statement r,
       tx.Prepare(absl::StrCat(kDeliveryColumns, "WHERE delivery_id = ?")));
@@ -728,7 +815,12 @@ absl::StatusOr<int> NotificationStore::Requeue(store::Tx& tx,
   std::string sql =
       "SELECT delivery_id, transport, partner_event_id FROM deliveries WHERE "
       "agency_id = ?1 AND transport IN (?2, ?3) AND status IN (?4, ?5) AND "
-      "(?6 = '' OR referral_id = ?6) AND decided_at_ms >= ?7 AND "
+      // Consent withdrawn since: not sent again (stop notices are).
+      "NOT (legal_basis = 'CONSENT' AND event_type NOT IN "
+      "('signpost.v1.ReferralWithdrawn', 'signpost.v1.AssignmentReleased') "
+      "AND referral_id IN (SELECT referral_id FROM referral_context WHERE "
+      "consent_required = 1)) AND "
+      "(?6 = '' OR referral_id = ?6 OR partner_referral_id = ?6) AND decided_at_ms >= ?7 AND "
       "decided_at_ms < ?8 ORDER BY sequence";
   ASSIGN_OR_RETURN(store::Statement q, tx.Prepare(sql));
   const bool kafka = f.transport == v1::TRANSPORT_UNSPECIFIED ||
@@ -777,7 +869,8 @@ absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::ListDeliveries(
       "(?3 = 0 OR status = ?3)",
       "(?4 = 0 OR transport = ?4)",
       "decided_at_ms >= ?5",
-      "decided_at_ms < ?6"};
+      "decided_at_ms < ?6",
+      "(?11 = 0 OR status != 3)"};
   if (page.after) {
     where.push_back(by_referral
                         ? "(decided_at_ms, agency_id, rowid) > (?7, ?8, ?9)"
@@ -810,6 +903,7 @@ absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::ListDeliveries(
     q.Bind(7, int64_t{0}).Bind(8, "").Bind(9, int64_t{0});
   }
   q.Bind(10, page.limit());
+  q.Bind(11, int64_t{f.hide_refused ? 1 : 0});
   return paging::ReadPage(page, q, [by_referral](const store::Statement& row) {
     v1::Delivery d = ReadDelivery(row);
     paging::Cursor key =

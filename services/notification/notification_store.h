@@ -52,6 +52,9 @@ struct DeliveryFilter {
   v1::Transport transport = v1::TRANSPORT_UNSPECIFIED;
   std::optional<absl::Time> since;
   std::optional<absl::Time> until;
+  // Leaves out refused shares (they would show the refused agency what it
+  // may not know: that the referral exists).
+  bool hide_refused = false;
 };
 
 // What ReplayDeliveries sends again.
@@ -82,6 +85,17 @@ class NotificationStore {
                                       const ReferralId& referral_id,
                                       const std::string& assignment_id,
                                       const std::string& provider_id) const;
+  // The assignment ended (declined, expired, released, closed): its
+  // provider no longer counts among the referral's providers.
+  absl::Status EndAssignment(store::Tx& tx,
+                             const std::string& assignment_id) const;
+  // The referrer named by the referral's stored ReferralReceived (events
+  // recorded before referrers were kept); empty when there is none.
+  absl::StatusOr<std::string> ReferrerFromStoredEvents(
+      store::Tx& tx, const ReferralId& referral_id) const;
+  // Drops the stored decision (an erasure); the context's flags stay.
+  absl::Status ForgetDecision(store::Tx& tx,
+                              const ReferralId& referral_id) const;
   // The provider of an assignment; empty when unknown.
   absl::StatusOr<std::string> ProviderOfAssignment(
       store::Tx& tx, const std::string& assignment_id) const;
@@ -163,11 +177,16 @@ class NotificationStore {
   // Pending Kafka deliveries whose outbox record the relay has published.
   absl::StatusOr<std::vector<std::string>> PublishedKafkaDeliveries(
       store::Tx& tx, int limit) const;
-  // The first `limit` pending webhook deliveries of `agency`, lowest
-  // sequence first.
+  // Up to `limit` pending webhook deliveries of `agency`, each the first of
+  // its referral's (order is kept per referral), soonest due first.
   absl::StatusOr<std::vector<DeliveryRow>> NextWebhooks(store::Tx& tx,
                                                         const AgencyId& agency,
                                                         int limit) const;
+  // Marks REFUSED (rule SHARE-CONSENT-LAPSED) and returns the pending
+  // webhook deliveries of `agency` shared on consent whose referral's
+  // context now needs consent, except stop notices.
+  absl::StatusOr<std::vector<v1::Delivery>> RefuseLapsedConsent(
+      store::Tx& tx, const AgencyId& agency) const;
   // A failed webhook attempt: its count, the next try, the error.
   absl::Status RecordWebhookFailure(store::Tx& tx,
                                     const std::string& delivery_id,

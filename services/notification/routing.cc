@@ -29,9 +29,12 @@ bool InScope(const PartnerPolicy& policy, const AgencyPolicy& agency,
     case v1::SHARE_SCOPE_MARAC:
       return context.marac;
     case v1::SHARE_SCOPE_OWN_ASSIGNMENTS: {
-      if (!audience.event_provider.empty()) {
-        return policy.AgencyOfProvider(audience.event_provider) ==
-               agency.agency_id;
+      if (audience.event_has_assignment) {
+        // That assignment's provider, or nobody (a waitlisted assignment
+        // has none).
+        return !audience.event_provider.empty() &&
+               policy.AgencyOfProvider(audience.event_provider) ==
+                   agency.agency_id;
       }
       for (const std::string& provider : audience.providers) {
         if (policy.AgencyOfProvider(provider) == agency.agency_id) return true;
@@ -101,6 +104,11 @@ bool IsStopNotice(const std::string& event_type) {
          event_type == "signpost.v1.AssignmentReleased";
 }
 
+bool EndsAssignment(const v1::EventEnvelope& e) {
+  return e.has_assignment_declined() || e.has_offer_expired() ||
+         e.has_assignment_released() || e.has_case_closed();
+}
+
 std::vector<ShareDecision> RouteReferralEvent(
     const PartnerPolicy& policy, const v1::EventEnvelope& envelope,
     const ReferralContext& context, const ReferralAudience& audience) {
@@ -114,6 +122,15 @@ std::vector<ShareDecision> RouteReferralEvent(
     // a withdrawal forbids new sharing.
     for (const ToldShare& t : audience.told) {
       if (!CanCarry(t.field_set, type)) continue;
+      if (!t.linked_referral_id.empty() &&
+          std::none_of(audience.linked_referrers.begin(),
+                       audience.linked_referrers.end(),
+                       [&](const LinkedReferrer& l) {
+                         return l.agency_id == t.agency_id &&
+                                l.linked_referral_id == t.partner_referral_id;
+                       })) {
+        continue;  // its referral was unlinked: not its business any more
+      }
       decisions.Add({t.agency_id, t.field_set, t.basis, "",
                      t.partner_referral_id, t.linked_referral_id});
     }

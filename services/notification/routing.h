@@ -73,9 +73,12 @@ struct ReferralAudience {
   std::vector<ToldShare> told;
   // The referrers of later referrals linked to this one (ReferralLinked).
   std::vector<LinkedReferrer> linked_referrers;
-  // Every provider offered an assignment of the referral.
+  // Every provider holding a live assignment of the referral (offered or
+  // accepted; not declined, expired, released or closed).
   std::set<std::string> providers;
-  // The provider of this event's assignment (advocacy events), when known.
+  // The event is about one assignment (advocacy events)...
+  bool event_has_assignment = false;
+  // ...and this is its provider, when it has one.
   std::string event_provider;
 };
 
@@ -84,6 +87,9 @@ struct ReferralAudience {
 bool IsReferrerOutcome(const std::string& event_type);
 // ReferralWithdrawn and AssignmentReleased: they tell agencies to stop.
 bool IsStopNotice(const std::string& event_type);
+// Events after which an assignment's provider has no part in the referral:
+// declined, expired, released, closed.
+bool EndsAssignment(const v1::EventEnvelope& envelope);
 
 // Every share decided for `envelope` (made or refused), one per agency and
 // field set, subscriptions first, then the closed loop.

@@ -135,6 +135,11 @@ class Checker {
     if (s.areas_size() == 0 && agency != nullptr) {
       policy->areas.assign(agency->area_codes().begin(),
                            agency->area_codes().end());
+      if (policy->areas.empty() && s.shares_size() > 0) {
+        Add(".areas", line_,
+            "the agency has no registry areas: its shares would cover "
+            "nothing (give the agency area_codes in the registry)");
+      }
     }
     for (int j = 0; j < s.shares_size(); ++j) {
       CheckShare(s.shares(j), j, agency);

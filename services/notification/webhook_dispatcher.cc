@@ -47,44 +47,38 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
                                         absl::Time now) {
   http::CircuitBreaker& breaker = *breakers_.at(agency.agency_id);
   const WebhookTarget& hook = *agency.webhook;
-  absl::StatusOr<std::vector<WebhookWork>> batch =
+  absl::StatusOr<std::vector<WebhookWork>> heads =
       app_.NextWebhooks(AgencyId(agency.agency_id), kBatch);
-  if (!batch.ok()) {
+  if (!heads.ok()) {
     log::Error("webhook: reading the next deliveries failed",
                {{"agency_id", agency.agency_id},
-                {"error", std::string(batch.status().message())}});
+                {"error", std::string(heads.status().message())}});
     return now + absl::Seconds(1);
   }
   // Accepted deliveries are recorded together (one transaction) before
   // this returns: a crash in between sends them again, with the same ids.
   std::vector<std::string> accepted;
-  auto record_accepted = [&]() -> bool {
-    absl::Status s = app_.WebhooksDelivered(accepted);
-    accepted.clear();
-    if (!s.ok()) {
-      log::Error("webhook: recording deliveries failed",
-                 {{"agency_id", agency.agency_id},
-                  {"error", std::string(s.message())}});
-    }
-    return s.ok();
-  };
-  absl::Time next = batch->size() == kBatch ? now : absl::InfiniteFuture();
-  for (const WebhookWork& work : *batch) {
+  bool sent = false;
+  absl::Time next = absl::InfiniteFuture();
+  for (const WebhookWork& work : *heads) {
     const DeliveryRow& row = work.row;
     const absl::Time due = row.next_attempt.value_or(now);
-    if (due > now) {  // the head waits for its retry: so does the rest
-      next = due;
+    if (due > now) {  // this referral's head waits for its retry
+      next = std::min(next, due);
+      continue;
+    }
+    if (!breaker.Allow(absl::Now())) {
+      next = std::min(next, now + std::min(options_.breaker.open_for,
+                                           absl::Seconds(1)));
       break;
     }
-    if (!breaker.Allow(now)) {
-      next = now + std::min(options_.breaker.open_for, absl::Seconds(1));
-      break;
-    }
+    sent = true;
     std::string body;
     google::protobuf::util::JsonPrintOptions json;
     (void)google::protobuf::util::MessageToJsonString(work.event, &body, json);
-    http::WebhookHeaders signed_headers =
-        http::MakeWebhookHeaders(hook.secret, work.event.id(), now, body);
+    // Signed as it is sent: a slow run does not age the timestamp.
+    http::WebhookHeaders signed_headers = http::MakeWebhookHeaders(
+        hook.secret, work.event.id(), absl::Now(), body);
     http::HttpHeaders headers = {
         {"content-type", "application/json"},
         {http::kWebhookIdHeader, signed_headers.id},
@@ -100,13 +94,17 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
       continue;
     }
     breaker.RecordFailure(after);
-    if (!record_accepted()) return after + absl::Seconds(1);
-    const std::string error = answer.ok()
-                                  ? absl::StrCat("HTTP ", answer->status)
-                                  : std::string(answer.status().message());
+    // A request the endpoint refuses as such (4xx, except 408 and 429)
+    // will not succeed later: it is dead-lettered at once.
+    const bool refused_as_such = answer.ok() && answer->status >= 400 &&
+                                 answer->status < 500 &&
+                                 answer->status != 408 && answer->status != 429;
+    const std::string error =
+        answer.ok() ? absl::StrCat("HTTP ", answer->status)
+                    : std::string(answer.status().message());
     const int attempts = row.delivery.attempts() + 1;
     const absl::Time first = row.first_attempt.value_or(now);
-    const bool give_up = after - first >= hook.max_retry;
+    const bool give_up = refused_as_such || after - first >= hook.max_retry;
     const absl::Time retry_at =
         after + http::BackoffDelay(attempts, options_.backoff_base,
                                    options_.backoff_cap, gen_);
@@ -122,14 +120,19 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
       log::Error("webhook: recording a failure failed",
                  {{"agency_id", agency.agency_id},
                   {"error", std::string(s.message())}});
-      return after + absl::Seconds(1);
+      next = std::min(next, after + absl::Seconds(1));
+      continue;
     }
-    // Dead-lettered: the next one may go at once; otherwise the head
-    // waits for its retry.
-    return give_up ? after : retry_at;
+    if (!give_up) next = std::min(next, retry_at);
   }
-  if (!record_accepted()) return now + absl::Seconds(1);
-  return next;
+  if (absl::Status s = app_.WebhooksDelivered(accepted); !s.ok()) {
+    log::Error("webhook: recording deliveries failed",
+               {{"agency_id", agency.agency_id},
+                {"error", std::string(s.message())}});
+    return now + absl::Seconds(1);
+  }
+  // After sending, each referral's next event may be due: look again now.
+  return sent ? now : next;
 }
 
 }  // namespace signpost::notification

@@ -1,15 +1,18 @@
 // Sends each agency's webhook deliveries (issue 11): an HTTPS POST of the
 // partner event's JSON mapping with the Standard Webhooks headers
 // (webhook-id: the partner event id; a signature under the endpoint's
-// secret). Per agency, deliveries go one at a time in sequence order, so
-// events reach the endpoint in order, and a failure stops the agency's run
-// there. A 2xx answer accepts one; up to 32 are read at once and those
-// accepted in a run are recorded in one transaction (a crash before it sends
-// them again, with the same ids). Anything else (another status, a
-// transport error) is retried after an exponential backoff with full
-// jitter, until the policy's maximum from when the delivery was queued, when
-// it is dead-lettered (ReplayDeliveries sends it again) and the next one
-// goes. Each endpoint has a circuit breaker: while it is
+// secret). Order is kept per referral: only the first pending delivery of
+// each referral (its head) is sent, so one failing event holds back its own
+// referral's later events, not other referrals'. A run sends up to 32 due
+// heads one after another; a 2xx answer accepts one, and those accepted in
+// a run are recorded in one transaction (a crash before it sends them
+// again, with the same ids). A 4xx answer other than 408 and 429 is
+// dead-lettered at once; anything else (another status, a transport error)
+// is retried after an exponential backoff with full jitter, until the
+// policy's maximum from when the delivery was queued, when it is
+// dead-lettered (ReplayDeliveries sends it again). Before each run, pending
+// deliveries shared on consent whose referral no longer has it are refused
+// (SHARE-CONSENT-LAPSED). Each endpoint has a circuit breaker: while it is
 // open nothing is sent there.
 //
 // RunOnce is the whole loop body, for a worker::PeriodicTask. Thread-safe
@@ -49,8 +52,7 @@ class WebhookDispatcher {
   const http::CircuitBreaker* BreakerOf(const std::string& agency_id) const;
 
  private:
-  // Sends the agency's due deliveries, in order, until one fails or none is
-  // due; returns when the agency next has work.
+  // Sends the agency's due heads; returns when the agency next has work.
   absl::Time RunAgency(const AgencyPolicy& agency, absl::Time now);
 
   NotificationApp& app_;

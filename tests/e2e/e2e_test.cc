@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -21,9 +22,11 @@
 #include "common/events/signing.h"
 #include "common/grpc/status.h"
 #include "common/grpc/tls.h"
+#include "common/http/webhook_signature.h"
 #include "common/ids/ids.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -35,6 +38,7 @@
 #include "signpost/v1/notification.grpc.pb.h"
 #include "signpost/v1/orders.grpc.pb.h"
 #include "signpost/v1/triage.grpc.pb.h"
+#include "tests/support/https_receiver.h"
 #include "tests/support/test_support.h"
 
 namespace signpost {
@@ -2067,6 +2071,19 @@ TEST_F(StackTest, EachPartnerReceivesOnlyItsProjectionItsAreaAndItsReferrals) {
     referrer_of[id] = req.referral().referrer_org();
     if (std::string(name).rfind("t09", 0) == 0) t9 = id;
   }
+  // A high-risk referral in the other area (West Yorkshire): the positive
+  // control for the area boundary.
+  v1::SubmitReferralRequest wyp_req =
+      testing::LoadExample("t01_strangulation_punjabi");
+  wyp_req.set_idempotency_key("e2e-partner-wyp");
+  wyp_req.mutable_referral()->set_area_code("WYP");
+  wyp_req.mutable_referral()->set_locality_code("WYP-LEEDS");
+  wyp_req.mutable_referral()->set_referrer_org("police-wyp");
+  wyp_req.mutable_referral()->mutable_personal()->set_full_name(
+      "Partner Test Wyp");
+  const std::string wyp = Submit(wyp_req);
+  ASSERT_FALSE(wyp.empty());
+  referrer_of[wyp] = "police-wyp";
   for (const auto& [id, referrer] : referrer_of) WaitRouted(id);
   absl::StatusOr<events::EventVerifier> verifier =
       events::LoadVerifier(SigningDir());
@@ -2106,8 +2123,12 @@ TEST_F(StackTest, EachPartnerReceivesOnlyItsProjectionItsAreaAndItsReferrals) {
     }
   }
   EXPECT_GT(checked, 20);
-  // Another area's MARAC receives nothing of West Mercia's referrals.
-  EXPECT_TRUE(referrals_of["marac-coordinator-wyp"].empty());
+  // Each area's MARAC receives its own area's high-risk referral and
+  // nothing of the other's.
+  EXPECT_EQ(referrals_of["marac-coordinator-wyp"],
+            std::set<std::string>{wyp});
+  EXPECT_FALSE(referrals_of["marac-coordinator-wmp"].empty());
+  EXPECT_EQ(referrals_of["marac-coordinator-wmp"].count(wyp), 0u);
   // T9 (high risk, consent refused): MARAC, on the safeguarding basis, and
   // the referring force's own closed loop; no provider, nothing on consent.
   ASSERT_FALSE(t9_events["marac-coordinator-wmp"].empty());
@@ -2177,6 +2198,122 @@ TEST_F(StackTest, EachPartnerReceivesOnlyItsProjectionItsAreaAndItsReferrals) {
       EXPECT_THAT(FieldsOutsideItsSet(p), ::testing::IsEmpty()) << p.type();
     }
   }
+}
+
+// Webhooks from the real binary: a second notification process (its own
+// database and consumer group, on the shared broker) whose policy sends
+// nhs-lth-ae's events to an HTTPS receiver started by the test. The
+// receiver checks every signature and answers 500 twice before accepting;
+// each event is accepted exactly once, by its id.
+TEST_F(StackTest, WebhooksFromTheRealBinaryAreSignedRetriedAndAcceptedOnce) {
+  WaitServing("notification");
+  const std::string key(32, 'h');
+  std::atomic<int> failures{2};
+  std::atomic<int> bad_signatures{0};
+  absl::Mutex mu;
+  std::vector<std::string> accepted_ids;  // guarded by mu
+  std::vector<v1::PartnerEvent> accepted;  // guarded by mu
+  auto receiver = testing::HttpsReceiver::Start(
+      dir_->File("pki/services/notification.crt"),
+      dir_->File("pki/services/notification.key"),
+      [&](const testing::HttpsReceiver::Request& r) {
+        auto header = [&](const char* name) {
+          auto it = r.headers.find(name);
+          return it == r.headers.end() ? std::string() : it->second;
+        };
+        if (!http::VerifyWebhook(key, header(http::kWebhookIdHeader),
+                                 header(http::kWebhookTimestampHeader),
+                                 header(http::kWebhookSignatureHeader), r.body,
+                                 absl::Now())
+                 .ok()) {
+          ++bad_signatures;
+          return 401;
+        }
+        if (failures.fetch_sub(1) > 0) return 500;
+        v1::PartnerEvent event;
+        if (!google::protobuf::util::JsonStringToMessage(r.body, &event)
+                 .ok()) {
+          return 400;
+        }
+        absl::MutexLock lock(&mu);
+        accepted_ids.push_back(header(http::kWebhookIdHeader));
+        accepted.push_back(event);
+        return 204;
+      });
+  ASSERT_TRUE(receiver.ok()) << receiver.status();
+  std::ofstream(dir_->File("webhook.secret"))
+      << http::FormatWebhookSecret(key);
+  std::ofstream(dir_->File("webhook-subscriptions.textproto"))
+      << "subscriptions {\n  agency_id: \"nhs-lth-ae\"\n"
+         "  transports: TRANSPORT_WEBHOOK\n  webhook { url: \""
+      << (*receiver)->url("/signpost") << "\" secret_file: \""
+      << dir_->File("webhook.secret") << "\" }\n}\n";
+  std::vector<std::string> args = (*args_)["notification"];
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--db_path") args[i + 1] = dir_->File("webhook-n.db");
+    if (args[i] == "--subscriptions_file") {
+      args[i + 1] = dir_->File("webhook-subscriptions.textproto");
+    }
+  }
+  args.insert(args.end(),
+              {"--kafka_group", "signpost-notification-webhook-test",
+               "--webhook_ca_file", dir_->File("pki/ca.crt"),
+               "--webhook_backoff_base_ms", "20", "--webhook_backoff_cap_ms",
+               "200"});
+  testing::Process second(Bin("signpost-notification"), args,
+                          dir_->File("notification-webhook.log"));
+  const std::string addr = testing::WaitForLogValue(
+      dir_->File("notification-webhook.log"),
+      "\"msg\":\"listening\",\"grpc_address\":\"", absl::Seconds(30));
+  ASSERT_FALSE(addr.empty())
+      << testing::ReadFile(dir_->File("notification-webhook.log"));
+
+  v1::SubmitReferralRequest req = testing::LoadExample("t04_recent_rape_ae");
+  req.set_idempotency_key(NewUuid());
+  req.mutable_referral()->mutable_personal()->set_full_name(
+      "Webhook Test Q");
+  const std::string id = Submit(req);
+  ASSERT_FALSE(id.empty());
+  auto got = [&](const std::string& type) {
+    absl::MutexLock lock(&mu);
+    for (const v1::PartnerEvent& e : accepted) {
+      if (e.referral_id() == id && e.type() == type) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(Eventually([&] {
+    return got("referral.received") && got("referral.triaged");
+  })) << testing::ReadFile(dir_->File("notification-webhook.log"));
+  EXPECT_EQ(bad_signatures.load(), 0);
+  {
+    absl::MutexLock lock(&mu);
+    std::set<std::string> unique(accepted_ids.begin(), accepted_ids.end());
+    EXPECT_EQ(unique.size(), accepted_ids.size()) << "an event accepted twice";
+    for (const v1::PartnerEvent& e : accepted) {
+      EXPECT_EQ(e.agency_id(), "nhs-lth-ae");
+      EXPECT_EQ(e.field_set(), v1::FIELD_SET_REFERRER_OUTCOME);
+      EXPECT_EQ(e.legal_basis(), v1::LEGAL_BASIS_OWN_REFERRAL);
+    }
+  }
+  // The second process lists them delivered; the first of all was retried.
+  auto notification = Connect<v1::NotificationService>(addr, As("nhs-lth-ae"));
+  EXPECT_TRUE(Eventually([&] {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ListDeliveriesRequest list;
+    list.set_referral_id(id);
+    list.set_status(v1::DELIVERY_STATUS_DELIVERED);
+    v1::ListDeliveriesResponse resp;
+    if (!notification->ListDeliveries(&ctx, list, &resp).ok()) return false;
+    for (const v1::Delivery& d : resp.deliveries()) {
+      EXPECT_EQ(d.transport(), v1::TRANSPORT_WEBHOOK);
+    }
+    return resp.deliveries_size() >= 2;
+  }));
+  EXPECT_NE(testing::ReadFile(dir_->File("notification-webhook.log"))
+                .find("\"msg\":\"webhook: delivery failed\""),
+            std::string::npos);
+  EXPECT_EQ(second.Terminate(), 0);
 }
 
 // A Subscribe stream resumed from its cursor after a restart of the

@@ -96,6 +96,11 @@ class NotificationAppTest : public ::testing::Test {
       e.mutable_advocate_offered()->set_provider_id(provider);
       e.mutable_advocate_offered()->set_advocate_id("adv-1");
       e.mutable_advocate_offered()->set_pathway(v1::PATHWAY_IDVA);
+    } else if (payload == "declined") {
+      e.mutable_assignment_declined()->set_assignment_id("a-" + referral_id);
+    } else if (payload == "waitlisted") {
+      e.mutable_referral_waitlisted()->set_assignment_id("w-" + referral_id);
+      e.mutable_referral_waitlisted()->set_pathway(v1::PATHWAY_ISVA);
     } else if (payload == "accepted") {
       e.mutable_assignment_accepted()->set_assignment_id("a-" + referral_id);
     } else if (payload == "attempt") {
@@ -511,6 +516,91 @@ TEST_F(NotificationAppTest, ErasureStripsPartnerEventsToTheirHeaders) {
   EXPECT_EQ(Send(Advocacy("r1", "offered")), 0);
 }
 
+// The review of issue 11: who must not hear of a referral.
+TEST_F(NotificationAppTest, ProvidersHearOnlyOfTheirOwnLiveAssignments) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  ASSERT_EQ(Send(Advocacy("r1", "offered")), 1);  // wm-idva-service
+  // Another pathway waits for an advocate: no provider hears of it.
+  EXPECT_EQ(Send(Advocacy("r1", "waitlisted")), 1);  // the referrer
+  EXPECT_THAT(FeedTypes("wm-idva-service"), ElementsAre("support.offered"));
+  // The provider declines: it hears of its own decline, and of nothing
+  // about the referral after that.
+  EXPECT_EQ(Send(Advocacy("r1", "declined")), 1);
+  v1::EventEnvelope reassessed = events::NewEnvelope("triage", "r1");
+  *reassessed.mutable_referral_reassessed()->mutable_decision() =
+      Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false).referral_triaged();
+  EXPECT_EQ(Send(reassessed), 1);  // the referrer only
+  EXPECT_THAT(FeedTypes("wm-idva-service"),
+              ElementsAre("support.offered", "support.declined"));
+}
+
+TEST_F(NotificationAppTest, AWithdrawalClosesTheConsentGateAtOnce) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  ASSERT_EQ(Send(Advocacy("r1", "offered")), 1);
+  ASSERT_EQ(Send(Withdrawn("r1")), 2);  // the provider and the referrer
+  // Before triage's WITHDRAWN decision arrives, advocacy's acceptance is
+  // not shared on consent (the referrer still hears of its own referral).
+  EXPECT_EQ(Send(Advocacy("r1", "accepted")), 1);
+  EXPECT_THAT(Shares("r1", "AssignmentAccepted", v1::DELIVERY_STATUS_REFUSED),
+              ElementsAre(Pair("wm-idva-service",
+                               v1::FIELD_SET_PROVIDER_CASE)));
+  // A refusal is for oversight only: the refused agency does not see it.
+  DeliveryFilter refused;
+  refused.status = v1::DELIVERY_STATUS_REFUSED;
+  EXPECT_EQ(List(operator_, refused).deliveries.size(), 1u);
+  EXPECT_THAT(List(testing::PrincipalOf("wm-idva-service"), refused)
+                  .deliveries,
+              IsEmpty());
+  DeliveryFilter all;
+  for (const v1::Delivery& d :
+       List(testing::PrincipalOf("wm-idva-service"), all).deliveries) {
+    EXPECT_NE(d.status(), v1::DELIVERY_STATUS_REFUSED);
+  }
+}
+
+TEST_F(NotificationAppTest, AnUnlinkedReferrerIsNotToldOfTheWithdrawal) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  v1::EventEnvelope linked = events::NewEnvelope("intake", "r1");
+  linked.mutable_referral_linked()->set_linked_referral_id("r1-later");
+  linked.mutable_referral_linked()->set_referrer_agency("nhs-lth-ae");
+  ASSERT_EQ(Send(linked), 1);
+  // The hospital's referral was a different person: withdrawn, unlinked.
+  ASSERT_EQ(Send(Withdrawn("r1-later")), 0);
+  EXPECT_EQ(Send(Withdrawn("r1")), 1);  // the police only
+  EXPECT_THAT(FeedTypes("nhs-lth-ae"), ElementsAre("referral.linked"));
+}
+
+TEST_F(NotificationAppTest, ErasureForgetsTheStoredDecision) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, true)), 3);
+  v1::EventEnvelope erased = events::NewEnvelope("intake", "r1");
+  erased.mutable_victim_erased()->set_person_id("person-GHJ-77");
+  ASSERT_EQ(Send(erased), 0);
+  NotificationStore store;
+  auto context = db_->Read(
+      [&](store::Tx& tx) { return store.LoadContext(tx, ReferralId("r1")); });
+  ASSERT_TRUE(context.ok() && context->has_value());
+  EXPECT_EQ((*context)->decision.ByteSizeLong(), 0u);
+}
+
+TEST_F(NotificationAppTest, AReferralReceivedBeforeTheUpgradeFindsItsReferrer) {
+  // As an issue-10 database holds it: the event recorded, no referrer row.
+  v1::EventEnvelope received = Received("r1", "police-wmp");
+  events::StampType(&received);
+  ASSERT_TRUE(db_->Write([&](store::Tx& tx) {
+                   return NotificationStore().RecordEvent(
+                       tx, received, kTraceparent, /*pending=*/true,
+                       absl::Now());
+                 })
+                  .ok());
+  EXPECT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  EXPECT_THAT(FeedTypes("police-wmp"),
+              ElementsAre("referral.received", "referral.triaged"));
+}
+
 // A policy with one webhook agency, for the webhook and replay use cases.
 class WebhookAppTest : public NotificationAppTest {
  protected:
@@ -589,6 +679,52 @@ TEST_F(WebhookAppTest, FailuresRetryThenDeadLetterAndReplayResends) {
   // The two partner records queued again, and the acknowledgements' two
   // DeliveryRecorded events.
   EXPECT_EQ(*store::CountUnsent(*db_), 4);
+}
+
+// A provider on webhooks: what consent no longer covers is not sent.
+TEST_F(NotificationAppTest, AWebhookWhoseConsentLapsedIsRefusedNotSent) {
+  const std::string secret = dir_.File("idva.secret");
+  std::ofstream(secret) << http::FormatWebhookSecret(std::string(32, 'i'));
+  auto policy = ParsePolicy(absl::StrCat(R"(
+subscriptions {
+  agency_id: "wm-idva-service"
+  shares {
+    event_types: ["signpost.v1.AdvocateOffered", "signpost.v1.AssignmentReleased"]
+    field_set: FIELD_SET_PROVIDER_CASE
+    legal_basis: LEGAL_BASIS_CONSENT
+    scope: SHARE_SCOPE_OWN_ASSIGNMENTS
+  }
+  transports: TRANSPORT_WEBHOOK
+  webhook { url: "https://127.0.0.1:1/hook" secret_file: ")",
+                                         secret, R"(" }
+})"),
+                            "test", *testing::TestRegistry());
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  app_ = std::make_unique<NotificationApp>(*db_, std::move(*policy));
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  ASSERT_EQ(Send(Advocacy("r1", "offered")), 1);
+  ASSERT_TRUE(app_->NextWebhook(AgencyId("wm-idva-service"))->has_value());
+  // The victim withdraws consent before the endpoint took the offer.
+  ASSERT_EQ(Send(Withdrawn("r1")), 2);
+  ASSERT_EQ(Send(Advocacy("r1", "released")), 2);  // and the referrer
+  // The offer is refused; the withdrawal and the release still go.
+  auto next = app_->NextWebhooks(AgencyId("wm-idva-service"), 10);
+  ASSERT_TRUE(next.ok()) << next.status();
+  std::vector<std::string> types;
+  for (const WebhookWork& w : *next) types.push_back(w.event.type());
+  EXPECT_THAT(types, ElementsAre("referral.withdrawn"));  // the head
+  DeliveryFilter refused;
+  refused.status = v1::DELIVERY_STATUS_REFUSED;
+  DeliveryList list = List(operator_, refused);
+  ASSERT_EQ(list.deliveries.size(), 1u);
+  EXPECT_EQ(list.deliveries[0].event_type(), "signpost.v1.AdvocateOffered");
+  EXPECT_EQ(list.deliveries[0].refusal_rule(), "SHARE-CONSENT-LAPSED");
+  // And a replay does not bring it back.
+  ReplayFilter replay;
+  replay.agency = AgencyId("wm-idva-service");
+  replay.include_delivered = true;
+  EXPECT_EQ(*app_->Replay(operator_, replay), 0);
 }
 
 }  // namespace

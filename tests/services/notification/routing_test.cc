@@ -230,16 +230,32 @@ TEST(RoutingTest, ProvidersGetOnlyTheirOwnAssignments) {
   PartnerPolicy policy = Example();
   ReferralAudience audience;
   audience.referrer_agency = "nhs-lth-ae";
+  audience.event_has_assignment = true;
   audience.event_provider = "wm-rape-crisis";
+  // wm-idva-service holds another assignment of the referral.
+  audience.providers = {"wm-idva-service", "wm-rape-crisis"};
+  using Set = std::set<std::tuple<std::string, v1::FieldSet, std::string>>;
   EXPECT_EQ(Decided(RouteReferralEvent(policy, Event("r1", "AdvocateOffered"),
                                        Context(false, false), audience)),
-            (std::set<std::tuple<std::string, v1::FieldSet, std::string>>{
-                {"wm-rape-crisis", v1::FIELD_SET_PROVIDER_CASE, ""}}));
-  // Nobody's assignment: no provider.
+            (Set{{"wm-rape-crisis", v1::FIELD_SET_PROVIDER_CASE, ""}}));
+  // A waitlisted assignment has no provider: no provider hears of it, not
+  // even one holding another of the referral's assignments.
   audience.event_provider.clear();
-  EXPECT_TRUE(RouteReferralEvent(policy, Event("r1", "ReferralTriaged"),
-                                 Context(false, false), audience)
-                  .size() == 1);  // the referrer only
+  EXPECT_EQ(Decided(RouteReferralEvent(policy,
+                                       Event("r1", "ReferralWaitlisted"),
+                                       Context(false, false), audience)),
+            (Set{{"nhs-lth-ae", v1::FIELD_SET_REFERRER_OUTCOME, ""}}));
+  // An event about the referral as a whole reaches the providers holding
+  // live assignments of it.
+  audience.event_has_assignment = false;
+  EXPECT_EQ(Decided(RouteReferralEvent(policy, Event("r1", "ReferralTriaged"),
+                                       Context(false, false), audience)),
+            (Set{{"nhs-lth-ae", v1::FIELD_SET_REFERRER_OUTCOME, ""},
+                 {"wm-idva-service", v1::FIELD_SET_PROVIDER_CASE, ""}}));
+  audience.providers.clear();
+  EXPECT_EQ(Decided(RouteReferralEvent(policy, Event("r1", "ReferralTriaged"),
+                                       Context(false, false), audience)),
+            (Set{{"nhs-lth-ae", v1::FIELD_SET_REFERRER_OUTCOME, ""}}));
 }
 
 TEST(RoutingTest, TheClosedLoopReachesTheReferrerAndLinkedReferrersOnly) {
