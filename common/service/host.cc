@@ -415,7 +415,10 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
     consumer_options.service_name = spec_.name;
     consumer_options.max_attempts =
         static_cast<int>(config_.GetInt("consumer_max_attempts"));
-    consumer_options.on_commit = [this] { relay_->Notify(); };
+    consumer_options.on_commit = [this] {
+      relay_->Notify();
+      for (const auto& hook : commit_hooks_) hook();
+    };
     consumer_options.verifier = verifier_.get();
     // Never consume unverified records: only a spec that subscribes to no
     // topic may leave event_keys_dir empty.

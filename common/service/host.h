@@ -100,6 +100,14 @@ class ServiceHost {
                                         absl::Duration max_interval,
                                         worker::PeriodicTask::Fn fn);
 
+  // Runs `hook` after each transaction the event consumer commits (after
+  // waking the outbox relay), on the consumer's thread: for work that must
+  // see the commit, such as waking readers of what the handler wrote. Call
+  // before Run().
+  void AddCommitHook(std::function<void()> hook) {
+    commit_hooks_.push_back(std::move(hook));
+  }
+
   // Serves `services` and, when `handler` is set, consumes the subscribed
   // topics, until `wait` returns. Returns the process exit code.
   int Run(const std::vector<grpc::Service*>& services,
@@ -138,6 +146,7 @@ class ServiceHost {
   std::unique_ptr<store::AccessAuditLog> audit_;
   std::unique_ptr<grpcutil::Gate> gate_;
   std::unique_ptr<events::EventConsumer> consumer_;
+  std::vector<std::function<void()>> commit_hooks_;
   std::unique_ptr<grpcutil::ServerRunner> server_;
   std::vector<std::unique_ptr<worker::PeriodicTask>> workers_;
   bool ready_ = false;  // readiness task's thread only

@@ -116,6 +116,9 @@ int main(int argc, char** argv) {
               }
               return now + absl::Milliseconds(200);
             });
+        // Readers and the dispatcher see what Deliver wrote once the
+        // consumer has committed it.
+        host.AddCommitHook([&app] { app.Committed(); });
         notification::NotificationHandler handler(app);
         notification::NotificationServiceImpl api(app, gate);
         return host.Run(

@@ -90,7 +90,7 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
   }
   RETURN_IF_ERROR(store_.ClearPending(tx, referral_id));
   RETURN_IF_ERROR(ShredIfErased(tx, envelope));
-  if (made > 0) FeedChanged();
+  if (made > 0) feed_dirty_ = true;  // woken by Committed()
   return made;
 }
 

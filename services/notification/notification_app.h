@@ -23,6 +23,7 @@
 // transactions).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <utility>
@@ -76,8 +77,9 @@ class NotificationApp {
   // `on_outbox` wakes the outbox relay after the transactions this class
   // opens itself (acknowledgements, replays); Deliver runs in the event
   // consumer's transaction, whose commit wakes the relay. `on_feed` wakes
-  // the webhook dispatcher when partner events were added (it may run just
-  // before the commit: every reader also polls).
+  // the webhook dispatcher when partner events were added: after a replay,
+  // or from Committed() after the consumer's commit (every reader also
+  // polls).
   NotificationApp(store::Database& db, PartnerPolicy policy,
                   std::function<void()> on_outbox = nullptr,
                   std::function<void()> on_feed = nullptr)
@@ -143,6 +145,11 @@ class NotificationApp {
   int64_t FeedVersion();
   // Waits until the feed version differs from `seen`, or `timeout`.
   void WaitForFeed(int64_t seen, absl::Duration timeout);
+  // The consumer committed a transaction: when Deliver added partner events
+  // in it, wake the feed's readers and the webhook dispatcher now.
+  void Committed() {
+    if (feed_dirty_.exchange(false)) FeedChanged();
+  }
 
  private:
   absl::StatusOr<int> DeliverToPartners(store::Tx& tx,
@@ -168,6 +175,8 @@ class NotificationApp {
   const std::function<void()> on_outbox_;
   const std::function<void()> on_feed_;
   NotificationStore store_;
+  // Deliver added partner events in a transaction not yet committed.
+  std::atomic<bool> feed_dirty_{false};
   absl::Mutex feed_mu_;
   int64_t feed_version_ ABSL_GUARDED_BY(feed_mu_) = 0;
 };

@@ -201,8 +201,10 @@ class Notification {
         return app_->Deliver(tx, *e, NewTraceparent());
       }),
                    "deliver");
-      // The host's consumer wakes the relay after each commit.
+      // The host's consumer wakes the relay, then its commit hooks (the
+      // feed's readers), after each commit.
       if (after_commit_) after_commit_();
+      app_->Committed();
     }
     if (committed != nullptr) *committed = NowNs();
     if (made != 2) Die("deliver", absl::InternalError("not 2 partner events"));

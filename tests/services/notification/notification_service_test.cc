@@ -98,11 +98,14 @@ class NotificationServiceTest : public ::testing::Test {
   // Hands `env` to the app as the event consumer would.
   absl::StatusOr<int> Deliver(v1::EventEnvelope env) {
     events::StampType(&env);
-    return db_->Write([&](store::Tx& tx) -> absl::StatusOr<int> {
-      ASSIGN_OR_RETURN(bool claimed, store::ClaimInbox(tx, env));
-      if (!claimed) return 0;
-      return app_.Deliver(tx, env, NewTraceparent());
-    });
+    absl::StatusOr<int> made =
+        db_->Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+          ASSIGN_OR_RETURN(bool claimed, store::ClaimInbox(tx, env));
+          if (!claimed) return 0;
+          return app_.Deliver(tx, env, NewTraceparent());
+        });
+    app_.Committed();  // the consumer's commit hook
+    return made;
   }
 
   // A referral from `referrer`, received and triaged (routed).
