@@ -98,7 +98,8 @@ absl::Status NotificationApp::ShredIfErased(store::Tx& tx,
                                             const v1::EventEnvelope& envelope) {
   if (!envelope.has_victim_erased()) return absl::OkStatus();
   RETURN_IF_ERROR(store_.MarkErased(tx, ReferralId(envelope.referral_id())));
-  RETURN_IF_ERROR(store_.ForgetDecision(tx, ReferralId(envelope.referral_id())));
+  RETURN_IF_ERROR(
+      store_.ForgetDecision(tx, ReferralId(envelope.referral_id())));
   // Every stored event of the referral, this one (with its person id) and
   // any still pending included, keeps only its ids and codes; its partner
   // events keep their headers.
@@ -327,15 +328,15 @@ absl::StatusOr<std::vector<WebhookWork>> NotificationApp::NextWebhooks(
 }
 
 absl::Status NotificationApp::RefuseLapsedWebhooks(const AgencyId& agency) {
-  ASSIGN_OR_RETURN(int refused, db_.Write([&](store::Tx& tx)
-                                              -> absl::StatusOr<int> {
-    ASSIGN_OR_RETURN(std::vector<v1::Delivery> lapsed,
-                     store_.RefuseLapsedConsent(tx, agency));
-    for (const v1::Delivery& d : lapsed) {
-      RETURN_IF_ERROR(Recorded(tx, d, nullptr, ""));
-    }
-    return static_cast<int>(lapsed.size());
-  }));
+  ASSIGN_OR_RETURN(int refused,
+                   db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+                     ASSIGN_OR_RETURN(std::vector<v1::Delivery> lapsed,
+                                      store_.RefuseLapsedConsent(tx, agency));
+                     for (const v1::Delivery& d : lapsed) {
+                       RETURN_IF_ERROR(Recorded(tx, d, nullptr, ""));
+                     }
+                     return static_cast<int>(lapsed.size());
+                   }));
   if (refused > 0) OutboxChanged();
   return absl::OkStatus();
 }

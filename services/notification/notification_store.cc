@@ -820,7 +820,8 @@ absl::StatusOr<int> NotificationStore::Requeue(store::Tx& tx,
       "('signpost.v1.ReferralWithdrawn', 'signpost.v1.AssignmentReleased') "
       "AND referral_id IN (SELECT referral_id FROM referral_context WHERE "
       "consent_required = 1)) AND "
-      "(?6 = '' OR referral_id = ?6 OR partner_referral_id = ?6) AND decided_at_ms >= ?7 AND "
+      "(?6 = '' OR referral_id = ?6 OR partner_referral_id = ?6) AND "
+      "decided_at_ms >= ?7 AND "
       "decided_at_ms < ?8 ORDER BY sequence";
   ASSIGN_OR_RETURN(store::Statement q, tx.Prepare(sql));
   const bool kafka = f.transport == v1::TRANSPORT_UNSPECIFIED ||

@@ -68,8 +68,8 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
       continue;
     }
     if (!breaker.Allow(absl::Now())) {
-      next = std::min(next, now + std::min(options_.breaker.open_for,
-                                           absl::Seconds(1)));
+      next = std::min(
+          next, now + std::min(options_.breaker.open_for, absl::Seconds(1)));
       break;
     }
     sent = true;
@@ -99,9 +99,9 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
     const bool refused_as_such = answer.ok() && answer->status >= 400 &&
                                  answer->status < 500 &&
                                  answer->status != 408 && answer->status != 429;
-    const std::string error =
-        answer.ok() ? absl::StrCat("HTTP ", answer->status)
-                    : std::string(answer.status().message());
+    const std::string error = answer.ok()
+                                  ? absl::StrCat("HTTP ", answer->status)
+                                  : std::string(answer.status().message());
     const int attempts = row.delivery.attempts() + 1;
     const absl::Time first = row.first_attempt.value_or(now);
     const bool give_up = refused_as_such || after - first >= hook.max_retry;
@@ -126,9 +126,9 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
     if (!give_up) next = std::min(next, retry_at);
   }
   if (absl::Status s = app_.WebhooksDelivered(accepted); !s.ok()) {
-    log::Error("webhook: recording deliveries failed",
-               {{"agency_id", agency.agency_id},
-                {"error", std::string(s.message())}});
+    log::Error(
+        "webhook: recording deliveries failed",
+        {{"agency_id", agency.agency_id}, {"error", std::string(s.message())}});
     return now + absl::Seconds(1);
   }
   // After sending, each referral's next event may be due: look again now.

@@ -2125,8 +2125,7 @@ TEST_F(StackTest, EachPartnerReceivesOnlyItsProjectionItsAreaAndItsReferrals) {
   EXPECT_GT(checked, 20);
   // Each area's MARAC receives its own area's high-risk referral and
   // nothing of the other's.
-  EXPECT_EQ(referrals_of["marac-coordinator-wyp"],
-            std::set<std::string>{wyp});
+  EXPECT_EQ(referrals_of["marac-coordinator-wyp"], std::set<std::string>{wyp});
   EXPECT_FALSE(referrals_of["marac-coordinator-wmp"].empty());
   EXPECT_EQ(referrals_of["marac-coordinator-wmp"].count(wyp), 0u);
   // T9 (high risk, consent refused): MARAC, on the safeguarding basis, and
@@ -2211,7 +2210,7 @@ TEST_F(StackTest, WebhooksFromTheRealBinaryAreSignedRetriedAndAcceptedOnce) {
   std::atomic<int> failures{2};
   std::atomic<int> bad_signatures{0};
   absl::Mutex mu;
-  std::vector<std::string> accepted_ids;  // guarded by mu
+  std::vector<std::string> accepted_ids;   // guarded by mu
   std::vector<v1::PartnerEvent> accepted;  // guarded by mu
   auto receiver = testing::HttpsReceiver::Start(
       dir_->File("pki/services/notification.crt"),
@@ -2231,8 +2230,7 @@ TEST_F(StackTest, WebhooksFromTheRealBinaryAreSignedRetriedAndAcceptedOnce) {
         }
         if (failures.fetch_sub(1) > 0) return 500;
         v1::PartnerEvent event;
-        if (!google::protobuf::util::JsonStringToMessage(r.body, &event)
-                 .ok()) {
+        if (!google::protobuf::util::JsonStringToMessage(r.body, &event).ok()) {
           return 400;
         }
         absl::MutexLock lock(&mu);
@@ -2241,8 +2239,7 @@ TEST_F(StackTest, WebhooksFromTheRealBinaryAreSignedRetriedAndAcceptedOnce) {
         return 204;
       });
   ASSERT_TRUE(receiver.ok()) << receiver.status();
-  std::ofstream(dir_->File("webhook.secret"))
-      << http::FormatWebhookSecret(key);
+  std::ofstream(dir_->File("webhook.secret")) << http::FormatWebhookSecret(key);
   std::ofstream(dir_->File("webhook-subscriptions.textproto"))
       << "subscriptions {\n  agency_id: \"nhs-lth-ae\"\n"
          "  transports: TRANSPORT_WEBHOOK\n  webhook { url: \""
@@ -2255,11 +2252,11 @@ TEST_F(StackTest, WebhooksFromTheRealBinaryAreSignedRetriedAndAcceptedOnce) {
       args[i + 1] = dir_->File("webhook-subscriptions.textproto");
     }
   }
-  args.insert(args.end(),
-              {"--kafka_group", "signpost-notification-webhook-test",
-               "--webhook_ca_file", dir_->File("pki/ca.crt"),
-               "--webhook_backoff_base_ms", "20", "--webhook_backoff_cap_ms",
-               "200"});
+  args.insert(
+      args.end(),
+      {"--kafka_group", "signpost-notification-webhook-test",
+       "--webhook_ca_file", dir_->File("pki/ca.crt"),
+       "--webhook_backoff_base_ms", "20", "--webhook_backoff_cap_ms", "200"});
   testing::Process second(Bin("signpost-notification"), args,
                           dir_->File("notification-webhook.log"));
   const std::string addr = testing::WaitForLogValue(
@@ -2270,8 +2267,7 @@ TEST_F(StackTest, WebhooksFromTheRealBinaryAreSignedRetriedAndAcceptedOnce) {
 
   v1::SubmitReferralRequest req = testing::LoadExample("t04_recent_rape_ae");
   req.set_idempotency_key(NewUuid());
-  req.mutable_referral()->mutable_personal()->set_full_name(
-      "Webhook Test Q");
+  req.mutable_referral()->mutable_personal()->set_full_name("Webhook Test Q");
   const std::string id = Submit(req);
   ASSERT_FALSE(id.empty());
   auto got = [&](const std::string& type) {

@@ -543,15 +543,14 @@ TEST_F(NotificationAppTest, AWithdrawalClosesTheConsentGateAtOnce) {
   // Before triage's WITHDRAWN decision arrives, advocacy's acceptance is
   // not shared on consent (the referrer still hears of its own referral).
   EXPECT_EQ(Send(Advocacy("r1", "accepted")), 1);
-  EXPECT_THAT(Shares("r1", "AssignmentAccepted", v1::DELIVERY_STATUS_REFUSED),
-              ElementsAre(Pair("wm-idva-service",
-                               v1::FIELD_SET_PROVIDER_CASE)));
+  EXPECT_THAT(
+      Shares("r1", "AssignmentAccepted", v1::DELIVERY_STATUS_REFUSED),
+      ElementsAre(Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE)));
   // A refusal is for oversight only: the refused agency does not see it.
   DeliveryFilter refused;
   refused.status = v1::DELIVERY_STATUS_REFUSED;
   EXPECT_EQ(List(operator_, refused).deliveries.size(), 1u);
-  EXPECT_THAT(List(testing::PrincipalOf("wm-idva-service"), refused)
-                  .deliveries,
+  EXPECT_THAT(List(testing::PrincipalOf("wm-idva-service"), refused).deliveries,
               IsEmpty());
   DeliveryFilter all;
   for (const v1::Delivery& d :

@@ -241,10 +241,10 @@ TEST(RoutingTest, ProvidersGetOnlyTheirOwnAssignments) {
   // A waitlisted assignment has no provider: no provider hears of it, not
   // even one holding another of the referral's assignments.
   audience.event_provider.clear();
-  EXPECT_EQ(Decided(RouteReferralEvent(policy,
-                                       Event("r1", "ReferralWaitlisted"),
-                                       Context(false, false), audience)),
-            (Set{{"nhs-lth-ae", v1::FIELD_SET_REFERRER_OUTCOME, ""}}));
+  EXPECT_EQ(
+      Decided(RouteReferralEvent(policy, Event("r1", "ReferralWaitlisted"),
+                                 Context(false, false), audience)),
+      (Set{{"nhs-lth-ae", v1::FIELD_SET_REFERRER_OUTCOME, ""}}));
   // An event about the referral as a whole reaches the providers holding
   // live assignments of it.
   audience.event_has_assignment = false;
