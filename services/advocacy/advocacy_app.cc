@@ -61,9 +61,13 @@ AssignmentRecord NewAssignment(const ReferralId& referral_id,
   a.locality = decision.locality_code();
   a.language = decision.language();
   a.language_required = decision.language_match_required();
+  // The assignment's own pathway's first-contact deadline; a decision made
+  // before deadlines were per pathway has one, for the whole referral.
   for (const auto& d : decision.deadlines()) {
-    if (d.kind() == "FIRST_CONTACT") {
+    if (d.kind() != "FIRST_CONTACT") continue;
+    if (d.pathway() == pathway || d.pathway() == v1::PATHWAY_UNSPECIFIED) {
       a.first_contact_due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
+      if (d.pathway() == pathway) break;
     }
   }
   a.created_at = now;

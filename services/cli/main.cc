@@ -380,7 +380,12 @@ std::string FormatLine(const std::string& label, const std::string& id,
         Short(v1::Consideration_Name(static_cast<v1::Consideration>(c)),
               "CONSIDERATION_"));
   }
-  for (const auto& reason : d.reasons()) rules.push_back(reason.rule_id());
+  for (const auto& reason : d.reasons()) {
+    if (std::find(rules.begin(), rules.end(), reason.rule_id()) ==
+        rules.end()) {
+      rules.push_back(reason.rule_id());
+    }
+  }
   for (const auto& a : r.assignments.assignments()) {
     std::string pathway = Short(v1::Pathway_Name(a.pathway()), "PATHWAY_");
     if (a.state() != v1::ASSIGNMENT_STATE_WAITLISTED) {
@@ -406,7 +411,12 @@ std::string FormatLine(const std::string& label, const std::string& id,
   }();
   for (const auto& dl : d.deadlines()) {
     deadlines.push_back(absl::StrCat(
-        absl::AsciiStrToLower(dl.kind()), "=",
+        absl::AsciiStrToLower(dl.kind()),
+        dl.pathway() == v1::PATHWAY_UNSPECIFIED
+            ? ""
+            : absl::StrCat(
+                  "[", Short(v1::Pathway_Name(dl.pathway()), "PATHWAY_"), "]"),
+        "=",
         absl::FormatTime("%a-%d-%b-%H:%M",
                          absl::FromUnixSeconds(dl.due().seconds()), london),
         "(", dl.rule_id(), ")"));

@@ -84,9 +84,11 @@ void FromDecision(const v1::ReferralTriaged& d, v1::PartnerEvent* p) {
   p->set_repeat_marac(d.repeat_marac());
   for (const v1::RuleReason& r : d.reasons()) p->add_rule_ids(r.rule_id());
   p->set_enhanced_rights(d.enhanced_rights());
+  // The earliest first contact (each pathway has its own).
   for (const v1::Deadline& deadline : d.deadlines()) {
     if (deadline.kind() == "FIRST_CONTACT" && deadline.has_due() &&
-        !p->has_first_contact_due()) {
+        (!p->has_first_contact_due() ||
+         deadline.due().seconds() < p->first_contact_due().seconds())) {
       *p->mutable_first_contact_due() = deadline.due();
     }
   }

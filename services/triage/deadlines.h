@@ -1,5 +1,7 @@
-// The SLA rules of the routing policy (SLA-*): absolute deadlines in working
-// days from the report, on the area's calendar. Part of the rules engine
+// The SLA rules of the routing policy (SLA-*): absolute deadlines from the
+// report, in working days on the area's calendar, except the SARC's first
+// contact, in calendar hours (SLA-SARC-CONTACT). First contact is one
+// deadline per pathway. Part of the rules engine
 // (Decide calls it last, once risk and pathways are known). Thread-safe
 // (pure).
 #pragma once

@@ -46,6 +46,7 @@ const std::vector<RuleInfo>& KnownRules() {
       {"REFERRAL-WITHDRAWN", true},
       {"SLA-VCOP-REFERRAL", true},
       {"SLA-SV-CONTACT", false},
+      {"SLA-SARC-CONTACT", false},
       {"SLA-HIGH-CONTACT", false},
       {"SLA-STANDARD-CONTACT", false},
       {"SLA-UPDATES", true},
@@ -131,6 +132,10 @@ std::vector<std::string> CheckPolicy(const v1::TriagePolicy& p) {
         d.updates_standard_working_days(), 1, 30);
   Range(errors, "deadlines.dapn_hearing_hours", d.dapn_hearing_hours(), 1, 168);
   Range(errors, "deadlines.dvpn_hearing_hours", d.dvpn_hearing_hours(), 1, 168);
+  if (d.urgent_contact_hours() != 0) {
+    Range(errors, "deadlines.urgent_contact_hours", d.urgent_contact_hours(), 1,
+          168);
+  }
   if (p.pathways_size() == 0)
     errors.push_back("pathways: at least one pathway is required");
   std::set<int> seen;

@@ -225,6 +225,24 @@ TEST_F(AdvocacyAppTest, A1TwoPunjabiSpeakersGoToBalThenAnnWithInterpreter) {
   EXPECT_THAT(EventTypes("r2"), ElementsAre("AdvocateOffered"));
 }
 
+// Issue 12: each pathway has its own first-contact deadline; an assignment
+// takes its own pathway's, not the earliest (a SARC's 24 hours).
+TEST_F(AdvocacyAppTest, AnAssignmentTakesItsOwnPathwaysFirstContactDeadline) {
+  Import(kA1);
+  events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA, "pa");
+  auto* t = e.envelope.mutable_referral_triaged();
+  auto* sarc = t->add_deadlines();
+  sarc->set_kind("FIRST_CONTACT");
+  sarc->set_pathway(v1::PATHWAY_SARC);
+  sarc->mutable_due()->set_seconds(1717500000);
+  auto* idva = t->add_deadlines();
+  idva->set_kind("FIRST_CONTACT");
+  idva->set_pathway(v1::PATHWAY_IDVA);
+  idva->mutable_due()->set_seconds(1717545599);
+  Route(e);
+  EXPECT_EQ(Only("r1").first_contact_due().seconds(), 1717545599);
+}
+
 TEST_F(AdvocacyAppTest, ReasonExplainsWhyNotTheRunnersUp) {
   Import(kA1);
   Route(Triaged("r1", v1::PATHWAY_IDVA, "pa"));

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
+#include "common/time/timestamps.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/intake/validation.h"
@@ -504,7 +505,11 @@ std::map<std::string, std::string> DeadlinesOf(const v1::ReferralTriaged& d) {
   absl::LoadTimeZone("Europe/London", &london);
   std::map<std::string, std::string> out;
   for (const auto& dl : d.deadlines()) {
-    out[dl.kind()] = absl::StrCat(
+    std::string key = dl.kind();
+    if (dl.pathway() != v1::PATHWAY_UNSPECIFIED) {
+      absl::StrAppend(&key, "/", v1::Pathway_Name(dl.pathway()));
+    }
+    out[key] = absl::StrCat(
         absl::FormatTime("%a %Y-%m-%d %H:%M:%S",
                          absl::FromUnixSeconds(dl.due().seconds()), london),
         " ", dl.rule_id());
@@ -514,22 +519,70 @@ std::map<std::string, std::string> DeadlinesOf(const v1::ReferralTriaged& d) {
 
 TEST(DeadlineTest, ScenarioDeadlines) {
   using M = std::map<std::string, std::string>;
+  // One first-contact deadline per pathway, each with its rule.
   EXPECT_EQ(
       DeadlinesOf(DecideExample("t01_strangulation_punjabi")),
-      (M{{"FIRST_CONTACT", "Tue 2024-06-04 23:59:59 SLA-HIGH-CONTACT"},
+      (M{{"FIRST_CONTACT/PATHWAY_IDVA",
+          "Tue 2024-06-04 23:59:59 SLA-HIGH-CONTACT"},
+         {"FIRST_CONTACT/PATHWAY_PERPETRATOR_PROGRAMME",
+          "Tue 2024-06-04 23:59:59 SLA-HIGH-CONTACT"},
          {"VCOP_REFERRAL", "Wed 2024-06-05 23:59:59 SLA-VCOP-REFERRAL"}}));
-  EXPECT_EQ(DeadlinesOf(DecideExample("t02_standard_da"))["FIRST_CONTACT"],
+  EXPECT_EQ(DeadlinesOf(DecideExample(
+                "t02_standard_da"))["FIRST_CONTACT/PATHWAY_DA_OUTREACH"],
             "Mon 2024-06-10 23:59:59 SLA-STANDARD-CONTACT");
-  EXPECT_EQ(DeadlinesOf(DecideExample("t04_recent_rape_ae"))["FIRST_CONTACT"],
+  // A recent rape: the SARC counts calendar hours, the ISVA working days.
+  M t4 = DeadlinesOf(DecideExample("t04_recent_rape_ae"));
+  EXPECT_EQ(t4["FIRST_CONTACT/PATHWAY_ISVA"],
             "Tue 2024-06-04 23:59:59 SLA-SV-CONTACT");
+  EXPECT_EQ(t4["FIRST_CONTACT/PATHWAY_SARC"],
+            "Tue 2024-06-04 10:00:00 SLA-SARC-CONTACT");
   M t8 = DeadlinesOf(DecideExample("t08_burglary_self_referral"));
-  EXPECT_EQ(
-      t8,
-      (M{{"FIRST_CONTACT", "Mon 2024-06-10 23:59:59 SLA-STANDARD-CONTACT"}}));
+  EXPECT_EQ(t8, (M{{"FIRST_CONTACT/PATHWAY_GENERAL_SUPPORT",
+                    "Mon 2024-06-10 23:59:59 SLA-STANDARD-CONTACT"}}));
   EXPECT_EQ(DecideExample("t01_strangulation_punjabi").updates_working_days(),
             1);
   EXPECT_EQ(DecideExample("t08_burglary_self_referral").updates_working_days(),
             5);
+}
+
+// Issue 12's clocks: a recent rape reported before a bank-holiday weekend.
+TEST(DeadlineTest, SarcCountsCalendarHoursAndIsvaWorkingDays) {
+  struct Case {
+    const char* report;  // local time, Europe/London
+    const char* sarc;
+    const char* isva;
+  };
+  const Case cases[] = {
+      // Monday 6 May 2024 is a bank holiday.
+      {"2024-05-04 21:00", "Sun 2024-05-05 21:00:00 SLA-SARC-CONTACT",
+       "Tue 2024-05-07 23:59:59 SLA-SV-CONTACT"},
+      // Monday 26 August 2024 is a bank holiday.
+      {"2024-08-23 16:00", "Sat 2024-08-24 16:00:00 SLA-SARC-CONTACT",
+       "Tue 2024-08-27 23:59:59 SLA-SV-CONTACT"},
+      // Boundaries: one minute before midnight, and across the clocks going
+      // forward (Sunday 31 March 2024 01:00 GMT): 24 hours of elapsed time;
+      // the ISVA skips Easter Monday.
+      {"2024-06-03 23:59", "Tue 2024-06-04 23:59:00 SLA-SARC-CONTACT",
+       "Tue 2024-06-04 23:59:59 SLA-SV-CONTACT"},
+      {"2024-03-30 12:00", "Sun 2024-03-31 13:00:00 SLA-SARC-CONTACT",
+       "Tue 2024-04-02 23:59:59 SLA-SV-CONTACT"},  // Easter Monday
+  };
+  absl::TimeZone london;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/London", &london));
+  for (const Case& c : cases) {
+    v1::ReferralFacts f = Facts("t04_recent_rape_ae");
+    absl::Time report;
+    std::string error;
+    ASSERT_TRUE(
+        absl::ParseTime("%Y-%m-%d %H:%M", c.report, london, &report, &error))
+        << error;
+    *f.mutable_report_time() = timeutil::ToTimestamp(report);
+    *f.mutable_offence_time() = timeutil::ToTimestamp(report - absl::Hours(2));
+    std::map<std::string, std::string> got =
+        DeadlinesOf(Decide(DefaultPolicy(), f, VictimHistory()));
+    EXPECT_EQ(got["FIRST_CONTACT/PATHWAY_SARC"], c.sarc) << c.report;
+    EXPECT_EQ(got["FIRST_CONTACT/PATHWAY_ISVA"], c.isva) << c.report;
+  }
 }
 
 TEST(DeadlineTest, ReportOutsideTheCalendarIsIncompleteNotACrash) {
