@@ -40,6 +40,8 @@ const std::vector<RuleInfo>& KnownRules() {
       {"GENERAL", false},
       {"CONSENT-PATHWAY", true},
       {"ENHANCED", true},
+      {"HBA-FM", false},
+      {"FGM-CHILD", false},
       {"LANGUAGE", false},
       {"CONSENT", true},
       {"WITHDRAWN", true},

@@ -49,7 +49,12 @@ class Evaluation {
         history_(history),
         override_(override_risk),
         b_(policy, &d_),
-        da_(HasHarm(f, v1::HARM_TYPE_DOMESTIC_ABUSE)),
+        hba_fm_(HasHarm(f, v1::HARM_TYPE_HONOUR_BASED_ABUSE) ||
+                HasHarm(f, v1::HARM_TYPE_FORCED_MARRIAGE)),
+        // HBA-FM: honour-based abuse and forced marriage are domestic
+        // abuse for routing.
+        da_(HasHarm(f, v1::HARM_TYPE_DOMESTIC_ABUSE) ||
+            (hba_fm_ && policy.RuleOn("HBA-FM"))),
         sv_(HasHarm(f, v1::HARM_TYPE_SEXUAL_VIOLENCE) ||
             HasHarm(f, v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_RECENT)),
         csa_non_recent_(
@@ -61,12 +66,14 @@ class Evaluation {
 
   v1::ReferralTriaged Run() {
     Describe();
+    TreatHbaFmAsDomesticAbuse();
     BandByDash();
     RaiseByJudgement();
     CheckIncidentCount();
     if (da_) DecideMarac();
     RouteDomesticAbuse();
     RouteSexualViolence();
+    NotifyFgmChild();
     AssessStalking();
     AddConsiderations();
     RoutePerpetrator();
@@ -92,6 +99,28 @@ class Evaluation {
     d_.set_person_id(f_.person_id());
     d_.set_status(v1::REFERRAL_STATUS_ROUTED);
     d_.set_version(1);
+  }
+
+  // HBA-FM
+  void TreatHbaFmAsDomesticAbuse() {
+    if (!hba_fm_ || HasHarm(f_, v1::HARM_TYPE_DOMESTIC_ABUSE) ||
+        !b_.On("HBA-FM")) {
+      return;
+    }
+    b_.Fire("HBA-FM",
+            "honour-based abuse or forced marriage: domestic abuse for "
+            "routing (DASH expected; IDVA or outreach by risk)");
+  }
+
+  // FGM-CHILD
+  void NotifyFgmChild() {
+    if (!HasHarm(f_, v1::HARM_TYPE_FGM) || adult_ || !b_.On("FGM-CHILD")) {
+      return;
+    }
+    d_.set_safeguarding_notification(true);
+    b_.Fire("FGM-CHILD", absl::StrCat("FGM, victim aged ", f_.victim_age(),
+                                      ": children's safeguarding "
+                                      "notification"));
   }
 
   // DASH-SCORE
@@ -480,7 +509,16 @@ class Evaluation {
   // ENHANCED Victims' Code rights.
   void GrantEnhancedRights() {
     std::vector<std::string> grounds;
-    if (da_) grounds.push_back("domestic abuse");
+    if (da_) {
+      grounds.push_back(hba_fm_ && !HasHarm(f_, v1::HARM_TYPE_DOMESTIC_ABUSE)
+                            ? "domestic abuse (honour-based abuse or forced "
+                              "marriage)"
+                            : "domestic abuse");
+    }
+    if (HasHarm(f_, v1::HARM_TYPE_FGM)) grounds.push_back("FGM");
+    if (HasHarm(f_, v1::HARM_TYPE_MODERN_SLAVERY)) {
+      grounds.push_back("modern slavery or trafficking");
+    }
     if (sv_ || csa_non_recent_) grounds.push_back("sexual violence");
     if (d_.hate_crime() || HasHarm(f_, v1::HARM_TYPE_HATE_CRIME))
       grounds.push_back("hate crime");
@@ -595,6 +633,7 @@ class Evaluation {
   const RiskOverride* override_;
   v1::ReferralTriaged d_;
   DecisionBuilder b_;
+  const bool hba_fm_;
   const bool da_;
   const bool sv_;
   const bool csa_non_recent_;

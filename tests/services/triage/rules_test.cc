@@ -169,6 +169,57 @@ INSTANTIATE_TEST_SUITE_P(T1ToT10, ScenarioTest,
                            return info.param.example.substr(0, 3);
                          });
 
+// Issue 12: honour-based abuse, forced marriage, FGM and modern slavery.
+// T2 (standard DA, DASH done) with its harm replaced.
+v1::ReferralTriaged DecideWithHarm(v1::HarmType harm, int age = 30) {
+  v1::ReferralFacts f = Facts("t02_standard_da");
+  f.clear_harm_types();
+  f.add_harm_types(harm);
+  f.set_victim_age(age);
+  return Decide(DefaultPolicy(), f, VictimHistory());
+}
+
+TEST(EnhancedRoutingTest, HbaAndForcedMarriageAreDomesticAbuseForRouting) {
+  for (v1::HarmType harm :
+       {v1::HARM_TYPE_HONOUR_BASED_ABUSE, v1::HARM_TYPE_FORCED_MARRIAGE}) {
+    v1::ReferralTriaged d = DecideWithHarm(harm);
+    SCOPED_TRACE(v1::HarmType_Name(harm));
+    EXPECT_THAT(Rules(d),
+                ::testing::IsSupersetOf({"HBA-FM", "DA-STANDARD", "ENHANCED"}));
+    EXPECT_THAT(Pathways(d), ::testing::Contains(v1::PATHWAY_DA_OUTREACH));
+    EXPECT_THAT(
+        Pathways(d),
+        ::testing::Not(::testing::Contains(v1::PATHWAY_GENERAL_SUPPORT)));
+    EXPECT_TRUE(d.enhanced_rights());
+  }
+  // Without DASH it is incomplete, as domestic abuse is.
+  v1::ReferralFacts f = Facts("t02_standard_da");
+  f.clear_harm_types();
+  f.add_harm_types(v1::HARM_TYPE_FORCED_MARRIAGE);
+  f.mutable_assessment()->clear_dash_answers();
+  v1::ReferralTriaged incomplete = Decide(DefaultPolicy(), f, VictimHistory());
+  EXPECT_TRUE(incomplete.incomplete());
+}
+
+TEST(EnhancedRoutingTest, FgmAndModernSlaveryGetEnhancedRights) {
+  v1::ReferralTriaged child = DecideWithHarm(v1::HARM_TYPE_FGM, 15);
+  EXPECT_TRUE(child.safeguarding_notification());
+  EXPECT_THAT(Rules(child), ::testing::IsSupersetOf({"FGM-CHILD", "ENHANCED"}));
+  // The boundary: 18 is an adult.
+  v1::ReferralTriaged adult = DecideWithHarm(v1::HARM_TYPE_FGM, 18);
+  EXPECT_FALSE(adult.safeguarding_notification());
+  EXPECT_TRUE(adult.enhanced_rights());
+  EXPECT_THAT(Rules(adult), ::testing::Not(::testing::Contains("FGM-CHILD")));
+  v1::ReferralTriaged slavery = DecideWithHarm(v1::HARM_TYPE_MODERN_SLAVERY);
+  EXPECT_TRUE(slavery.enhanced_rights());
+  bool cited = false;
+  for (const auto& r : slavery.reasons()) {
+    cited |= r.rule_id() == "ENHANCED" &&
+             r.reason().find("modern slavery") != std::string::npos;
+  }
+  EXPECT_TRUE(cited);
+}
+
 TEST(ScenarioDetailTest, T1NeedsALanguageMatch) {
   EXPECT_TRUE(
       DecideExample("t01_strangulation_punjabi").language_match_required());
