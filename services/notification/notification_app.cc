@@ -270,17 +270,23 @@ absl::StatusOr<int> NotificationApp::AcknowledgeStream(const AgencyId& agency,
         ASSIGN_OR_RETURN(
             std::vector<std::string> ids,
             store_.PendingStreamDeliveries(tx, agency, after, sequence));
-        int n = 0;
-        for (const std::string& id : ids) {
-          ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
-                           store_.MarkDelivered(tx, id, now));
-          if (!d.has_value()) continue;
-          RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
-          ++n;
-        }
-        return n;
+        return Accept(tx, ids, now);
       }));
   if (accepted > 0) OutboxChanged();
+  return accepted;
+}
+
+absl::StatusOr<int> NotificationApp::Accept(
+    store::Tx& tx, const std::vector<std::string>& delivery_ids,
+    absl::Time now) {
+  int accepted = 0;
+  for (const std::string& id : delivery_ids) {
+    ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
+                     store_.MarkDelivered(tx, id, now));
+    if (!d.has_value()) continue;  // no longer pending
+    RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
+    ++accepted;
+  }
   return accepted;
 }
 
@@ -295,15 +301,7 @@ absl::StatusOr<int> NotificationApp::RecordKafkaAcks() {
                    db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
                      ASSIGN_OR_RETURN(std::vector<std::string> ids,
                                       store_.PublishedKafkaDeliveries(tx, 500));
-                     int n = 0;
-                     for (const std::string& id : ids) {
-                       ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
-                                        store_.MarkDelivered(tx, id, now));
-                       if (!d.has_value()) continue;
-                       RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
-                       ++n;
-                     }
-                     return n;
+                     return Accept(tx, ids, now);
                    }));
   if (accepted > 0) OutboxChanged();
   return accepted;
@@ -352,15 +350,9 @@ absl::Status NotificationApp::WebhooksDelivered(
     const std::vector<std::string>& delivery_ids) {
   if (delivery_ids.empty()) return absl::OkStatus();
   const absl::Time now = timeutil::NowMillis();
-  RETURN_IF_ERROR(db_.Write([&](store::Tx& tx) -> absl::Status {
-    for (const std::string& id : delivery_ids) {
-      ASSIGN_OR_RETURN(std::optional<v1::Delivery> d,
-                       store_.MarkDelivered(tx, id, now));
-      if (!d.has_value()) continue;
-      RETURN_IF_ERROR(Recorded(tx, *d, nullptr, ""));
-    }
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(
+      db_.Write([&](store::Tx& tx) { return Accept(tx, delivery_ids, now); })
+          .status());
   OutboxChanged();
   return absl::OkStatus();
 }

@@ -161,6 +161,11 @@ class NotificationApp {
   absl::Status RefuseLapsedWebhooks(const AgencyId& agency);
   // For VictimErased: strips the referral's stored events (ErasedForm).
   absl::Status ShredIfErased(store::Tx& tx, const v1::EventEnvelope& envelope);
+  // Marks each still-pending delivery of `delivery_ids` accepted at `now`
+  // and emits its DeliveryRecorded, within `tx`; returns how many.
+  absl::StatusOr<int> Accept(store::Tx& tx,
+                             const std::vector<std::string>& delivery_ids,
+                             absl::Time now);
   // Emits DeliveryRecorded for `delivery` within `tx`.
   absl::Status Recorded(store::Tx& tx, const v1::Delivery& delivery,
                         const v1::EventEnvelope* cause,

@@ -64,6 +64,14 @@ DeliveryRow ReadDeliveryRow(const store::Statement& q) {
   return row;
 }
 
+// A delivery shared on consent whose referral no longer has it; stop
+// notices aside (they share nothing new).
+constexpr char kConsentLapsed[] =
+    "legal_basis = 'CONSENT' AND event_type NOT IN "
+    "('signpost.v1.ReferralWithdrawn', 'signpost.v1.AssignmentReleased') AND "
+    "referral_id IN (SELECT referral_id FROM referral_context WHERE "
+    "consent_required = 1)";
+
 void BindOptionalMs(store::Statement& q, int index,
                     const std::optional<absl::Time>& t) {
   if (t.has_value()) {
@@ -744,11 +752,8 @@ NotificationStore::RefuseLapsedConsent(store::Tx& tx,
       store::Statement q,
       tx.Prepare(absl::StrCat(
           kDeliveryColumns,
-          "WHERE transport = 3 AND status = 1 AND agency_id = ? AND "
-          "legal_basis = 'CONSENT' AND event_type NOT IN "
-          "('signpost.v1.ReferralWithdrawn', "
-          "'signpost.v1.AssignmentReleased') AND referral_id IN (SELECT "
-          "referral_id FROM referral_context WHERE consent_required = 1)")));
+          "WHERE transport = 3 AND status = 1 AND agency_id = ? AND ",
+          kConsentLapsed)));
   q.Bind(1, agency.value());
   std::vector<v1::Delivery> lapsed;
   while (true) {
@@ -816,10 +821,9 @@ absl::StatusOr<int> NotificationStore::Requeue(store::Tx& tx,
       "SELECT delivery_id, transport, partner_event_id FROM deliveries WHERE "
       "agency_id = ?1 AND transport IN (?2, ?3) AND status IN (?4, ?5) AND "
       // Consent withdrawn since: not sent again (stop notices are).
-      "NOT (legal_basis = 'CONSENT' AND event_type NOT IN "
-      "('signpost.v1.ReferralWithdrawn', 'signpost.v1.AssignmentReleased') "
-      "AND referral_id IN (SELECT referral_id FROM referral_context WHERE "
-      "consent_required = 1)) AND "
+      "NOT (" +
+      std::string(kConsentLapsed) +
+      ") AND "
       "(?6 = '' OR referral_id = ?6 OR partner_referral_id = ?6) AND "
       "decided_at_ms >= ?7 AND "
       "decided_at_ms < ?8 ORDER BY sequence";

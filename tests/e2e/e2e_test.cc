@@ -39,6 +39,7 @@
 #include "signpost/v1/orders.grpc.pb.h"
 #include "signpost/v1/triage.grpc.pb.h"
 #include "tests/support/https_receiver.h"
+#include "tests/support/partner_field_sets.h"
 #include "tests/support/test_support.h"
 
 namespace signpost {
@@ -1962,48 +1963,11 @@ namespace {
 
 // Issue 11: partner delivery with the real binaries.
 
-// The field sets as docs/api-and-events.md publishes them, written out here
-// independently of services/notification/projection.cc.
+// The published field set of `set` (tests/support/partner_field_sets.h).
 const std::set<std::string>& PublishedFields(v1::FieldSet set) {
-  static const auto* sets = new std::map<v1::FieldSet, std::set<std::string>>{
-      {v1::FIELD_SET_REFERRER_OUTCOME,
-       {"status", "pathways", "priority", "provider_id", "contacted_at",
-        "within_deadline", "failed_attempts", "withdrawal_reason",
-        "closure_reason", "feels_safer", "copes_better", "better_informed"}},
-      {v1::FIELD_SET_MARAC,
-       {"status", "area_code", "risk", "dash_score", "repeat_marac", "rule_ids",
-        "withdrawal_reason"}},
-      {v1::FIELD_SET_PROVIDER_CASE,
-       {"status",
-        "pathways",
-        "priority",
-        "area_code",
-        "locality_code",
-        "language",
-        "interpreter_needed",
-        "enhanced_rights",
-        "first_contact_due",
-        "provider_id",
-        "assignment_id",
-        "advocate_id",
-        "offer_expires_at",
-        "contacted_at",
-        "within_deadline",
-        "failed_attempts",
-        "withdrawal_reason",
-        "closure_reason",
-        "feels_safer",
-        "copes_better",
-        "better_informed",
-        "pathway"}},
-      {v1::FIELD_SET_POLICE_ORDERS,
-       {"area_code", "order_id", "order_type", "order_state",
-        "previous_order_state", "consideration", "consideration_id", "applied",
-        "expires_at", "due", "breach_id", "withdrawal_reason"}},
-  };
   static const auto* none = new std::set<std::string>();
-  auto it = sets->find(set);
-  return it == sets->end() ? *none : it->second;
+  auto it = testing::PublishedFieldSets().find(set);
+  return it == testing::PublishedFieldSets().end() ? *none : it->second;
 }
 
 // The fields of `event` outside its header and its field set.

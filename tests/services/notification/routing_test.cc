@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "services/notification/projection.h"
 #include "services/notification/subscriptions.h"
+#include "tests/support/partner_field_sets.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::notification {
@@ -314,48 +315,6 @@ TEST(RoutingTest, ADecisionsContextForgetsThePerson) {
   EXPECT_TRUE(ContextOf(decision).consent_required);
 }
 
-// The field sets as docs/api-and-events.md publishes them, written out here
-// independently of projection.cc.
-const std::map<v1::FieldSet, std::set<std::string>>& Published() {
-  static const auto* sets = new std::map<v1::FieldSet, std::set<std::string>>{
-      {v1::FIELD_SET_REFERRER_OUTCOME,
-       {"status", "pathways", "priority", "provider_id", "contacted_at",
-        "within_deadline", "failed_attempts", "withdrawal_reason",
-        "closure_reason", "feels_safer", "copes_better", "better_informed"}},
-      {v1::FIELD_SET_MARAC,
-       {"status", "area_code", "risk", "dash_score", "repeat_marac", "rule_ids",
-        "withdrawal_reason"}},
-      {v1::FIELD_SET_PROVIDER_CASE,
-       {"status",
-        "pathways",
-        "priority",
-        "area_code",
-        "locality_code",
-        "language",
-        "interpreter_needed",
-        "enhanced_rights",
-        "first_contact_due",
-        "provider_id",
-        "assignment_id",
-        "advocate_id",
-        "offer_expires_at",
-        "contacted_at",
-        "within_deadline",
-        "failed_attempts",
-        "withdrawal_reason",
-        "closure_reason",
-        "feels_safer",
-        "copes_better",
-        "better_informed",
-        "pathway"}},
-      {v1::FIELD_SET_POLICE_ORDERS,
-       {"area_code", "order_id", "order_type", "order_state",
-        "previous_order_state", "consideration", "consideration_id", "applied",
-        "expires_at", "due", "breach_id", "withdrawal_reason"}},
-  };
-  return *sets;
-}
-
 // Sets every field of every message in `m` to a non-default value.
 void FillAll(google::protobuf::Message* m, int depth = 0) {
   const auto* d = m->GetDescriptor();
@@ -413,7 +372,7 @@ TEST(ProjectionTest, EveryEventInEverySetHoldsOnlyThatSetsFields) {
     e.set_referral_id("r1");
     e.set_type(type);
     FillAll(e.GetReflection()->MutableMessage(&e, field), 1);
-    for (const auto& [set, allowed] : Published()) {
+    for (const auto& [set, allowed] : testing::PublishedFieldSets()) {
       if (!CanCarry(set, type)) continue;
       v1::PartnerEvent p = Project(e, {&decision, "provider-x"}, set);
       std::vector<const google::protobuf::FieldDescriptor*> present;
@@ -433,7 +392,7 @@ TEST(ProjectionTest, EveryEventInEverySetHoldsOnlyThatSetsFields) {
 }
 
 TEST(ProjectionTest, TheProjectionTablesMatchThePublishedSets) {
-  for (const auto& [set, fields] : Published()) {
+  for (const auto& [set, fields] : testing::PublishedFieldSets()) {
     EXPECT_EQ(FieldsOf(set), fields) << v1::FieldSet_Name(set);
   }
 }
