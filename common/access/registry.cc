@@ -282,16 +282,26 @@ class Checker {
   void CheckProvider(const v1::Agency& agency) {
     const std::string& provider = agency.provider_id();
     int line = FieldLine("provider_id");
-    if (agency.kind() != v1::AGENCY_KIND_SUPPORT_PROVIDER) {
+    // A SARC or a MARAC takes service referrals as a provider too (issue
+    // 12: every pathway reaches a service).
+    const bool provider_role =
+        std::find(agency.roles().begin(), agency.roles().end(),
+                  v1::ROLE_PROVIDER) != agency.roles().end();
+    if (agency.kind() != v1::AGENCY_KIND_SUPPORT_PROVIDER &&
+        !(provider_role && (agency.kind() == v1::AGENCY_KIND_SARC ||
+                            agency.kind() == v1::AGENCY_KIND_MARAC))) {
       if (!provider.empty()) {
         AddAt("provider_id", line,
-              "provider_id is only for a support provider");
+              "provider_id is only for a support provider, or a SARC or "
+              "MARAC with the role ROLE_PROVIDER");
       }
       return;
     }
     if (provider.empty()) {
       AddAt("provider_id", line,
-            "provider_id is required for a support provider");
+            absl::StrCat("provider_id is required for ",
+                         KindLabel(agency.kind()),
+                         " with the role ROLE_PROVIDER"));
     } else if (!IsProviderId(provider)) {
       AddAt("provider_id", line,
             absl::StrCat("provider_id must be 1-", kMaxIdLength,
@@ -324,10 +334,11 @@ const std::vector<v1::Role>& AllowedRoles(v1::AgencyKind kind) {
           {v1::AGENCY_KIND_POLICE_FORCE,
            {v1::ROLE_REFERRER, v1::ROLE_POLICE_ORDERS}},
           {v1::AGENCY_KIND_HEALTH_TRUST, {v1::ROLE_REFERRER}},
-          {v1::AGENCY_KIND_SARC, {v1::ROLE_REFERRER}},
+          {v1::AGENCY_KIND_SARC, {v1::ROLE_REFERRER, v1::ROLE_PROVIDER}},
           {v1::AGENCY_KIND_SUPPORT_PROVIDER,
            {v1::ROLE_PROVIDER, v1::ROLE_REFERRER}},
-          {v1::AGENCY_KIND_MARAC, {v1::ROLE_MARAC_COORDINATOR}},
+          {v1::AGENCY_KIND_MARAC,
+           {v1::ROLE_MARAC_COORDINATOR, v1::ROLE_PROVIDER}},
           {v1::AGENCY_KIND_PCC, {v1::ROLE_COMMISSIONER, v1::ROLE_AUDITOR}},
           {v1::AGENCY_KIND_OPERATOR, {v1::ROLE_OPERATOR, v1::ROLE_AUDITOR}},
       };

@@ -4,9 +4,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/log/log.h"
+#include "common/safety/contact_rules.h"
 #include "common/status/macros.h"
 #include "common/store/access_audit.h"
 #include "common/time/timestamps.h"
@@ -21,8 +23,12 @@ using store::Tx;
 using timeutil::TruncateToMillis;
 
 constexpr char kProducer[] = "advocacy";
+// A perpetrator programme or MARAC recording contact with the victim.
+constexpr char kServiceNoContactRule[] = "SERVICE-NO-VICTIM-CONTACT";
 // The column a sealed note's associated data names.
 constexpr char kNoteColumn[] = "note";
+// The column sealed safe-contact rules' associated data names.
+constexpr char kContactRulesColumn[] = "contact_rules";
 
 // Whose data key seals the assignment's notes: the person, or the referral
 // when triage sent no person id.
@@ -33,6 +39,13 @@ std::string NoteOwner(const AssignmentRecord& a) {
 // A sealed note's row id: its history row's key.
 std::string NoteRowId(const AssignmentId& assignment_id, int64_t seq) {
   return absl::StrCat(assignment_id.value(), "/", seq);
+}
+
+// A decline's or expiry's detail: for a service referral, the provider's id
+// first (so that it is not asked again), then the code.
+std::string StepSubject(const AssignmentRecord& a, const std::string& code) {
+  if (a.service == v1::SERVICE_KIND_UNSPECIFIED) return code;
+  return absl::StrCat(a.provider_id.value(), " ", code);
 }
 
 // `step` as made by `caller`'s advocate: stored with the calling agency.
@@ -47,6 +60,21 @@ absl::Status AdvocateNotFound(const AdvocateId& id) {
       absl::StrCat("advocate ", id.value(), " not found"));
 }
 
+// The pathway's own first-contact deadline; a decision made before
+// deadlines were per pathway has one, for the whole referral.
+std::optional<absl::Time> FirstContactDue(const v1::ReferralTriaged& decision,
+                                          v1::Pathway pathway) {
+  std::optional<absl::Time> due;
+  for (const auto& d : decision.deadlines()) {
+    if (d.kind() != "FIRST_CONTACT") continue;
+    if (d.pathway() == pathway || d.pathway() == v1::PATHWAY_UNSPECIFIED) {
+      due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
+      if (d.pathway() == pathway) break;
+    }
+  }
+  return due;
+}
+
 // A new assignment for one advocate pathway of a triage decision.
 AssignmentRecord NewAssignment(const ReferralId& referral_id,
                                v1::Pathway pathway,
@@ -59,18 +87,35 @@ AssignmentRecord NewAssignment(const ReferralId& referral_id,
   a.priority = decision.priority();
   a.victim_ref = decision.person_id();
   a.locality = decision.locality_code();
+  a.area = decision.area_code();
   a.language = decision.language();
   a.language_required = decision.language_match_required();
-  // The assignment's own pathway's first-contact deadline; a decision made
-  // before deadlines were per pathway has one, for the whole referral.
-  for (const auto& d : decision.deadlines()) {
-    if (d.kind() != "FIRST_CONTACT") continue;
-    if (d.pathway() == pathway || d.pathway() == v1::PATHWAY_UNSPECIFIED) {
-      a.first_contact_due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
-      if (d.pathway() == pathway) break;
+  a.preferred_specialisms.assign(decision.preferred_specialisms().begin(),
+                                 decision.preferred_specialisms().end());
+  a.first_contact_due = FirstContactDue(decision, pathway);
+  a.created_at = now;
+  return a;
+}
+
+// A service referral of a decision.
+AssignmentRecord NewServiceReferral(const ReferralId& referral_id,
+                                    const ServiceNeed& need,
+                                    const v1::ReferralTriaged& decision,
+                                    absl::Time now) {
+  AssignmentRecord a = NewAssignment(referral_id, need.pathway, decision, now);
+  a.service = need.service;
+  // The flags (safeguarding, MARAC) have no pathway of their own: they are
+  // due with the referral's earliest first contact.
+  if (need.pathway == v1::PATHWAY_UNSPECIFIED) {
+    a.first_contact_due.reset();
+    for (const auto& d : decision.deadlines()) {
+      if (d.kind() != "FIRST_CONTACT") continue;
+      const absl::Time due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
+      if (!a.first_contact_due || due < *a.first_contact_due) {
+        a.first_contact_due = due;
+      }
     }
   }
-  a.created_at = now;
   return a;
 }
 
@@ -140,7 +185,14 @@ absl::StatusOr<AssignmentRecord> AdvocacyApp::LoadAssignmentFor(
     Tx& tx, const access::Principal& caller,
     const AssignmentId& assignment_id) {
   ASSIGN_OR_RETURN(AssignmentRecord a, assignments_.Load(tx, assignment_id));
-  ASSIGN_OR_RETURN(bool own, IsOwnAdvocate(tx, caller, a.advocate_id));
+  bool own = false;
+  if (a.service != v1::SERVICE_KIND_UNSPECIFIED) {
+    // A service referral is its provider's.
+    own = !a.provider_id.empty() && caller.provider().has_value() &&
+          *caller.provider() == a.provider_id;
+  } else {
+    ASSIGN_OR_RETURN(own, IsOwnAdvocate(tx, caller, a.advocate_id));
+  }
   if (!own) {
     return errors::Denied(access::kRuleOwnProvider, assignment_id.value(),
                           "not the calling agency's own provider");
@@ -209,11 +261,16 @@ absl::StatusOr<v1::ImportDirectoryResponse> AdvocacyApp::ImportDirectory(
 }
 
 absl::StatusOr<v1::Provider> AdvocacyApp::UpsertProvider(
-    const access::Principal& caller, const v1::Provider& provider) {
+    const access::Principal& caller, const v1::Provider& provider,
+    absl::Time now) {
   RETURN_IF_ERROR(access::RequireProvider(
       caller, ProviderId(provider.provider_id()), provider.provider_id()));
-  RETURN_IF_ERROR(db_.Write(
-      [&](Tx& tx) { return directory_.UpsertProvider(tx, provider); }));
+  now = TruncateToMillis(now);
+  RETURN_IF_ERROR(db_.Write([&](Tx& tx) -> absl::Status {
+    RETURN_IF_ERROR(directory_.UpsertProvider(tx, provider));
+    // A service it now offers may be what a waiting referral needs.
+    return assigner_.DrainWaitlist(tx, now, NewTraceparent()).status();
+  }));
   return provider;
 }
 
@@ -326,8 +383,16 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
               TraceIdOf(traceparent));
     return 0;
   }
+  if (decision.contact_rules().recorded()) {
+    RETURN_IF_ERROR(KeepContactRules(
+        tx, referral_id,
+        decision.person_id().empty() ? referral_id.value()
+                                     : decision.person_id(),
+        decision.contact_rules()));
+  }
   const bool routed = decision.status() == v1::REFERRAL_STATUS_ROUTED;
   const bool withdrawn = decision.status() == v1::REFERRAL_STATUS_WITHDRAWN;
+  const std::vector<ServiceNeed> needs = ServicesFor(decision);
   ASSIGN_OR_RETURN(std::vector<AssignmentRecord> existing,
                    assignments_.ForReferral(tx, referral_id));
   if (routed || withdrawn) {
@@ -335,9 +400,16 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
     std::set<int> keep;
     if (routed)
       keep.insert(decision.pathways().begin(), decision.pathways().end());
+    std::set<int> keep_services;
+    for (const ServiceNeed& need : needs) keep_services.insert(need.service);
     int released = 0;
     for (AssignmentRecord& a : existing) {
-      if (!IsOpen(a.state) || keep.count(a.pathway) == 1) continue;
+      if (!IsOpen(a.state)) continue;
+      const bool kept =
+          a.service != v1::SERVICE_KIND_UNSPECIFIED
+              ? keep_services.count(a.service) == 1
+              : keep.count(a.pathway) == 1 || keep.count(a.also_pathway) == 1;
+      if (kept) continue;
       RETURN_IF_ERROR(ReleaseOne(
           tx, a, withdrawn ? kReleaseWithdrawn : kReleasePathwayRemoved, now,
           traceparent, envelope));
@@ -366,8 +438,18 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
   // Consent required, withdrawn or an incomplete assessment: no referral is
   // made.
   if (routed) {
+    std::vector<v1::Pathway> pathways;
     for (int p : decision.pathways()) {
-      const auto pathway = static_cast<v1::Pathway>(p);
+      pathways.push_back(static_cast<v1::Pathway>(p));
+    }
+    ASSIGN_OR_RETURN(std::optional<AssignmentRecord> idsva,
+                     IdsvaAssignment(tx, referral_id, pathways, decision, now));
+    if (idsva) {
+      RETURN_IF_ERROR(assigner_.OfferOrWaitlist(
+          tx, *idsva, AssignmentAction::kRoute, now, traceparent, &envelope));
+      ++created;
+    }
+    for (v1::Pathway pathway : pathways) {
       if (!RoleForPathway(pathway)) continue;  // a service: no advocate
       ASSIGN_OR_RETURN(bool has, assignments_.Exists(tx, referral_id, pathway));
       if (has) continue;
@@ -377,9 +459,44 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
       ++created;
     }
   }
+  for (const ServiceNeed& need : needs) {
+    ASSIGN_OR_RETURN(bool has,
+                     assignments_.ServiceExists(tx, referral_id, need.service));
+    if (has) continue;
+    AssignmentRecord a = NewServiceReferral(referral_id, need, decision, now);
+    RETURN_IF_ERROR(assigner_.OfferOrWaitlist(tx, a, AssignmentAction::kRoute,
+                                              now, traceparent, &envelope));
+    ++created;
+  }
   RETURN_IF_ERROR(
       assignments_.MarkRouted(tx, referral_id, decision.status(), now));
   return created;
+}
+
+absl::StatusOr<std::optional<AssignmentRecord>> AdvocacyApp::IdsvaAssignment(
+    Tx& tx, const ReferralId& referral_id,
+    const std::vector<v1::Pathway>& pathways,
+    const v1::ReferralTriaged& decision, absl::Time now) {
+  const std::optional<IdsvaPair> pair = IdsvaPathways(pathways);
+  if (!pair) return std::nullopt;
+  ASSIGN_OR_RETURN(bool da, assignments_.Exists(tx, referral_id, pair->da));
+  ASSIGN_OR_RETURN(bool sv, assignments_.Exists(tx, referral_id, pair->sv));
+  if (da || sv) return std::nullopt;  // routed before as two
+  // Only where an IDSVA serves the locality (free or not).
+  ASSIGN_OR_RETURN(std::vector<AdvocateView> idsvas,
+                   directory_.AdvocatesWithRole(tx, v1::ADVOCATE_ROLE_IDSVA));
+  MatchRequest probe;
+  probe.role = v1::ADVOCATE_ROLE_IDSVA;
+  probe.locality = decision.locality_code();
+  probe.now_ms = absl::ToUnixMillis(now);
+  if (Match(probe, idsvas).serving == 0) return std::nullopt;
+  AssignmentRecord a = NewAssignment(referral_id, pair->da, decision, now);
+  a.also_pathway = pair->sv;
+  const std::optional<absl::Time> sv_due = FirstContactDue(decision, pair->sv);
+  if (sv_due && (!a.first_contact_due || *sv_due < *a.first_contact_due)) {
+    a.first_contact_due = sv_due;
+  }
+  return a;
 }
 
 absl::Status AdvocacyApp::ReleaseOne(Tx& tx, AssignmentRecord& a,
@@ -403,6 +520,41 @@ absl::Status AdvocacyApp::ReleaseOne(Tx& tx, AssignmentRecord& a,
   r->set_pathway(a.pathway);
   r->set_reason_code(reason_code);
   return Emit(tx, std::move(out), traceparent);
+}
+
+absl::Status AdvocacyApp::KeepContactRules(Tx& tx,
+                                           const ReferralId& referral_id,
+                                           const std::string& owner,
+                                           const v1::ContactRules& rules) {
+  ASSIGN_OR_RETURN(std::string key, keys_->GetOrCreate(tx, owner));
+  ASSIGN_OR_RETURN(std::string sealed,
+                   crypto::SealField(key, referral_id.value(),
+                                     kContactRulesColumn,
+                                     rules.SerializeAsString()));
+  return assignments_.SaveContactRules(
+      tx, referral_id, SealedValue{crypto::kSealedFieldFormat, sealed});
+}
+
+absl::StatusOr<std::optional<v1::ContactRules>> AdvocacyApp::ContactRulesOf(
+    Tx& tx, const AssignmentRecord& a) {
+  ASSIGN_OR_RETURN(std::optional<SealedValue> stored,
+                   assignments_.FindContactRules(tx, a.referral_id));
+  if (!stored) return std::nullopt;
+  if (stored->format != crypto::kSealedFieldFormat) {
+    return errors::InvariantViolation(absl::StrCat(
+        "contact rules in unknown format '", stored->format, "'"));
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> key,
+                   keys_->Find(tx, NoteOwner(a)));
+  if (!key) return std::nullopt;  // the person was erased
+  ASSIGN_OR_RETURN(std::string bytes,
+                   crypto::OpenField(*key, a.referral_id.value(),
+                                     kContactRulesColumn, stored->sealed));
+  v1::ContactRules rules;
+  if (!rules.ParseFromString(bytes)) {
+    return errors::InvariantViolation("contact rules do not parse");
+  }
+  return rules;
 }
 
 absl::Status AdvocacyApp::AddStepWithNote(Tx& tx, const AssignmentRecord& a,
@@ -469,7 +621,9 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Accept(
     const std::string& traceparent) {
   now = TruncateToMillis(now);
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
-    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    if (!advocate_id.empty()) {
+      RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    }
     ASSIGN_OR_RETURN(AssignmentRecord a,
                      LoadAssignmentFor(tx, caller, assignment_id));
     RETURN_IF_ERROR(advocacy::Accept(a, advocate_id, now));
@@ -493,13 +647,17 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Decline(
     absl::Time now, const std::string& traceparent) {
   now = TruncateToMillis(now);
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
-    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    if (!advocate_id.empty()) {
+      RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    }
     ASSIGN_OR_RETURN(AssignmentRecord a,
                      LoadAssignmentFor(tx, caller, assignment_id));
     RETURN_IF_ERROR(CheckDecline(a, advocate_id));
     const std::string code = v1::DeclineReason_Name(decline.reason);
     RETURN_IF_ERROR(AddStepWithNote(
-        tx, a, By(caller, Step(now, kStepDeclined, advocate_id, code)),
+        tx, a,
+        By(caller, Step(now, kStepDeclined, advocate_id,
+                        StepSubject(a, code))),
         decline.note));
     RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate_id));
     v1::EventEnvelope declined =
@@ -526,18 +684,62 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
   now = TruncateToMillis(now);
   const absl::Time at = contact.at ? TruncateToMillis(*contact.at) : now;
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
-    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    if (!advocate_id.empty()) {
+      RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    }
     ASSIGN_OR_RETURN(AssignmentRecord a,
                      LoadAssignmentFor(tx, caller, assignment_id));
+    if (a.service != v1::SERVICE_KIND_UNSPECIFIED &&
+        !ContactsVictim(a.service)) {
+      return errors::RuleViolation(
+          kServiceNoContactRule, "assignment_id",
+          absl::StrCat(v1::ServiceKind_Name(a.service),
+                       " does not contact the victim"));
+    }
     ASSIGN_OR_RETURN(std::vector<v1::AssignmentStep> earlier,
                      assignments_.History(tx, a.assignment_id));
     ASSIGN_OR_RETURN(
         std::string step,
         advocacy::RecordContact(a, advocate_id, contact.outcome, at));
-    RETURN_IF_ERROR(assignments_.AddHistory(
-        tx, a.assignment_id,
-        By(caller, Step(at, step, advocate_id,
-                        v1::ContactChannel_Name(contact.channel)))));
+    // The victim's safe-contact rules: a contact they forbid is refused
+    // unless the advocate says why it was made anyway.
+    ASSIGN_OR_RETURN(std::optional<v1::ContactRules> rules,
+                     ContactRulesOf(tx, a));
+    std::vector<std::string> breaches;
+    if (rules) {
+      breaches = safety::Breaches(
+          *rules, {contact.channel, at, contact.voicemail_left},
+          options_.zone);
+    }
+    if (!breaches.empty() && contact.override_reason.empty()) {
+      return errors::RuleViolation(
+          safety::kSafeContactRule, "channel",
+          absl::StrCat("the victim's safe-contact rules forbid this contact (",
+                       absl::StrJoin(breaches, ", "),
+                       "); record it only with an override_reason"));
+    }
+    std::string detail = v1::ContactChannel_Name(contact.channel);
+    if (contact.voicemail_left) absl::StrAppend(&detail, " VOICEMAIL");
+    if (!breaches.empty()) {
+      absl::StrAppend(&detail, " OVERRIDE ", absl::StrJoin(breaches, ","));
+    }
+    RETURN_IF_ERROR(AddStepWithNote(
+        tx, a, By(caller, Step(at, step, advocate_id, detail)),
+        breaches.empty() ? std::string() : contact.override_reason));
+    if (!breaches.empty()) {
+      // For review: who, when, on what channel, which rules. The reason is
+      // sealed in the step above.
+      v1::EventEnvelope out =
+          events::NewEnvelope(kProducer, a.referral_id.value());
+      v1::UnsafeContactRecorded* u = out.mutable_unsafe_contact_recorded();
+      u->set_assignment_id(a.assignment_id.value());
+      u->set_advocate_id(advocate_id.value());
+      *u->mutable_attempted_at() = timeutil::ToTimestamp(at);
+      u->set_channel(contact.channel);
+      u->set_outcome(v1::ContactOutcome_Name(contact.outcome));
+      for (const std::string& b : breaches) u->add_breaches(b);
+      RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+    }
     if (step == kStepFirstContact) {
       RETURN_IF_ERROR(assignments_.Save(tx, a));
       v1::EventEnvelope out =
@@ -579,7 +781,9 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Close(
     const std::string& traceparent) {
   now = TruncateToMillis(now);
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
-    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    if (!advocate_id.empty()) {
+      RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    }
     ASSIGN_OR_RETURN(AssignmentRecord a,
                      LoadAssignmentFor(tx, caller, assignment_id));
     RETURN_IF_ERROR(advocacy::Close(a, advocate_id, closure, now));
@@ -618,7 +822,7 @@ absl::Status AdvocacyApp::ExpireOne(Tx& tx, AssignmentRecord& offer,
   const AdvocateId advocate = offer.advocate_id;
   RETURN_IF_ERROR(assignments_.AddHistory(
       tx, offer.assignment_id,
-      Step(now, kStepExpired, advocate, "OFFER-EXPIRY")));
+      Step(now, kStepExpired, advocate, StepSubject(offer, "OFFER-EXPIRY"))));
   RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate));
   v1::EventEnvelope out =
       events::NewEnvelope(kProducer, offer.referral_id.value());
@@ -751,12 +955,42 @@ absl::StatusOr<std::vector<v1::Assignment>> AdvocacyApp::GetWorklist(
     RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
     ASSIGN_OR_RETURN(std::vector<AssignmentRecord> rows,
                      assignments_.Worklist(tx, advocate_id));
-    std::vector<v1::Assignment> out;
-    for (const AssignmentRecord& row : rows) {
-      ASSIGN_OR_RETURN(out.emplace_back(), View(tx, row, &caller));
-    }
-    return out;
+    return WorklistViews(tx, caller, rows);
   });
+}
+
+absl::StatusOr<std::vector<v1::Assignment>> AdvocacyApp::GetProviderWorklist(
+    const access::Principal& caller, const ProviderId& provider_id) {
+  return db_.Read([&](Tx& tx) -> absl::StatusOr<std::vector<v1::Assignment>> {
+    if (!(caller.Has(v1::ROLE_OPERATOR) && !caller.provider().has_value())) {
+      RETURN_IF_ERROR(
+          access::RequireProvider(caller, provider_id, provider_id.value()));
+    }
+    ASSIGN_OR_RETURN(std::vector<AssignmentRecord> rows,
+                     assignments_.ProviderWorklist(tx, provider_id));
+    return WorklistViews(tx, caller, rows);
+  });
+}
+
+absl::StatusOr<std::vector<v1::Assignment>> AdvocacyApp::WorklistViews(
+    Tx& tx, const access::Principal& caller,
+    const std::vector<AssignmentRecord>& rows) {
+  std::vector<v1::Assignment> out;
+  for (const AssignmentRecord& row : rows) {
+    ASSIGN_OR_RETURN(v1::Assignment view, View(tx, row, &caller));
+    // The victim's rules travel only to the one who accepted the case, and
+    // never to a service that does not work with the victim.
+    const bool victim_facing = row.service == v1::SERVICE_KIND_UNSPECIFIED ||
+                               ContactsVictim(row.service);
+    if (victim_facing && (row.state == v1::ASSIGNMENT_STATE_ACCEPTED ||
+                          row.state == v1::ASSIGNMENT_STATE_ACTIVE)) {
+      ASSIGN_OR_RETURN(std::optional<v1::ContactRules> rules,
+                       ContactRulesOf(tx, row));
+      if (rules) *view.mutable_contact_rules() = *std::move(rules);
+    }
+    out.push_back(std::move(view));
+  }
+  return out;
 }
 
 absl::StatusOr<v1::CheckCapacityResponse> AdvocacyApp::CheckCapacity(

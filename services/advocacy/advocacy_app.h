@@ -56,6 +56,10 @@ struct ContactAttempt {
   v1::ContactOutcome outcome = v1::CONTACT_OUTCOME_UNSPECIFIED;
   // When it happened; unset means now.
   std::optional<absl::Time> at;
+  bool voicemail_left = false;
+  // Why a contact the safe-contact rules forbid was made anyway (staff free
+  // text, sealed with the step); empty for none.
+  std::string override_reason;
 };
 
 // A staff note as written, opened; empty when the person was erased.
@@ -80,6 +84,8 @@ class AdvocacyApp {
     absl::Duration offer_timeout = absl::Hours(24);
     // How soon ExpireOffers asks to run again after a failed pass.
     absl::Duration expiry_retry = absl::Seconds(30);
+    // The zone safe-contact windows are in (Europe/London in service).
+    absl::TimeZone zone = absl::UTCTimeZone();
   };
   // `keys` seal and open staff notes (ServiceHost::person_keys()).
   AdvocacyApp(store::Database& db,
@@ -94,8 +100,11 @@ class AdvocacyApp {
   absl::StatusOr<v1::ImportDirectoryResponse> ImportDirectory(
       const v1::Directory& directory, absl::Time now,
       const std::string& traceparent);
+  // Replaces the provider's record and its services; a service it now
+  // offers is offered at once to referrals waiting for one.
   absl::StatusOr<v1::Provider> UpsertProvider(const access::Principal& caller,
-                                              const v1::Provider& provider);
+                                              const v1::Provider& provider,
+                                              absl::Time now);
   // The address is withheld unless `caller` is the provider itself; a
   // confidential address released to it is written to the access audit.
   struct ProviderView {
@@ -201,8 +210,14 @@ class AdvocacyApp {
   // for the provider). NOT_FOUND for an unknown assignment.
   absl::StatusOr<std::vector<StepNote>> GetNotes(
       const AssignmentId& assignment_id);
+  // An advocate's offered, accepted and active cases; the victim's
+  // safe-contact rules on each accepted or active one.
   absl::StatusOr<std::vector<v1::Assignment>> GetWorklist(
       const access::Principal& caller, const AdvocateId& advocate_id);
+  // A provider's open service referrals, the same way (the provider itself,
+  // or an operator).
+  absl::StatusOr<std::vector<v1::Assignment>> GetProviderWorklist(
+      const access::Principal& caller, const ProviderId& provider_id);
   // INVALID_ARGUMENT for a pathway with no advocate role.
   absl::StatusOr<v1::CheckCapacityResponse> CheckCapacity(
       v1::Pathway pathway, const std::string& locality_code,
@@ -244,6 +259,25 @@ class AdvocacyApp {
                           const std::string& reason_code, absl::Time now,
                           const std::string& traceparent,
                           const v1::EventEnvelope& cause);
+  // Rule IDSVA: one assignment covering a decision's DA and SV pathways,
+  // when it has both, neither was routed before and an IDSVA serves the
+  // locality; nullopt otherwise (two advocates, as before).
+  absl::StatusOr<std::optional<AssignmentRecord>> IdsvaAssignment(
+      store::Tx& tx, const ReferralId& referral_id,
+      const std::vector<v1::Pathway>& pathways,
+      const v1::ReferralTriaged& decision, absl::Time now);
+  absl::StatusOr<std::vector<v1::Assignment>> WorklistViews(
+      store::Tx& tx, const access::Principal& caller,
+      const std::vector<AssignmentRecord>& rows);
+  // Seals and keeps the decision's safe-contact rules for the referral.
+  absl::Status KeepContactRules(store::Tx& tx, const ReferralId& referral_id,
+                                const std::string& owner,
+                                const v1::ContactRules& rules);
+  // The referral's safe-contact rules, opened; nullopt when none were kept
+  // (a referral routed before the rules were coded) or the person was
+  // erased.
+  absl::StatusOr<std::optional<v1::ContactRules>> ContactRulesOf(
+      store::Tx& tx, const AssignmentRecord& assignment);
   // Appends `step` with a staff note sealed under the person's data key.
   absl::Status AddStepWithNote(store::Tx& tx,
                                const AssignmentRecord& assignment,

@@ -35,7 +35,7 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::UpsertProvider(
                    [=, this](const access::Principal& caller) -> absl::Status {
                      RETURN_IF_ERROR(ValidateProvider(*request).ToStatus());
                      ASSIGN_OR_RETURN(*response,
-                                      app_.UpsertProvider(caller, *request));
+                                      app_.UpsertProvider(caller, *request, NowMillis()));
                      response->clear_address_redacted();
                      return absl::OkStatus();
                    });
@@ -164,7 +164,10 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetWorklist(
         RETURN_IF_ERROR(ValidateGetWorklist(*request).ToStatus());
         ASSIGN_OR_RETURN(
             std::vector<v1::Assignment> list,
-            app_.GetWorklist(caller, AdvocateId(request->advocate_id())));
+            request->provider_id().empty()
+                ? app_.GetWorklist(caller, AdvocateId(request->advocate_id()))
+                : app_.GetProviderWorklist(
+                      caller, ProviderId(request->provider_id())));
         for (v1::Assignment& a : list)
           *response->add_assignments() = std::move(a);
         return absl::OkStatus();
@@ -210,7 +213,8 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordContact(
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
         ContactAttempt contact{request->channel(), request->outcome(),
-                               std::nullopt};
+                               std::nullopt, request->voicemail_left(),
+                               request->override_reason()};
         if (request->has_at()) {
           contact.at = timeutil::FromTimestamp(request->at());
         }

@@ -163,12 +163,35 @@ CREATE TABLE erased_referrals (
 );
 )sql";
 
+// Issue 12: the victim's coded safe-contact rules per referral, sealed with
+// the person's data key (associated data "<referral_id>/contact_rules");
+// service referrals (an assignment with a service and a provider, no
+// advocate); and the services each provider offers, by area.
+constexpr char kSchemaV7[] = R"sql(
+CREATE TABLE referral_contact_rules (
+  referral_id TEXT PRIMARY KEY,
+  format TEXT NOT NULL,
+  sealed BLOB NOT NULL
+);
+ALTER TABLE assignments ADD COLUMN service INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN provider_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX assignments_provider ON assignments(provider_id, state);
+ALTER TABLE assignments ADD COLUMN area TEXT NOT NULL DEFAULT '';
+ALTER TABLE assignments ADD COLUMN also_pathway INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN specialisms TEXT NOT NULL DEFAULT '';
+CREATE TABLE provider_services (
+  kind INTEGER NOT NULL,
+  area TEXT NOT NULL,
+  provider_id TEXT NOT NULL,
+  PRIMARY KEY (kind, area, provider_id)
+);
+)sql";
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
   // Version 4 is the shared data key table.
   return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration,
-          kSchemaV5, kSchemaV6};
+          kSchemaV5, kSchemaV6, kSchemaV7};
 }
 
 }  // namespace signpost::advocacy

@@ -1,9 +1,11 @@
 #include "services/advocacy/assigner.h"
 
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
 #include "common/status/macros.h"
@@ -34,6 +36,10 @@ absl::StatusOr<MatchRequest> Assigner::MatchRequestFor(
     store::Tx& tx, const AssignmentRecord& a, absl::Time now) {
   MatchRequest request;
   request.pathway = a.pathway;
+  if (a.also_pathway != v1::PATHWAY_UNSPECIFIED) {
+    request.role = v1::ADVOCATE_ROLE_IDSVA;
+  }
+  request.preferred_specialisms = a.preferred_specialisms;
   request.locality = a.locality;
   request.language = a.language;
   request.language_match_required = a.language_required;
@@ -55,10 +61,87 @@ absl::StatusOr<MatchRequest> Assigner::MatchRequestFor(
   return request;
 }
 
+absl::Status EmitUnserved(store::Tx& tx, const AssignmentRecord& a,
+                          v1::AdvocateRole role, const std::string& reason,
+                          const v1::EventEnvelope* cause,
+                          const std::string& traceparent) {
+  v1::EventEnvelope out =
+      events::NewEnvelope("advocacy", a.referral_id.value(), cause);
+  v1::PathwayUnserved* u = out.mutable_pathway_unserved();
+  u->set_assignment_id(a.assignment_id.value());
+  u->set_pathway(a.pathway);
+  u->set_service(a.service);
+  u->set_role(role);
+  u->set_area_code(a.area);
+  u->set_locality_code(a.locality);
+  u->set_reason(reason);
+  return Emit(tx, std::move(out), traceparent);
+}
+
+absl::StatusOr<bool> Assigner::OfferService(store::Tx& tx, AssignmentRecord& a,
+                                            AssignmentAction action,
+                                            absl::Time now,
+                                            const std::string& traceparent,
+                                            const v1::EventEnvelope* cause) {
+  // Providers that declined this referral or let it expire are not asked
+  // again (their id is the step's detail).
+  std::set<std::string> excluded;
+  ASSIGN_OR_RETURN(std::vector<v1::AssignmentStep> history,
+                   assignments_.History(tx, a.assignment_id));
+  for (const v1::AssignmentStep& s : history) {
+    if (s.step() == kStepDeclined || s.step() == kStepExpired) {
+      excluded.insert(s.detail().substr(0, s.detail().find(' ')));
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<ServiceProviderView> offering,
+                   directory_.ProvidersOffering(tx, a.service, a.area));
+  const ServiceMatch match = MatchService(a.service, a.area, excluded, offering);
+  if (!match.provider_id) {
+    if (action == AssignmentAction::kOfferFromWaitlist) return false;
+    RETURN_IF_ERROR(Waitlist(a, action, match.reason, now));
+    RETURN_IF_ERROR(assignments_.Save(tx, a));
+    RETURN_IF_ERROR(assignments_.AddHistory(
+        tx, a.assignment_id,
+        Step(now, kStepWaitlisted, AdvocateId(), "UNSERVED")));
+    RETURN_IF_ERROR(EmitUnserved(tx, a, v1::ADVOCATE_ROLE_UNSPECIFIED,
+                                 match.reason, cause, traceparent));
+    return false;
+  }
+  const ProviderId provider(*match.provider_id);
+  RETURN_IF_ERROR(OfferToProvider(a, action, provider, match.reason,
+                                  now + offer_timeout_));
+  RETURN_IF_ERROR(assignments_.Save(tx, a));
+  RETURN_IF_ERROR(assignments_.AddHistory(
+      tx, a.assignment_id,
+      Step(now, kStepOffered, AdvocateId(), provider.value())));
+  v1::EventEnvelope out =
+      events::NewEnvelope("advocacy", a.referral_id.value(), cause);
+  v1::ServiceOffered* o = out.mutable_service_offered();
+  o->set_assignment_id(a.assignment_id.value());
+  o->set_pathway(a.pathway);
+  o->set_service(a.service);
+  o->set_provider_id(provider.value());
+  o->set_reason(match.reason);
+  if (a.first_contact_due) {
+    *o->mutable_first_contact_due() = timeutil::ToTimestamp(*a.first_contact_due);
+  }
+  o->set_reoffer(action == AssignmentAction::kDecline ||
+                 action == AssignmentAction::kExpire ||
+                 action == AssignmentAction::kOfferFromWaitlist);
+  RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+  return true;
+}
+
 absl::StatusOr<bool> Assigner::OfferOrWaitlist(
     store::Tx& tx, AssignmentRecord& a, AssignmentAction action, absl::Time now,
     const std::string& traceparent, const v1::EventEnvelope* cause) {
-  std::optional<v1::AdvocateRole> role = RoleForPathway(a.pathway);
+  if (a.service != v1::SERVICE_KIND_UNSPECIFIED) {
+    return OfferService(tx, a, action, now, traceparent, cause);
+  }
+  std::optional<v1::AdvocateRole> role =
+      a.also_pathway != v1::PATHWAY_UNSPECIFIED
+          ? std::optional<v1::AdvocateRole>(v1::ADVOCATE_ROLE_IDSVA)
+          : RoleForPathway(a.pathway);
   if (!role) {
     return errors::InvariantViolation(
         "an assignment for a pathway without an advocate role");
@@ -79,6 +162,11 @@ absl::StatusOr<bool> Assigner::OfferOrWaitlist(
           "the advocate prefilter disagreed with matching");
     }
   }
+  if (a.also_pathway != v1::PATHWAY_UNSPECIFIED) {
+    match.reason = absl::StrCat(
+        "IDSVA: one advocate for ", v1::Pathway_Name(a.pathway), " and ",
+        v1::Pathway_Name(a.also_pathway), " in place of two; ", match.reason);
+  }
   v1::EventEnvelope out =
       events::NewEnvelope("advocacy", a.referral_id.value(), cause);
   if (match.chosen) {
@@ -88,6 +176,15 @@ absl::StatusOr<bool> Assigner::OfferOrWaitlist(
   }
   RETURN_IF_ERROR(
       WaitlistIt(tx, a, action, match, now, std::move(out), traceparent));
+  if (match.serving == 0 && action == AssignmentAction::kRoute) {
+    // Waiting is not enough when nobody with the role serves the locality:
+    // the area's operators and commissioner are told.
+    RETURN_IF_ERROR(EmitUnserved(
+        tx, a, *role,
+        absl::StrCat("no ", v1::AdvocateRole_Name(*role), " serves ",
+                     a.locality),
+        cause, traceparent));
+  }
   return false;
 }
 
@@ -134,6 +231,7 @@ absl::Status Assigner::OfferTo(store::Tx& tx, AssignmentRecord& a,
     *o->mutable_offer_expires_at() = expires;
     o->set_reoffer(action == AssignmentAction::kDecline ||
                    action == AssignmentAction::kExpire);
+    o->set_also_pathway(a.also_pathway);
   }
   return Emit(tx, std::move(out), traceparent);
 }

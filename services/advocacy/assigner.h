@@ -44,6 +44,12 @@ class Assigner {
                                     const std::string& traceparent);
 
  private:
+  // OfferOrWaitlist for a service referral: the provider offering the
+  // service in the area, else waiting with PathwayUnserved.
+  absl::StatusOr<bool> OfferService(store::Tx& tx, AssignmentRecord& assignment,
+                                    AssignmentAction action, absl::Time now,
+                                    const std::string& traceparent,
+                                    const v1::EventEnvelope* cause);
   absl::StatusOr<MatchRequest> MatchRequestFor(
       store::Tx& tx, const AssignmentRecord& assignment, absl::Time now);
   absl::Status OfferTo(store::Tx& tx, AssignmentRecord& assignment,

@@ -102,6 +102,13 @@ bool MayAct(AssignmentAction action, Actor actor) {
 }
 
 Actor ActorFor(const AssignmentRecord& assignment, const AdvocateId& advocate) {
+  if (assignment.service != v1::SERVICE_KIND_UNSPECIFIED) {
+    // A service referral is its provider's (the application checks the
+    // caller is that provider); it names no advocate.
+    return advocate.empty() && !assignment.provider_id.empty()
+               ? Actor::kAssignedAdvocate
+               : Actor::kOtherAdvocate;
+  }
   return !assignment.advocate_id.empty() && assignment.advocate_id == advocate
              ? Actor::kAssignedAdvocate
              : Actor::kOtherAdvocate;
@@ -191,11 +198,30 @@ absl::Status Offer(AssignmentRecord& assignment, AssignmentAction action,
   return absl::OkStatus();
 }
 
+absl::Status OfferToProvider(AssignmentRecord& assignment,
+                             AssignmentAction action,
+                             const ProviderId& provider, std::string reason,
+                             absl::Time expires_at) {
+  if (assignment.service == v1::SERVICE_KIND_UNSPECIFIED) {
+    return errors::InvariantViolation(
+        "an advocate's assignment offered to a provider");
+  }
+  RETURN_IF_ERROR(CheckTransition(assignment.state, action, kOffered));
+  assignment.state = kOffered;
+  assignment.provider_id = provider;
+  assignment.reason = std::move(reason);
+  assignment.offer_expires_at = expires_at;
+  return absl::OkStatus();
+}
+
 absl::Status Waitlist(AssignmentRecord& assignment, AssignmentAction action,
                       std::string reason, absl::Time now) {
   RETURN_IF_ERROR(CheckTransition(assignment.state, action, kWaitlisted));
   assignment.state = kWaitlisted;
   assignment.advocate_id = AdvocateId();
+  if (assignment.service != v1::SERVICE_KIND_UNSPECIFIED) {
+    assignment.provider_id = ProviderId();
+  }
   assignment.interpreter = false;
   assignment.reason = std::move(reason);
   assignment.offer_expires_at.reset();
@@ -289,6 +315,9 @@ v1::Assignment ToAssignmentView(const AssignmentRecord& r,
   a.set_feels_safer(r.closure.feels_safer);
   a.set_copes_better(r.closure.copes_better);
   a.set_better_informed(r.closure.better_informed);
+  a.set_service(r.service);
+  a.set_provider_id(r.provider_id.value());
+  a.set_also_pathway(r.also_pathway);
   a.set_contact_attempts(ContactAttempts(history));
   for (v1::AssignmentStep& s : history) {
     if (s.step() == kStepContactUnsafe) {

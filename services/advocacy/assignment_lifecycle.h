@@ -99,6 +99,16 @@ struct AssignmentRecord {
   // When it ended: closed, or released.
   std::optional<absl::Time> closed_at;
   Closure closure;
+  // A service referral: the service and the provider it went to (no
+  // advocate). UNSPECIFIED for an advocate's assignment.
+  v1::ServiceKind service = v1::SERVICE_KIND_UNSPECIFIED;
+  ProviderId provider_id;
+  // The referral's area (service referrals are matched by area).
+  std::string area;
+  // An IDSVA's assignment: the second pathway it covers (rule IDSVA).
+  v1::Pathway also_pathway = v1::PATHWAY_UNSPECIFIED;
+  // Specialisms preferred in matching (rule SPECIALISM).
+  std::vector<std::string> preferred_specialisms;
 };
 
 enum class AssignmentAction {
@@ -137,7 +147,9 @@ const std::set<Transition>& LegalTransitions();
 std::string ActionName(AssignmentAction action);
 std::string StateName(v1::AssignmentState state);
 bool MayAct(AssignmentAction action, Actor actor);
-// kAssignedAdvocate when `advocate` holds the assignment.
+// kAssignedAdvocate when `advocate` holds the assignment; for a service
+// referral, when `advocate` is empty (its provider acts, checked by the
+// application).
 Actor ActorFor(const AssignmentRecord& assignment, const AdvocateId& advocate);
 
 // ASSIGNMENT-LIFECYCLE unless `action` may start from `from`.
@@ -171,6 +183,12 @@ bool OfferDue(const AssignmentRecord& assignment, absl::Time now);
 absl::Status Offer(AssignmentRecord& assignment, AssignmentAction action,
                    const AdvocateId& advocate, bool interpreter,
                    std::string reason, absl::Time expires_at);
+// A service referral offered to a provider (no advocate).
+absl::Status OfferToProvider(AssignmentRecord& assignment,
+                             AssignmentAction action,
+                             const ProviderId& provider, std::string reason,
+                             absl::Time expires_at);
+// Waiting: no advocate (nor, for a service referral, provider) yet.
 absl::Status Waitlist(AssignmentRecord& assignment, AssignmentAction action,
                       std::string reason, absl::Time now);
 

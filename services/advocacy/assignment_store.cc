@@ -1,6 +1,8 @@
 #include "services/advocacy/assignment_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/status/macros.h"
 #include "common/time/timestamps.h"
 
@@ -23,7 +25,8 @@ constexpr char kColumns[] =
     "reason, priority, victim_ref, locality, language, language_required, "
     "first_contact_due_ms, created_at_ms, waitlisted_at_ms, "
     "offer_expires_at_ms, first_contact_at_ms, closed_at_ms, closure_reason, "
-    "feels_safer, copes_better, better_informed";
+    "feels_safer, copes_better, better_informed, service, provider_id, "
+    "area, also_pathway, specialisms";
 
 AssignmentRecord ReadRecord(const Statement& q) {
   AssignmentRecord r;
@@ -49,6 +52,13 @@ AssignmentRecord ReadRecord(const Statement& q) {
   r.closure.feels_safer = static_cast<v1::OutcomeAnswer>(q.ColumnInt(19));
   r.closure.copes_better = static_cast<v1::OutcomeAnswer>(q.ColumnInt(20));
   r.closure.better_informed = static_cast<v1::OutcomeAnswer>(q.ColumnInt(21));
+  r.service = static_cast<v1::ServiceKind>(q.ColumnInt(22));
+  r.provider_id = ProviderId(q.ColumnText(23));
+  r.area = q.ColumnText(24);
+  r.also_pathway = static_cast<v1::Pathway>(q.ColumnInt(25));
+  if (!q.ColumnText(26).empty()) {
+    r.preferred_specialisms = absl::StrSplit(q.ColumnText(26), ',');
+  }
   return r;
 }
 
@@ -89,7 +99,7 @@ absl::Status AssignmentStore::Save(Tx& tx, const AssignmentRecord& r) {
       Statement q,
       tx.Prepare(absl::StrCat(
           "INSERT OR REPLACE INTO assignments (", kColumns,
-          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")));
+          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")));
   q.Bind(1, r.assignment_id.value())
       .Bind(2, r.referral_id.value())
       .Bind(3, static_cast<int64_t>(r.pathway))
@@ -111,7 +121,12 @@ absl::Status AssignmentStore::Save(Tx& tx, const AssignmentRecord& r) {
       .Bind(19, static_cast<int64_t>(r.closure.reason))
       .Bind(20, static_cast<int64_t>(r.closure.feels_safer))
       .Bind(21, static_cast<int64_t>(r.closure.copes_better))
-      .Bind(22, static_cast<int64_t>(r.closure.better_informed));
+      .Bind(22, static_cast<int64_t>(r.closure.better_informed))
+      .Bind(23, static_cast<int64_t>(r.service))
+      .Bind(24, r.provider_id.value())
+      .Bind(25, r.area)
+      .Bind(26, static_cast<int64_t>(r.also_pathway))
+      .Bind(27, absl::StrJoin(r.preferred_specialisms, ","));
   return q.Run();
 }
 
@@ -120,11 +135,33 @@ absl::StatusOr<bool> AssignmentStore::Exists(Tx& tx,
                                              v1::Pathway pathway) {
   ASSIGN_OR_RETURN(Statement q,
                    tx.Prepare("SELECT 1 FROM assignments WHERE referral_id = ? "
-                              "AND pathway = ? AND state != ?"));
+                              "AND service = 0 AND (pathway = ? OR "
+                              "also_pathway = ?) AND state != ?"));
   q.Bind(1, referral_id.value())
       .Bind(2, static_cast<int64_t>(pathway))
+      .Bind(3, static_cast<int64_t>(pathway))
+      .Bind(4, static_cast<int64_t>(v1::ASSIGNMENT_STATE_RELEASED));
+  return q.Step();
+}
+
+absl::StatusOr<bool> AssignmentStore::ServiceExists(
+    Tx& tx, const ReferralId& referral_id, v1::ServiceKind service) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT 1 FROM assignments WHERE referral_id = ? "
+                              "AND service = ? AND state != ?"));
+  q.Bind(1, referral_id.value())
+      .Bind(2, static_cast<int64_t>(service))
       .Bind(3, static_cast<int64_t>(v1::ASSIGNMENT_STATE_RELEASED));
   return q.Step();
+}
+
+absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::ProviderWorklist(
+    Tx& tx, const ProviderId& provider_id) {
+  return Query(tx,
+               "WHERE provider_id = ? AND service != 0 AND state IN (2, 3, 4) "
+               "ORDER BY first_contact_due_ms = 0, first_contact_due_ms, "
+               "created_at_ms",
+               {provider_id.value()});
 }
 
 absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::ForReferral(
@@ -292,8 +329,35 @@ absl::StatusOr<std::vector<StoredNote>> AssignmentStore::Notes(
   }
 }
 
+absl::Status AssignmentStore::SaveContactRules(Tx& tx,
+                                               const ReferralId& referral_id,
+                                               const SealedValue& rules) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("INSERT OR REPLACE INTO referral_contact_rules (referral_id, "
+                 "format, sealed) VALUES (?,?,?)"));
+  q.Bind(1, referral_id.value()).Bind(2, rules.format).BindBlob(3, rules.sealed);
+  return q.Run();
+}
+
+absl::StatusOr<std::optional<SealedValue>> AssignmentStore::FindContactRules(
+    Tx& tx, const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT format, sealed FROM "
+                              "referral_contact_rules WHERE referral_id = ?"));
+  q.Bind(1, referral_id.value());
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::nullopt;
+  return SealedValue{q.ColumnText(0), q.ColumnBlob(1)};
+}
+
 absl::Status AssignmentStore::EraseReferralPerson(
     Tx& tx, const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(
+      Statement rules,
+      tx.Prepare("DELETE FROM referral_contact_rules WHERE referral_id = ?"));
+  rules.Bind(1, referral_id.value());
+  RETURN_IF_ERROR(rules.Run());
   ASSIGN_OR_RETURN(
       Statement notes,
       tx.Prepare("UPDATE assignment_history SET note = '', note_format = '' "

@@ -33,6 +33,12 @@ struct StoredNote {
   std::string note;
 };
 
+// A value sealed by the application (crypto::SealField), with its format.
+struct SealedValue {
+  std::string format;
+  std::string sealed;
+};
+
 class AssignmentStore {
  public:
   // NOT_FOUND naming the assignment when there is none.
@@ -45,6 +51,14 @@ class AssignmentStore {
   // again after a withdrawal).
   absl::StatusOr<bool> Exists(store::Tx& tx, const ReferralId& referral_id,
                               v1::Pathway pathway);
+  // The same for a service referral of `service`.
+  absl::StatusOr<bool> ServiceExists(store::Tx& tx,
+                                     const ReferralId& referral_id,
+                                     v1::ServiceKind service);
+  // The provider's offered and acknowledged service referrals, soonest
+  // first-contact deadline first.
+  absl::StatusOr<std::vector<AssignmentRecord>> ProviderWorklist(
+      store::Tx& tx, const ProviderId& provider_id);
   // Oldest first, then by pathway.
   absl::StatusOr<std::vector<AssignmentRecord>> ForReferral(
       store::Tx& tx, const ReferralId& referral_id);
@@ -88,9 +102,17 @@ class AssignmentStore {
   absl::StatusOr<std::vector<StoredNote>> Notes(
       store::Tx& tx, const AssignmentId& assignment_id);
 
-  // Erasure of the referral's person: blanks every note of the referral's
-  // assignments and clears their victim_ref (the person's pseudonym), so
-  // nothing links them to the person or to each other. Idempotent.
+  // The referral's safe-contact rules (v1::ContactRules), sealed; the latest
+  // decision's replace the earlier ones.
+  absl::Status SaveContactRules(store::Tx& tx, const ReferralId& referral_id,
+                                const SealedValue& rules);
+  absl::StatusOr<std::optional<SealedValue>> FindContactRules(
+      store::Tx& tx, const ReferralId& referral_id);
+
+  // Erasure of the referral's person: deletes its safe-contact rules, blanks
+  // every note of the referral's assignments and clears their victim_ref
+  // (the person's pseudonym), so nothing links them to the person or to
+  // each other. Idempotent.
   absl::Status EraseReferralPerson(store::Tx& tx,
                                    const ReferralId& referral_id);
 

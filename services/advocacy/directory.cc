@@ -68,6 +68,28 @@ errors::FieldErrors ValidateDirectory(const v1::Directory& directory) {
                  absl::StrCat("'", p.provider_id(), "' is a duplicate"));
     }
     if (p.name().empty()) errors.Add(at + ".name", "is required");
+    std::set<int> kinds;
+    for (int j = 0; j < p.services_size(); ++j) {
+      const v1::ServiceOffer& s = p.services(j);
+      const std::string sat = absl::StrCat(at, ".services[", j, "]");
+      if (!v1::ServiceKind_IsValid(s.kind()) ||
+          s.kind() == v1::SERVICE_KIND_UNSPECIFIED) {
+        errors.Add(sat + ".kind", "is required");
+      } else if (!kinds.insert(s.kind()).second) {
+        errors.Add(sat + ".kind",
+                   absl::StrCat(v1::ServiceKind_Name(s.kind()),
+                                " is listed twice"));
+      }
+      if (s.areas_size() == 0) {
+        errors.Add(sat + ".areas", "needs at least one area (or \"*\")");
+      }
+      for (int k = 0; k < s.areas_size(); ++k) {
+        if (s.areas(k) != "*" && !IsId(s.areas(k))) {
+          errors.Add(absl::StrCat(sat, ".areas[", k, "]"),
+                     "must be an area code or \"*\"");
+        }
+      }
+    }
   }
   for (int i = 0; i < directory.advocates_size(); ++i) {
     const v1::Advocate& a = directory.advocates(i);

@@ -57,7 +57,7 @@ v1::Advocate ReadAdvocate(const Statement& q) {
 constexpr char kViewColumns[] =
     "a.advocate_id, a.provider_id, a.role, a.languages, a.localities, "
     "a.capacity, a.caseload, a.last_assigned_ms, a.on_leave, "
-    "a.available_from_ms, a.available_to_ms";
+    "a.available_from_ms, a.available_to_ms, a.specialisms";
 
 AdvocateView ReadView(const Statement& q) {
   AdvocateView a;
@@ -72,6 +72,7 @@ AdvocateView ReadView(const Statement& q) {
   a.on_leave = q.ColumnInt(8) != 0;
   a.available_from_ms = q.ColumnInt(9);
   a.available_to_ms = q.ColumnInt(10);
+  a.specialisms = SplitList(q.ColumnText(11));
   return a;
 }
 
@@ -104,7 +105,45 @@ absl::Status DirectoryStore::UpsertProvider(Tx& tx, const v1::Provider& p) {
       .Bind(2, p.name())
       .Bind(3, p.address())
       .Bind(4, static_cast<int64_t>(p.address_confidential()));
-  return q.Run();
+  RETURN_IF_ERROR(q.Run());
+  // The services are replaced as a whole.
+  ASSIGN_OR_RETURN(
+      Statement clear,
+      tx.Prepare("DELETE FROM provider_services WHERE provider_id = ?"));
+  clear.Bind(1, p.provider_id());
+  RETURN_IF_ERROR(clear.Run());
+  for (const v1::ServiceOffer& s : p.services()) {
+    for (const std::string& area : s.areas()) {
+      ASSIGN_OR_RETURN(Statement add,
+                       tx.Prepare("INSERT OR IGNORE INTO provider_services "
+                                  "(kind, area, provider_id) VALUES (?,?,?)"));
+      add.Bind(1, static_cast<int64_t>(s.kind()))
+          .Bind(2, area)
+          .Bind(3, p.provider_id());
+      RETURN_IF_ERROR(add.Run());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ServiceProviderView>>
+DirectoryStore::ProvidersOffering(Tx& tx, v1::ServiceKind kind,
+                                  const std::string& area) {
+  // Open: offered (2) or acknowledged (3, 4).
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("SELECT s.provider_id, (SELECT COUNT(*) FROM assignments a "
+                 "WHERE a.provider_id = s.provider_id AND a.service = s.kind "
+                 "AND a.state IN (2, 3, 4)) FROM provider_services s WHERE "
+                 "s.kind = ? AND s.area IN (?, '*') GROUP BY s.provider_id "
+                 "ORDER BY s.provider_id"));
+  q.Bind(1, static_cast<int64_t>(kind)).Bind(2, area);
+  std::vector<ServiceProviderView> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return out;
+    out.push_back({q.ColumnText(0), static_cast<int>(q.ColumnInt(1))});
+  }
 }
 
 absl::StatusOr<std::optional<v1::Provider>> DirectoryStore::FindProvider(
@@ -120,6 +159,19 @@ absl::StatusOr<std::optional<v1::Provider>> DirectoryStore::FindProvider(
   p.set_name(q.ColumnText(0));
   p.set_address(q.ColumnText(1));
   p.set_address_confidential(q.ColumnInt(2) != 0);
+  ASSIGN_OR_RETURN(Statement s,
+                   tx.Prepare("SELECT kind, area FROM provider_services WHERE "
+                              "provider_id = ? ORDER BY kind, area"));
+  s.Bind(1, provider_id.value());
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    const auto kind = static_cast<v1::ServiceKind>(s.ColumnInt(0));
+    if (p.services_size() == 0 || p.services().rbegin()->kind() != kind) {
+      p.add_services()->set_kind(kind);
+    }
+    p.mutable_services()->rbegin()->add_areas(s.ColumnText(1));
+  }
   return p;
 }
 

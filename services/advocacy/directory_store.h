@@ -25,6 +25,10 @@ class DirectoryStore {
       store::Tx& tx, const ProviderId& provider_id);
   absl::StatusOr<bool> ProviderExists(store::Tx& tx,
                                       const ProviderId& provider_id);
+  // The providers offering `kind` in `area` (or "*"), with their open
+  // service referrals of that kind, by provider id.
+  absl::StatusOr<std::vector<ServiceProviderView>> ProvidersOffering(
+      store::Tx& tx, v1::ServiceKind kind, const std::string& area);
 
   // Inserts or updates the advocate (its caseload is kept).
   absl::Status UpsertAdvocate(store::Tx& tx, const v1::Advocate& advocate);

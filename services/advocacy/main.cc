@@ -30,14 +30,25 @@ int main(int argc, char** argv) {
             "an offer not accepted in this time expires and is re-offered");
         config.DefineInt("expiry_scan_seconds", 30, 1, 3600,
                          "how often to look for expired offers");
+        config.DefineString("time_zone", "Europe/London",
+                            "the zone of victims' safe-contact windows");
       },
       [&](service::ServiceHost& host, const config::Config& config,
           grpcutil::Gate& gate) {
         const absl::Duration scan =
             absl::Seconds(config.GetInt("expiry_scan_seconds"));
+        absl::TimeZone zone;
+        if (!absl::LoadTimeZone(config.GetString("time_zone"), &zone)) {
+          config::PrintConfigError(
+              argv[0], absl::InvalidArgumentError(absl::StrCat(
+                           "time_zone: unknown zone '",
+                           config.GetString("time_zone"), "'")));
+          return 2;
+        }
         advocacy::AdvocacyApp app(
             host.db(), host.person_keys(),
-            {absl::Minutes(config.GetInt("offer_timeout_minutes")), scan});
+            {absl::Minutes(config.GetInt("offer_timeout_minutes")), scan,
+             zone});
         if (absl::Status s = advocacy::ImportDirectoryFile(
                 app, config.GetString("directory_file"));
             !s.ok()) {

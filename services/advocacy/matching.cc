@@ -31,7 +31,22 @@ struct Ranked {
   const AdvocateView* a;
   bool language;    // speaks the language (only counts when required)
   bool continuity;  // supported this victim before
+  std::vector<std::string> specialisms;  // preferred ones it has
 };
+
+std::vector<std::string> SpecialismsMet(const AdvocateView& a,
+                                        const std::vector<std::string>& want) {
+  std::vector<std::string> met;
+  for (const std::string& w : want) {
+    for (const std::string& s : a.specialisms) {
+      if (absl::AsciiStrToLower(s) == absl::AsciiStrToLower(w)) {
+        met.push_back(w);
+        break;
+      }
+    }
+  }
+  return met;
+}
 
 // Compares load ratios without floating point: a.caseload/a.capacity.
 int CompareLoad(const AdvocateView& a, const AdvocateView& b) {
@@ -43,6 +58,9 @@ int CompareLoad(const AdvocateView& a, const AdvocateView& b) {
 bool Better(const Ranked& x, const Ranked& y) {
   if (x.language != y.language) return x.language;
   if (x.continuity != y.continuity) return x.continuity;
+  if (x.specialisms.size() != y.specialisms.size()) {
+    return x.specialisms.size() > y.specialisms.size();
+  }
   if (int c = CompareLoad(*x.a, *y.a); c != 0) return c < 0;
   if (x.a->last_assigned_ms != y.a->last_assigned_ms) {
     return x.a->last_assigned_ms < y.a->last_assigned_ms;
@@ -57,6 +75,13 @@ std::string WhyNot(const Ranked& winner, const Ranked& loser) {
     return absl::StrCat(who, ": no language match");
   if (winner.continuity != loser.continuity) {
     return absl::StrCat(who, ": has not supported this victim before");
+  }
+  if (winner.specialisms.size() != loser.specialisms.size()) {
+    return absl::StrCat(
+        who, loser.specialisms.empty()
+                 ? ": no preferred specialism"
+                 : absl::StrCat(": fewer preferred specialisms (",
+                                absl::StrJoin(loser.specialisms, ", "), ")"));
   }
   if (CompareLoad(*winner.a, *loser.a) != 0) {
     return absl::StrCat(who, ": higher load ", loser.a->caseload, "/",
@@ -108,7 +133,8 @@ bool IsAvailable(const AdvocateView& a, int64_t now_ms) {
 MatchResult Match(const MatchRequest& request,
                   const std::vector<AdvocateView>& advocates) {
   MatchResult result;
-  std::optional<v1::AdvocateRole> role = RoleForPathway(request.pathway);
+  std::optional<v1::AdvocateRole> role =
+      request.role ? request.role : RoleForPathway(request.pathway);
   if (!role) {
     result.reason = "pathway has no advocate role";
     return result;
@@ -118,6 +144,7 @@ MatchResult Match(const MatchRequest& request,
   for (const AdvocateView& a : advocates) {
     if (a.role != *role) continue;
     ++with_role;
+    if (ServesLocality(a, request.locality)) ++result.serving;
     if (request.excluded.count(a.advocate_id)) {
       ++excluded;
     } else if (!ServesLocality(a, request.locality)) {
@@ -129,7 +156,8 @@ MatchResult Match(const MatchRequest& request,
     } else {
       eligible.push_back(
           {&a, request.language_match_required && Speaks(a, request.language),
-           request.previous.count(a.advocate_id) > 0});
+           request.previous.count(a.advocate_id) > 0,
+           SpecialismsMet(a, request.preferred_specialisms)});
     }
   }
   if (eligible.empty()) {
@@ -151,6 +179,11 @@ MatchResult Match(const MatchRequest& request,
                                request.language, "': interpreter flag"));
   }
   if (best.continuity) why.push_back("supported this victim before");
+  if (!best.specialisms.empty()) {
+    why.push_back(absl::StrCat("specialism ",
+                               absl::StrJoin(best.specialisms, ", "),
+                               " (SPECIALISM)"));
+  }
   why.push_back(absl::StrCat("load ", best.a->caseload, "/", best.a->capacity));
   std::vector<std::string> not_chosen;
   for (size_t i = 1; i < eligible.size() && i <= 3; ++i) {
@@ -164,6 +197,116 @@ MatchResult Match(const MatchRequest& request,
                     "; not chosen: ", absl::StrJoin(not_chosen, "; "));
   }
   return result;
+}
+
+std::optional<IdsvaPair> IdsvaPathways(
+    const std::vector<v1::Pathway>& pathways) {
+  auto has = [&](v1::Pathway p) {
+    return std::find(pathways.begin(), pathways.end(), p) != pathways.end();
+  };
+  if (!has(v1::PATHWAY_ISVA)) return std::nullopt;
+  if (has(v1::PATHWAY_IDVA)) return IdsvaPair{v1::PATHWAY_IDVA, v1::PATHWAY_ISVA};
+  if (has(v1::PATHWAY_DA_OUTREACH)) {
+    return IdsvaPair{v1::PATHWAY_DA_OUTREACH, v1::PATHWAY_ISVA};
+  }
+  return std::nullopt;
+}
+
+ServiceMatch MatchService(v1::ServiceKind kind, const std::string& area,
+                          const std::set<std::string>& excluded,
+                          const std::vector<ServiceProviderView>& offering) {
+  ServiceMatch match;
+  const std::string service = v1::ServiceKind_Name(kind);
+  std::vector<const ServiceProviderView*> eligible;
+  for (const ServiceProviderView& p : offering) {
+    if (!excluded.count(p.provider_id)) eligible.push_back(&p);
+  }
+  if (eligible.empty()) {
+    match.reason =
+        offering.empty()
+            ? absl::StrCat("no provider offers ", service, " in ", area)
+            : absl::StrCat("every provider of ", service, " in ", area,
+                           " declined or let it expire (", offering.size(),
+                           ")");
+    return match;
+  }
+  std::sort(eligible.begin(), eligible.end(),
+            [](const ServiceProviderView* x, const ServiceProviderView* y) {
+              if (x->open_referrals != y->open_referrals) {
+                return x->open_referrals < y->open_referrals;
+              }
+              return x->provider_id < y->provider_id;
+            });
+  const ServiceProviderView& best = *eligible.front();
+  match.provider_id = best.provider_id;
+  match.reason = absl::StrCat(best.provider_id, ": offers ", service, " in ",
+                              area, ", ", best.open_referrals,
+                              " open referrals; ", eligible.size(),
+                              " eligible");
+  std::vector<std::string> not_chosen;
+  for (size_t i = 1; i < eligible.size() && i <= 3; ++i) {
+    const ServiceProviderView& p = *eligible[i];
+    not_chosen.push_back(
+        p.open_referrals != best.open_referrals
+            ? absl::StrCat(p.provider_id, ": more open referrals ",
+                           p.open_referrals)
+            : absl::StrCat(p.provider_id, ": tie broken by id"));
+  }
+  if (!not_chosen.empty()) {
+    absl::StrAppend(&match.reason,
+                    "; not chosen: ", absl::StrJoin(not_chosen, "; "));
+  }
+  return match;
+}
+
+v1::ServiceKind ServiceForPathway(v1::Pathway pathway, v1::RiskLevel risk) {
+  switch (pathway) {
+    case v1::PATHWAY_SARC:
+      return v1::SERVICE_KIND_SARC;
+    case v1::PATHWAY_STALKING_CLINIC:
+      return v1::SERVICE_KIND_STALKING_CLINIC;
+    case v1::PATHWAY_PERPETRATOR_PROGRAMME:
+      return risk == v1::RISK_LEVEL_HIGH
+                 ? v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM
+                 : v1::SERVICE_KIND_PERPETRATOR_STANDARD;
+    case v1::PATHWAY_MODERN_SLAVERY:
+      return v1::SERVICE_KIND_MODERN_SLAVERY;
+    default:
+      return v1::SERVICE_KIND_UNSPECIFIED;
+  }
+}
+
+bool ContactsVictim(v1::ServiceKind service) {
+  switch (service) {
+    case v1::SERVICE_KIND_SARC:
+    case v1::SERVICE_KIND_STALKING_CLINIC:
+    case v1::SERVICE_KIND_CHILDREN_SAFEGUARDING:
+    case v1::SERVICE_KIND_MODERN_SLAVERY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::vector<ServiceNeed> ServicesFor(const v1::ReferralTriaged& decision) {
+  std::vector<ServiceNeed> out;
+  if (decision.status() == v1::REFERRAL_STATUS_ROUTED) {
+    for (int p : decision.pathways()) {
+      const auto pathway = static_cast<v1::Pathway>(p);
+      const v1::ServiceKind kind = ServiceForPathway(pathway, decision.risk());
+      if (kind != v1::SERVICE_KIND_UNSPECIFIED) out.push_back({pathway, kind});
+    }
+  }
+  if (decision.status() != v1::REFERRAL_STATUS_ASSESSMENT_INCOMPLETE) {
+    if (decision.safeguarding_notification()) {
+      out.push_back(
+          {v1::PATHWAY_UNSPECIFIED, v1::SERVICE_KIND_CHILDREN_SAFEGUARDING});
+    }
+    if (decision.marac()) {
+      out.push_back({v1::PATHWAY_UNSPECIFIED, v1::SERVICE_KIND_MARAC});
+    }
+  }
+  return out;
 }
 
 CapacitySummary SummariseCapacity(const std::vector<AdvocateView>& advocates,

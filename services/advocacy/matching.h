@@ -4,8 +4,10 @@
 // advocate is available (not on leave, inside any from/to window), serves
 // the locality, and has not already declined or let this case expire.
 // Preferences, in order: (1) a language match where triage requires one;
-// (2) continuity, the advocate who supported this victim before; (3) the
-// lowest load ratio; (4) the longest idle time; then the id, for a stable
+// (2) continuity, the advocate who supported this victim before; (3) more
+// of the specialisms triage prefers for the victim (rule SPECIALISM: male
+// victims, LGBT+, learning disability, older people, ...); (4) the lowest
+// load ratio; (5) the longest idle time; then the id, for a stable
 // result. Without a language match, the best other advocate is chosen with
 // the interpreter flag. The result explains why this advocate and why not
 // the runners-up. Thread-safe (pure).
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "signpost/v1/common.pb.h"
+#include "signpost/v1/events.pb.h"
 
 namespace signpost::advocacy {
 
@@ -33,6 +36,7 @@ struct AdvocateView {
   bool on_leave = false;
   int64_t available_from_ms = 0;  // 0: no lower bound
   int64_t available_to_ms = 0;    // 0: no upper bound
+  std::vector<std::string> specialisms;
 };
 
 struct MatchRequest {
@@ -45,6 +49,10 @@ struct MatchRequest {
   std::set<std::string> excluded;
   // Advocates who supported this victim before (continuity).
   std::set<std::string> previous;
+  // Specialisms preferred for this victim (rule SPECIALISM).
+  std::vector<std::string> preferred_specialisms;
+  // Match this role instead of the pathway's (an IDSVA for DA and SV).
+  std::optional<v1::AdvocateRole> role;
 };
 
 struct MatchResult {
@@ -53,7 +61,61 @@ struct MatchResult {
   // Why this advocate and why not the others close to it (ids, counts and
   // codes only), or why nobody.
   std::string reason;
+  // Advocates with the role who serve the locality, whatever their
+  // capacity or availability: none means the pathway is unserved there.
+  int serving = 0;
 };
+
+// The IDSVA rule: a decision with both a domestic-abuse advocate pathway
+// (IDVA or DA_OUTREACH) and an adult sexual-violence one (ISVA) goes to one
+// IDSVA where one serves the locality. Returns the {DA pathway, ISVA}
+// pair, or nullopt when the decision does not have both.
+struct IdsvaPair {
+  v1::Pathway da;
+  v1::Pathway sv;
+};
+std::optional<IdsvaPair> IdsvaPathways(const std::vector<v1::Pathway>& pathways);
+
+// Providers and the services they offer, for a service pathway.
+struct ServiceProviderView {
+  std::string provider_id;
+  // Open service referrals it holds now (offered or acknowledged).
+  int open_referrals = 0;
+};
+
+struct ServiceMatch {
+  std::optional<std::string> provider_id;
+  std::string reason;
+};
+
+// The provider for a service referral among those offering the service in
+// the referral's area: not one that declined it or let it expire
+// (`excluded`), then the fewest open referrals, then the id.
+ServiceMatch MatchService(v1::ServiceKind kind, const std::string& area,
+                          const std::set<std::string>& excluded,
+                          const std::vector<ServiceProviderView>& offering);
+
+// The service each service pathway of a decision reaches: SARC, the
+// stalking clinic, the perpetrator programme (high harm at high risk,
+// standard otherwise), modern slavery; and, from the decision's flags,
+// children's safeguarding and MARAC. UNSPECIFIED for an advocate pathway.
+v1::ServiceKind ServiceForPathway(v1::Pathway pathway, v1::RiskLevel risk);
+
+// Whether a service works with the victim directly (SARC, stalking clinic,
+// children's safeguarding, modern slavery), and so records contact and sees
+// the victim's safe-contact rules once it acknowledges. A perpetrator
+// programme and MARAC do not: the rules never reach them.
+bool ContactsVictim(v1::ServiceKind service);
+
+// The service referrals a decision needs. A routed decision's service
+// pathways; and, whatever the consent (a legal basis, not consent, carries
+// them: MARAC and DPA 2018 Sch 1 para 18), the children's safeguarding
+// notification and MARAC when the decision flags them.
+struct ServiceNeed {
+  v1::Pathway pathway = v1::PATHWAY_UNSPECIFIED;  // none for the flags
+  v1::ServiceKind service = v1::SERVICE_KIND_UNSPECIFIED;
+};
+std::vector<ServiceNeed> ServicesFor(const v1::ReferralTriaged& decision);
 
 // The advocate role that serves a pathway; nullopt for service pathways
 // (SARC, stalking clinic, perpetrator programme) that have no advocate.

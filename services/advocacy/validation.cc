@@ -3,7 +3,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "common/ids/ids.h"
+#include "common/safety/contact_rules.h"
 #include "services/advocacy/directory.h"
 
 namespace signpost::advocacy {
@@ -20,12 +23,18 @@ void CheckAdvocateId(errors::FieldErrors& e, const std::string& v) {
   }
 }
 
+// The advocate acting, or none for a provider acting on its own service
+// referral.
+void CheckActingAdvocateId(errors::FieldErrors& e, const std::string& v) {
+  if (v.size() > 64) e.Add("advocate_id", "must be at most 64 characters");
+}
+
 // The assignment and the advocate acting on it.
 errors::FieldErrors CheckActing(const std::string& assignment_id,
                                 const std::string& advocate_id) {
   errors::FieldErrors e;
   CheckUuid(e, "assignment_id", assignment_id);
-  CheckAdvocateId(e, advocate_id);
+  CheckActingAdvocateId(e, advocate_id);
   return e;
 }
 
@@ -71,7 +80,13 @@ errors::FieldErrors ValidateGetReferralAssignments(
 
 errors::FieldErrors ValidateGetWorklist(const v1::GetWorklistRequest& request) {
   errors::FieldErrors e;
-  CheckAdvocateId(e, request.advocate_id());
+  if (request.advocate_id().empty() == request.provider_id().empty()) {
+    e.Add("advocate_id", "give exactly one of advocate_id and provider_id");
+  } else if (request.advocate_id().size() > 64) {
+    e.Add("advocate_id", "must be at most 64 characters");
+  } else if (request.provider_id().size() > 64) {
+    e.Add("provider_id", "must be at most 64 characters");
+  }
   return e;
 }
 
@@ -108,6 +123,21 @@ errors::FieldErrors ValidateRecordContact(
   if (request.has_at() &&
       absl::FromUnixSeconds(request.at().seconds()) > now + absl::Minutes(5)) {
     e.Add("at", "must not be in the future");
+  }
+  if (request.voicemail_left() &&
+      request.channel() != v1::CONTACT_CHANNEL_PHONE) {
+    e.Add("voicemail_left", "is only for the PHONE channel");
+  }
+  const std::string& reason = request.override_reason();
+  if (!reason.empty()) {
+    if (absl::StripAsciiWhitespace(reason).size() <
+        safety::kMinOverrideReason) {
+      e.Add("override_reason",
+            absl::StrCat("must say why, in at least ",
+                         safety::kMinOverrideReason, " characters"));
+    } else if (reason.size() > 1000) {
+      e.Add("override_reason", "must be at most 1000 characters");
+    }
   }
   return e;
 }

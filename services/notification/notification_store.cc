@@ -250,6 +250,8 @@ absl::Status NotificationStore::SaveContext(
                  "VALUES (?,?,?,?,?,?)"));
   v1::ReferralTriaged decision = context.decision;
   decision.clear_person_id();
+  decision.clear_contact_rules();
+  decision.clear_preferred_specialisms();
   q.Bind(1, referral_id.value())
       .Bind(2, context.area_code)
       .Bind(3, static_cast<int64_t>(context.consent_required))

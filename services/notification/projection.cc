@@ -35,6 +35,8 @@ const std::map<std::string, PartnerType, std::less<>>& Types() {
           {"signpost.v1.ReferralReassessed",
            {"referral.reassessed", {kReferrer, kMarac, kProvider}}},
           {"signpost.v1.AdvocateOffered", {"support.offered", {kProvider}}},
+          {"signpost.v1.ServiceOffered",
+           {"service.offered", {kReferrer, kProvider}}},
           {"signpost.v1.ReferralWaitlisted",
            {"support.waitlisted", {kReferrer, kProvider}}},
           {"signpost.v1.WaitlistAssigned",
@@ -121,7 +123,8 @@ const std::set<std::string>& HeaderFields() {
 const std::set<std::string>& FieldsOf(v1::FieldSet set) {
   static const auto* sets = new std::map<FieldSet, std::set<std::string>>{
       {kReferrer,
-       {"status", "pathways", "priority", "provider_id", "contacted_at",
+       {"status", "pathways", "priority", "provider_id", "service",
+        "contacted_at",
         "within_deadline", "failed_attempts", "withdrawal_reason",
         "closure_reason", "feels_safer", "copes_better", "better_informed"}},
       {kMarac,
@@ -149,7 +152,9 @@ const std::set<std::string>& FieldsOf(v1::FieldSet set) {
         "feels_safer",
         "copes_better",
         "better_informed",
-        "pathway"}},
+        "pathway",
+        "service",
+        "also_pathway"}},
       {kPolice,
        {"area_code", "order_id", "order_type", "order_state",
         "previous_order_state", "consideration", "consideration_id", "applied",
@@ -185,6 +190,16 @@ v1::PartnerEvent Project(const v1::EventEnvelope& e,
       p.set_pathway(o.pathway());
       p.set_interpreter_needed(o.interpreter_flag());
       *p.mutable_offer_expires_at() = o.offer_expires_at();
+      p.set_also_pathway(o.also_pathway());
+      break;
+    }
+    case v1::EventEnvelope::kServiceOffered: {
+      const v1::ServiceOffered& o = e.service_offered();
+      p.set_assignment_id(o.assignment_id());
+      p.set_provider_id(o.provider_id());
+      p.set_pathway(o.pathway());
+      p.set_service(o.service());
+      *p.mutable_first_contact_due() = o.first_contact_due();
       break;
     }
     case v1::EventEnvelope::kReferralWaitlisted: {

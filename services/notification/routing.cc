@@ -53,6 +53,10 @@ std::string BasisRefusal(v1::LegalBasis basis, const ReferralContext& context) {
       return context.consent_required ? "SHARE-NO-CONSENT" : "";
     case v1::LEGAL_BASIS_MARAC_SAFEGUARDING:
       return context.marac ? "" : "SHARE-NO-MARAC";
+    case v1::LEGAL_BASIS_SAFEGUARDING:
+      return context.marac || context.decision.safeguarding_notification()
+                 ? ""
+                 : "SHARE-NO-SAFEGUARDING";
     case v1::LEGAL_BASIS_LAW_ENFORCEMENT:
       return "";
     default:
@@ -89,6 +93,7 @@ bool IsReferrerOutcome(const std::string& event_type) {
       "signpost.v1.ReferralTriaged",
       "signpost.v1.ReferralReassessed",
       "signpost.v1.ReferralWaitlisted",
+      "signpost.v1.ServiceOffered",
       "signpost.v1.AssignmentAccepted",
       "signpost.v1.FirstContactRecorded",
       "signpost.v1.ContactAttemptFailed",
@@ -211,7 +216,11 @@ ReferralContext ContextOf(const v1::ReferralTriaged& decision) {
   ReferralContext context{decision.area_code(),
                           decision.status() != v1::REFERRAL_STATUS_ROUTED,
                           decision.marac(), decision.legal_basis(), decision};
+  // Notification needs neither the person nor the victim's safe-contact
+  // rules and preferred specialisms: they are not kept.
   context.decision.clear_person_id();
+  context.decision.clear_contact_rules();
+  context.decision.clear_preferred_specialisms();
   return context;
 }
 
@@ -222,6 +231,9 @@ std::string ProviderNamedBy(const v1::EventEnvelope& envelope) {
   if (envelope.has_waitlist_assigned()) {
     return envelope.waitlist_assigned().provider_id();
   }
+  if (envelope.has_service_offered()) {
+    return envelope.service_offered().provider_id();
+  }
   return "";
 }
 
@@ -231,6 +243,8 @@ std::string AssignmentOf(const v1::EventEnvelope& e) {
       return e.advocate_offered().assignment_id();
     case v1::EventEnvelope::kWaitlistAssigned:
       return e.waitlist_assigned().assignment_id();
+    case v1::EventEnvelope::kServiceOffered:
+      return e.service_offered().assignment_id();
     case v1::EventEnvelope::kReferralWaitlisted:
       return e.referral_waitlisted().assignment_id();
     case v1::EventEnvelope::kAssignmentAccepted:

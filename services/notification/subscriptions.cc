@@ -51,7 +51,7 @@ const SetRule* RuleFor(v1::FieldSet set) {
         {v1::SHARE_SCOPE_MARAC}}},
       {v1::FIELD_SET_PROVIDER_CASE,
        {v1::ROLE_PROVIDER,
-        {v1::LEGAL_BASIS_CONSENT},
+        {v1::LEGAL_BASIS_CONSENT, v1::LEGAL_BASIS_SAFEGUARDING},
         {v1::SHARE_SCOPE_OWN_ASSIGNMENTS}}},
       {v1::FIELD_SET_POLICE_ORDERS,
        {v1::ROLE_POLICE_ORDERS,

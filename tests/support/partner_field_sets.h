@@ -16,7 +16,8 @@ inline const std::map<v1::FieldSet, std::set<std::string>>&
 PublishedFieldSets() {
   static const auto* sets = new std::map<v1::FieldSet, std::set<std::string>>{
       {v1::FIELD_SET_REFERRER_OUTCOME,
-       {"status", "pathways", "priority", "provider_id", "contacted_at",
+       {"status", "pathways", "priority", "provider_id", "service",
+        "contacted_at",
         "within_deadline", "failed_attempts", "withdrawal_reason",
         "closure_reason", "feels_safer", "copes_better", "better_informed"}},
       {v1::FIELD_SET_MARAC,
@@ -44,7 +45,9 @@ PublishedFieldSets() {
         "feels_safer",
         "copes_better",
         "better_informed",
-        "pathway"}},
+        "pathway",
+        "service",
+        "also_pathway"}},
       {v1::FIELD_SET_POLICE_ORDERS,
        {"area_code", "order_id", "order_type", "order_state",
         "previous_order_state", "consideration", "consideration_id", "applied",

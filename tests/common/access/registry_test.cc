@@ -154,7 +154,8 @@ TEST(RegistryTest, EachBadFieldIsNamedWithItsLine) {
        "area code 'WMP' is listed twice"},
       {"provider id on a police force",
        police_with(5, "  area_codes: \"WMP\" provider_id: \"wm-refuge\""), 5,
-       "agency 'police-wmp': provider_id is only for a support provider"},
+       "agency 'police-wmp': provider_id is only for a support provider, or a "
+       "SARC or MARAC with the role ROLE_PROVIDER"},
       {"missing name", police_with(6, ""), 1,
        "agency 'police-wmp': name is required"},
       {"blank name", police_with(6, "  name: \"   \""), 6,
@@ -167,7 +168,8 @@ TEST(RegistryTest, EachBadFieldIsNamedWithItsLine) {
        provider({"  agency_id: \"wm-refuge\"",
                  "  kind: AGENCY_KIND_SUPPORT_PROVIDER",
                  "  roles: ROLE_PROVIDER", "  name: \"Refuge\""}),
-       1, "agency 'wm-refuge': provider_id is required for a support provider"},
+       1, "agency 'wm-refuge': provider_id is required for a support provider "
+       "with the role ROLE_PROVIDER"},
       {"bad provider id",
        provider({"  agency_id: \"wm-refuge\"",
                  "  kind: AGENCY_KIND_SUPPORT_PROVIDER",
@@ -248,8 +250,9 @@ TEST(RegistryTest, SeveralBadFieldsAreAllReportedAtOnce) {
        }) {
     EXPECT_THAT(message, HasSubstr(expected));
   }
-  EXPECT_THAT(message, HasSubstr("ROLE_COMMISSIONER is not allowed for a MARAC "
-                                 "(allowed: ROLE_MARAC_COORDINATOR)"));
+  EXPECT_THAT(message,
+              HasSubstr("ROLE_COMMISSIONER is not allowed for a MARAC "
+                        "(allowed: ROLE_MARAC_COORDINATOR, ROLE_PROVIDER)"));
   std::vector<errors::FieldViolation> violations =
       errors::FieldViolationsOf(registry.status());
   ASSERT_EQ(violations.size(), 7u) << message;
@@ -349,7 +352,10 @@ TEST_F(ShippedRegistryTest, EveryDirectoryProviderHasExactlyOneAgency) {
     const v1::Agency* agency =
         registry_.FindByProvider(ProviderId(provider.provider_id()));
     ASSERT_NE(agency, nullptr);
-    EXPECT_EQ(agency->kind(), v1::AGENCY_KIND_SUPPORT_PROVIDER);
+    // A support provider, or a SARC or MARAC that takes service referrals.
+    EXPECT_THAT(agency->kind(),
+                ::testing::AnyOf(v1::AGENCY_KIND_SUPPORT_PROVIDER,
+                               v1::AGENCY_KIND_SARC, v1::AGENCY_KIND_MARAC));
     EXPECT_TRUE(
         registry_.HasRole(AgencyId(agency->agency_id()), v1::ROLE_PROVIDER));
   }

@@ -1,6 +1,9 @@
 #include "services/advocacy/advocacy_app.h"
 
+#include <algorithm>
 #include <atomic>
+#include <random>
+#include <set>
 #include <optional>
 #include <string>
 #include <thread>
@@ -8,10 +11,12 @@
 #include "common/config/textproto.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
+#include "common/safety/contact_rules.h"
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/advocacy/advocacy_handler.h"
 #include "services/advocacy/advocacy_store.h"
@@ -55,14 +60,18 @@ class AdvocacyAppTest : public ::testing::Test {
                                     AdvocacyStore::Migrations());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
+    absl::TimeZone london;
+    ASSERT_TRUE(absl::LoadTimeZone("Europe/London", &london));
     app_ = std::make_unique<AdvocacyApp>(
-        *db_, keys_, AdvocacyApp::Options{absl::Hours(24), absl::Seconds(30)});
+        *db_, keys_,
+        AdvocacyApp::Options{absl::Hours(24), absl::Seconds(30), london});
   }
   void Import(const std::string& text) {
     v1::Directory d;
     ASSERT_TRUE(config::ParseTextProto(text, "directory", &d).ok());
     ASSERT_TRUE(ValidateDirectory(d).empty());
-    ASSERT_TRUE(app_->ImportDirectory(d, kT0, NewTraceparent()).ok());
+    auto imported = app_->ImportDirectory(d, kT0, NewTraceparent());
+    ASSERT_TRUE(imported.ok()) << imported.status();
   }
   events::IncomingEvent Triaged(
       const std::string& referral_id, v1::Pathway pathway,
@@ -167,7 +176,8 @@ class AdvocacyAppTest : public ::testing::Test {
                                          absl::Time at) {
     return app_->RecordContact(
         ProviderOf(a.advocate_id()), AssignmentId(a.assignment_id()),
-        AdvocateId(a.advocate_id()), {channel, outcome, std::nullopt}, at,
+        AdvocateId(a.advocate_id()), {channel, outcome, std::nullopt, false, ""},
+        at,
         NewTraceparent());
   }
 
@@ -800,7 +810,8 @@ TEST_F(AdvocacyAppTest, AProviderCannotMoveAnotherProvidersAssignments) {
     ExpectNotOwnProvider(
         app_->RecordContact(other, id, AdvocateId(advocate),
                             {v1::CONTACT_CHANNEL_PHONE,
-                             v1::CONTACT_OUTCOME_SUCCESSFUL, std::nullopt},
+                             v1::CONTACT_OUTCOME_SUCCESSFUL, std::nullopt, false,
+                             ""},
                             kT0 + absl::Hours(1), NewTraceparent())
             .status(),
         advocate);
@@ -880,7 +891,7 @@ TEST_F(AdvocacyAppTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
   idva.set_provider_id(kIdva);
   idva.set_name("Taken over");
   idva.set_address("somewhere else");
-  auto refused = app_->UpsertProvider(As(kRapeCrisis), idva);
+  auto refused = app_->UpsertProvider(As(kRapeCrisis), idva, kT0);
   ExpectNotOwnProvider(refused.status(), "another provider's record");
   auto seen = app_->GetProvider(As(kOperator), ProviderId(kIdva), "");
   ASSERT_TRUE(seen.ok()) << seen.status();
@@ -889,7 +900,7 @@ TEST_F(AdvocacyAppTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
   v1::Provider made_up;
   made_up.set_provider_id("made-up-provider");
   made_up.set_name("Made up");
-  ExpectNotOwnProvider(app_->UpsertProvider(As(kRapeCrisis), made_up).status(),
+  ExpectNotOwnProvider(app_->UpsertProvider(As(kRapeCrisis), made_up, kT0).status(),
                        "a new provider");
   EXPECT_EQ(app_->GetProvider(As(kOperator), ProviderId("made-up-provider"), "")
                 .status()
@@ -899,7 +910,7 @@ TEST_F(AdvocacyAppTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
   v1::Provider own;
   own.set_provider_id(kRapeCrisis);
   own.set_name("Rape crisis (renamed)");
-  ASSERT_TRUE(app_->UpsertProvider(As(kRapeCrisis), own).ok());
+  ASSERT_TRUE(app_->UpsertProvider(As(kRapeCrisis), own, kT0).ok());
   EXPECT_EQ(app_->GetProvider(As(kOperator), ProviderId(kRapeCrisis), "")
                 ->provider.name(),
             "Rape crisis (renamed)");
@@ -1554,6 +1565,525 @@ TEST_F(ReleaseAndErasureTest, UnknownIdsAreNotFound) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(app_->GetAssignment(AssignmentId(NewUuid())).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+
+// --- Issue 12: safe contact, service pathways, IDSVA, specialisms ---------
+
+// Phone only, weekdays 09:00-12:00 London; no voicemail.
+v1::ContactRules PhoneMornings() {
+  v1::ContactRules r;
+  r.set_recorded(true);
+  r.add_safe_channels(v1::CONTACT_CHANNEL_PHONE);
+  v1::SafeWindow* w = r.add_safe_windows();
+  for (v1::Weekday d : {v1::WEEKDAY_MONDAY, v1::WEEKDAY_TUESDAY,
+                        v1::WEEKDAY_WEDNESDAY, v1::WEEKDAY_THURSDAY,
+                        v1::WEEKDAY_FRIDAY}) {
+    w->add_days(d);
+  }
+  w->set_start_minute(9 * 60);
+  w->set_end_minute(12 * 60);
+  return r;
+}
+
+class SafeContactTest : public AdvocacyAppTest {
+ protected:
+  // An IDVA case for a phone-only victim, accepted by ann.
+  v1::Assignment Accepted() {
+    Import(kA1);
+    events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA, "en",
+                                      v1::PRIORITY_HIGH,
+                                      v1::REFERRAL_STATUS_ROUTED, 0, "p1");
+    *e.envelope.mutable_referral_triaged()->mutable_contact_rules() =
+        PhoneMornings();
+    Route(e);
+    return Accept(Only("r1"));
+  }
+  absl::StatusOr<v1::Assignment> Attempt(const v1::Assignment& a,
+                                         v1::ContactChannel channel,
+                                         absl::Time at,
+                                         const std::string& override_reason,
+                                         bool voicemail = false) {
+    return app_->RecordContact(
+        ProviderOf(a.advocate_id()), AssignmentId(a.assignment_id()),
+        AdvocateId(a.advocate_id()),
+        {channel, v1::CONTACT_OUTCOME_SUCCESSFUL, at, voicemail,
+         override_reason},
+        at + absl::Minutes(1), NewTraceparent());
+  }
+};
+
+// kT0 is Monday 3 June 2024 10:00 in London: inside the window.
+TEST_F(SafeContactTest, AContactOnAnUnsafeChannelIsRefusedAndNothingWritten) {
+  v1::Assignment a = Accepted();
+  const auto before = EventTypes("r1");
+  auto got = Attempt(a, v1::CONTACT_CHANNEL_EMAIL, kT0, "");
+  ASSERT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RuleOf(got.status()), "SAFE-CONTACT");
+  EXPECT_NE(got.status().message().find("CHANNEL-NOT-SAFE"), std::string::npos)
+      << got.status();
+  EXPECT_EQ(EventTypes("r1"), before);
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+  EXPECT_EQ(Only("r1").contact_attempts(), 0);
+}
+
+TEST_F(SafeContactTest, OutsideTheSafeTimesAndAVoicemailAreRefusedToo) {
+  v1::Assignment a = Accepted();
+  // 12:00 London is the end of the window (exclusive).
+  auto late = Attempt(a, v1::CONTACT_CHANNEL_PHONE, kT0 + absl::Hours(2), "");
+  EXPECT_EQ(RuleOf(late.status()), "SAFE-CONTACT");
+  EXPECT_NE(late.status().message().find("OUTSIDE-SAFE-TIMES"),
+            std::string::npos);
+  auto voicemail = Attempt(a, v1::CONTACT_CHANNEL_PHONE, kT0, "", true);
+  EXPECT_NE(voicemail.status().message().find("VOICEMAIL-NOT-SAFE"),
+            std::string::npos)
+      << voicemail.status();
+  // 11:59 is safe.
+  auto ok = Attempt(a, v1::CONTACT_CHANNEL_PHONE,
+                    kT0 + absl::Hours(1) + absl::Minutes(59), "");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->state(), v1::ASSIGNMENT_STATE_ACTIVE);
+  EXPECT_THAT(EventTypes("r1"),
+              ElementsAre("AdvocateOffered", "AssignmentAccepted",
+                          "FirstContactRecorded"));
+}
+
+TEST_F(SafeContactTest, AnOverrideIsRecordedForReviewWithItsReasonSealed) {
+  v1::Assignment a = Accepted();
+  auto got = Attempt(a, v1::CONTACT_CHANNEL_EMAIL, kT0,
+                     "victim emailed us first from a new safe address");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(EventTypes("r1"),
+              ElementsAre("AdvocateOffered", "AssignmentAccepted",
+                          "UnsafeContactRecorded", "FirstContactRecorded"));
+  auto events = store::ListReferralEvents(*db_, "r1");
+  ASSERT_TRUE(events.ok());
+  const v1::UnsafeContactRecorded& u =
+      (*events)[2].envelope.unsafe_contact_recorded();
+  EXPECT_EQ(u.channel(), v1::CONTACT_CHANNEL_EMAIL);
+  EXPECT_THAT(u.breaches(), ElementsAre("CHANNEL-NOT-SAFE"));
+  // The reason is free text: sealed with the step, never on the event.
+  EXPECT_EQ((*events)[2].envelope.SerializeAsString().find("new safe address"),
+            std::string::npos);
+  auto notes = app_->GetNotes(AssignmentId(a.assignment_id()));
+  ASSERT_TRUE(notes.ok());
+  ASSERT_EQ(notes->size(), 1u);
+  EXPECT_EQ(notes->front().note,
+            "victim emailed us first from a new safe address");
+  EXPECT_NE(got->history().rbegin()->detail().find("OVERRIDE CHANNEL-NOT-SAFE"),
+            std::string::npos);
+}
+
+TEST_F(SafeContactTest, NeverContactRefusesEveryChannelAndTime) {
+  Import(kA1);
+  events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA, "en",
+                                    v1::PRIORITY_HIGH,
+                                    v1::REFERRAL_STATUS_ROUTED, 0, "p1");
+  v1::ContactRules never = PhoneMornings();
+  never.set_never_contact(true);
+  *e.envelope.mutable_referral_triaged()->mutable_contact_rules() = never;
+  Route(e);
+  v1::Assignment a = Accept(Only("r1"));
+  for (v1::ContactChannel c :
+       {v1::CONTACT_CHANNEL_PHONE, v1::CONTACT_CHANNEL_SMS,
+        v1::CONTACT_CHANNEL_EMAIL, v1::CONTACT_CHANNEL_LETTER,
+        v1::CONTACT_CHANNEL_IN_PERSON}) {
+    auto got = Attempt(a, c, kT0, "");
+    EXPECT_NE(got.status().message().find("NEVER-CONTACT"), std::string::npos)
+        << v1::ContactChannel_Name(c);
+  }
+}
+
+TEST_F(SafeContactTest, TheRulesShowOnTheWorklistOnlyOnceAccepted) {
+  Import(kA1);
+  events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA, "en",
+                                    v1::PRIORITY_HIGH,
+                                    v1::REFERRAL_STATUS_ROUTED, 0, "p1");
+  *e.envelope.mutable_referral_triaged()->mutable_contact_rules() =
+      PhoneMornings();
+  Route(e);
+  auto offered = app_->GetWorklist(As(kIdva), AdvocateId("ann"));
+  ASSERT_TRUE(offered.ok());
+  ASSERT_EQ(offered->size(), 1u);
+  EXPECT_FALSE(offered->front().has_contact_rules());
+  Accept(Only("r1"));
+  auto accepted = app_->GetWorklist(As(kIdva), AdvocateId("ann"));
+  ASSERT_TRUE(accepted.ok());
+  ASSERT_EQ(accepted->size(), 1u);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      accepted->front().contact_rules(), PhoneMornings()));
+  // Not on the referral's assignments either, for anyone.
+  EXPECT_FALSE(Only("r1").has_contact_rules());
+}
+
+TEST_F(SafeContactTest, ErasureShredsTheRules) {
+  v1::Assignment a = Accepted();
+  events::IncomingEvent erased;
+  erased.envelope = events::NewEnvelope("intake", "r1");
+  erased.envelope.mutable_victim_erased()->set_person_id("p1");
+  events::StampType(&erased.envelope);
+  ASSERT_TRUE(db_->Write([&](store::Tx& tx) -> absl::Status {
+                   return app_->EraseVictim(tx, erased.envelope,
+                                            NewTraceparent(), kT0)
+                       .status();
+                 })
+                  .ok());
+  auto rules = db_->Read([&](store::Tx& tx) -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(store::Statement q,
+                     tx.Prepare("SELECT COUNT(*) FROM referral_contact_rules"));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    return row ? static_cast<int>(q.ColumnInt(0)) : -1;
+  });
+  ASSERT_TRUE(rules.ok());
+  EXPECT_EQ(*rules, 0);
+}
+
+// Random rules and random attempts through the application: an attempt is
+// recorded without an override only when it breaks no rule, and every
+// override is flagged for review.
+TEST_F(SafeContactTest, PropertyNoUnflaggedContactBreaksARule) {
+  Import(kA1);
+  std::mt19937 rng(12);
+  absl::TimeZone london;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/London", &london));
+  std::uniform_int_distribution<int> channel(1, 5), coin(0, 1), day(1, 7),
+      minute(0, 1439);
+  std::uniform_int_distribution<int64_t> offset(0, 7 * 24 * 60);
+  int recorded = 0, refused = 0;
+  for (int i = 0; i < 120; ++i) {
+    const std::string referral = absl::StrCat("p-r", i);
+    v1::ContactRules rules;
+    rules.set_recorded(true);
+    rules.set_never_contact(coin(rng) && coin(rng) && coin(rng));
+    for (int n = coin(rng) + coin(rng); n > 0; --n) {
+      rules.add_safe_channels(static_cast<v1::ContactChannel>(channel(rng)));
+    }
+    if (coin(rng)) {
+      v1::SafeWindow* w = rules.add_safe_windows();
+      w->add_days(static_cast<v1::Weekday>(day(rng)));
+      w->add_days(static_cast<v1::Weekday>(day(rng)));
+      const int a = minute(rng);
+      w->set_start_minute(a);
+      w->set_end_minute(std::uniform_int_distribution<int>(a + 1, 1440)(rng));
+    }
+    rules.set_letter_safe(coin(rng));
+    rules.set_has_safe_address(coin(rng));
+    rules.set_voicemail_safe(coin(rng));
+    events::IncomingEvent e = Triaged(referral, v1::PATHWAY_GENERAL_SUPPORT,
+                                      "en", v1::PRIORITY_STANDARD,
+                                      v1::REFERRAL_STATUS_ROUTED, 0,
+                                      absl::StrCat("person-", i));
+    *e.envelope.mutable_referral_triaged()->mutable_contact_rules() = rules;
+    Import(R"pb(providers { provider_id: "wm-refuge" name: "x" }
+                advocates {
+                  advocate_id: "ivy"
+                  provider_id: "wm-refuge"
+                  role: ADVOCATE_ROLE_GENERAL_SUPPORT
+                  languages: "en"
+                  localities: "*"
+                  capacity: 500
+                })pb");
+    Route(e);
+    v1::Assignment a = Only(referral);
+    ASSERT_EQ(a.advocate_id(), "ivy");
+    a = Accept(a);
+    const auto ch = static_cast<v1::ContactChannel>(channel(rng));
+    const absl::Time at = kT0 - absl::Hours(24 * 8) + absl::Minutes(offset(rng));
+    const bool voicemail = ch == v1::CONTACT_CHANNEL_PHONE && coin(rng);
+    const bool with_override = coin(rng);
+    auto got = app_->RecordContact(
+        As(kRefuge), AssignmentId(a.assignment_id()),
+        AdvocateId("ivy"),
+        {ch, v1::CONTACT_OUTCOME_NO_ANSWER, at, voicemail,
+         with_override ? "reviewed with the victim's IDVA" : ""},
+        kT0, NewTraceparent());
+    const bool breaks =
+        !safety::Breaches(rules, {ch, at, voicemail}, london).empty();
+    const std::vector<std::string> types = EventTypes(referral);
+    const bool flagged =
+        std::find(types.begin(), types.end(), "UnsafeContactRecorded") !=
+        types.end();
+    if (got.ok()) {
+      ++recorded;
+      // Recorded: either safe, or flagged for review with an override.
+      ASSERT_TRUE(!breaks || (with_override && flagged)) << i;
+      ASSERT_EQ(flagged, breaks) << i;
+    } else {
+      ++refused;
+      ASSERT_EQ(RuleOf(got.status()), "SAFE-CONTACT") << got.status();
+      ASSERT_TRUE(breaks && !with_override) << i;
+      ASSERT_FALSE(flagged);
+    }
+  }
+  EXPECT_GT(recorded, 20);
+  EXPECT_GT(refused, 10);
+}
+
+constexpr char kServices[] = R"pb(
+  providers {
+    provider_id: "sarc-wmp"
+    name: "SARC"
+    services { kind: SERVICE_KIND_SARC areas: "WMP" }
+  }
+  providers {
+    provider_id: "marac-wmp"
+    name: "MARAC"
+    services { kind: SERVICE_KIND_MARAC areas: "*" }
+  }
+  providers {
+    provider_id: "wm-childrens-safeguarding"
+    name: "MASH"
+    services { kind: SERVICE_KIND_CHILDREN_SAFEGUARDING areas: "WMP" }
+  }
+)pb";
+
+events::IncomingEvent Decision(const std::string& referral_id,
+                               std::vector<v1::Pathway> pathways,
+                               v1::ReferralStatus status,
+                               const std::string& area = "WMP") {
+  events::IncomingEvent e;
+  e.envelope = events::NewEnvelope("triage", referral_id);
+  auto* t = e.envelope.mutable_referral_triaged();
+  for (v1::Pathway p : pathways) t->add_pathways(p);
+  t->set_area_code(area);
+  t->set_locality_code("L1");
+  t->set_language("en");
+  t->set_priority(v1::PRIORITY_URGENT);
+  t->set_risk(v1::RISK_LEVEL_HIGH);
+  t->set_status(status);
+  events::StampType(&e.envelope);
+  e.traceparent = NewTraceparent();
+  return e;
+}
+
+std::vector<v1::Assignment> Services(
+    const v1::GetReferralAssignmentsResponse& r) {
+  std::vector<v1::Assignment> out;
+  for (const auto& a : r.assignments()) {
+    if (a.service() != v1::SERVICE_KIND_UNSPECIFIED) out.push_back(a);
+  }
+  return out;
+}
+
+TEST_F(AdvocacyAppTest, ASarcPathwayReachesTheAreasSarcToAcknowledge) {
+  Import(kIsvas);
+  Import(kServices);
+  Route(Decision("r1", {v1::PATHWAY_ISVA, v1::PATHWAY_SARC},
+                 v1::REFERRAL_STATUS_ROUTED));
+  auto all = app_->GetReferralAssignments(As(kOperator), ReferralId("r1"));
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->assignments_size(), 2);
+  std::vector<v1::Assignment> services = Services(*all);
+  ASSERT_EQ(services.size(), 1u);
+  const v1::Assignment& sarc = services[0];
+  EXPECT_EQ(sarc.service(), v1::SERVICE_KIND_SARC);
+  EXPECT_EQ(sarc.provider_id(), "sarc-wmp");
+  EXPECT_EQ(sarc.advocate_id(), "");
+  EXPECT_EQ(sarc.state(), v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_THAT(EventTypes("r1"),
+              UnorderedElementsAre("AdvocateOffered", "ServiceOffered"));
+  // Another provider may not acknowledge it; the SARC may.
+  auto wrong = app_->Accept(As(kIdva), AssignmentId(sarc.assignment_id()),
+                            AdvocateId(""), kT0, NewTraceparent());
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kPermissionDenied);
+  auto ok = app_->Accept(As("sarc-wmp"), AssignmentId(sarc.assignment_id()),
+                         AdvocateId(""), kT0, NewTraceparent());
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+  auto worklist =
+      app_->GetProviderWorklist(As("sarc-wmp"), ProviderId("sarc-wmp"));
+  ASSERT_TRUE(worklist.ok());
+  ASSERT_EQ(worklist->size(), 1u);
+  EXPECT_EQ(worklist->front().assignment_id(), sarc.assignment_id());
+  EXPECT_EQ(app_->GetProviderWorklist(As(kIdva), ProviderId("sarc-wmp"))
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  auto closed = app_->Close(
+      As("sarc-wmp"), AssignmentId(sarc.assignment_id()), AdvocateId(""),
+      Closure{v1::CLOSURE_REASON_SUPPORT_COMPLETED, v1::OUTCOME_ANSWER_YES,
+              v1::OUTCOME_ANSWER_YES, v1::OUTCOME_ANSWER_YES},
+      kT0 + absl::Hours(2), NewTraceparent());
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_EQ(closed->state(), v1::ASSIGNMENT_STATE_CLOSED);
+}
+
+TEST_F(AdvocacyAppTest, ADeclinedServiceGoesToTheNextProviderThenUnserved) {
+  Import(kServices);
+  Import(R"pb(providers {
+                provider_id: "wm-rape-crisis"
+                name: "Second SARC"
+                services { kind: SERVICE_KIND_SARC areas: "WMP" }
+              })pb");
+  Route(Decision("r1", {v1::PATHWAY_SARC}, v1::REFERRAL_STATUS_ROUTED));
+  v1::Assignment first = Only("r1");
+  EXPECT_EQ(first.provider_id(), "sarc-wmp");  // tie broken by id
+  auto declined = app_->Decline(
+      As("sarc-wmp"), AssignmentId(first.assignment_id()), AdvocateId(""),
+      {v1::DECLINE_REASON_NO_CAPACITY, ""}, kT0, NewTraceparent());
+  ASSERT_TRUE(declined.ok()) << declined.status();
+  EXPECT_EQ(declined->provider_id(), "wm-rape-crisis");
+  auto again = app_->Decline(
+      As(kRapeCrisis), AssignmentId(first.assignment_id()), AdvocateId(""),
+      {v1::DECLINE_REASON_NO_CAPACITY, ""}, kT0, NewTraceparent());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+  EXPECT_THAT(EventTypes("r1"),
+              ElementsAre("ServiceOffered", "AssignmentDeclined",
+                          "ServiceOffered", "AssignmentDeclined",
+                          "PathwayUnserved"));
+}
+
+TEST_F(AdvocacyAppTest, APathwayWithNoServiceInTheAreaRaisesPathwayUnserved) {
+  Import(kServices);
+  // The SARC serves WMP only.
+  Route(Decision("r1", {v1::PATHWAY_SARC}, v1::REFERRAL_STATUS_ROUTED, "WYP"));
+  v1::Assignment a = Only("r1");
+  EXPECT_EQ(a.state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+  EXPECT_THAT(EventTypes("r1"), ElementsAre("PathwayUnserved"));
+  auto events = store::ListReferralEvents(*db_, "r1");
+  ASSERT_TRUE(events.ok());
+  const v1::PathwayUnserved& u = events->front().envelope.pathway_unserved();
+  EXPECT_EQ(u.service(), v1::SERVICE_KIND_SARC);
+  EXPECT_EQ(u.area_code(), "WYP");
+  EXPECT_EQ(u.reason(), "no provider offers SERVICE_KIND_SARC in WYP");
+  // The SARC starts serving WYP: the waiting referral is offered to it.
+  v1::Provider sarc;
+  ASSERT_TRUE(config::ParseTextProto(
+                  R"pb(provider_id: "sarc-wmp"
+                       name: "SARC"
+                       services { kind: SERVICE_KIND_SARC areas: [ "WMP", "WYP" ] })pb",
+                  "provider", &sarc)
+                  .ok());
+  ASSERT_TRUE(app_->UpsertProvider(As("sarc-wmp"), sarc, kT0).ok());
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_EQ(Only("r1").provider_id(), "sarc-wmp");
+}
+
+TEST_F(AdvocacyAppTest, MaracAndSafeguardingGoAheadWithoutConsent) {
+  Import(kServices);
+  events::IncomingEvent e =
+      Decision("r1", {}, v1::REFERRAL_STATUS_CONSENT_REQUIRED);
+  e.envelope.mutable_referral_triaged()->set_marac(true);
+  e.envelope.mutable_referral_triaged()->set_safeguarding_notification(true);
+  Route(e);
+  auto all = app_->GetReferralAssignments(As(kOperator), ReferralId("r1"));
+  ASSERT_TRUE(all.ok());
+  std::set<std::string> providers;
+  for (const auto& a : all->assignments()) providers.insert(a.provider_id());
+  EXPECT_THAT(providers,
+              UnorderedElementsAre("marac-wmp", "wm-childrens-safeguarding"));
+  // MARAC does not contact the victim: it records no contact and never
+  // sees the rules.
+  for (const auto& a : all->assignments()) {
+    if (a.provider_id() != "marac-wmp") continue;
+    ASSERT_TRUE(app_->Accept(As("marac-coordinator-wmp"),
+                             AssignmentId(a.assignment_id()), AdvocateId(""),
+                             kT0, NewTraceparent())
+                    .ok());
+    auto contact = app_->RecordContact(
+        As("marac-coordinator-wmp"), AssignmentId(a.assignment_id()),
+        AdvocateId(""),
+        {v1::CONTACT_CHANNEL_PHONE, v1::CONTACT_OUTCOME_SUCCESSFUL,
+         std::nullopt, false, ""},
+        kT0, NewTraceparent());
+    EXPECT_EQ(RuleOf(contact.status()), "SERVICE-NO-VICTIM-CONTACT");
+  }
+}
+
+TEST_F(AdvocacyAppTest, IdsvaTakesThePlaceOfAnIdvaAndAnIsva) {
+  Import(kA1);
+  Import(kIsvas);
+  Import(R"pb(advocates {
+                advocate_id: "kim"
+                provider_id: "wm-idva-service"
+                role: ADVOCATE_ROLE_IDSVA
+                languages: "en"
+                localities: "L1"
+                capacity: 2
+              })pb");
+  Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
+                 v1::REFERRAL_STATUS_ROUTED));
+  v1::Assignment a = Only("r1");
+  EXPECT_EQ(a.advocate_id(), "kim");
+  EXPECT_EQ(a.pathway(), v1::PATHWAY_IDVA);
+  EXPECT_EQ(a.also_pathway(), v1::PATHWAY_ISVA);
+  EXPECT_NE(a.reason().find("IDSVA: one advocate for PATHWAY_IDVA and "
+                            "PATHWAY_ISVA in place of two"),
+            std::string::npos)
+      << a.reason();
+  // A reassessment with the same pathways makes nothing more.
+  Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
+                 v1::REFERRAL_STATUS_ROUTED));
+  Only("r1");
+}
+
+TEST_F(AdvocacyAppTest, WithoutAnIdsvaInTheLocalityItIsTwoAdvocates) {
+  Import(kA1);
+  Import(kIsvas);
+  Import(R"pb(advocates {
+                advocate_id: "kim"
+                provider_id: "wm-idva-service"
+                role: ADVOCATE_ROLE_IDSVA
+                languages: "en"
+                localities: "ELSEWHERE"
+                capacity: 2
+              })pb");
+  Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
+                 v1::REFERRAL_STATUS_ROUTED));
+  auto all = app_->GetReferralAssignments(As(kOperator), ReferralId("r1"));
+  ASSERT_TRUE(all.ok());
+  std::set<std::string> advocates;
+  for (const auto& a : all->assignments()) advocates.insert(a.advocate_id());
+  EXPECT_THAT(advocates, UnorderedElementsAre("ann", "dee"));
+}
+
+TEST_F(AdvocacyAppTest, AnAdvocatePathwayNobodyServesRaisesPathwayUnserved) {
+  Import(kA1);  // IDVAs only
+  Route(Decision("r1", {v1::PATHWAY_ISAC}, v1::REFERRAL_STATUS_ROUTED));
+  EXPECT_THAT(EventTypes("r1"),
+              ElementsAre("ReferralWaitlisted", "PathwayUnserved"));
+  // Waiting for a busy advocate is not unserved.
+  Import(kIsvas);
+  Route(Decision("r2", {v1::PATHWAY_ISVA}, v1::REFERRAL_STATUS_ROUTED));
+  Route(Decision("r3", {v1::PATHWAY_ISVA}, v1::REFERRAL_STATUS_ROUTED));
+  EXPECT_THAT(EventTypes("r3"), ElementsAre("ReferralWaitlisted"));
+}
+
+TEST_F(AdvocacyAppTest, ASpecialismDecidesATieAndIsExplained) {
+  Import(R"pb(providers { provider_id: "wm-idva-service" name: "IDVA" }
+              advocates {
+                advocate_id: "ann"
+                provider_id: "wm-idva-service"
+                role: ADVOCATE_ROLE_IDVA
+                languages: "en"
+                localities: "L1"
+                capacity: 2
+              }
+              advocates {
+                advocate_id: "zed"
+                provider_id: "wm-idva-service"
+                role: ADVOCATE_ROLE_IDVA
+                languages: "en"
+                localities: "L1"
+                capacity: 2
+                specialisms: "male-victims"
+              })pb");
+  events::IncomingEvent e =
+      Decision("r1", {v1::PATHWAY_IDVA}, v1::REFERRAL_STATUS_ROUTED);
+  e.envelope.mutable_referral_triaged()->add_preferred_specialisms(
+      "male-victims");
+  Route(e);
+  v1::Assignment a = Only("r1");
+  EXPECT_EQ(a.advocate_id(), "zed");
+  EXPECT_NE(a.reason().find("specialism male-victims (SPECIALISM)"),
+            std::string::npos)
+      << a.reason();
+  EXPECT_NE(a.reason().find("ann: no preferred specialism"), std::string::npos)
+      << a.reason();
+  // Without the preference the tie goes to the id.
+  Route(Decision("r2", {v1::PATHWAY_IDVA}, v1::REFERRAL_STATUS_ROUTED));
+  EXPECT_EQ(Only("r2").advocate_id(), "ann");
 }
 
 }  // namespace

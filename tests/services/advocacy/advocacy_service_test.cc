@@ -206,6 +206,7 @@ class AdvocacyServiceTest : public ::testing::Test {
 TEST_F(AdvocacyServiceTest, BadDeclineNamesEveryBadField) {
   v1::DeclineAssignmentRequest request;
   request.set_assignment_id("not-a-uuid");
+  request.set_advocate_id(std::string(65, 'a'));
   request.set_note(std::string(2001, 'x'));
   v1::Assignment response;
   auto context = testing::ContextWithDeadline();

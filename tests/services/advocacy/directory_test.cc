@@ -127,7 +127,9 @@ TEST(DirectoryTest, EveryExampleProviderIsARegisteredAgency) {
   for (const char* agency :
        {"wm-idva-service", "wm-ipc-service", "wm-rape-crisis",
         "wm-stalking-hub", "changing-lives", "wm-restorative-justice",
-        "victim-advice-line-wmp", "wm-refuge"}) {
+        "victim-advice-line-wmp", "wm-refuge", "sarc-wmp", "wm-stalking-clinic",
+        "wm-perpetrator-programme", "wm-childrens-safeguarding",
+        "marac-coordinator-wmp", "wm-modern-slavery"}) {
     access::Principal principal = testing::PrincipalOf(agency);
     EXPECT_TRUE(principal.Has(v1::ROLE_PROVIDER)) << agency;
     ASSERT_TRUE(principal.provider().has_value()) << agency;
