@@ -1,5 +1,8 @@
 #include "common/http/webhook_signature.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <openssl/crypto.h>
 
 #include <vector>
@@ -130,6 +133,16 @@ absl::Status VerifyWebhook(absl::string_view key, absl::string_view id,
                      " entry matches the body under this key"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LoadWebhookSecretFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return ParseWebhookSecret(absl::StripAsciiWhitespace(buffer.str()));
 }
 
 }  // namespace signpost::http

@@ -40,6 +40,10 @@ inline constexpr char kWebhookSignatureHeader[] = "webhook-signature";
 // The message never contains the secret.
 absl::StatusOr<std::string> ParseWebhookSecret(absl::string_view text);
 
+// The key in a secret file (one "whsec_..." line, surrounding whitespace
+// ignored). INVALID_ARGUMENT naming the file when it cannot be read.
+absl::StatusOr<std::string> LoadWebhookSecretFile(const std::string& path);
+
 // "whsec_<base64>" for raw key bytes (the inverse of ParseWebhookSecret).
 std::string FormatWebhookSecret(absl::string_view key_bytes);
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
+#include "common/log/log.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "common/time/timestamps.h"
@@ -75,6 +76,16 @@ absl::Status EmitUnserved(store::Tx& tx, const AssignmentRecord& a,
   u->set_area_code(a.area);
   u->set_locality_code(a.locality);
   u->set_reason(reason);
+  // For the operators (codes and ids only); the area's commissioner hears
+  // of it through partner delivery.
+  log::Warn("pathway unserved",
+            {{"referral_id", a.referral_id.value()},
+             {"pathway", v1::Pathway_Name(a.pathway)},
+             {"service", v1::ServiceKind_Name(a.service)},
+             {"area_code", a.area},
+             {"locality_code", a.locality},
+             {"reason", reason}},
+            TraceIdOf(traceparent));
   return Emit(tx, std::move(out), traceparent);
 }
 

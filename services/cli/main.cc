@@ -367,10 +367,65 @@ absl::StatusOr<Routed> WaitRouted(RoutedClients& clients, const std::string& id,
       " (waiting for ", waiting_for, ")"));
 }
 
+// "IDVA idva-bal by Tue-04-Jun-23:59(SLA-HIGH-CONTACT); MARAC marac-wmp ...":
+// every pathway of the decision with the advocate or service provider it
+// reached and its first-contact deadline with the rule that set it.
+template <typename Local>
+std::string FormatReached(const Routed& r, const Local& local) {
+  const v1::ReferralTriaged& d = r.decision;
+  std::vector<std::string> reached;
+  if (d.status() != v1::REFERRAL_STATUS_ROUTED) {
+    reached.push_back("no partner referral (" +
+                      Short(v1::ReferralStatus_Name(d.status()),
+                            "REFERRAL_STATUS_") +
+                      ")");
+  }
+  for (const auto& a : r.assignments.assignments()) {
+    std::string what =
+        a.service() != v1::SERVICE_KIND_UNSPECIFIED
+            ? Short(v1::ServiceKind_Name(a.service()), "SERVICE_KIND_")
+            : Short(v1::Pathway_Name(a.pathway()), "PATHWAY_");
+    if (a.also_pathway() != v1::PATHWAY_UNSPECIFIED) {
+      absl::StrAppend(&what, "+",
+                      Short(v1::Pathway_Name(a.also_pathway()), "PATHWAY_"));
+    }
+    std::string who;
+    if (a.state() == v1::ASSIGNMENT_STATE_WAITLISTED) {
+      who = a.service() != v1::SERVICE_KIND_UNSPECIFIED ? "UNSERVED"
+                                                        : "waitlist";
+    } else {
+      who = a.service() != v1::SERVICE_KIND_UNSPECIFIED ? a.provider_id()
+                                                        : a.advocate_id();
+      if (a.interpreter_flag()) absl::StrAppend(&who, "(interpreter)");
+    }
+    if (a.state() == v1::ASSIGNMENT_STATE_RELEASED ||
+        a.state() == v1::ASSIGNMENT_STATE_CLOSED) {
+      absl::StrAppend(&who, "(",
+                      absl::AsciiStrToLower(Short(
+                          v1::AssignmentState_Name(a.state()),
+                          "ASSIGNMENT_STATE_")),
+                      ")");
+    }
+    std::string due;
+    if (a.has_first_contact_due()) {
+      std::string rule;
+      for (const auto& dl : d.deadlines()) {
+        if (dl.kind() == "FIRST_CONTACT" && dl.pathway() == a.pathway() &&
+            a.pathway() != v1::PATHWAY_UNSPECIFIED) {
+          rule = absl::StrCat("(", dl.rule_id(), ")");
+        }
+      }
+      due = absl::StrCat(" by ", local(a.first_contact_due()), rule);
+    }
+    reached.push_back(absl::StrCat(what, " ", who, due));
+  }
+  return reached.empty() ? "nothing" : absl::StrJoin(reached, "; ");
+}
+
 std::string FormatLine(const std::string& label, const std::string& id,
                        const Routed& r) {
   const v1::ReferralTriaged& d = r.decision;
-  std::vector<std::string> pathways, considerations, rules, advocates;
+  std::vector<std::string> pathways, considerations, rules;
   for (int p : d.pathways()) {
     pathways.push_back(
         Short(v1::Pathway_Name(static_cast<v1::Pathway>(p)), "PATHWAY_"));
@@ -386,40 +441,19 @@ std::string FormatLine(const std::string& label, const std::string& id,
       rules.push_back(reason.rule_id());
     }
   }
-  for (const auto& a : r.assignments.assignments()) {
-    std::string pathway = Short(v1::Pathway_Name(a.pathway()), "PATHWAY_");
-    if (a.state() != v1::ASSIGNMENT_STATE_WAITLISTED) {
-      advocates.push_back(
-          absl::StrCat(pathway, ":", a.advocate_id(),
-                       a.interpreter_flag() ? "(interpreter)" : ""));
-    } else {
-      advocates.push_back(absl::StrCat(pathway, ":waitlist"));
-    }
-  }
-  std::string advocate;
-  if (d.status() != v1::REFERRAL_STATUS_ROUTED) {
-    advocate = "none(no partner referral)";
-  } else if (advocates.empty()) {
-    advocate = "none";
-  } else {
-    advocate = absl::StrJoin(advocates, ",");
-  }
-  std::vector<std::string> deadlines;
   static const absl::TimeZone london = [] {
     absl::TimeZone tz;
     return absl::LoadTimeZone("Europe/London", &tz) ? tz : absl::UTCTimeZone();
   }();
+  auto local = [](const google::protobuf::Timestamp& t) {
+    return absl::FormatTime("%a-%d-%b-%H:%M",
+                            absl::FromUnixSeconds(t.seconds()), london);
+  };
+  std::vector<std::string> deadlines;
   for (const auto& dl : d.deadlines()) {
-    deadlines.push_back(absl::StrCat(
-        absl::AsciiStrToLower(dl.kind()),
-        dl.pathway() == v1::PATHWAY_UNSPECIFIED
-            ? ""
-            : absl::StrCat(
-                  "[", Short(v1::Pathway_Name(dl.pathway()), "PATHWAY_"), "]"),
-        "=",
-        absl::FormatTime("%a-%d-%b-%H:%M",
-                         absl::FromUnixSeconds(dl.due().seconds()), london),
-        "(", dl.rule_id(), ")"));
+    if (dl.kind() == "FIRST_CONTACT") continue;  // with what it reached
+    deadlines.push_back(absl::StrCat(absl::AsciiStrToLower(dl.kind()), "=",
+                                     local(dl.due()), "(", dl.rule_id(), ")"));
   }
   std::string status;
   if (d.status() == v1::REFERRAL_STATUS_CONSENT_REQUIRED)
@@ -433,8 +467,7 @@ std::string FormatLine(const std::string& label, const std::string& id,
       label, " ", id, status,
       " risk=", Short(v1::RiskLevel_Name(d.risk()), "RISK_LEVEL_"),
       " pathways=", absl::StrJoin(pathways, ","),
-      " marac=", d.marac() ? "yes" : "no", " advocate=", advocate,
-      " deliveries=", r.deliveries.deliveries_size(), " considerations=",
+      " marac=", d.marac() ? "yes" : "no", " deliveries=", r.deliveries.deliveries_size(), " considerations=",
       considerations.empty() ? "-" : absl::StrJoin(considerations, ","),
       " priority=", Short(v1::Priority_Name(d.priority()), "PRIORITY_"),
       deadlines.empty() ? "" : absl::StrCat(" ", absl::StrJoin(deadlines, " ")),
@@ -444,7 +477,8 @@ std::string FormatLine(const std::string& label, const std::string& id,
                               : absl::StrCat(" legal_basis=", d.legal_basis()),
       d.rj_awaiting_consent() ? " rj=awaiting-consent" : "",
       d.enhanced_rights() ? " enhanced=yes" : " enhanced=no",
-      " rules=", absl::StrJoin(rules, ","));
+      " rules=", absl::StrJoin(rules, ","), "\n    reached: ",
+      FormatReached(r, local));
 }
 
 // "  told: police-wmp kafka=2/2 stream=0/2; ... refused: agency(RULE)": per

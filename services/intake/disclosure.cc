@@ -113,13 +113,17 @@ v1::Referral Project(const v1::Referral& referral, v1::FieldClass field_class) {
   if (field_class == v1::FIELD_CLASS_MARAC_SET) {
     // DASH answers, consent and children stay (ids and codes), with the
     // safe-contact rules; the phone number only when phone is a safe
-    // channel (domain.md section 5: the *safe* contact number).
+    // channel (domain.md section 5: the *safe* contact number). The safe
+    // postal address is personal data, for the whole referral only.
     const auto& channels = referral.safe_contact().safe_channels();
     const bool phone_safe =
         std::find(channels.begin(), channels.end(),
                   v1::CONTACT_CHANNEL_PHONE) != channels.end();
     const std::string phone = referral.personal().phone();
     out.clear_personal();
+    if (out.has_safe_contact()) {
+      out.mutable_safe_contact()->clear_safe_address();
+    }
     if (phone_safe) out.mutable_personal()->set_phone(phone);
     return out;
   }

@@ -78,7 +78,8 @@ absl::Status DecideChange(const access::Principal& caller,
 
 // `referral` reduced to `field_class`: PERSONAL keeps everything;
 // MARAC_SET keeps ids and codes plus the MARAC field set (DASH answers,
-// consent, safe contact and the victim's phone, children in the household);
+// consent, safe contact without the safe address, the victim's phone when
+// phone is a safe channel, children in the household);
 // IDS_AND_CODES drops every name, contact detail, reference and free text.
 v1::Referral Project(const v1::Referral& referral, v1::FieldClass field_class);
 

@@ -3,11 +3,13 @@
 #include <optional>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keyring.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
+#include "common/http/retry.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
 #include "common/store/access_audit.h"
@@ -175,6 +177,21 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
     }
     const std::string person_id = stored->person_id;
     ReferralView view;
+    if (disclosure.field_class == v1::FIELD_CLASS_PERSONAL ||
+        caller.Has(v1::ROLE_OPERATOR)) {
+      ASSIGN_OR_RETURN(std::vector<NoticeRow> rows,
+                       notices_.OfReferral(tx, referral_id));
+      for (const NoticeRow& row : rows) {
+        v1::VictimNotice& n = view.victim_notices.emplace_back();
+        n.set_kind(row.kind);
+        n.set_status(row.status);
+        n.set_channel(row.channel);
+        *n.mutable_due_at() = timeutil::ToTimestamp(row.due_at);
+        if (row.sent_at) *n.mutable_sent_at() = timeutil::ToTimestamp(*row.sent_at);
+        n.set_reason(row.reason);
+        n.set_attempts(row.attempts);
+      }
+    }
     view.lifecycle = stored->lifecycle;
     view.linked_to = stored->linked_to;
     if (stored->erased_at.has_value()) {
@@ -229,6 +246,11 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
           event.has_referral_triaged() ? event.referral_triaged()
                                        : event.referral_reassessed().decision();
       RETURN_IF_ERROR(store_.SetMarac(tx, referral_id, decision.marac()));
+      if (decision.status() == v1::REFERRAL_STATUS_ROUTED) {
+        RETURN_IF_ERROR(QueueNotice(tx, referral_id,
+                                    NoticeKind::kReferralReceived,
+                                    EventTime(event)));
+      }
       // A decision that leaves nobody holding the referral (consent
       // required, service pathways only) starts its retention clock; an
       // offer or a waitlisting after it stops the clock again (Reopen). Not
@@ -238,12 +260,29 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
       }
       return CloseIfUnheld(tx, referral_id, EventTime(event));
     }
+    case v1::EventEnvelope::kServiceOffered:
+      // A service that works with the victim will be in touch.
+      switch (event.service_offered().service()) {
+        case v1::SERVICE_KIND_SARC:
+        case v1::SERVICE_KIND_STALKING_CLINIC:
+        case v1::SERVICE_KIND_MODERN_SLAVERY:
+          return QueueNotice(tx, referral_id, NoticeKind::kServiceToContact,
+                             EventTime(event));
+        default:
+          return absl::OkStatus();
+      }
     case v1::EventEnvelope::kAdvocateOffered:
+      RETURN_IF_ERROR(QueueNotice(tx, referral_id,
+                                  NoticeKind::kServiceToContact,
+                                  EventTime(event)));
       RETURN_IF_ERROR(Reopen(tx, referral_id));
       return store_.PutHold(
           tx, AssignmentId(event.advocate_offered().assignment_id()),
           referral_id, ProviderId(event.advocate_offered().provider_id()));
     case v1::EventEnvelope::kWaitlistAssigned:
+      RETURN_IF_ERROR(QueueNotice(tx, referral_id,
+                                  NoticeKind::kServiceToContact,
+                                  EventTime(event)));
       RETURN_IF_ERROR(Reopen(tx, referral_id));
       return store_.PutHold(
           tx, AssignmentId(event.waitlist_assigned().assignment_id()),
@@ -256,6 +295,12 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
           tx, AssignmentId(event.referral_waitlisted().assignment_id()),
           referral_id, ProviderId(""));
     case v1::EventEnvelope::kAssignmentAccepted:
+      // A named advocate (a service's acknowledgement names none).
+      if (!event.assignment_accepted().advocate_id().empty()) {
+        RETURN_IF_ERROR(QueueNotice(tx, referral_id,
+                                    NoticeKind::kAdvocateAssigned,
+                                    EventTime(event)));
+      }
       return store_.AcceptHold(
           tx, AssignmentId(event.assignment_accepted().assignment_id()));
     case v1::EventEnvelope::kAssignmentDeclined:
@@ -276,6 +321,139 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
     default:
       return absl::OkStatus();
   }
+}
+
+absl::Status IntakeApp::QueueNotice(store::Tx& tx,
+                                    const ReferralId& referral_id,
+                                    NoticeKind kind, absl::Time at) {
+  NoticeRow row;
+  row.referral_id = referral_id;
+  row.kind = NoticeKindName(kind);
+  row.status = kNoticePending;
+  row.due_at = timeutil::TruncateToMillis(at);
+  row.created_at = row.due_at;
+  return notices_.Add(tx, row).status();
+}
+
+absl::StatusOr<std::vector<OutgoingNotice>> IntakeApp::NextNotices(
+    absl::Time now, int limit) {
+  now = timeutil::TruncateToMillis(now);
+  return db_.Write([&](store::Tx& tx)
+                       -> absl::StatusOr<std::vector<OutgoingNotice>> {
+    ASSIGN_OR_RETURN(std::vector<NoticeRow> due,
+                     notices_.Due(tx, now, limit));
+    std::vector<OutgoingNotice> out;
+    for (NoticeRow& row : due) {
+      const std::optional<NoticeKind> kind = ParseNoticeKind(row.kind);
+      if (!kind) {
+        return errors::InvariantViolation(
+            absl::StrCat("victim notice of unknown kind '", row.kind, "'"));
+      }
+      ASSIGN_OR_RETURN(std::optional<StoredReferral> stored,
+                       store_.Find(tx, row.referral_id));
+      std::string stop;
+      if (!stored || stored->erased_at.has_value()) {
+        stop = "REFERRAL-ERASED";
+      } else if (stored->lifecycle == v1::REFERRAL_LIFECYCLE_WITHDRAWN ||
+                 stored->lifecycle == v1::REFERRAL_LIFECYCLE_CANCELLED) {
+        stop = "REFERRAL-WITHDRAWN";
+      }
+      if (!stop.empty()) {
+        row.status = kNoticeSuppressed;
+        row.reason = stop;
+        RETURN_IF_ERROR(notices_.Update(tx, row));
+        continue;
+      }
+      ASSIGN_OR_RETURN(ReceivedReferral referral,
+                       OpenReferral(tx, *std::move(stored)));
+      const v1::Referral& r = referral.referral;
+      NoticeReach reach;
+      reach.phone = !r.personal().phone().empty();
+      reach.email = !r.personal().email().empty();
+      reach.safe_address = !r.safe_contact().safe_address().empty();
+      reach.gateways = options_.notice_gateways;
+      const NoticePlan plan = PlanNotice(ContactRulesOf(r.safe_contact()),
+                                         reach, now, options_.zone);
+      if (!plan.channel) {
+        row.status = kNoticeSuppressed;
+        row.reason = plan.suppressed;
+        RETURN_IF_ERROR(notices_.Update(tx, row));
+        continue;
+      }
+      row.channel = *plan.channel;
+      if (plan.send_at > now) {
+        row.status = kNoticeHeld;
+        row.reason = "HELD-UNTIL-SAFE-TIME";
+        row.due_at = plan.send_at;
+        RETURN_IF_ERROR(notices_.Update(tx, row));
+        continue;
+      }
+      OutgoingNotice& n = out.emplace_back();
+      n.referral_id = row.referral_id;
+      n.kind = *kind;
+      n.channel = *plan.channel;
+      n.to = n.channel == v1::CONTACT_CHANNEL_SMS     ? r.personal().phone()
+             : n.channel == v1::CONTACT_CHANNEL_EMAIL ? r.personal().email()
+                                                      : r.safe_contact().safe_address();
+      n.text = NoticeText(*kind);
+      n.message_id = absl::StrCat(row.referral_id.value(), ".", row.kind);
+    }
+    return out;
+  });
+}
+
+absl::Status IntakeApp::NoticeSent(const OutgoingNotice& notice,
+                                   absl::Time now) {
+  return db_.Write([&](store::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        std::optional<NoticeRow> row,
+        notices_.Find(tx, notice.referral_id, NoticeKindName(notice.kind)));
+    if (!row) return absl::OkStatus();  // erased meanwhile
+    row->status = kNoticeSent;
+    row->channel = notice.channel;
+    row->reason.clear();
+    row->attempts += 1;
+    row->sent_at = timeutil::TruncateToMillis(now);
+    return notices_.Update(tx, *row);
+  });
+}
+
+absl::Status IntakeApp::NoticeFailed(const OutgoingNotice& notice,
+                                     const std::string& error,
+                                     absl::Time now) {
+  return db_.Write([&](store::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        std::optional<NoticeRow> row,
+        notices_.Find(tx, notice.referral_id, NoticeKindName(notice.kind)));
+    if (!row) return absl::OkStatus();
+    row->attempts += 1;
+    row->reason = error;
+    if (row->attempts >= options_.notice_max_attempts) {
+      row->status = kNoticeFailed;
+    } else {
+      // Planned again when due: the safe time may have passed by then.
+      row->status = kNoticePending;
+      absl::BitGen gen;
+      row->due_at = timeutil::TruncateToMillis(
+          now + http::BackoffDelay(row->attempts, options_.notice_backoff_base,
+                                   options_.notice_backoff_cap, gen));
+    }
+    return notices_.Update(tx, *row);
+  });
+}
+
+absl::StatusOr<absl::Time> IntakeApp::NextNoticeDue() {
+  return db_.Read([&](store::Tx& tx) -> absl::StatusOr<absl::Time> {
+    ASSIGN_OR_RETURN(std::optional<absl::Time> next, notices_.NextDue(tx));
+    return next.value_or(absl::InfiniteFuture());
+  });
+}
+
+absl::StatusOr<std::vector<NoticeRow>> IntakeApp::NoticesOf(
+    const ReferralId& referral_id) {
+  return db_.Read([&](store::Tx& tx) {
+    return notices_.OfReferral(tx, referral_id);
+  });
 }
 
 absl::StatusOr<ReceivedReferral> IntakeApp::OpenReferral(
@@ -413,7 +591,11 @@ absl::Status IntakeApp::CheckReasonNamesNobody(store::Tx& tx,
     if (!stored.has_value() || stored->erased_at.has_value()) continue;
     ASSIGN_OR_RETURN(ReceivedReferral opened,
                      OpenReferral(tx, *std::move(stored)));
-    if (MentionsPerson(reason, opened.referral.personal())) {
+    // The safe postal address is theirs too.
+    v1::VictimPersonalData safe_address;
+    safe_address.set_address(opened.referral.safe_contact().safe_address());
+    if (MentionsPerson(reason, opened.referral.personal()) ||
+        MentionsPerson(reason, safe_address)) {
       return errors::FieldError(
           "reason",
           "must not name the person or give their date of birth or contact "

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -18,8 +20,11 @@
 #include "common/ids/ids.h"
 #include "common/store/database.h"
 #include "services/intake/intake_store.h"
+#include "services/intake/notice_store.h"
+#include "services/intake/victim_notices.h"
 #include "services/intake/referral_lifecycle.h"
 #include "signpost/v1/events.pb.h"
+#include "signpost/v1/intake.pb.h"
 #include "signpost/v1/policy.pb.h"
 #include "signpost/v1/referral.pb.h"
 
@@ -48,6 +53,9 @@ struct ReferralView {
   v1::ReferralLifecycle lifecycle = v1::REFERRAL_LIFECYCLE_UNSPECIFIED;
   ReferralId linked_to;
   std::optional<absl::Time> erased_at;  // then `referral` holds ids only
+  // What the victim was told: for a caller who sees the whole referral,
+  // and for operators.
+  std::vector<v1::VictimNotice> victim_notices;
 };
 
 // A referral's consent after a change.
@@ -70,6 +78,26 @@ struct IntakeOptions {
   // are one incident for linking.
   absl::Duration link_window = absl::Hours(72);
   v1::RetentionPolicy retention;
+  // Victim notices (victim_notices.h): the zone of the safe windows, the
+  // channels with a gateway, and the retries of a refused send.
+  absl::TimeZone zone = absl::UTCTimeZone();
+  std::set<v1::ContactChannel> notice_gateways;
+  int notice_max_attempts = 8;
+  absl::Duration notice_backoff_base = absl::Seconds(30);
+  absl::Duration notice_backoff_cap = absl::Hours(1);
+};
+
+// A victim notice to send now: personal data (`to`), in memory only, never
+// logged.
+struct OutgoingNotice {
+  ReferralId referral_id;
+  NoticeKind kind = NoticeKind::kReferralReceived;
+  v1::ContactChannel channel = v1::CONTACT_CHANNEL_UNSPECIFIED;
+  // The phone number, email address or safe postal address.
+  std::string to;
+  std::string text;
+  // Stable per referral and kind: the gateway's idempotency key.
+  std::string message_id;
 };
 
 class IntakeApp {
@@ -139,6 +167,25 @@ class IntakeApp {
   // expiry or a closure ends it. Other events are ignored.
   absl::Status ApplyRoutingEvent(store::Tx& tx, const v1::EventEnvelope& event);
 
+  // Victim notices. The decisions and advocacy events above queue them (once
+  // per referral and kind); this plans each one due at `now` against the
+  // victim's safe-contact rules (victim_notices.h): suppressed with the
+  // reason, held until the next safe time, or returned to be sent now.
+  // A notice for a referral erased, withdrawn or cancelled is suppressed.
+  absl::StatusOr<std::vector<OutgoingNotice>> NextNotices(absl::Time now,
+                                                          int limit = 20);
+  // The gateway accepted it.
+  absl::Status NoticeSent(const OutgoingNotice& notice, absl::Time now);
+  // The gateway refused it or could not be reached (`error`: a code, no
+  // personal data): retried with backoff, FAILED at the attempt limit.
+  absl::Status NoticeFailed(const OutgoingNotice& notice,
+                            const std::string& error, absl::Time now);
+  // When the next notice is due (InfiniteFuture when none).
+  absl::StatusOr<absl::Time> NextNoticeDue();
+  // The referral's notices (for GetReferral).
+  absl::StatusOr<std::vector<NoticeRow>> NoticesOf(
+      const ReferralId& referral_id);
+
   absl::StatusOr<int64_t> CountReferrals();
 
   // Start-up check: the matching key is the one this database's blind
@@ -173,6 +220,9 @@ class IntakeApp {
   // The checkpoint after an erasure (logged when it fails: the erasure
   // itself has committed).
   void CheckpointAfterErasure();
+  // Queues a notice of `kind` (once per referral).
+  absl::Status QueueNotice(store::Tx& tx, const ReferralId& referral_id,
+                           NoticeKind kind, absl::Time at);
   // `stored` opened with its person's data key.
   absl::StatusOr<ReceivedReferral> OpenReferral(store::Tx& tx,
                                                 StoredReferral stored);
@@ -181,6 +231,7 @@ class IntakeApp {
   std::shared_ptr<const crypto::PersonKeys> keys_;
   const IntakeOptions options_;
   IntakeStore store_;
+  NoticeStore notices_;
 };
 
 }  // namespace signpost::intake

@@ -71,6 +71,9 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::GetReferral(
           *response->mutable_erased_at() =
               timeutil::ToTimestamp(*view.erased_at);
         }
+        for (v1::VictimNotice& n : view.victim_notices) {
+          *response->add_victim_notices() = std::move(n);
+        }
         return absl::OkStatus();
       });
 }

@@ -123,6 +123,24 @@ CREATE TABLE matching_key_check (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   check_value BLOB NOT NULL
 );
+)sql",
+          R"sql(
+-- Issue 12: what the victim is told (notice_store.h). One row per referral
+-- and kind; no personal data (the address is read from the sealed
+-- referral when the notice is sent).
+CREATE TABLE victim_notices (
+  referral_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  channel INTEGER NOT NULL DEFAULT 0,
+  due_at_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  sent_at_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (referral_id, kind)
+);
+CREATE INDEX victim_notices_due ON victim_notices(status, due_at_ms);
 )sql"};
 }
 

@@ -1,5 +1,8 @@
 // signpost-intake: wires config to the intake application and gRPC service.
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/http/http_client.h"
+#include "common/http/webhook_signature.h"
 #include "common/crypto/keyring.h"
 #include "common/log/log.h"
 #include "common/service/host.h"
@@ -7,6 +10,7 @@
 #include "services/intake/intake_handler.h"
 #include "services/intake/intake_service.h"
 #include "services/intake/intake_store.h"
+#include "services/intake/notice_dispatcher.h"
 #include "services/intake/retention.h"
 
 int main(int argc, char** argv) {
@@ -31,6 +35,23 @@ int main(int argc, char** argv) {
                             true);
         config.DefineInt("retention_scan_seconds", 60, 1, 3600,
                          "how often the retention timers are checked");
+        config.DefineString(
+            "victim_gateway_sms_url", "",
+            "the channel gateway's https:// endpoint for SMS notices to "
+            "victims; empty: no SMS is sent");
+        config.DefineString("victim_gateway_email_url", "",
+                            "the gateway's endpoint for email notices");
+        config.DefineString("victim_gateway_letter_url", "",
+                            "the gateway's endpoint for letters");
+        config.DefineString(
+            "victim_gateway_secret_file", "",
+            "the gateway's signing secret (whsec_..., Standard Webhooks); "
+            "required with any gateway URL");
+        config.DefineString("victim_gateway_ca_file", "",
+                            "PEM CAs to trust for the gateway; empty: the "
+                            "system's");
+        config.DefineString("time_zone", "Europe/London",
+                            "the zone of victims' safe-contact windows");
         config.DefineInt("link_window_hours", 72, 1, 24 * 90,
                          "a later referral of the same person from another "
                          "agency, with no crime reference to tell them "
@@ -53,7 +74,42 @@ int main(int argc, char** argv) {
         if (!retention.ok()) return fail("retention_file", retention.status());
         log::Info("retention policy loaded",
                   {{"version", retention->version()}});
+        intake::NoticeGateway gateway;
+        for (const auto& [flag, channel] :
+             {std::pair<const char*, v1::ContactChannel>{
+                  "victim_gateway_sms_url", v1::CONTACT_CHANNEL_SMS},
+              {"victim_gateway_email_url", v1::CONTACT_CHANNEL_EMAIL},
+              {"victim_gateway_letter_url", v1::CONTACT_CHANNEL_LETTER}}) {
+          const std::string url = config.GetString(flag);
+          if (url.empty()) continue;
+          if (!absl::StartsWith(url, "https://")) {
+            return fail(flag, absl::InvalidArgumentError(
+                                  "must be an https:// URL"));
+          }
+          gateway.urls[channel] = url;
+        }
+        if (!gateway.urls.empty()) {
+          absl::StatusOr<std::string> secret = http::LoadWebhookSecretFile(
+              config.GetString("victim_gateway_secret_file"));
+          if (!secret.ok()) {
+            return fail("victim_gateway_secret_file", secret.status());
+          }
+          gateway.secret = *std::move(secret);
+        }
+        http::HttpClient::Options http_options;
+        http_options.ca_file = config.GetString("victim_gateway_ca_file");
+        http_options.user_agent = "signpost-victim-notices/1";
+        absl::StatusOr<http::HttpClientPtr> client =
+            http::HttpClient::Create(http_options);
+        if (!client.ok()) return fail("victim_gateway_ca_file", client.status());
         intake::IntakeOptions options;
+        if (!absl::LoadTimeZone(config.GetString("time_zone"),
+                                &options.zone)) {
+          return fail("time_zone", absl::InvalidArgumentError("unknown zone"));
+        }
+        for (const auto& [channel, url] : gateway.urls) {
+          options.notice_gateways.insert(channel);
+        }
         options.matching_key = matching->ActiveKey();
         options.link_window = absl::Hours(config.GetInt("link_window_hours"));
         options.retention = *std::move(retention);
@@ -79,6 +135,14 @@ int main(int argc, char** argv) {
               }
               return absl::InfiniteFuture();
             });
+        // Victim notices: planned against the victim's safe-contact rules
+        // and sent through the channel gateway.
+        intake::NoticeDispatcher notices(app, **client, std::move(gateway));
+        worker::PeriodicTask& notice_task = host.AddPeriodicTask(
+            "victim-notices", absl::Seconds(30),
+            [&notices](absl::Time now) { return notices.RunOnce(now); });
+        // A decision or an offer the consumer committed may have queued one.
+        host.AddCommitHook([&notice_task] { notice_task.Notify(); });
         return host.Run(
             {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);

@@ -18,6 +18,9 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 constexpr absl::Duration kClockSkew = absl::Minutes(5);
+constexpr int kMinutesPerDay = 1440;
+// Two a day covers split days; more is a note for safe_times, not rules.
+constexpr int kMaxSafeWindows = 14;
 
 bool IsCode(const std::string& s, size_t max_len) {
   if (s.empty() || s.size() > max_len) return false;
@@ -268,13 +271,53 @@ void CheckPerpetrator(errors::FieldErrors& errors, const v1::Perpetrator& p) {
   }
 }
 
+// A safe address, ignoring surrounding blanks ("  " is no address).
+bool HasSafeAddress(const v1::SafeContact& sc) {
+  return !absl::StripAsciiWhitespace(sc.safe_address()).empty();
+}
+
+void CheckSafeWindow(errors::FieldErrors& errors, const std::string& field,
+                     const v1::SafeWindow& w) {
+  if (w.days_size() == 0) {
+    errors.Add(absl::StrCat(field, ".days"), "at least one day is required");
+  }
+  std::set<int> seen;
+  for (int j = 0; j < w.days_size(); ++j) {
+    const int day = w.days(j);
+    const std::string day_field = absl::StrCat(field, ".days[", j, "]");
+    if (!v1::Weekday_IsValid(day) || day == v1::WEEKDAY_UNSPECIFIED) {
+      errors.Add(day_field, "unknown weekday");
+    } else if (!seen.insert(day).second) {
+      errors.Add(day_field, "duplicate weekday");
+    }
+  }
+  const bool start_ok = w.start_minute() >= 0 && w.start_minute() <= 1439;
+  if (!start_ok) {
+    errors.Add(absl::StrCat(field, ".start_minute"),
+               "must be 0-1439 (minutes after midnight)");
+  }
+  if (w.end_minute() > kMinutesPerDay ||
+      (start_ok ? w.end_minute() <= w.start_minute() : w.end_minute() < 1)) {
+    errors.Add(absl::StrCat(field, ".end_minute"),
+               "must be after start_minute and at most 1440 (midnight)");
+  }
+}
+
 void CheckSafeContact(errors::FieldErrors& errors, const v1::SafeContact& sc) {
+  bool letter_channel = false;
   for (int i = 0; i < sc.safe_channels_size(); ++i) {
     int c = sc.safe_channels(i);
+    const std::string field =
+        absl::StrCat("referral.safe_contact.safe_channels[", i, "]");
     if (!v1::ContactChannel_IsValid(c) ||
         c == v1::CONTACT_CHANNEL_UNSPECIFIED) {
-      errors.Add(absl::StrCat("referral.safe_contact.safe_channels[", i, "]"),
-                 "unknown contact channel");
+      errors.Add(field, "unknown contact channel");
+    } else if (c == v1::CONTACT_CHANNEL_LETTER && !sc.letter_safe() &&
+               !letter_channel) {
+      letter_channel = true;
+      errors.Add(field,
+                 "LETTER is a safe channel only when letter_safe is "
+                 "true (with a safe_address)");
     }
   }
   if (sc.safe_times().size() > 256) {
@@ -283,6 +326,30 @@ void CheckSafeContact(errors::FieldErrors& errors, const v1::SafeContact& sc) {
   } else if (HasControl(sc.safe_times())) {
     errors.Add("referral.safe_contact.safe_times",
                "must not contain control characters");
+  }
+  if (sc.safe_windows_size() > kMaxSafeWindows) {
+    errors.Add("referral.safe_contact.safe_windows",
+               absl::StrCat("must have at most ", kMaxSafeWindows, " windows"));
+  }
+  for (int i = 0; i < sc.safe_windows_size(); ++i) {
+    CheckSafeWindow(errors,
+                    absl::StrCat("referral.safe_contact.safe_windows[", i, "]"),
+                    sc.safe_windows(i));
+  }
+  if (sc.safe_address().size() > 512) {
+    errors.Add("referral.safe_contact.safe_address",
+               "must be at most 512 characters");
+  } else if (HasControl(sc.safe_address())) {
+    errors.Add("referral.safe_contact.safe_address",
+               "must not contain control characters");
+  } else if (sc.letter_safe() && !HasSafeAddress(sc)) {
+    errors.Add("referral.safe_contact.safe_address",
+               "is required when letter_safe is true");
+  }
+  if (sc.never_contact() && (sc.safe_channels_size() > 0 || sc.letter_safe())) {
+    errors.Add("referral.safe_contact.never_contact",
+               "contradicts safe_channels and letter_safe: never_contact "
+               "means no channel is safe");
   }
 }
 
@@ -411,7 +478,33 @@ v1::ReferralFacts ExtractFacts(const v1::Referral& r) {
   *f.mutable_consent() = r.consent();
   *f.mutable_perpetrator() = r.perpetrator();
   f.set_referrer_org(r.referrer_org());
+  *f.mutable_contact_rules() = ContactRulesOf(r.safe_contact());
   return f;
+}
+
+v1::ContactRules ContactRulesOf(const v1::SafeContact& sc) {
+  v1::ContactRules rules;
+  const bool letter_safe = sc.letter_safe() && HasSafeAddress(sc);
+  std::set<int> seen;
+  for (int c : sc.safe_channels()) {
+    if (!v1::ContactChannel_IsValid(c) ||
+        c == v1::CONTACT_CHANNEL_UNSPECIFIED ||
+        (c == v1::CONTACT_CHANNEL_LETTER && !letter_safe) ||
+        !seen.insert(c).second) {
+      continue;
+    }
+    rules.add_safe_channels(static_cast<v1::ContactChannel>(c));
+  }
+  if (letter_safe && seen.insert(v1::CONTACT_CHANNEL_LETTER).second) {
+    rules.add_safe_channels(v1::CONTACT_CHANNEL_LETTER);
+  }
+  *rules.mutable_safe_windows() = sc.safe_windows();
+  rules.set_voicemail_safe(sc.voicemail_safe());
+  rules.set_letter_safe(letter_safe);
+  rules.set_never_contact(sc.never_contact());
+  rules.set_has_safe_address(HasSafeAddress(sc));
+  rules.set_recorded(true);
+  return rules;
 }
 
 }  // namespace signpost::intake

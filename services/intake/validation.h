@@ -24,7 +24,15 @@ errors::FieldErrors ValidateReferralId(const std::string& referral_id);
 errors::FieldErrors ValidateErasure(const v1::EraseVictimRequest& request);
 
 // The coded facts of a referral (no personal data): what ReferralReceived
-// carries.
+// carries, including ContactRulesOf(referral.safe_contact()).
 v1::ReferralFacts ExtractFacts(const v1::Referral& referral);
+
+// The victim's safe-contact rules as codes, for advocacy and notification
+// to enforce. The safe address and the free-text note stay in intake: the
+// rules only say whether there is an address. A letter is safe only when
+// letter_safe is set *and* a safe address is given (a letter with nowhere
+// safe to go is not safe); LETTER is then a safe channel, and otherwise it
+// is not one, whatever safe_channels says. Channels are deduplicated.
+v1::ContactRules ContactRulesOf(const v1::SafeContact& safe_contact);
 
 }  // namespace signpost::intake

@@ -24,6 +24,7 @@ constexpr FieldSet kReferrer = v1::FIELD_SET_REFERRER_OUTCOME;
 constexpr FieldSet kMarac = v1::FIELD_SET_MARAC;
 constexpr FieldSet kProvider = v1::FIELD_SET_PROVIDER_CASE;
 constexpr FieldSet kPolice = v1::FIELD_SET_POLICE_ORDERS;
+constexpr FieldSet kCommissioning = v1::FIELD_SET_COMMISSIONING;
 
 const std::map<std::string, PartnerType, std::less<>>& Types() {
   static const auto* types =
@@ -37,6 +38,8 @@ const std::map<std::string, PartnerType, std::less<>>& Types() {
           {"signpost.v1.AdvocateOffered", {"support.offered", {kProvider}}},
           {"signpost.v1.ServiceOffered",
            {"service.offered", {kReferrer, kProvider}}},
+          {"signpost.v1.PathwayUnserved",
+           {"pathway.unserved", {kCommissioning}}},
           {"signpost.v1.ReferralWaitlisted",
            {"support.waitlisted", {kReferrer, kProvider}}},
           {"signpost.v1.WaitlistAssigned",
@@ -155,6 +158,9 @@ const std::set<std::string>& FieldsOf(v1::FieldSet set) {
         "pathway",
         "service",
         "also_pathway"}},
+      {kCommissioning,
+       {"area_code", "locality_code", "pathway", "service", "role",
+        "reason_code"}},
       {kPolice,
        {"area_code", "order_id", "order_type", "order_state",
         "previous_order_state", "consideration", "consideration_id", "applied",
@@ -200,6 +206,16 @@ v1::PartnerEvent Project(const v1::EventEnvelope& e,
       p.set_pathway(o.pathway());
       p.set_service(o.service());
       *p.mutable_first_contact_due() = o.first_contact_due();
+      break;
+    }
+    case v1::EventEnvelope::kPathwayUnserved: {
+      const v1::PathwayUnserved& u = e.pathway_unserved();
+      p.set_area_code(u.area_code());
+      p.set_locality_code(u.locality_code());
+      p.set_pathway(u.pathway());
+      p.set_service(u.service());
+      p.set_role(u.role());
+      p.set_reason_code(u.reason());
       break;
     }
     case v1::EventEnvelope::kReferralWaitlisted: {

@@ -58,6 +58,7 @@ std::string BasisRefusal(v1::LegalBasis basis, const ReferralContext& context) {
                  ? ""
                  : "SHARE-NO-SAFEGUARDING";
     case v1::LEGAL_BASIS_LAW_ENFORCEMENT:
+    case v1::LEGAL_BASIS_PUBLIC_TASK:
       return "";
     default:
       return "SHARE-NO-BASIS";

@@ -27,15 +27,6 @@ const FieldDescriptor* FieldOf(const google::protobuf::Descriptor* d,
   return d->FindFieldByName(name);
 }
 
-absl::StatusOr<std::string> ReadSecret(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return http::ParseWebhookSecret(absl::StripAsciiWhitespace(buffer.str()));
-}
-
 // The role a field set needs, and the bases and scopes it allows.
 struct SetRule {
   v1::Role role;
@@ -53,6 +44,10 @@ const SetRule* RuleFor(v1::FieldSet set) {
        {v1::ROLE_PROVIDER,
         {v1::LEGAL_BASIS_CONSENT, v1::LEGAL_BASIS_SAFEGUARDING},
         {v1::SHARE_SCOPE_OWN_ASSIGNMENTS}}},
+      {v1::FIELD_SET_COMMISSIONING,
+       {v1::ROLE_COMMISSIONER,
+        {v1::LEGAL_BASIS_PUBLIC_TASK},
+        {v1::SHARE_SCOPE_AREA}}},
       {v1::FIELD_SET_POLICE_ORDERS,
        {v1::ROLE_POLICE_ORDERS,
         {v1::LEGAL_BASIS_LAW_ENFORCEMENT, v1::LEGAL_BASIS_CONSENT},
@@ -265,7 +260,7 @@ class Checker {
     if (hook.secret_file().empty()) {
       Add(".webhook.secret_file", hook_line, "webhook.secret_file is required");
     } else {
-      absl::StatusOr<std::string> secret = ReadSecret(hook.secret_file());
+      absl::StatusOr<std::string> secret = http::LoadWebhookSecretFile(hook.secret_file());
       if (!secret.ok()) {
         Add(".webhook.secret_file", hook_line,
             absl::StrCat("webhook.secret_file: ", secret.status().message()));

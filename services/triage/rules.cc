@@ -18,6 +18,24 @@ namespace {
 
 using timeutil::FromTimestamp;
 
+// SPECIALISM: a victim this old or older prefers an advocate with the
+// "older-people" specialism. A constant until the policy proto has a field
+// for it (docs/policy.md).
+constexpr int kOlderPersonAge = 60;
+
+// SPECIALISM: the directory specialism each cohort flag prefers.
+struct CohortSpecialism {
+  v1::CohortFlag flag;
+  const char* specialism;
+};
+constexpr CohortSpecialism kCohortSpecialisms[] = {
+    {v1::COHORT_FLAG_MALE_VICTIM, "male-victims"},
+    {v1::COHORT_FLAG_LGBT_PLUS, "lgbt-plus"},
+    {v1::COHORT_FLAG_LEARNING_DISABILITY, "learning-disability"},
+    {v1::COHORT_FLAG_DISABILITY, "disability"},
+    {v1::COHORT_FLAG_SEX_WORKER, "sex-workers"},
+};
+
 bool HasHarm(const v1::ReferralFacts& f, v1::HarmType h) {
   return std::find(f.harm_types().begin(), f.harm_types().end(), h) !=
          f.harm_types().end();
@@ -78,11 +96,13 @@ class Evaluation {
     AddConsiderations();
     RoutePerpetrator();
     RouteHateCrime();
+    RouteModernSlavery();
     RouteRestorativeJustice();
     RouteGeneral();
     ApplyPathwayConsents();
     GrantEnhancedRights();
     MatchLanguage();
+    PreferSpecialisms();
     ApplyConsent();
     ApplyWithdrawal();
     SetPriority();
@@ -97,6 +117,11 @@ class Evaluation {
     d_.set_locality_code(f_.locality_code());
     d_.set_language(f_.language());
     d_.set_person_id(f_.person_id());
+    // Passed through for advocacy to enforce on every version (codes only;
+    // never logged).
+    if (f_.has_contact_rules()) {
+      *d_.mutable_contact_rules() = f_.contact_rules();
+    }
     d_.set_status(v1::REFERRAL_STATUS_ROUTED);
     d_.set_version(1);
   }
@@ -433,6 +458,18 @@ class Evaluation {
     }
   }
 
+  // SLAVERY: the specialist modern slavery service, whatever else applies.
+  // Enhanced rights follow from ENHANCED.
+  void RouteModernSlavery() {
+    if (!HasHarm(f_, v1::HARM_TYPE_MODERN_SLAVERY) || !b_.On("SLAVERY")) {
+      return;
+    }
+    b_.AddPathway(v1::PATHWAY_MODERN_SLAVERY, "SLAVERY");
+    b_.Fire("SLAVERY",
+            "modern slavery or trafficking: the specialist modern slavery "
+            "service");
+  }
+
   // RJ: restorative justice proceeds only with both consents. Until both
   // parties have given it there is no pathway (advocacy must not offer a
   // facilitator); the decision says what it waits for.
@@ -547,6 +584,23 @@ class Evaluation {
                        f_.interpreter_needed() ? ", interpreter needed" : "",
                        ": advocate language match required"));
     }
+  }
+
+  // SPECIALISM: advocate specialisms the match prefers (never requires),
+  // sorted and unique.
+  void PreferSpecialisms() {
+    if (!b_.On("SPECIALISM")) return;
+    std::vector<std::string> wanted;
+    for (const CohortSpecialism& c : kCohortSpecialisms) {
+      if (HasCohort(f_, c.flag)) wanted.push_back(c.specialism);
+    }
+    if (f_.victim_age() >= kOlderPersonAge) wanted.push_back("older-people");
+    if (wanted.empty()) return;
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    for (const std::string& s : wanted) d_.add_preferred_specialisms(s);
+    b_.Fire("SPECIALISM", absl::StrCat("advocate specialisms preferred: ",
+                                       absl::StrJoin(wanted, ", ")));
   }
 
   // CONSENT: no partner referral without consent for DA / SV; MARAC

@@ -13,6 +13,15 @@
 namespace signpost::triage {
 namespace {
 
+// A decision as a caller sees it: the victim's safe-contact rules and the
+// preferred specialisms travel only to advocacy (on the event), never to
+// an API caller.
+v1::DecisionVersion ForCaller(v1::DecisionVersion v) {
+  v.mutable_decision()->clear_contact_rules();
+  v.mutable_decision()->clear_preferred_specialisms();
+  return v;
+}
+
 // Stamps `envelope` with the decision's time (so the event, the stored row
 // and GetDecision agree exactly) and its type, and appends it to the outbox.
 absl::Status Emit(store::Tx& tx, v1::EventEnvelope& envelope,
@@ -233,8 +242,11 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::Reassess(
                           kCauseReassessment,        r.practitioner_id,
                           /*override_reason=*/{},    /*cause_event_id=*/"",
                           caller.agency_id().value()};
-    return RecordNewVersion(tx, r.referral_id, referral, record,
-                            /*audit=*/nullptr, /*cause=*/nullptr, traceparent);
+    ASSIGN_OR_RETURN(
+        v1::DecisionVersion v,
+        RecordNewVersion(tx, r.referral_id, referral, record,
+                         /*audit=*/nullptr, /*cause=*/nullptr, traceparent));
+    return ForCaller(std::move(v));
   });
 }
 
@@ -278,8 +290,10 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::OverrideRisk(
     o->set_from_risk(referral.latest.risk());
     o->set_to_risk(record.decision.risk());
     o->set_decision_version(record.decision.version());
-    return RecordNewVersion(tx, j.referral_id, referral, record, &audit,
-                            /*cause=*/nullptr, traceparent);
+    ASSIGN_OR_RETURN(v1::DecisionVersion v,
+                     RecordNewVersion(tx, j.referral_id, referral, record,
+                                      &audit, /*cause=*/nullptr, traceparent));
+    return ForCaller(std::move(v));
   });
 }
 
@@ -289,7 +303,10 @@ absl::StatusOr<std::vector<v1::DecisionVersion>> TriageApp::GetDecision(
       [&](store::Tx& tx) -> absl::StatusOr<std::vector<v1::DecisionVersion>> {
         RETURN_IF_ERROR(
             LoadReferral(tx, caller, ReadRule(), referral_id).status());
-        return store_.ListDecisionVersions(tx, referral_id);
+        ASSIGN_OR_RETURN(std::vector<v1::DecisionVersion> versions,
+                         store_.ListDecisionVersions(tx, referral_id));
+        for (v1::DecisionVersion& v : versions) v = ForCaller(std::move(v));
+        return versions;
       });
 }
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
@@ -248,10 +250,36 @@ absl::StatusOr<int> TriageStore::EraseReferralFreeText(
   if (row) {
     v1::ReferralFacts facts;
     if (!facts.ParseFromString(q.ColumnBlob(0))) return Unparsable("facts");
-    if (!facts.person_id().empty()) {
+    // The safe-contact rules describe the person's situation: they go too.
+    if (!facts.person_id().empty() || facts.has_contact_rules()) {
       facts.clear_person_id();
+      facts.clear_contact_rules();
       RETURN_IF_ERROR(UpdateFacts(tx, referral_id, facts));
     }
+  }
+  // And from every decision version kept.
+  ASSIGN_OR_RETURN(store::Statement versions,
+                   tx.Prepare("SELECT version, decision FROM decisions WHERE "
+                              "referral_id = ?"));
+  versions.Bind(1, referral_id.value());
+  std::vector<std::pair<int64_t, std::string>> stripped;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, versions.Step());
+    if (!more) break;
+    v1::ReferralTriaged decision;
+    if (!decision.ParseFromString(versions.ColumnBlob(1))) {
+      return Unparsable("decision");
+    }
+    if (!decision.has_contact_rules()) continue;
+    decision.clear_contact_rules();
+    stripped.emplace_back(versions.ColumnInt(0), decision.SerializeAsString());
+  }
+  for (const auto& [version, bytes] : stripped) {
+    ASSIGN_OR_RETURN(store::Statement update,
+                     tx.Prepare("UPDATE decisions SET decision = ? WHERE "
+                                "referral_id = ? AND version = ?"));
+    update.BindBlob(1, bytes).Bind(2, referral_id.value()).Bind(3, version);
+    RETURN_IF_ERROR(update.Run());
   }
   return blanked;
 }

@@ -33,6 +33,8 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "gtest/gtest.h"
+#include "absl/time/civil_time.h"
+#include "common/time/timestamps.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
 #include "signpost/v1/notification.grpc.pb.h"
@@ -47,6 +49,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
+using ::testing::Pair;
 
 std::string Registry() {
   return testing::SourcePath("deploy/access/agencies.textproto");
@@ -369,6 +372,35 @@ class StackTest : public ::testing::Test {
     if (!advocacy->GetReferralAssignments(&ctx, req, &resp).ok()) return {};
     return {resp.assignments().begin(), resp.assignments().end()};
   }
+  // The advocates' assignments (not the service referrals), or the service
+  // referrals, of a referral's assignments.
+  static std::vector<v1::Assignment> Advocates(
+      const google::protobuf::RepeatedPtrField<v1::Assignment>& all) {
+    std::vector<v1::Assignment> out;
+    for (const v1::Assignment& a : all) {
+      if (a.service() == v1::SERVICE_KIND_UNSPECIFIED) out.push_back(a);
+    }
+    return out;
+  }
+  static std::vector<v1::Assignment> Advocates(
+      const std::vector<v1::Assignment>& all) {
+    std::vector<v1::Assignment> out;
+    for (const v1::Assignment& a : all) {
+      if (a.service() == v1::SERVICE_KIND_UNSPECIFIED) out.push_back(a);
+    }
+    return out;
+  }
+  // Service -> provider, of a referral's service referrals.
+  static std::map<v1::ServiceKind, std::string> Services(
+      const v1::GetReferralAssignmentsResponse& r) {
+    std::map<v1::ServiceKind, std::string> out;
+    for (const v1::Assignment& a : r.assignments()) {
+      if (a.service() != v1::SERVICE_KIND_UNSPECIFIED) {
+        out[a.service()] = a.provider_id();
+      }
+    }
+    return out;
+  }
   // Calls an IntakeService method as `agency`.
   template <typename Req, typename Resp>
   grpc::Status CallIntake(const std::string& agency,
@@ -421,9 +453,16 @@ TEST_F(StackTest, T1T4T8AreRoutedThroughAllFiveServices) {
   EXPECT_THAT(o1.decision.pathways(),
               UnorderedElementsAre(v1::PATHWAY_IDVA,
                                    v1::PATHWAY_PERPETRATOR_PROGRAMME));
-  ASSERT_EQ(o1.assignments.assignments_size(), 1);
-  EXPECT_EQ(o1.assignments.assignments(0).advocate_id(),
-            "idva-bal");                                  // Punjabi speaker
+  ASSERT_EQ(Advocates(o1.assignments.assignments()).size(), 1u);
+  EXPECT_EQ(Advocates(o1.assignments.assignments())[0].advocate_id(),
+            "idva-bal");  // Punjabi speaker
+  // Issue 12: the perpetrator programme and MARAC reach their providers.
+  EXPECT_THAT(
+      Services(o1.assignments),
+      UnorderedElementsAre(
+          Pair(v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM,
+               "wm-perpetrator-programme"),
+          Pair(v1::SERVICE_KIND_MARAC, "marac-wmp")));
   EXPECT_EQ(o1.considerations.considerations_size(), 2);  // DVDS, DAPN
   std::set<std::string> agencies;
   for (const auto& d : o1.deliveries.deliveries())
@@ -435,8 +474,11 @@ TEST_F(StackTest, T1T4T8AreRoutedThroughAllFiveServices) {
   EXPECT_EQ(o4.decision.priority(), v1::PRIORITY_URGENT);
   EXPECT_THAT(o4.decision.pathways(),
               UnorderedElementsAre(v1::PATHWAY_ISVA, v1::PATHWAY_SARC));
-  ASSERT_EQ(o4.assignments.assignments_size(), 1);
-  EXPECT_EQ(o4.assignments.assignments(0).advocate_id(), "isva-dee");
+  ASSERT_EQ(Advocates(o4.assignments.assignments()).size(), 1u);
+  EXPECT_EQ(Advocates(o4.assignments.assignments())[0].advocate_id(),
+            "isva-dee");
+  EXPECT_THAT(Services(o4.assignments),
+              UnorderedElementsAre(Pair(v1::SERVICE_KIND_SARC, "sarc-wmp")));
 
   Outcome o8 = WaitRouted(t8);
   EXPECT_THAT(o8.decision.pathways(),
@@ -444,6 +486,7 @@ TEST_F(StackTest, T1T4T8AreRoutedThroughAllFiveServices) {
   EXPECT_FALSE(o8.decision.marac());
   ASSERT_EQ(o8.assignments.assignments_size(), 1);
   EXPECT_EQ(o8.assignments.assignments(0).advocate_id(), "support-ivy");
+  EXPECT_TRUE(Services(o8.assignments).empty());
   EXPECT_EQ(o8.considerations.considerations_size(), 0);
 }
 
@@ -760,9 +803,36 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   accept.set_advocate_id(a.advocate_id());
   ASSERT_TRUE(
       call(&v1::AdvocacyService::Stub::AcceptAssignment, accept, &out).ok());
+  // Accepted: the victim's safe-contact rules are on the worklist now.
+  ASSERT_TRUE(
+      call(&v1::AdvocacyService::Stub::GetWorklist, wl, &worklist).ok());
+  ASSERT_EQ(worklist.assignments_size(), 1);
+  const v1::ContactRules& rules = worklist.assignments(0).contact_rules();
+  EXPECT_TRUE(rules.recorded());
+  EXPECT_THAT(rules.safe_channels(), ElementsAre(v1::CONTACT_CHANNEL_PHONE));
+  ASSERT_EQ(rules.safe_windows_size(), 1);
+  EXPECT_EQ(rules.safe_windows(0).start_minute(), 9 * 60);
   v1::RecordContactRequest contact;
   contact.set_assignment_id(a.assignment_id());
   contact.set_advocate_id(a.advocate_id());
+  // T10's victim is safe on the phone on weekday mornings only: an email is
+  // refused, naming the rule, and nothing is recorded.
+  contact.set_channel(v1::CONTACT_CHANNEL_EMAIL);
+  contact.set_outcome(v1::CONTACT_OUTCOME_SUCCESSFUL);
+  s = call(&v1::AdvocacyService::Stub::RecordContact, contact, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(testing::RuleIds(s), ElementsAre("SAFE-CONTACT"));
+  // The phone at the last weekday 10:00 (London) is safe.
+  absl::TimeZone london;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/London", &london));
+  absl::Time safe;
+  for (absl::CivilDay day = absl::ToCivilDay(absl::Now(), london);; --day) {
+    const absl::Weekday w = absl::GetWeekday(day);
+    if (w == absl::Weekday::saturday || w == absl::Weekday::sunday) continue;
+    safe = absl::FromCivil(absl::CivilHour(day) + 10, london);
+    if (safe <= absl::Now()) break;
+  }
+  *contact.mutable_at() = timeutil::ToTimestamp(safe);
   contact.set_channel(v1::CONTACT_CHANNEL_PHONE);
   contact.set_outcome(v1::CONTACT_OUTCOME_UNSAFE);
   ASSERT_TRUE(
@@ -1619,7 +1689,10 @@ TEST_F(StackTest, ConsentGivenLaterAssignsAndWithdrawnReleasesKeepingMarac) {
   const std::string id = Submit(t9);
   Outcome o = WaitRouted(id);
   EXPECT_EQ(o.decision.status(), v1::REFERRAL_STATUS_CONSENT_REQUIRED);
-  EXPECT_EQ(o.assignments.assignments_size(), 0);
+  // No advocate without consent; MARAC goes ahead on its legal basis.
+  EXPECT_TRUE(Advocates(o.assignments.assignments()).empty());
+  EXPECT_THAT(Services(o.assignments),
+              UnorderedElementsAre(Pair(v1::SERVICE_KIND_MARAC, "marac-wmp")));
 
   v1::UpdateConsentRequest give;
   give.set_referral_id(id);
@@ -1637,7 +1710,7 @@ TEST_F(StackTest, ConsentGivenLaterAssignsAndWithdrawnReleasesKeepingMarac) {
   ASSERT_TRUE(Eventually([&] {
     auto d = Decision(id);
     return d && d->status() == v1::REFERRAL_STATUS_ROUTED &&
-           !Assignments(id).empty();
+           !Advocates(Assignments(id)).empty();
   })) << "consent given later never led to an assignment";
 
   v1::UpdateConsentRequest withdraw = give;
@@ -1648,13 +1721,19 @@ TEST_F(StackTest, ConsentGivenLaterAssignsAndWithdrawnReleasesKeepingMarac) {
                   .ok());
   EXPECT_EQ(withdrawn.lifecycle(), v1::REFERRAL_LIFECYCLE_WITHDRAWN);
   ASSERT_TRUE(Eventually([&] {
-    std::vector<v1::Assignment> all = Assignments(id);
+    std::vector<v1::Assignment> all = Advocates(Assignments(id));
     if (all.empty()) return false;
     for (const v1::Assignment& a : all) {
       if (a.state() != v1::ASSIGNMENT_STATE_RELEASED) return false;
     }
     return true;
   })) << "withdrawal did not release the assignments";
+  // The MARAC referral rests on its legal basis: it is not released.
+  for (const v1::Assignment& a : Assignments(id)) {
+    if (a.service() == v1::SERVICE_KIND_MARAC) {
+      EXPECT_EQ(a.state(), v1::ASSIGNMENT_STATE_OFFERED);
+    }
+  }
   std::optional<v1::ReferralTriaged> last = Decision(id);
   ASSERT_TRUE(last.has_value());
   EXPECT_EQ(last->status(), v1::REFERRAL_STATUS_WITHDRAWN);
@@ -2092,13 +2171,25 @@ TEST_F(StackTest, EachPartnerReceivesOnlyItsProjectionItsAreaAndItsReferrals) {
   EXPECT_EQ(referrals_of["marac-coordinator-wyp"], std::set<std::string>{wyp});
   EXPECT_FALSE(referrals_of["marac-coordinator-wmp"].empty());
   EXPECT_EQ(referrals_of["marac-coordinator-wmp"].count(wyp), 0u);
-  // T9 (high risk, consent refused): MARAC, on the safeguarding basis, and
-  // the referring force's own closed loop; no provider, nothing on consent.
+  // T9 (high risk, consent refused): MARAC, on the safeguarding basis (its
+  // decision in the MARAC set, and its MARAC referral to acknowledge as the
+  // MARAC's provider), and the referring force's own closed loop; no
+  // provider, nothing on consent.
   ASSERT_FALSE(t9_events["marac-coordinator-wmp"].empty());
+  int marac_referrals = 0;
   for (const v1::PartnerEvent& p : t9_events["marac-coordinator-wmp"]) {
-    EXPECT_EQ(p.legal_basis(), v1::LEGAL_BASIS_MARAC_SAFEGUARDING);
-    EXPECT_EQ(p.risk(), v1::RISK_LEVEL_HIGH);
+    if (p.field_set() == v1::FIELD_SET_MARAC) {
+      EXPECT_EQ(p.legal_basis(), v1::LEGAL_BASIS_MARAC_SAFEGUARDING);
+      EXPECT_EQ(p.risk(), v1::RISK_LEVEL_HIGH);
+    } else {
+      EXPECT_EQ(p.field_set(), v1::FIELD_SET_PROVIDER_CASE);
+      EXPECT_EQ(p.legal_basis(), v1::LEGAL_BASIS_SAFEGUARDING);
+      EXPECT_EQ(p.type(), "service.offered");
+      EXPECT_EQ(p.service(), v1::SERVICE_KIND_MARAC);
+      ++marac_referrals;
+    }
   }
+  EXPECT_EQ(marac_referrals, 1);
   for (const auto& [agency, events] : t9_events) {
     EXPECT_TRUE(agency == "marac-coordinator-wmp" || agency == "police-wmp")
         << agency << " received T9";
@@ -2119,7 +2210,8 @@ TEST_F(StackTest, EachPartnerReceivesOnlyItsProjectionItsAreaAndItsReferrals) {
     ASSERT_GT(resp.deliveries_size(), 0);
     for (const v1::Delivery& d : resp.deliveries()) {
       EXPECT_EQ(d.agency_id(), "marac-coordinator-wmp");
-      EXPECT_EQ(d.legal_basis(), "MARAC_SAFEGUARDING");
+      EXPECT_THAT(d.legal_basis(),
+                  ::testing::AnyOf("MARAC_SAFEGUARDING", "SAFEGUARDING"));
     }
   }
 

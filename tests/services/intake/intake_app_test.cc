@@ -18,6 +18,7 @@ namespace {
 
 // Fictitious personal data added to the examples, to look for in events.
 constexpr char kAddress[] = "12 Fictitious Road, Worcester";
+constexpr char kSafeAddress[] = "c/o 3 Pretend Lane, Droitwich";
 constexpr char kReason[] = "safeguarding: police welfare check requested";
 
 class IntakeAppTest : public ::testing::Test {
@@ -37,7 +38,8 @@ class IntakeAppTest : public ::testing::Test {
                                 req.idempotency_key(), req.referral(), now,
                                 NewTraceparent());
   }
-  // T01 (with an address) submitted by police-wmp; fails the test if refused.
+  // T01 (with an address, and a safe address for letters) submitted by
+  // police-wmp; fails the test if refused.
   ReferralId SubmitT01() {
     v1::SubmitReferralRequest req = T01();
     auto outcome = Submit(req, now_);
@@ -48,6 +50,9 @@ class IntakeAppTest : public ::testing::Test {
     v1::SubmitReferralRequest req =
         testing::LoadExample("t01_strangulation_punjabi");
     req.mutable_referral()->mutable_personal()->set_address(kAddress);
+    req.mutable_referral()->mutable_safe_contact()->set_letter_safe(true);
+    req.mutable_referral()->mutable_safe_contact()->set_safe_address(
+        kSafeAddress);
     return req;
   }
   absl::StatusOr<ReferralView> Get(const std::string& agency,
@@ -175,6 +180,28 @@ TEST_F(IntakeAppTest, SubmitStoresReferralAndOneReceivedEvent) {
             std::string::npos);
   EXPECT_EQ(bytes.find(req.referral().personal().phone()), std::string::npos);
   EXPECT_EQ(bytes.find(req.referral().personal().narrative()),
+            std::string::npos);
+}
+
+// The received facts carry the coded safe-contact rules, never the safe
+// address itself.
+TEST_F(IntakeAppTest, ReceivedFactsCarryTheContactRulesNotTheSafeAddress) {
+  const ReferralId id = SubmitT01();
+  std::vector<store::StoredEvent> events = IntakeEvents(id);
+  ASSERT_EQ(events.size(), 1u);
+  const v1::ContactRules& rules =
+      events[0].envelope.referral_received().facts().contact_rules();
+  EXPECT_TRUE(rules.recorded());
+  EXPECT_TRUE(rules.letter_safe());
+  EXPECT_TRUE(rules.has_safe_address());
+  EXPECT_FALSE(rules.voicemail_safe());
+  EXPECT_FALSE(rules.never_contact());
+  ASSERT_EQ(rules.safe_channels_size(), 2);
+  EXPECT_EQ(rules.safe_channels(0), v1::CONTACT_CHANNEL_PHONE);
+  EXPECT_EQ(rules.safe_channels(1), v1::CONTACT_CHANNEL_LETTER);
+  ASSERT_EQ(rules.safe_windows_size(), 1);
+  EXPECT_EQ(rules.safe_windows(0).start_minute(), 540);
+  EXPECT_EQ(events[0].envelope.SerializeAsString().find(kSafeAddress),
             std::string::npos);
 }
 
@@ -310,6 +337,7 @@ TEST_F(IntakeAppTest, ReferrerReadsItsWholeReferralAndTheReadIsAudited) {
   EXPECT_EQ(r.personal().full_name(), req.referral().personal().full_name());
   EXPECT_EQ(r.personal().phone(), req.referral().personal().phone());
   EXPECT_EQ(r.personal().address(), kAddress);
+  EXPECT_EQ(r.safe_contact().safe_address(), kSafeAddress);
   EXPECT_EQ(r.victim().victim_ref(), req.referral().victim().victim_ref());
   EXPECT_EQ(r.reporting().crime_reference(),
             req.referral().reporting().crime_reference());
@@ -328,7 +356,7 @@ TEST_F(IntakeAppTest, ReferrerReadsItsWholeReferralAndTheReadIsAudited) {
   for (const std::string& personal :
        {req.referral().personal().full_name(),
         req.referral().personal().phone(), std::string(kAddress),
-        req.referral().personal().narrative(),
+        std::string(kSafeAddress), req.referral().personal().narrative(),
         req.referral().safe_contact().safe_times(),
         req.referral().reporting().crime_reference()}) {
     ExpectNoAuditHolds(personal);
@@ -342,6 +370,7 @@ TEST_F(IntakeAppTest, ReferrerReadsItsWholeReferralAndTheReadIsAudited) {
               std::string::npos);
     EXPECT_EQ(bytes.find(req.referral().personal().phone()), std::string::npos);
     EXPECT_EQ(bytes.find(kAddress), std::string::npos);
+    EXPECT_EQ(bytes.find(kSafeAddress), std::string::npos);
   }
 }
 
@@ -378,6 +407,8 @@ TEST_F(IntakeAppTest, AProviderSeesIdsAndCodesWhileOfferedAndAllOnceAccepted) {
   EXPECT_EQ(accepted->referral.referral.personal().full_name(),
             req.referral().personal().full_name());
   EXPECT_EQ(accepted->referral.referral.personal().address(), kAddress);
+  EXPECT_EQ(accepted->referral.referral.safe_contact().safe_address(),
+            kSafeAddress);
   std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
   ASSERT_EQ(audits.size(), 1u);
   EXPECT_EQ(audits[0].agency_id(), kIdva);
@@ -437,6 +468,10 @@ TEST_F(IntakeAppTest, TheAreasMaracCoordinatorGetsTheMaracSet) {
   EXPECT_TRUE(marac.personal().address().empty());
   EXPECT_TRUE(marac.personal().narrative().empty());
   EXPECT_TRUE(marac.reporting().crime_reference().empty());
+  // The safe-contact rules stay; the safe postal address does not.
+  EXPECT_TRUE(marac.safe_contact().letter_safe());
+  EXPECT_EQ(marac.safe_contact().safe_windows_size(), 1);
+  EXPECT_TRUE(marac.safe_contact().safe_address().empty());
   std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
   ASSERT_EQ(audits.size(), 1u);
   EXPECT_EQ(audits[0].agency_id(), kMarac);
@@ -529,6 +564,9 @@ TEST_F(IntakeAppTest, NoPersonalDataIsStoredInPlainText) {
   pd->set_narrative("Unmistakable narrative marker XQJ-4471");
   req.mutable_referral()->mutable_safe_contact()->set_safe_times(
       "after 19:00 marker KWZ-88");
+  req.mutable_referral()->mutable_safe_contact()->set_letter_safe(true);
+  req.mutable_referral()->mutable_safe_contact()->set_safe_address(
+      "PO Box 88, Thistlecombe Sorting Office");
   auto submitted = app_->SubmitReferral(testing::PrincipalOf(kPolice), "scan-1",
                                         req.referral(), now_, NewTraceparent());
   ASSERT_TRUE(submitted.ok()) << submitted.status();
@@ -541,8 +579,9 @@ TEST_F(IntakeAppTest, NoPersonalDataIsStoredInPlainText) {
       Get(kOperator, submitted->referral_id, "welfare check marker PLV-302")
           .ok());
   const std::vector<std::string> markers = {
-      "Zelphinia",    "Quarrington", "7700 900987", "1987-03-14", "Pellucid",
-      "zelphinia.qv", "XQJ-4471",    "KWZ-88",      "PLV-302"};
+      "Zelphinia", "Quarrington",  "7700 900987", "1987-03-14",
+      "Pellucid",  "zelphinia.qv", "XQJ-4471",    "KWZ-88",
+      "PLV-302",   "Thistlecombe"};
   for (const char* suffix : {"", "-wal", "-shm"}) {
     const std::string path = dir_.File("intake.db") + suffix;
     const std::string bytes = testing::ReadFile(path);

@@ -338,6 +338,8 @@ TEST_F(IntakeChangesTest, ErasureShredsEveryReferralOfThePersonAndNoOneElse) {
     r.mutable_reporting()->set_crime_reference(absl::StrCat("22/2", i, "/24"));
     r.mutable_personal()->set_narrative(
         absl::StrCat("narrative marker ZQX-", i));
+    r.mutable_safe_contact()->set_safe_address(
+        absl::StrCat("safe address marker SQA-", i));
     theirs.push_back(Submit(kPolice, r).referral_id);
   }
   const SubmitOutcome other =
@@ -391,7 +393,8 @@ TEST_F(IntakeChangesTest, ErasureShredsEveryReferralOfThePersonAndNoOneElse) {
     const std::string bytes =
         testing::ReadFile(dir_.File("intake.db") + suffix);
     for (const std::string marker :
-         {"ZQX-0", "ZQX-1", "ZQX-2", "no exemption applies"}) {
+         {"ZQX-0", "ZQX-1", "ZQX-2", "SQA-0", "SQA-1", "SQA-2",
+          "no exemption applies"}) {
       EXPECT_EQ(bytes.find(marker), std::string::npos) << marker << suffix;
     }
   }
@@ -401,11 +404,13 @@ TEST_F(IntakeChangesTest, ErasureReasonMustNotNameThePerson) {
   v1::Referral r = Person("Wendeline Abara-Frost", "1979-12-24", "22/95/24");
   r.mutable_personal()->set_phone("+44 7700 900444");
   r.mutable_personal()->set_email("w.af@example.org");
+  r.mutable_safe_contact()->set_safe_address("PO Box 5150, Marrowgate");
   const SubmitOutcome s = Submit(kPolice, r);
   for (const std::string reason :
        {"Wendeline Abara-Frost asked under Article 17",
         "the person (Abara) asked for it", "asked by phone 07700 900444",
-        "born 1979-12-24, asked", "asked by email W.AF@example.org"}) {
+        "born 1979-12-24, asked", "asked by email W.AF@example.org",
+        "letters to po box 5150, marrowgate stopped"}) {
     auto refused = app_->EraseVictim(
         testing::PrincipalOf(kOperator), s.referral_id,
         v1::ERASURE_GROUND_RIGHT_TO_ERASURE, reason, now_, NewTraceparent());

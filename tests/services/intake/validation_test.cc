@@ -1,5 +1,7 @@
 #include "services/intake/validation.h"
 
+#include <functional>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
@@ -8,6 +10,7 @@ namespace signpost::intake {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::UnorderedElementsAre;
 
 const absl::Time kNow = absl::FromUnixSeconds(1717405200 + 3600);
@@ -138,6 +141,247 @@ TEST(ValidationTest, DescriptionsNeverEchoPersonalData) {
   std::string message(errors.ToStatus().message());
   EXPECT_EQ(message.find("07700"), std::string::npos);
   EXPECT_EQ(message.find("1994"), std::string::npos);
+}
+
+// A window on the given days from `start` to `end` minutes.
+v1::SafeWindow Window(std::vector<v1::Weekday> days, int start, int end) {
+  v1::SafeWindow w;
+  for (v1::Weekday d : days) w.add_days(d);
+  w.set_start_minute(start);
+  w.set_end_minute(end);
+  return w;
+}
+
+// Each bad safe-contact rule names its own field; a good variant of each is
+// accepted.
+TEST(ValidationTest, SafeContactRulesNameEachBadField) {
+  const v1::Weekday kMon = v1::WEEKDAY_MONDAY;
+  struct Case {
+    std::string name;
+    std::function<void(v1::SafeContact&)> change;
+    std::vector<std::string> bad;  // empty: valid
+  };
+  const std::string w0 = "referral.safe_contact.safe_windows[0]";
+  const std::vector<Case> cases = {
+      {"no days",
+       [](v1::SafeContact& sc) { *sc.add_safe_windows() = Window({}, 0, 60); },
+       {w0 + ".days"}},
+      {"unspecified day",
+       [](v1::SafeContact& sc) {
+         *sc.add_safe_windows() = Window({v1::WEEKDAY_UNSPECIFIED}, 0, 60);
+       },
+       {w0 + ".days[0]"}},
+      {"unknown day",
+       [&](v1::SafeContact& sc) {
+         *sc.add_safe_windows() =
+             Window({kMon, static_cast<v1::Weekday>(8)}, 0, 60);
+       },
+       {w0 + ".days[1]"}},
+      {"duplicate day",
+       [&](v1::SafeContact& sc) {
+         *sc.add_safe_windows() =
+             Window({kMon, v1::WEEKDAY_SUNDAY, kMon}, 0, 60);
+       },
+       {w0 + ".days[2]"}},
+      {"start below 0",
+       [&](v1::SafeContact& sc) {
+         *sc.add_safe_windows() = Window({kMon}, -1, 60);
+       },
+       {w0 + ".start_minute"}},
+      {"start 1440",
+       [&](v1::SafeContact& sc) {
+         *sc.add_safe_windows() = Window({kMon}, 1440, 1440);
+       },
+       {w0 + ".start_minute"}},
+      {"end at start",
+       [&](v1::SafeContact& sc) {
+         *sc.add_safe_windows() = Window({kMon}, 600, 600);
+       },
+       {w0 + ".end_minute"}},
+      {"end after midnight",
+       [&](v1::SafeContact& sc) {
+         *sc.add_safe_windows() = Window({kMon}, 600, 1441);
+       },
+       {w0 + ".end_minute"}},
+      {"the whole day",
+       [&](v1::SafeContact& sc) {
+         *sc.add_safe_windows() = Window({kMon}, 0, 1440);
+       },
+       {}},
+      {"the last minute",
+       [&](v1::SafeContact& sc) {
+         *sc.add_safe_windows() = Window({kMon}, 1439, 1440);
+       },
+       {}},
+      {"fourteen windows",
+       [&](v1::SafeContact& sc) {
+         for (int i = 0; i < 14; ++i) {
+           *sc.add_safe_windows() = Window({kMon}, i * 60, i * 60 + 30);
+         }
+       },
+       {}},
+      {"fifteen windows",
+       [&](v1::SafeContact& sc) {
+         for (int i = 0; i < 15; ++i) {
+           *sc.add_safe_windows() = Window({kMon}, i * 60, i * 60 + 30);
+         }
+       },
+       {"referral.safe_contact.safe_windows"}},
+      {"address too long",
+       [](v1::SafeContact& sc) { sc.set_safe_address(std::string(513, 'a')); },
+       {"referral.safe_contact.safe_address"}},
+      {"address of 512",
+       [](v1::SafeContact& sc) { sc.set_safe_address(std::string(512, 'a')); },
+       {}},
+      {"address with a control character",
+       [](v1::SafeContact& sc) { sc.set_safe_address("1 Safe Street\x1b[2J"); },
+       {"referral.safe_contact.safe_address"}},
+      {"letter without an address",
+       [](v1::SafeContact& sc) { sc.set_letter_safe(true); },
+       {"referral.safe_contact.safe_address"}},
+      {"letter to a blank address",
+       [](v1::SafeContact& sc) {
+         sc.set_letter_safe(true);
+         sc.set_safe_address("   ");
+       },
+       {"referral.safe_contact.safe_address"}},
+      {"letter with an address",
+       [](v1::SafeContact& sc) {
+         sc.set_letter_safe(true);
+         sc.set_safe_address("c/o 1 Safe Street, Exampletown");
+         sc.add_safe_channels(v1::CONTACT_CHANNEL_LETTER);
+       },
+       {}},
+      {"LETTER channel without letter_safe",
+       [](v1::SafeContact& sc) {
+         sc.set_safe_address("c/o 1 Safe Street, Exampletown");
+         sc.add_safe_channels(v1::CONTACT_CHANNEL_LETTER);
+       },
+       {"referral.safe_contact.safe_channels[1]"}},
+      {"never contact, yet a safe channel",
+       [](v1::SafeContact& sc) { sc.set_never_contact(true); },
+       {"referral.safe_contact.never_contact"}},
+      {"never contact alone",
+       [](v1::SafeContact& sc) {
+         sc.clear_safe_channels();
+         sc.set_never_contact(true);
+       },
+       {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::SubmitReferralRequest r =
+        testing::LoadExample("t01_strangulation_punjabi");
+    v1::SafeContact& sc = *r.mutable_referral()->mutable_safe_contact();
+    sc.clear_safe_windows();
+    c.change(sc);
+    EXPECT_THAT(BadFields(r), ElementsAreArray(c.bad));
+  }
+}
+
+TEST(ContactRulesTest, ContactRulesOfCodesTheSafeContact) {
+  using C = v1::ContactChannel;
+  const C kPhone = v1::CONTACT_CHANNEL_PHONE;
+  const C kSms = v1::CONTACT_CHANNEL_SMS;
+  const C kLetter = v1::CONTACT_CHANNEL_LETTER;
+  struct Case {
+    std::string name;
+    std::vector<C> channels;
+    bool letter_safe;
+    std::string safe_address;
+    std::vector<C> want_channels;
+    bool want_letter_safe;
+  };
+  const std::vector<Case> cases = {
+      {"nothing recorded", {}, false, "", {}, false},
+      {"duplicates once, in order",
+       {kSms, kPhone, kSms, kPhone},
+       false,
+       "",
+       {kSms, kPhone},
+       false},
+      {"letter with an address",
+       {kPhone},
+       true,
+       "1 Safe St",
+       {kPhone, kLetter},
+       true},
+      {"LETTER listed and letter_safe",
+       {kLetter, kPhone, kLetter},
+       true,
+       "1 Safe St",
+       {kLetter, kPhone},
+       true},
+      {"letter without an address", {kPhone}, true, "", {kPhone}, false},
+      {"letter to a blank address", {kPhone}, true, "  ", {kPhone}, false},
+      {"LETTER listed without letter_safe",
+       {kLetter, kPhone},
+       false,
+       "1 Safe St",
+       {kPhone},
+       false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::SafeContact sc;
+    for (C ch : c.channels) sc.add_safe_channels(ch);
+    sc.set_letter_safe(c.letter_safe);
+    sc.set_safe_address(c.safe_address);
+    v1::ContactRules rules = ContactRulesOf(sc);
+    std::vector<C> got;
+    for (int ch : rules.safe_channels()) got.push_back(static_cast<C>(ch));
+    EXPECT_THAT(got, ElementsAreArray(c.want_channels));
+    EXPECT_EQ(rules.letter_safe(), c.want_letter_safe);
+    EXPECT_EQ(rules.has_safe_address(), c.safe_address == "1 Safe St");
+    EXPECT_TRUE(rules.recorded());
+    EXPECT_FALSE(rules.never_contact());
+  }
+}
+
+TEST(ContactRulesTest, WindowsVoicemailAndNeverContactAreCopied) {
+  v1::SafeContact sc;
+  *sc.add_safe_windows() =
+      Window({v1::WEEKDAY_SATURDAY, v1::WEEKDAY_SUNDAY}, 600, 660);
+  *sc.add_safe_windows() = Window({v1::WEEKDAY_MONDAY}, 1200, 1440);
+  sc.set_voicemail_safe(true);
+  v1::ContactRules rules = ContactRulesOf(sc);
+  ASSERT_EQ(rules.safe_windows_size(), 2);
+  EXPECT_EQ(rules.safe_windows(0).SerializeAsString(),
+            sc.safe_windows(0).SerializeAsString());
+  EXPECT_EQ(rules.safe_windows(1).end_minute(), 1440);
+  EXPECT_TRUE(rules.voicemail_safe());
+  EXPECT_FALSE(rules.never_contact());
+
+  v1::SafeContact never;
+  never.set_never_contact(true);
+  v1::ContactRules none = ContactRulesOf(never);
+  EXPECT_TRUE(none.never_contact());
+  EXPECT_TRUE(none.recorded());
+  EXPECT_FALSE(none.voicemail_safe());
+  EXPECT_EQ(none.safe_channels_size(), 0);
+}
+
+TEST(FactsTest, FactsCarryTheContactRulesNotTheSafeAddress) {
+  v1::SubmitReferralRequest r =
+      testing::LoadExample("t01_strangulation_punjabi");
+  v1::SafeContact& sc = *r.mutable_referral()->mutable_safe_contact();
+  sc.set_letter_safe(true);
+  sc.set_safe_address("Flat 9, Quillwort Mews, marker SAF-731");
+  v1::ReferralFacts facts = ExtractFacts(r.referral());
+  const v1::ContactRules& rules = facts.contact_rules();
+  EXPECT_TRUE(rules.recorded());
+  EXPECT_TRUE(rules.letter_safe());
+  EXPECT_TRUE(rules.has_safe_address());
+  EXPECT_THAT(
+      std::vector<int>(rules.safe_channels().begin(),
+                       rules.safe_channels().end()),
+      ElementsAre(v1::CONTACT_CHANNEL_PHONE, v1::CONTACT_CHANNEL_LETTER));
+  // The example's weekday mornings, coded.
+  ASSERT_EQ(rules.safe_windows_size(), 1);
+  EXPECT_EQ(rules.safe_windows(0).days_size(), 5);
+  EXPECT_EQ(rules.safe_windows(0).start_minute(), 540);
+  EXPECT_EQ(rules.safe_windows(0).end_minute(), 720);
+  EXPECT_EQ(facts.SerializeAsString().find("SAF-731"), std::string::npos);
 }
 
 TEST(FactsTest, FactsCarryNoPersonalData) {

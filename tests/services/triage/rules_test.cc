@@ -5,6 +5,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/errors/errors.h"
 #include "common/time/timestamps.h"
 #include "gmock/gmock.h"
@@ -218,6 +219,144 @@ TEST(EnhancedRoutingTest, FgmAndModernSlaveryGetEnhancedRights) {
              r.reason().find("modern slavery") != std::string::npos;
   }
   EXPECT_TRUE(cited);
+}
+
+// The first-contact deadlines of `d`, as "PATHWAY_X RULE-ID".
+std::vector<std::string> FirstContacts(const v1::ReferralTriaged& d) {
+  std::vector<std::string> out;
+  for (const auto& dl : d.deadlines()) {
+    if (dl.kind() != "FIRST_CONTACT") continue;
+    out.push_back(
+        absl::StrCat(v1::Pathway_Name(dl.pathway()), " ", dl.rule_id()));
+  }
+  return out;
+}
+
+// SLAVERY: the specialist pathway, with enhanced rights, instead of general
+// support; its first contact is that of any non-SV pathway.
+TEST(EnhancedRoutingTest, ModernSlaveryGoesToTheSpecialistService) {
+  v1::ReferralTriaged d = DecideWithHarm(v1::HARM_TYPE_MODERN_SLAVERY);
+  EXPECT_THAT(Pathways(d), ElementsAreArray({v1::PATHWAY_MODERN_SLAVERY}));
+  EXPECT_THAT(Rules(d), IsSupersetOf({"SLAVERY", "ENHANCED"}));
+  EXPECT_THAT(Rules(d), ::testing::Not(::testing::Contains("GENERAL")));
+  EXPECT_TRUE(d.enhanced_rights());
+  EXPECT_EQ(d.status(), v1::REFERRAL_STATUS_ROUTED);
+  EXPECT_THAT(
+      FirstContacts(d),
+      ElementsAreArray({"PATHWAY_MODERN_SLAVERY SLA-STANDARD-CONTACT"}));
+
+  // At high risk (professional judgement), the high-risk clock.
+  v1::ReferralFacts high = Facts("t02_standard_da");
+  high.clear_harm_types();
+  high.add_harm_types(v1::HARM_TYPE_MODERN_SLAVERY);
+  high.mutable_assessment()->add_pj_flags(v1::PJ_FLAG_THREATS_TO_KILL);
+  v1::ReferralTriaged h = Decide(DefaultPolicy(), high, VictimHistory());
+  ASSERT_EQ(h.risk(), v1::RISK_LEVEL_HIGH);
+  EXPECT_THAT(FirstContacts(h),
+              ElementsAreArray({"PATHWAY_MODERN_SLAVERY SLA-HIGH-CONTACT"}));
+
+  // Alongside domestic abuse: both services.
+  v1::ReferralFacts both = Facts("t02_standard_da");
+  both.add_harm_types(v1::HARM_TYPE_MODERN_SLAVERY);
+  EXPECT_THAT(
+      Pathways(Decide(DefaultPolicy(), both, VictimHistory())),
+      IsSupersetOf({v1::PATHWAY_DA_OUTREACH, v1::PATHWAY_MODERN_SLAVERY}));
+}
+
+// An area without the service (the example area), or with SLAVERY switched
+// off, still offers general support rather than nothing.
+TEST(EnhancedRoutingTest, ModernSlaveryFallsBackToGeneralWithoutTheService) {
+  v1::ReferralFacts f = Facts("t02_standard_da");
+  f.clear_harm_types();
+  f.add_harm_types(v1::HARM_TYPE_MODERN_SLAVERY);
+  ASSERT_FALSE(Marac17Policy().PathwayAvailable(v1::PATHWAY_MODERN_SLAVERY));
+  v1::ReferralTriaged area = Decide(Marac17Policy(), f, VictimHistory());
+  EXPECT_THAT(Pathways(area), ElementsAreArray({v1::PATHWAY_GENERAL_SUPPORT}));
+  EXPECT_TRUE(area.enhanced_rights());
+
+  auto base = LoadShippedPolicy("default.textproto");
+  v1::TriagePolicy config = base->config();
+  config.add_disabled_rules("SLAVERY");
+  auto off =
+      Policy::Create(config, std::shared_ptr<const calendar::WorkingCalendar>(
+                                 base, &base->calendar()));
+  ASSERT_TRUE(off.ok()) << off.status();
+  v1::ReferralTriaged d = Decide(**off, f, VictimHistory());
+  EXPECT_THAT(Pathways(d), ElementsAreArray({v1::PATHWAY_GENERAL_SUPPORT}));
+  EXPECT_THAT(Rules(d), ::testing::Not(::testing::Contains("SLAVERY")));
+}
+
+// SPECIALISM: cohort flags and age to directory specialisms, sorted and
+// unique, cited when any.
+TEST(SpecialismTest, CohortFlagsAndAgeNameThePreferredSpecialisms) {
+  struct Case {
+    std::vector<v1::CohortFlag> flags;
+    int age;
+    std::vector<std::string> want;
+  };
+  const std::vector<Case> cases = {
+      {{}, 30, {}},
+      {{}, 59, {}},
+      {{}, 60, {"older-people"}},
+      {{}, 88, {"older-people"}},
+      {{v1::COHORT_FLAG_MALE_VICTIM}, 30, {"male-victims"}},
+      {{v1::COHORT_FLAG_LGBT_PLUS}, 30, {"lgbt-plus"}},
+      {{v1::COHORT_FLAG_LEARNING_DISABILITY}, 30, {"learning-disability"}},
+      {{v1::COHORT_FLAG_DISABILITY}, 30, {"disability"}},
+      {{v1::COHORT_FLAG_SEX_WORKER}, 30, {"sex-workers"}},
+      {{v1::COHORT_FLAG_MALE_VICTIM, v1::COHORT_FLAG_LGBT_PLUS,
+        v1::COHORT_FLAG_DISABILITY, v1::COHORT_FLAG_MALE_VICTIM},
+       60,
+       {"disability", "lgbt-plus", "male-victims", "older-people"}},
+      {{v1::COHORT_FLAG_DISABILITY, v1::COHORT_FLAG_LEARNING_DISABILITY},
+       59,
+       {"disability", "learning-disability"}},
+  };
+  for (const Case& c : cases) {
+    v1::ReferralFacts f = Facts("t08_burglary_self_referral");
+    f.clear_cohort_flags();
+    for (v1::CohortFlag flag : c.flags) f.add_cohort_flags(flag);
+    f.set_victim_age(c.age);
+    v1::ReferralTriaged d = Decide(DefaultPolicy(), f, VictimHistory());
+    SCOPED_TRACE(absl::StrCat(c.flags.size(), " flags, aged ", c.age));
+    EXPECT_THAT(std::vector<std::string>(d.preferred_specialisms().begin(),
+                                         d.preferred_specialisms().end()),
+                ElementsAreArray(c.want));
+    std::string said;
+    for (const auto& r : d.reasons()) {
+      if (r.rule_id() == "SPECIALISM") said = r.reason();
+    }
+    if (c.want.empty()) {
+      EXPECT_EQ(said, "");
+    } else {
+      EXPECT_EQ(said, absl::StrCat("advocate specialisms preferred: ",
+                                   absl::StrJoin(c.want, ", ")));
+    }
+  }
+}
+
+// Every version carries the victim's coded safe-contact rules as the facts
+// hold them: the first decision, an override, a withdrawal.
+TEST(ContactRulesTest, EveryDecisionCarriesTheFactsContactRules) {
+  v1::ReferralFacts f = Facts("t01_strangulation_punjabi");
+  ASSERT_TRUE(f.contact_rules().recorded());
+  f.mutable_contact_rules()->set_voicemail_safe(true);
+  f.mutable_contact_rules()->set_has_safe_address(true);
+  const std::string want = f.contact_rules().SerializeAsString();
+  EXPECT_EQ(Decide(DefaultPolicy(), f, {}).contact_rules().SerializeAsString(),
+            want);
+  RiskOverride over{v1::RISK_LEVEL_HIGH, "pc-1234"};
+  EXPECT_EQ(
+      Decide(DefaultPolicy(), f, {}, &over).contact_rules().SerializeAsString(),
+      want);
+  f.set_withdrawn(v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN);
+  EXPECT_EQ(Decide(DefaultPolicy(), f, {}).contact_rules().SerializeAsString(),
+            want);
+  // Facts from before the rules were coded: nothing recorded, nothing made
+  // up.
+  v1::ReferralFacts old = Facts("t02_standard_da");
+  old.clear_contact_rules();
+  EXPECT_FALSE(Decide(DefaultPolicy(), old, {}).has_contact_rules());
 }
 
 TEST(ScenarioDetailTest, T1NeedsALanguageMatch) {
@@ -781,7 +920,8 @@ TEST(PropertyTest, GeneratedReferralsKeepTheInvariants) {
       v1::HARM_TYPE_CHILD_SEXUAL_ABUSE_NON_RECENT,
       v1::HARM_TYPE_OTHER_VIOLENCE,
       v1::HARM_TYPE_OTHER_CRIME,
-      v1::HARM_TYPE_BEREAVEMENT};
+      v1::HARM_TYPE_BEREAVEMENT,
+      v1::HARM_TYPE_MODERN_SLAVERY};
   for (const Policy* policy : {&DefaultPolicy(), &Marac17Policy()}) {
     for (int n = 0; n < 3000; ++n) {
       v1::ReferralFacts f;

@@ -589,6 +589,98 @@ bool Cites(const v1::ReferralTriaged& d, const std::string& rule) {
   return false;
 }
 
+// Every decision triage emits carries the referral's coded safe-contact
+// rules, for advocacy: the first, a reassessment, an override, a consent
+// change and a withdrawal.
+// Erasure strips the safe-contact rules (coded facts about the person's
+// situation) from the stored facts and from every stored decision version.
+TEST_F(TriageStoreTest, ErasureStripsTheContactRulesFromEveryStoredVersion) {
+  auto t2 =
+      intake::ExtractFacts(testing::LoadExample("t02_standard_da").referral());
+  ASSERT_TRUE(t2.contact_rules().recorded());
+  t2.set_person_id("person-rules");
+  const std::string id = "6f1c0d2e-0000-4000-8000-000000000071";
+  ASSERT_TRUE(Triage(Received(id, t2)).ok());
+  ASSERT_TRUE(Consume(ErasedEvent(id, "person-rules")).ok());
+  auto versions = db_->Read([&](store::Tx& tx) -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(store::Statement q,
+                     tx.Prepare("SELECT decision FROM decisions WHERE "
+                                "referral_id = ?"));
+    q.Bind(1, id);
+    int n = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return n;
+      v1::ReferralTriaged d;
+      EXPECT_TRUE(d.ParseFromString(q.ColumnBlob(0)));
+      EXPECT_FALSE(d.has_contact_rules()) << "version " << d.version();
+      ++n;
+    }
+  });
+  ASSERT_TRUE(versions.ok()) << versions.status();
+  EXPECT_EQ(*versions, 2);  // the first decision and the ERASED one
+  auto facts = db_->Read([&](store::Tx& tx) -> absl::StatusOr<bool> {
+    ASSIGN_OR_RETURN(store::Statement q,
+                     tx.Prepare("SELECT facts FROM referral_facts WHERE "
+                                "referral_id = ?"));
+    q.Bind(1, id);
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return false;
+    v1::ReferralFacts f;
+    EXPECT_TRUE(f.ParseFromString(q.ColumnBlob(0)));
+    return f.has_contact_rules();
+  });
+  ASSERT_TRUE(facts.ok());
+  EXPECT_FALSE(*facts);
+}
+
+TEST_F(TriageStoreTest, EveryEmittedDecisionCarriesTheContactRules) {
+  auto t9 = intake::ExtractFacts(
+      testing::LoadExample("t09_high_risk_consent_refused").referral());
+  t9.mutable_contact_rules()->set_voicemail_safe(true);
+  t9.mutable_contact_rules()->set_has_safe_address(true);
+  const std::string want = t9.contact_rules().SerializeAsString();
+  ASSERT_TRUE(t9.contact_rules().recorded());
+  const std::string id = "6f1c0d2e-0000-4000-8000-000000000061";
+  ASSERT_TRUE(Triage(Received(id, t9)).ok());
+  Reassessment r{ReferralId(id), t9.assessment(), std::nullopt, "idva-ann"};
+  ASSERT_TRUE(app_->Reassess(referrer_, r, NewTraceparent()).ok());
+  ASSERT_TRUE(app_->OverrideRisk(referrer_,
+                                 Judgement(id, v1::RISK_LEVEL_HIGH,
+                                           "perpetrator released today"),
+                                 NewTraceparent())
+                  .ok());
+  v1::Consent consent = t9.consent();
+  consent.set_referral_consent(v1::CONSENT_STATUS_GIVEN);
+  ConsumeAndRead(ConsentEvent(id, consent));
+  ConsumeAndRead(WithdrawnEvent(id, v1::WITHDRAWAL_REASON_CONSENT_WITHDRAWN));
+
+  auto events = store::ListReferralEvents(*db_, id);
+  ASSERT_TRUE(events.ok());
+  int decisions = 0;
+  for (const store::StoredEvent& e : *events) {
+    const v1::ReferralTriaged* d = nullptr;
+    if (e.envelope.has_referral_triaged()) d = &e.envelope.referral_triaged();
+    if (e.envelope.has_referral_reassessed()) {
+      d = &e.envelope.referral_reassessed().decision();
+    }
+    if (d == nullptr) continue;
+    ++decisions;
+    EXPECT_EQ(d->contact_rules().SerializeAsString(), want)
+        << e.envelope.type() << " v" << d->version();
+  }
+  EXPECT_EQ(decisions, 5);
+  // The rules are for advocacy: GetDecision never shows them, nor the
+  // preferred specialisms.
+  auto history = History(id);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 5u);
+  for (const v1::DecisionVersion& v : *history) {
+    EXPECT_FALSE(v.decision().has_contact_rules()) << v.cause();
+    EXPECT_EQ(v.decision().preferred_specialisms_size(), 0) << v.cause();
+  }
+}
+
 // T9 (high risk, consent refused) gets consent later: the new version is
 // ROUTED with its pathways, so advocacy assigns, and the event says why.
 TEST_F(TriageStoreTest, ConsentGivenLaterRoutesAConsentRequiredReferral) {
