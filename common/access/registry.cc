@@ -298,10 +298,10 @@ class Checker {
       return;
     }
     if (provider.empty()) {
-      AddAt("provider_id", line,
-            absl::StrCat("provider_id is required for ",
-                         KindLabel(agency.kind()),
-                         " with the role ROLE_PROVIDER"));
+      AddAt(
+          "provider_id", line,
+          absl::StrCat("provider_id is required for ", KindLabel(agency.kind()),
+                       " with the role ROLE_PROVIDER"));
     } else if (!IsProviderId(provider)) {
       AddAt("provider_id", line,
             absl::StrCat("provider_id must be 1-", kMaxIdLength,

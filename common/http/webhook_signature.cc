@@ -1,10 +1,9 @@
 #include "common/http/webhook_signature.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <openssl/crypto.h>
 
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"

@@ -111,14 +111,29 @@ std::optional<absl::Time> NextSafeTime(const v1::ContactRules& rules,
     const absl::CivilDay day = today + d;
     for (const v1::SafeWindow& w : rules.safe_windows()) {
       if (!OnDay(w, WeekdayOf(day))) continue;
-      const absl::CivilSecond start = absl::CivilSecond(day) +
-                                      w.start_minute() * 60;
+      const absl::CivilSecond start =
+          absl::CivilSecond(day) + w.start_minute() * 60;
       const absl::Time t = absl::FromCivil(start, zone);
       if (t < from) continue;
+      // A start skipped by the spring clock change resolves forward, perhaps
+      // past the window's end.
+      if (!InSafeWindow(rules, t, zone)) continue;
       if (!best || t < *best) best = t;
     }
   }
   return best;
+}
+
+bool WorksWithVictim(v1::ServiceKind service) {
+  switch (service) {
+    case v1::SERVICE_KIND_SARC:
+    case v1::SERVICE_KIND_STALKING_CLINIC:
+    case v1::SERVICE_KIND_CHILDREN_SAFEGUARDING:
+    case v1::SERVICE_KIND_MODERN_SLAVERY:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string DescribeWindows(const v1::ContactRules& rules) {

@@ -65,6 +65,13 @@ std::optional<absl::Time> NextSafeTime(const v1::ContactRules& rules,
                                        absl::Time from,
                                        const absl::TimeZone& zone);
 
+// Whether a service works with the victim directly (SARC, stalking clinic,
+// children's safeguarding, modern slavery): it may contact the victim, sees
+// the safe-contact rules once it acknowledges, and may read the referral.
+// A perpetrator programme and MARAC do not: nothing of the victim's reaches
+// them through a service referral.
+bool WorksWithVictim(v1::ServiceKind service);
+
 // "Mon-Fri 09:00-12:00; Sat 10:00-11:00", for a worklist or a reason.
 std::string DescribeWindows(const v1::ContactRules& rules);
 

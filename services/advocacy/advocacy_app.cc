@@ -138,8 +138,21 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::View(
     // A provider sees its own advocates' steps and Signpost's own, never
     // another provider's advocates, decisions or caseloads.
     std::vector<v1::AssignmentStep> own;
+    const std::string own_provider =
+        caller->provider() ? caller->provider()->value() : "";
     for (v1::AssignmentStep& step : history) {
       bool keep = step.advocate_id().empty();
+      if (keep && assignment.service != v1::SERVICE_KIND_UNSPECIFIED) {
+        // A service referral's steps name the provider first in their
+        // detail (offers, declines, expiries) or carry the acting agency:
+        // another provider's are not shown.
+        const std::string provider =
+            step.detail().substr(0, step.detail().find(' '));
+        keep = step.agency_id() == caller->agency_id().value() ||
+               provider == own_provider ||
+               (step.agency_id().empty() && (step.step() == kStepWaitlisted ||
+                                             step.step() == kStepReleased));
+      }
       if (!keep) {
         ASSIGN_OR_RETURN(
             keep, IsOwnAdvocate(tx, *caller, AdvocateId(step.advocate_id())));
@@ -242,18 +255,23 @@ absl::StatusOr<v1::ImportDirectoryResponse> AdvocacyApp::ImportDirectory(
     const std::string& traceparent) {
   now = TruncateToMillis(now);
   return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::ImportDirectoryResponse> {
-    // The operator adds providers; only a provider changes its own record
+    // The operator adds providers and sets the services they take
+    // referrals for; only a provider changes the rest of its own record
     // (UpsertProvider), so a refuge's confidential address cannot be opened
     // up by an import.
     for (const v1::Provider& p : directory.providers()) {
       ASSIGN_OR_RETURN(
           std::optional<v1::Provider> existing,
           directory_.FindProvider(tx, ProviderId(p.provider_id())));
-      if (existing &&
-          !google::protobuf::util::MessageDifferencer::Equals(*existing, p)) {
+      if (!existing) continue;
+      v1::Provider before = Normalized(*existing), after = Normalized(p);
+      before.clear_services();
+      after.clear_services();
+      if (!google::protobuf::util::MessageDifferencer::Equals(before, after)) {
         return errors::Denied(access::kRuleOwnProvider, p.provider_id(),
-                              "an import may add providers but not change "
-                              "one: the provider changes its own record");
+                              "an import may add providers and set their "
+                              "services but not change a provider's record: "
+                              "the provider changes its own record");
       }
     }
     return ImportInTx(tx, directory, now, traceparent);
@@ -261,15 +279,34 @@ absl::StatusOr<v1::ImportDirectoryResponse> AdvocacyApp::ImportDirectory(
 }
 
 absl::StatusOr<v1::Provider> AdvocacyApp::UpsertProvider(
-    const access::Principal& caller, const v1::Provider& provider,
-    absl::Time now) {
+    const access::Principal& caller, const v1::Provider& provider) {
   RETURN_IF_ERROR(access::RequireProvider(
       caller, ProviderId(provider.provider_id()), provider.provider_id()));
-  now = TruncateToMillis(now);
   RETURN_IF_ERROR(db_.Write([&](Tx& tx) -> absl::Status {
-    RETURN_IF_ERROR(directory_.UpsertProvider(tx, provider));
-    // A service it now offers may be what a waiting referral needs.
-    return assigner_.DrainWaitlist(tx, now, NewTraceparent()).status();
+    // Which services a provider takes referrals for, and where, is the
+    // operator's to set (ImportDirectory): a provider may not claim a
+    // service, and with it victims' referrals.
+    ASSIGN_OR_RETURN(
+        std::optional<v1::Provider> existing,
+        directory_.FindProvider(tx, ProviderId(provider.provider_id())));
+    v1::Provider stored = existing ? Normalized(*existing) : v1::Provider();
+    v1::Provider wanted = Normalized(provider);
+    if (!google::protobuf::util::MessageDifferencer::Equals(
+            [&] {
+              v1::Provider s;
+              *s.mutable_services() = stored.services();
+              return s;
+            }(),
+            [&] {
+              v1::Provider w;
+              *w.mutable_services() = wanted.services();
+              return w;
+            }())) {
+      return errors::Denied(access::kRuleOwnProvider, provider.provider_id(),
+                            "a provider's services are set by an operator "
+                            "(ImportDirectory), not by the provider");
+    }
+    return directory_.UpsertProvider(tx, provider);
   }));
   return provider;
 }
@@ -384,11 +421,11 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
     return 0;
   }
   if (decision.contact_rules().recorded()) {
-    RETURN_IF_ERROR(KeepContactRules(
-        tx, referral_id,
-        decision.person_id().empty() ? referral_id.value()
-                                     : decision.person_id(),
-        decision.contact_rules()));
+    RETURN_IF_ERROR(KeepContactRules(tx, referral_id,
+                                     decision.person_id().empty()
+                                         ? referral_id.value()
+                                         : decision.person_id(),
+                                     decision.contact_rules()));
   }
   const bool routed = decision.status() == v1::REFERRAL_STATUS_ROUTED;
   const bool withdrawn = decision.status() == v1::REFERRAL_STATUS_WITHDRAWN;
@@ -405,10 +442,14 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
     int released = 0;
     for (AssignmentRecord& a : existing) {
       if (!IsOpen(a.state)) continue;
+      // An IDSVA's assignment needs both its pathways: with one gone it is
+      // released and the other is routed on its own.
       const bool kept =
           a.service != v1::SERVICE_KIND_UNSPECIFIED
               ? keep_services.count(a.service) == 1
-              : keep.count(a.pathway) == 1 || keep.count(a.also_pathway) == 1;
+          : a.also_pathway != v1::PATHWAY_UNSPECIFIED
+              ? keep.count(a.pathway) == 1 && keep.count(a.also_pathway) == 1
+              : keep.count(a.pathway) == 1;
       if (kept) continue;
       RETURN_IF_ERROR(ReleaseOne(
           tx, a, withdrawn ? kReleaseWithdrawn : kReleasePathwayRemoved, now,
@@ -527,10 +568,10 @@ absl::Status AdvocacyApp::KeepContactRules(Tx& tx,
                                            const std::string& owner,
                                            const v1::ContactRules& rules) {
   ASSIGN_OR_RETURN(std::string key, keys_->GetOrCreate(tx, owner));
-  ASSIGN_OR_RETURN(std::string sealed,
-                   crypto::SealField(key, referral_id.value(),
-                                     kContactRulesColumn,
-                                     rules.SerializeAsString()));
+  ASSIGN_OR_RETURN(
+      std::string sealed,
+      crypto::SealField(key, referral_id.value(), kContactRulesColumn,
+                        rules.SerializeAsString()));
   return assignments_.SaveContactRules(
       tx, referral_id, SealedValue{crypto::kSealedFieldFormat, sealed});
 }
@@ -541,8 +582,8 @@ absl::StatusOr<std::optional<v1::ContactRules>> AdvocacyApp::ContactRulesOf(
                    assignments_.FindContactRules(tx, a.referral_id));
   if (!stored) return std::nullopt;
   if (stored->format != crypto::kSealedFieldFormat) {
-    return errors::InvariantViolation(absl::StrCat(
-        "contact rules in unknown format '", stored->format, "'"));
+    return errors::InvariantViolation(
+        absl::StrCat("contact rules in unknown format '", stored->format, "'"));
   }
   ASSIGN_OR_RETURN(std::optional<std::string> key,
                    keys_->Find(tx, NoteOwner(a)));
@@ -656,8 +697,7 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::Decline(
     const std::string code = v1::DeclineReason_Name(decline.reason);
     RETURN_IF_ERROR(AddStepWithNote(
         tx, a,
-        By(caller, Step(now, kStepDeclined, advocate_id,
-                        StepSubject(a, code))),
+        By(caller, Step(now, kStepDeclined, advocate_id, StepSubject(a, code))),
         decline.note));
     RETURN_IF_ERROR(directory_.ReleaseCapacity(tx, advocate_id));
     v1::EventEnvelope declined =
@@ -690,7 +730,7 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
     ASSIGN_OR_RETURN(AssignmentRecord a,
                      LoadAssignmentFor(tx, caller, assignment_id));
     if (a.service != v1::SERVICE_KIND_UNSPECIFIED &&
-        !ContactsVictim(a.service)) {
+        !safety::WorksWithVictim(a.service)) {
       return errors::RuleViolation(
           kServiceNoContactRule, "assignment_id",
           absl::StrCat(v1::ServiceKind_Name(a.service),
@@ -708,8 +748,7 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
     std::vector<std::string> breaches;
     if (rules) {
       breaches = safety::Breaches(
-          *rules, {contact.channel, at, contact.voicemail_left},
-          options_.zone);
+          *rules, {contact.channel, at, contact.voicemail_left}, options_.zone);
     }
     if (!breaches.empty() && contact.override_reason.empty()) {
       return errors::RuleViolation(
@@ -894,9 +933,15 @@ AdvocacyApp::GetReferralAssignments(const access::Principal& caller,
         if (everything) response.set_processed(routed);
         for (const AssignmentRecord& row : rows) {
           if (!everything) {
-            // A provider sees only its own advocates' assignments.
-            ASSIGN_OR_RETURN(bool own,
-                             IsOwnAdvocate(tx, caller, row.advocate_id));
+            // A provider sees only its own advocates' assignments and its
+            // own service referrals.
+            bool own = false;
+            if (row.service != v1::SERVICE_KIND_UNSPECIFIED) {
+              own = !row.provider_id.empty() && caller.provider().has_value() &&
+                    *caller.provider() == row.provider_id;
+            } else {
+              ASSIGN_OR_RETURN(own, IsOwnAdvocate(tx, caller, row.advocate_id));
+            }
             if (!own) continue;
           }
           ASSIGN_OR_RETURN(*response.add_assignments(), View(tx, row, &caller));
@@ -980,10 +1025,12 @@ absl::StatusOr<std::vector<v1::Assignment>> AdvocacyApp::WorklistViews(
     ASSIGN_OR_RETURN(v1::Assignment view, View(tx, row, &caller));
     // The victim's rules travel only to the one who accepted the case, and
     // never to a service that does not work with the victim.
+    // An operator looking at a worklist does not see them either.
     const bool victim_facing = row.service == v1::SERVICE_KIND_UNSPECIFIED ||
-                               ContactsVictim(row.service);
-    if (victim_facing && (row.state == v1::ASSIGNMENT_STATE_ACCEPTED ||
-                          row.state == v1::ASSIGNMENT_STATE_ACTIVE)) {
+                               safety::WorksWithVictim(row.service);
+    if (victim_facing && caller.provider().has_value() &&
+        (row.state == v1::ASSIGNMENT_STATE_ACCEPTED ||
+         row.state == v1::ASSIGNMENT_STATE_ACTIVE)) {
       ASSIGN_OR_RETURN(std::optional<v1::ContactRules> rules,
                        ContactRulesOf(tx, row));
       if (rules) *view.mutable_contact_rules() = *std::move(rules);

@@ -100,11 +100,10 @@ class AdvocacyApp {
   absl::StatusOr<v1::ImportDirectoryResponse> ImportDirectory(
       const v1::Directory& directory, absl::Time now,
       const std::string& traceparent);
-  // Replaces the provider's record and its services; a service it now
-  // offers is offered at once to referrals waiting for one.
+  // Replaces the provider's own record. Its services are the operator's
+  // (ImportDirectory): a change to them is refused (AUTHZ-OWN-PROVIDER).
   absl::StatusOr<v1::Provider> UpsertProvider(const access::Principal& caller,
-                                              const v1::Provider& provider,
-                                              absl::Time now);
+                                              const v1::Provider& provider);
   // The address is withheld unless `caller` is the provider itself; a
   // confidential address released to it is written to the access audit.
   struct ProviderView {

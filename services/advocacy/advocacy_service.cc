@@ -35,7 +35,7 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::UpsertProvider(
                    [=, this](const access::Principal& caller) -> absl::Status {
                      RETURN_IF_ERROR(ValidateProvider(*request).ToStatus());
                      ASSIGN_OR_RETURN(*response,
-                                      app_.UpsertProvider(caller, *request, NowMillis()));
+                                      app_.UpsertProvider(caller, *request));
                      response->clear_address_redacted();
                      return absl::OkStatus();
                    });
@@ -166,8 +166,8 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetWorklist(
             std::vector<v1::Assignment> list,
             request->provider_id().empty()
                 ? app_.GetWorklist(caller, AdvocateId(request->advocate_id()))
-                : app_.GetProviderWorklist(
-                      caller, ProviderId(request->provider_id())));
+                : app_.GetProviderWorklist(caller,
+                                           ProviderId(request->provider_id())));
         for (v1::Assignment& a : list)
           *response->add_assignments() = std::move(a);
         return absl::OkStatus();

@@ -94,19 +94,21 @@ absl::StatusOr<bool> Assigner::OfferService(store::Tx& tx, AssignmentRecord& a,
                                             absl::Time now,
                                             const std::string& traceparent,
                                             const v1::EventEnvelope* cause) {
-  // Providers that declined this referral or let it expire are not asked
-  // again (their id is the step's detail).
+  // Providers that declined this referral are not asked again (their id is
+  // the step's detail). One that let the offer expire is: in an area with
+  // one SARC, nobody else could take it.
   std::set<std::string> excluded;
   ASSIGN_OR_RETURN(std::vector<v1::AssignmentStep> history,
                    assignments_.History(tx, a.assignment_id));
   for (const v1::AssignmentStep& s : history) {
-    if (s.step() == kStepDeclined || s.step() == kStepExpired) {
+    if (s.step() == kStepDeclined) {
       excluded.insert(s.detail().substr(0, s.detail().find(' ')));
     }
   }
   ASSIGN_OR_RETURN(std::vector<ServiceProviderView> offering,
                    directory_.ProvidersOffering(tx, a.service, a.area));
-  const ServiceMatch match = MatchService(a.service, a.area, excluded, offering);
+  const ServiceMatch match =
+      MatchService(a.service, a.area, excluded, offering);
   if (!match.provider_id) {
     if (action == AssignmentAction::kOfferFromWaitlist) return false;
     RETURN_IF_ERROR(Waitlist(a, action, match.reason, now));
@@ -119,8 +121,8 @@ absl::StatusOr<bool> Assigner::OfferService(store::Tx& tx, AssignmentRecord& a,
     return false;
   }
   const ProviderId provider(*match.provider_id);
-  RETURN_IF_ERROR(OfferToProvider(a, action, provider, match.reason,
-                                  now + offer_timeout_));
+  RETURN_IF_ERROR(
+      OfferToProvider(a, action, provider, match.reason, now + offer_timeout_));
   RETURN_IF_ERROR(assignments_.Save(tx, a));
   RETURN_IF_ERROR(assignments_.AddHistory(
       tx, a.assignment_id,
@@ -134,7 +136,8 @@ absl::StatusOr<bool> Assigner::OfferService(store::Tx& tx, AssignmentRecord& a,
   o->set_provider_id(provider.value());
   o->set_reason(match.reason);
   if (a.first_contact_due) {
-    *o->mutable_first_contact_due() = timeutil::ToTimestamp(*a.first_contact_due);
+    *o->mutable_first_contact_due() =
+        timeutil::ToTimestamp(*a.first_contact_due);
   }
   o->set_reoffer(action == AssignmentAction::kDecline ||
                  action == AssignmentAction::kExpire ||
@@ -190,11 +193,11 @@ absl::StatusOr<bool> Assigner::OfferOrWaitlist(
   if (match.serving == 0 && action == AssignmentAction::kRoute) {
     // Waiting is not enough when nobody with the role serves the locality:
     // the area's operators and commissioner are told.
-    RETURN_IF_ERROR(EmitUnserved(
-        tx, a, *role,
-        absl::StrCat("no ", v1::AdvocateRole_Name(*role), " serves ",
-                     a.locality),
-        cause, traceparent));
+    RETURN_IF_ERROR(
+        EmitUnserved(tx, a, *role,
+                     absl::StrCat("no ", v1::AdvocateRole_Name(*role),
+                                  " serves ", a.locality),
+                     cause, traceparent));
   }
   return false;
 }

@@ -336,7 +336,9 @@ absl::Status AssignmentStore::SaveContactRules(Tx& tx,
       Statement q,
       tx.Prepare("INSERT OR REPLACE INTO referral_contact_rules (referral_id, "
                  "format, sealed) VALUES (?,?,?)"));
-  q.Bind(1, referral_id.value()).Bind(2, rules.format).BindBlob(3, rules.sealed);
+  q.Bind(1, referral_id.value())
+      .Bind(2, rules.format)
+      .BindBlob(3, rules.sealed);
   return q.Run();
 }
 
@@ -365,9 +367,11 @@ absl::Status AssignmentStore::EraseReferralPerson(
                  "assignment_id FROM assignments WHERE referral_id = ?)"));
   notes.Bind(1, referral_id.value());
   RETURN_IF_ERROR(notes.Run());
-  ASSIGN_OR_RETURN(Statement refs,
-                   tx.Prepare("UPDATE assignments SET victim_ref = '' WHERE "
-                              "referral_id = ? AND victim_ref != ''"));
+  ASSIGN_OR_RETURN(
+      Statement refs,
+      tx.Prepare("UPDATE assignments SET victim_ref = '', specialisms = '' "
+                 "WHERE referral_id = ? AND (victim_ref != '' OR "
+                 "specialisms != '')"));
   refs.Bind(1, referral_id.value());
   return refs.Run();
 }

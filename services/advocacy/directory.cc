@@ -1,5 +1,6 @@
 #include "services/advocacy/directory.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -76,9 +77,8 @@ errors::FieldErrors ValidateDirectory(const v1::Directory& directory) {
           s.kind() == v1::SERVICE_KIND_UNSPECIFIED) {
         errors.Add(sat + ".kind", "is required");
       } else if (!kinds.insert(s.kind()).second) {
-        errors.Add(sat + ".kind",
-                   absl::StrCat(v1::ServiceKind_Name(s.kind()),
-                                " is listed twice"));
+        errors.Add(sat + ".kind", absl::StrCat(v1::ServiceKind_Name(s.kind()),
+                                               " is listed twice"));
       }
       if (s.areas_size() == 0) {
         errors.Add(sat + ".areas", "needs at least one area (or \"*\")");
@@ -101,6 +101,20 @@ errors::FieldErrors ValidateDirectory(const v1::Directory& directory) {
     }
   }
   return errors;
+}
+
+v1::Provider Normalized(v1::Provider provider) {
+  auto* services = provider.mutable_services();
+  std::sort(services->begin(), services->end(),
+            [](const v1::ServiceOffer& a, const v1::ServiceOffer& b) {
+              return a.kind() < b.kind();
+            });
+  for (v1::ServiceOffer& s : *services) {
+    std::set<std::string> areas(s.areas().begin(), s.areas().end());
+    s.clear_areas();
+    for (const std::string& a : areas) s.add_areas(a);
+  }
+  return provider;
 }
 
 v1::Provider ProviderAsSeenBy(

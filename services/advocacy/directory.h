@@ -19,6 +19,10 @@ errors::FieldErrors ValidateDirectory(const v1::Directory& directory);
 void ValidateAdvocate(const v1::Advocate& a, const std::string& prefix,
                       errors::FieldErrors& errors);
 
+// `provider` with its services in one order (by kind, areas sorted and
+// unique), as the store returns them, so two records compare equal.
+v1::Provider Normalized(v1::Provider provider);
+
 // A confidential address (a refuge, say) is shown only to the provider
 // itself (`caller_provider`, the calling agency's provider id); anyone else
 // sees it withheld.

@@ -40,9 +40,9 @@ int main(int argc, char** argv) {
         absl::TimeZone zone;
         if (!absl::LoadTimeZone(config.GetString("time_zone"), &zone)) {
           config::PrintConfigError(
-              argv[0], absl::InvalidArgumentError(absl::StrCat(
-                           "time_zone: unknown zone '",
-                           config.GetString("time_zone"), "'")));
+              argv[0], absl::InvalidArgumentError(
+                           absl::StrCat("time_zone: unknown zone '",
+                                        config.GetString("time_zone"), "'")));
           return 2;
         }
         advocacy::AdvocacyApp app(

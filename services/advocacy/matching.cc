@@ -180,9 +180,8 @@ MatchResult Match(const MatchRequest& request,
   }
   if (best.continuity) why.push_back("supported this victim before");
   if (!best.specialisms.empty()) {
-    why.push_back(absl::StrCat("specialism ",
-                               absl::StrJoin(best.specialisms, ", "),
-                               " (SPECIALISM)"));
+    why.push_back(absl::StrCat(
+        "specialism ", absl::StrJoin(best.specialisms, ", "), " (SPECIALISM)"));
   }
   why.push_back(absl::StrCat("load ", best.a->caseload, "/", best.a->capacity));
   std::vector<std::string> not_chosen;
@@ -205,7 +204,8 @@ std::optional<IdsvaPair> IdsvaPathways(
     return std::find(pathways.begin(), pathways.end(), p) != pathways.end();
   };
   if (!has(v1::PATHWAY_ISVA)) return std::nullopt;
-  if (has(v1::PATHWAY_IDVA)) return IdsvaPair{v1::PATHWAY_IDVA, v1::PATHWAY_ISVA};
+  if (has(v1::PATHWAY_IDVA))
+    return IdsvaPair{v1::PATHWAY_IDVA, v1::PATHWAY_ISVA};
   if (has(v1::PATHWAY_DA_OUTREACH)) {
     return IdsvaPair{v1::PATHWAY_DA_OUTREACH, v1::PATHWAY_ISVA};
   }
@@ -226,8 +226,7 @@ ServiceMatch MatchService(v1::ServiceKind kind, const std::string& area,
         offering.empty()
             ? absl::StrCat("no provider offers ", service, " in ", area)
             : absl::StrCat("every provider of ", service, " in ", area,
-                           " declined or let it expire (", offering.size(),
-                           ")");
+                           " declined it (", offering.size(), ")");
     return match;
   }
   std::sort(eligible.begin(), eligible.end(),
@@ -239,10 +238,9 @@ ServiceMatch MatchService(v1::ServiceKind kind, const std::string& area,
             });
   const ServiceProviderView& best = *eligible.front();
   match.provider_id = best.provider_id;
-  match.reason = absl::StrCat(best.provider_id, ": offers ", service, " in ",
-                              area, ", ", best.open_referrals,
-                              " open referrals; ", eligible.size(),
-                              " eligible");
+  match.reason = absl::StrCat(
+      best.provider_id, ": offers ", service, " in ", area, ", ",
+      best.open_referrals, " open referrals; ", eligible.size(), " eligible");
   std::vector<std::string> not_chosen;
   for (size_t i = 1; i < eligible.size() && i <= 3; ++i) {
     const ServiceProviderView& p = *eligible[i];
@@ -273,18 +271,6 @@ v1::ServiceKind ServiceForPathway(v1::Pathway pathway, v1::RiskLevel risk) {
       return v1::SERVICE_KIND_MODERN_SLAVERY;
     default:
       return v1::SERVICE_KIND_UNSPECIFIED;
-  }
-}
-
-bool ContactsVictim(v1::ServiceKind service) {
-  switch (service) {
-    case v1::SERVICE_KIND_SARC:
-    case v1::SERVICE_KIND_STALKING_CLINIC:
-    case v1::SERVICE_KIND_CHILDREN_SAFEGUARDING:
-    case v1::SERVICE_KIND_MODERN_SLAVERY:
-      return true;
-    default:
-      return false;
   }
 }
 

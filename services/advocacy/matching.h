@@ -74,7 +74,8 @@ struct IdsvaPair {
   v1::Pathway da;
   v1::Pathway sv;
 };
-std::optional<IdsvaPair> IdsvaPathways(const std::vector<v1::Pathway>& pathways);
+std::optional<IdsvaPair> IdsvaPathways(
+    const std::vector<v1::Pathway>& pathways);
 
 // Providers and the services they offer, for a service pathway.
 struct ServiceProviderView {
@@ -89,7 +90,7 @@ struct ServiceMatch {
 };
 
 // The provider for a service referral among those offering the service in
-// the referral's area: not one that declined it or let it expire
+// the referral's area: not one that declined it
 // (`excluded`), then the fewest open referrals, then the id.
 ServiceMatch MatchService(v1::ServiceKind kind, const std::string& area,
                           const std::set<std::string>& excluded,
@@ -100,12 +101,6 @@ ServiceMatch MatchService(v1::ServiceKind kind, const std::string& area,
 // standard otherwise), modern slavery; and, from the decision's flags,
 // children's safeguarding and MARAC. UNSPECIFIED for an advocate pathway.
 v1::ServiceKind ServiceForPathway(v1::Pathway pathway, v1::RiskLevel risk);
-
-// Whether a service works with the victim directly (SARC, stalking clinic,
-// children's safeguarding, modern slavery), and so records contact and sees
-// the victim's safe-contact rules once it acknowledges. A perpetrator
-// programme and MARAC do not: the rules never reach them.
-bool ContactsVictim(v1::ServiceKind service);
 
 // The service referrals a decision needs. A routed decision's service
 // pathways; and, whatever the consent (a legal basis, not consent, carries

@@ -375,10 +375,9 @@ std::string FormatReached(const Routed& r, const Local& local) {
   const v1::ReferralTriaged& d = r.decision;
   std::vector<std::string> reached;
   if (d.status() != v1::REFERRAL_STATUS_ROUTED) {
-    reached.push_back("no partner referral (" +
-                      Short(v1::ReferralStatus_Name(d.status()),
-                            "REFERRAL_STATUS_") +
-                      ")");
+    reached.push_back(
+        "no partner referral (" +
+        Short(v1::ReferralStatus_Name(d.status()), "REFERRAL_STATUS_") + ")");
   }
   for (const auto& a : r.assignments.assignments()) {
     std::string what =
@@ -391,8 +390,8 @@ std::string FormatReached(const Routed& r, const Local& local) {
     }
     std::string who;
     if (a.state() == v1::ASSIGNMENT_STATE_WAITLISTED) {
-      who = a.service() != v1::SERVICE_KIND_UNSPECIFIED ? "UNSERVED"
-                                                        : "waitlist";
+      who =
+          a.service() != v1::SERVICE_KIND_UNSPECIFIED ? "UNSERVED" : "waitlist";
     } else {
       who = a.service() != v1::SERVICE_KIND_UNSPECIFIED ? a.provider_id()
                                                         : a.advocate_id();
@@ -400,11 +399,11 @@ std::string FormatReached(const Routed& r, const Local& local) {
     }
     if (a.state() == v1::ASSIGNMENT_STATE_RELEASED ||
         a.state() == v1::ASSIGNMENT_STATE_CLOSED) {
-      absl::StrAppend(&who, "(",
-                      absl::AsciiStrToLower(Short(
-                          v1::AssignmentState_Name(a.state()),
-                          "ASSIGNMENT_STATE_")),
-                      ")");
+      absl::StrAppend(
+          &who, "(",
+          absl::AsciiStrToLower(
+              Short(v1::AssignmentState_Name(a.state()), "ASSIGNMENT_STATE_")),
+          ")");
     }
     std::string due;
     if (a.has_first_contact_due()) {
@@ -467,7 +466,8 @@ std::string FormatLine(const std::string& label, const std::string& id,
       label, " ", id, status,
       " risk=", Short(v1::RiskLevel_Name(d.risk()), "RISK_LEVEL_"),
       " pathways=", absl::StrJoin(pathways, ","),
-      " marac=", d.marac() ? "yes" : "no", " deliveries=", r.deliveries.deliveries_size(), " considerations=",
+      " marac=", d.marac() ? "yes" : "no",
+      " deliveries=", r.deliveries.deliveries_size(), " considerations=",
       considerations.empty() ? "-" : absl::StrJoin(considerations, ","),
       " priority=", Short(v1::Priority_Name(d.priority()), "PRIORITY_"),
       deadlines.empty() ? "" : absl::StrCat(" ", absl::StrJoin(deadlines, " ")),
@@ -477,8 +477,8 @@ std::string FormatLine(const std::string& label, const std::string& id,
                               : absl::StrCat(" legal_basis=", d.legal_basis()),
       d.rj_awaiting_consent() ? " rj=awaiting-consent" : "",
       d.enhanced_rights() ? " enhanced=yes" : " enhanced=no",
-      " rules=", absl::StrJoin(rules, ","), "\n    reached: ",
-      FormatReached(r, local));
+      " rules=", absl::StrJoin(rules, ","),
+      "\n    reached: ", FormatReached(r, local));
 }
 
 // "  told: police-wmp kafka=2/2 stream=0/2; ... refused: agency(RULE)": per

@@ -11,6 +11,7 @@
 #include "common/events/envelope.h"
 #include "common/http/retry.h"
 #include "common/log/log.h"
+#include "common/safety/contact_rules.h"
 #include "common/status/macros.h"
 #include "common/store/access_audit.h"
 #include "common/store/outbox.h"
@@ -187,7 +188,8 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
         n.set_status(row.status);
         n.set_channel(row.channel);
         *n.mutable_due_at() = timeutil::ToTimestamp(row.due_at);
-        if (row.sent_at) *n.mutable_sent_at() = timeutil::ToTimestamp(*row.sent_at);
+        if (row.sent_at)
+          *n.mutable_sent_at() = timeutil::ToTimestamp(*row.sent_at);
         n.set_reason(row.reason);
         n.set_attempts(row.attempts);
       }
@@ -247,9 +249,8 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
                                        : event.referral_reassessed().decision();
       RETURN_IF_ERROR(store_.SetMarac(tx, referral_id, decision.marac()));
       if (decision.status() == v1::REFERRAL_STATUS_ROUTED) {
-        RETURN_IF_ERROR(QueueNotice(tx, referral_id,
-                                    NoticeKind::kReferralReceived,
-                                    EventTime(event)));
+        RETURN_IF_ERROR(QueueNotice(
+            tx, referral_id, NoticeKind::kReferralReceived, EventTime(event)));
       }
       // A decision that leaves nobody holding the referral (consent
       // required, service pathways only) starts its retention clock; an
@@ -260,29 +261,33 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
       }
       return CloseIfUnheld(tx, referral_id, EventTime(event));
     }
-    case v1::EventEnvelope::kServiceOffered:
-      // A service that works with the victim will be in touch.
-      switch (event.service_offered().service()) {
-        case v1::SERVICE_KIND_SARC:
-        case v1::SERVICE_KIND_STALKING_CLINIC:
-        case v1::SERVICE_KIND_MODERN_SLAVERY:
-          return QueueNotice(tx, referral_id, NoticeKind::kServiceToContact,
-                             EventTime(event));
-        default:
-          return absl::OkStatus();
+    case v1::EventEnvelope::kServiceOffered: {
+      // A service that works with the victim holds the referral like an
+      // advocate's provider (it reads it once it acknowledges), and the
+      // victim is told it will be in touch. A perpetrator programme and
+      // MARAC hold nothing: they never read the victim's personal data
+      // here (MARAC has its own field set).
+      const v1::ServiceOffered& o = event.service_offered();
+      if (!safety::WorksWithVictim(o.service())) return absl::OkStatus();
+      RETURN_IF_ERROR(Reopen(tx, referral_id));
+      RETURN_IF_ERROR(store_.PutHold(tx, AssignmentId(o.assignment_id()),
+                                     referral_id, ProviderId(o.provider_id())));
+      if (o.service() == v1::SERVICE_KIND_CHILDREN_SAFEGUARDING) {
+        return absl::OkStatus();  // the child's safeguarding, not support
       }
+      return QueueNotice(tx, referral_id, NoticeKind::kServiceToContact,
+                         EventTime(event));
+    }
     case v1::EventEnvelope::kAdvocateOffered:
-      RETURN_IF_ERROR(QueueNotice(tx, referral_id,
-                                  NoticeKind::kServiceToContact,
-                                  EventTime(event)));
+      RETURN_IF_ERROR(QueueNotice(
+          tx, referral_id, NoticeKind::kServiceToContact, EventTime(event)));
       RETURN_IF_ERROR(Reopen(tx, referral_id));
       return store_.PutHold(
           tx, AssignmentId(event.advocate_offered().assignment_id()),
           referral_id, ProviderId(event.advocate_offered().provider_id()));
     case v1::EventEnvelope::kWaitlistAssigned:
-      RETURN_IF_ERROR(QueueNotice(tx, referral_id,
-                                  NoticeKind::kServiceToContact,
-                                  EventTime(event)));
+      RETURN_IF_ERROR(QueueNotice(
+          tx, referral_id, NoticeKind::kServiceToContact, EventTime(event)));
       RETURN_IF_ERROR(Reopen(tx, referral_id));
       return store_.PutHold(
           tx, AssignmentId(event.waitlist_assigned().assignment_id()),
@@ -297,9 +302,8 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
     case v1::EventEnvelope::kAssignmentAccepted:
       // A named advocate (a service's acknowledgement names none).
       if (!event.assignment_accepted().advocate_id().empty()) {
-        RETURN_IF_ERROR(QueueNotice(tx, referral_id,
-                                    NoticeKind::kAdvocateAssigned,
-                                    EventTime(event)));
+        RETURN_IF_ERROR(QueueNotice(
+            tx, referral_id, NoticeKind::kAdvocateAssigned, EventTime(event)));
       }
       return store_.AcceptHold(
           tx, AssignmentId(event.assignment_accepted().assignment_id()));
@@ -338,68 +342,81 @@ absl::Status IntakeApp::QueueNotice(store::Tx& tx,
 absl::StatusOr<std::vector<OutgoingNotice>> IntakeApp::NextNotices(
     absl::Time now, int limit) {
   now = timeutil::TruncateToMillis(now);
-  return db_.Write([&](store::Tx& tx)
-                       -> absl::StatusOr<std::vector<OutgoingNotice>> {
-    ASSIGN_OR_RETURN(std::vector<NoticeRow> due,
-                     notices_.Due(tx, now, limit));
-    std::vector<OutgoingNotice> out;
-    for (NoticeRow& row : due) {
-      const std::optional<NoticeKind> kind = ParseNoticeKind(row.kind);
-      if (!kind) {
-        return errors::InvariantViolation(
-            absl::StrCat("victim notice of unknown kind '", row.kind, "'"));
-      }
-      ASSIGN_OR_RETURN(std::optional<StoredReferral> stored,
-                       store_.Find(tx, row.referral_id));
-      std::string stop;
-      if (!stored || stored->erased_at.has_value()) {
-        stop = "REFERRAL-ERASED";
-      } else if (stored->lifecycle == v1::REFERRAL_LIFECYCLE_WITHDRAWN ||
-                 stored->lifecycle == v1::REFERRAL_LIFECYCLE_CANCELLED) {
-        stop = "REFERRAL-WITHDRAWN";
-      }
-      if (!stop.empty()) {
-        row.status = kNoticeSuppressed;
-        row.reason = stop;
-        RETURN_IF_ERROR(notices_.Update(tx, row));
-        continue;
-      }
-      ASSIGN_OR_RETURN(ReceivedReferral referral,
-                       OpenReferral(tx, *std::move(stored)));
-      const v1::Referral& r = referral.referral;
-      NoticeReach reach;
-      reach.phone = !r.personal().phone().empty();
-      reach.email = !r.personal().email().empty();
-      reach.safe_address = !r.safe_contact().safe_address().empty();
-      reach.gateways = options_.notice_gateways;
-      const NoticePlan plan = PlanNotice(ContactRulesOf(r.safe_contact()),
-                                         reach, now, options_.zone);
-      if (!plan.channel) {
-        row.status = kNoticeSuppressed;
-        row.reason = plan.suppressed;
-        RETURN_IF_ERROR(notices_.Update(tx, row));
-        continue;
-      }
-      row.channel = *plan.channel;
-      if (plan.send_at > now) {
-        row.status = kNoticeHeld;
-        row.reason = "HELD-UNTIL-SAFE-TIME";
-        row.due_at = plan.send_at;
-        RETURN_IF_ERROR(notices_.Update(tx, row));
-        continue;
-      }
-      OutgoingNotice& n = out.emplace_back();
-      n.referral_id = row.referral_id;
-      n.kind = *kind;
-      n.channel = *plan.channel;
-      n.to = n.channel == v1::CONTACT_CHANNEL_SMS     ? r.personal().phone()
-             : n.channel == v1::CONTACT_CHANNEL_EMAIL ? r.personal().email()
-                                                      : r.safe_contact().safe_address();
-      n.text = NoticeText(*kind);
-      n.message_id = absl::StrCat(row.referral_id.value(), ".", row.kind);
-    }
-    return out;
-  });
+  return db_.Write(
+      [&](store::Tx& tx) -> absl::StatusOr<std::vector<OutgoingNotice>> {
+        ASSIGN_OR_RETURN(std::vector<NoticeRow> due,
+                         notices_.Due(tx, now, limit));
+        std::vector<OutgoingNotice> out;
+        for (NoticeRow& row : due) {
+          const std::optional<NoticeKind> kind = ParseNoticeKind(row.kind);
+          if (!kind) {
+            return errors::InvariantViolation(
+                absl::StrCat("victim notice of unknown kind '", row.kind, "'"));
+          }
+          ASSIGN_OR_RETURN(std::optional<StoredReferral> stored,
+                           store_.Find(tx, row.referral_id));
+          std::string stop;
+          if (!stored || stored->erased_at.has_value()) {
+            stop = "REFERRAL-ERASED";
+          } else if (stored->lifecycle == v1::REFERRAL_LIFECYCLE_WITHDRAWN ||
+                     stored->lifecycle == v1::REFERRAL_LIFECYCLE_CANCELLED) {
+            stop = "REFERRAL-WITHDRAWN";
+          }
+          if (!stop.empty()) {
+            row.status = kNoticeSuppressed;
+            row.reason = stop;
+            RETURN_IF_ERROR(notices_.Update(tx, row));
+            continue;
+          }
+          absl::StatusOr<ReceivedReferral> referral =
+              OpenReferral(tx, *std::move(stored));
+          if (!referral.ok()) {
+            // One unreadable referral does not hold back everyone else's
+            // notices. Ids only.
+            log::Error("victim notice: referral unreadable",
+                       {{"referral_id", row.referral_id.value()},
+                        {"error", std::string(referral.status().message())}});
+            row.status = kNoticeFailed;
+            row.reason = "REFERRAL-UNREADABLE";
+            RETURN_IF_ERROR(notices_.Update(tx, row));
+            continue;
+          }
+          const v1::Referral& r = referral->referral;
+          NoticeReach reach;
+          reach.phone = !r.personal().phone().empty();
+          reach.email = !r.personal().email().empty();
+          reach.safe_address = !r.safe_contact().safe_address().empty();
+          reach.gateways = options_.notice_gateways;
+          const NoticePlan plan = PlanNotice(ContactRulesOf(r.safe_contact()),
+                                             reach, now, options_.zone);
+          if (!plan.channel) {
+            row.status = kNoticeSuppressed;
+            row.reason = plan.suppressed;
+            RETURN_IF_ERROR(notices_.Update(tx, row));
+            continue;
+          }
+          row.channel = *plan.channel;
+          if (plan.send_at > now) {
+            row.status = kNoticeHeld;
+            row.reason = "HELD-UNTIL-SAFE-TIME";
+            row.due_at = plan.send_at;
+            RETURN_IF_ERROR(notices_.Update(tx, row));
+            continue;
+          }
+          OutgoingNotice& n = out.emplace_back();
+          n.referral_id = row.referral_id;
+          n.kind = *kind;
+          n.channel = *plan.channel;
+          n.to = n.channel == v1::CONTACT_CHANNEL_SMS ? r.personal().phone()
+                 : n.channel == v1::CONTACT_CHANNEL_EMAIL
+                     ? r.personal().email()
+                     : r.safe_contact().safe_address();
+          n.text = NoticeText(*kind);
+          n.rules = ContactRulesOf(r.safe_contact());
+          n.message_id = absl::StrCat(row.referral_id.value(), ".", row.kind);
+        }
+        return out;
+      });
 }
 
 absl::Status IntakeApp::NoticeSent(const OutgoingNotice& notice,
@@ -419,8 +436,7 @@ absl::Status IntakeApp::NoticeSent(const OutgoingNotice& notice,
 }
 
 absl::Status IntakeApp::NoticeFailed(const OutgoingNotice& notice,
-                                     const std::string& error,
-                                     absl::Time now) {
+                                     const std::string& error, absl::Time now) {
   return db_.Write([&](store::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(
         std::optional<NoticeRow> row,
@@ -451,9 +467,8 @@ absl::StatusOr<absl::Time> IntakeApp::NextNoticeDue() {
 
 absl::StatusOr<std::vector<NoticeRow>> IntakeApp::NoticesOf(
     const ReferralId& referral_id) {
-  return db_.Read([&](store::Tx& tx) {
-    return notices_.OfReferral(tx, referral_id);
-  });
+  return db_.Read(
+      [&](store::Tx& tx) { return notices_.OfReferral(tx, referral_id); });
 }
 
 absl::StatusOr<ReceivedReferral> IntakeApp::OpenReferral(

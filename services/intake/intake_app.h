@@ -21,8 +21,8 @@
 #include "common/store/database.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/notice_store.h"
-#include "services/intake/victim_notices.h"
 #include "services/intake/referral_lifecycle.h"
+#include "services/intake/victim_notices.h"
 #include "signpost/v1/events.pb.h"
 #include "signpost/v1/intake.pb.h"
 #include "signpost/v1/policy.pb.h"
@@ -98,6 +98,8 @@ struct OutgoingNotice {
   std::string text;
   // Stable per referral and kind: the gateway's idempotency key.
   std::string message_id;
+  // The victim's rules, checked again just before the send.
+  v1::ContactRules rules;
 };
 
 class IntakeApp {

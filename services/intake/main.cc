@@ -1,9 +1,9 @@
 // signpost-intake: wires config to the intake application and gRPC service.
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/crypto/keyring.h"
 #include "common/http/http_client.h"
 #include "common/http/webhook_signature.h"
-#include "common/crypto/keyring.h"
 #include "common/log/log.h"
 #include "common/service/host.h"
 #include "services/intake/intake_app.h"
@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
           const std::string url = config.GetString(flag);
           if (url.empty()) continue;
           if (!absl::StartsWith(url, "https://")) {
-            return fail(flag, absl::InvalidArgumentError(
-                                  "must be an https:// URL"));
+            return fail(flag,
+                        absl::InvalidArgumentError("must be an https:// URL"));
           }
           gateway.urls[channel] = url;
         }
@@ -101,12 +101,13 @@ int main(int argc, char** argv) {
         http_options.user_agent = "signpost-victim-notices/1";
         absl::StatusOr<http::HttpClientPtr> client =
             http::HttpClient::Create(http_options);
-        if (!client.ok()) return fail("victim_gateway_ca_file", client.status());
+        if (!client.ok())
+          return fail("victim_gateway_ca_file", client.status());
         intake::IntakeOptions options;
-        if (!absl::LoadTimeZone(config.GetString("time_zone"),
-                                &options.zone)) {
+        if (!absl::LoadTimeZone(config.GetString("time_zone"), &options.zone)) {
           return fail("time_zone", absl::InvalidArgumentError("unknown zone"));
         }
+        const absl::TimeZone zone = options.zone;
         for (const auto& [channel, url] : gateway.urls) {
           options.notice_gateways.insert(channel);
         }
@@ -137,7 +138,8 @@ int main(int argc, char** argv) {
             });
         // Victim notices: planned against the victim's safe-contact rules
         // and sent through the channel gateway.
-        intake::NoticeDispatcher notices(app, **client, std::move(gateway));
+        intake::NoticeDispatcher notices(app, **client, std::move(gateway),
+                                         zone);
         worker::PeriodicTask& notice_task = host.AddPeriodicTask(
             "victim-notices", absl::Seconds(30),
             [&notices](absl::Time now) { return notices.RunOnce(now); });

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http/webhook_signature.h"
 #include "common/log/log.h"
+#include "common/safety/contact_rules.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -32,6 +33,7 @@ std::string Body(const OutgoingNotice& n) {
 }  // namespace
 
 absl::Time NoticeDispatcher::RunOnce(absl::Time now) {
+  const absl::Time started = absl::Now();
   absl::StatusOr<std::vector<OutgoingNotice>> due = app_.NextNotices(now);
   if (!due.ok()) {
     log::Error("victim notices could not be planned",
@@ -39,15 +41,18 @@ absl::Time NoticeDispatcher::RunOnce(absl::Time now) {
     return now + absl::Seconds(30);
   }
   for (const OutgoingNotice& n : *due) {
+    // Planned at `now`; sent a little later: the window may have closed
+    // meanwhile. Left due, the next run holds it until the next safe time.
+    const absl::Time at = now + (absl::Now() - started);
+    if (!safety::Breaches(n.rules, {n.channel, at}, zone_).empty()) continue;
     auto url = gateway_.urls.find(n.channel);
     std::string error;
     if (url == gateway_.urls.end()) {
       error = "NO-GATEWAY";
     } else {
       const std::string body = Body(n);
-      const http::WebhookHeaders signed_headers =
-          http::MakeWebhookHeaders(gateway_.secret, n.message_id,
-                                   absl::Now(), body);
+      const http::WebhookHeaders signed_headers = http::MakeWebhookHeaders(
+          gateway_.secret, n.message_id, absl::Now(), body);
       const http::HttpHeaders headers = {
           {"content-type", "application/json"},
           {http::kWebhookIdHeader, signed_headers.id},
@@ -69,10 +74,11 @@ absl::Time NoticeDispatcher::RunOnce(absl::Time now) {
                                          {"channel", ChannelName(n.channel)}});
         continue;
       }
-      error = answer.ok() ? absl::StrCat("HTTP-", answer->status)
-                          : absl::StrCat("TRANSPORT-",
-                                         absl::StatusCodeToString(
-                                             answer.status().code()));
+      error =
+          answer.ok()
+              ? absl::StrCat("HTTP-", answer->status)
+              : absl::StrCat("TRANSPORT-",
+                             absl::StatusCodeToString(answer.status().code()));
     }
     log::Warn("victim notice not sent", {{"referral_id", n.referral_id.value()},
                                          {"kind", NoticeKindName(n.kind)},

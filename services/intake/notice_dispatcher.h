@@ -31,9 +31,10 @@ struct NoticeGateway {
 class NoticeDispatcher {
  public:
   // `app` and `client` must outlive the dispatcher.
+  // `zone`: the zone of the safe windows (IntakeOptions::zone).
   NoticeDispatcher(IntakeApp& app, const http::HttpClient& client,
-                   NoticeGateway gateway)
-      : app_(app), client_(client), gateway_(std::move(gateway)) {}
+                   NoticeGateway gateway, absl::TimeZone zone)
+      : app_(app), client_(client), gateway_(std::move(gateway)), zone_(zone) {}
 
   // Sends what is due; returns when the next notice is due.
   absl::Time RunOnce(absl::Time now);
@@ -42,6 +43,7 @@ class NoticeDispatcher {
   IntakeApp& app_;
   const http::HttpClient& client_;
   const NoticeGateway gateway_;
+  const absl::TimeZone zone_;
 };
 
 }  // namespace signpost::intake

@@ -61,9 +61,10 @@ NoticePlan PlanNotice(const v1::ContactRules& rules, const NoticeReach& reach,
         safety::NextSafeTime(rules, channel, now, zone);
     if (!at) continue;
     any_safe = true;
-    const bool detail = channel == v1::CONTACT_CHANNEL_SMS     ? reach.phone
-                        : channel == v1::CONTACT_CHANNEL_EMAIL ? reach.email
-                                                               : reach.safe_address;
+    const bool detail = channel == v1::CONTACT_CHANNEL_SMS ? reach.phone
+                        : channel == v1::CONTACT_CHANNEL_EMAIL
+                            ? reach.email
+                            : reach.safe_address;
     if (!detail) continue;
     any_detail = true;
     if (reach.gateways.count(channel) == 0) continue;

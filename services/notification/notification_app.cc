@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
+#include "common/safety/contact_rules.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "common/time/timestamps.h"
@@ -46,8 +47,13 @@ absl::StatusOr<int> NotificationApp::Deliver(store::Tx& tx,
             envelope.referral_received().facts().referrer_org())));
   }
   if (std::string provider = ProviderNamedBy(envelope); !provider.empty()) {
+    // A perpetrator programme or MARAC hears of its own service referral
+    // only, never of the referral as a whole (its decisions, pathways).
+    const bool referral_wide =
+        !envelope.has_service_offered() ||
+        safety::WorksWithVictim(envelope.service_offered().service());
     RETURN_IF_ERROR(store_.SaveAssignmentProvider(
-        tx, referral_id, AssignmentOf(envelope), provider));
+        tx, referral_id, AssignmentOf(envelope), provider, referral_wide));
   }
   if (const v1::ReferralTriaged* decision = TriageDecisionOf(envelope)) {
     RETURN_IF_ERROR(store_.SaveContext(tx, referral_id, ContextOf(*decision)));

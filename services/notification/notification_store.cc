@@ -210,6 +210,12 @@ ALTER TABLE assignment_providers ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX deliveries_webhook_heads
   ON deliveries(agency_id, partner_referral_id, sequence)
   WHERE status = 1 AND transport = 3;
+)sql",
+          R"sql(
+-- Issue 12: a perpetrator programme's or MARAC's service referral makes it
+-- no audience of the referral as a whole, only of its own referral.
+ALTER TABLE assignment_providers
+  ADD COLUMN referral_wide INTEGER NOT NULL DEFAULT 1;
 )sql"};
 }
 
@@ -294,12 +300,21 @@ absl::Status NotificationStore::SaveReferrer(
 
 absl::Status NotificationStore::SaveAssignmentProvider(
     store::Tx& tx, const ReferralId& referral_id,
-    const std::string& assignment_id, const std::string& provider_id) const {
+    const std::string& assignment_id, const std::string& provider_id,
+    bool referral_wide) const {
   ASSIGN_OR_RETURN(
       store::Statement q,
-      tx.Prepare("INSERT OR IGNORE INTO assignment_providers (assignment_id, "
-                 "referral_id, provider_id) VALUES (?,?,?)"));
-  q.Bind(1, assignment_id).Bind(2, referral_id.value()).Bind(3, provider_id);
+      tx.Prepare("INSERT INTO assignment_providers (assignment_id, "
+                 "referral_id, provider_id, referral_wide) VALUES (?,?,?,?) "
+                 "ON CONFLICT(assignment_id) DO UPDATE SET "
+                 "provider_id = excluded.provider_id, ended = 0, "
+                 "referral_wide = excluded.referral_wide"));
+  // The assignment's current provider: a re-offer to another provider
+  // replaces the one that declined or let it expire.
+  q.Bind(1, assignment_id)
+      .Bind(2, referral_id.value())
+      .Bind(3, provider_id)
+      .Bind(4, static_cast<int64_t>(referral_wide));
   return q.Run();
 }
 
@@ -554,7 +569,7 @@ absl::StatusOr<ReferralAudience> NotificationStore::AudienceOf(
   ASSIGN_OR_RETURN(store::Statement providers,
                    tx.Prepare("SELECT DISTINCT provider_id FROM "
                               "assignment_providers WHERE referral_id = ? "
-                              "AND ended = 0"));
+                              "AND ended = 0 AND referral_wide = 1"));
   providers.Bind(1, referral_id.value());
   while (true) {
     ASSIGN_OR_RETURN(bool row, providers.Step());

@@ -80,11 +80,14 @@ class NotificationStore {
   // The agency that made the referral (from ReferralReceived).
   absl::Status SaveReferrer(store::Tx& tx, const ReferralId& referral_id,
                             const std::string& agency_id) const;
-  // Records the provider an assignment was offered to. Idempotent.
+  // Records the provider an assignment is offered to now (a re-offer
+  // replaces the last), and whether it hears of the referral as a whole
+  // (`referral_wide`; not a perpetrator programme or MARAC). Idempotent.
   absl::Status SaveAssignmentProvider(store::Tx& tx,
                                       const ReferralId& referral_id,
                                       const std::string& assignment_id,
-                                      const std::string& provider_id) const;
+                                      const std::string& provider_id,
+                                      bool referral_wide = true) const;
   // The assignment ended (declined, expired, released, closed): its
   // provider no longer counts among the referral's providers.
   absl::Status EndAssignment(store::Tx& tx,

@@ -127,9 +127,9 @@ const std::set<std::string>& FieldsOf(v1::FieldSet set) {
   static const auto* sets = new std::map<FieldSet, std::set<std::string>>{
       {kReferrer,
        {"status", "pathways", "priority", "provider_id", "service",
-        "contacted_at",
-        "within_deadline", "failed_attempts", "withdrawal_reason",
-        "closure_reason", "feels_safer", "copes_better", "better_informed"}},
+        "contacted_at", "within_deadline", "failed_attempts",
+        "withdrawal_reason", "closure_reason", "feels_safer", "copes_better",
+        "better_informed"}},
       {kMarac,
        {"status", "area_code", "risk", "dash_score", "repeat_marac", "rule_ids",
         "withdrawal_reason"}},

@@ -260,7 +260,8 @@ class Checker {
     if (hook.secret_file().empty()) {
       Add(".webhook.secret_file", hook_line, "webhook.secret_file is required");
     } else {
-      absl::StatusOr<std::string> secret = http::LoadWebhookSecretFile(hook.secret_file());
+      absl::StatusOr<std::string> secret =
+          http::LoadWebhookSecretFile(hook.secret_file());
       if (!secret.ok()) {
         Add(".webhook.secret_file", hook_line,
             absl::StrCat("webhook.secret_file: ", secret.status().message()));

@@ -636,6 +636,9 @@ class Evaluation {
     d_.set_rj_awaiting_consent(false);
     const std::string why = absl::AsciiStrToLower(ShortName(
         v1::WithdrawalReason_Name(f_.withdrawn()), "WITHDRAWAL_REASON_"));
+    // A referral that should not have been made (or whose person was
+    // erased) raises no children's safeguarding notification either.
+    if (LeavesMarac(f_.withdrawn())) d_.set_safeguarding_notification(false);
     if (d_.marac() && LeavesMarac(f_.withdrawn())) {
       d_.set_marac(false);
       d_.set_repeat_marac(false);

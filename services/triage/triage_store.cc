@@ -270,8 +270,12 @@ absl::StatusOr<int> TriageStore::EraseReferralFreeText(
     if (!decision.ParseFromString(versions.ColumnBlob(1))) {
       return Unparsable("decision");
     }
-    if (!decision.has_contact_rules()) continue;
+    if (!decision.has_contact_rules() &&
+        decision.preferred_specialisms().empty()) {
+      continue;
+    }
     decision.clear_contact_rules();
+    decision.clear_preferred_specialisms();
     stripped.emplace_back(versions.ColumnInt(0), decision.SerializeAsString());
   }
   for (const auto& [version, bytes] : stripped) {

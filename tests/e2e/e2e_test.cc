@@ -14,6 +14,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "common/access/authz.h"
 #include "common/config/textproto.h"
@@ -24,6 +25,7 @@
 #include "common/grpc/tls.h"
 #include "common/http/webhook_signature.h"
 #include "common/ids/ids.h"
+#include "common/time/timestamps.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
@@ -33,8 +35,6 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "gtest/gtest.h"
-#include "absl/time/civil_time.h"
-#include "common/time/timestamps.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
 #include "signpost/v1/notification.grpc.pb.h"
@@ -48,8 +48,8 @@ namespace signpost {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::UnorderedElementsAre;
 using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
 
 std::string Registry() {
   return testing::SourcePath("deploy/access/agencies.textproto");
@@ -457,12 +457,10 @@ TEST_F(StackTest, T1T4T8AreRoutedThroughAllFiveServices) {
   EXPECT_EQ(Advocates(o1.assignments.assignments())[0].advocate_id(),
             "idva-bal");  // Punjabi speaker
   // Issue 12: the perpetrator programme and MARAC reach their providers.
-  EXPECT_THAT(
-      Services(o1.assignments),
-      UnorderedElementsAre(
-          Pair(v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM,
-               "wm-perpetrator-programme"),
-          Pair(v1::SERVICE_KIND_MARAC, "marac-wmp")));
+  EXPECT_THAT(Services(o1.assignments),
+              UnorderedElementsAre(Pair(v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM,
+                                        "wm-perpetrator-programme"),
+                                   Pair(v1::SERVICE_KIND_MARAC, "marac-wmp")));
   EXPECT_EQ(o1.considerations.considerations_size(), 2);  // DVDS, DAPN
   std::set<std::string> agencies;
   for (const auto& d : o1.deliveries.deliveries())

@@ -17,9 +17,9 @@ PublishedFieldSets() {
   static const auto* sets = new std::map<v1::FieldSet, std::set<std::string>>{
       {v1::FIELD_SET_REFERRER_OUTCOME,
        {"status", "pathways", "priority", "provider_id", "service",
-        "contacted_at",
-        "within_deadline", "failed_attempts", "withdrawal_reason",
-        "closure_reason", "feels_safer", "copes_better", "better_informed"}},
+        "contacted_at", "within_deadline", "failed_attempts",
+        "withdrawal_reason", "closure_reason", "feels_safer", "copes_better",
+        "better_informed"}},
       {v1::FIELD_SET_MARAC,
        {"status", "area_code", "risk", "dash_score", "repeat_marac", "rule_ids",
         "withdrawal_reason"}},

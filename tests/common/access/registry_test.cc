@@ -168,7 +168,8 @@ TEST(RegistryTest, EachBadFieldIsNamedWithItsLine) {
        provider({"  agency_id: \"wm-refuge\"",
                  "  kind: AGENCY_KIND_SUPPORT_PROVIDER",
                  "  roles: ROLE_PROVIDER", "  name: \"Refuge\""}),
-       1, "agency 'wm-refuge': provider_id is required for a support provider "
+       1,
+       "agency 'wm-refuge': provider_id is required for a support provider "
        "with the role ROLE_PROVIDER"},
       {"bad provider id",
        provider({"  agency_id: \"wm-refuge\"",
@@ -355,7 +356,7 @@ TEST_F(ShippedRegistryTest, EveryDirectoryProviderHasExactlyOneAgency) {
     // A support provider, or a SARC or MARAC that takes service referrals.
     EXPECT_THAT(agency->kind(),
                 ::testing::AnyOf(v1::AGENCY_KIND_SUPPORT_PROVIDER,
-                               v1::AGENCY_KIND_SARC, v1::AGENCY_KIND_MARAC));
+                                 v1::AGENCY_KIND_SARC, v1::AGENCY_KIND_MARAC));
     EXPECT_TRUE(
         registry_.HasRole(AgencyId(agency->agency_id()), v1::ROLE_PROVIDER));
   }

@@ -2,17 +2,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
-#include <optional>
 #include <string>
 #include <thread>
 
 #include "common/config/textproto.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
-#include "common/safety/contact_rules.h"
 #include "common/ids/ids.h"
+#include "common/safety/contact_rules.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "gmock/gmock.h"
@@ -176,9 +177,8 @@ class AdvocacyAppTest : public ::testing::Test {
                                          absl::Time at) {
     return app_->RecordContact(
         ProviderOf(a.advocate_id()), AssignmentId(a.assignment_id()),
-        AdvocateId(a.advocate_id()), {channel, outcome, std::nullopt, false, ""},
-        at,
-        NewTraceparent());
+        AdvocateId(a.advocate_id()),
+        {channel, outcome, std::nullopt, false, ""}, at, NewTraceparent());
   }
 
   testing::TempDir dir_;
@@ -808,11 +808,11 @@ TEST_F(AdvocacyAppTest, AProviderCannotMoveAnotherProvidersAssignments) {
   const std::vector<std::string> events_before = EventTypes("r1");
   for (const char* advocate : {"ann", "dee"}) {
     ExpectNotOwnProvider(
-        app_->RecordContact(other, id, AdvocateId(advocate),
-                            {v1::CONTACT_CHANNEL_PHONE,
-                             v1::CONTACT_OUTCOME_SUCCESSFUL, std::nullopt, false,
-                             ""},
-                            kT0 + absl::Hours(1), NewTraceparent())
+        app_->RecordContact(
+                other, id, AdvocateId(advocate),
+                {v1::CONTACT_CHANNEL_PHONE, v1::CONTACT_OUTCOME_SUCCESSFUL,
+                 std::nullopt, false, ""},
+                kT0 + absl::Hours(1), NewTraceparent())
             .status(),
         advocate);
     ExpectNotOwnProvider(
@@ -891,7 +891,7 @@ TEST_F(AdvocacyAppTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
   idva.set_provider_id(kIdva);
   idva.set_name("Taken over");
   idva.set_address("somewhere else");
-  auto refused = app_->UpsertProvider(As(kRapeCrisis), idva, kT0);
+  auto refused = app_->UpsertProvider(As(kRapeCrisis), idva);
   ExpectNotOwnProvider(refused.status(), "another provider's record");
   auto seen = app_->GetProvider(As(kOperator), ProviderId(kIdva), "");
   ASSERT_TRUE(seen.ok()) << seen.status();
@@ -900,7 +900,7 @@ TEST_F(AdvocacyAppTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
   v1::Provider made_up;
   made_up.set_provider_id("made-up-provider");
   made_up.set_name("Made up");
-  ExpectNotOwnProvider(app_->UpsertProvider(As(kRapeCrisis), made_up, kT0).status(),
+  ExpectNotOwnProvider(app_->UpsertProvider(As(kRapeCrisis), made_up).status(),
                        "a new provider");
   EXPECT_EQ(app_->GetProvider(As(kOperator), ProviderId("made-up-provider"), "")
                 .status()
@@ -910,7 +910,7 @@ TEST_F(AdvocacyAppTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
   v1::Provider own;
   own.set_provider_id(kRapeCrisis);
   own.set_name("Rape crisis (renamed)");
-  ASSERT_TRUE(app_->UpsertProvider(As(kRapeCrisis), own, kT0).ok());
+  ASSERT_TRUE(app_->UpsertProvider(As(kRapeCrisis), own).ok());
   EXPECT_EQ(app_->GetProvider(As(kOperator), ProviderId(kRapeCrisis), "")
                 ->provider.name(),
             "Rape crisis (renamed)");
@@ -1567,7 +1567,6 @@ TEST_F(ReleaseAndErasureTest, UnknownIdsAreNotFound) {
             absl::StatusCode::kNotFound);
 }
 
-
 // --- Issue 12: safe contact, service pathways, IDSVA, specialisms ---------
 
 // Phone only, weekdays 09:00-12:00 London; no voicemail.
@@ -1576,9 +1575,9 @@ v1::ContactRules PhoneMornings() {
   r.set_recorded(true);
   r.add_safe_channels(v1::CONTACT_CHANNEL_PHONE);
   v1::SafeWindow* w = r.add_safe_windows();
-  for (v1::Weekday d : {v1::WEEKDAY_MONDAY, v1::WEEKDAY_TUESDAY,
-                        v1::WEEKDAY_WEDNESDAY, v1::WEEKDAY_THURSDAY,
-                        v1::WEEKDAY_FRIDAY}) {
+  for (v1::Weekday d :
+       {v1::WEEKDAY_MONDAY, v1::WEEKDAY_TUESDAY, v1::WEEKDAY_WEDNESDAY,
+        v1::WEEKDAY_THURSDAY, v1::WEEKDAY_FRIDAY}) {
     w->add_days(d);
   }
   w->set_start_minute(9 * 60);
@@ -1591,9 +1590,9 @@ class SafeContactTest : public AdvocacyAppTest {
   // An IDVA case for a phone-only victim, accepted by ann.
   v1::Assignment Accepted() {
     Import(kA1);
-    events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA, "en",
-                                      v1::PRIORITY_HIGH,
-                                      v1::REFERRAL_STATUS_ROUTED, 0, "p1");
+    events::IncomingEvent e =
+        Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_ROUTED, 0, "p1");
     *e.envelope.mutable_referral_triaged()->mutable_contact_rules() =
         PhoneMornings();
     Route(e);
@@ -1604,12 +1603,12 @@ class SafeContactTest : public AdvocacyAppTest {
                                          absl::Time at,
                                          const std::string& override_reason,
                                          bool voicemail = false) {
-    return app_->RecordContact(
-        ProviderOf(a.advocate_id()), AssignmentId(a.assignment_id()),
-        AdvocateId(a.advocate_id()),
-        {channel, v1::CONTACT_OUTCOME_SUCCESSFUL, at, voicemail,
-         override_reason},
-        at + absl::Minutes(1), NewTraceparent());
+    return app_->RecordContact(ProviderOf(a.advocate_id()),
+                               AssignmentId(a.assignment_id()),
+                               AdvocateId(a.advocate_id()),
+                               {channel, v1::CONTACT_OUTCOME_SUCCESSFUL, at,
+                                voicemail, override_reason},
+                               at + absl::Minutes(1), NewTraceparent());
   }
 };
 
@@ -1676,9 +1675,9 @@ TEST_F(SafeContactTest, AnOverrideIsRecordedForReviewWithItsReasonSealed) {
 
 TEST_F(SafeContactTest, NeverContactRefusesEveryChannelAndTime) {
   Import(kA1);
-  events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA, "en",
-                                    v1::PRIORITY_HIGH,
-                                    v1::REFERRAL_STATUS_ROUTED, 0, "p1");
+  events::IncomingEvent e =
+      Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+              v1::REFERRAL_STATUS_ROUTED, 0, "p1");
   v1::ContactRules never = PhoneMornings();
   never.set_never_contact(true);
   *e.envelope.mutable_referral_triaged()->mutable_contact_rules() = never;
@@ -1696,9 +1695,9 @@ TEST_F(SafeContactTest, NeverContactRefusesEveryChannelAndTime) {
 
 TEST_F(SafeContactTest, TheRulesShowOnTheWorklistOnlyOnceAccepted) {
   Import(kA1);
-  events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA, "en",
-                                    v1::PRIORITY_HIGH,
-                                    v1::REFERRAL_STATUS_ROUTED, 0, "p1");
+  events::IncomingEvent e =
+      Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+              v1::REFERRAL_STATUS_ROUTED, 0, "p1");
   *e.envelope.mutable_referral_triaged()->mutable_contact_rules() =
       PhoneMornings();
   Route(e);
@@ -1723,8 +1722,8 @@ TEST_F(SafeContactTest, ErasureShredsTheRules) {
   erased.envelope.mutable_victim_erased()->set_person_id("p1");
   events::StampType(&erased.envelope);
   ASSERT_TRUE(db_->Write([&](store::Tx& tx) -> absl::Status {
-                   return app_->EraseVictim(tx, erased.envelope,
-                                            NewTraceparent(), kT0)
+                   return app_
+                       ->EraseVictim(tx, erased.envelope, NewTraceparent(), kT0)
                        .status();
                  })
                   .ok());
@@ -1769,10 +1768,9 @@ TEST_F(SafeContactTest, PropertyNoUnflaggedContactBreaksARule) {
     rules.set_letter_safe(coin(rng));
     rules.set_has_safe_address(coin(rng));
     rules.set_voicemail_safe(coin(rng));
-    events::IncomingEvent e = Triaged(referral, v1::PATHWAY_GENERAL_SUPPORT,
-                                      "en", v1::PRIORITY_STANDARD,
-                                      v1::REFERRAL_STATUS_ROUTED, 0,
-                                      absl::StrCat("person-", i));
+    events::IncomingEvent e = Triaged(
+        referral, v1::PATHWAY_GENERAL_SUPPORT, "en", v1::PRIORITY_STANDARD,
+        v1::REFERRAL_STATUS_ROUTED, 0, absl::StrCat("person-", i));
     *e.envelope.mutable_referral_triaged()->mutable_contact_rules() = rules;
     Import(R"pb(providers { provider_id: "wm-refuge" name: "x" }
                 advocates {
@@ -1788,21 +1786,20 @@ TEST_F(SafeContactTest, PropertyNoUnflaggedContactBreaksARule) {
     ASSERT_EQ(a.advocate_id(), "ivy");
     a = Accept(a);
     const auto ch = static_cast<v1::ContactChannel>(channel(rng));
-    const absl::Time at = kT0 - absl::Hours(24 * 8) + absl::Minutes(offset(rng));
+    const absl::Time at =
+        kT0 - absl::Hours(24 * 8) + absl::Minutes(offset(rng));
     const bool voicemail = ch == v1::CONTACT_CHANNEL_PHONE && coin(rng);
     const bool with_override = coin(rng);
     auto got = app_->RecordContact(
-        As(kRefuge), AssignmentId(a.assignment_id()),
-        AdvocateId("ivy"),
+        As(kRefuge), AssignmentId(a.assignment_id()), AdvocateId("ivy"),
         {ch, v1::CONTACT_OUTCOME_NO_ANSWER, at, voicemail,
          with_override ? "reviewed with the victim's IDVA" : ""},
         kT0, NewTraceparent());
     const bool breaks =
         !safety::Breaches(rules, {ch, at, voicemail}, london).empty();
     const std::vector<std::string> types = EventTypes(referral);
-    const bool flagged =
-        std::find(types.begin(), types.end(), "UnsafeContactRecorded") !=
-        types.end();
+    const bool flagged = std::find(types.begin(), types.end(),
+                                   "UnsafeContactRecorded") != types.end();
     if (got.ok()) {
       ++recorded;
       // Recorded: either safe, or flagged for review with an override.
@@ -1928,10 +1925,10 @@ TEST_F(AdvocacyAppTest, ADeclinedServiceGoesToTheNextProviderThenUnserved) {
       {v1::DECLINE_REASON_NO_CAPACITY, ""}, kT0, NewTraceparent());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->state(), v1::ASSIGNMENT_STATE_WAITLISTED);
-  EXPECT_THAT(EventTypes("r1"),
-              ElementsAre("ServiceOffered", "AssignmentDeclined",
-                          "ServiceOffered", "AssignmentDeclined",
-                          "PathwayUnserved"));
+  EXPECT_THAT(
+      EventTypes("r1"),
+      ElementsAre("ServiceOffered", "AssignmentDeclined", "ServiceOffered",
+                  "AssignmentDeclined", "PathwayUnserved"));
 }
 
 TEST_F(AdvocacyAppTest, APathwayWithNoServiceInTheAreaRaisesPathwayUnserved) {
@@ -1952,10 +1949,22 @@ TEST_F(AdvocacyAppTest, APathwayWithNoServiceInTheAreaRaisesPathwayUnserved) {
   ASSERT_TRUE(config::ParseTextProto(
                   R"pb(provider_id: "sarc-wmp"
                        name: "SARC"
-                       services { kind: SERVICE_KIND_SARC areas: [ "WMP", "WYP" ] })pb",
+                       services {
+                         kind: SERVICE_KIND_SARC
+                         areas: [ "WMP", "WYP" ]
+                       })pb",
                   "provider", &sarc)
                   .ok());
-  ASSERT_TRUE(app_->UpsertProvider(As("sarc-wmp"), sarc, kT0).ok());
+  // Not by the provider itself: its services are the operator's.
+  auto claimed = app_->UpsertProvider(As("sarc-wmp"), sarc);
+  EXPECT_EQ(claimed.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RuleOf(claimed.status()), "AUTHZ-OWN-PROVIDER");
+  EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+  // The operator's import sets them, and the waiting referral is offered.
+  v1::Directory d;
+  *d.add_providers() = sarc;
+  auto imported = app_->ImportDirectory(d, kT0, NewTraceparent());
+  ASSERT_TRUE(imported.ok()) << imported.status();
   EXPECT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_OFFERED);
   EXPECT_EQ(Only("r1").provider_id(), "sarc-wmp");
 }
@@ -2016,6 +2025,63 @@ TEST_F(AdvocacyAppTest, IdsvaTakesThePlaceOfAnIdvaAndAnIsva) {
   Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
                  v1::REFERRAL_STATUS_ROUTED));
   Only("r1");
+}
+
+TEST_F(AdvocacyAppTest, AnIdsvaLosingOnePathwayIsReleasedAndTheOtherRouted) {
+  Import(kA1);
+  Import(kIsvas);
+  Import(R"pb(advocates {
+                advocate_id: "kim"
+                provider_id: "wm-idva-service"
+                role: ADVOCATE_ROLE_IDSVA
+                languages: "en"
+                localities: "L1"
+                capacity: 2
+              })pb");
+  Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
+                 v1::REFERRAL_STATUS_ROUTED));
+  EXPECT_EQ(Only("r1").advocate_id(), "kim");
+  // Consent for the ISVA pathway withdrawn: the IDSVA no longer fits.
+  Route(Decision("r1", {v1::PATHWAY_IDVA}, v1::REFERRAL_STATUS_ROUTED));
+  auto all = app_->GetReferralAssignments(As(kOperator), ReferralId("r1"));
+  ASSERT_TRUE(all.ok());
+  std::map<std::string, v1::AssignmentState> states;
+  for (const auto& a : all->assignments()) states[a.advocate_id()] = a.state();
+  EXPECT_EQ(states["kim"], v1::ASSIGNMENT_STATE_RELEASED);
+  EXPECT_EQ(states["ann"], v1::ASSIGNMENT_STATE_OFFERED);
+  EXPECT_EQ(Caseload("kim"), 0);
+}
+
+TEST_F(AdvocacyAppTest, AProviderSeesItsOwnServiceReferralsOnly) {
+  Import(kIsvas);
+  Import(kServices);
+  Import(R"pb(providers {
+                provider_id: "wm-idva-service"
+                name: "Second SARC"
+                services { kind: SERVICE_KIND_SARC areas: "WMP" }
+              })pb");
+  Route(Decision("r1", {v1::PATHWAY_SARC}, v1::REFERRAL_STATUS_ROUTED));
+  v1::Assignment first = Only("r1");
+  ASSERT_EQ(first.provider_id(), "sarc-wmp");
+  ASSERT_TRUE(app_->Decline(As("sarc-wmp"), AssignmentId(first.assignment_id()),
+                            AdvocateId(""),
+                            {v1::DECLINE_REASON_NO_CAPACITY, ""}, kT0,
+                            NewTraceparent())
+                  .ok());
+  // The second SARC sees its referral, without the first one's decline.
+  auto mine = app_->GetReferralAssignments(As(kIdva), ReferralId("r1"));
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  ASSERT_EQ(mine->assignments_size(), 1);
+  for (const auto& step : mine->assignments(0).history()) {
+    EXPECT_EQ(step.detail().find("sarc-wmp"), std::string::npos)
+        << step.step() << " " << step.detail();
+    EXPECT_NE(step.step(), "DECLINED");
+  }
+  // The first no longer holds it: refused.
+  EXPECT_EQ(app_->GetReferralAssignments(As("sarc-wmp"), ReferralId("r1"))
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(AdvocacyAppTest, WithoutAnIdsvaInTheLocalityItIsTwoAdvocates) {

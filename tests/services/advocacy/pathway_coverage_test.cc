@@ -37,10 +37,10 @@ class PathwayCoverageTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     app_ = std::make_unique<AdvocacyApp>(*db_, testing::TestPersonKeys());
-    ASSERT_TRUE(config::LoadTextProto(
-                    testing::SourcePath("examples/directory.textproto"),
-                    &directory_)
-                    .ok());
+    ASSERT_TRUE(
+        config::LoadTextProto(
+            testing::SourcePath("examples/directory.textproto"), &directory_)
+            .ok());
   }
   void Import(const v1::Directory& d) {
     ASSERT_TRUE(ValidateDirectory(d).empty());
@@ -64,9 +64,8 @@ class PathwayCoverageTest : public ::testing::Test {
     return decision;
   }
   std::vector<v1::Assignment> Assignments(const std::string& referral) {
-    auto got = app_->GetReferralAssignments(testing::PrincipalOf(
-                                                "signpost-operator"),
-                                            ReferralId(referral));
+    auto got = app_->GetReferralAssignments(
+        testing::PrincipalOf("signpost-operator"), ReferralId(referral));
     EXPECT_TRUE(got.ok()) << got.status();
     if (!got.ok()) return {};
     return {got->assignments().begin(), got->assignments().end()};
@@ -110,12 +109,12 @@ TEST_F(PathwayCoverageTest, EveryPathwayOfT1ToT10ReachesAService) {
       EXPECT_NE(type, "signpost.v1.PathwayUnserved");
     }
   }
-  EXPECT_THAT(reached, ::testing::IsSupersetOf(
-                           {v1::SERVICE_KIND_SARC,
-                            v1::SERVICE_KIND_STALKING_CLINIC,
-                            v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM,
-                            v1::SERVICE_KIND_CHILDREN_SAFEGUARDING,
-                            v1::SERVICE_KIND_MARAC}));
+  EXPECT_THAT(
+      reached,
+      ::testing::IsSupersetOf(
+          {v1::SERVICE_KIND_SARC, v1::SERVICE_KIND_STALKING_CLINIC,
+           v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM,
+           v1::SERVICE_KIND_CHILDREN_SAFEGUARDING, v1::SERVICE_KIND_MARAC}));
 }
 
 TEST_F(PathwayCoverageTest, WithoutTheProvidersEachServiceIsUnserved) {

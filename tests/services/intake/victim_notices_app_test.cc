@@ -222,6 +222,42 @@ TEST_F(VictimNoticesTest, OnlyThoseWhoSeeTheWholeReferralSeeTheNotices) {
   EXPECT_THAT(NoticesAs("wm-idva-service", id), IsEmpty());
 }
 
+// A service that works with the victim (a SARC) holds the referral and
+// reads it once it acknowledges, and the victim is told it will be in
+// touch; a perpetrator programme neither holds nor reads it, and nothing is
+// said to the victim about it.
+TEST_F(VictimNoticesTest,
+       AVictimFacingServiceHoldsTheReferralAPerpetratorOneDoesNot) {
+  const ReferralId id = Submit();
+  Routed(id);
+  auto service = [&](const std::string& assignment, v1::ServiceKind kind,
+                     const std::string& provider) {
+    v1::EventEnvelope offered = events::NewEnvelope("advocacy", id.value());
+    offered.mutable_service_offered()->set_assignment_id(assignment);
+    offered.mutable_service_offered()->set_service(kind);
+    offered.mutable_service_offered()->set_provider_id(provider);
+    Apply(offered);
+    v1::EventEnvelope accepted = events::NewEnvelope("advocacy", id.value());
+    accepted.mutable_assignment_accepted()->set_assignment_id(assignment);
+    Apply(accepted);
+  };
+  service("s1", v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM,
+          "wm-perpetrator-programme");
+  auto perp =
+      app_->GetReferral(testing::PrincipalOf("wm-perpetrator-programme"), id,
+                        "", kMonday0800, NewTraceparent());
+  EXPECT_EQ(perp.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(Statuses(id), ElementsAre("REFERRAL_RECEIVED:PENDING"));
+  service("s2", v1::SERVICE_KIND_SARC, "sarc-wmp");
+  auto sarc = app_->GetReferral(testing::PrincipalOf("sarc-wmp"), id, "",
+                                kMonday0800, NewTraceparent());
+  ASSERT_TRUE(sarc.ok()) << sarc.status();
+  EXPECT_EQ(sarc->field_class, v1::FIELD_CLASS_PERSONAL);
+  // The SARC will be in touch; its acknowledgement names no advocate.
+  EXPECT_THAT(Statuses(id), ElementsAre("REFERRAL_RECEIVED:PENDING",
+                                        "SERVICE_TO_CONTACT:PENDING"));
+}
+
 // The dispatcher against a real HTTPS gateway: a signed POST per notice,
 // with the victim's number only in the body.
 TEST_F(VictimNoticesTest, TheDispatcherSignsAndSendsThroughTheGateway) {
@@ -246,7 +282,8 @@ TEST_F(VictimNoticesTest, TheDispatcherSignsAndSendsThroughTheGateway) {
   NoticeDispatcher dispatcher(
       *app_, **client,
       NoticeGateway{{{v1::CONTACT_CHANNEL_SMS, (*receiver)->url("/sms")}},
-                    *key});
+                    *key},
+      London());
   const ReferralId id = Submit();
   Routed(id);
   OfferedAndAccepted(id);
@@ -275,9 +312,9 @@ TEST_F(VictimNoticesTest, TheDispatcherSignsAndSendsThroughTheGateway) {
     ids.insert(body.fields().at("id").string_value());
   }
   EXPECT_EQ(ids.size(), 3u);
-  EXPECT_THAT(Statuses(id), ElementsAre("ADVOCATE_ASSIGNED:SENT",
-                                        "REFERRAL_RECEIVED:SENT",
-                                        "SERVICE_TO_CONTACT:SENT"));
+  EXPECT_THAT(Statuses(id),
+              ElementsAre("ADVOCATE_ASSIGNED:SENT", "REFERRAL_RECEIVED:SENT",
+                          "SERVICE_TO_CONTACT:SENT"));
 }
 
 }  // namespace

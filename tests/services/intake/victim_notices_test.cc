@@ -48,8 +48,8 @@ NoticeReach Everything() {
 
 TEST(PlanNoticeTest, HeldUntilTheNextSafeTime) {
   // Monday 3 June 2024 10:00: the next safe time is 18:00 that day.
-  NoticePlan plan =
-      PlanNotice(SmsEvenings(), Everything(), Local(2024, 6, 3, 10, 0), London());
+  NoticePlan plan = PlanNotice(SmsEvenings(), Everything(),
+                               Local(2024, 6, 3, 10, 0), London());
   ASSERT_TRUE(plan.channel.has_value());
   EXPECT_EQ(*plan.channel, v1::CONTACT_CHANNEL_SMS);
   EXPECT_EQ(plan.send_at, Local(2024, 6, 3, 18, 0));
@@ -76,22 +76,22 @@ TEST(PlanNoticeTest, SuppressedWithTheReason) {
   v1::ContactRules phone_only;
   phone_only.set_recorded(true);
   phone_only.add_safe_channels(v1::CONTACT_CHANNEL_PHONE);
-  EXPECT_EQ(PlanNotice(phone_only, Everything(), Local(2024, 6, 3, 19, 0),
-                       London())
-                .suppressed,
-            kSuppressNoSafeChannel);
+  EXPECT_EQ(
+      PlanNotice(phone_only, Everything(), Local(2024, 6, 3, 19, 0), London())
+          .suppressed,
+      kSuppressNoSafeChannel);
   NoticeReach no_phone = Everything();
   no_phone.phone = false;
-  EXPECT_EQ(PlanNotice(SmsEvenings(), no_phone, Local(2024, 6, 3, 19, 0),
-                       London())
-                .suppressed,
-            kSuppressNoDetail);
+  EXPECT_EQ(
+      PlanNotice(SmsEvenings(), no_phone, Local(2024, 6, 3, 19, 0), London())
+          .suppressed,
+      kSuppressNoDetail);
   NoticeReach no_gateway = Everything();
   no_gateway.gateways.clear();
-  EXPECT_EQ(PlanNotice(SmsEvenings(), no_gateway, Local(2024, 6, 3, 19, 0),
-                       London())
-                .suppressed,
-            kSuppressNoGateway);
+  EXPECT_EQ(
+      PlanNotice(SmsEvenings(), no_gateway, Local(2024, 6, 3, 19, 0), London())
+          .suppressed,
+      kSuppressNoGateway);
 }
 
 TEST(PlanNoticeTest, ALetterNeedsLetterSafeAndASafeAddressAndIsNotTimeBound) {

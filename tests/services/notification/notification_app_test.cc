@@ -517,6 +517,54 @@ TEST_F(NotificationAppTest, ErasureStripsPartnerEventsToTheirHeaders) {
 }
 
 // The review of issue 11: who must not hear of a referral.
+// Issue 12: a perpetrator programme hears of its own service referral, and
+// never of the referral as a whole (its decisions name the victim's
+// pathways); a SARC that works with the victim does. A re-offer to another
+// provider moves the assignment's later events to that provider.
+TEST_F(NotificationAppTest, APerpetratorProgrammeHearsOnlyOfItsOwnReferral) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  auto service = [](const std::string& assignment, v1::ServiceKind kind,
+                    const std::string& provider) {
+    v1::EventEnvelope e = events::NewEnvelope("advocacy", "r1");
+    e.mutable_service_offered()->set_assignment_id(assignment);
+    e.mutable_service_offered()->set_service(kind);
+    e.mutable_service_offered()->set_provider_id(provider);
+    return e;
+  };
+  Send(service("s1", v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM,
+               "wm-perpetrator-programme"));
+  Send(service("s2", v1::SERVICE_KIND_SARC, "sarc-wmp"));
+  v1::EventEnvelope reassessed = events::NewEnvelope("triage", "r1");
+  *reassessed.mutable_referral_reassessed()->mutable_decision() =
+      Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false).referral_triaged();
+  Send(reassessed);
+  EXPECT_THAT(FeedTypes("wm-perpetrator-programme"),
+              ElementsAre("service.offered"));
+  EXPECT_THAT(FeedTypes("sarc-wmp"),
+              ElementsAre("service.offered", "referral.reassessed"));
+  // The perpetrator programme's own later events still reach it.
+  v1::EventEnvelope accepted = events::NewEnvelope("advocacy", "r1");
+  accepted.mutable_assignment_accepted()->set_assignment_id("s1");
+  Send(accepted);
+  EXPECT_THAT(FeedTypes("wm-perpetrator-programme"),
+              ElementsAre("service.offered", "support.assigned"));
+  // The SARC declines; the referral is offered to another SARC: the
+  // acceptance goes to the new one, not the one that declined.
+  v1::EventEnvelope declined = events::NewEnvelope("advocacy", "r1");
+  declined.mutable_assignment_declined()->set_assignment_id("s2");
+  Send(declined);
+  Send(service("s2", v1::SERVICE_KIND_SARC, "wm-stalking-clinic"));
+  v1::EventEnvelope accepted2 = events::NewEnvelope("advocacy", "r1");
+  accepted2.mutable_assignment_accepted()->set_assignment_id("s2");
+  Send(accepted2);
+  EXPECT_THAT(FeedTypes("sarc-wmp"),
+              ElementsAre("service.offered", "referral.reassessed",
+                          "support.declined"));
+  EXPECT_THAT(FeedTypes("wm-stalking-clinic"),
+              ElementsAre("service.offered", "support.assigned"));
+}
+
 TEST_F(NotificationAppTest, ProvidersHearOnlyOfTheirOwnLiveAssignments) {
   ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
   ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
