@@ -2000,19 +2000,27 @@ TEST_F(AdvocacyAppTest, MaracAndSafeguardingGoAheadWithoutConsent) {
   }
 }
 
-TEST_F(AdvocacyAppTest, IdsvaTakesThePlaceOfAnIdvaAndAnIsva) {
-  Import(kA1);
-  Import(kIsvas);
-  Import(R"pb(advocates {
-                advocate_id: "kim"
-                provider_id: "wm-idva-service"
-                role: ADVOCATE_ROLE_IDSVA
-                languages: "en"
-                localities: "L1"
-                capacity: 2
-              })pb");
-  Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
-                 v1::REFERRAL_STATUS_ROUTED));
+// IDVAs, an ISVA and the IDSVA kim serving `locality`; then r1, DA with SV
+// in L1.
+class IdsvaTest : public AdvocacyAppTest {
+ protected:
+  void RouteDaAndSvWithAnIdsvaIn(const std::string& locality) {
+    Import(kA1);
+    Import(kIsvas);
+    Import(absl::StrCat(R"pb(advocates { advocate_id: "kim"
+                                         provider_id: "wm-idva-service"
+                                         role: ADVOCATE_ROLE_IDSVA
+                                         languages: "en"
+                                         capacity: 2
+                                         localities: ")pb",
+                        locality, "\" }"));
+    Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
+                   v1::REFERRAL_STATUS_ROUTED));
+  }
+};
+
+TEST_F(IdsvaTest, IdsvaTakesThePlaceOfAnIdvaAndAnIsva) {
+  RouteDaAndSvWithAnIdsvaIn("L1");
   v1::Assignment a = Only("r1");
   EXPECT_EQ(a.advocate_id(), "kim");
   EXPECT_EQ(a.pathway(), v1::PATHWAY_IDVA);
@@ -2027,19 +2035,8 @@ TEST_F(AdvocacyAppTest, IdsvaTakesThePlaceOfAnIdvaAndAnIsva) {
   Only("r1");
 }
 
-TEST_F(AdvocacyAppTest, AnIdsvaLosingOnePathwayIsReleasedAndTheOtherRouted) {
-  Import(kA1);
-  Import(kIsvas);
-  Import(R"pb(advocates {
-                advocate_id: "kim"
-                provider_id: "wm-idva-service"
-                role: ADVOCATE_ROLE_IDSVA
-                languages: "en"
-                localities: "L1"
-                capacity: 2
-              })pb");
-  Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
-                 v1::REFERRAL_STATUS_ROUTED));
+TEST_F(IdsvaTest, AnIdsvaLosingOnePathwayIsReleasedAndTheOtherRouted) {
+  RouteDaAndSvWithAnIdsvaIn("L1");
   EXPECT_EQ(Only("r1").advocate_id(), "kim");
   // Consent for the ISVA pathway withdrawn: the IDSVA no longer fits.
   Route(Decision("r1", {v1::PATHWAY_IDVA}, v1::REFERRAL_STATUS_ROUTED));
@@ -2084,19 +2081,8 @@ TEST_F(AdvocacyAppTest, AProviderSeesItsOwnServiceReferralsOnly) {
             absl::StatusCode::kPermissionDenied);
 }
 
-TEST_F(AdvocacyAppTest, WithoutAnIdsvaInTheLocalityItIsTwoAdvocates) {
-  Import(kA1);
-  Import(kIsvas);
-  Import(R"pb(advocates {
-                advocate_id: "kim"
-                provider_id: "wm-idva-service"
-                role: ADVOCATE_ROLE_IDSVA
-                languages: "en"
-                localities: "ELSEWHERE"
-                capacity: 2
-              })pb");
-  Route(Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_ISVA},
-                 v1::REFERRAL_STATUS_ROUTED));
+TEST_F(IdsvaTest, WithoutAnIdsvaInTheLocalityItIsTwoAdvocates) {
+  RouteDaAndSvWithAnIdsvaIn("ELSEWHERE");
   auto all = app_->GetReferralAssignments(As(kOperator), ReferralId("r1"));
   ASSERT_TRUE(all.ok());
   std::set<std::string> advocates;
