@@ -330,6 +330,10 @@ absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
 absl::Status IntakeApp::QueueNotice(store::Tx& tx,
                                     const ReferralId& referral_id,
                                     NoticeKind kind, absl::Time at) {
+  // Only for a referral intake holds (not one another intake took).
+  ASSIGN_OR_RETURN(std::optional<ReferralState> state,
+                   store_.FindState(tx, referral_id));
+  if (!state) return absl::OkStatus();
   NoticeRow row;
   row.referral_id = referral_id;
   row.kind = NoticeKindName(kind);

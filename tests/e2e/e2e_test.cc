@@ -2368,6 +2368,123 @@ TEST_F(StackTest, WebhooksFromTheRealBinaryAreSignedRetriedAndAcceptedOnce) {
 
 // A Subscribe stream resumed from its cursor after a restart of the
 // notification service loses nothing and repeats nothing, counted by id.
+// Victim notices from the real intake binary, through a channel gateway:
+// signed, to the victim's own number, only where the rules allow; never
+// contact sends nothing and says why; the number is never logged.
+TEST_F(StackTest, VictimNoticesFromTheRealBinaryObeyTheSafeContactRules) {
+  WaitServing("advocacy");
+  const std::string key(32, 'g');
+  absl::Mutex mu;
+  std::vector<testing::HttpsReceiver::Request> sent;  // guarded by mu
+  int bad_signatures = 0;                             // guarded by mu
+  auto gateway = testing::HttpsReceiver::Start(
+      dir_->File("pki/services/intake.crt"),
+      dir_->File("pki/services/intake.key"),
+      [&](const testing::HttpsReceiver::Request& r) {
+        absl::MutexLock lock(&mu);
+        auto header = [&](const char* name) {
+          auto it = r.headers.find(name);
+          return it == r.headers.end() ? std::string() : it->second;
+        };
+        if (!http::VerifyWebhook(key, header(http::kWebhookIdHeader),
+                                 header(http::kWebhookTimestampHeader),
+                                 header(http::kWebhookSignatureHeader), r.body,
+                                 absl::Now())
+                 .ok()) {
+          ++bad_signatures;
+          return 401;
+        }
+        sent.push_back(r);
+        return 202;
+      });
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  std::ofstream(dir_->File("gateway.secret")) << http::FormatWebhookSecret(key);
+  std::vector<std::string> args = (*args_)["intake"];
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--db_path") args[i + 1] = dir_->File("notices-intake.db");
+    if (args[i] == "--grpc_address") args[i + 1] = "127.0.0.1:0";
+  }
+  args.insert(args.end(),
+              {"--kafka_group", "signpost-intake-notices-test",
+               "--victim_gateway_sms_url", (*gateway)->url("/sms"),
+               "--victim_gateway_secret_file", dir_->File("gateway.secret"),
+               "--victim_gateway_ca_file", dir_->File("pki/ca.crt")});
+  testing::Process second(Bin("signpost-intake"), args,
+                          dir_->File("intake-notices.log"));
+  const std::string addr = testing::WaitForLogValue(
+      dir_->File("intake-notices.log"),
+      "\"msg\":\"listening\",\"grpc_address\":\"", absl::Seconds(30));
+  ASSERT_FALSE(addr.empty())
+      << testing::ReadFile(dir_->File("intake-notices.log"));
+  auto intake = Connect<v1::IntakeService>(addr, As("police-wmp"));
+  auto submit = [&](v1::SubmitReferralRequest req) {
+    req.set_idempotency_key(NewUuid());
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::SubmitReferralResponse resp;
+    EXPECT_TRUE(intake->SubmitReferral(&ctx, req, &resp).ok());
+    return resp.referral_id();
+  };
+  // T02, safe by SMS at any time; and T02 again, never to be contacted.
+  v1::SubmitReferralRequest t2 = testing::LoadExample("t02_standard_da");
+  t2.mutable_referral()->mutable_safe_contact()->add_safe_channels(
+      v1::CONTACT_CHANNEL_SMS);
+  t2.mutable_referral()->mutable_safe_contact()->clear_safe_windows();
+  t2.mutable_referral()->mutable_personal()->set_phone("+44 7700 900777");
+  t2.mutable_referral()->mutable_personal()->set_full_name("Notice Test Q");
+  const std::string safe = submit(t2);
+  v1::SubmitReferralRequest never = t2;
+  never.mutable_referral()->mutable_safe_contact()->clear_safe_channels();
+  never.mutable_referral()->mutable_safe_contact()->set_never_contact(true);
+  never.mutable_referral()->mutable_personal()->set_full_name("Never Test Q");
+  never.mutable_referral()->mutable_reporting()->set_crime_reference(
+      "22/77001/24");
+  const std::string hidden = submit(never);
+  ASSERT_FALSE(safe.empty());
+  ASSERT_FALSE(hidden.empty());
+  auto notices = [&](const std::string& id) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralRequest req;
+    req.set_referral_id(id);
+    v1::GetReferralResponse resp;
+    EXPECT_TRUE(intake->GetReferral(&ctx, req, &resp).ok());
+    std::map<std::string, std::string> out;
+    for (const v1::VictimNotice& n : resp.victim_notices()) {
+      out[n.kind()] =
+          absl::StrCat(n.status(), n.reason().empty() ? "" : ":", n.reason());
+    }
+    return out;
+  };
+  // Routed and offered: the referral received and a service to contact
+  // them, by SMS, to the victim's number.
+  EXPECT_TRUE(Eventually([&] {
+    auto n = notices(safe);
+    return n["REFERRAL_RECEIVED"] == "SENT" &&
+           n["SERVICE_TO_CONTACT"] == "SENT";
+  })) << testing::ReadFile(dir_->File("intake-notices.log"));
+  EXPECT_TRUE(Eventually([&] {
+    auto n = notices(hidden);
+    return n["REFERRAL_RECEIVED"] == "SUPPRESSED:NEVER-CONTACT" &&
+           n["SERVICE_TO_CONTACT"] == "SUPPRESSED:NEVER-CONTACT";
+  }));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(bad_signatures, 0);
+    ASSERT_EQ(sent.size(), 2u);
+    for (const auto& r : sent) {
+      EXPECT_EQ(r.path, "/sms");
+      EXPECT_NE(r.body.find("+44 7700 900777"), std::string::npos) << r.body;
+      EXPECT_EQ(r.body.find("Notice Test"), std::string::npos);
+      EXPECT_EQ(r.body.find("abuse"), std::string::npos);
+    }
+  }
+  second.Terminate();
+  const std::string log = testing::ReadFile(dir_->File("intake-notices.log"));
+  EXPECT_NE(log.find("victim notice sent"), std::string::npos);
+  EXPECT_EQ(log.find("900777"), std::string::npos);
+}
+
 TEST_F(StackTest, SubscribeResumesFromItsCursorAcrossANotificationRestart) {
   WaitServing("notification");
   const std::string agency = "nhs-lth-ae";
