@@ -279,6 +279,17 @@ absl::StatusOr<v1::Order> OrdersApp::ImportOrder(
                            absl::StrCat("IMPORTED ", import.source),
                            traceparent));
     RETURN_IF_ERROR(ScheduleExpiry(tx, order));
+    if (order.state() == v1::ORDER_STATE_SERVED) {
+      // Served elsewhere: the same statutory clocks as one served here, from
+      // when it was served (a clock already past fires at once).
+      ASSIGN_OR_RETURN(
+          std::vector<TimerSpec> timers,
+          ServiceTimers(order, timeutil::FromTimestamp(order.served_at()),
+                        timer_policy_));
+      for (const TimerSpec& timer : timers) {
+        RETURN_IF_ERROR(AddTimer(tx, order_id, timer));
+      }
+    }
     return LoadOrderWithTimers(tx, order_id);
   });
 }

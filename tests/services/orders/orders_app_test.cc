@@ -252,6 +252,36 @@ TEST_F(OrdersAppTest, O3DapnServedSaturdayHasItsHearingDueTuesdayAndFiresOnce) {
   EXPECT_EQ(Count("HearingDue"), 1);
 }
 
+// Issue 13: a DAPN imported as already served (by another force) gets the
+// same hearing clock as one served here, from when it was served.
+TEST_F(OrdersAppTest, ADapnImportedAsServedHasItsHearingClock) {
+  OrderImport imp;
+  imp.source = "police-gmp";
+  imp.source_ref = "DAPN-2024-0007";
+  imp.order_type = v1::ORDER_TYPE_DAPN;
+  imp.state = v1::ORDER_STATE_SERVED;
+  imp.authority.set_court_or_officer("GMP");
+  imp.authority.set_rank(v1::OFFICER_RANK_INSPECTOR);
+  imp.protected_age = 30;
+  imp.respondent_age = 35;
+  *imp.terms.mutable_made_at() = Ts(London(2024, 4, 6, 9));
+  imp.served_at = London(2024, 4, 6, 10);
+  imp.area_code = "WMP";
+  imp.actor = "pc-1";
+  Know(referral_);
+  auto imported = app_->ImportOrder(police_, ReferralId(referral_), imp,
+                                    London(2024, 4, 6, 12), NewTraceparent());
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  std::vector<std::string> hearing;
+  for (const auto& t : imported->timers()) {
+    if (t.kind() == "HEARING_DUE") hearing.push_back(Show(t.due()));
+  }
+  EXPECT_THAT(hearing, ::testing::ElementsAre("Tue 2024-04-09 10:00 BST"));
+  EXPECT_EQ(*Fire(London(2024, 4, 9, 10)), 1);
+  EXPECT_EQ(*Fire(London(2024, 4, 9, 11)), 0);
+  EXPECT_EQ(Count("HearingDue"), 1);
+}
+
 TEST_F(OrdersAppTest, DapnClockAcrossChristmasAndEaster) {
   std::string xmas = Considered(v1::CONSIDERATION_DAPN, v1::ORDER_TYPE_DAPN);
   ASSERT_TRUE(Decide(xmas, {}, v1::OFFICER_RANK_INSPECTOR, 30, 35).ok());
