@@ -62,17 +62,22 @@ absl::Status AdvocateNotFound(const AdvocateId& id) {
 
 // The pathway's own first-contact deadline; a decision made before
 // deadlines were per pathway has one, for the whole referral.
-std::optional<absl::Time> FirstContactDue(const v1::ReferralTriaged& decision,
-                                          v1::Pathway pathway) {
+struct DueByRule {
   std::optional<absl::Time> due;
+  std::string rule;
+};
+DueByRule FirstContactDue(const v1::ReferralTriaged& decision,
+                          v1::Pathway pathway) {
+  DueByRule out;
   for (const auto& d : decision.deadlines()) {
     if (d.kind() != "FIRST_CONTACT") continue;
     if (d.pathway() == pathway || d.pathway() == v1::PATHWAY_UNSPECIFIED) {
-      due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
+      out.due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
+      out.rule = d.rule_id();
       if (d.pathway() == pathway) break;
     }
   }
-  return due;
+  return out;
 }
 
 // A new assignment for one advocate pathway of a triage decision.
@@ -92,7 +97,9 @@ AssignmentRecord NewAssignment(const ReferralId& referral_id,
   a.language_required = decision.language_match_required();
   a.preferred_specialisms.assign(decision.preferred_specialisms().begin(),
                                  decision.preferred_specialisms().end());
-  a.first_contact_due = FirstContactDue(decision, pathway);
+  const DueByRule due = FirstContactDue(decision, pathway);
+  a.first_contact_due = due.due;
+  a.first_contact_rule = due.rule;
   a.created_at = now;
   return a;
 }
@@ -113,6 +120,7 @@ AssignmentRecord NewServiceReferral(const ReferralId& referral_id,
       const absl::Time due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
       if (!a.first_contact_due || due < *a.first_contact_due) {
         a.first_contact_due = due;
+        a.first_contact_rule = d.rule_id();
       }
     }
   }
@@ -533,9 +541,11 @@ absl::StatusOr<std::optional<AssignmentRecord>> AdvocacyApp::IdsvaAssignment(
   if (Match(probe, idsvas).serving == 0) return std::nullopt;
   AssignmentRecord a = NewAssignment(referral_id, pair->da, decision, now);
   a.also_pathway = pair->sv;
-  const std::optional<absl::Time> sv_due = FirstContactDue(decision, pair->sv);
-  if (sv_due && (!a.first_contact_due || *sv_due < *a.first_contact_due)) {
-    a.first_contact_due = sv_due;
+  const DueByRule sv_due = FirstContactDue(decision, pair->sv);
+  if (sv_due.due &&
+      (!a.first_contact_due || *sv_due.due < *a.first_contact_due)) {
+    a.first_contact_due = sv_due.due;
+    a.first_contact_rule = sv_due.rule;
   }
   return a;
 }
@@ -561,6 +571,67 @@ absl::Status AdvocacyApp::ReleaseOne(Tx& tx, AssignmentRecord& a,
   r->set_pathway(a.pathway);
   r->set_reason_code(reason_code);
   return Emit(tx, std::move(out), traceparent);
+}
+
+absl::StatusOr<absl::Time> AdvocacyApp::WatchDeadlines(absl::Time now) {
+  now = TruncateToMillis(now);
+  const absl::Duration lead = options_.deadline_lead;
+  // A perpetrator programme and MARAC never contact the victim: there is no
+  // first contact of theirs to watch.
+  std::set<v1::ServiceKind> unwatched;
+  for (int k = v1::ServiceKind_MIN; k <= v1::ServiceKind_MAX; ++k) {
+    const auto kind = static_cast<v1::ServiceKind>(k);
+    if (v1::ServiceKind_IsValid(k) && kind != v1::SERVICE_KIND_UNSPECIFIED &&
+        !safety::WorksWithVictim(kind)) {
+      unwatched.insert(kind);
+    }
+  }
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<absl::Time> {
+    ASSIGN_OR_RETURN(std::vector<AssignmentRecord> due,
+                     assignments_.DeadlinesDue(tx, now, lead, unwatched));
+    for (AssignmentRecord& a : due) {
+      const bool missed = *a.first_contact_due <= now;
+      v1::Deadline deadline;
+      deadline.set_kind("FIRST_CONTACT");
+      *deadline.mutable_due() = timeutil::ToTimestamp(*a.first_contact_due);
+      deadline.set_rule_id(a.first_contact_rule);
+      deadline.set_pathway(a.pathway);
+      // Each trace starts here.
+      const std::string traceparent = NewTraceparent();
+      v1::EventEnvelope out =
+          events::NewEnvelope(kProducer, a.referral_id.value());
+      auto fill = [&](auto* e) {
+        *e->mutable_deadline() = deadline;
+        e->set_assignment_id(a.assignment_id.value());
+        e->set_advocate_id(a.advocate_id.value());
+        e->set_provider_id(a.provider_id.value());
+        e->set_service(a.service);
+        e->set_area_code(a.area);
+      };
+      if (missed) {
+        // Missed: reported once; a warning not yet given is not given now.
+        fill(out.mutable_deadline_missed());
+        a.deadline_missed_at = now;
+        if (!a.deadline_warned_at) a.deadline_warned_at = now;
+      } else {
+        fill(out.mutable_deadline_approaching());
+        a.deadline_warned_at = now;
+      }
+      RETURN_IF_ERROR(assignments_.Save(tx, a));
+      RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+      // Ids and codes only.
+      log::Warn(missed ? "first-contact deadline missed"
+                       : "first-contact deadline approaching",
+                {{"referral_id", a.referral_id.value()},
+                 {"assignment_id", a.assignment_id.value()},
+                 {"rule", a.first_contact_rule},
+                 {"pathway", v1::Pathway_Name(a.pathway)}},
+                TraceIdOf(traceparent));
+    }
+    ASSIGN_OR_RETURN(std::optional<absl::Time> next,
+                     assignments_.NextDeadlineReport(tx, lead, unwatched));
+    return next.value_or(absl::InfiniteFuture());
+  });
 }
 
 absl::Status AdvocacyApp::KeepContactRules(Tx& tx,

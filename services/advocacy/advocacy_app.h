@@ -86,6 +86,8 @@ class AdvocacyApp {
     absl::Duration expiry_retry = absl::Seconds(30);
     // The zone safe-contact windows are in (Europe/London in service).
     absl::TimeZone zone = absl::UTCTimeZone();
+    // DeadlineApproaching fires this long before a first-contact deadline.
+    absl::Duration deadline_lead = absl::Hours(4);
   };
   // `keys` seal and open staff notes (ServiceHost::person_keys()).
   AdvocacyApp(store::Database& db,
@@ -192,6 +194,13 @@ class AdvocacyApp {
                                        const AdvocateId& advocate_id,
                                        const Closure& closure, absl::Time now,
                                        const std::string& traceparent);
+
+  // The deadline watchdog (issue 13): each open, uncontacted assignment's
+  // first-contact deadline raises DeadlineApproaching once it is within
+  // `deadline_lead`, and DeadlineMissed once it has passed, each exactly
+  // once (the marks are in the row, in the same transaction as the event).
+  // First contact in time means neither. Returns when to look again.
+  absl::StatusOr<absl::Time> WatchDeadlines(absl::Time now);
 
   // Expires every offer whose deadline has come (each exactly once) and
   // offers it again, in one transaction.

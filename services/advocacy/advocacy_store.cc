@@ -186,12 +186,22 @@ CREATE TABLE provider_services (
   PRIMARY KEY (kind, area, provider_id)
 );
 )sql";
+// Issue 13: the first-contact deadline's rule, and the watchdog's marks
+// (0: not yet), so that each report is made once across restarts.
+constexpr char kSchemaV8[] = R"sql(
+ALTER TABLE assignments ADD COLUMN first_contact_rule TEXT NOT NULL DEFAULT '';
+ALTER TABLE assignments ADD COLUMN deadline_warned_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN deadline_missed_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX assignments_deadline
+  ON assignments(first_contact_at_ms, first_contact_due_ms);
+)sql";
+
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
   // Version 4 is the shared data key table.
   return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration,
-          kSchemaV5, kSchemaV6, kSchemaV7};
+          kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
 }
 
 }  // namespace signpost::advocacy

@@ -318,6 +318,15 @@ v1::Assignment ToAssignmentView(const AssignmentRecord& r,
   a.set_service(r.service);
   a.set_provider_id(r.provider_id.value());
   a.set_also_pathway(r.also_pathway);
+  a.set_first_contact_rule(r.first_contact_rule);
+  if (r.deadline_warned_at) {
+    *a.mutable_deadline_warned_at() =
+        timeutil::ToTimestamp(*r.deadline_warned_at);
+  }
+  if (r.deadline_missed_at) {
+    *a.mutable_deadline_missed_at() =
+        timeutil::ToTimestamp(*r.deadline_missed_at);
+  }
   a.set_contact_attempts(ContactAttempts(history));
   for (v1::AssignmentStep& s : history) {
     if (s.step() == kStepContactUnsafe) {

@@ -109,6 +109,11 @@ struct AssignmentRecord {
   v1::Pathway also_pathway = v1::PATHWAY_UNSPECIFIED;
   // Specialisms preferred in matching (rule SPECIALISM).
   std::vector<std::string> preferred_specialisms;
+  // The rule that set first_contact_due, and when the deadline watchdog
+  // reported it approaching and missed (each once).
+  std::string first_contact_rule;
+  std::optional<absl::Time> deadline_warned_at;
+  std::optional<absl::Time> deadline_missed_at;
 };
 
 enum class AssignmentAction {

@@ -26,7 +26,8 @@ constexpr char kColumns[] =
     "first_contact_due_ms, created_at_ms, waitlisted_at_ms, "
     "offer_expires_at_ms, first_contact_at_ms, closed_at_ms, closure_reason, "
     "feels_safer, copes_better, better_informed, service, provider_id, "
-    "area, also_pathway, specialisms";
+    "area, also_pathway, specialisms, first_contact_rule, "
+    "deadline_warned_ms, deadline_missed_ms";
 
 AssignmentRecord ReadRecord(const Statement& q) {
   AssignmentRecord r;
@@ -59,6 +60,9 @@ AssignmentRecord ReadRecord(const Statement& q) {
   if (!q.ColumnText(26).empty()) {
     r.preferred_specialisms = absl::StrSplit(q.ColumnText(26), ',');
   }
+  r.first_contact_rule = q.ColumnText(27);
+  r.deadline_warned_at = OptionalTime(q.ColumnInt(28));
+  r.deadline_missed_at = OptionalTime(q.ColumnInt(29));
   return r;
 }
 
@@ -99,7 +103,8 @@ absl::Status AssignmentStore::Save(Tx& tx, const AssignmentRecord& r) {
       Statement q,
       tx.Prepare(absl::StrCat(
           "INSERT OR REPLACE INTO assignments (", kColumns,
-          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")));
+          ") VALUES "
+          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")));
   q.Bind(1, r.assignment_id.value())
       .Bind(2, r.referral_id.value())
       .Bind(3, static_cast<int64_t>(r.pathway))
@@ -126,7 +131,10 @@ absl::Status AssignmentStore::Save(Tx& tx, const AssignmentRecord& r) {
       .Bind(24, r.provider_id.value())
       .Bind(25, r.area)
       .Bind(26, static_cast<int64_t>(r.also_pathway))
-      .Bind(27, absl::StrJoin(r.preferred_specialisms, ","));
+      .Bind(27, absl::StrJoin(r.preferred_specialisms, ","))
+      .Bind(28, r.first_contact_rule)
+      .Bind(29, Ms(r.deadline_warned_at))
+      .Bind(30, Ms(r.deadline_missed_at));
   return q.Run();
 }
 
@@ -153,6 +161,57 @@ absl::StatusOr<bool> AssignmentStore::ServiceExists(
       .Bind(2, static_cast<int64_t>(service))
       .Bind(3, static_cast<int64_t>(v1::ASSIGNMENT_STATE_RELEASED));
   return q.Step();
+}
+
+namespace {
+// " AND service NOT IN (k1, k2)" for the kinds not watched (enum numbers).
+std::string NotIn(const std::set<v1::ServiceKind>& kinds) {
+  if (kinds.empty()) return "";
+  std::vector<std::string> n;
+  for (v1::ServiceKind k : kinds)
+    n.push_back(absl::StrCat(static_cast<int>(k)));
+  return absl::StrCat(" AND service NOT IN (", absl::StrJoin(n, ", "), ")");
+}
+}  // namespace
+
+absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::DeadlinesDue(
+    Tx& tx, absl::Time now, absl::Duration lead,
+    const std::set<v1::ServiceKind>& unwatched) {
+  // Open (waitlisted, offered, accepted), not yet contacted, with a
+  // deadline whose warning or whose passing is due and not yet reported.
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare(absl::StrCat(
+          "SELECT ", kColumns,
+          " FROM assignments WHERE first_contact_at_ms = 0 AND "
+          "first_contact_due_ms > 0 AND state IN (1, 2, 3) AND "
+          "((deadline_warned_ms = 0 AND first_contact_due_ms <= ?) OR "
+          "(deadline_missed_ms = 0 AND first_contact_due_ms <= ?))",
+          NotIn(unwatched), " ORDER BY first_contact_due_ms LIMIT 200")));
+  q.Bind(1, Ms(now + lead)).Bind(2, Ms(now));
+  std::vector<AssignmentRecord> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return rows;
+    rows.push_back(ReadRecord(q));
+  }
+}
+
+absl::StatusOr<std::optional<absl::Time>> AssignmentStore::NextDeadlineReport(
+    Tx& tx, absl::Duration lead, const std::set<v1::ServiceKind>& unwatched) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare(absl::StrCat(
+          "SELECT MIN(CASE WHEN deadline_warned_ms = 0 THEN "
+          "first_contact_due_ms - ? ELSE first_contact_due_ms END) "
+          "FROM assignments WHERE first_contact_at_ms = 0 AND "
+          "first_contact_due_ms > 0 AND state IN (1, 2, 3) AND "
+          "deadline_missed_ms = 0",
+          NotIn(unwatched))));
+  q.Bind(1, absl::ToInt64Milliseconds(lead));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row || q.ColumnIsNull(0)) return std::nullopt;
+  return absl::FromUnixMillis(q.ColumnInt(0));
 }
 
 absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::ProviderWorklist(

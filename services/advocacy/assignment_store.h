@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,17 @@ class AssignmentStore {
   absl::StatusOr<bool> ServiceExists(store::Tx& tx,
                                      const ReferralId& referral_id,
                                      v1::ServiceKind service);
+  // Open, uncontacted assignments whose first-contact deadline is within
+  // `lead` of `now` and not yet warned of, or past and not yet reported
+  // missed; earliest first (at most 200).
+  // Service referrals of the `unwatched` kinds are left out.
+  absl::StatusOr<std::vector<AssignmentRecord>> DeadlinesDue(
+      store::Tx& tx, absl::Time now, absl::Duration lead,
+      const std::set<v1::ServiceKind>& unwatched);
+  // When the next of those reports falls due.
+  absl::StatusOr<std::optional<absl::Time>> NextDeadlineReport(
+      store::Tx& tx, absl::Duration lead,
+      const std::set<v1::ServiceKind>& unwatched);
   // The provider's offered and acknowledged service referrals, soonest
   // first-contact deadline first.
   absl::StatusOr<std::vector<AssignmentRecord>> ProviderWorklist(

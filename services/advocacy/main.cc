@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
             "an offer not accepted in this time expires and is re-offered");
         config.DefineInt("expiry_scan_seconds", 30, 1, 3600,
                          "how often to look for expired offers");
+        config.DefineInt("deadline_warning_minutes", 240, 1, 7 * 24 * 60,
+                         "DeadlineApproaching fires this long before a "
+                         "first-contact deadline");
         config.DefineString("time_zone", "Europe/London",
                             "the zone of victims' safe-contact windows");
       },
@@ -47,8 +50,8 @@ int main(int argc, char** argv) {
         }
         advocacy::AdvocacyApp app(
             host.db(), host.person_keys(),
-            {absl::Minutes(config.GetInt("offer_timeout_minutes")), scan,
-             zone});
+            {absl::Minutes(config.GetInt("offer_timeout_minutes")), scan, zone,
+             absl::Minutes(config.GetInt("deadline_warning_minutes"))});
         if (absl::Status s = advocacy::ImportDirectoryFile(
                 app, config.GetString("directory_file"));
             !s.ok()) {
@@ -67,6 +70,20 @@ int main(int argc, char** argv) {
               }
               host.relay().Notify();
               return next_due;
+            });
+        // The deadline watchdog: its marks are rows, so a restart neither
+        // loses nor repeats a report.
+        host.AddPeriodicTask(
+            "deadline-watchdog", absl::Seconds(60),
+            [&app, &host](absl::Time now) {
+              absl::StatusOr<absl::Time> next = app.WatchDeadlines(now);
+              if (!next.ok()) {
+                log::Error("deadline watchdog failed",
+                           {{"error", std::string(next.status().message())}});
+                return now + absl::Seconds(30);
+              }
+              host.relay().Notify();
+              return *next;
             });
         advocacy::AdvocacyHandler handler(app);
         advocacy::AdvocacyServiceImpl api(

@@ -40,6 +40,10 @@ const std::map<std::string, PartnerType, std::less<>>& Types() {
            {"service.offered", {kReferrer, kProvider}}},
           {"signpost.v1.PathwayUnserved",
            {"pathway.unserved", {kCommissioning}}},
+          {"signpost.v1.DeadlineApproaching",
+           {"deadline.approaching", {kProvider}}},
+          {"signpost.v1.DeadlineMissed",
+           {"deadline.missed", {kProvider, kCommissioning}}},
           {"signpost.v1.ReferralWaitlisted",
            {"support.waitlisted", {kReferrer, kProvider}}},
           {"signpost.v1.WaitlistAssigned",
@@ -157,10 +161,13 @@ const std::set<std::string>& FieldsOf(v1::FieldSet set) {
         "better_informed",
         "pathway",
         "service",
-        "also_pathway"}},
+        "also_pathway",
+        "due",
+        "deadline_kind",
+        "deadline_rule"}},
       {kCommissioning,
        {"area_code", "locality_code", "pathway", "service", "role",
-        "reason_code"}},
+        "reason_code", "due", "deadline_kind", "deadline_rule"}},
       {kPolice,
        {"area_code", "order_id", "order_type", "order_state",
         "previous_order_state", "consideration", "consideration_id", "applied",
@@ -206,6 +213,23 @@ v1::PartnerEvent Project(const v1::EventEnvelope& e,
       p.set_pathway(o.pathway());
       p.set_service(o.service());
       *p.mutable_first_contact_due() = o.first_contact_due();
+      break;
+    }
+    case v1::EventEnvelope::kDeadlineApproaching:
+    case v1::EventEnvelope::kDeadlineMissed: {
+      const bool missed = e.has_deadline_missed();
+      const v1::Deadline& d = missed ? e.deadline_missed().deadline()
+                                     : e.deadline_approaching().deadline();
+      p.set_assignment_id(missed ? e.deadline_missed().assignment_id()
+                                 : e.deadline_approaching().assignment_id());
+      p.set_advocate_id(missed ? e.deadline_missed().advocate_id()
+                               : e.deadline_approaching().advocate_id());
+      p.set_service(missed ? e.deadline_missed().service()
+                           : e.deadline_approaching().service());
+      p.set_pathway(d.pathway());
+      *p.mutable_due() = d.due();
+      p.set_deadline_kind(d.kind());
+      p.set_deadline_rule(d.rule_id());
       break;
     }
     case v1::EventEnvelope::kPathwayUnserved: {

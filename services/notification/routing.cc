@@ -246,6 +246,10 @@ std::string AssignmentOf(const v1::EventEnvelope& e) {
       return e.waitlist_assigned().assignment_id();
     case v1::EventEnvelope::kServiceOffered:
       return e.service_offered().assignment_id();
+    case v1::EventEnvelope::kDeadlineApproaching:
+      return e.deadline_approaching().assignment_id();
+    case v1::EventEnvelope::kDeadlineMissed:
+      return e.deadline_missed().assignment_id();
     case v1::EventEnvelope::kReferralWaitlisted:
       return e.referral_waitlisted().assignment_id();
     case v1::EventEnvelope::kAssignmentAccepted:

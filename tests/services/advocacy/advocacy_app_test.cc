@@ -2138,5 +2138,96 @@ TEST_F(AdvocacyAppTest, ASpecialismDecidesATieAndIsExplained) {
   EXPECT_EQ(Only("r2").advocate_id(), "ann");
 }
 
+// --- Issue 13: the first-contact deadline watchdog -------------------------
+
+int CountOf(const std::vector<std::string>& types, const std::string& type) {
+  return static_cast<int>(std::count(types.begin(), types.end(), type));
+}
+
+TEST_F(AdvocacyAppTest,
+       TheWatchdogWarnsThenReportsAMissOnceEachAcrossARestart) {
+  Import(kA1);
+  const absl::Time due = kT0 + absl::Hours(10);
+  Route(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_ROUTED, absl::ToUnixSeconds(due)));
+  auto next = app_->WatchDeadlines(kT0);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, due - absl::Hours(4));  // the default lead
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineApproaching"), 0);
+  ASSERT_TRUE(app_->WatchDeadlines(due - absl::Hours(4)).ok());
+  ASSERT_TRUE(app_->WatchDeadlines(due - absl::Hours(3)).ok());
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineApproaching"), 1);
+  Open();  // a restart
+  next = app_->WatchDeadlines(due - absl::Hours(1));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, due);
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineApproaching"), 1);
+  ASSERT_TRUE(app_->WatchDeadlines(due).ok());
+  Open();
+  next = app_->WatchDeadlines(due + absl::Hours(5));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, absl::InfiniteFuture());
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 1);
+  auto events = store::ListReferralEvents(*db_, "r1");
+  for (const auto& e : *events) {
+    if (!e.envelope.has_deadline_missed()) continue;
+    const v1::DeadlineMissed& m = e.envelope.deadline_missed();
+    EXPECT_EQ(m.deadline().kind(), "FIRST_CONTACT");
+    EXPECT_EQ(m.deadline().due().seconds(), absl::ToUnixSeconds(due));
+    EXPECT_EQ(m.advocate_id(), Only("r1").advocate_id());
+  }
+  EXPECT_TRUE(Only("r1").has_deadline_missed_at());
+}
+
+TEST_F(AdvocacyAppTest, FirstContactInTimeMeansNoWarningAndNoMiss) {
+  Import(kA1);
+  const absl::Time due = kT0 + absl::Hours(10);
+  Route(Triaged("r1", v1::PATHWAY_IDVA, "en", v1::PRIORITY_HIGH,
+                v1::REFERRAL_STATUS_ROUTED, absl::ToUnixSeconds(due)));
+  v1::Assignment a = Accept(Only("r1"));
+  ASSERT_TRUE(Contact(a, v1::CONTACT_CHANNEL_PHONE,
+                      v1::CONTACT_OUTCOME_SUCCESSFUL, kT0 + absl::Hours(1))
+                  .ok());
+  auto next = app_->WatchDeadlines(due + absl::Hours(1));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, absl::InfiniteFuture());
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineApproaching"), 0);
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 0);
+}
+
+TEST_F(AdvocacyAppTest,
+       AMissWithNoWarningYetIsOneMissAndAPerpetratorIsNotWatched) {
+  Import(kA1);
+  Import(
+      R"pb(providers {
+             provider_id: "wm-perpetrator-programme"
+             name: "Perpetrator programme"
+             services { kind: SERVICE_KIND_PERPETRATOR_HIGH_HARM areas: "WMP" }
+           })pb");
+  events::IncomingEvent e =
+      Decision("r1", {v1::PATHWAY_IDVA, v1::PATHWAY_PERPETRATOR_PROGRAMME},
+               v1::REFERRAL_STATUS_ROUTED);
+  auto* d = e.envelope.mutable_referral_triaged()->add_deadlines();
+  d->set_kind("FIRST_CONTACT");
+  d->set_rule_id("SLA-HIGH-CONTACT");
+  d->mutable_due()->set_seconds(absl::ToUnixSeconds(kT0 + absl::Hours(2)));
+  Route(e);
+  // Found only after the deadline (the service was down): one miss, no
+  // warning, and only for the IDVA's assignment.
+  ASSERT_TRUE(app_->WatchDeadlines(kT0 + absl::Hours(30)).ok());
+  ASSERT_TRUE(app_->WatchDeadlines(kT0 + absl::Hours(31)).ok());
+  const auto types = EventTypes("r1");
+  EXPECT_EQ(CountOf(types, "DeadlineApproaching"), 0);
+  EXPECT_EQ(CountOf(types, "DeadlineMissed"), 1);
+  auto events = store::ListReferralEvents(*db_, "r1");
+  for (const auto& ev : *events) {
+    if (!ev.envelope.has_deadline_missed()) continue;
+    EXPECT_EQ(ev.envelope.deadline_missed().service(),
+              v1::SERVICE_KIND_UNSPECIFIED);
+    EXPECT_EQ(ev.envelope.deadline_missed().deadline().rule_id(),
+              "SLA-HIGH-CONTACT");
+  }
+}
+
 }  // namespace
 }  // namespace signpost::advocacy

@@ -565,6 +565,49 @@ TEST_F(NotificationAppTest, APerpetratorProgrammeHearsOnlyOfItsOwnReferral) {
               ElementsAre("service.offered", "support.assigned"));
 }
 
+// Issue 13: a missed first-contact deadline goes to the provider holding
+// the case and to the area's commissioner, each in its own field set; the
+// warning before it to the provider only.
+TEST_F(NotificationAppTest,
+       AMissedDeadlineReachesTheProviderAndTheCommissioner) {
+  ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
+  ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
+  ASSERT_EQ(Send(Advocacy("r1", "offered", "wm-idva-service")), 1);
+  auto deadline = [](bool missed) {
+    v1::EventEnvelope e = events::NewEnvelope("advocacy", "r1");
+    v1::Deadline d;
+    d.set_kind("FIRST_CONTACT");
+    d.set_rule_id("SLA-HIGH-CONTACT");
+    d.set_pathway(v1::PATHWAY_IDVA);
+    d.mutable_due()->set_seconds(1717545599);
+    if (missed) {
+      *e.mutable_deadline_missed()->mutable_deadline() = d;
+      e.mutable_deadline_missed()->set_assignment_id("a-r1");
+      e.mutable_deadline_missed()->set_area_code("WMP");
+    } else {
+      *e.mutable_deadline_approaching()->mutable_deadline() = d;
+      e.mutable_deadline_approaching()->set_assignment_id("a-r1");
+    }
+    return e;
+  };
+  Send(deadline(false));
+  EXPECT_THAT(
+      Shares("r1", "DeadlineApproaching"),
+      ElementsAre(Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE)));
+  Send(deadline(true));
+  EXPECT_THAT(
+      Shares("r1", "DeadlineMissed"),
+      UnorderedElementsAre(Pair("wm-idva-service", v1::FIELD_SET_PROVIDER_CASE),
+                           Pair("pcc-wmp", v1::FIELD_SET_COMMISSIONING)));
+  std::vector<v1::PartnerEvent> pcc = Feed("pcc-wmp");
+  ASSERT_EQ(pcc.size(), 1u);
+  EXPECT_EQ(pcc[0].type(), "deadline.missed");
+  EXPECT_EQ(pcc[0].deadline_rule(), "SLA-HIGH-CONTACT");
+  EXPECT_EQ(pcc[0].due().seconds(), 1717545599);
+  EXPECT_EQ(pcc[0].advocate_id(), "");  // not the commissioner's business
+  EXPECT_EQ(pcc[0].legal_basis(), v1::LEGAL_BASIS_PUBLIC_TASK);
+}
+
 TEST_F(NotificationAppTest, ProvidersHearOnlyOfTheirOwnLiveAssignments) {
   ASSERT_EQ(Send(Received("r1", "police-wmp")), 0);
   ASSERT_EQ(Send(Triaged("r1", v1::REFERRAL_STATUS_ROUTED, false)), 2);
