@@ -1126,6 +1126,93 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
   EXPECT_EQ(count_hearing_due(), 1);
 }
 
+// Issue 13: the first-contact deadline watchdog of the real advocacy
+// binary reports a deadline once across a SIGKILL and two restarts. A second
+// advocacy instance (its own store and consumer group) routes a referral
+// and is killed before its watchdog's next pass; the next life reports the
+// deadline at its first pass, and the third life finds nothing more.
+TEST_F(StackTest, TheDeadlineWatchdogReportsOnceAcrossASigkillAndRestarts) {
+  WaitServing("advocacy");
+  std::vector<std::string> args = (*args_)["advocacy"];
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--db_path") args[i + 1] = dir_->File("watchdog-a.db");
+    if (args[i] == "--grpc_address") args[i + 1] = "127.0.0.1:0";
+  }
+  args.insert(args.end(), {"--kafka_group", "signpost-advocacy-watchdog-test"});
+  auto start = [&](const std::string& log) {
+    auto p = std::make_unique<testing::Process>(Bin("signpost-advocacy"), args,
+                                                dir_->File(log));
+    std::string addr = testing::WaitForLogValue(
+        dir_->File(log), "\"msg\":\"listening\",\"grpc_address\":\"",
+        absl::Seconds(30));
+    return std::make_pair(std::move(p), addr);
+  };
+  auto scanned = [&](const std::string& log) {
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (testing::ReadFile(dir_->File(log))
+                   .find("\"worker\":\"deadline-watchdog\"") ==
+               std::string::npos &&
+           absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return testing::ReadFile(dir_->File(log))
+               .find("\"worker\":\"deadline-watchdog\"") != std::string::npos;
+  };
+  auto [first, addr] = start("watchdog-1.log");
+  ASSERT_FALSE(addr.empty());
+  // Its first pass found nothing; the next is a minute away.
+  ASSERT_TRUE(scanned("watchdog-1.log"));
+  v1::SubmitReferralRequest t2 = testing::LoadExample("t02_standard_da");
+  t2.set_idempotency_key("e2e-watchdog");
+  t2.mutable_referral()->mutable_personal()->set_full_name("Watchdog Test Q");
+  const std::string referral = Submit(t2);
+  auto advocacy = Connect<v1::AdvocacyService>(addr);
+  ASSERT_TRUE(Eventually([&] {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralAssignmentsRequest req;
+    req.set_referral_id(referral);
+    v1::GetReferralAssignmentsResponse resp;
+    return advocacy->GetReferralAssignments(&ctx, req, &resp).ok() &&
+           resp.processed();
+  })) << "the second advocacy never routed the referral";
+  kill(first->pid(), SIGKILL);
+  first->Wait(absl::Seconds(10));
+  auto approaching = [&] {
+    int n = 0;
+    for (const auto& r :
+         testing::ReadTopicToEnd(*bootstrap_, events::kAdvocacyTopic)) {
+      auto env = events::DecodeEnvelope(r);
+      // T02 was reported in June 2024: its deadline is long past, so the
+      // report is a miss (with no warning first).
+      if (env.ok() && env->referral_id() == referral &&
+          (env->has_deadline_approaching() || env->has_deadline_missed())) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  EXPECT_EQ(approaching(), 0);
+  {
+    auto [second, addr2] = start("watchdog-2.log");
+    ASSERT_FALSE(addr2.empty());
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (approaching() == 0 && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    EXPECT_EQ(second->Terminate(), 0);
+  }
+  {
+    auto [third, addr3] = start("watchdog-3.log");
+    ASSERT_FALSE(addr3.empty());
+    EXPECT_TRUE(scanned("watchdog-3.log"));
+    EXPECT_EQ(third->Terminate(), 0);
+  }
+  // One open, watched assignment (DA outreach; the perpetrator programme's
+  // referral is not watched): one report.
+  EXPECT_EQ(approaching(), 1);
+}
+
 // Shutdown holds its deadline with the broker gone: the services stop in
 // order and exit 0 (the watchdog would exit 3), and the referral committed
 // while the broker was down stays in intake's outbox, not lost.
