@@ -144,4 +144,14 @@ absl::StatusOr<std::string> LoadWebhookSecretFile(const std::string& path) {
   return ParseWebhookSecret(absl::StripAsciiWhitespace(buffer.str()));
 }
 
+std::vector<std::pair<std::string, std::string>> SignedJsonHeaders(
+    absl::string_view key, absl::string_view id, absl::Time now,
+    absl::string_view body) {
+  WebhookHeaders signed_headers = MakeWebhookHeaders(key, id, now, body);
+  return {{"content-type", "application/json"},
+          {kWebhookIdHeader, std::move(signed_headers.id)},
+          {kWebhookTimestampHeader, std::move(signed_headers.timestamp)},
+          {kWebhookSignatureHeader, std::move(signed_headers.signature)}};
+}
+
 }  // namespace signpost::http

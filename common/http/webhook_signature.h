@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -64,6 +66,12 @@ struct WebhookHeaders {
 // again with a fresh timestamp.
 WebhookHeaders MakeWebhookHeaders(absl::string_view key, absl::string_view id,
                                   absl::Time now, absl::string_view body);
+
+// The headers of one signed JSON POST of `body`: Content-Type and the three
+// Standard Webhooks headers (MakeWebhookHeaders), for HttpClient::Post.
+std::vector<std::pair<std::string, std::string>> SignedJsonHeaders(
+    absl::string_view key, absl::string_view id, absl::Time now,
+    absl::string_view body);
 
 // Checks a received delivery. OK when one of the "v1," signatures in
 // `signature_header` is the HMAC of `id`.`timestamp`.`body` under `key`

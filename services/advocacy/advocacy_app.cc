@@ -297,19 +297,15 @@ absl::StatusOr<v1::Provider> AdvocacyApp::UpsertProvider(
     ASSIGN_OR_RETURN(
         std::optional<v1::Provider> existing,
         directory_.FindProvider(tx, ProviderId(provider.provider_id())));
-    v1::Provider stored = existing ? Normalized(*existing) : v1::Provider();
-    v1::Provider wanted = Normalized(provider);
+    // Only the services, in one order, compared.
+    auto services_of = [](const v1::Provider& p) {
+      v1::Provider only;
+      *only.mutable_services() = Normalized(p).services();
+      return only;
+    };
     if (!google::protobuf::util::MessageDifferencer::Equals(
-            [&] {
-              v1::Provider s;
-              *s.mutable_services() = stored.services();
-              return s;
-            }(),
-            [&] {
-              v1::Provider w;
-              *w.mutable_services() = wanted.services();
-              return w;
-            }())) {
+            services_of(existing.value_or(v1::Provider())),
+            services_of(provider))) {
       return errors::Denied(access::kRuleOwnProvider, provider.provider_id(),
                             "a provider's services are set by an operator "
                             "(ImportDirectory), not by the provider");

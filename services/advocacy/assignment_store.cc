@@ -66,6 +66,16 @@ AssignmentRecord ReadRecord(const Statement& q) {
   return r;
 }
 
+// Every row `q` (a SELECT <kColumns>) returns.
+absl::StatusOr<std::vector<AssignmentRecord>> ReadRecords(Statement& q) {
+  std::vector<AssignmentRecord> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return rows;
+    rows.push_back(ReadRecord(q));
+  }
+}
+
 // The rows of SELECT <kColumns> FROM assignments <where>, with `args` bound
 // in order.
 absl::StatusOr<std::vector<AssignmentRecord>> Query(
@@ -76,12 +86,7 @@ absl::StatusOr<std::vector<AssignmentRecord>> Query(
   for (size_t i = 0; i < args.size(); ++i) {
     q.Bind(static_cast<int>(i + 1), args[i]);
   }
-  std::vector<AssignmentRecord> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return rows;
-    rows.push_back(ReadRecord(q));
-  }
+  return ReadRecords(q);
 }
 
 }  // namespace
@@ -189,12 +194,7 @@ absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::DeadlinesDue(
           "(deadline_missed_ms = 0 AND first_contact_due_ms <= ?))",
           NotIn(unwatched), " ORDER BY first_contact_due_ms LIMIT 200")));
   q.Bind(1, Ms(now + lead)).Bind(2, Ms(now));
-  std::vector<AssignmentRecord> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return rows;
-    rows.push_back(ReadRecord(q));
-  }
+  return ReadRecords(q);
 }
 
 absl::StatusOr<std::optional<absl::Time>> AssignmentStore::NextDeadlineReport(

@@ -33,6 +33,12 @@ std::string Body(const OutgoingNotice& n) {
 }  // namespace
 
 absl::Time NoticeDispatcher::RunOnce(absl::Time now) {
+  // Woken after every commit of intake's consumer: a read decides whether
+  // there is anything to plan before the write transaction is taken.
+  if (absl::StatusOr<absl::Time> next = app_.NextNoticeDue();
+      next.ok() && *next > now) {
+    return *next;
+  }
   const absl::Time started = absl::Now();
   absl::StatusOr<std::vector<OutgoingNotice>> due = app_.NextNotices(now);
   if (!due.ok()) {
@@ -51,14 +57,8 @@ absl::Time NoticeDispatcher::RunOnce(absl::Time now) {
       error = "NO-GATEWAY";
     } else {
       const std::string body = Body(n);
-      const http::WebhookHeaders signed_headers = http::MakeWebhookHeaders(
+      const http::HttpHeaders headers = http::SignedJsonHeaders(
           gateway_.secret, n.message_id, absl::Now(), body);
-      const http::HttpHeaders headers = {
-          {"content-type", "application/json"},
-          {http::kWebhookIdHeader, signed_headers.id},
-          {http::kWebhookTimestampHeader, signed_headers.timestamp},
-          {http::kWebhookSignatureHeader, signed_headers.signature},
-      };
       absl::StatusOr<http::HttpResponse> answer =
           client_.Post(url->second, headers, body);
       if (answer.ok() && answer->status >= 200 && answer->status < 300) {

@@ -77,14 +77,8 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
     google::protobuf::util::JsonPrintOptions json;
     (void)google::protobuf::util::MessageToJsonString(work.event, &body, json);
     // Signed as it is sent: a slow run does not age the timestamp.
-    http::WebhookHeaders signed_headers = http::MakeWebhookHeaders(
+    const http::HttpHeaders headers = http::SignedJsonHeaders(
         hook.secret, work.event.id(), absl::Now(), body);
-    http::HttpHeaders headers = {
-        {"content-type", "application/json"},
-        {http::kWebhookIdHeader, signed_headers.id},
-        {http::kWebhookTimestampHeader, signed_headers.timestamp},
-        {http::kWebhookSignatureHeader, signed_headers.signature},
-    };
     absl::StatusOr<http::HttpResponse> answer =
         client_.Post(hook.url, headers, body);
     const absl::Time after = absl::Now();
