@@ -28,6 +28,7 @@ std::vector<RpcRule> BuildTable() {
   const char* kAdvocacy = "AdvocacyService";
   const char* kOrders = "OrderService";
   const char* kNotification = "NotificationService";
+  const char* kMaracService = "MaracService";
   const std::string police_area =
       "police: orders and review items of their own areas only "
       "(AUTHZ-OWN-AREA)";
@@ -61,6 +62,10 @@ std::vector<RpcRule> BuildTable() {
       {Path(kIntake, "EraseVictim"),
        {kOperator},
        "any referral; a reason and its legal ground are required and kept"},
+      {Path(kIntake, "ListStalled"),
+       {kCommissioner, kOperator, kAuditor},
+       "commissioner: its own areas only (AUTHZ-OWN-AREA); operator and "
+       "auditor: every area; ids and codes only"},
       // Triage.
       {Path(kTriage, "GetDecision"),
        {kReferrer, kMarac, kPolice, kOperator, kAuditor},
@@ -109,6 +114,9 @@ std::vector<RpcRule> BuildTable() {
       {Path(kAdvocacy, "RecordContact"),
        {kProvider},
        "an assignment of the caller's own advocate (AUTHZ-OWN-PROVIDER)"},
+      {Path(kAdvocacy, "RecordUpdate"),
+       {kProvider},
+       "an assignment of the caller's own advocate (AUTHZ-OWN-PROVIDER)"},
       {Path(kAdvocacy, "CloseCase"),
        {kProvider},
        "an assignment of the caller's own advocate (AUTHZ-OWN-PROVIDER)"},
@@ -149,6 +157,37 @@ std::vector<RpcRule> BuildTable() {
        {kReferrer, kProvider, kMarac, kPolice, kOperator},
        "each agency its own deliveries only (AUTHZ-OWN-AGENCY); operator: "
        "any agency's"},
+      // MARAC meetings (served by the triage process).
+      {Path(kMaracService, "ScheduleMeeting"),
+       {kMarac},
+       "its own areas only (AUTHZ-OWN-AREA)"},
+      {Path(kMaracService, "ListMeetings"),
+       {kMarac, kOperator, kAuditor},
+       "MARAC: its own areas only (AUTHZ-OWN-AREA)"},
+      {Path(kMaracService, "GetMeeting"),
+       {kMarac, kOperator, kAuditor},
+       "MARAC: its own areas only (AUTHZ-OWN-AREA); the MARAC field set"},
+      {Path(kMaracService, "MarkHeard"),
+       {kMarac},
+       "its own areas only (AUTHZ-OWN-AREA)"},
+      {Path(kMaracService, "AllocateAction"),
+       {kMarac},
+       "its own areas only (AUTHZ-OWN-AREA)"},
+      {Path(kMaracService, "CompleteAction"),
+       {kMarac, kReferrer, kProvider, kPolice},
+       "MARAC: its own areas; any other agency: only an action allocated "
+       "to it (AUTHZ-OWN-AGENCY)"},
+      {Path(kMaracService, "CloseMeeting"),
+       {kMarac},
+       "its own areas only (AUTHZ-OWN-AREA)"},
+      // Served by every service, each for its own data.
+      {"/signpost.v1.OutboxService/ReplayOutbox",
+       {kOperator},
+       "none: re-publishes ids and codes the log already held"},
+      {"/signpost.v1.ReportingService/GetFigures",
+       {kCommissioner, kOperator, kAuditor},
+       "commissioner: its own areas only (AUTHZ-OWN-AREA); figures hold no "
+       "personal data and small counts are suppressed"},
   };
 }
 

@@ -196,12 +196,43 @@ CREATE INDEX assignments_deadline
   ON assignments(first_contact_at_ms, first_contact_due_ms);
 )sql";
 
+// Issue 13: Victims' Code updates and referral deadlines, each with the
+// watchdog's marks; the outcome baseline taken at first contact; and every
+// update given, for the figures.
+constexpr char kSchemaV9[] = R"sql(
+ALTER TABLE assignments ADD COLUMN offered_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN accepted_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN referral_due_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN referral_warned_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN referral_missed_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN update_working_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN update_due_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN update_warned_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN update_missed_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN last_update_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN updates INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN baseline_feels_safe INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN baseline_copes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignments ADD COLUMN baseline_informed INTEGER NOT NULL DEFAULT 0;
+UPDATE assignments SET offered_at_ms = created_at_ms
+  WHERE state <> 1 AND waitlisted_at_ms = 0;
+CREATE TABLE assignment_updates (
+  assignment_id TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  due_ms INTEGER NOT NULL,
+  within_deadline INTEGER NOT NULL,
+  PRIMARY KEY (assignment_id, at_ms, kind)
+);
+CREATE INDEX assignments_area ON assignments(area, created_at_ms);
+)sql";
+
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
   // Version 4 is the shared data key table.
   return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration,
-          kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
+          kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
 }
 
 }  // namespace signpost::advocacy
