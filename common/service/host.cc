@@ -386,8 +386,13 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
                                      config_.GetString("tls_key_file"),
                                      config_.GetString("tls_ca_file")};
   }
+  // Every service serves its own outbox's replay.
+  outbox_api_ = std::make_unique<OutboxServiceImpl>(
+      spec_.name, *db_, [this] { relay_->Notify(); }, *gate_);
+  std::vector<grpc::Service*> all = services;
+  all.push_back(outbox_api_.get());
   absl::StatusOr<std::unique_ptr<grpcutil::ServerRunner>> server =
-      grpcutil::ServerRunner::Start(options, services);
+      grpcutil::ServerRunner::Start(options, all);
   if (!server.ok()) {
     std::fprintf(stderr, "signpost-%s: grpc_address: %s\n", spec_.name.c_str(),
                  std::string(server.status().message()).c_str());

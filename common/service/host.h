@@ -33,6 +33,7 @@
 #include "common/grpc/executor.h"
 #include "common/grpc/gate.h"
 #include "common/grpc/server_runner.h"
+#include "common/service/outbox_service.h"
 #include "common/kafka/kafka.h"
 #include "common/store/access_audit.h"
 #include "common/store/database.h"
@@ -145,6 +146,8 @@ class ServiceHost {
   std::unique_ptr<store::OutboxRelay> relay_;
   std::unique_ptr<store::AccessAuditLog> audit_;
   std::unique_ptr<grpcutil::Gate> gate_;
+  // Declared before server_, so destroyed after it.
+  std::unique_ptr<OutboxServiceImpl> outbox_api_;
   std::unique_ptr<events::EventConsumer> consumer_;
   std::vector<std::function<void()>> commit_hooks_;
   std::unique_ptr<grpcutil::ServerRunner> server_;

@@ -61,6 +61,41 @@ absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
+                                      bool dry_run) {
+  std::string where = "sent_at_ms IS NOT NULL";
+  if (!selection.referral_id.empty()) absl::StrAppend(&where, " AND referral_id = ?1");
+  if (selection.from) absl::StrAppend(&where, " AND created_at_ms >= ?2");
+  if (selection.to) absl::StrAppend(&where, " AND created_at_ms < ?3");
+  if (!selection.types.empty()) {
+    absl::StrAppend(&where, " AND event_type IN (");
+    for (size_t i = 0; i < selection.types.size(); ++i) {
+      absl::StrAppend(&where, i == 0 ? "" : ", ", "?", i + 4);
+    }
+    absl::StrAppend(&where, ")");
+  }
+  ASSIGN_OR_RETURN(
+      Statement stmt,
+      tx.Prepare(dry_run
+                     ? absl::StrCat("SELECT COUNT(*) FROM outbox WHERE ", where)
+                     : absl::StrCat("UPDATE outbox SET sent_at_ms = NULL, "
+                                    "kafka_partition = NULL, kafka_offset = "
+                                    "NULL WHERE ",
+                                    where)));
+  if (!selection.referral_id.empty()) stmt.Bind(1, selection.referral_id);
+  if (selection.from) stmt.Bind(2, absl::ToUnixMillis(*selection.from));
+  if (selection.to) stmt.Bind(3, absl::ToUnixMillis(*selection.to));
+  for (size_t i = 0; i < selection.types.size(); ++i) {
+    stmt.Bind(static_cast<int>(i + 4), selection.types[i]);
+  }
+  if (dry_run) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    return row ? static_cast<int>(stmt.ColumnInt(0)) : 0;
+  }
+  RETURN_IF_ERROR(stmt.Run());
+  return static_cast<int>(tx.Changes());
+}
+
 absl::StatusOr<bool> ClaimInbox(Tx& tx, const v1::EventEnvelope& envelope) {
   ASSIGN_OR_RETURN(
       Statement stmt,

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +35,22 @@ absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
 // publishes it again with the same event id (consumers' inboxes and
 // partners deduplicate on it). NOT_FOUND when there is no such record.
 absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id);
+
+// Which already-sent outbox rows to publish again (OutboxService): one
+// referral's, or those created in [from, to); optionally of these types
+// only.
+struct ReplaySelection {
+  std::string referral_id;
+  std::optional<absl::Time> from;
+  std::optional<absl::Time> to;
+  std::vector<std::string> types;
+};
+
+// Marks the selected sent rows unsent, so that the relay publishes them
+// again in their order with their event ids; with `dry_run`, only counts
+// them. How many.
+absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
+                                      bool dry_run);
 
 // Records `envelope` as processed within the caller's transaction. Returns
 // false when it was already processed (the caller must then do nothing).

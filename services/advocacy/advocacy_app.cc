@@ -100,6 +100,12 @@ AssignmentRecord NewAssignment(const ReferralId& referral_id,
   const DueByRule due = FirstContactDue(decision, pathway);
   a.first_contact_due = due.due;
   a.first_contact_rule = due.rule;
+  for (const auto& d : decision.deadlines()) {
+    if (d.kind() == kReferralKind) {
+      a.referral_due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
+    }
+  }
+  a.update_working_days = decision.updates_working_days();
   a.created_at = now;
   return a;
 }
@@ -586,43 +592,37 @@ absl::StatusOr<absl::Time> AdvocacyApp::WatchDeadlines(absl::Time now) {
     ASSIGN_OR_RETURN(std::vector<AssignmentRecord> due,
                      assignments_.DeadlinesDue(tx, now, lead, unwatched));
     for (AssignmentRecord& a : due) {
-      const bool missed = *a.first_contact_due <= now;
-      v1::Deadline deadline;
-      deadline.set_kind("FIRST_CONTACT");
-      *deadline.mutable_due() = timeutil::ToTimestamp(*a.first_contact_due);
-      deadline.set_rule_id(a.first_contact_rule);
-      deadline.set_pathway(a.pathway);
-      // Each trace starts here.
-      const std::string traceparent = NewTraceparent();
-      v1::EventEnvelope out =
-          events::NewEnvelope(kProducer, a.referral_id.value());
-      auto fill = [&](auto* e) {
-        *e->mutable_deadline() = deadline;
-        e->set_assignment_id(a.assignment_id.value());
-        e->set_advocate_id(a.advocate_id.value());
-        e->set_provider_id(a.provider_id.value());
-        e->set_service(a.service);
-        e->set_area_code(a.area);
-      };
-      if (missed) {
-        // Missed: reported once; a warning not yet given is not given now.
-        fill(out.mutable_deadline_missed());
-        a.deadline_missed_at = now;
-        if (!a.deadline_warned_at) a.deadline_warned_at = now;
-      } else {
-        fill(out.mutable_deadline_approaching());
-        a.deadline_warned_at = now;
-      }
+      const std::vector<DeadlineReport> reports = DueReports(a, now, lead);
+      if (reports.empty()) continue;
       RETURN_IF_ERROR(assignments_.Save(tx, a));
-      RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
-      // Ids and codes only.
-      log::Warn(missed ? "first-contact deadline missed"
-                       : "first-contact deadline approaching",
-                {{"referral_id", a.referral_id.value()},
-                 {"assignment_id", a.assignment_id.value()},
-                 {"rule", a.first_contact_rule},
-                 {"pathway", v1::Pathway_Name(a.pathway)}},
-                TraceIdOf(traceparent));
+      for (const DeadlineReport& r : reports) {
+        // Each trace starts here.
+        const std::string traceparent = NewTraceparent();
+        v1::EventEnvelope out =
+            events::NewEnvelope(kProducer, a.referral_id.value());
+        auto fill = [&](auto* e) {
+          *e->mutable_deadline() = r.deadline;
+          e->set_assignment_id(a.assignment_id.value());
+          e->set_advocate_id(a.advocate_id.value());
+          e->set_provider_id(a.provider_id.value());
+          e->set_service(a.service);
+          e->set_area_code(a.area);
+        };
+        if (r.missed) {
+          fill(out.mutable_deadline_missed());
+        } else {
+          fill(out.mutable_deadline_approaching());
+        }
+        RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
+        // Ids and codes only.
+        log::Warn(r.missed ? "deadline missed" : "deadline approaching",
+                  {{"referral_id", a.referral_id.value()},
+                   {"assignment_id", a.assignment_id.value()},
+                   {"deadline", r.deadline.kind()},
+                   {"rule", r.deadline.rule_id()},
+                   {"pathway", v1::Pathway_Name(a.pathway)}},
+                  TraceIdOf(traceparent));
+      }
     }
     ASSIGN_OR_RETURN(std::optional<absl::Time> next,
                      assignments_.NextDeadlineReport(tx, lead, unwatched));
@@ -847,6 +847,8 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
       RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
     }
     if (step == kStepFirstContact) {
+      if (contact.baseline) a.baseline = *contact.baseline;
+      RETURN_IF_ERROR(StartUpdateClock(a, options_.calendar.get()));
       RETURN_IF_ERROR(assignments_.Save(tx, a));
       v1::EventEnvelope out =
           events::NewEnvelope(kProducer, a.referral_id.value());
@@ -877,6 +879,45 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
       f->set_failed_attempts(ContactAttempts(earlier) + 1);
       RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
     }
+    return View(tx, a, &caller);
+  });
+}
+
+absl::StatusOr<v1::Assignment> AdvocacyApp::RecordUpdate(
+    const access::Principal& caller, const AssignmentId& assignment_id,
+    const AdvocateId& advocate_id, v1::UpdateKind kind,
+    std::optional<absl::Time> at, absl::Time now,
+    const std::string& traceparent) {
+  now = TruncateToMillis(now);
+  const absl::Time given_at = at ? TruncateToMillis(*at) : now;
+  return db_.Write([&](Tx& tx) -> absl::StatusOr<v1::Assignment> {
+    RETURN_IF_ERROR(LoadAdvocateFor(tx, caller, advocate_id).status());
+    ASSIGN_OR_RETURN(AssignmentRecord a,
+                     LoadAssignmentFor(tx, caller, assignment_id));
+    ASSIGN_OR_RETURN(
+        UpdateClockResult given,
+        GiveUpdate(a, advocate_id, given_at, options_.calendar.get()));
+    RETURN_IF_ERROR(assignments_.Save(tx, a));
+    RETURN_IF_ERROR(assignments_.AddUpdate(tx, a.assignment_id, given_at, kind,
+                                           given.due, given.within_deadline));
+    RETURN_IF_ERROR(assignments_.AddHistory(
+        tx, a.assignment_id,
+        By(caller, Step(given_at, "UPDATE", advocate_id,
+                        absl::StrCat(v1::UpdateKind_Name(kind),
+                                     given.within_deadline ? "" : " LATE")))));
+    v1::EventEnvelope out =
+        events::NewEnvelope(kProducer, a.referral_id.value());
+    v1::UpdateRecorded* u = out.mutable_update_recorded();
+    u->set_assignment_id(a.assignment_id.value());
+    u->set_advocate_id(advocate_id.value());
+    u->set_kind(v1::UpdateKind_Name(kind));
+    *u->mutable_updated_at() = timeutil::ToTimestamp(given_at);
+    if (given.due) *u->mutable_due() = timeutil::ToTimestamp(*given.due);
+    u->set_within_deadline(given.within_deadline);
+    if (given.next_due) {
+      *u->mutable_next_due() = timeutil::ToTimestamp(*given.next_due);
+    }
+    RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
     return View(tx, a, &caller);
   });
 }

@@ -33,6 +33,7 @@
 #include "services/advocacy/assigner.h"
 #include "services/advocacy/assignment_lifecycle.h"
 #include "services/advocacy/assignment_store.h"
+#include "services/advocacy/deadline_watch.h"
 #include "services/advocacy/directory_store.h"
 #include "signpost/v1/advocacy.pb.h"
 #include "signpost/v1/events.pb.h"
@@ -60,6 +61,8 @@ struct ContactAttempt {
   // Why a contact the safe-contact rules forbid was made anyway (staff free
   // text, sealed with the step); empty for none.
   std::string override_reason;
+  // With a successful first contact: the outcome baseline asked then.
+  std::optional<v1::OutcomeBaseline> baseline;
 };
 
 // A staff note as written, opened; empty when the person was erased.
@@ -86,8 +89,11 @@ class AdvocacyApp {
     absl::Duration expiry_retry = absl::Seconds(30);
     // The zone safe-contact windows are in (Europe/London in service).
     absl::TimeZone zone = absl::UTCTimeZone();
-    // DeadlineApproaching fires this long before a first-contact deadline.
+    // DeadlineApproaching fires this long before a watched deadline.
     absl::Duration deadline_lead = absl::Hours(4);
+    // The working-day calendar of the update clock (SLA-UPDATES); without
+    // one, updates are recorded but their deadlines are not tracked.
+    std::shared_ptr<const calendar::WorkingCalendar> calendar;
   };
   // `keys` seal and open staff notes (ServiceHost::person_keys()).
   AdvocacyApp(store::Database& db,
@@ -189,14 +195,21 @@ class AdvocacyApp {
       const access::Principal& caller, const AssignmentId& assignment_id,
       const AdvocateId& advocate_id, const ContactAttempt& contact,
       absl::Time now, const std::string& traceparent);
+  // A Victims' Code update given to the victim (deadline_watch.h).
+  absl::StatusOr<v1::Assignment> RecordUpdate(
+      const access::Principal& caller, const AssignmentId& assignment_id,
+      const AdvocateId& advocate_id, v1::UpdateKind kind,
+      std::optional<absl::Time> at, absl::Time now,
+      const std::string& traceparent);
   absl::StatusOr<v1::Assignment> Close(const access::Principal& caller,
                                        const AssignmentId& assignment_id,
                                        const AdvocateId& advocate_id,
                                        const Closure& closure, absl::Time now,
                                        const std::string& traceparent);
 
-  // The deadline watchdog (issue 13): each open, uncontacted assignment's
-  // first-contact deadline raises DeadlineApproaching once it is within
+  // The deadline watchdog (issue 13): each watched deadline of an
+  // assignment (first contact, referral to support, the next update:
+  // deadline_watch.h) raises DeadlineApproaching once it is within
   // `deadline_lead`, and DeadlineMissed once it has passed, each exactly
   // once (the marks are in the row, in the same transaction as the event).
   // First contact in time means neither. Returns when to look again.

@@ -214,14 +214,31 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordContact(
                       const std::string& traceparent) {
         ContactAttempt contact{request->channel(), request->outcome(),
                                std::nullopt, request->voicemail_left(),
-                               request->override_reason()};
+                               request->override_reason(), std::nullopt};
         if (request->has_at()) {
           contact.at = timeutil::FromTimestamp(request->at());
         }
+        if (request->has_baseline()) contact.baseline = request->baseline();
         return app_.RecordContact(caller,
                                   AssignmentId(request->assignment_id()),
                                   AdvocateId(request->advocate_id()), contact,
                                   NowMillis(), traceparent);
+      });
+}
+
+grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordUpdate(
+    grpc::CallbackServerContext* context,
+    const v1::RecordUpdateRequest* request, v1::Assignment* response) {
+  return grpcutil::RunMutation(
+      context, gate_, "/signpost.v1.AdvocacyService/RecordUpdate", wake_relay_,
+      response, [request] { return ValidateRecordUpdate(*request, absl::Now()); },
+      [this, request](const access::Principal& caller,
+                      const std::string& traceparent) {
+        std::optional<absl::Time> at;
+        if (request->has_at()) at = timeutil::FromTimestamp(request->at());
+        return app_.RecordUpdate(caller, AssignmentId(request->assignment_id()),
+                                 AdvocateId(request->advocate_id()),
+                                 request->kind(), at, NowMillis(), traceparent);
       });
 }
 

@@ -57,6 +57,9 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
                                 "RecordContact",
                                 &AdvocacyServiceImpl::RecordContact);
     grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
+                                "RecordUpdate",
+                                &AdvocacyServiceImpl::RecordUpdate);
+    grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
                                 "CloseCase", &AdvocacyServiceImpl::CloseCase);
     grpcutil::RefuseUndecodable(this, v1::AdvocacyService::service_full_name(),
                                 "CheckCapacity",
@@ -102,6 +105,10 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
   grpc::ServerUnaryReactor* RecordContact(
       grpc::CallbackServerContext* context,
       const v1::RecordContactRequest* request,
+      v1::Assignment* response) override;
+  grpc::ServerUnaryReactor* RecordUpdate(
+      grpc::CallbackServerContext* context,
+      const v1::RecordUpdateRequest* request,
       v1::Assignment* response) override;
   grpc::ServerUnaryReactor* CloseCase(grpc::CallbackServerContext* context,
                                       const v1::CloseCaseRequest* request,

@@ -123,6 +123,7 @@ absl::StatusOr<bool> Assigner::OfferService(store::Tx& tx, AssignmentRecord& a,
   const ProviderId provider(*match.provider_id);
   RETURN_IF_ERROR(
       OfferToProvider(a, action, provider, match.reason, now + offer_timeout_));
+  if (!a.offered_at) a.offered_at = now;  // meets SLA-VCOP-REFERRAL
   RETURN_IF_ERROR(assignments_.Save(tx, a));
   RETURN_IF_ERROR(assignments_.AddHistory(
       tx, a.assignment_id,
@@ -210,6 +211,7 @@ absl::Status Assigner::OfferTo(store::Tx& tx, AssignmentRecord& a,
   const AdvocateId advocate(match.chosen->advocate_id);
   RETURN_IF_ERROR(Offer(a, action, advocate, match.interpreter, match.reason,
                         now + offer_timeout_));
+  if (!a.offered_at) a.offered_at = now;  // meets SLA-VCOP-REFERRAL
   ASSIGN_OR_RETURN(bool reserved,
                    directory_.ReserveCapacity(tx, advocate, now));
   if (!reserved) {

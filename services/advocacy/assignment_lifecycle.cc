@@ -244,6 +244,7 @@ absl::Status Accept(AssignmentRecord& assignment, const AdvocateId& advocate,
                                  "the offer expired before it was accepted");
   }
   assignment.state = kAccepted;
+  if (!assignment.accepted_at) assignment.accepted_at = now;
   return absl::OkStatus();
 }
 
@@ -327,6 +328,13 @@ v1::Assignment ToAssignmentView(const AssignmentRecord& r,
     *a.mutable_deadline_missed_at() =
         timeutil::ToTimestamp(*r.deadline_missed_at);
   }
+  if (r.update_due) *a.mutable_update_due() = ToTimestamp(*r.update_due);
+  if (r.last_update_at) {
+    *a.mutable_last_update_at() = ToTimestamp(*r.last_update_at);
+  }
+  a.set_updates(r.updates);
+  if (r.referral_due) *a.mutable_referral_due() = ToTimestamp(*r.referral_due);
+  *a.mutable_baseline() = r.baseline;
   a.set_contact_attempts(ContactAttempts(history));
   for (v1::AssignmentStep& s : history) {
     if (s.step() == kStepContactUnsafe) {

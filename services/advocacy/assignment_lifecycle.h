@@ -114,6 +114,25 @@ struct AssignmentRecord {
   std::string first_contact_rule;
   std::optional<absl::Time> deadline_warned_at;
   std::optional<absl::Time> deadline_missed_at;
+  // When first offered (to an advocate or a provider) and first accepted.
+  std::optional<absl::Time> offered_at;
+  std::optional<absl::Time> accepted_at;
+  // SLA-VCOP-REFERRAL: the referral to support is due by this time; met
+  // by the first offer. The watchdog's marks, as for first contact.
+  std::optional<absl::Time> referral_due;
+  std::optional<absl::Time> referral_warned_at;
+  std::optional<absl::Time> referral_missed_at;
+  // SLA-UPDATES: the cadence in working days (0: not tracked), when the
+  // next update is due (from first contact, then from each update), and
+  // the watchdog's marks for that due time.
+  int update_working_days = 0;
+  std::optional<absl::Time> update_due;
+  std::optional<absl::Time> update_warned_at;
+  std::optional<absl::Time> update_missed_at;
+  std::optional<absl::Time> last_update_at;
+  int updates = 0;
+  // The outcome baseline taken at first contact.
+  v1::OutcomeBaseline baseline;
 };
 
 enum class AssignmentAction {

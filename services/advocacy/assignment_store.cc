@@ -27,7 +27,11 @@ constexpr char kColumns[] =
     "offer_expires_at_ms, first_contact_at_ms, closed_at_ms, closure_reason, "
     "feels_safer, copes_better, better_informed, service, provider_id, "
     "area, also_pathway, specialisms, first_contact_rule, "
-    "deadline_warned_ms, deadline_missed_ms";
+    "deadline_warned_ms, deadline_missed_ms, offered_at_ms, accepted_at_ms, "
+    "referral_due_ms, referral_warned_ms, referral_missed_ms, "
+    "update_working_days, update_due_ms, update_warned_ms, update_missed_ms, "
+    "last_update_at_ms, updates, baseline_feels_safe, baseline_copes, "
+    "baseline_informed";
 
 AssignmentRecord ReadRecord(const Statement& q) {
   AssignmentRecord r;
@@ -63,6 +67,20 @@ AssignmentRecord ReadRecord(const Statement& q) {
   r.first_contact_rule = q.ColumnText(27);
   r.deadline_warned_at = OptionalTime(q.ColumnInt(28));
   r.deadline_missed_at = OptionalTime(q.ColumnInt(29));
+  r.offered_at = OptionalTime(q.ColumnInt(30));
+  r.accepted_at = OptionalTime(q.ColumnInt(31));
+  r.referral_due = OptionalTime(q.ColumnInt(32));
+  r.referral_warned_at = OptionalTime(q.ColumnInt(33));
+  r.referral_missed_at = OptionalTime(q.ColumnInt(34));
+  r.update_working_days = static_cast<int>(q.ColumnInt(35));
+  r.update_due = OptionalTime(q.ColumnInt(36));
+  r.update_warned_at = OptionalTime(q.ColumnInt(37));
+  r.update_missed_at = OptionalTime(q.ColumnInt(38));
+  r.last_update_at = OptionalTime(q.ColumnInt(39));
+  r.updates = static_cast<int>(q.ColumnInt(40));
+  r.baseline.set_feels_safe(static_cast<v1::OutcomeAnswer>(q.ColumnInt(41)));
+  r.baseline.set_copes(static_cast<v1::OutcomeAnswer>(q.ColumnInt(42)));
+  r.baseline.set_informed(static_cast<v1::OutcomeAnswer>(q.ColumnInt(43)));
   return r;
 }
 
@@ -109,7 +127,8 @@ absl::Status AssignmentStore::Save(Tx& tx, const AssignmentRecord& r) {
       tx.Prepare(absl::StrCat(
           "INSERT OR REPLACE INTO assignments (", kColumns,
           ") VALUES "
-          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")));
+          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+          "?,?,?,?,?,?,?,?,?,?,?)")));
   q.Bind(1, r.assignment_id.value())
       .Bind(2, r.referral_id.value())
       .Bind(3, static_cast<int64_t>(r.pathway))
@@ -139,7 +158,21 @@ absl::Status AssignmentStore::Save(Tx& tx, const AssignmentRecord& r) {
       .Bind(27, absl::StrJoin(r.preferred_specialisms, ","))
       .Bind(28, r.first_contact_rule)
       .Bind(29, Ms(r.deadline_warned_at))
-      .Bind(30, Ms(r.deadline_missed_at));
+      .Bind(30, Ms(r.deadline_missed_at))
+      .Bind(31, Ms(r.offered_at))
+      .Bind(32, Ms(r.accepted_at))
+      .Bind(33, Ms(r.referral_due))
+      .Bind(34, Ms(r.referral_warned_at))
+      .Bind(35, Ms(r.referral_missed_at))
+      .Bind(36, static_cast<int64_t>(r.update_working_days))
+      .Bind(37, Ms(r.update_due))
+      .Bind(38, Ms(r.update_warned_at))
+      .Bind(39, Ms(r.update_missed_at))
+      .Bind(40, Ms(r.last_update_at))
+      .Bind(41, static_cast<int64_t>(r.updates))
+      .Bind(42, static_cast<int64_t>(r.baseline.feels_safe()))
+      .Bind(43, static_cast<int64_t>(r.baseline.copes()))
+      .Bind(44, static_cast<int64_t>(r.baseline.informed()));
   return q.Run();
 }
 
@@ -177,41 +210,78 @@ std::string NotIn(const std::set<v1::ServiceKind>& kinds) {
     n.push_back(absl::StrCat(static_cast<int>(k)));
   return absl::StrCat(" AND service NOT IN (", absl::StrJoin(n, ", "), ")");
 }
+
+// The three watched deadlines (deadline_watch.h): each column set, and
+// when it is open (not yet met, and the case still runs).
+struct WatchedColumns {
+  const char* due;
+  const char* warned;
+  const char* missed;
+  const char* open;
+};
+constexpr WatchedColumns kWatched[] = {
+    {"first_contact_due_ms", "deadline_warned_ms", "deadline_missed_ms",
+     "first_contact_at_ms = 0 AND state IN (1, 2, 3)"},
+    {"referral_due_ms", "referral_warned_ms", "referral_missed_ms",
+     "offered_at_ms = 0 AND state IN (0, 1)"},
+    {"update_due_ms", "update_warned_ms", "update_missed_ms",
+     "service = 0 AND state IN (3, 4)"},
+};
 }  // namespace
 
 absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::DeadlinesDue(
     Tx& tx, absl::Time now, absl::Duration lead,
     const std::set<v1::ServiceKind>& unwatched) {
-  // Open (waitlisted, offered, accepted), not yet contacted, with a
-  // deadline whose warning or whose passing is due and not yet reported.
+  // Any watched deadline whose warning (?1: now + lead) or whose passing
+  // (?2: now) is due and not yet reported.
+  std::vector<std::string> any;
+  for (const WatchedColumns& c : kWatched) {
+    any.push_back(absl::StrCat("(", c.due, " > 0 AND ", c.open, " AND ((",
+                               c.warned, " = 0 AND ", c.due, " <= ?1) OR (",
+                               c.missed, " = 0 AND ", c.due, " <= ?2)))"));
+  }
   ASSIGN_OR_RETURN(
       Statement q,
-      tx.Prepare(absl::StrCat(
-          "SELECT ", kColumns,
-          " FROM assignments WHERE first_contact_at_ms = 0 AND "
-          "first_contact_due_ms > 0 AND state IN (1, 2, 3) AND "
-          "((deadline_warned_ms = 0 AND first_contact_due_ms <= ?) OR "
-          "(deadline_missed_ms = 0 AND first_contact_due_ms <= ?))",
-          NotIn(unwatched), " ORDER BY first_contact_due_ms LIMIT 200")));
+      tx.Prepare(absl::StrCat("SELECT ", kColumns, " FROM assignments WHERE (",
+                              absl::StrJoin(any, " OR "), ")", NotIn(unwatched),
+                              " ORDER BY created_at_ms LIMIT 200")));
   q.Bind(1, Ms(now + lead)).Bind(2, Ms(now));
   return ReadRecords(q);
 }
 
 absl::StatusOr<std::optional<absl::Time>> AssignmentStore::NextDeadlineReport(
     Tx& tx, absl::Duration lead, const std::set<v1::ServiceKind>& unwatched) {
-  ASSIGN_OR_RETURN(
-      Statement q,
-      tx.Prepare(absl::StrCat(
-          "SELECT MIN(CASE WHEN deadline_warned_ms = 0 THEN "
-          "first_contact_due_ms - ? ELSE first_contact_due_ms END) "
-          "FROM assignments WHERE first_contact_at_ms = 0 AND "
-          "first_contact_due_ms > 0 AND state IN (1, 2, 3) AND "
-          "deadline_missed_ms = 0",
-          NotIn(unwatched))));
+  std::vector<std::string> next;
+  for (const WatchedColumns& c : kWatched) {
+    next.push_back(absl::StrCat(
+        "SELECT MIN(CASE WHEN ", c.warned, " = 0 THEN ", c.due, " - ?1 ELSE ",
+        c.due, " END) AS t FROM assignments WHERE ", c.due, " > 0 AND ",
+        c.open, " AND ", c.missed, " = 0", NotIn(unwatched)));
+  }
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare(absl::StrCat("SELECT MIN(t) FROM (",
+                                           absl::StrJoin(next, " UNION ALL "),
+                                           ")")));
   q.Bind(1, absl::ToInt64Milliseconds(lead));
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row || q.ColumnIsNull(0)) return std::nullopt;
   return absl::FromUnixMillis(q.ColumnInt(0));
+}
+
+absl::Status AssignmentStore::AddUpdate(Tx& tx, const AssignmentId& id,
+                                        absl::Time at, v1::UpdateKind kind,
+                                        std::optional<absl::Time> due,
+                                        bool within_deadline) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("INSERT INTO assignment_updates (assignment_id, at_ms, kind, "
+                 "due_ms, within_deadline) VALUES (?, ?, ?, ?, ?)"));
+  q.Bind(1, id.value())
+      .Bind(2, Ms(at))
+      .Bind(3, static_cast<int64_t>(kind))
+      .Bind(4, Ms(due))
+      .Bind(5, static_cast<int64_t>(within_deadline));
+  return q.Run();
 }
 
 absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::ProviderWorklist(

@@ -56,9 +56,10 @@ class AssignmentStore {
   absl::StatusOr<bool> ServiceExists(store::Tx& tx,
                                      const ReferralId& referral_id,
                                      v1::ServiceKind service);
-  // Open, uncontacted assignments whose first-contact deadline is within
-  // `lead` of `now` and not yet warned of, or past and not yet reported
-  // missed; earliest first (at most 200).
+  // Assignments with a watched deadline (first contact, referral to
+  // support, the next update: deadline_watch.h) within `lead` of `now` and
+  // not yet warned of, or past and not yet reported missed; oldest
+  // assignment first (at most 200).
   // Service referrals of the `unwatched` kinds are left out.
   absl::StatusOr<std::vector<AssignmentRecord>> DeadlinesDue(
       store::Tx& tx, absl::Time now, absl::Duration lead,
@@ -67,6 +68,10 @@ class AssignmentStore {
   absl::StatusOr<std::optional<absl::Time>> NextDeadlineReport(
       store::Tx& tx, absl::Duration lead,
       const std::set<v1::ServiceKind>& unwatched);
+  // A Victims' Code update given (for the figures).
+  absl::Status AddUpdate(store::Tx& tx, const AssignmentId& id, absl::Time at,
+                         v1::UpdateKind kind, std::optional<absl::Time> due,
+                         bool within_deadline);
   // The provider's offered and acknowledged service referrals, soonest
   // first-contact deadline first.
   absl::StatusOr<std::vector<AssignmentRecord>> ProviderWorklist(

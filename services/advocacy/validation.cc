@@ -139,6 +139,38 @@ errors::FieldErrors ValidateRecordContact(
       e.Add("override_reason", "must be at most 1000 characters");
     }
   }
+  if (request.has_baseline()) {
+    if (request.outcome() != v1::CONTACT_OUTCOME_SUCCESSFUL) {
+      e.Add("baseline", "is taken only at a successful contact");
+    }
+    const v1::OutcomeBaseline& b = request.baseline();
+    for (const auto& [field, value] :
+         {std::pair<const char*, int>{"baseline.feels_safe", b.feels_safe()},
+          {"baseline.copes", b.copes()},
+          {"baseline.informed", b.informed()}}) {
+      if (!v1::OutcomeAnswer_IsValid(value) ||
+          value == v1::OUTCOME_ANSWER_UNSPECIFIED) {
+        e.Add(field, "is required (YES, NO or NOT_ASKED)");
+      }
+    }
+  }
+  return e;
+}
+
+errors::FieldErrors ValidateRecordUpdate(const v1::RecordUpdateRequest& request,
+                                         absl::Time now) {
+  errors::FieldErrors e =
+      CheckActing(request.assignment_id(), request.advocate_id());
+  if (request.advocate_id().empty()) e.Add("advocate_id", "is required");
+  if (!v1::UpdateKind_IsValid(request.kind()) ||
+      request.kind() == v1::UPDATE_KIND_UNSPECIFIED) {
+    e.Add("kind", "is required (ARREST, INTERVIEW, RELEASE, BAIL, CHARGE, "
+                  "NO_FURTHER_ACTION, COURT or PROGRESS)");
+  }
+  if (request.has_at() &&
+      absl::FromUnixSeconds(request.at().seconds()) > now + absl::Minutes(5)) {
+    e.Add("at", "must not be in the future");
+  }
   return e;
 }
 

@@ -25,6 +25,8 @@ errors::FieldErrors ValidateDecline(
 errors::FieldErrors ValidateRecordContact(
     const v1::RecordContactRequest& request, absl::Time now);
 errors::FieldErrors ValidateCloseCase(const v1::CloseCaseRequest& request);
+errors::FieldErrors ValidateRecordUpdate(const v1::RecordUpdateRequest& request,
+                                         absl::Time now);
 errors::FieldErrors ValidateCheckCapacity(
     const v1::CheckCapacityRequest& request);
 

@@ -241,6 +241,7 @@ absl::StatusOr<ReferralView> IntakeApp::GetReferral(
 absl::Status IntakeApp::ApplyRoutingEvent(store::Tx& tx,
                                           const v1::EventEnvelope& event) {
   const ReferralId referral_id(event.referral_id());
+  RETURN_IF_ERROR(TrackProgress(tx, event));
   switch (event.payload_case()) {
     case v1::EventEnvelope::kReferralTriaged:
     case v1::EventEnvelope::kReferralReassessed: {
@@ -724,6 +725,104 @@ absl::Status IntakeApp::Close(store::Tx& tx, const ReferralId& referral_id,
   RETURN_IF_ERROR(store_.MarkClosed(tx, referral_id, at));
   if (person_id.empty()) return absl::OkStatus();
   return ScheduleRetention(tx, person_id);
+}
+
+absl::Status IntakeApp::TrackProgress(store::Tx& tx,
+                                      const v1::EventEnvelope& event) {
+  const bool decision =
+      event.has_referral_triaged() || event.has_referral_reassessed();
+  const bool routed =
+      event.has_advocate_offered() || event.has_referral_waitlisted() ||
+      event.has_service_offered() || event.has_pathway_unserved() ||
+      event.has_waitlist_assigned();
+  if (!decision && !routed) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<Progress> p,
+                   stalls_.FindActive(tx, ReferralId(event.referral_id())));
+  if (!p) return absl::OkStatus();
+  const absl::Time at = EventTime(event);
+  if (decision) {
+    ApplyDecision(*p, event.has_referral_triaged()
+                          ? event.referral_triaged()
+                          : event.referral_reassessed().decision(),
+                  at);
+  } else if (!p->routed_at) {
+    p->routed_at = at;
+  }
+  return stalls_.Save(tx, *p);
+}
+
+absl::StatusOr<int> IntakeApp::WatchStalls(absl::Time now) {
+  now = timeutil::TruncateToMillis(now);
+  return db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(
+        std::vector<Progress> due,
+        stalls_.ReportsDue(tx, now, options_.stall_after,
+                           options_.stall_interval, /*limit=*/500));
+    int reported = 0;
+    for (Progress& p : due) {
+      std::optional<Stall> stall = StuckAt(p, now, options_.stall_after);
+      if (!stall ||
+          !ReportDue(p, *stall, now, options_.stall_interval)) {
+        continue;
+      }
+      v1::EventEnvelope event = NewEvent(p.referral_id.value(), now);
+      *event.mutable_referral_stalled() = Report(p, *stall, now);
+      const std::string traceparent = NewTraceparent();
+      RETURN_IF_ERROR(stalls_.Save(tx, p));
+      RETURN_IF_ERROR(Emit(tx, event, traceparent));
+      // Ids and codes only.
+      log::Warn("referral stalled",
+                {{"referral_id", p.referral_id.value()},
+                 {"stage", stall->stage},
+                 {"report", absl::StrCat(p.reports)},
+                 {"area_code", p.area_code}});
+      ++reported;
+    }
+    return reported;
+  });
+}
+
+absl::StatusOr<paging::Page<v1::StalledReferral>> IntakeApp::ListStalled(
+    const access::Principal& caller, const std::string& area_code,
+    absl::Time now, const paging::PageRequest& page) {
+  if (!access::SeesEverything(caller)) {
+    if (area_code.empty()) {
+      return errors::FieldError("area_code",
+                                  "is required for a commissioner");
+    }
+    RETURN_IF_ERROR(access::RequireArea(caller, area_code, area_code));
+  }
+  return db_.Read([&](store::Tx& tx)
+                      -> absl::StatusOr<paging::Page<v1::StalledReferral>> {
+    ASSIGN_OR_RETURN(paging::Page<Progress> rows,
+                     stalls_.ListStuck(tx, area_code, now,
+                                       options_.stall_after, page));
+    paging::Page<v1::StalledReferral> out;
+    out.next = std::move(rows.next);
+    for (const Progress& p : rows.items) {
+      std::optional<Stall> stall = StuckAt(p, now, options_.stall_after);
+      if (!stall) continue;  // the store and the domain agree; belt and braces
+      v1::StalledReferral s;
+      s.set_referral_id(p.referral_id.value());
+      s.set_stage(stall->stage);
+      s.set_area_code(p.area_code);
+      *s.mutable_received_at() = timeutil::ToTimestamp(p.received_at);
+      *s.mutable_stage_since() = timeutil::ToTimestamp(stall->since);
+      if (p.stall_stage == stall->stage) {
+        if (p.first_reported_at) {
+          *s.mutable_first_reported_at() =
+              timeutil::ToTimestamp(*p.first_reported_at);
+        }
+        if (p.last_reported_at) {
+          *s.mutable_last_reported_at() =
+              timeutil::ToTimestamp(*p.last_reported_at);
+        }
+        s.set_reports(p.reports);
+      }
+      out.items.push_back(std::move(s));
+    }
+    return out;
+  });
 }
 
 absl::Time IntakeApp::EventTime(const v1::EventEnvelope& event) {

@@ -21,6 +21,7 @@
 #include "common/store/database.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/notice_store.h"
+#include "services/intake/stall_store.h"
 #include "services/intake/referral_lifecycle.h"
 #include "services/intake/victim_notices.h"
 #include "signpost/v1/events.pb.h"
@@ -85,6 +86,10 @@ struct IntakeOptions {
   int notice_max_attempts = 8;
   absl::Duration notice_backoff_base = absl::Seconds(30);
   absl::Duration notice_backoff_cap = absl::Hours(1);
+  // Stalled referrals (stalls.h): stuck this long is stalled, and a stall
+  // is reported again at this interval while it lasts.
+  absl::Duration stall_after = absl::Minutes(30);
+  absl::Duration stall_interval = absl::Hours(1);
 };
 
 // A victim notice to send now: personal data (`to`), in memory only, never
@@ -196,7 +201,19 @@ class IntakeApp {
   // again, silently.
   absl::Status CheckMatchingKey();
 
+  // The stall watchdog (stalls.h): raises ReferralStalled for each stuck
+  // referral whose report is due; the marks are columns, so a restart
+  // neither loses nor repeats one. How many were reported.
+  absl::StatusOr<int> WatchStalls(absl::Time now);
+  // Referrals stuck now, of `area_code` (empty: every area; a
+  // commissioner must name one of its own), oldest first.
+  absl::StatusOr<paging::Page<v1::StalledReferral>> ListStalled(
+      const access::Principal& caller, const std::string& area_code,
+      absl::Time now, const paging::PageRequest& page);
+
  private:
+  // A decision or an offer moves the referral's progress on (stalls.h).
+  absl::Status TrackProgress(store::Tx& tx, const v1::EventEnvelope& event);
   // Erases one person inside `tx` (EraseVictim, EraseDue).
   absl::StatusOr<ErasureOutcome> ErasePerson(
       store::Tx& tx, const ReferralState& state, v1::ErasureGround ground,
@@ -234,6 +251,7 @@ class IntakeApp {
   const IntakeOptions options_;
   IntakeStore store_;
   NoticeStore notices_;
+  StallStore stalls_;
 };
 
 }  // namespace signpost::intake

@@ -1,7 +1,9 @@
 #include "services/intake/intake_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/errors/errors.h"
 #include "common/ids/ids.h"
+#include "common/paging/page.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
 #include "common/time/timestamps.h"
@@ -176,6 +178,32 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::EraseVictim(
         response->set_referrals_erased(outcome.referrals_erased);
         *response->mutable_erased_at() =
             timeutil::ToTimestamp(outcome.erased_at);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* IntakeServiceImpl::ListStalled(
+    grpc::CallbackServerContext* context, const v1::ListStalledRequest* request,
+    v1::ListStalledResponse* response) {
+  return gate_.Run(
+      context, "/signpost.v1.IntakeService/ListStalled",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        const std::string scope = paging::Scope({request->area_code()});
+        errors::FieldErrors e;
+        if (request->area_code().size() > 32) {
+          e.Add("area_code", "must be at most 32 characters");
+        }
+        ASSIGN_OR_RETURN(paging::PageRequest page,
+                         paging::CheckPageRequest(kStalledListing, scope,
+                                                  *request, std::move(e)));
+        ASSIGN_OR_RETURN(paging::Page<v1::StalledReferral> items,
+                         app_.ListStalled(caller, request->area_code(),
+                                          timeutil::NowMillis(), page));
+        for (v1::StalledReferral& item : items.items) {
+          *response->add_referrals() = std::move(item);
+        }
+        response->set_next_page_token(
+            paging::NextPageToken(kStalledListing, scope, items.next));
         return absl::OkStatus();
       });
 }

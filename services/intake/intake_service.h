@@ -38,6 +38,8 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
                                 &IntakeServiceImpl::RecordRjConsent);
     grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
                                 "EraseVictim", &IntakeServiceImpl::EraseVictim);
+    grpcutil::RefuseUndecodable(this, v1::IntakeService::service_full_name(),
+                                "ListStalled", &IntakeServiceImpl::ListStalled);
   }
 
   grpc::ServerUnaryReactor* SubmitReferral(
@@ -65,6 +67,10 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::EraseVictimRequest* request,
       v1::EraseVictimResponse* response) override;
+  grpc::ServerUnaryReactor* ListStalled(
+      grpc::CallbackServerContext* context,
+      const v1::ListStalledRequest* request,
+      v1::ListStalledResponse* response) override;
 
  private:
   IntakeApp& app_;

@@ -141,6 +141,23 @@ CREATE TABLE victim_notices (
   PRIMARY KEY (referral_id, kind)
 );
 CREATE INDEX victim_notices_due ON victim_notices(status, due_at_ms);
+)sql",
+          R"sql(
+-- Issue 13: each referral's progress through triage and advocacy, and the
+-- stall watchdog's marks (stalls.h). Referrals from before are taken as
+-- through, so an upgrade raises no false stalls.
+ALTER TABLE referrals ADD COLUMN triaged_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN routing_since_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN routed_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN stall_stage TEXT NOT NULL DEFAULT '';
+ALTER TABLE referrals ADD COLUMN stall_first_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN stall_last_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN stall_reports INTEGER NOT NULL DEFAULT 0;
+UPDATE referrals SET triaged_at_ms = received_at_ms,
+                     routed_at_ms = received_at_ms;
+CREATE INDEX referrals_untriaged ON referrals(triaged_at_ms, received_at_ms);
+CREATE INDEX referrals_unrouted
+  ON referrals(routed_at_ms, routing_since_ms);
 )sql"};
 }
 

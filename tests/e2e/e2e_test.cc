@@ -215,7 +215,9 @@ class StackTest : public ::testing::Test {
       if (svc == "advocacy") {
         args.insert(args.end(),
                     {"--directory_file",
-                     testing::SourcePath("examples/directory.textproto")});
+                     testing::SourcePath("examples/directory.textproto"),
+                     "--calendar_file",
+                     testing::SourcePath("deploy/calendar/england-and-wales.txt")});
       }
       if (svc == "notification") {
         args.insert(args.end(),
@@ -1509,6 +1511,9 @@ TEST(BadConfigTest, BadDirectoryFileIsRefusedAtStart) {
                                    dir.File("a.db"),
                                    "--directory_file",
                                    roster,
+                                   "--calendar_file",
+                                   testing::SourcePath(
+                                       "deploy/calendar/england-and-wales.txt"),
                                    "--dev_plaintext",
                                    "--access_registry",
                                    Registry()};
