@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc/decoding.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
 #include "common/time/timestamps.h"
@@ -56,7 +57,10 @@ OutboxServiceImpl::OutboxServiceImpl(std::string producer, store::Database& db,
     : producer_(std::move(producer)),
       db_(db),
       wake_relay_(std::move(wake_relay)),
-      gate_(gate) {}
+      gate_(gate) {
+  grpcutil::RefuseUndecodable(this, v1::OutboxService::service_full_name(),
+                              "ReplayOutbox", &OutboxServiceImpl::ReplayOutbox);
+}
 
 grpc::ServerUnaryReactor* OutboxServiceImpl::ReplayOutbox(
     grpc::CallbackServerContext* context,

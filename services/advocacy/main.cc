@@ -2,13 +2,16 @@
 // the offer-expiry task, the event handler and the gRPC service.
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/calendar/working_calendar.h"
 #include "common/log/log.h"
+#include "common/reporting/reporting_service.h"
 #include "common/service/host.h"
 #include "services/advocacy/advocacy_app.h"
 #include "services/advocacy/advocacy_handler.h"
 #include "services/advocacy/advocacy_service.h"
 #include "services/advocacy/advocacy_store.h"
 #include "services/advocacy/directory_file.h"
+#include "services/advocacy/figures.h"
 
 int main(int argc, char** argv) {
   using namespace signpost;
@@ -21,6 +24,7 @@ int main(int argc, char** argv) {
   return service::ServiceMain(
       argc, argv, spec,
       [](config::Config& config) {
+        reporting::DefineFiguresFlags(config);
         config.DefineString(
             "directory_file", "",
             "providers and advocates to import at start (textproto "
@@ -34,7 +38,13 @@ int main(int argc, char** argv) {
                          "DeadlineApproaching fires this long before a "
                          "first-contact deadline");
         config.DefineString("time_zone", "Europe/London",
-                            "the zone of victims' safe-contact windows");
+                            "the zone of victims' safe-contact windows and "
+                            "of the working-day calendar");
+        config.DefineString(
+            "calendar_file", "",
+            "bank-holiday calendar (deploy/calendar/england-and-wales.txt): "
+            "the Victims' Code update clock",
+            true);
       },
       [&](service::ServiceHost& host, const config::Config& config,
           grpcutil::Gate& gate) {
@@ -48,10 +58,19 @@ int main(int argc, char** argv) {
                                         config.GetString("time_zone"), "'")));
           return 2;
         }
+        auto calendar = calendar::WorkingCalendar::Load(
+            config.GetString("calendar_file"), config.GetString("time_zone"));
+        if (!calendar.ok()) {
+          config::PrintConfigError(
+              argv[0], absl::InvalidArgumentError(absl::StrCat(
+                           "calendar_file: ", calendar.status().message())));
+          return 2;
+        }
         advocacy::AdvocacyApp app(
             host.db(), host.person_keys(),
             {absl::Minutes(config.GetInt("offer_timeout_minutes")), scan, zone,
-             absl::Minutes(config.GetInt("deadline_warning_minutes"))});
+             absl::Minutes(config.GetInt("deadline_warning_minutes")),
+             *calendar});
         if (absl::Status s = advocacy::ImportDirectoryFile(
                 app, config.GetString("directory_file"));
             !s.ok()) {
@@ -88,8 +107,15 @@ int main(int argc, char** argv) {
         advocacy::AdvocacyHandler handler(app);
         advocacy::AdvocacyServiceImpl api(
             app, [&host] { host.relay().Notify(); }, gate);
+        reporting::ReportingServiceImpl reporting(
+            "advocacy", reporting::FiguresMinCount(config),
+            [&host](const reporting::FigureQuery& q) {
+              return advocacy::AdvocacyFigures(host.db(), q);
+            },
+            gate);
         return host.Run(
-            {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
+            {&api, &reporting},
+            [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);
             });
       });

@@ -9,6 +9,10 @@
 //        services, and prints one line per referral.
 //   signpost-cli load (demo's endpoint flags) --count N FILE
 //        submits N copies of FILE and reports latency and throughput.
+//   signpost-cli report --triage B --advocacy C --orders D --area AREA
+//                       --from DATE --to DATE [--csv]
+//        the area's figures from every ReportingService, as CSV
+//        (docs/operations.md, "Figures").
 // Every command takes `--as AGENCY --pki DIR` (or SIGNPOST_AS and
 // SIGNPOST_PKI_DIR): mutual TLS with DIR/agencies/AGENCY.{crt,key} and
 // DIR/ca.crt. Without a PKI directory it speaks plaintext (development).
@@ -20,6 +24,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,21 +32,27 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/config/textproto.h"
 #include "common/crypto/person_keys.h"
 #include "common/grpc/status.h"
 #include "common/grpc/tls.h"
+#include "common/reporting/figures.h"
 #include "common/status/macros.h"
 #include "common/store/database.h"
+#include "common/time/timestamps.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
 #include "signpost/v1/notification.grpc.pb.h"
 #include "signpost/v1/orders.grpc.pb.h"
+#include "signpost/v1/outbox.grpc.pb.h"
+#include "signpost/v1/reporting.grpc.pb.h"
 #include "signpost/v1/triage.grpc.pb.h"
 
 namespace {
@@ -516,9 +527,12 @@ std::string FormatDeliveries(const v1::ListDeliveriesResponse& deliveries) {
           : absl::StrCat("\n    refused: ", absl::StrJoin(refused, ", ")));
 }
 
+int PrintFiguresTable(const Endpoints& ep, const std::string& area);
+
 int Demo(const Endpoints& ep, const std::vector<std::string>& files,
          absl::Duration timeout) {
   std::vector<std::pair<std::string, std::string>> submitted;  // label, id
+  std::string area;  // the first referral's: the demo area's figures end it
   for (const std::string& path : files) {
     absl::StatusOr<v1::SubmitReferralRequest> req = LoadRequest(path);
     if (!req.ok()) {
@@ -539,6 +553,7 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files,
     std::string base = path.substr(path.rfind('/') + 1);
     std::string label = absl::AsciiStrToUpper(base.substr(0, base.find('_')));
     submitted.emplace_back(label, resp.referral_id());
+    if (area.empty()) area = req->referral().area_code();
   }
   int failures = 0;
   RoutedClients clients(ep);
@@ -554,6 +569,7 @@ int Demo(const Endpoints& ep, const std::vector<std::string>& files,
                 FormatDeliveries(routed->deliveries).c_str());
     std::fflush(stdout);
   }
+  if (failures == 0 && PrintFiguresTable(ep, area) != 0) ++failures;
   return failures == 0 ? 0 : 1;
 }
 
@@ -653,6 +669,256 @@ int RotateKek(const std::string& db_path, const std::string& kek_file) {
   return 0;
 }
 
+// --- Figures (issue 13): `report` and the demo's closing table. ---
+
+// The services that serve ReportingService, in report order.
+std::vector<std::pair<std::string, std::string>> FigureProducers(
+    const Endpoints& ep) {
+  return {
+      {"triage", ep.triage}, {"advocacy", ep.advocacy}, {"orders", ep.orders}};
+}
+
+// Every producer's figures for the area and period; the first failure is
+// UNAVAILABLE (or the service's refusal) naming the producer.
+absl::StatusOr<std::vector<v1::GetFiguresResponse>> FetchFigures(
+    const Endpoints& ep, const std::string& area, absl::Time from,
+    absl::Time to) {
+  v1::GetFiguresRequest req;
+  req.set_area_code(area);
+  *req.mutable_from() = timeutil::ToTimestamp(from);
+  *req.mutable_to() = timeutil::ToTimestamp(to);
+  std::vector<v1::GetFiguresResponse> out;
+  for (const auto& [name, addr] : FigureProducers(ep)) {
+    auto stub = v1::ReportingService::NewStub(Dial(addr));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, absl::Seconds(30));
+    v1::GetFiguresResponse resp;
+    grpc::Status s = stub->GetFigures(&ctx, req, &resp);
+    if (!s.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat(name, ": GetFigures failed: ", DescribeError(s)));
+    }
+    out.push_back(std::move(resp));
+  }
+  return out;
+}
+
+// A CSV field, quoted when it holds a comma, quote or line break.
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "\"\""}}), "\"");
+}
+
+// One CSV line per figure (docs/operations.md, "Figures"); a suppressed
+// figure has empty value and base.
+void PrintFiguresCsv(const std::vector<v1::GetFiguresResponse>& responses) {
+  std::printf(
+      "producer,area_code,from,to,threshold,section,labels,measure,value,"
+      "base,suppressed\n");
+  for (const v1::GetFiguresResponse& r : responses) {
+    const std::string from =
+        absl::FormatTime(absl::RFC3339_sec, timeutil::FromTimestamp(r.from()),
+                         absl::UTCTimeZone());
+    const std::string to =
+        absl::FormatTime(absl::RFC3339_sec, timeutil::FromTimestamp(r.to()),
+                         absl::UTCTimeZone());
+    for (const v1::Figure& f : r.figures()) {
+      std::printf("%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%s\n",
+                  CsvField(r.producer()).c_str(),
+                  CsvField(r.area_code()).c_str(), from.c_str(), to.c_str(),
+                  r.suppression_threshold(), CsvField(f.section()).c_str(),
+                  CsvField(reporting::LabelsText(f)).c_str(),
+                  CsvField(f.measure()).c_str(),
+                  f.suppressed() ? "" : absl::StrCat(f.value()).c_str(),
+                  f.suppressed() ? "" : absl::StrCat(f.base()).c_str(),
+                  f.suppressed() ? "true" : "false");
+    }
+  }
+}
+
+// "2024-01-01" (midnight, Europe/London) or an RFC 3339 time.
+absl::StatusOr<absl::Time> ParseReportTime(const std::string& text) {
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, text, &t, &err)) return t;
+  absl::TimeZone london;
+  if (!absl::LoadTimeZone("Europe/London", &london)) {
+    return absl::FailedPreconditionError("time zone Europe/London not found");
+  }
+  if (absl::ParseTime("%Y-%m-%d", text, london, &t, &err)) return t;
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", text, "' is neither YYYY-MM-DD nor RFC 3339"));
+}
+
+int Report(const Endpoints& ep, const std::string& area,
+           const std::string& from_text, const std::string& to_text) {
+  absl::StatusOr<absl::Time> from = ParseReportTime(from_text);
+  absl::StatusOr<absl::Time> to = ParseReportTime(to_text);
+  for (const auto& t : {from, to}) {
+    if (!t.ok()) {
+      std::fprintf(stderr, "signpost-cli: report: %s\n",
+                   std::string(t.status().message()).c_str());
+      return 2;
+    }
+  }
+  absl::StatusOr<std::vector<v1::GetFiguresResponse>> figures =
+      FetchFigures(ep, area, *from, *to);
+  if (!figures.ok()) {
+    std::fprintf(stderr, "signpost-cli: report: %s\n",
+                 std::string(figures.status().message()).c_str());
+    return 1;
+  }
+  PrintFiguresCsv(*figures);
+  return 0;
+}
+
+// A figure for people: "<5" when suppressed, else the value in its unit.
+std::string FigureText(const v1::Figure& f, int threshold) {
+  if (f.suppressed()) return absl::StrCat("<", threshold);
+  if (absl::EndsWith(f.measure(), "_percent")) {
+    return absl::StrFormat("%.1f%%", f.value());
+  }
+  if (absl::EndsWith(f.measure(), "_hours")) {
+    return absl::StrFormat("%.1f h", f.value());
+  }
+  return absl::StrCat(f.value());
+}
+
+// The demo's closing table: a few key figures of `area` for the last 30
+// days (when the demo's referrals were processed).
+int PrintFiguresTable(const Endpoints& ep, const std::string& area) {
+  const absl::Time to = absl::Now() + absl::Hours(1);
+  absl::StatusOr<std::vector<v1::GetFiguresResponse>> figures =
+      FetchFigures(ep, area, to - absl::Hours(24 * 30), to);
+  if (!figures.ok()) {
+    std::fprintf(stderr, "signpost-cli: figures: %s\n",
+                 std::string(figures.status().message()).c_str());
+    return 1;
+  }
+  int threshold = figures->empty() ? reporting::kMinSuppressionThreshold
+                                   : figures->front().suppression_threshold();
+  // (section, labels, measure) -> shown as
+  const std::vector<
+      std::tuple<std::string, std::string, std::string, std::string>>
+      rows = {
+          {"referrals", "", "count", "referrals received"},
+          {"referrals", "source=", "count", "  from "},
+          {"referrals", "", "marac_count", "referrals to MARAC"},
+          {"first_contact", "", "median_hours", "first contact, median"},
+          {"first_contact", "", "p90_hours", "first contact, 90th percentile"},
+          {"deadlines", "deadline=FIRST_CONTACT", "met_percent",
+           "first-contact deadlines met"},
+          {"deadlines", "deadline=VCOP_REFERRAL", "met_percent",
+           "referral deadlines met"},
+          {"deadlines", "deadline=UPDATES", "met_percent", "updates on time"},
+          {"waitlist", "", "waiting_now", "waiting now"},
+          {"waitlist", "", "wait_median_hours", "waited, median"},
+          {"orders", "month=", "considerations_opened",
+           "order considerations opened, "},
+          {"orders", "month=", "grants", "orders granted, "},
+      };
+  std::printf(
+      "\nFigures for %s, last 30 days (counts below %d shown as <%d):\n",
+      area.c_str(), threshold, threshold);
+  for (const auto& [section, labels, measure, title] : rows) {
+    for (const v1::GetFiguresResponse& r : *figures) {
+      for (const v1::Figure& f : r.figures()) {
+        const std::string text = reporting::LabelsText(f);
+        const bool prefix = absl::EndsWith(labels, "=");
+        if (f.section() != section || f.measure() != measure) continue;
+        if (prefix ? !(absl::StartsWith(text, labels) &&
+                       text.find(';') == std::string::npos)
+                   : text != labels) {
+          continue;
+        }
+        std::string name = title;
+        if (prefix) {
+          name += Short(text.substr(labels.size()), "REFERRAL_SOURCE_");
+        }
+        std::printf("  %-40s %s\n", name.c_str(),
+                    FigureText(f, r.suppression_threshold()).c_str());
+      }
+    }
+  }
+  return 0;
+}
+
+// Re-publishes outbox history (docs/operations.md, "Stalled referrals and
+// replay") from each named service, by referral or by range, with the
+// original event ids. Prints one line per service.
+int Replay(const std::vector<std::pair<std::string, std::string>>& addrs,
+           const std::string& referral_id, const std::string& from_text,
+           const std::string& to_text, const std::vector<std::string>& types,
+           bool dry_run) {
+  v1::ReplayOutboxRequest req;
+  req.set_referral_id(referral_id);
+  if (!from_text.empty() || !to_text.empty()) {
+    absl::StatusOr<absl::Time> from = ParseReportTime(from_text);
+    absl::StatusOr<absl::Time> to = ParseReportTime(to_text);
+    for (const auto& t : {from, to}) {
+      if (!t.ok()) {
+        std::fprintf(stderr, "signpost-cli: replay: %s\n",
+                     std::string(t.status().message()).c_str());
+        return 2;
+      }
+    }
+    *req.mutable_from() = timeutil::ToTimestamp(*from);
+    *req.mutable_to() = timeutil::ToTimestamp(*to);
+  }
+  for (const std::string& t : types) req.add_types(t);
+  req.set_dry_run(dry_run);
+  int failed = 0;
+  for (const auto& [name, addr] : addrs) {
+    auto stub = v1::OutboxService::NewStub(Dial(addr));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, absl::Seconds(30));
+    v1::ReplayOutboxResponse resp;
+    grpc::Status s = stub->ReplayOutbox(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "signpost-cli: replay: %s: %s\n", name.c_str(),
+                   DescribeError(s).c_str());
+      ++failed;
+      continue;
+    }
+    std::printf("%s: %d event(s) %s\n", resp.producer().c_str(),
+                resp.replayed(), dry_run ? "would be replayed" : "replayed");
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+// Referrals stuck now (IntakeService.ListStalled), one per line.
+int Stalled(const std::string& intake, const std::string& area) {
+  auto stub = v1::IntakeService::NewStub(Dial(intake));
+  v1::ListStalledRequest req;
+  req.set_area_code(area);
+  int rows = 0;
+  do {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, absl::Seconds(30));
+    v1::ListStalledResponse resp;
+    grpc::Status s = stub->ListStalled(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "signpost-cli: stalled: %s\n",
+                   DescribeError(s).c_str());
+      return 1;
+    }
+    for (const v1::StalledReferral& r : resp.referrals()) {
+      std::printf("%s %s %s since %s (reported %d time%s)\n",
+                  r.referral_id().c_str(), r.area_code().c_str(),
+                  r.stage().c_str(),
+                  absl::FormatTime(absl::RFC3339_sec,
+                                   timeutil::FromTimestamp(r.stage_since()),
+                                   absl::UTCTimeZone())
+                      .c_str(),
+                  r.reports(), r.reports() == 1 ? "" : "s");
+      ++rows;
+    }
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty());
+  if (rows == 0) std::printf("no stalled referrals\n");
+  return 0;
+}
+
 int Usage() {
   std::fprintf(
       stderr,
@@ -664,6 +930,12 @@ int Usage() {
       "--notification E [--timeout_s N] FILE...\n"
       "  signpost-cli load (same endpoint flags) --count N FILE\n"
       "  signpost-cli rotate-kek --db_path SERVICE_DB --kek_file KEYS\n"
+      "  signpost-cli report --triage B --advocacy C --orders D --area AREA "
+      "--from DATE --to DATE [--csv]\n"
+      "  signpost-cli replay (--referral ID | --from TIME --to TIME) "
+      "[--type signpost.v1.T]... [--dry-run] --intake A --triage B "
+      "--advocacy C --orders D --notification E (any of them)\n"
+      "  signpost-cli stalled --intake A [--area AREA]\n"
       "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
       "SIGNPOST_PKI_DIR) for mutual TLS; without --as, submit, demo and load "
       "submit each referral as the agency its referrer_org names when the "
@@ -712,6 +984,80 @@ int main(int argc, char** argv) {
   if (command == "import-directory") {
     if (argc != 4) return Usage();
     return ImportDirectory(argv[2], argv[3]);
+  }
+  if (command == "report") {
+    // Figures as CSV (docs/operations.md, "Figures"); --csv is the only
+    // format and may be given or not.
+    Endpoints ep;
+    std::string area, from, to;
+    std::map<std::string, std::string*> flags = {
+        {"--triage", &ep.triage}, {"--advocacy", &ep.advocacy},
+        {"--orders", &ep.orders}, {"--area", &area},
+        {"--from", &from},        {"--to", &to}};
+    for (int i = 2; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--csv") continue;
+      if (!flags.count(arg) || i + 1 >= argc) return Usage();
+      *flags[arg] = argv[++i];
+    }
+    for (const auto& [name, value] : flags) {
+      if (value->empty()) {
+        std::fprintf(stderr, "signpost-cli: %s is required\n", name.c_str());
+        return 2;
+      }
+    }
+    return Report(ep, area, from, to);
+  }
+  if (command == "replay") {
+    std::vector<std::pair<std::string, std::string>> addrs;
+    std::string referral, from, to;
+    std::vector<std::string> types;
+    bool dry_run = false;
+    for (int i = 2; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--dry-run") {
+        dry_run = true;
+        continue;
+      }
+      if (i + 1 >= argc) return Usage();
+      std::string value = argv[++i];
+      if (arg == "--referral") {
+        referral = value;
+      } else if (arg == "--from") {
+        from = value;
+      } else if (arg == "--to") {
+        to = value;
+      } else if (arg == "--type") {
+        types.push_back(value);
+      } else if (arg == "--intake" || arg == "--triage" ||
+                 arg == "--advocacy" || arg == "--orders" ||
+                 arg == "--notification") {
+        addrs.emplace_back(arg.substr(2), value);
+      } else {
+        std::fprintf(stderr, "signpost-cli: replay: unknown flag %s\n",
+                     arg.c_str());
+        return 2;
+      }
+    }
+    if (addrs.empty() || (referral.empty() && (from.empty() || to.empty()))) {
+      return Usage();
+    }
+    return Replay(addrs, referral, from, to, types, dry_run);
+  }
+  if (command == "stalled") {
+    std::string intake, area;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string arg = argv[i];
+      if (arg == "--intake") {
+        intake = argv[i + 1];
+      } else if (arg == "--area") {
+        area = argv[i + 1];
+      } else {
+        return Usage();
+      }
+    }
+    if (intake.empty() || argc % 2 != 0) return Usage();
+    return Stalled(intake, area);
   }
   if (command == "demo" || command == "load") {
     Endpoints ep;

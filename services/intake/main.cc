@@ -52,6 +52,15 @@ int main(int argc, char** argv) {
                             "system's");
         config.DefineString("time_zone", "Europe/London",
                             "the zone of victims' safe-contact windows");
+        config.DefineInt("stall_after_seconds", 30 * 60, 1, 7 * 24 * 3600,
+                         "a referral not triaged, or not offered or "
+                         "waitlisted after its decision, this long is "
+                         "stalled (ReferralStalled)");
+        config.DefineInt("stall_report_seconds", 3600, 1, 7 * 24 * 3600,
+                         "a stalled referral is reported again at this "
+                         "interval while it stays stuck");
+        config.DefineInt("stall_scan_seconds", 60, 1, 3600,
+                         "how often to look for stalled referrals");
         config.DefineInt("link_window_hours", 72, 1, 24 * 90,
                          "a later referral of the same person from another "
                          "agency, with no crime reference to tell them "
@@ -113,6 +122,10 @@ int main(int argc, char** argv) {
         }
         options.matching_key = matching->ActiveKey();
         options.link_window = absl::Hours(config.GetInt("link_window_hours"));
+        options.stall_after =
+            absl::Seconds(config.GetInt("stall_after_seconds"));
+        options.stall_interval =
+            absl::Seconds(config.GetInt("stall_report_seconds"));
         options.retention = *std::move(retention);
         intake::IntakeApp app(host.db(), host.person_keys(),
                               std::move(options));
@@ -145,6 +158,20 @@ int main(int argc, char** argv) {
             [&notices](absl::Time now) { return notices.RunOnce(now); });
         // A decision or an offer the consumer committed may have queued one.
         host.AddCommitHook([&notice_task] { notice_task.Notify(); });
+        // Stalled referrals: reported when found and every interval after.
+        host.AddPeriodicTask(
+            "stall-watchdog",
+            absl::Seconds(config.GetInt("stall_scan_seconds")),
+            [&app, &host](absl::Time now) {
+              absl::StatusOr<int> reported = app.WatchStalls(now);
+              if (!reported.ok()) {
+                log::Error("stall watchdog failed",
+                           {{"error", reported.status().ToString()}});
+              } else if (*reported > 0) {
+                host.relay().Notify();
+              }
+              return absl::InfiniteFuture();
+            });
         return host.Run(
             {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);

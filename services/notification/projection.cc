@@ -74,6 +74,9 @@ const std::map<std::string, PartnerType, std::less<>>& Types() {
            {"order.notification_duty_overdue", {kPolice}}},
           {"signpost.v1.ElectronicMonitoringEnded",
            {"order.monitoring_ended", {kPolice}}},
+          // To the agency the action is allocated to (routing.h).
+          {"signpost.v1.MaracActionAllocated",
+           {"marac.action.allocated", {kMarac}}},
       };
   return *types;
 }
@@ -136,7 +139,8 @@ const std::set<std::string>& FieldsOf(v1::FieldSet set) {
         "better_informed"}},
       {kMarac,
        {"status", "area_code", "risk", "dash_score", "repeat_marac", "rule_ids",
-        "withdrawal_reason"}},
+        "withdrawal_reason", "marac_meeting_id", "marac_action_id",
+        "marac_action_kind", "due"}},
       {kProvider,
        {"status",
         "pathways",
@@ -363,6 +367,16 @@ v1::PartnerEvent Project(const v1::EventEnvelope& e,
     case v1::EventEnvelope::kElectronicMonitoringEnded:
       p.set_order_id(e.electronic_monitoring_ended().order_id());
       break;
+    case v1::EventEnvelope::kMaracActionAllocated: {
+      // Ids and codes only: the meeting, the action, its kind and due date.
+      const v1::MaracActionAllocated& a = e.marac_action_allocated();
+      p.set_area_code(a.area_code());
+      p.set_marac_meeting_id(a.meeting_id());
+      p.set_marac_action_id(a.action_id());
+      p.set_marac_action_kind(a.kind());
+      *p.mutable_due() = a.due();
+      break;
+    }
     default:
       break;
   }

@@ -167,6 +167,17 @@ std::vector<ShareDecision> RouteReferralEvent(
     }
   }
 
+  if (envelope.has_marac_action_allocated()) {
+    // The agency a MARAC meeting allocated an action to, whether or not it
+    // subscribes: in the MARAC set, on the basis MARAC shares rest on.
+    const std::string& agency = envelope.marac_action_allocated().agency_id();
+    if (policy.IsRegistered(agency)) {
+      decisions.Add({agency, v1::FIELD_SET_MARAC,
+                     v1::LEGAL_BASIS_MARAC_SAFEGUARDING,
+                     BasisRefusal(v1::LEGAL_BASIS_MARAC_SAFEGUARDING, context),
+                     referral_id, ""});
+    }
+  }
   if (envelope.has_referral_linked()) {
     // The later referral's referrer learns its referral joined this one.
     const std::string& referrer = envelope.referral_linked().referrer_agency();

@@ -13,6 +13,9 @@
 //     the basis OWN_REFERRAL), each under its own referral id.
 //   - A withdrawal goes to every agency already told, in the field set it
 //     was told in, and to nobody else.
+//   - A MARAC action (MaracActionAllocated) goes to the registered agency it
+//     is allocated to, in the MARAC set on MARAC_SAFEGUARDING (refused,
+//     SHARE-NO-MARAC, once the referral has left MARAC).
 //
 // Thread-safe (pure).
 #pragma once

@@ -3,7 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/calendar/working_calendar.h"
 #include "common/log/log.h"
+#include "common/reporting/reporting_service.h"
 #include "common/service/host.h"
+#include "services/orders/figures.h"
 #include "services/orders/orders_app.h"
 #include "services/orders/orders_handler.h"
 #include "services/orders/orders_service.h"
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
   return service::ServiceMain(
       argc, argv, spec,
       [](config::Config& config) {
+        reporting::DefineFiguresFlags(config);
         config.DefineString(
             "calendar_file", "",
             "bank-holiday calendar (deploy/calendar/england-and-wales.txt)",
@@ -70,8 +73,16 @@ int main(int argc, char** argv) {
               }
               return sweep->next_due;
             });
+        reporting::ReportingServiceImpl reporting(
+            "orders", reporting::FiguresMinCount(config),
+            [&host,
+             zone = (*calendar)->zone()](const reporting::FigureQuery& q) {
+              return orders::OrdersFigures(host.db(), zone, q);
+            },
+            gate);
         return host.Run(
-            {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
+            {&api, &reporting},
+            [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);
             });
       });

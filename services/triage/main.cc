@@ -1,6 +1,10 @@
 // signpost-triage: wires config to the policy, app, handler and service.
 #include "common/log/log.h"
+#include "common/reporting/reporting_service.h"
 #include "common/service/host.h"
+#include "services/triage/figures.h"
+#include "services/triage/marac_app.h"
+#include "services/triage/marac_service.h"
 #include "services/triage/policy.h"
 #include "services/triage/triage_app.h"
 #include "services/triage/triage_handler.h"
@@ -17,6 +21,7 @@ int main(int argc, char** argv) {
   return service::ServiceMain(
       argc, argv, spec,
       [](config::Config& config) {
+        reporting::DefineFiguresFlags(config);
         config.DefineString(
             "policy_file", "",
             "routing policy (textproto signpost.v1.TriagePolicy)", true);
@@ -39,8 +44,18 @@ int main(int argc, char** argv) {
         triage::TriageHandler handler(app);
         triage::TriageServiceImpl api(
             app, [&host] { host.relay().Notify(); }, gate);
+        reporting::ReportingServiceImpl reporting(
+            "triage", reporting::FiguresMinCount(config),
+            [&host](const reporting::FigureQuery& q) {
+              return triage::TriageFigures(host.db(), q);
+            },
+            gate);
+        triage::MaracApp marac(host.db(), host.authorizer().registry());
+        triage::MaracServiceImpl marac_api(
+            marac, [&host] { host.relay().Notify(); }, gate);
         return host.Run(
-            {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
+            {&api, &reporting, &marac_api},
+            [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);
             });
       });

@@ -8,6 +8,7 @@
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "common/time/timestamps.h"
+#include "services/triage/marac_app.h"
 #include "services/triage/rules.h"
 
 namespace signpost::triage {
@@ -127,6 +128,8 @@ absl::StatusOr<v1::ReferralTriaged> TriageApp::TriageReceived(
       events::NewEnvelope("triage", referral_id.value(), &received);
   *out.mutable_referral_triaged() = record.decision;
   RETURN_IF_ERROR(Emit(tx, out, record.decided_at, traceparent));
+  RETURN_IF_ERROR(SyncMaracAgenda(tx, referral_id, record.decision,
+                                  record.decided_at, &received, traceparent));
   return std::move(record.decision);
 }
 
@@ -405,6 +408,8 @@ absl::StatusOr<v1::DecisionVersion> TriageApp::RecordNewVersion(
   r->set_previous_marac(referral.latest.marac());
   r->set_cause(record.cause);
   RETURN_IF_ERROR(Emit(tx, out, record.decided_at, traceparent));
+  RETURN_IF_ERROR(SyncMaracAgenda(tx, referral_id, record.decision,
+                                  record.decided_at, &out, traceparent));
   return VersionOf(record);
 }
 

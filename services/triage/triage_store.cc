@@ -10,6 +10,7 @@
 #include "common/status/macros.h"
 #include "common/store/data_key_store.h"
 #include "common/time/timestamps.h"
+#include "services/triage/marac_store.h"
 
 namespace signpost::triage {
 namespace {
@@ -77,7 +78,7 @@ ALTER TABLE decisions ADD COLUMN practitioner_agency TEXT NOT NULL DEFAULT '';
 -- Override reasons sealed with the person's data key (issue 10): the
 -- format of override_reason ('' = plaintext written before sealing).
 ALTER TABLE decisions ADD COLUMN override_reason_format TEXT NOT NULL DEFAULT '';
-)sql"};
+)sql", kMaracMigration};
 }
 
 absl::StatusOr<VictimHistory> TriageStore::LoadVictimHistory(

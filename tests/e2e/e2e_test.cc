@@ -37,8 +37,11 @@
 #include "gtest/gtest.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
+#include "signpost/v1/marac.grpc.pb.h"
 #include "signpost/v1/notification.grpc.pb.h"
 #include "signpost/v1/orders.grpc.pb.h"
+#include "signpost/v1/outbox.grpc.pb.h"
+#include "signpost/v1/reporting.grpc.pb.h"
 #include "signpost/v1/triage.grpc.pb.h"
 #include "tests/support/https_receiver.h"
 #include "tests/support/partner_field_sets.h"
@@ -213,11 +216,12 @@ class StackTest : public ::testing::Test {
              testing::SourcePath("deploy/calendar/england-and-wales.txt")});
       }
       if (svc == "advocacy") {
-        args.insert(args.end(),
-                    {"--directory_file",
-                     testing::SourcePath("examples/directory.textproto"),
-                     "--calendar_file",
-                     testing::SourcePath("deploy/calendar/england-and-wales.txt")});
+        args.insert(
+            args.end(),
+            {"--directory_file",
+             testing::SourcePath("examples/directory.textproto"),
+             "--calendar_file",
+             testing::SourcePath("deploy/calendar/england-and-wales.txt")});
       }
       if (svc == "notification") {
         args.insert(args.end(),
@@ -1362,6 +1366,293 @@ TEST(KeyTest, RotationKeepsReferralsReadableAndAWrongKeyStopsStart) {
   }
 }
 
+// Issue 13: the embedded broker is killed with records on it that no
+// consumer has read yet, so they are lost (the mock cluster keeps them in
+// memory); the services move to a new broker. Intake's stall watchdog finds
+// each referral stuck (NOT_TRIAGED: triage never read its ReferralReceived;
+// NOT_ROUTED: advocacy never read its ReferralTriaged), `signpost-cli
+// replay` re-publishes their outbox history with the same event ids, and
+// each is then routed exactly once; a second replay changes nothing.
+TEST(BrokerLossTest, StalledReferralsAreFoundAndReplayRoutesThemOnce) {
+  testing::TempDir dir;
+  testing::MakeSigningKeys(dir.path());
+  auto start_broker = [&](const std::string& name, std::string& bootstrap) {
+    auto broker = std::make_unique<testing::Process>(
+        Bin("signpost-devbroker"),
+        std::vector<std::string>{
+            "--topics_file", testing::SourcePath("deploy/kafka/topics.txt"),
+            "--bootstrap_file", dir.File(name + ".bootstrap")},
+        dir.File(name + ".log"));
+    const absl::Time until = absl::Now() + absl::Seconds(20);
+    while (testing::ReadFile(dir.File(name + ".bootstrap")).empty() &&
+           absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    bootstrap = testing::ReadFile(dir.File(name + ".bootstrap"));
+    while (!bootstrap.empty() && bootstrap.back() == '\n') bootstrap.pop_back();
+    return broker;
+  };
+  const std::vector<std::string> kServices = {"intake", "triage", "advocacy"};
+  std::map<std::string, std::unique_ptr<testing::Process>> procs;
+  std::map<std::string, std::string> addrs;
+  auto start = [&](const std::string& svc, const std::string& bootstrap,
+                   const std::string& life) {
+    std::vector<std::string> args = {"--grpc_address",    "127.0.0.1:0",
+                                     "--db_path",         dir.File(svc + ".db"),
+                                     "--kafka_bootstrap", bootstrap,
+                                     "--access_registry", Registry()};
+    for (std::string& f : TlsFlags(testing::TestPki(), svc)) args.push_back(f);
+    for (std::string& f : DataFlags(svc)) args.push_back(f);
+    for (std::string& f : KeyFlags(dir.path(), svc)) args.push_back(f);
+    const std::string calendar =
+        testing::SourcePath("deploy/calendar/england-and-wales.txt");
+    if (svc == "intake") {
+      args.insert(args.end(),
+                  {"--stall_after_seconds", "3", "--stall_report_seconds",
+                   "3600", "--stall_scan_seconds", "1"});
+    }
+    if (svc == "triage") {
+      args.insert(args.end(),
+                  {"--policy_file",
+                   testing::SourcePath("deploy/policy/default.textproto"),
+                   "--calendar_file", calendar});
+    }
+    if (svc == "advocacy") {
+      args.insert(args.end(),
+                  {"--directory_file",
+                   testing::SourcePath("examples/directory.textproto"),
+                   "--calendar_file", calendar});
+    }
+    const std::string log = dir.File(svc + "-" + life + ".log");
+    procs[svc] =
+        std::make_unique<testing::Process>(Bin("signpost-" + svc), args, log);
+    addrs[svc] = testing::WaitForLogValue(
+        log, "\"msg\":\"listening\",\"grpc_address\":\"", absl::Seconds(30));
+    ASSERT_FALSE(addrs[svc].empty()) << testing::ReadFile(log);
+  };
+  auto eventually = [](const std::function<bool()>& done) {
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < until) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    return false;
+  };
+  auto as = [](const std::string& agency) {
+    return AgencyCredentials(testing::TestPki(), agency);
+  };
+  int submitted = 0;
+  auto submit = [&]() {
+    v1::SubmitReferralRequest req = testing::LoadExample("t02_standard_da");
+    ++submitted;
+    req.set_idempotency_key(absl::StrCat("broker-loss-", submitted));
+    req.mutable_referral()->mutable_personal()->set_full_name(
+        absl::StrCat("Broker Loss Person ", submitted));
+    req.mutable_referral()->mutable_reporting()->set_crime_reference(
+        absl::StrCat("CR-LOSS-", submitted));
+    auto intake = Connect<v1::IntakeService>(addrs["intake"], as("police-wmp"));
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::SubmitReferralResponse resp;
+    grpc::Status s = intake->SubmitReferral(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.referral_id();
+  };
+  auto assignments = [&](const std::string& id)
+      -> std::optional<v1::GetReferralAssignmentsResponse> {
+    auto advocacy = Connect<v1::AdvocacyService>(addrs["advocacy"],
+                                                 as("signpost-operator"));
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralAssignmentsRequest req;
+    req.set_referral_id(id);
+    v1::GetReferralAssignmentsResponse resp;
+    if (!advocacy->GetReferralAssignments(&ctx, req, &resp).ok() ||
+        !resp.processed()) {
+      return std::nullopt;
+    }
+    return resp;
+  };
+  auto decided = [&](const std::string& id) -> int {
+    auto triage =
+        Connect<v1::TriageService>(addrs["triage"], as("signpost-operator"));
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetDecisionRequest req;
+    req.set_referral_id(id);
+    v1::GetDecisionResponse resp;
+    if (!triage->GetDecision(&ctx, req, &resp).ok()) return 0;
+    return resp.history_size();
+  };
+  auto stalled = [&]() {
+    std::map<std::string, std::string> out;
+    auto intake =
+        Connect<v1::IntakeService>(addrs["intake"], as("signpost-operator"));
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ListStalledRequest req;
+    v1::ListStalledResponse resp;
+    grpc::Status s = intake->ListStalled(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    for (const auto& r : resp.referrals()) out[r.referral_id()] = r.stage();
+    return out;
+  };
+  auto on_topic = [&](const std::string& bootstrap, const std::string& topic,
+                      const std::string& id,
+                      v1::EventEnvelope::PayloadCase payload) {
+    int n = 0;
+    for (const auto& r : testing::ReadTopicToEnd(bootstrap, topic)) {
+      auto env = events::DecodeEnvelope(r);
+      if (env.ok() && env->referral_id() == id &&
+          env->payload_case() == payload) {
+        ++n;
+      }
+    }
+    return n;
+  };
+
+  std::string bootstrap_a;
+  auto broker_a = start_broker("broker-a", bootstrap_a);
+  ASSERT_FALSE(bootstrap_a.empty());
+  for (const std::string& svc : kServices) start(svc, bootstrap_a, "1");
+
+  // Routed normally.
+  std::vector<std::string> routed;
+  for (int i = 0; i < 2; ++i) routed.push_back(submit());
+  for (const std::string& id : routed) {
+    ASSERT_TRUE(eventually([&] { return assignments(id).has_value(); })) << id;
+  }
+  // Advocacy stops reading: these are triaged, and their decisions wait on
+  // the broker. Intake finds them stuck (NOT_ROUTED) even before the loss.
+  kill(procs["advocacy"]->pid(), SIGSTOP);
+  std::vector<std::string> unrouted;
+  for (int i = 0; i < 3; ++i) unrouted.push_back(submit());
+  for (const std::string& id : unrouted) {
+    ASSERT_TRUE(eventually([&] {
+      return on_topic(bootstrap_a, events::kTriageTopic, id,
+                      v1::EventEnvelope::kReferralTriaged) == 1;
+    })) << id;
+  }
+  ASSERT_TRUE(eventually([&] {
+    auto s = stalled();
+    for (const std::string& id : unrouted) {
+      if (s[id] != "NOT_ROUTED") return false;
+    }
+    return true;
+  }));
+  // Triage stops reading: these are received, and wait on the broker.
+  kill(procs["triage"]->pid(), SIGSTOP);
+  std::vector<std::string> untriaged;
+  for (int i = 0; i < 3; ++i) untriaged.push_back(submit());
+  for (const std::string& id : untriaged) {
+    ASSERT_TRUE(eventually([&] {
+      return on_topic(bootstrap_a, events::kIntakeTopic, id,
+                      v1::EventEnvelope::kReferralReceived) == 1;
+    })) << id;
+  }
+  // The broker dies with them, and the services with it.
+  kill(broker_a->pid(), SIGKILL);
+  broker_a->Wait(absl::Seconds(10));
+  for (const std::string& svc : kServices) {
+    kill(procs[svc]->pid(), SIGKILL);
+    procs[svc]->Wait(absl::Seconds(10));
+  }
+  std::string bootstrap_b;
+  auto broker_b = start_broker("broker-b", bootstrap_b);
+  ASSERT_FALSE(bootstrap_b.empty());
+  for (const std::string& svc : kServices) start(svc, bootstrap_b, "2");
+  // Life goes on for new referrals.
+  const std::string after = submit();
+  ASSERT_TRUE(eventually([&] { return assignments(after).has_value(); }));
+
+  // Each lost referral is found, at its stage, and reported.
+  ASSERT_TRUE(eventually([&] {
+    auto s = stalled();
+    for (const std::string& id : untriaged) {
+      if (s[id] != "NOT_TRIAGED") return false;
+    }
+    for (const std::string& id : unrouted) {
+      if (s[id] != "NOT_ROUTED") return false;
+    }
+    return s.size() == untriaged.size() + unrouted.size();
+  })) << "stalled: "
+      << stalled().size();
+  for (const std::string& id : untriaged) {
+    EXPECT_EQ(on_topic(bootstrap_b, events::kIntakeTopic, id,
+                       v1::EventEnvelope::kReferralStalled),
+              1)
+        << id;
+    EXPECT_FALSE(assignments(id).has_value());
+    EXPECT_EQ(decided(id), 0);
+  }
+
+  // The operator replays each one's history from every service.
+  auto replay = [&](const std::string& id, const std::string& log) {
+    std::vector<std::string> args = {"replay", "--referral", id};
+    for (const std::string& svc : kServices) {
+      args.insert(args.end(), {"--" + svc, addrs[svc]});
+    }
+    args.insert(args.end(),
+                {"--as", "signpost-operator", "--pki", testing::TestPki()});
+    testing::Process cli(Bin("signpost-cli"), args, dir.File(log));
+    return cli.Wait(absl::Seconds(30));
+  };
+  std::vector<std::string> lost = untriaged;
+  lost.insert(lost.end(), unrouted.begin(), unrouted.end());
+  for (const std::string& id : lost) {
+    ASSERT_EQ(replay(id, "replay-" + id + ".log"), 0)
+        << testing::ReadFile(dir.File("replay-" + id + ".log"));
+  }
+  std::map<std::string, std::string> signature;
+  auto shape = [&](const std::string& id) {
+    std::optional<v1::GetReferralAssignmentsResponse> a = assignments(id);
+    if (!a) return std::string();
+    std::vector<std::string> parts;
+    for (const auto& x : a->assignments()) {
+      parts.push_back(
+          absl::StrCat(x.assignment_id(), ":", x.pathway(), ":", x.service()));
+    }
+    std::sort(parts.begin(), parts.end());
+    return absl::StrJoin(parts, ",");
+  };
+  for (const std::string& id : lost) {
+    ASSERT_TRUE(eventually([&] { return assignments(id).has_value(); }))
+        << id << " never routed after replay";
+  }
+  ASSERT_TRUE(eventually([&] { return stalled().empty(); }));
+  // Exactly once: one decision, and one assignment per pathway or service.
+  for (const std::string& id : lost) {
+    EXPECT_EQ(decided(id), 1) << id;
+    std::optional<v1::GetReferralAssignmentsResponse> a = assignments(id);
+    ASSERT_TRUE(a.has_value());
+    EXPECT_GT(a->assignments_size(), 0) << id;
+    std::set<std::pair<int, int>> kinds;
+    for (const auto& x : a->assignments()) {
+      EXPECT_TRUE(kinds.insert({x.pathway(), x.service()}).second)
+          << id << " has two assignments for one pathway";
+    }
+    signature[id] = shape(id);
+  }
+  // A second replay is absorbed by the consumers' inboxes.
+  for (const std::string& id : lost) {
+    ASSERT_EQ(replay(id, "replay2-" + id + ".log"), 0);
+  }
+  for (const std::string& id : lost) {
+    ASSERT_TRUE(eventually([&] {
+      return on_topic(bootstrap_b, events::kIntakeTopic, id,
+                      v1::EventEnvelope::kReferralReceived) >= 2;
+    }));
+  }
+  absl::SleepFor(absl::Seconds(3));
+  for (const std::string& id : lost) {
+    EXPECT_EQ(decided(id), 1) << id;
+    EXPECT_EQ(shape(id), signature[id]) << id;
+  }
+  for (const std::string& svc : kServices) {
+    EXPECT_EQ(procs[svc]->Terminate(), 0) << svc;
+  }
+}
+
 TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
   testing::TempDir dir;
   testing::Process broker(
@@ -1506,17 +1797,17 @@ TEST(BadConfigTest, BadDirectoryFileIsRefusedAtStart) {
   std::fputs("advocates { advocate_id: \"a\" capacity: -3 }\n", f);
   std::fclose(f);
   testing::MakeSigningKeys(dir.path());
-  std::vector<std::string> args = {"--kafka_bootstrap=127.0.0.1:1",
-                                   "--db_path",
-                                   dir.File("a.db"),
-                                   "--directory_file",
-                                   roster,
-                                   "--calendar_file",
-                                   testing::SourcePath(
-                                       "deploy/calendar/england-and-wales.txt"),
-                                   "--dev_plaintext",
-                                   "--access_registry",
-                                   Registry()};
+  std::vector<std::string> args = {
+      "--kafka_bootstrap=127.0.0.1:1",
+      "--db_path",
+      dir.File("a.db"),
+      "--directory_file",
+      roster,
+      "--calendar_file",
+      testing::SourcePath("deploy/calendar/england-and-wales.txt"),
+      "--dev_plaintext",
+      "--access_registry",
+      Registry()};
   for (std::string& flag : KeyFlags(dir.path(), "advocacy")) {
     args.push_back(std::move(flag));
   }
@@ -1609,12 +1900,27 @@ grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel,
 // A new RPC without a rule fails here. Every RPC also answers bytes that do
 // not decode with INVALID_ARGUMENT.
 TEST_F(StackTest, EveryRpcHasARuleAndRefusesEveryRoleOutsideIt) {
-  const std::map<std::string, std::string> services = {
+  // Link the services' descriptors into the generated pool (a static
+  // library's object is linked only when something in it is used).
+  ASSERT_NE(v1::MarkHeardRequest::descriptor(), nullptr);
+  ASSERT_NE(v1::GetFiguresRequest::descriptor(), nullptr);
+  ASSERT_NE(v1::ReplayOutboxRequest::descriptor(), nullptr);
+  // A service name may be served by several binaries (each its own data).
+  const std::vector<std::pair<std::string, std::string>> services = {
       {v1::IntakeService::service_full_name(), "intake"},
       {v1::TriageService::service_full_name(), "triage"},
+      {v1::MaracService::service_full_name(), "triage"},
       {v1::AdvocacyService::service_full_name(), "advocacy"},
       {v1::OrderService::service_full_name(), "orders"},
-      {v1::NotificationService::service_full_name(), "notification"}};
+      {v1::NotificationService::service_full_name(), "notification"},
+      {v1::ReportingService::service_full_name(), "triage"},
+      {v1::ReportingService::service_full_name(), "advocacy"},
+      {v1::ReportingService::service_full_name(), "orders"},
+      {v1::OutboxService::service_full_name(), "intake"},
+      {v1::OutboxService::service_full_name(), "triage"},
+      {v1::OutboxService::service_full_name(), "advocacy"},
+      {v1::OutboxService::service_full_name(), "orders"},
+      {v1::OutboxService::service_full_name(), "notification"}};
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   std::set<std::string> served;
   int refusals = 0;

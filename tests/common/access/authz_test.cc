@@ -37,7 +37,7 @@ TEST(AuthzTableTest, EveryRuleNamesRolesOnceAndMethodsAreUnique) {
     EXPECT_FALSE(rule.objects.empty());
     EXPECT_EQ(FindRule(rule.method), &rule);
   }
-  EXPECT_EQ(methods.size(), 38u);
+  EXPECT_EQ(methods.size(), 49u);
 }
 
 // docs/api-and-events.md prints the table: every row with the same roles.

@@ -71,3 +71,96 @@ TEST(InboxTest, SecondClaimOfSameEventIsRefused) {
 
 }  // namespace
 }  // namespace signpost::store
+
+namespace signpost::store {
+namespace {
+
+// Replay (OutboxService): sent rows queued again by referral or by range,
+// of the chosen types only; a dry run counts and changes nothing.
+TEST(OutboxReplayTest, SentRowsAreQueuedAgainBySelection) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("o.db"), {});
+  ASSERT_TRUE(db.ok());
+  v1::EventEnvelope a = Received("r1"), b = Received("r1"), c = Received("r2");
+  v1::EventEnvelope d = events::NewEnvelope("intake", "r1");
+  d.mutable_referral_withdrawn()->set_reason(
+      v1::WITHDRAWAL_REASON_ENTERED_IN_ERROR);
+  events::StampType(&d);
+  ASSERT_TRUE((*db)
+                  ->Write([&](Tx& tx) -> absl::Status {
+                    for (auto* e : {&a, &b, &c, &d}) {
+                      if (auto s = AppendToOutbox(tx, *e, "t", "tp"); !s.ok())
+                        return s;
+                    }
+                    // As the relay leaves them: sent, with their offsets.
+                    auto q = tx.Prepare(
+                        "UPDATE outbox SET sent_at_ms = created_at_ms, "
+                        "kafka_partition = 0, kafka_offset = seq");
+                    if (!q.ok()) return q.status();
+                    return q->Run();
+                  })
+                  .ok());
+  ASSERT_EQ(*CountUnsent(**db), 0);
+  auto requeue = [&](const ReplaySelection& s, bool dry) {
+    return (*db)->Write([&](Tx& tx) -> absl::StatusOr<int> {
+      return RequeueSentEvents(tx, s, dry);
+    });
+  };
+  ReplaySelection r1;
+  r1.referral_id = "r1";
+  EXPECT_EQ(*requeue(r1, /*dry=*/true), 3);
+  EXPECT_EQ(*CountUnsent(**db), 0);
+  r1.types = {"signpost.v1.ReferralWithdrawn"};
+  EXPECT_EQ(*requeue(r1, false), 1);
+  EXPECT_EQ(*CountUnsent(**db), 1);
+  auto history = ListReferralEvents(**db, "r1");
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE((*history)[0].sent);
+  EXPECT_FALSE((*history)[2].sent);
+  // The same event id goes out again.
+  EXPECT_EQ((*history)[2].envelope.event_id(), d.event_id());
+  // A range that holds everything: the three still sent.
+  ReplaySelection range;
+  range.from = absl::Now() - absl::Hours(1);
+  range.to = absl::Now() + absl::Hours(1);
+  EXPECT_EQ(*requeue(range, false), 3);
+  EXPECT_EQ(*CountUnsent(**db), 4);
+  ReplaySelection none;
+  none.from = absl::Now() + absl::Hours(1);
+  none.to = absl::Now() + absl::Hours(2);
+  EXPECT_EQ(*requeue(none, false), 0);
+}
+
+}  // namespace
+}  // namespace signpost::store
+
+#include "common/service/outbox_service.h"
+
+namespace signpost::service {
+namespace {
+
+TEST(ReplayValidationTest, EitherAReferralOrARangeAndEachBadFieldNamed) {
+  store::ReplaySelection s;
+  v1::ReplayOutboxRequest none;
+  EXPECT_EQ(ValidateReplay(none, s).size(), 1u);
+  v1::ReplayOutboxRequest both;
+  both.set_referral_id("r1");
+  both.mutable_from()->set_seconds(100);
+  both.mutable_to()->set_seconds(50);
+  both.add_types("ReferralReceived");
+  errors::FieldErrors e = ValidateReplay(both, s);
+  std::vector<std::string> fields;
+  for (const auto& v : e.violations()) fields.push_back(v.field);
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"referral_id", "to", "types[0]"}));
+  v1::ReplayOutboxRequest ok;
+  ok.set_referral_id("r1");
+  ok.add_types("signpost.v1.ReferralReceived");
+  store::ReplaySelection good;
+  EXPECT_TRUE(ValidateReplay(ok, good).empty());
+  EXPECT_EQ(good.referral_id, "r1");
+  EXPECT_EQ(good.types.size(), 1u);
+}
+
+}  // namespace
+}  // namespace signpost::service

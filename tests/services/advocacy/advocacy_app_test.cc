@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "common/calendar/working_calendar.h"
 #include "common/config/textproto.h"
 #include "common/errors/errors.h"
 #include "common/events/envelope.h"
@@ -63,9 +64,14 @@ class AdvocacyAppTest : public ::testing::Test {
     db_ = std::move(*db);
     absl::TimeZone london;
     ASSERT_TRUE(absl::LoadTimeZone("Europe/London", &london));
+    auto calendar = calendar::WorkingCalendar::Load(
+        testing::SourcePath("deploy/calendar/england-and-wales.txt"),
+        "Europe/London");
+    ASSERT_TRUE(calendar.ok()) << calendar.status();
     app_ = std::make_unique<AdvocacyApp>(
         *db_, keys_,
-        AdvocacyApp::Options{absl::Hours(24), absl::Seconds(30), london});
+        AdvocacyApp::Options{absl::Hours(24), absl::Seconds(30), london,
+                             absl::Hours(4), *calendar});
   }
   void Import(const std::string& text) {
     v1::Directory d;
@@ -178,7 +184,8 @@ class AdvocacyAppTest : public ::testing::Test {
     return app_->RecordContact(
         ProviderOf(a.advocate_id()), AssignmentId(a.assignment_id()),
         AdvocateId(a.advocate_id()),
-        {channel, outcome, std::nullopt, false, ""}, at, NewTraceparent());
+        {channel, outcome, std::nullopt, false, "", std::nullopt}, at,
+        NewTraceparent());
   }
 
   testing::TempDir dir_;
@@ -811,7 +818,7 @@ TEST_F(AdvocacyAppTest, AProviderCannotMoveAnotherProvidersAssignments) {
         app_->RecordContact(
                 other, id, AdvocateId(advocate),
                 {v1::CONTACT_CHANNEL_PHONE, v1::CONTACT_OUTCOME_SUCCESSFUL,
-                 std::nullopt, false, ""},
+                 std::nullopt, false, "", std::nullopt},
                 kT0 + absl::Hours(1), NewTraceparent())
             .status(),
         advocate);
@@ -1607,7 +1614,7 @@ class SafeContactTest : public AdvocacyAppTest {
                                AssignmentId(a.assignment_id()),
                                AdvocateId(a.advocate_id()),
                                {channel, v1::CONTACT_OUTCOME_SUCCESSFUL, at,
-                                voicemail, override_reason},
+                                voicemail, override_reason, std::nullopt},
                                at + absl::Minutes(1), NewTraceparent());
   }
 };
@@ -1793,7 +1800,7 @@ TEST_F(SafeContactTest, PropertyNoUnflaggedContactBreaksARule) {
     auto got = app_->RecordContact(
         As(kRefuge), AssignmentId(a.assignment_id()), AdvocateId("ivy"),
         {ch, v1::CONTACT_OUTCOME_NO_ANSWER, at, voicemail,
-         with_override ? "reviewed with the victim's IDVA" : ""},
+         with_override ? "reviewed with the victim's IDVA" : "", std::nullopt},
         kT0, NewTraceparent());
     const bool breaks =
         !safety::Breaches(rules, {ch, at, voicemail}, london).empty();
@@ -1994,7 +2001,7 @@ TEST_F(AdvocacyAppTest, MaracAndSafeguardingGoAheadWithoutConsent) {
         As("marac-coordinator-wmp"), AssignmentId(a.assignment_id()),
         AdvocateId(""),
         {v1::CONTACT_CHANNEL_PHONE, v1::CONTACT_OUTCOME_SUCCESSFUL,
-         std::nullopt, false, ""},
+         std::nullopt, false, "", std::nullopt},
         kT0, NewTraceparent());
     EXPECT_EQ(RuleOf(contact.status()), "SERVICE-NO-VICTIM-CONTACT");
   }
@@ -2227,6 +2234,195 @@ TEST_F(AdvocacyAppTest,
     EXPECT_EQ(ev.envelope.deadline_missed().deadline().rule_id(),
               "SLA-HIGH-CONTACT");
   }
+}
+
+// --- Issue 13: referral and update deadlines, the outcome baseline -------
+
+// kT0 is Monday 3 June 2024, 10:00 in London.
+TEST_F(AdvocacyAppTest,
+       AReferralWaitingPastTheVictimsCodeDeadlineIsReportedOnce) {
+  // Nobody serves IDVA: the case waits on the waitlist.
+  events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA);
+  auto* d = e.envelope.mutable_referral_triaged()->add_deadlines();
+  d->set_kind("VCOP_REFERRAL");
+  d->set_rule_id("SLA-VCOP-REFERRAL");
+  const absl::Time due = kT0 + absl::Hours(30);
+  d->mutable_due()->set_seconds(absl::ToUnixSeconds(due));
+  Route(e);
+  ASSERT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_WAITLISTED);
+  EXPECT_EQ(Only("r1").referral_due().seconds(), absl::ToUnixSeconds(due));
+  auto next = app_->WatchDeadlines(kT0);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, due - absl::Hours(4));
+  ASSERT_TRUE(app_->WatchDeadlines(due - absl::Hours(1)).ok());
+  Open();  // a restart
+  ASSERT_TRUE(app_->WatchDeadlines(due + absl::Minutes(1)).ok());
+  ASSERT_TRUE(app_->WatchDeadlines(due + absl::Hours(2)).ok());
+  const auto types = EventTypes("r1");
+  EXPECT_EQ(CountOf(types, "DeadlineApproaching"), 1);
+  EXPECT_EQ(CountOf(types, "DeadlineMissed"), 1);
+  auto events = store::ListReferralEvents(*db_, "r1");
+  for (const auto& ev : *events) {
+    if (!ev.envelope.has_deadline_missed()) continue;
+    EXPECT_EQ(ev.envelope.deadline_missed().deadline().kind(), "VCOP_REFERRAL");
+    EXPECT_EQ(ev.envelope.deadline_missed().deadline().rule_id(),
+              "SLA-VCOP-REFERRAL");
+  }
+}
+
+TEST_F(AdvocacyAppTest, AnOfferMeetsTheVictimsCodeReferralDeadline) {
+  Import(kA1);
+  events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA);
+  auto* d = e.envelope.mutable_referral_triaged()->add_deadlines();
+  d->set_kind("VCOP_REFERRAL");
+  d->set_rule_id("SLA-VCOP-REFERRAL");
+  d->mutable_due()->set_seconds(absl::ToUnixSeconds(kT0 + absl::Hours(30)));
+  Route(e);
+  ASSERT_EQ(Only("r1").state(), v1::ASSIGNMENT_STATE_OFFERED);
+  auto next = app_->WatchDeadlines(kT0 + absl::Hours(40));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, absl::InfiniteFuture());
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 0);
+}
+
+class UpdateClockTest : public AdvocacyAppTest {
+ protected:
+  // An accepted IDVA case whose decision sets `days` working days between
+  // updates, first contact made at `contact_at` with a baseline.
+  v1::Assignment ActiveCase(int days, absl::Time contact_at) {
+    Import(kA1);
+    events::IncomingEvent e = Triaged("r1", v1::PATHWAY_IDVA);
+    e.envelope.mutable_referral_triaged()->set_updates_working_days(days);
+    Route(e);
+    v1::Assignment a = Accept(Only("r1"));
+    ContactAttempt contact{v1::CONTACT_CHANNEL_PHONE,
+                           v1::CONTACT_OUTCOME_SUCCESSFUL,
+                           std::nullopt,
+                           false,
+                           "",
+                           std::nullopt};
+    v1::OutcomeBaseline baseline;
+    baseline.set_feels_safe(v1::OUTCOME_ANSWER_NO);
+    baseline.set_copes(v1::OUTCOME_ANSWER_YES);
+    baseline.set_informed(v1::OUTCOME_ANSWER_NOT_ASKED);
+    contact.baseline = baseline;
+    auto contacted = app_->RecordContact(
+        ProviderOf("ann"), AssignmentId(a.assignment_id()), AdvocateId("ann"),
+        contact, contact_at, NewTraceparent());
+    EXPECT_TRUE(contacted.ok()) << contacted.status();
+    return contacted.ok() ? *contacted : v1::Assignment();
+  }
+  absl::StatusOr<v1::Assignment> Update(const v1::Assignment& a, absl::Time at,
+                                        const std::string& advocate = "ann") {
+    return app_->RecordUpdate(
+        ProviderOf("ann"), AssignmentId(a.assignment_id()),
+        AdvocateId(advocate), v1::UPDATE_KIND_CHARGE, at, at, NewTraceparent());
+  }
+  std::vector<v1::UpdateRecorded> Updates() {
+    std::vector<v1::UpdateRecorded> out;
+    auto events = store::ListReferralEvents(*db_, "r1");
+    for (const auto& ev : *events) {
+      if (ev.envelope.has_update_recorded()) {
+        out.push_back(ev.envelope.update_recorded());
+      }
+    }
+    return out;
+  }
+};
+
+// End of the n-th working day after 2024-06-03 in London (23:59:59 BST).
+absl::Time EndOfDay(int y, int m, int d) {
+  absl::TimeZone london;
+  absl::LoadTimeZone("Europe/London", &london);
+  return absl::FromCivil(absl::CivilSecond(y, m, d, 23, 59, 59), london);
+}
+
+TEST_F(UpdateClockTest, FirstContactStartsTheUpdateClockAndKeepsTheBaseline) {
+  v1::Assignment a = ActiveCase(1, kT0 + absl::Hours(1));
+  ASSERT_EQ(a.state(), v1::ASSIGNMENT_STATE_ACTIVE);
+  // One working day from Monday 3 June: the end of Tuesday 4 June.
+  EXPECT_EQ(a.update_due().seconds(),
+            absl::ToUnixSeconds(EndOfDay(2024, 6, 4)));
+  EXPECT_EQ(a.baseline().feels_safe(), v1::OUTCOME_ANSWER_NO);
+  EXPECT_EQ(a.baseline().copes(), v1::OUTCOME_ANSWER_YES);
+  EXPECT_EQ(a.baseline().informed(), v1::OUTCOME_ANSWER_NOT_ASKED);
+  Open();
+  EXPECT_EQ(Only("r1").baseline().feels_safe(), v1::OUTCOME_ANSWER_NO);
+}
+
+TEST_F(UpdateClockTest, AnUpdateInTimeRestartsTheClockAndNothingIsReported) {
+  v1::Assignment a = ActiveCase(5, kT0 + absl::Hours(1));
+  // Five working days from Monday 3 June: the end of Monday 10 June.
+  EXPECT_EQ(a.update_due().seconds(),
+            absl::ToUnixSeconds(EndOfDay(2024, 6, 10)));
+  // Updated on Friday 7 June: next due the end of Friday 14 June.
+  auto u = Update(a, kT0 + absl::Hours(96));
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->updates(), 1);
+  EXPECT_EQ(u->update_due().seconds(),
+            absl::ToUnixSeconds(EndOfDay(2024, 6, 14)));
+  ASSERT_EQ(Updates().size(), 1u);
+  EXPECT_TRUE(Updates()[0].within_deadline());
+  EXPECT_EQ(Updates()[0].kind(), "UPDATE_KIND_CHARGE");
+  EXPECT_EQ(Updates()[0].next_due().seconds(),
+            absl::ToUnixSeconds(EndOfDay(2024, 6, 14)));
+  // The old due time passes: nothing, it was met.
+  ASSERT_TRUE(
+      app_->WatchDeadlines(EndOfDay(2024, 6, 10) + absl::Hours(1)).ok());
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 0);
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineApproaching"), 0);
+}
+
+TEST_F(UpdateClockTest, AnOverdueUpdateIsMissedOnceAndTheLateUpdateSaysSo) {
+  v1::Assignment a = ActiveCase(1, kT0 + absl::Hours(1));
+  const absl::Time due = EndOfDay(2024, 6, 4);
+  ASSERT_TRUE(app_->WatchDeadlines(due - absl::Hours(3)).ok());
+  Open();  // a restart between the warning and the miss
+  ASSERT_TRUE(app_->WatchDeadlines(due + absl::Seconds(1)).ok());
+  ASSERT_TRUE(app_->WatchDeadlines(due + absl::Hours(5)).ok());
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineApproaching"), 1);
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 1);
+  auto events = store::ListReferralEvents(*db_, "r1");
+  for (const auto& ev : *events) {
+    if (!ev.envelope.has_deadline_missed()) continue;
+    EXPECT_EQ(ev.envelope.deadline_missed().deadline().kind(), "UPDATES");
+    EXPECT_EQ(ev.envelope.deadline_missed().deadline().rule_id(),
+              "SLA-UPDATES");
+    EXPECT_EQ(ev.envelope.deadline_missed().deadline().working_days(), 1);
+    EXPECT_EQ(ev.envelope.deadline_missed().advocate_id(), "ann");
+  }
+  // Wednesday 5 June, 10:00: late; the next is due the end of Thursday.
+  auto u = Update(a, kT0 + absl::Hours(48));
+  ASSERT_TRUE(u.ok()) << u.status();
+  ASSERT_EQ(Updates().size(), 1u);
+  EXPECT_FALSE(Updates()[0].within_deadline());
+  EXPECT_EQ(u->update_due().seconds(),
+            absl::ToUnixSeconds(EndOfDay(2024, 6, 6)));
+  EXPECT_EQ(u->history(u->history_size() - 1).detail(),
+            "UPDATE_KIND_CHARGE LATE");
+  // The new deadline is watched afresh.
+  ASSERT_TRUE(app_->WatchDeadlines(EndOfDay(2024, 6, 6) + absl::Hours(1)).ok());
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 2);
+}
+
+TEST_F(UpdateClockTest, UpdatesAreRefusedOnCasesTheAdvocateDoesNotHold) {
+  v1::Assignment a = ActiveCase(1, kT0 + absl::Hours(1));
+  auto other = Update(a, kT0 + absl::Hours(2), "bob");
+  ASSERT_FALSE(other.ok());
+  // bob is not one of the provider's advocates in kA1: refused before the
+  // rule; either way nothing is written.
+  EXPECT_NE(other.status().code(), absl::StatusCode::kUnknown);
+  ASSERT_TRUE(Close(a, kT0 + absl::Hours(3)).ok());
+  auto closed = Update(a, kT0 + absl::Hours(5));
+  ASSERT_FALSE(closed.ok());
+  EXPECT_EQ(closed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(closed.status().message().find("UPDATE-BY-ADVOCATE"),
+            std::string::npos)
+      << closed.status();
+  EXPECT_TRUE(Updates().empty());
+  // A closed case's update clock is no longer watched.
+  ASSERT_TRUE(app_->WatchDeadlines(kT0 + absl::Hours(100)).ok());
+  EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 0);
 }
 
 }  // namespace

@@ -303,6 +303,49 @@ TEST(RoutingTest, AWithdrawalGoesToThoseToldInTheirSetsOnly) {
   EXPECT_EQ(decisions[0].refusal_rule, "");
 }
 
+TEST(RoutingTest, AMaracActionGoesToTheAgencyItIsAllocatedTo) {
+  PartnerPolicy policy = Example();
+  ReferralAudience audience;
+  audience.referrer_agency = "police-wmp";
+  v1::EventEnvelope e = Event("r1", "MaracActionAllocated");
+  v1::MaracActionAllocated* a = e.mutable_marac_action_allocated();
+  a->set_action_id("a1");
+  a->set_meeting_id("m1");
+  a->set_area_code("WMP");
+  a->set_agency_id("wm-refuge");  // no subscription, and not MARAC's own
+  a->set_kind("MARAC_ACTION_KIND_HOUSING");
+  a->mutable_due()->set_seconds(1717405200);
+  using Set = std::set<std::tuple<std::string, v1::FieldSet, std::string>>;
+  std::vector<ShareDecision> decisions =
+      RouteReferralEvent(policy, e, Context(true, true), audience);
+  EXPECT_EQ(Decided(decisions), (Set{{"wm-refuge", v1::FIELD_SET_MARAC, ""}}));
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0].basis, v1::LEGAL_BASIS_MARAC_SAFEGUARDING);
+  EXPECT_EQ(decisions[0].partner_referral_id, "r1");
+  // The referral has left MARAC: the basis no longer holds.
+  EXPECT_EQ(
+      Decided(RouteReferralEvent(policy, e, Context(true, false), audience)),
+      (Set{{"wm-refuge", v1::FIELD_SET_MARAC, "SHARE-NO-MARAC"}}));
+  // An agency that is not registered hears nothing.
+  a->set_agency_id("not-registered");
+  EXPECT_TRUE(
+      RouteReferralEvent(policy, e, Context(true, true), audience).empty());
+
+  // Ids and codes only.
+  v1::ReferralTriaged decision;
+  decision.set_area_code("WMP");
+  decision.set_dash_score(19);
+  a->set_agency_id("wm-refuge");
+  v1::PartnerEvent p = Project(e, {&decision, ""}, v1::FIELD_SET_MARAC);
+  EXPECT_EQ(p.type(), "marac.action.allocated");
+  EXPECT_EQ(p.marac_meeting_id(), "m1");
+  EXPECT_EQ(p.marac_action_id(), "a1");
+  EXPECT_EQ(p.marac_action_kind(), "MARAC_ACTION_KIND_HOUSING");
+  EXPECT_EQ(p.due().seconds(), 1717405200);
+  EXPECT_EQ(p.area_code(), "WMP");
+  EXPECT_EQ(p.dash_score(), 0);  // not from the decision: not the event's
+}
+
 TEST(RoutingTest, ADecisionsContextForgetsThePerson) {
   v1::ReferralTriaged decision;
   decision.set_area_code("WMP");
