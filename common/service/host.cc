@@ -388,7 +388,7 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
   }
   // Every service serves its own outbox's replay.
   outbox_api_ = std::make_unique<OutboxServiceImpl>(
-      spec_.name, *db_, [this] { relay_->Notify(); }, *gate_);
+      spec_.name, *db_, replay_guard_, [this] { relay_->Notify(); }, *gate_);
   std::vector<grpc::Service*> all = services;
   all.push_back(outbox_api_.get());
   absl::StatusOr<std::unique_ptr<grpcutil::ServerRunner>> server =

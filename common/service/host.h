@@ -33,8 +33,8 @@
 #include "common/grpc/executor.h"
 #include "common/grpc/gate.h"
 #include "common/grpc/server_runner.h"
-#include "common/service/outbox_service.h"
 #include "common/kafka/kafka.h"
+#include "common/service/outbox_service.h"
 #include "common/store/access_audit.h"
 #include "common/store/database.h"
 #include "common/store/outbox.h"
@@ -108,6 +108,10 @@ class ServiceHost {
   void AddCommitHook(std::function<void()> hook) {
     commit_hooks_.push_back(std::move(hook));
   }
+  // The service's rule for which sent outbox rows OutboxService may replay
+  // (store::ReplaySelection::guard: an SQL condition on outbox rows, from
+  // the service's store). Call before Run().
+  void SetReplayGuard(std::string guard) { replay_guard_ = std::move(guard); }
 
   // Serves `services` and, when `handler` is set, consumes the subscribed
   // topics, until `wait` returns. Returns the process exit code.
@@ -148,6 +152,7 @@ class ServiceHost {
   std::unique_ptr<grpcutil::Gate> gate_;
   // Declared before server_, so destroyed after it.
   std::unique_ptr<OutboxServiceImpl> outbox_api_;
+  std::string replay_guard_;
   std::unique_ptr<events::EventConsumer> consumer_;
   std::vector<std::function<void()>> commit_hooks_;
   std::unique_ptr<grpcutil::ServerRunner> server_;

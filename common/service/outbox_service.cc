@@ -18,9 +18,13 @@ errors::FieldErrors ValidateReplay(const v1::ReplayOutboxRequest& request,
   errors::FieldErrors e;
   const bool by_referral = !request.referral_id().empty();
   const bool by_range = request.has_from() || request.has_to();
-  if (by_referral == by_range) {
+  if (by_referral && by_range) {
     e.Add("referral_id",
           "give either a referral_id or a range (from and to), not both");
+  } else if (!by_referral && !by_range) {
+    for (const char* field : {"referral_id", "from", "to"}) {
+      e.Add(field, "give either a referral_id or a range (from and to)");
+    }
   }
   if (request.referral_id().size() > 64) {
     e.Add("referral_id", "must be at most 64 characters");
@@ -52,10 +56,12 @@ errors::FieldErrors ValidateReplay(const v1::ReplayOutboxRequest& request,
 }
 
 OutboxServiceImpl::OutboxServiceImpl(std::string producer, store::Database& db,
+                                     std::string guard,
                                      std::function<void()> wake_relay,
                                      grpcutil::Gate& gate)
     : producer_(std::move(producer)),
       db_(db),
+      guard_(std::move(guard)),
       wake_relay_(std::move(wake_relay)),
       gate_(gate) {
   grpcutil::RefuseUndecodable(this, v1::OutboxService::service_full_name(),
@@ -71,6 +77,7 @@ grpc::ServerUnaryReactor* OutboxServiceImpl::ReplayOutbox(
       [=, this](const access::Principal& caller) -> absl::Status {
         store::ReplaySelection selection;
         RETURN_IF_ERROR(ValidateReplay(*request, selection).ToStatus());
+        selection.guard = guard_;
         ASSIGN_OR_RETURN(int replayed,
                          db_.Write([&](store::Tx& tx) -> absl::StatusOr<int> {
                            return store::RequeueSentEvents(tx, selection,

@@ -23,9 +23,11 @@ errors::FieldErrors ValidateReplay(const v1::ReplayOutboxRequest& request,
 
 class OutboxServiceImpl final : public v1::OutboxService::CallbackService {
  public:
+  // `guard` is the service's replay guard (ReplaySelection::guard);
   // `wake_relay` runs after rows were queued again.
   OutboxServiceImpl(std::string producer, store::Database& db,
-                    std::function<void()> wake_relay, grpcutil::Gate& gate);
+                    std::string guard, std::function<void()> wake_relay,
+                    grpcutil::Gate& gate);
 
   grpc::ServerUnaryReactor* ReplayOutbox(
       grpc::CallbackServerContext* context,
@@ -35,6 +37,7 @@ class OutboxServiceImpl final : public v1::OutboxService::CallbackService {
  private:
   const std::string producer_;
   store::Database& db_;
+  const std::string guard_;
   std::function<void()> wake_relay_;
   grpcutil::Gate& gate_;
 };

@@ -63,8 +63,14 @@ absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id) {
 
 absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
                                       bool dry_run) {
-  std::string where = "sent_at_ms IS NOT NULL";
-  if (!selection.referral_id.empty()) absl::StrAppend(&where, " AND referral_id = ?1");
+  std::string where = absl::StrCat(
+      "sent_at_ms IS NOT NULL AND substr(topic, 1, ",
+      sizeof(kPartnerTopicPrefix) - 1, ") <> '", kPartnerTopicPrefix, "'");
+  if (!selection.guard.empty()) {
+    absl::StrAppend(&where, " AND (", selection.guard, ")");
+  }
+  if (!selection.referral_id.empty())
+    absl::StrAppend(&where, " AND referral_id = ?1");
   if (selection.from) absl::StrAppend(&where, " AND created_at_ms >= ?2");
   if (selection.to) absl::StrAppend(&where, " AND created_at_ms < ?3");
   if (!selection.types.empty()) {

@@ -38,12 +38,17 @@ absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id);
 
 // Which already-sent outbox rows to publish again (OutboxService): one
 // referral's, or those created in [from, to); optionally of these types
-// only.
+// only. Never a partner topic's (a partner's own re-send is
+// NotificationService.ReplayDeliveries, which checks the share again).
 struct ReplaySelection {
   std::string referral_id;
   std::optional<absl::Time> from;
   std::optional<absl::Time> to;
   std::vector<std::string> types;
+  // The service's own rule, an SQL condition on outbox rows (columns
+  // referral_id, event_type, created_at_ms): what a replay must never
+  // bring back, e.g. a withdrawn referral's ReferralReceived. Empty: none.
+  std::string guard;
 };
 
 // Marks the selected sent rows unsent, so that the relay publishes them
@@ -51,6 +56,9 @@ struct ReplaySelection {
 // them. How many.
 absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
                                       bool dry_run);
+
+// The topic prefix of partner topics (signpost.partner.<agency>.v1).
+inline constexpr char kPartnerTopicPrefix[] = "signpost.partner.";
 
 // Records `envelope` as processed within the caller's transaction. Returns
 // false when it was already processed (the caller must then do nothing).

@@ -100,11 +100,6 @@ AssignmentRecord NewAssignment(const ReferralId& referral_id,
   const DueByRule due = FirstContactDue(decision, pathway);
   a.first_contact_due = due.due;
   a.first_contact_rule = due.rule;
-  for (const auto& d : decision.deadlines()) {
-    if (d.kind() == kReferralKind) {
-      a.referral_due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
-    }
-  }
   a.update_working_days = decision.updates_working_days();
   a.created_at = now;
   return a;
@@ -486,6 +481,26 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
     }
   }
   int created = 0;
+  // SLA-VCOP-REFERRAL: one deadline for the referral, held on its first
+  // victim-support assignment (deadline_watch.h).
+  std::optional<absl::Time> referral_due;
+  for (const auto& d : decision.deadlines()) {
+    if (d.kind() == kReferralKind) {
+      referral_due = TruncateToMillis(timeutil::FromTimestamp(d.due()));
+    }
+  }
+  if (referral_due) {
+    ASSIGN_OR_RETURN(std::vector<AssignmentRecord> earlier,
+                     assignments_.ForReferral(tx, referral_id));
+    for (const AssignmentRecord& e : earlier) {
+      if (e.referral_due) referral_due.reset();
+    }
+  }
+  auto carry = [&referral_due](AssignmentRecord& a) {
+    if (!referral_due || !IsVictimSupport(a)) return;
+    a.referral_due = referral_due;
+    referral_due.reset();
+  };
   // Consent required, withdrawn or an incomplete assessment: no referral is
   // made.
   if (routed) {
@@ -496,6 +511,7 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
     ASSIGN_OR_RETURN(std::optional<AssignmentRecord> idsva,
                      IdsvaAssignment(tx, referral_id, pathways, decision, now));
     if (idsva) {
+      carry(*idsva);
       RETURN_IF_ERROR(assigner_.OfferOrWaitlist(
           tx, *idsva, AssignmentAction::kRoute, now, traceparent, &envelope));
       ++created;
@@ -505,6 +521,7 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
       ASSIGN_OR_RETURN(bool has, assignments_.Exists(tx, referral_id, pathway));
       if (has) continue;
       AssignmentRecord a = NewAssignment(referral_id, pathway, decision, now);
+      carry(a);
       RETURN_IF_ERROR(assigner_.OfferOrWaitlist(tx, a, AssignmentAction::kRoute,
                                                 now, traceparent, &envelope));
       ++created;
@@ -515,6 +532,7 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
                      assignments_.ServiceExists(tx, referral_id, need.service));
     if (has) continue;
     AssignmentRecord a = NewServiceReferral(referral_id, need, decision, now);
+    carry(a);
     RETURN_IF_ERROR(assigner_.OfferOrWaitlist(tx, a, AssignmentAction::kRoute,
                                               now, traceparent, &envelope));
     ++created;
@@ -592,7 +610,14 @@ absl::StatusOr<absl::Time> AdvocacyApp::WatchDeadlines(absl::Time now) {
     ASSIGN_OR_RETURN(std::vector<AssignmentRecord> due,
                      assignments_.DeadlinesDue(tx, now, lead, unwatched));
     for (AssignmentRecord& a : due) {
-      const std::vector<DeadlineReport> reports = DueReports(a, now, lead);
+      bool awaits_support = false;
+      if (a.referral_due && !a.referral_missed_at) {
+        ASSIGN_OR_RETURN(std::vector<AssignmentRecord> referral,
+                         assignments_.ForReferral(tx, a.referral_id));
+        awaits_support = ReferralAwaitsSupport(referral);
+      }
+      const std::vector<DeadlineReport> reports =
+          DueReports(a, now, lead, awaits_support);
       if (reports.empty()) continue;
       RETURN_IF_ERROR(assignments_.Save(tx, a));
       for (const DeadlineReport& r : reports) {
@@ -803,6 +828,14 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
           absl::StrCat(v1::ServiceKind_Name(a.service),
                        " does not contact the victim"));
     }
+    // The outcome baseline is asked once: at the first successful contact
+    // that records one.
+    if (contact.baseline &&
+        a.baseline.feels_safe() != v1::OUTCOME_ANSWER_UNSPECIFIED) {
+      return errors::RuleViolation(
+          kBaselineRule, "baseline",
+          "the outcome baseline was recorded already; it is taken once");
+    }
     ASSIGN_OR_RETURN(std::vector<v1::AssignmentStep> earlier,
                      assignments_.History(tx, a.assignment_id));
     ASSIGN_OR_RETURN(
@@ -846,8 +879,13 @@ absl::StatusOr<v1::Assignment> AdvocacyApp::RecordContact(
       for (const std::string& b : breaches) u->add_breaches(b);
       RETURN_IF_ERROR(Emit(tx, std::move(out), traceparent));
     }
+    if (contact.baseline) {
+      a.baseline = *contact.baseline;  // a successful contact (validated)
+      if (step != kStepFirstContact) {
+        RETURN_IF_ERROR(assignments_.Save(tx, a));
+      }
+    }
     if (step == kStepFirstContact) {
-      if (contact.baseline) a.baseline = *contact.baseline;
       RETURN_IF_ERROR(StartUpdateClock(a, options_.calendar.get()));
       RETURN_IF_ERROR(assignments_.Save(tx, a));
       v1::EventEnvelope out =

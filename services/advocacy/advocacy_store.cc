@@ -217,13 +217,14 @@ ALTER TABLE assignments ADD COLUMN baseline_informed INTEGER NOT NULL DEFAULT 0;
 UPDATE assignments SET offered_at_ms = created_at_ms
   WHERE state <> 1 AND waitlisted_at_ms = 0;
 CREATE TABLE assignment_updates (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   assignment_id TEXT NOT NULL,
   at_ms INTEGER NOT NULL,
   kind INTEGER NOT NULL,
   due_ms INTEGER NOT NULL,
-  within_deadline INTEGER NOT NULL,
-  PRIMARY KEY (assignment_id, at_ms, kind)
+  within_deadline INTEGER NOT NULL
 );
+CREATE INDEX assignment_updates_at ON assignment_updates(at_ms);
 CREATE INDEX assignments_area ON assignments(area, created_at_ms);
 )sql";
 
@@ -232,7 +233,8 @@ CREATE INDEX assignments_area ON assignments(area, created_at_ms);
 std::vector<std::string> AdvocacyStore::Migrations() {
   // Version 4 is the shared data key table.
   return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration,
-          kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
+          kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8,
+          kSchemaV9};
 }
 
 }  // namespace signpost::advocacy

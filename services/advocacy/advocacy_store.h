@@ -19,6 +19,10 @@ class AdvocacyStore {
  public:
   // The schema, one migration per version (for store::Database::Open).
   static std::vector<std::string> Migrations();
+  // What OutboxService must never replay (store::ReplaySelection::guard):
+  // anything of an erased referral.
+  static constexpr char kReplayGuard[] =
+      "referral_id NOT IN (SELECT referral_id FROM erased_referrals)";
 };
 
 }  // namespace signpost::advocacy

@@ -217,16 +217,34 @@ struct WatchedColumns {
   const char* due;
   const char* warned;
   const char* missed;
-  const char* open;
+  std::string open;
 };
-constexpr WatchedColumns kWatched[] = {
-    {"first_contact_due_ms", "deadline_warned_ms", "deadline_missed_ms",
-     "first_contact_at_ms = 0 AND state IN (1, 2, 3)"},
-    {"referral_due_ms", "referral_warned_ms", "referral_missed_ms",
-     "offered_at_ms = 0 AND state IN (0, 1)"},
-    {"update_due_ms", "update_warned_ms", "update_missed_ms",
-     "service = 0 AND state IN (3, 4)"},
-};
+const std::vector<WatchedColumns>& Watched() {
+  // Not victim support (deadline_watch.h IsVictimSupport).
+  static const std::string not_support = absl::StrCat(
+      "(", static_cast<int>(v1::SERVICE_KIND_PERPETRATOR_HIGH_HARM), ", ",
+      static_cast<int>(v1::SERVICE_KIND_PERPETRATOR_STANDARD), ", ",
+      static_cast<int>(v1::SERVICE_KIND_CHILDREN_SAFEGUARDING), ", ",
+      static_cast<int>(v1::SERVICE_KIND_MARAC), ")");
+  static const auto* watched = new std::vector<WatchedColumns>{
+      {"first_contact_due_ms", "deadline_warned_ms", "deadline_missed_ms",
+       "first_contact_at_ms = 0 AND state IN (1, 2, 3)"},
+      // One per referral: waits while no victim-support assignment of the
+      // referral was offered and one still waits.
+      {"referral_due_ms", "referral_warned_ms", "referral_missed_ms",
+       absl::StrCat("NOT EXISTS (SELECT 1 FROM assignments o WHERE "
+                    "o.referral_id = assignments.referral_id AND "
+                    "o.offered_at_ms > 0 AND o.service NOT IN ",
+                    not_support,
+                    ") AND EXISTS (SELECT 1 FROM assignments w WHERE "
+                    "w.referral_id = assignments.referral_id AND w.state IN "
+                    "(0, 1) AND w.service NOT IN ",
+                    not_support, ")")},
+      {"update_due_ms", "update_warned_ms", "update_missed_ms",
+       "service = 0 AND state IN (3, 4)"},
+  };
+  return *watched;
+}
 }  // namespace
 
 absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::DeadlinesDue(
@@ -235,7 +253,7 @@ absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::DeadlinesDue(
   // Any watched deadline whose warning (?1: now + lead) or whose passing
   // (?2: now) is due and not yet reported.
   std::vector<std::string> any;
-  for (const WatchedColumns& c : kWatched) {
+  for (const WatchedColumns& c : Watched()) {
     any.push_back(absl::StrCat("(", c.due, " > 0 AND ", c.open, " AND ((",
                                c.warned, " = 0 AND ", c.due, " <= ?1) OR (",
                                c.missed, " = 0 AND ", c.due, " <= ?2)))"));
@@ -252,16 +270,15 @@ absl::StatusOr<std::vector<AssignmentRecord>> AssignmentStore::DeadlinesDue(
 absl::StatusOr<std::optional<absl::Time>> AssignmentStore::NextDeadlineReport(
     Tx& tx, absl::Duration lead, const std::set<v1::ServiceKind>& unwatched) {
   std::vector<std::string> next;
-  for (const WatchedColumns& c : kWatched) {
+  for (const WatchedColumns& c : Watched()) {
     next.push_back(absl::StrCat(
         "SELECT MIN(CASE WHEN ", c.warned, " = 0 THEN ", c.due, " - ?1 ELSE ",
-        c.due, " END) AS t FROM assignments WHERE ", c.due, " > 0 AND ",
-        c.open, " AND ", c.missed, " = 0", NotIn(unwatched)));
+        c.due, " END) AS t FROM assignments WHERE ", c.due, " > 0 AND ", c.open,
+        " AND ", c.missed, " = 0", NotIn(unwatched)));
   }
-  ASSIGN_OR_RETURN(Statement q,
-                   tx.Prepare(absl::StrCat("SELECT MIN(t) FROM (",
-                                           absl::StrJoin(next, " UNION ALL "),
-                                           ")")));
+  ASSIGN_OR_RETURN(Statement q, tx.Prepare(absl::StrCat(
+                                    "SELECT MIN(t) FROM (",
+                                    absl::StrJoin(next, " UNION ALL "), ")")));
   q.Bind(1, absl::ToInt64Milliseconds(lead));
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row || q.ColumnIsNull(0)) return std::nullopt;

@@ -4,13 +4,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors/errors.h"
+#include "common/safety/contact_rules.h"
 #include "common/status/macros.h"
 #include "common/time/timestamps.h"
 
 namespace signpost::advocacy {
 namespace {
 
-bool OneOf(v1::AssignmentState s, std::initializer_list<v1::AssignmentState> l) {
+bool OneOf(v1::AssignmentState s,
+           std::initializer_list<v1::AssignmentState> l) {
   for (v1::AssignmentState x : l) {
     if (s == x) return true;
   }
@@ -29,20 +31,35 @@ struct Watched {
 
 }  // namespace
 
+bool IsVictimSupport(const AssignmentRecord& a) {
+  if (a.service == v1::SERVICE_KIND_UNSPECIFIED) return true;
+  return safety::WorksWithVictim(a.service) &&
+         a.service != v1::SERVICE_KIND_CHILDREN_SAFEGUARDING;
+}
+
+bool ReferralAwaitsSupport(const std::vector<AssignmentRecord>& referral) {
+  bool waiting = false;
+  for (const AssignmentRecord& a : referral) {
+    if (!IsVictimSupport(a)) continue;
+    if (a.offered_at) return false;
+    waiting |= a.state == v1::ASSIGNMENT_STATE_UNSPECIFIED ||
+               a.state == v1::ASSIGNMENT_STATE_WAITLISTED;
+  }
+  return waiting;
+}
+
 std::vector<DeadlineReport> DueReports(AssignmentRecord& a, absl::Time now,
-                                       absl::Duration lead) {
+                                       absl::Duration lead,
+                                       bool awaits_support) {
   using S = v1::AssignmentState;
   const Watched watched[] = {
       {kFirstContactKind, a.first_contact_due, &a.deadline_warned_at,
        &a.deadline_missed_at, a.first_contact_rule,
-       !a.first_contact_at &&
-           OneOf(a.state, {S::ASSIGNMENT_STATE_WAITLISTED,
-                           S::ASSIGNMENT_STATE_OFFERED,
-                           S::ASSIGNMENT_STATE_ACCEPTED})},
+       !a.first_contact_at && OneOf(a.state, {S::ASSIGNMENT_STATE_WAITLISTED,
+                                              S::ASSIGNMENT_STATE_OFFERED,
+                                              S::ASSIGNMENT_STATE_ACCEPTED})},
       {kReferralKind, a.referral_due, &a.referral_warned_at,
-       &a.referral_missed_at, kReferralRule,
-       !a.offered_at && OneOf(a.state, {S::ASSIGNMENT_STATE_UNSPECIFIED,
-                                        S::ASSIGNMENT_STATE_WAITLISTED})},
+       &a.referral_missed_at, kReferralRule, awaits_support},
       {kUpdatesKind, a.update_due, &a.update_warned_at, &a.update_missed_at,
        kUpdatesRule,
        a.service == v1::SERVICE_KIND_UNSPECIFIED &&
@@ -80,16 +97,16 @@ absl::Status StartUpdateClock(AssignmentRecord& a,
       a.service != v1::SERVICE_KIND_UNSPECIFIED || a.update_due) {
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(absl::Time due, cal->EndOfWorkingDays(*a.first_contact_at,
-                                                         a.update_working_days));
+  ASSIGN_OR_RETURN(
+      absl::Time due,
+      cal->EndOfWorkingDays(*a.first_contact_at, a.update_working_days));
   a.update_due = due;
   return absl::OkStatus();
 }
 
-absl::StatusOr<UpdateClockResult> GiveUpdate(AssignmentRecord& a,
-                                       const AdvocateId& advocate,
-                                       absl::Time at,
-                                       const calendar::WorkingCalendar* cal) {
+absl::StatusOr<UpdateClockResult> GiveUpdate(
+    AssignmentRecord& a, const AdvocateId& advocate, absl::Time at,
+    const calendar::WorkingCalendar* cal) {
   if (a.service != v1::SERVICE_KIND_UNSPECIFIED) {
     return errors::RuleViolation(
         kUpdateRule, "assignment_id",
@@ -112,6 +129,12 @@ absl::StatusOr<UpdateClockResult> GiveUpdate(AssignmentRecord& a,
     return errors::RuleViolation(kUpdateRule, "at",
                                  "an update before the referral reached "
                                  "advocacy");
+  }
+  if (a.last_update_at && at < *a.last_update_at) {
+    return errors::RuleViolation(
+        kUpdateRule, "at",
+        "an update dated before the last one recorded: record updates in "
+        "order");
   }
   UpdateClockResult given;
   given.due = a.update_due;

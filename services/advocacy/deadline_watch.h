@@ -34,6 +34,8 @@ inline constexpr char kUpdatesRule[] = "SLA-UPDATES";
 inline constexpr char kReferralRule[] = "SLA-VCOP-REFERRAL";
 // RecordUpdate on an assignment nobody holds, or on a service referral.
 inline constexpr char kUpdateRule[] = "UPDATE-BY-ADVOCATE";
+// A second outcome baseline for one case.
+inline constexpr char kBaselineRule[] = "OUTCOME-BASELINE-ONCE";
 
 // One report the watchdog owes now.
 struct DeadlineReport {
@@ -41,11 +43,25 @@ struct DeadlineReport {
   bool missed = false;
 };
 
+// Victim support: an advocate's case, or a service that works with the
+// victim (not a perpetrator programme, MARAC or the children's
+// safeguarding notification). SLA-VCOP-REFERRAL is about these.
+bool IsVictimSupport(const AssignmentRecord& a);
+
+// SLA-VCOP-REFERRAL is one deadline per referral, held on one victim-
+// support assignment (the first routed) and met by the referral's first
+// offer of victim support. Whether, given all of the referral's
+// assignments, it still waits: nothing offered, and something waiting.
+bool ReferralAwaitsSupport(const std::vector<AssignmentRecord>& referral);
+
 // The reports due on `a` at `now`, with `lead` warning time; marks each on
 // `a` (save it after). A deadline already past is reported missed only: a
-// warning not yet given is not given late.
+// warning not yet given is not given late. `awaits_support` is
+// ReferralAwaitsSupport for `a`'s referral (read only when `a` holds the
+// referral deadline).
 std::vector<DeadlineReport> DueReports(AssignmentRecord& a, absl::Time now,
-                                       absl::Duration lead);
+                                       absl::Duration lead,
+                                       bool awaits_support);
 
 // The update clock starts at first contact: the first update is due
 // `update_working_days` working days after it. No-op without a cadence or
@@ -63,9 +79,8 @@ struct UpdateClockResult {
 // Checks that `advocate` holds `a` (accepted or active, an advocate's
 // case), then records an update given at `at`: the clock restarts from it
 // and the marks for the old due time are cleared.
-absl::StatusOr<UpdateClockResult> GiveUpdate(AssignmentRecord& a,
-                                       const AdvocateId& advocate,
-                                       absl::Time at,
-                                       const calendar::WorkingCalendar* cal);
+absl::StatusOr<UpdateClockResult> GiveUpdate(
+    AssignmentRecord& a, const AdvocateId& advocate, absl::Time at,
+    const calendar::WorkingCalendar* cal);
 
 }  // namespace signpost::advocacy

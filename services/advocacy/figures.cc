@@ -85,15 +85,33 @@ void FirstContact(const Period& p, const std::vector<AssignmentFigureRow>& rows,
 void Deadlines(const Period& p, const std::vector<AssignmentFigureRow>& rows,
                const std::vector<UpdateGiven>& updates, FigureBuilder& b) {
   Tally first_contact, referral, update;
+  // SLA-VCOP-REFERRAL is one deadline per referral (held on one of its
+  // assignments), met by the referral's first offer of any support.
+  struct ReferralDeadline {
+    int64_t due_ms = 0, first_offer_ms = 0, closed_ms = 0;
+  };
+  std::map<std::string, ReferralDeadline> by_referral;
   for (const AssignmentFigureRow& r : rows) {
     if (!IsVictimSupport(r.pathway, r.service)) continue;
     CountDeadline(p, r.first_contact_due_ms, r.first_contact_at_ms,
                   r.closed_at_ms, first_contact);
-    CountDeadline(p, r.referral_due_ms, r.offered_at_ms, r.closed_at_ms,
-                  referral);
+    ReferralDeadline& d = by_referral[r.referral_id];
+    if (r.referral_due_ms > 0) {
+      d.due_ms = r.referral_due_ms;
+      d.closed_ms = r.closed_at_ms;
+    }
+    if (r.offered_at_ms > 0 &&
+        (d.first_offer_ms == 0 || r.offered_at_ms < d.first_offer_ms)) {
+      d.first_offer_ms = r.offered_at_ms;
+    }
+    // A missed update with none given since: a miss in the base.
+    if (p.Contains(r.update_missed_ms)) ++update.base;
+  }
+  for (const auto& [id, d] : by_referral) {
+    CountDeadline(p, d.due_ms, d.first_offer_ms, d.closed_ms, referral);
   }
   for (const UpdateGiven& u : updates) {
-    if (!IsVictimSupport(u.pathway, u.service)) continue;
+    if (!IsVictimSupport(u.pathway, u.service) || u.due_ms == 0) continue;
     ++update.base;
     update.met += u.within_deadline;
   }

@@ -30,7 +30,8 @@ absl::StatusOr<std::vector<AssignmentFigureRow>> AssignmentsForFigures(
           ", a.created_at_ms, a.waitlisted_at_ms, a.offered_at_ms, "
           "a.first_contact_due_ms, a.first_contact_at_ms, a.referral_due_ms, "
           "a.closed_at_ms, a.feels_safer, a.copes_better, a.better_informed, "
-          "a.baseline_feels_safe, a.baseline_copes, a.baseline_informed "
+          "a.baseline_feels_safe, a.baseline_copes, a.baseline_informed, "
+          "a.referral_id, a.update_missed_ms "
           "FROM assignments a LEFT JOIN advocates v ON v.advocate_id = "
           "a.advocate_id AND a.advocate_id <> '' WHERE a.area = ? AND "
           "((a.created_at_ms < ? AND (a.closed_at_ms = 0 OR a.closed_at_ms "
@@ -61,6 +62,8 @@ absl::StatusOr<std::vector<AssignmentFigureRow>> AssignmentsForFigures(
     r.baseline_feels_safe = As<v1::OutcomeAnswer>(q.ColumnInt(14));
     r.baseline_copes = As<v1::OutcomeAnswer>(q.ColumnInt(15));
     r.baseline_informed = As<v1::OutcomeAnswer>(q.ColumnInt(16));
+    r.referral_id = q.ColumnText(17);
+    r.update_missed_ms = q.ColumnInt(18);
     out.push_back(std::move(r));
   }
   return out;
@@ -102,7 +105,8 @@ absl::StatusOr<std::vector<UpdateGiven>> UpdatesGiven(
     absl::Time to) {
   ASSIGN_OR_RETURN(
       store::Statement q,
-      tx.Prepare("SELECT u.within_deadline, a.pathway, a.service FROM "
+      tx.Prepare("SELECT u.within_deadline, a.pathway, a.service, u.due_ms "
+                 "FROM "
                  "assignment_updates u JOIN assignments a ON a.assignment_id "
                  "= u.assignment_id WHERE a.area = ? AND u.at_ms >= ? AND "
                  "u.at_ms < ?"));
@@ -113,7 +117,8 @@ absl::StatusOr<std::vector<UpdateGiven>> UpdatesGiven(
   while (true) {
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
-    out.push_back({q.ColumnInt(0) != 0, As<v1::Pathway>(q.ColumnInt(1)),
+    out.push_back({q.ColumnInt(0) != 0, q.ColumnInt(3),
+                   As<v1::Pathway>(q.ColumnInt(1)),
                    As<v1::ServiceKind>(q.ColumnInt(2))});
   }
   return out;

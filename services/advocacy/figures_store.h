@@ -18,6 +18,7 @@ namespace signpost::advocacy {
 // One assignment as the figures see it. Times are Unix milliseconds, 0 for
 // "not yet".
 struct AssignmentFigureRow {
+  std::string referral_id;
   v1::Pathway pathway = v1::PATHWAY_UNSPECIFIED;
   v1::ServiceKind service = v1::SERVICE_KIND_UNSPECIFIED;
   v1::AssignmentState state = v1::ASSIGNMENT_STATE_UNSPECIFIED;
@@ -30,6 +31,9 @@ struct AssignmentFigureRow {
   int64_t first_contact_due_ms = 0;
   int64_t first_contact_at_ms = 0;
   int64_t referral_due_ms = 0;
+  // An update deadline that passed with no update since (the watchdog's
+  // mark; cleared by the next update, which is then a late update).
+  int64_t update_missed_ms = 0;
   int64_t closed_at_ms = 0;
   // OutcomeAnswer codes at closure and at first contact (baseline).
   v1::OutcomeAnswer feels_safer = v1::OUTCOME_ANSWER_UNSPECIFIED;
@@ -52,6 +56,8 @@ struct OfferAnswer {
 // A Victims' Code update given.
 struct UpdateGiven {
   bool within_deadline = false;
+  // The deadline it answered; 0 when no update clock was running.
+  int64_t due_ms = 0;
   v1::Pathway pathway = v1::PATHWAY_UNSPECIFIED;
   v1::ServiceKind service = v1::SERVICE_KIND_UNSPECIFIED;
 };

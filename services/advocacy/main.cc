@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
               return advocacy::AdvocacyFigures(host.db(), q);
             },
             gate);
+        host.SetReplayGuard(advocacy::AdvocacyStore::kReplayGuard);
         return host.Run(
             {&api, &reporting},
             [&handler](const events::IncomingEvent& e, store::Tx& tx) {

@@ -133,6 +133,14 @@ struct ReceivedReferral {
 class IntakeStore {
  public:
   static std::vector<std::string> Migrations();
+  // What OutboxService must never replay (store::ReplaySelection::guard):
+  // the ReferralReceived of a referral withdrawn, cancelled or erased
+  // since, which would route it again. Its withdrawal and erasure events
+  // may be replayed.
+  static constexpr char kReplayGuard[] =
+      "NOT (event_type = 'signpost.v1.ReferralReceived' AND referral_id NOT "
+      "IN (SELECT referral_id FROM referrals WHERE lifecycle IN (1, 2) AND "
+      "erased_at_ms IS NULL))";
 
   absl::StatusOr<std::optional<KeyedReferral>> FindByIdempotencyKey(
       store::Tx& tx, absl::string_view idempotency_key) const;

@@ -172,6 +172,7 @@ int main(int argc, char** argv) {
               }
               return absl::InfiniteFuture();
             });
+        host.SetReplayGuard(intake::IntakeStore::kReplayGuard);
         return host.Run(
             {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
         triage::MaracApp marac(host.db(), host.authorizer().registry());
         triage::MaracServiceImpl marac_api(
             marac, [&host] { host.relay().Notify(); }, gate);
+        host.SetReplayGuard(triage::TriageStore::kReplayGuard);
         return host.Run(
             {&api, &reporting, &marac_api},
             [&handler](const events::IncomingEvent& e, store::Tx& tx) {

@@ -101,6 +101,10 @@ errors::FieldErrors ValidateScheduleMeeting(const v1::ScheduleMeetingRequest& r,
   }
   if (!r.has_agenda_closes_at()) {
     errors.Add("agenda_closes_at", "is required");
+  } else if (timeutil::FromTimestamp(r.agenda_closes_at()) <= now) {
+    errors.Add("agenda_closes_at",
+               "must be in the future (an agenda already closed could "
+               "take no cases)");
   } else if (r.has_meeting_at() &&
              timeutil::FromTimestamp(r.agenda_closes_at()) >= meeting_at) {
     errors.Add("agenda_closes_at", "must be before meeting_at");

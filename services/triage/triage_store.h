@@ -77,6 +77,14 @@ struct LatestDecision {
 class TriageStore {
  public:
   static std::vector<std::string> Migrations();
+  // What OutboxService must never replay (store::ReplaySelection::guard):
+  // a decision made before the referral's latest withdrawal (or erasure),
+  // which would route it again; the withdrawal and later versions may be.
+  static constexpr char kReplayGuard[] =
+      "NOT (event_type IN ('signpost.v1.ReferralTriaged', "
+      "'signpost.v1.ReferralReassessed') AND created_at_ms < COALESCE((SELECT "
+      "MAX(d.decided_at_ms) FROM decisions d WHERE d.referral_id = "
+      "outbox.referral_id AND d.cause = 'WITHDRAWN'), 0))";
 
   // What Signpost has seen of the victim of `facts` before its incident
   // (`referral_id` itself excluded). Empty when the victim is not linked.

@@ -1,6 +1,7 @@
 #include "common/store/outbox.h"
 
 #include "common/events/envelope.h"
+#include "common/status/macros.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
@@ -131,6 +132,41 @@ TEST(OutboxReplayTest, SentRowsAreQueuedAgainBySelection) {
   EXPECT_EQ(*requeue(none, false), 0);
 }
 
+// A partner topic's record is never replayed here, and the service's guard
+// keeps out what it names.
+TEST(OutboxReplayTest, PartnerTopicsAndGuardedRowsStayOut) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir.File("o.db"), {});
+  ASSERT_TRUE(db.ok());
+  v1::EventEnvelope a = Received("r1"), b = Received("r1");
+  v1::EventEnvelope c = Received("r2");
+  ASSERT_TRUE(
+      (*db)
+          ->Write([&](Tx& tx) -> absl::Status {
+            RETURN_IF_ERROR(AppendToOutbox(tx, a, "signpost.intake.v1", "tp"));
+            RETURN_IF_ERROR(
+                AppendToOutbox(tx, b, "signpost.partner.police-wmp.v1", "tp"));
+            RETURN_IF_ERROR(AppendToOutbox(tx, c, "signpost.intake.v1", "tp"));
+            auto q = tx.Prepare("UPDATE outbox SET sent_at_ms = 1");
+            if (!q.ok()) return q.status();
+            return q->Run();
+          })
+          .ok());
+  auto requeue = [&](const ReplaySelection& s) {
+    return (*db)->Write([&](Tx& tx) -> absl::StatusOr<int> {
+      return RequeueSentEvents(tx, s, /*dry_run=*/false);
+    });
+  };
+  ReplaySelection r1;
+  r1.referral_id = "r1";
+  EXPECT_EQ(*requeue(r1), 1);  // not the partner topic's copy
+  ReplaySelection guarded;
+  guarded.referral_id = "r2";
+  guarded.guard = "referral_id <> 'r2'";
+  EXPECT_EQ(*requeue(guarded), 0);
+  EXPECT_EQ(*CountUnsent(**db), 1);
+}
+
 }  // namespace
 }  // namespace signpost::store
 
@@ -142,7 +178,7 @@ namespace {
 TEST(ReplayValidationTest, EitherAReferralOrARangeAndEachBadFieldNamed) {
   store::ReplaySelection s;
   v1::ReplayOutboxRequest none;
-  EXPECT_EQ(ValidateReplay(none, s).size(), 1u);
+  EXPECT_EQ(ValidateReplay(none, s).size(), 3u);
   v1::ReplayOutboxRequest both;
   both.set_referral_id("r1");
   both.mutable_from()->set_seconds(100);

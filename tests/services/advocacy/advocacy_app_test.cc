@@ -2285,6 +2285,33 @@ TEST_F(AdvocacyAppTest, AnOfferMeetsTheVictimsCodeReferralDeadline) {
   EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 0);
 }
 
+// One referral, two pathways: the Victims' Code referral deadline is the
+// referral's, reported once, and met by the first offer of either.
+TEST_F(AdvocacyAppTest,
+       TheReferralDeadlineIsOnePerReferralWhateverItsPathways) {
+  auto two = [this](const std::string& id, v1::Pathway first) {
+    events::IncomingEvent e = Triaged(id, first);
+    e.envelope.mutable_referral_triaged()->add_pathways(v1::PATHWAY_ISVA);
+    auto* d = e.envelope.mutable_referral_triaged()->add_deadlines();
+    d->set_kind("VCOP_REFERRAL");
+    d->set_rule_id("SLA-VCOP-REFERRAL");
+    d->mutable_due()->set_seconds(absl::ToUnixSeconds(kT0 + absl::Hours(30)));
+    return e;
+  };
+  Import(kA1);                               // an IDVA, no ISVA or CHISVA
+  Route(two("nobody", v1::PATHWAY_CHISVA));  // both wait
+  Route(two("half", v1::PATHWAY_IDVA));      // IDVA offered, ISVA waits
+  ASSERT_TRUE(app_->WatchDeadlines(kT0 + absl::Hours(40)).ok());
+  ASSERT_TRUE(app_->WatchDeadlines(kT0 + absl::Hours(41)).ok());
+  auto missed = [&](const std::string& id) {
+    return CountOf(EventTypes(id), "DeadlineMissed");
+  };
+  // "nobody": one VCOP miss for the referral (its first-contact deadlines
+  // are unset here).
+  EXPECT_EQ(missed("nobody"), 1);
+  EXPECT_EQ(missed("half"), 0);
+}
+
 class UpdateClockTest : public AdvocacyAppTest {
  protected:
   // An accepted IDVA case whose decision sets `days` working days between
@@ -2412,6 +2439,28 @@ TEST_F(UpdateClockTest, UpdatesAreRefusedOnCasesTheAdvocateDoesNotHold) {
   // bob is not one of the provider's advocates in kA1: refused before the
   // rule; either way nothing is written.
   EXPECT_NE(other.status().code(), absl::StatusCode::kUnknown);
+  // Updates are recorded in order: one dated before the last is refused.
+  ASSERT_TRUE(Update(a, kT0 + absl::Hours(2)).ok());
+  auto earlier = Update(a, kT0 + absl::Minutes(90));
+  ASSERT_FALSE(earlier.ok());
+  EXPECT_EQ(earlier.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Updates().size(), 1u);
+  // The outcome baseline is taken once.
+  ContactAttempt again{v1::CONTACT_CHANNEL_PHONE,
+                       v1::CONTACT_OUTCOME_SUCCESSFUL,
+                       std::nullopt,
+                       false,
+                       "",
+                       v1::OutcomeBaseline()};
+  again.baseline->set_feels_safe(v1::OUTCOME_ANSWER_YES);
+  auto second = app_->RecordContact(
+      ProviderOf("ann"), AssignmentId(a.assignment_id()), AdvocateId("ann"),
+      again, kT0 + absl::Hours(2), NewTraceparent());
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("OUTCOME-BASELINE-ONCE"),
+            std::string::npos)
+      << second.status();
+  EXPECT_EQ(Only("r1").baseline().feels_safe(), v1::OUTCOME_ANSWER_NO);
   ASSERT_TRUE(Close(a, kT0 + absl::Hours(3)).ok());
   auto closed = Update(a, kT0 + absl::Hours(5));
   ASSERT_FALSE(closed.ok());
@@ -2419,7 +2468,7 @@ TEST_F(UpdateClockTest, UpdatesAreRefusedOnCasesTheAdvocateDoesNotHold) {
   EXPECT_NE(closed.status().message().find("UPDATE-BY-ADVOCATE"),
             std::string::npos)
       << closed.status();
-  EXPECT_TRUE(Updates().empty());
+  EXPECT_EQ(Updates().size(), 1u);
   // A closed case's update clock is no longer watched.
   ASSERT_TRUE(app_->WatchDeadlines(kT0 + absl::Hours(100)).ok());
   EXPECT_EQ(CountOf(EventTypes("r1"), "DeadlineMissed"), 0);

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/events/envelope.h"
+#include "common/status/macros.h"
 #include "common/store/outbox.h"
 #include "common/time/timestamps.h"
 #include "gmock/gmock.h"
@@ -244,6 +245,41 @@ TEST_F(StallWatchTest, AWithdrawnReferralIsNotStalled) {
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(Watch(kT0 + absl::Hours(5)), 0);
   EXPECT_TRUE(Listed("signpost-operator", "", kT0 + absl::Hours(5)).empty());
+}
+
+// Replay never sends a withdrawn referral's ReferralReceived again (it
+// would be routed again); its withdrawal may go again.
+TEST_F(StallWatchTest, ReplayOfAWithdrawnReferralLeavesOutItsReceipt) {
+  const ReferralId id = Submit(1);
+  ASSERT_TRUE(app_->CancelReferral(testing::PrincipalOf("police-wmp"), id,
+                                   v1::WITHDRAWAL_REASON_ENTERED_IN_ERROR,
+                                   kT0 + absl::Minutes(1), NewTraceparent())
+                  .ok());
+  const ReferralId active = Submit(2);
+  auto requeued = db_->Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+    ASSIGN_OR_RETURN(store::Statement q,
+                     tx.Prepare("UPDATE outbox SET sent_at_ms = 1"));
+    RETURN_IF_ERROR(q.Run());
+    store::ReplaySelection s;
+    s.referral_id = id.value();
+    s.guard = IntakeStore::kReplayGuard;
+    return store::RequeueSentEvents(tx, s, /*dry_run=*/false);
+  });
+  ASSERT_TRUE(requeued.ok()) << requeued.status();
+  EXPECT_EQ(*requeued, 1);
+  auto events = store::ListReferralEvents(*db_, id.value());
+  ASSERT_TRUE(events.ok());
+  for (const auto& e : *events) {
+    EXPECT_EQ(e.sent, !e.envelope.has_referral_withdrawn())
+        << e.envelope.type();
+  }
+  auto again = db_->Write([&](store::Tx& tx) -> absl::StatusOr<int> {
+    store::ReplaySelection s;
+    s.referral_id = active.value();
+    s.guard = IntakeStore::kReplayGuard;
+    return store::RequeueSentEvents(tx, s, /*dry_run=*/false);
+  });
+  EXPECT_EQ(again.value_or(-1), 1);  // an active referral's receipt
 }
 
 TEST_F(StallWatchTest, OnlyOperatorsAuditorsAndTheAreasCommissionerMayList) {

@@ -338,7 +338,9 @@ TEST_F(MaracAppTest, AgendaAndMinutesHoldNoPersonalDataOrFreeText) {
   // Example T01 as submitted: a name, a phone number, a narrative.
   const v1::SubmitReferralRequest submitted =
       testing::LoadExample("t01_strangulation_punjabi");
-  const std::string a = Received(intake::ExtractFacts(submitted.referral()));
+  v1::ReferralFacts facts = intake::ExtractFacts(submitted.referral());
+  facts.set_person_id("person-7f3a9c21");  // Signpost's pseudonym
+  const std::string a = Received(facts);
   now_ += kDay + absl::Hours(1);
   ASSERT_TRUE(Hear(m.meeting_id(), a).ok());
   ASSERT_TRUE(Allocate(m.meeting_id(), a, "wm-refuge").ok());
@@ -357,6 +359,7 @@ TEST_F(MaracAppTest, AgendaAndMinutesHoldNoPersonalDataOrFreeText) {
       r.safe_contact().safe_times(),
       "900123",
       r.locality_code(),
+      "person-7f3a9c21",
   };
   const std::string text =
       minutes->DebugString() + Get(m.meeting_id()).DebugString();
