@@ -1185,16 +1185,21 @@ TEST_F(StackTest, TheDeadlineWatchdogReportsOnceAcrossASigkillAndRestarts) {
   })) << "the second advocacy never routed the referral";
   kill(first->pid(), SIGKILL);
   first->Wait(absl::Seconds(10));
+  std::map<std::string, int> by_kind;
   auto approaching = [&] {
     int n = 0;
+    by_kind.clear();
     for (const auto& r :
          testing::ReadTopicToEnd(*bootstrap_, events::kAdvocacyTopic)) {
       auto env = events::DecodeEnvelope(r);
-      // T02 was reported in June 2024: its deadline is long past, so the
+      // T02 was reported in June 2024: its deadlines are long past, so each
       // report is a miss (with no warning first).
       if (env.ok() && env->referral_id() == referral &&
           (env->has_deadline_approaching() || env->has_deadline_missed())) {
         ++n;
+        ++by_kind[env->has_deadline_missed()
+                      ? env->deadline_missed().deadline().kind()
+                      : env->deadline_approaching().deadline().kind()];
       }
     }
     return n;
@@ -1216,8 +1221,15 @@ TEST_F(StackTest, TheDeadlineWatchdogReportsOnceAcrossASigkillAndRestarts) {
     EXPECT_EQ(third->Terminate(), 0);
   }
   // One open, watched assignment (DA outreach; the perpetrator programme's
-  // referral is not watched): one report.
-  EXPECT_EQ(approaching(), 1);
+  // referral is not watched): its first-contact deadline reported once,
+  // and the referral's Victims' Code referral deadline at most once (only
+  // if the case still waited unoffered).
+  approaching();
+  EXPECT_EQ(by_kind["FIRST_CONTACT"], 1);
+  EXPECT_LE(by_kind["VCOP_REFERRAL"], 1);
+  for (const auto& [kind, n] : by_kind) {
+    EXPECT_TRUE(kind == "FIRST_CONTACT" || kind == "VCOP_REFERRAL") << kind;
+  }
 }
 
 // Shutdown holds its deadline with the broker gone: the services stop in

@@ -119,8 +119,12 @@ class AdvocacyFiguresTest : public ::testing::Test {
       ASSIGN_OR_RETURN(store::Statement q,
                        tx.Prepare("INSERT INTO assignment_updates "
                                   "(assignment_id, at_ms, kind, due_ms, "
-                                  "within_deadline) VALUES (?,?,8,0,?)"));
-      q.Bind(1, id).Bind(2, t0_ + at).Bind(3, int64_t{within});
+                                  "within_deadline) VALUES (?,?,8,?,?)"));
+      // The clock was running: due a day after (met or not as given).
+      q.Bind(1, id)
+          .Bind(2, t0_ + at)
+          .Bind(3, t0_ + at + kDay)
+          .Bind(4, int64_t{within});
       return q.Run();
     });
     EXPECT_TRUE(s.ok()) << s;
