@@ -262,7 +262,9 @@ absl::StatusOr<SignatureFields> ParseSignatureHeaders(
                                           " times; expected once"));
     }
   }
-  for (const char* name : kSignedHeaders) {
+  for (const char* name : std::initializer_list<const char*>{
+           kSignedHeaders[0], kSignedHeaders[1], kSignedHeaders[2],
+           kSignedHeaders[3], kChainSeqHeader, kChainPrevHeader}) {
     const int n = CountHeader(headers, name);
     if (n > 1) {
       return Malformed(name, absl::StrCat("signed header ", name, " appears ",
@@ -310,7 +312,7 @@ std::string CanonicalSigningBytes(absl::string_view topic,
   AppendField(&out, kDomain);
   AppendField(&out, topic);
   AppendField(&out, key);
-  for (const char* name : kSignedHeaders) {
+  auto append_header = [&](const char* name) {
     const std::string* value = FirstHeader(headers, name);
     if (value == nullptr) {
       out.push_back('\x00');
@@ -318,6 +320,13 @@ std::string CanonicalSigningBytes(absl::string_view topic,
       out.push_back('\x01');
       AppendField(&out, *value);
     }
+  };
+  for (const char* name : kSignedHeaders) append_header(name);
+  if (FirstHeader(headers, kChainSeqHeader) != nullptr ||
+      FirstHeader(headers, kChainPrevHeader) != nullptr) {
+    out.push_back('\x02');
+    append_header(kChainSeqHeader);
+    append_header(kChainPrevHeader);
   }
   AppendField(&out, payload);
   return out;
@@ -449,6 +458,28 @@ absl::Status EventVerifier::Verify(
                      "payload and signed headers"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> EventVerifier::VerifyAnyProducer(
+    const kafka::ConsumedMessage& message) const {
+  ASSIGN_OR_RETURN(SignatureFields sig, ParseSignatureHeaders(message.headers));
+  auto key_it = keys_.find(sig.key_id);
+  if (key_it == keys_.end()) {
+    return errors::RuleViolation(kRuleUnknownKey, kSigKeyHeader,
+                                 absl::StrCat("unknown key: ", sig.key_id,
+                                              " is not a known signing key"));
+  }
+  const Key& key = key_it->second;
+  const std::string data = CanonicalSigningBytes(
+      message.topic, message.key, message.payload, message.headers);
+  if (!VerifyBytes(key.pkey.get(), data, sig.signature)) {
+    return errors::RuleViolation(
+        kRuleBadSignature, kSigHeader,
+        absl::StrCat("bad signature: the signature by key ", sig.key_id,
+                     " (producer ", key.producer,
+                     ") does not verify over this record"));
+  }
+  return key.producer;
 }
 
 std::vector<std::string> EventVerifier::KeyIdsOf(

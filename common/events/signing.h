@@ -22,6 +22,10 @@
 //
 // Every field is length-prefixed, so no two different records share a
 // canonical string; a header that is absent differs from one that is empty.
+// A record that carries either hash-chain header (audit/chain.h) has them
+// covered too: canonical continues with 0x02 || header(sp_chain_seq) ||
+// header(sp_chain_prev) before field(payload). Stripping or adding them
+// breaks the signature; records without them encode as before.
 // Ed25519 signs the canonical bytes directly (no pre-hash).
 //
 // Record headers a signature adds (SignatureHeaders names them):
@@ -60,6 +64,9 @@ inline constexpr char kSigKeyHeader[] = "sp_sig_key";
 inline constexpr char kSigHeader[] = "sp_sig";
 inline constexpr char kSigAlgHeader[] = "sp_sig_alg";
 inline constexpr char kSigAlgEd25519[] = "ed25519";
+// The hash-chain headers (audit/chain.h), covered by the signature.
+inline constexpr char kChainSeqHeader[] = "sp_chain_seq";
+inline constexpr char kChainPrevHeader[] = "sp_chain_prev";
 
 // Rule ids of the refusals EventVerifier::Verify returns (all
 // FAILED_PRECONDITION through errors::RuleViolation, so that the event
@@ -156,6 +163,12 @@ class EventVerifier {
   // A record carrying any signed ce_* header more than once is refused as
   // malformed, so that no reader can see a value other than the signed one.
   absl::Status Verify(const kafka::ConsumedMessage& message) const;
+
+  // As Verify, but for a record on any topic (the audit log, a partner
+  // topic, a copy): the producer is the one whose key signed it. Returns
+  // that producer.
+  absl::StatusOr<std::string> VerifyAnyProducer(
+      const kafka::ConsumedMessage& message) const;
 
   // The key ids known for `producer` (for logs and tests); empty if none.
   std::vector<std::string> KeyIdsOf(absl::string_view producer) const;

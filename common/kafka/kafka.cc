@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -422,6 +423,35 @@ void Consumer::Close(absl::Duration timeout) {
   // Destroy without a second (blocking) close.
   rd_kafka_destroy_flags(impl_->rk.release(),
                          RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
+absl::StatusOr<std::vector<std::string>> ListTopics(
+    const ClientOptions& options, absl::Duration timeout) {
+  ASSIGN_OR_RETURN(ConfPtr conf,
+                   BaseConf(options, {{"group.id", "signpost-reader"},
+                                      {"enable.auto.commit", "false"}}));
+  char err[512];
+  HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err)));
+  if (rk == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka reader: ", err));
+  }
+  (void)conf.release();
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_resp_err_t e = rd_kafka_metadata(
+          rk.get(), 1, nullptr, &md,
+          static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return FromKafkaError(e, "metadata");
+  }
+  std::vector<std::string> names;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      names.emplace_back(md->topics[i].topic);
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 absl::StatusOr<std::vector<ConsumedMessage>> ReadToEnd(

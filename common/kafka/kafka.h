@@ -119,6 +119,10 @@ absl::StatusOr<std::vector<ConsumedMessage>> ReadToEnd(
     const ClientOptions& options, const std::string& topic,
     absl::Duration timeout);
 
+// The names of every topic the cluster has, sorted.
+absl::StatusOr<std::vector<std::string>> ListTopics(
+    const ClientOptions& options, absl::Duration timeout);
+
 // librdkafka's in-process mock cluster: a real Kafka-protocol broker set on
 // loopback TCP. Used by the devbroker binary and integration tests.
 // Thread-safe.

@@ -252,6 +252,7 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
   host->producer_ = std::move(*producer);
   store::OutboxRelay::Options relay_options;
   relay_options.signer = host->signer_.get();
+  relay_options.producer = spec.name;
   host->relay_ = std::make_unique<store::OutboxRelay>(
       *host->db_, *host->producer_, relay_options);
   store::OutboxRelay* relay = host->relay_.get();

@@ -1,10 +1,14 @@
 #include "common/store/outbox.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/audit/chain.h"
 #include "common/events/envelope.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
+#include "common/time/timestamps.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace signpost::store {
@@ -19,7 +23,72 @@ struct PendingRow {
   std::string payload;
   std::string traceparent;
   v1::EventEnvelope envelope;
+  // Its hash-chain position (audit/chain.h); 0 until given.
+  uint64_t chain_seq = 0;
+  std::string chain_prev;
 };
+
+// The chain's tables, beside the outbox (created on first use, so that the
+// numbered migrations stay the services' own).
+constexpr char kChainSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS outbox_chain (
+  outbox_seq INTEGER PRIMARY KEY,
+  chain_seq INTEGER NOT NULL UNIQUE,
+  prev TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chain_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  checkpointed_seq INTEGER NOT NULL DEFAULT 0
+);
+)sql";
+
+struct Head {
+  uint64_t seq = 0;
+  std::string hash = audit::kGenesis;
+  uint64_t checkpointed_seq = 0;
+};
+
+absl::StatusOr<Head> ReadHead(Tx& tx) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("SELECT seq, hash, checkpointed_seq FROM chain_head"));
+  Head head;
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (row) {
+    head.seq = static_cast<uint64_t>(q.ColumnInt(0));
+    head.hash = q.ColumnText(1);
+    head.checkpointed_seq = static_cast<uint64_t>(q.ColumnInt(2));
+  }
+  return head;
+}
+
+absl::Status WriteHead(Tx& tx, const Head& head) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("INSERT OR REPLACE INTO chain_head (id, seq, hash, "
+                 "checkpointed_seq) VALUES (1, ?, ?, ?)"));
+  q.Bind(1, static_cast<int64_t>(head.seq))
+      .Bind(2, head.hash)
+      .Bind(3, static_cast<int64_t>(head.checkpointed_seq));
+  return q.Run();
+}
+
+// The record a row publishes: its CloudEvents headers, then its chain
+// headers (signed after).
+kafka::OutgoingMessage MessageOf(const PendingRow& r) {
+  kafka::OutgoingMessage m{
+      r.topic, r.key, r.payload,
+      events::CloudEventHeaders(r.envelope, r.traceparent)};
+  if (r.chain_seq > 0) {
+    for (auto& h : audit::ChainHeaders(r.chain_seq, r.chain_prev)) {
+      m.headers.push_back(std::move(h));
+    }
+  }
+  return m;
+}
 
 }  // namespace
 
@@ -100,6 +169,34 @@ absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
   }
   RETURN_IF_ERROR(stmt.Run());
   return static_cast<int>(tx.Changes());
+}
+
+absl::Status RewriteReferralEvents(
+    Tx& tx, absl::string_view referral_id,
+    const std::function<bool(v1::EventEnvelope&)>& rewrite) {
+  ASSIGN_OR_RETURN(
+      Statement q,
+      tx.Prepare("SELECT seq, payload FROM outbox WHERE referral_id = ?"));
+  q.Bind(1, referral_id);
+  std::vector<std::pair<int64_t, std::string>> changed;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    v1::EventEnvelope envelope;
+    if (!envelope.ParseFromString(q.ColumnBlob(1))) {
+      return absl::DataLossError("outbox row does not parse");
+    }
+    if (rewrite(envelope)) {
+      changed.emplace_back(q.ColumnInt(0), envelope.SerializeAsString());
+    }
+  }
+  for (const auto& [seq, bytes] : changed) {
+    ASSIGN_OR_RETURN(Statement u,
+                     tx.Prepare("UPDATE outbox SET payload = ? WHERE seq = ?"));
+    u.BindBlob(1, bytes).Bind(2, seq);
+    RETURN_IF_ERROR(u.Run());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> ClaimInbox(Tx& tx, const v1::EventEnvelope& envelope) {
@@ -187,6 +284,12 @@ void OutboxRelay::Stop(absl::Duration drain) {
     joined_ = true;
   }
   watchdog.join();
+  // The head as the service stops, checkpointed (when it moved) and sent
+  // with the rest.
+  checkpoint_now_ = true;
+  if (!abandon_ && absl::Now() < deadline) {
+    (void)PublishOnce(deadline - absl::Now());
+  }
   while (!abandon_ && absl::Now() < deadline) {
     absl::StatusOr<int64_t> unsent = CountUnsent(db_);
     if (!unsent.ok() || *unsent == 0) break;
@@ -199,14 +302,20 @@ void OutboxRelay::Stop(absl::Duration drain) {
 }
 
 absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
+  if (!chain_ready_) {
+    RETURN_IF_ERROR(db_.Write([](Tx& tx) { return tx.Exec(kChainSchema); }));
+    chain_ready_ = true;
+  }
   ASSIGN_OR_RETURN(
       std::vector<PendingRow> rows,
       db_.Read([&](Tx& tx) -> absl::StatusOr<std::vector<PendingRow>> {
         ASSIGN_OR_RETURN(
             Statement stmt,
-            tx.Prepare("SELECT seq, topic, referral_id, payload, traceparent "
-                       "FROM outbox WHERE sent_at_ms IS NULL ORDER BY seq "
-                       "LIMIT ?"));
+            tx.Prepare("SELECT o.seq, o.topic, o.referral_id, o.payload, "
+                       "o.traceparent, COALESCE(c.chain_seq, 0), "
+                       "COALESCE(c.prev, '') FROM outbox o LEFT JOIN "
+                       "outbox_chain c ON c.outbox_seq = o.seq WHERE "
+                       "o.sent_at_ms IS NULL ORDER BY o.seq LIMIT ?"));
         stmt.Bind(1, static_cast<int64_t>(options_.batch_size));
         std::vector<PendingRow> out;
         while (true) {
@@ -218,6 +327,8 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
           r.key = stmt.ColumnText(2);
           r.payload = stmt.ColumnBlob(3);
           r.traceparent = stmt.ColumnText(4);
+          r.chain_seq = static_cast<uint64_t>(stmt.ColumnInt(5));
+          r.chain_prev = stmt.ColumnText(6);
           if (!r.envelope.ParseFromString(r.payload)) {
             return absl::DataLossError(
                 absl::StrCat("outbox row ", r.seq, " corrupt"));
@@ -226,14 +337,77 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
         }
         return out;
       }));
+  const absl::Time now = absl::Now();
+  const bool unchained = std::any_of(
+      rows.begin(), rows.end(), [](const auto& r) { return r.chain_seq == 0; });
+  const bool checkpoint_due =
+      !options_.producer.empty() && rows.empty() &&
+      (checkpoint_now_ ||
+       (uncheckpointed_ &&
+        now - checkpointed_at_ >= options_.checkpoint_interval));
+  if (unchained || checkpoint_due) {
+    // Chain positions are given in outbox order and kept before publishing,
+    // so that a re-send repeats them; a checkpoint of the head is queued
+    // every checkpoint_every records, or checkpoint_interval after the
+    // last when the head has moved.
+    bool queued = false;
+    RETURN_IF_ERROR(db_.Write([&](Tx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(Head head, ReadHead(tx));
+      for (PendingRow& r : rows) {
+        if (r.chain_seq != 0) continue;
+        r.chain_seq = head.seq + 1;
+        r.chain_prev = head.hash;
+        const kafka::OutgoingMessage m = MessageOf(r);
+        const std::string hash = audit::ChainHash(
+            r.chain_prev, r.chain_seq, m.topic, m.key, m.payload, m.headers);
+        ASSIGN_OR_RETURN(
+            Statement q,
+            tx.Prepare("INSERT INTO outbox_chain (outbox_seq, chain_seq, "
+                       "prev, hash) VALUES (?, ?, ?, ?)"));
+        q.Bind(1, r.seq)
+            .Bind(2, static_cast<int64_t>(r.chain_seq))
+            .Bind(3, r.chain_prev)
+            .Bind(4, hash);
+        RETURN_IF_ERROR(q.Run());
+        head.seq = r.chain_seq;
+        head.hash = hash;
+      }
+      const uint64_t pending = head.seq - head.checkpointed_seq;
+      if (!options_.producer.empty() && pending > 0 &&
+          (checkpoint_now_ ||
+           pending >= static_cast<uint64_t>(options_.checkpoint_every) ||
+           now - checkpointed_at_ >= options_.checkpoint_interval)) {
+        v1::EventEnvelope e =
+            events::NewEnvelope(options_.producer, options_.producer);
+        v1::ChainCheckpoint* c = e.mutable_chain_checkpoint();
+        c->set_producer(options_.producer);
+        c->set_seq(head.seq);
+        c->set_head_hash(head.hash);
+        *e.mutable_occurred_at() = timeutil::ToTimestamp(now);
+        *c->mutable_at() = e.occurred_at();
+        events::StampType(&e);
+        RETURN_IF_ERROR(AppendToOutbox(tx, e, events::kAuditTopic, ""));
+        head.checkpointed_seq = head.seq;
+        queued = true;
+      }
+      return WriteHead(tx, head);
+    }));
+    if (queued) {
+      checkpointed_at_ = now;
+      uncheckpointed_ = false;
+    } else if (rows.empty()) {
+      uncheckpointed_ = false;  // the head had not moved
+    } else {
+      uncheckpointed_ = true;
+    }
+    checkpoint_now_ = false;
+  }
   if (rows.empty()) return 0;
 
   std::vector<kafka::OutgoingMessage> messages;
   messages.reserve(rows.size());
   for (const PendingRow& r : rows) {
-    kafka::OutgoingMessage& m = messages.emplace_back(kafka::OutgoingMessage{
-        r.topic, r.key, r.payload,
-        events::CloudEventHeaders(r.envelope, r.traceparent)});
+    kafka::OutgoingMessage& m = messages.emplace_back(MessageOf(r));
     // Signed last: a header changed after signing would break the signature.
     if (options_.signer != nullptr) {
       for (auto& header : options_.signer->Sign(m)) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -60,6 +61,13 @@ absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
 // The topic prefix of partner topics (signpost.partner.<agency>.v1).
 inline constexpr char kPartnerTopicPrefix[] = "signpost.partner.";
 
+// Rewrites the stored payload of each of `referral_id`'s outbox rows for
+// which `rewrite` changes the envelope and returns true (erasure: what the
+// service keeps of its own history). The log's copies are not touched.
+absl::Status RewriteReferralEvents(
+    Tx& tx, absl::string_view referral_id,
+    const std::function<bool(v1::EventEnvelope&)>& rewrite);
+
 // Records `envelope` as processed within the caller's transaction. Returns
 // false when it was already processed (the caller must then do nothing).
 absl::StatusOr<bool> ClaimInbox(Tx& tx, const v1::EventEnvelope& envelope);
@@ -92,6 +100,13 @@ class OutboxRelay {
     // relay. Null publishes unsigned records (low-level tests only: every
     // service's consumers refuse them).
     const events::EventSigner* signer = nullptr;
+    // The hash chain (audit/chain.h): each record chained in outbox order,
+    // and a ChainCheckpoint of the head on signpost.audit.v1 after this
+    // many chained records, or this long after the last one when the head
+    // has moved. The checkpoint names `producer` (empty: no checkpoints).
+    std::string producer;
+    int checkpoint_every = 1000;
+    absl::Duration checkpoint_interval = absl::Seconds(60);
   };
   OutboxRelay(Database& db, kafka::Producer& producer, Options options);
   OutboxRelay(Database& db, kafka::Producer& producer)
@@ -127,6 +142,14 @@ class OutboxRelay {
   std::atomic<int64_t> published_{0};
   // Set when Stop()'s drain deadline passes: abandons a delivery wait.
   std::atomic<bool> abandon_{false};
+  // The chain's head as last checkpointed (relay thread only).
+  absl::Time checkpointed_at_ = absl::InfinitePast();
+  // The head may have moved since the last checkpoint (true at start: the
+  // database says).
+  bool uncheckpointed_ = true;
+  // Stop(): checkpoint the head now if it moved.
+  bool checkpoint_now_ = false;
+  bool chain_ready_ = false;
   std::thread thread_;
 };
 

@@ -37,10 +37,13 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/audit/chain.h"
 #include "common/config/textproto.h"
 #include "common/crypto/person_keys.h"
+#include "common/events/signing.h"
 #include "common/grpc/status.h"
 #include "common/grpc/tls.h"
+#include "common/kafka/kafka.h"
 #include "common/reporting/figures.h"
 #include "common/status/macros.h"
 #include "common/store/database.h"
@@ -919,6 +922,61 @@ int Stalled(const std::string& intake, const std::string& area) {
   return 0;
 }
 
+// `audit verify`: reads every signpost topic from `bootstrap` to its end and
+// checks each producer's hash chain, signatures and checkpoints
+// (common/audit/chain.h) against the public keys in `keys_dir`. Prints a
+// line per producer and each producer's first break; 1 on any break.
+int AuditVerify(const std::string& bootstrap, const std::string& keys_dir,
+                bool from_start) {
+  absl::StatusOr<events::EventVerifier> keys = events::LoadVerifier(keys_dir);
+  if (!keys.ok()) {
+    std::fprintf(stderr, "signpost-cli: audit verify: %s\n",
+                 std::string(keys.status().message()).c_str());
+    return 2;
+  }
+  kafka::ClientOptions options;
+  options.bootstrap_servers = bootstrap;
+  absl::StatusOr<std::vector<std::string>> topics =
+      kafka::ListTopics(options, absl::Seconds(30));
+  if (!topics.ok()) {
+    std::fprintf(stderr, "signpost-cli: audit verify: %s\n",
+                 std::string(topics.status().message()).c_str());
+    return 1;
+  }
+  std::vector<kafka::ConsumedMessage> records;
+  for (const std::string& topic : *topics) {
+    if (!absl::StartsWith(topic, "signpost.")) continue;
+    absl::StatusOr<std::vector<kafka::ConsumedMessage>> read =
+        kafka::ReadToEnd(options, topic, absl::Minutes(10));
+    if (!read.ok()) {
+      std::fprintf(stderr, "signpost-cli: audit verify: %s: %s\n",
+                   topic.c_str(), std::string(read.status().message()).c_str());
+      return 1;
+    }
+    for (auto& r : *read) records.push_back(std::move(r));
+  }
+  const audit::ChainReport report =
+      audit::VerifyChains(records, *keys, from_start);
+  for (const auto& [producer, n] : report.records) {
+    const auto head = report.head_seq.find(producer);
+    std::printf("%-13s %8lld records, chain head %llu\n", producer.c_str(),
+                static_cast<long long>(n),
+                static_cast<unsigned long long>(
+                    head == report.head_seq.end() ? 0 : head->second));
+  }
+  std::printf("%lld checkpoints, %lld re-sent records\n",
+              static_cast<long long>(report.checkpoints),
+              static_cast<long long>(report.resends));
+  for (const audit::ChainBreak& b : report.breaks) {
+    std::printf("BREAK %s %s at %s[%d]@%lld: %s\n", b.producer.c_str(),
+                b.kind.c_str(), b.topic.c_str(), b.partition,
+                static_cast<long long>(b.offset), b.detail.c_str());
+  }
+  if (!report.breaks.empty()) return 1;
+  std::printf("audit verify: every chain intact\n");
+  return 0;
+}
+
 int Usage() {
   std::fprintf(
       stderr,
@@ -936,6 +994,8 @@ int Usage() {
       "[--type signpost.v1.T]... [--dry-run] --intake A --triage B "
       "--advocacy C --orders D --notification E (any of them)\n"
       "  signpost-cli stalled --intake A [--area AREA]\n"
+      "  signpost-cli audit verify --bootstrap HOST:PORT --keys DIR "
+      "[--range]\n"
       "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
       "SIGNPOST_PKI_DIR) for mutual TLS; without --as, submit, demo and load "
       "submit each referral as the agency its referrer_org names when the "
@@ -1043,6 +1103,26 @@ int main(int argc, char** argv) {
       return Usage();
     }
     return Replay(addrs, referral, from, to, types, dry_run);
+  }
+  if (command == "audit") {
+    // audit verify --bootstrap B --keys DIR [--range]
+    if (argc < 3 || std::string(argv[2]) != "verify") return Usage();
+    std::string bootstrap, keys;
+    bool from_start = true;
+    for (int i = 3; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--range") {
+        from_start = false;
+      } else if (arg == "--bootstrap" && i + 1 < argc) {
+        bootstrap = argv[++i];
+      } else if (arg == "--keys" && i + 1 < argc) {
+        keys = argv[++i];
+      } else {
+        return Usage();
+      }
+    }
+    if (bootstrap.empty() || keys.empty()) return Usage();
+    return AuditVerify(bootstrap, keys, from_start);
   }
   if (command == "stalled") {
     std::string intake, area;

@@ -681,8 +681,21 @@ absl::StatusOr<ErasureOutcome> IntakeApp::ErasePerson(
           r.referral_id.value(), v1::WITHDRAWAL_REASON_ERASED, erased_by, now);
       RETURN_IF_ERROR(Emit(tx, withdrawn, traceparent));
     }
-    // The coded facts stay, for figures; they never held personal data.
-    RETURN_IF_ERROR(store_.EraseReferral(tx, r.referral_id, one->facts, now));
+    // The coded facts stay, for figures, but not the victim's safe-contact
+    // rules (they describe the victim's situation): neither in the
+    // referral's row nor in intake's own copy of its ReferralReceived.
+    v1::ReferralFacts kept = one->facts;
+    kept.clear_contact_rules();
+    RETURN_IF_ERROR(store_.EraseReferral(tx, r.referral_id, kept, now));
+    RETURN_IF_ERROR(store::RewriteReferralEvents(
+        tx, r.referral_id.value(), [](v1::EventEnvelope& e) {
+          if (!e.has_referral_received() ||
+              !e.referral_received().facts().has_contact_rules()) {
+            return false;
+          }
+          e.mutable_referral_received()->mutable_facts()->clear_contact_rules();
+          return true;
+        }));
     v1::EventEnvelope event = NewEvent(r.referral_id.value(), now);
     v1::VictimErased* erased = event.mutable_victim_erased();
     erased->set_person_id(person_id);
@@ -741,9 +754,10 @@ absl::Status IntakeApp::TrackProgress(store::Tx& tx,
   if (!p) return absl::OkStatus();
   const absl::Time at = EventTime(event);
   if (decision) {
-    ApplyDecision(*p, event.has_referral_triaged()
-                          ? event.referral_triaged()
-                          : event.referral_reassessed().decision(),
+    ApplyDecision(*p,
+                  event.has_referral_triaged()
+                      ? event.referral_triaged()
+                      : event.referral_reassessed().decision(),
                   at);
   } else if (!p->routed_at) {
     p->routed_at = at;
@@ -761,8 +775,7 @@ absl::StatusOr<int> IntakeApp::WatchStalls(absl::Time now) {
     int reported = 0;
     for (Progress& p : due) {
       std::optional<Stall> stall = StuckAt(p, now, options_.stall_after);
-      if (!stall ||
-          !ReportDue(p, *stall, now, options_.stall_interval)) {
+      if (!stall || !ReportDue(p, *stall, now, options_.stall_interval)) {
         continue;
       }
       v1::EventEnvelope event = NewEvent(p.referral_id.value(), now);
@@ -771,11 +784,10 @@ absl::StatusOr<int> IntakeApp::WatchStalls(absl::Time now) {
       RETURN_IF_ERROR(stalls_.Save(tx, p));
       RETURN_IF_ERROR(Emit(tx, event, traceparent));
       // Ids and codes only.
-      log::Warn("referral stalled",
-                {{"referral_id", p.referral_id.value()},
-                 {"stage", stall->stage},
-                 {"report", absl::StrCat(p.reports)},
-                 {"area_code", p.area_code}});
+      log::Warn("referral stalled", {{"referral_id", p.referral_id.value()},
+                                     {"stage", stall->stage},
+                                     {"report", absl::StrCat(p.reports)},
+                                     {"area_code", p.area_code}});
       ++reported;
     }
     return reported;
@@ -787,42 +799,42 @@ absl::StatusOr<paging::Page<v1::StalledReferral>> IntakeApp::ListStalled(
     absl::Time now, const paging::PageRequest& page) {
   if (!access::SeesEverything(caller)) {
     if (area_code.empty()) {
-      return errors::FieldError("area_code",
-                                  "is required for a commissioner");
+      return errors::FieldError("area_code", "is required for a commissioner");
     }
     RETURN_IF_ERROR(access::RequireArea(caller, area_code, area_code));
   }
-  return db_.Read([&](store::Tx& tx)
-                      -> absl::StatusOr<paging::Page<v1::StalledReferral>> {
-    ASSIGN_OR_RETURN(paging::Page<Progress> rows,
-                     stalls_.ListStuck(tx, area_code, now,
-                                       options_.stall_after, page));
-    paging::Page<v1::StalledReferral> out;
-    out.next = std::move(rows.next);
-    for (const Progress& p : rows.items) {
-      std::optional<Stall> stall = StuckAt(p, now, options_.stall_after);
-      if (!stall) continue;  // the store and the domain agree; belt and braces
-      v1::StalledReferral s;
-      s.set_referral_id(p.referral_id.value());
-      s.set_stage(stall->stage);
-      s.set_area_code(p.area_code);
-      *s.mutable_received_at() = timeutil::ToTimestamp(p.received_at);
-      *s.mutable_stage_since() = timeutil::ToTimestamp(stall->since);
-      if (p.stall_stage == stall->stage) {
-        if (p.first_reported_at) {
-          *s.mutable_first_reported_at() =
-              timeutil::ToTimestamp(*p.first_reported_at);
+  return db_.Read(
+      [&](store::Tx& tx) -> absl::StatusOr<paging::Page<v1::StalledReferral>> {
+        ASSIGN_OR_RETURN(
+            paging::Page<Progress> rows,
+            stalls_.ListStuck(tx, area_code, now, options_.stall_after, page));
+        paging::Page<v1::StalledReferral> out;
+        out.next = std::move(rows.next);
+        for (const Progress& p : rows.items) {
+          std::optional<Stall> stall = StuckAt(p, now, options_.stall_after);
+          if (!stall)
+            continue;  // the store and the domain agree; belt and braces
+          v1::StalledReferral s;
+          s.set_referral_id(p.referral_id.value());
+          s.set_stage(stall->stage);
+          s.set_area_code(p.area_code);
+          *s.mutable_received_at() = timeutil::ToTimestamp(p.received_at);
+          *s.mutable_stage_since() = timeutil::ToTimestamp(stall->since);
+          if (p.stall_stage == stall->stage) {
+            if (p.first_reported_at) {
+              *s.mutable_first_reported_at() =
+                  timeutil::ToTimestamp(*p.first_reported_at);
+            }
+            if (p.last_reported_at) {
+              *s.mutable_last_reported_at() =
+                  timeutil::ToTimestamp(*p.last_reported_at);
+            }
+            s.set_reports(p.reports);
+          }
+          out.items.push_back(std::move(s));
         }
-        if (p.last_reported_at) {
-          *s.mutable_last_reported_at() =
-              timeutil::ToTimestamp(*p.last_reported_at);
-        }
-        s.set_reports(p.reports);
-      }
-      out.items.push_back(std::move(s));
-    }
-    return out;
-  });
+        return out;
+      });
 }
 
 absl::Time IntakeApp::EventTime(const v1::EventEnvelope& event) {

@@ -317,6 +317,14 @@ absl::StatusOr<v1::MaracMeeting> MaracApp::CloseMeeting(
                      store_.CasesOf(tx, m.meeting_id));
     SortAgenda(cases);
     for (const ListedCase& c : cases) {
+      // The minutes keep the field set as it was at the meeting.
+      v1::ReferralTriaged kept = c.decision;
+      kept.clear_contact_rules();
+      kept.clear_preferred_specialisms();
+      RETURN_IF_ERROR(store_.SnapshotCase(tx, m.meeting_id, c.referral_id, kept,
+                                          c.decided_at));
+    }
+    for (const ListedCase& c : cases) {
       // Not heard, and still MARAC (a case that left MARAC was taken off).
       if (c.heard_at.has_value() || !c.decision.marac()) continue;
       RETURN_IF_ERROR(Place(tx, store_, c.referral_id, m.area_code, now,

@@ -28,10 +28,12 @@ MeetingRecord MeetingOf(const store::Statement& q) {
   return m;
 }
 
-// A case row joined with the referral's latest decision.
+// A case row joined with the referral's latest decision, or with the
+// snapshot taken when its meeting closed.
 constexpr char kCaseQuery[] =
     "SELECT c.meeting_id, c.referral_id, c.heard_at_ms, c.carried_from, "
-    "d.decision, d.decided_at_ms FROM marac_cases c JOIN decisions d ON "
+    "COALESCE(c.snapshot, d.decision), COALESCE(c.snapshot_decided_at_ms, "
+    "d.decided_at_ms) FROM marac_cases c JOIN decisions d ON "
     "d.referral_id = c.referral_id AND d.version = (SELECT MAX(version) FROM "
     "decisions v WHERE v.referral_id = c.referral_id) ";
 
@@ -175,6 +177,23 @@ absl::Status MaracStore::SetHeard(store::Tx& tx, const std::string& meeting_id,
                    tx.Prepare("UPDATE marac_cases SET heard_at_ms = ? WHERE "
                               "meeting_id = ? AND referral_id = ?"));
   q.Bind(1, absl::ToUnixMillis(at)).Bind(2, meeting_id).Bind(3, referral_id);
+  return q.Run();
+}
+
+absl::Status MaracStore::SnapshotCase(store::Tx& tx,
+                                      const std::string& meeting_id,
+                                      const std::string& referral_id,
+                                      const v1::ReferralTriaged& decision,
+                                      absl::Time decided_at) const {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("UPDATE marac_cases SET snapshot = ?, "
+                 "snapshot_decided_at_ms = ? WHERE meeting_id = ? AND "
+                 "referral_id = ?"));
+  q.BindBlob(1, decision.SerializeAsString())
+      .Bind(2, absl::ToUnixMillis(decided_at))
+      .Bind(3, meeting_id)
+      .Bind(4, referral_id);
   return q.Run();
 }
 

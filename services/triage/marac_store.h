@@ -39,6 +39,11 @@ CREATE TABLE marac_cases (
   listed_at_ms INTEGER NOT NULL,
   heard_at_ms INTEGER,
   carried_from TEXT NOT NULL DEFAULT '',
+  -- When the meeting closed: the MARAC field set as it was heard (the
+  -- decision then, without the victim's contact rules), so that minutes do
+  -- not change when the referral is reassessed later.
+  snapshot BLOB,
+  snapshot_decided_at_ms INTEGER,
   PRIMARY KEY (meeting_id, referral_id)
 );
 CREATE INDEX marac_cases_referral ON marac_cases(referral_id);
@@ -103,6 +108,11 @@ class MaracStore {
   absl::Status SetHeard(store::Tx& tx, const std::string& meeting_id,
                         const std::string& referral_id, absl::Time at) const;
   // The meeting's cases with each referral's latest decision (unordered).
+  // Fixes a closed meeting's case to `decision` (decided at `decided_at`).
+  absl::Status SnapshotCase(store::Tx& tx, const std::string& meeting_id,
+                            const std::string& referral_id,
+                            const v1::ReferralTriaged& decision,
+                            absl::Time decided_at) const;
   absl::StatusOr<std::vector<ListedCase>> CasesOf(
       store::Tx& tx, const std::string& meeting_id) const;
   absl::StatusOr<std::optional<ListedCase>> FindCase(

@@ -346,6 +346,13 @@ TEST_F(IntakeChangesTest, ErasureShredsEveryReferralOfThePersonAndNoOneElse) {
       Submit(kPolice, Person("Bertrand Yellowlees", "1950-01-01", "22/99/24"));
   const std::string person = PersonOf(theirs[0]);
   ASSERT_TRUE(HasDataKey(person));
+  // The victim's safe-contact rules travel in the receipt's facts...
+  ASSERT_TRUE(Events(theirs[0]).front().has_referral_received());
+  ASSERT_TRUE(Events(theirs[0])
+                  .front()
+                  .referral_received()
+                  .facts()
+                  .has_contact_rules());
 
   auto erase = [&](const std::string& agency) {
     return app_->EraseVictim(testing::PrincipalOf(agency), theirs[1],
@@ -372,6 +379,12 @@ TEST_F(IntakeChangesTest, ErasureShredsEveryReferralOfThePersonAndNoOneElse) {
     ASSERT_FALSE(events.empty());
     ASSERT_TRUE(events.back().has_victim_erased());
     EXPECT_EQ(events.back().victim_erased().person_id(), person);
+    // ...and intake's own copy keeps none of them once erased.
+    for (const v1::EventEnvelope& e : events) {
+      if (e.has_referral_received()) {
+        EXPECT_FALSE(e.referral_received().facts().has_contact_rules());
+      }
+    }
   }
   // Someone else is untouched.
   auto kept = app_->GetReferral(testing::PrincipalOf(kPolice),

@@ -291,6 +291,24 @@ TEST_F(MaracAppTest, CloseCarriesOpenActionsAndMovesCasesNotHeard) {
   EXPECT_EQ(EventsOf(heard, "MaracActionCompleted").size(), 1u);
 }
 
+// Minutes are a record: a reassessment after the meeting closed changes
+// the referral's decision, not what the meeting heard.
+TEST_F(MaracAppTest, ClosedMinutesKeepTheFieldSetAsHeard) {
+  const v1::MaracMeeting m = Schedule(kDay, absl::Hours(12), 10);
+  const std::string a = Decided(15);
+  now_ += kDay + absl::Hours(1);
+  ASSERT_TRUE(Hear(m.meeting_id(), a).ok());
+  auto closed = Close(m.meeting_id());
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  ASSERT_EQ(closed->cases_size(), 1);
+  EXPECT_EQ(closed->cases(0).dash_score(), 15);
+  Reassess(a, 20);
+  const v1::MaracMeeting later = Get(m.meeting_id());
+  ASSERT_EQ(later.cases_size(), 1);
+  EXPECT_EQ(later.cases(0).dash_score(), 15);
+  EXPECT_TRUE(later.cases(0).heard());
+}
+
 TEST_F(MaracAppTest, RefusedTransitionsNameTheirRule) {
   const v1::MaracMeeting m = Schedule(kDay, absl::Hours(12), 10);
   const std::string a = Decided(20);
