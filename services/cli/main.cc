@@ -927,7 +927,16 @@ int Stalled(const std::string& intake, const std::string& area) {
 // (common/audit/chain.h) against the public keys in `keys_dir`. Prints a
 // line per producer and each producer's first break; 1 on any break.
 int AuditVerify(const std::string& bootstrap, const std::string& keys_dir,
-                bool from_start) {
+                bool from_start, const std::vector<std::string>& only) {
+  // "--topic COPY=ORIGINAL" reads a copy of a topic as the original (the
+  // signatures cover the topic); breaks are reported at the copy.
+  std::vector<std::string> wanted;
+  std::map<std::string, std::string> read_as;
+  for (const std::string& t : only) {
+    const size_t eq = t.find('=');
+    wanted.push_back(t.substr(0, eq));
+    if (eq != std::string::npos) read_as[t.substr(0, eq)] = t.substr(eq + 1);
+  }
   absl::StatusOr<events::EventVerifier> keys = events::LoadVerifier(keys_dir);
   if (!keys.ok()) {
     std::fprintf(stderr, "signpost-cli: audit verify: %s\n",
@@ -937,7 +946,8 @@ int AuditVerify(const std::string& bootstrap, const std::string& keys_dir,
   kafka::ClientOptions options;
   options.bootstrap_servers = bootstrap;
   absl::StatusOr<std::vector<std::string>> topics =
-      kafka::ListTopics(options, absl::Seconds(30));
+      wanted.empty() ? kafka::ListTopics(options, absl::Seconds(30))
+                     : absl::StatusOr<std::vector<std::string>>(wanted);
   if (!topics.ok()) {
     std::fprintf(stderr, "signpost-cli: audit verify: %s\n",
                  std::string(topics.status().message()).c_str());
@@ -953,10 +963,19 @@ int AuditVerify(const std::string& bootstrap, const std::string& keys_dir,
                    topic.c_str(), std::string(read.status().message()).c_str());
       return 1;
     }
-    for (auto& r : *read) records.push_back(std::move(r));
+    for (auto& r : *read) {
+      if (auto as = read_as.find(topic); as != read_as.end()) {
+        r.topic = as->second;
+      }
+      records.push_back(std::move(r));
+    }
   }
-  const audit::ChainReport report =
-      audit::VerifyChains(records, *keys, from_start);
+  audit::ChainReport report = audit::VerifyChains(records, *keys, from_start);
+  for (audit::ChainBreak& b : report.breaks) {
+    for (const auto& [copy, original] : read_as) {
+      if (b.topic == original) b.topic = copy;
+    }
+  }
   for (const auto& [producer, n] : report.records) {
     const auto head = report.head_seq.find(producer);
     std::printf("%-13s %8lld records, chain head %llu\n", producer.c_str(),
@@ -995,7 +1014,8 @@ int Usage() {
       "--advocacy C --orders D --notification E (any of them)\n"
       "  signpost-cli stalled --intake A [--area AREA]\n"
       "  signpost-cli audit verify --bootstrap HOST:PORT --keys DIR "
-      "[--range]\n"
+      "[--range] [--topic T[=AS]]... (default: every signpost.* topic; "
+      "AS: read a copy as the topic it copies)\n"
       "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
       "SIGNPOST_PKI_DIR) for mutual TLS; without --as, submit, demo and load "
       "submit each referral as the agency its referrer_org names when the "
@@ -1108,11 +1128,14 @@ int main(int argc, char** argv) {
     // audit verify --bootstrap B --keys DIR [--range]
     if (argc < 3 || std::string(argv[2]) != "verify") return Usage();
     std::string bootstrap, keys;
+    std::vector<std::string> topics;
     bool from_start = true;
     for (int i = 3; i < argc; ++i) {
       std::string arg = argv[i];
       if (arg == "--range") {
         from_start = false;
+      } else if (arg == "--topic" && i + 1 < argc) {
+        topics.push_back(argv[++i]);
       } else if (arg == "--bootstrap" && i + 1 < argc) {
         bootstrap = argv[++i];
       } else if (arg == "--keys" && i + 1 < argc) {
@@ -1122,7 +1145,7 @@ int main(int argc, char** argv) {
       }
     }
     if (bootstrap.empty() || keys.empty()) return Usage();
-    return AuditVerify(bootstrap, keys, from_start);
+    return AuditVerify(bootstrap, keys, from_start, topics);
   }
   if (command == "stalled") {
     std::string intake, area;

@@ -2,9 +2,12 @@
 // free ports), T1, T4 and T8 submitted through intake's gRPC API, and each
 // outcome checked through the services' own gRPC APIs and the event log.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -14,6 +17,7 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
@@ -26,6 +30,10 @@
 #include "common/grpc/tls.h"
 #include "common/http/webhook_signature.h"
 #include "common/ids/ids.h"
+#include "common/kafka/kafka.h"
+#include "common/status/macros.h"
+#include "common/store/database.h"
+#include "common/store/outbox.h"
 #include "common/time/timestamps.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
@@ -1680,6 +1688,147 @@ TEST(BrokerLossTest, StalledReferralsAreFoundAndReplayRoutesThemOnce) {
   for (const std::string& svc : kServices) {
     EXPECT_EQ(procs[svc]->Terminate(), 0) << svc;
   }
+}
+
+// Issue 14: `signpost-cli audit verify` over records on a real (embedded)
+// broker, published by the real outbox relay. Each kind of tampering is
+// written to a copy of the topic (a rewritten record, a dropped one, one
+// forged with another producer's key, two reordered) and the verifier,
+// reading only the copy, names the break and its offset and exits 1; the
+// faithful copy and the original verify and exit 0.
+TEST(AuditVerifyTest, EachTamperingIsFoundAtItsOffset) {
+  testing::TempDir dir;
+  testing::MakeSigningKeys(dir.path());
+  auto cluster = testing::StartEmbeddedKafka(1);
+  const std::string bootstrap = cluster->bootstrap_servers();
+  for (const char* copy :
+       {"signpost.copy-faithful.v1", "signpost.copy-a.v1", "signpost.copy-b.v1",
+        "signpost.copy-c.v1", "signpost.copy-d.v1"}) {
+    ASSERT_TRUE(cluster->CreateTopic(copy, 1, 1).ok());
+  }
+  kafka::ClientOptions options;
+  options.bootstrap_servers = bootstrap;
+  auto producer = kafka::Producer::Create(options);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  auto db = store::Database::Open(dir.File("intake.db"), {});
+  ASSERT_TRUE(db.ok());
+  auto signer =
+      events::EventSigner::FromPemFile(dir.File("intake.key"), "intake");
+  ASSERT_TRUE(signer.ok());
+  store::OutboxRelay::Options relay_options;
+  relay_options.signer = &*signer;
+  relay_options.producer = "intake";
+  store::OutboxRelay relay(**db, **producer, relay_options);
+  ASSERT_TRUE(
+      (*db)
+          ->Write([](store::Tx& tx) -> absl::Status {
+            for (int i = 0; i < 6; ++i) {
+              v1::EventEnvelope e =
+                  events::NewEnvelope("intake", absl::StrCat("audit-ref-", i));
+              e.mutable_referral_received()->mutable_facts()->set_area_code(
+                  "WMP");
+              events::StampType(&e);
+              RETURN_IF_ERROR(store::AppendToOutbox(tx, e, events::kIntakeTopic,
+                                                    NewTraceparent()));
+            }
+            return absl::OkStatus();
+          })
+          .ok());
+  for (int i = 0; i < 50 && *store::CountUnsent(**db) > 0; ++i) {
+    (void)relay.PublishOnce(absl::Seconds(10));
+  }
+  ASSERT_EQ(*store::CountUnsent(**db), 0);
+  std::vector<kafka::ConsumedMessage> original =
+      testing::ReadTopicToEnd(bootstrap, events::kIntakeTopic);
+  ASSERT_EQ(original.size(), 6u);
+
+  auto write_copy = [&](const std::string& topic,
+                        std::vector<kafka::OutgoingMessage> records) {
+    for (auto& m : records) m.topic = topic;
+    auto delivered = (*producer)->ProduceAndWait(records, absl::Seconds(10));
+    for (const auto& d : delivered) ASSERT_TRUE(d.status.ok());
+  };
+  auto as_outgoing = [](const kafka::ConsumedMessage& r) {
+    return kafka::OutgoingMessage{r.topic, r.key, r.payload, r.headers};
+  };
+  // Runs the CLI on `topics`; its exit code and what it printed.
+  auto verify = [&](const std::vector<std::string>& topics) {
+    std::string cmd =
+        absl::StrCat("'", Bin("signpost-cli"), "' audit verify --bootstrap ",
+                     bootstrap, " --keys '", dir.path(), "'");
+    for (const auto& t : topics) absl::StrAppend(&cmd, " --topic ", t);
+    absl::StrAppend(&cmd, " 2>&1");
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[512];
+    while (p != nullptr && fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+    const int status = p == nullptr ? -1 : pclose(p);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  // The copies hold the records in chain order, on one partition.
+  std::sort(original.begin(), original.end(), [](const auto& x, const auto& y) {
+    return std::stoull(*x.Header(events::kChainSeqHeader)) <
+           std::stoull(*y.Header(events::kChainSeqHeader));
+  });
+  std::vector<kafka::OutgoingMessage> faithful;
+  for (const auto& r : original) faithful.push_back(as_outgoing(r));
+
+  auto [whole, whole_out] = verify({});
+  EXPECT_EQ(whole, 0) << whole_out;
+  EXPECT_NE(whole_out.find("every chain intact"), std::string::npos);
+  write_copy("signpost.copy-faithful.v1", faithful);
+  auto [same, same_out] =
+      verify({"signpost.copy-faithful.v1=signpost.intake.v1"});
+  EXPECT_EQ(same, 0) << same_out;
+
+  // (a) Rewritten in place: offset 2's payload changed.
+  std::vector<kafka::OutgoingMessage> a = faithful;
+  v1::EventEnvelope changed;
+  ASSERT_TRUE(changed.ParseFromString(a[2].payload));
+  changed.mutable_referral_received()->mutable_facts()->set_area_code("WYP");
+  a[2].payload = changed.SerializeAsString();
+  write_copy("signpost.copy-a.v1", a);
+  auto [ra, oa] = verify({"signpost.copy-a.v1=signpost.intake.v1"});
+  EXPECT_EQ(ra, 1) << oa;
+  EXPECT_NE(oa.find("BAD-SIGNATURE at signpost.copy-a.v1[0]@2"),
+            std::string::npos)
+      << oa;
+  // (b) Dropped: offset 3 left out, so the copy's offset 3 is seq 5.
+  std::vector<kafka::OutgoingMessage> b = faithful;
+  b.erase(b.begin() + 3);
+  write_copy("signpost.copy-b.v1", b);
+  auto [rb, ob] = verify({"signpost.copy-b.v1=signpost.intake.v1"});
+  EXPECT_EQ(rb, 1) << ob;
+  EXPECT_NE(ob.find("MISSING at signpost.copy-b.v1[0]@3"), std::string::npos)
+      << ob;
+  // (c) Forged: a record signed with triage's key in intake's chain.
+  std::vector<kafka::OutgoingMessage> c = faithful;
+  auto triage =
+      events::EventSigner::FromPemFile(dir.File("triage.key"), "triage");
+  ASSERT_TRUE(triage.ok());
+  kafka::OutgoingMessage forged = c[4];
+  forged.headers.erase(
+      std::remove_if(
+          forged.headers.begin(), forged.headers.end(),
+          [](const auto& h) { return absl::StartsWith(h.first, "sp_sig"); }),
+      forged.headers.end());
+  forged.topic = events::kIntakeTopic;  // signed as if on intake's topic
+  for (auto& h : triage->Sign(forged)) forged.headers.push_back(std::move(h));
+  c[4] = forged;
+  write_copy("signpost.copy-c.v1", c);
+  auto [rc, oc] = verify({"signpost.copy-c.v1=signpost.intake.v1"});
+  EXPECT_EQ(rc, 1) << oc;
+  EXPECT_NE(oc.find("BAD-SIGNATURE at signpost.copy-c.v1[0]@4"),
+            std::string::npos)
+      << oc;
+  // (d) Reordered: offsets 1 and 2 swapped.
+  std::vector<kafka::OutgoingMessage> d = faithful;
+  std::swap(d[1], d[2]);
+  write_copy("signpost.copy-d.v1", d);
+  auto [rd, od] = verify({"signpost.copy-d.v1=signpost.intake.v1"});
+  EXPECT_EQ(rd, 1) << od;
+  EXPECT_NE(od.find("REORDERED at signpost.copy-d.v1[0]@2"), std::string::npos)
+      << od;
 }
 
 TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
