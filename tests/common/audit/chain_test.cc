@@ -190,5 +190,20 @@ TEST_F(ChainTest, ACheckpointFindsATailCutOff) {
   EXPECT_EQ(r.breaks[0].topic, events::kAuditTopic);
 }
 
+// A record inserted between two others, claiming a position already
+// taken: even signed with the producer's own key (a stolen key), the
+// chain has two different records at one seq.
+TEST_F(ChainTest, ARecordInsertedAtATakenPositionIsAFork) {
+  std::vector<kafka::ConsumedMessage> records = Chain(4);
+  kafka::OutgoingMessage m = Message(3, kGenesis);  // seq 3 again
+  for (auto& h : signer_->Sign(m)) m.headers.push_back(std::move(h));
+  records.insert(records.begin() + 3, Consumed(m, 3));
+  records[4].offset = 4;  // seq 4 moves along
+  ChainReport r = Verify(records);
+  ASSERT_EQ(r.breaks.size(), 1u);
+  EXPECT_EQ(r.breaks[0].kind, "FORKED");
+  EXPECT_EQ(r.breaks[0].offset, 3);
+}
+
 }  // namespace
 }  // namespace signpost::audit
