@@ -118,6 +118,16 @@ absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
 }
 
 absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id) {
+  // Sent again, it is a new record of the chain (its stored payload may
+  // have been rewritten since, e.g. on erasure).
+  RETURN_IF_ERROR(tx.Exec(kChainSchema));
+  ASSIGN_OR_RETURN(
+      Statement forget,
+      tx.Prepare("DELETE FROM outbox_chain WHERE outbox_seq IN (SELECT seq "
+                 "FROM outbox WHERE event_id = ? AND sent_at_ms IS NOT "
+                 "NULL)"));
+  forget.Bind(1, event_id);
+  RETURN_IF_ERROR(forget.Run());
   ASSIGN_OR_RETURN(Statement stmt,
                    tx.Prepare("UPDATE outbox SET sent_at_ms = NULL, "
                               "kafka_partition = NULL, kafka_offset = NULL "
@@ -149,6 +159,25 @@ absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
     }
     absl::StrAppend(&where, ")");
   }
+  auto bind = [&](Statement& stmt) {
+    if (!selection.referral_id.empty()) stmt.Bind(1, selection.referral_id);
+    if (selection.from) stmt.Bind(2, absl::ToUnixMillis(*selection.from));
+    if (selection.to) stmt.Bind(3, absl::ToUnixMillis(*selection.to));
+    for (size_t i = 0; i < selection.types.size(); ++i) {
+      stmt.Bind(static_cast<int>(i + 4), selection.types[i]);
+    }
+  };
+  if (!dry_run) {
+    // A replayed record is a new record of the chain, with its event id.
+    RETURN_IF_ERROR(tx.Exec(kChainSchema));
+    ASSIGN_OR_RETURN(
+        Statement forget,
+        tx.Prepare(absl::StrCat("DELETE FROM outbox_chain WHERE outbox_seq "
+                                "IN (SELECT seq FROM outbox WHERE ",
+                                where, ")")));
+    bind(forget);
+    RETURN_IF_ERROR(forget.Run());
+  }
   ASSIGN_OR_RETURN(
       Statement stmt,
       tx.Prepare(dry_run
@@ -157,12 +186,7 @@ absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
                                     "kafka_partition = NULL, kafka_offset = "
                                     "NULL WHERE ",
                                     where)));
-  if (!selection.referral_id.empty()) stmt.Bind(1, selection.referral_id);
-  if (selection.from) stmt.Bind(2, absl::ToUnixMillis(*selection.from));
-  if (selection.to) stmt.Bind(3, absl::ToUnixMillis(*selection.to));
-  for (size_t i = 0; i < selection.types.size(); ++i) {
-    stmt.Bind(static_cast<int>(i + 4), selection.types[i]);
-  }
+  bind(stmt);
   if (dry_run) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     return row ? static_cast<int>(stmt.ColumnInt(0)) : 0;
@@ -176,7 +200,10 @@ absl::Status RewriteReferralEvents(
     const std::function<bool(v1::EventEnvelope&)>& rewrite) {
   ASSIGN_OR_RETURN(
       Statement q,
-      tx.Prepare("SELECT seq, payload FROM outbox WHERE referral_id = ?"));
+      // Sent rows only: a row still to be sent keeps the bytes its chain
+      // position was computed over (audit/chain.h).
+      tx.Prepare("SELECT seq, payload FROM outbox WHERE referral_id = ? AND "
+                 "sent_at_ms IS NOT NULL"));
   q.Bind(1, referral_id);
   std::vector<std::pair<int64_t, std::string>> changed;
   while (true) {
@@ -351,10 +378,16 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
     // every checkpoint_every records, or checkpoint_interval after the
     // last when the head has moved.
     bool queued = false;
+    bool moved = false;
     RETURN_IF_ERROR(db_.Write([&](Tx& tx) -> absl::Status {
       ASSIGN_OR_RETURN(Head head, ReadHead(tx));
       for (PendingRow& r : rows) {
         if (r.chain_seq != 0) continue;
+        // A checkpoint right after the head it names is not movement: an
+        // idle service does not checkpoint its own checkpoints.
+        const bool absorbed = r.envelope.has_chain_checkpoint() &&
+                              head.checkpointed_seq == head.seq;
+        moved |= !absorbed;
         r.chain_seq = head.seq + 1;
         r.chain_prev = head.hash;
         const kafka::OutgoingMessage m = MessageOf(r);
@@ -371,6 +404,7 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
         RETURN_IF_ERROR(q.Run());
         head.seq = r.chain_seq;
         head.hash = hash;
+        if (absorbed) head.checkpointed_seq = head.seq;
       }
       const uint64_t pending = head.seq - head.checkpointed_seq;
       if (!options_.producer.empty() && pending > 0 &&
@@ -397,7 +431,7 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
       uncheckpointed_ = false;
     } else if (rows.empty()) {
       uncheckpointed_ = false;  // the head had not moved
-    } else {
+    } else if (moved) {
       uncheckpointed_ = true;
     }
     checkpoint_now_ = false;
