@@ -196,11 +196,13 @@ class AdvocacyApp {
       const AdvocateId& advocate_id, const ContactAttempt& contact,
       absl::Time now, const std::string& traceparent);
   // A Victims' Code update given to the victim (deadline_watch.h).
-  absl::StatusOr<v1::Assignment> RecordUpdate(
-      const access::Principal& caller, const AssignmentId& assignment_id,
-      const AdvocateId& advocate_id, v1::UpdateKind kind,
-      std::optional<absl::Time> at, absl::Time now,
-      const std::string& traceparent);
+  absl::StatusOr<v1::Assignment> RecordUpdate(const access::Principal& caller,
+                                              const AssignmentId& assignment_id,
+                                              const AdvocateId& advocate_id,
+                                              v1::UpdateKind kind,
+                                              std::optional<absl::Time> at,
+                                              absl::Time now,
+                                              const std::string& traceparent);
   absl::StatusOr<v1::Assignment> Close(const access::Principal& caller,
                                        const AssignmentId& assignment_id,
                                        const AdvocateId& advocate_id,

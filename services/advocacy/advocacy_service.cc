@@ -212,9 +212,12 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordContact(
       [request] { return ValidateRecordContact(*request, absl::Now()); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
-        ContactAttempt contact{request->channel(), request->outcome(),
-                               std::nullopt, request->voicemail_left(),
-                               request->override_reason(), std::nullopt};
+        ContactAttempt contact{request->channel(),
+                               request->outcome(),
+                               std::nullopt,
+                               request->voicemail_left(),
+                               request->override_reason(),
+                               std::nullopt};
         if (request->has_at()) {
           contact.at = timeutil::FromTimestamp(request->at());
         }
@@ -231,7 +234,8 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordUpdate(
     const v1::RecordUpdateRequest* request, v1::Assignment* response) {
   return grpcutil::RunMutation(
       context, gate_, "/signpost.v1.AdvocacyService/RecordUpdate", wake_relay_,
-      response, [request] { return ValidateRecordUpdate(*request, absl::Now()); },
+      response,
+      [request] { return ValidateRecordUpdate(*request, absl::Now()); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
         std::optional<absl::Time> at;

@@ -106,10 +106,9 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::RecordContactRequest* request,
       v1::Assignment* response) override;
-  grpc::ServerUnaryReactor* RecordUpdate(
-      grpc::CallbackServerContext* context,
-      const v1::RecordUpdateRequest* request,
-      v1::Assignment* response) override;
+  grpc::ServerUnaryReactor* RecordUpdate(grpc::CallbackServerContext* context,
+                                         const v1::RecordUpdateRequest* request,
+                                         v1::Assignment* response) override;
   grpc::ServerUnaryReactor* CloseCase(grpc::CallbackServerContext* context,
                                       const v1::CloseCaseRequest* request,
                                       v1::Assignment* response) override;

@@ -164,8 +164,9 @@ errors::FieldErrors ValidateRecordUpdate(const v1::RecordUpdateRequest& request,
   if (request.advocate_id().empty()) e.Add("advocate_id", "is required");
   if (!v1::UpdateKind_IsValid(request.kind()) ||
       request.kind() == v1::UPDATE_KIND_UNSPECIFIED) {
-    e.Add("kind", "is required (ARREST, INTERVIEW, RELEASE, BAIL, CHARGE, "
-                  "NO_FURTHER_ACTION, COURT or PROGRESS)");
+    e.Add("kind",
+          "is required (ARREST, INTERVIEW, RELEASE, BAIL, CHARGE, "
+          "NO_FURTHER_ACTION, COURT or PROGRESS)");
   }
   if (request.has_at() &&
       absl::FromUnixSeconds(request.at().seconds()) > now + absl::Minutes(5)) {

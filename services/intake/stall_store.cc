@@ -22,8 +22,7 @@ constexpr char kColumns[] =
     "stall_last_ms, stall_reports";
 
 // Active: lifecycle ACTIVE (1) and not erased.
-constexpr char kActive[] =
-    "lifecycle = 1 AND COALESCE(erased_at_ms, 0) = 0";
+constexpr char kActive[] = "lifecycle = 1 AND COALESCE(erased_at_ms, 0) = 0";
 
 // Stuck at ?1 (now - after).
 constexpr char kStuck[] =

@@ -348,15 +348,12 @@ absl::StatusOr<std::optional<ActionRecord>> MaracStore::FindAction(
   return std::optional<ActionRecord>(std::move(r));
 }
 
-absl::StatusOr<std::vector<v1::MaracAction>> MaracStore::ActionsAllocatedAt(
-    store::Tx& tx, const std::string& meeting_id) const {
+absl::StatusOr<std::vector<v1::MaracAction>> MaracStore::ActionsOf(
+    store::Tx& tx, const std::string& sql,
+    const std::string& meeting_id) const {
   std::vector<v1::MaracAction> actions;
   {
-    ASSIGN_OR_RETURN(
-        store::Statement q,
-        tx.Prepare(absl::StrCat("SELECT ", kActionColumns,
-                                " FROM marac_actions a WHERE a.meeting_id = ? "
-                                "ORDER BY a.rowid")));
+    ASSIGN_OR_RETURN(store::Statement q, tx.Prepare(sql));
     q.Bind(1, meeting_id);
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
@@ -368,25 +365,24 @@ absl::StatusOr<std::vector<v1::MaracAction>> MaracStore::ActionsAllocatedAt(
   return actions;
 }
 
+absl::StatusOr<std::vector<v1::MaracAction>> MaracStore::ActionsAllocatedAt(
+    store::Tx& tx, const std::string& meeting_id) const {
+  return ActionsOf(tx,
+                   absl::StrCat("SELECT ", kActionColumns,
+                                " FROM marac_actions a WHERE a.meeting_id = ? "
+                                "ORDER BY a.rowid"),
+                   meeting_id);
+}
+
 absl::StatusOr<std::vector<v1::MaracAction>> MaracStore::ActionsCarriedTo(
     store::Tx& tx, const std::string& meeting_id) const {
-  std::vector<v1::MaracAction> actions;
-  {
-    ASSIGN_OR_RETURN(store::Statement q,
-                     tx.Prepare(absl::StrCat(
-                         "SELECT ", kActionColumns,
-                         " FROM marac_actions a JOIN marac_action_carries k ON "
-                         "k.action_id = a.action_id WHERE k.meeting_id = ? "
-                         "ORDER BY k.carried_at_ms, a.rowid")));
-    q.Bind(1, meeting_id);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      actions.push_back(ActionOf(q));
-    }
-  }
-  for (v1::MaracAction& a : actions) RETURN_IF_ERROR(FillCarriedTo(tx, a));
-  return actions;
+  return ActionsOf(tx,
+                   absl::StrCat("SELECT ", kActionColumns,
+                                " FROM marac_actions a JOIN "
+                                "marac_action_carries k ON k.action_id = "
+                                "a.action_id WHERE k.meeting_id = ? ORDER BY "
+                                "k.carried_at_ms, a.rowid"),
+                   meeting_id);
 }
 
 absl::StatusOr<std::vector<std::string>> MaracStore::OpenActionsAwaitingReview(

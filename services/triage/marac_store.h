@@ -157,6 +157,11 @@ class MaracStore {
 
  private:
   absl::Status FillCarriedTo(store::Tx& tx, v1::MaracAction& a) const;
+  // The actions `sql` (a SELECT of the action columns, one `?` for the
+  // meeting) returns, with where each was carried.
+  absl::StatusOr<std::vector<v1::MaracAction>> ActionsOf(
+      store::Tx& tx, const std::string& sql,
+      const std::string& meeting_id) const;
 };
 
 }  // namespace signpost::triage
