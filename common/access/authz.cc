@@ -29,6 +29,7 @@ std::vector<RpcRule> BuildTable() {
   const char* kOrders = "OrderService";
   const char* kNotification = "NotificationService";
   const char* kMaracService = "MaracService";
+  const char* kAudit = "AuditService";
   const std::string police_area =
       "police: orders and review items of their own areas only "
       "(AUTHZ-OWN-AREA)";
@@ -66,6 +67,15 @@ std::vector<RpcRule> BuildTable() {
        {kCommissioner, kOperator, kAuditor},
        "commissioner: its own areas only (AUTHZ-OWN-AREA); operator and "
        "auditor: every area; ids and codes only"},
+      // Audit (served by the notification process), from the log alone.
+      {Path(kAudit, "GetTimeline"),
+       {kOperator, kAuditor},
+       "every referral; ids, codes, rule ids, agencies and times only; the "
+       "call is itself audited"},
+      {Path(kAudit, "ListAccess"),
+       {kOperator, kAuditor},
+       "any person, by Signpost's person id; ids, codes, agencies, field "
+       "classes and bases only; the call is itself audited"},
       // Triage.
       {Path(kTriage, "GetDecision"),
        {kReferrer, kMarac, kPolice, kOperator, kAuditor},

@@ -61,13 +61,18 @@ ChainBreak BreakAt(const std::string& producer, const kafka::ConsumedMessage& r,
 
 // The producer a record's topic names, for records whose signature fails.
 std::string ProducerOfTopic(const std::string& topic) {
-  for (const events::TopicProducer& tp : events::kTopicProducers) {
-    if (topic == tp.topic) return tp.producer;
-  }
-  return "unknown";
+  std::string owner = OwnerOfTopic(topic);
+  return owner.empty() ? "unknown" : owner;
 }
 
 }  // namespace
+
+std::string OwnerOfTopic(absl::string_view topic) {
+  for (const events::TopicProducer& tp : events::kTopicProducers) {
+    if (topic == tp.topic) return tp.producer;
+  }
+  return "";
+}
 
 std::string ChainHash(absl::string_view prev, uint64_t seq,
                       absl::string_view topic, absl::string_view key,
@@ -99,11 +104,14 @@ ChainReport VerifyChains(const std::vector<kafka::ConsumedMessage>& records,
                      return std::tie(a->topic, a->partition, a->offset) <
                             std::tie(b->topic, b->partition, b->offset);
                    });
-  std::map<std::string, std::map<uint64_t, Link>> chains;
+  // One chain per producer and topic.
+  using ChainKey = std::pair<std::string, std::string>;
+  std::map<ChainKey, std::map<uint64_t, Link>> chains;
   std::map<std::string, std::vector<Candidate>> candidates;
   std::map<std::tuple<std::string, std::string, int32_t>, uint64_t> last_seq;
   struct Checkpoint {
     std::string producer;
+    std::string topic;
     uint64_t seq;
     std::string head_hash;
     const kafka::ConsumedMessage* record;
@@ -146,7 +154,7 @@ ChainReport VerifyChains(const std::vector<kafka::ConsumedMessage>& records,
     Link link{seq, *prev,
               ChainHash(*prev, seq, r->topic, r->key, r->payload, r->headers),
               r};
-    auto& chain = chains[*producer];
+    auto& chain = chains[{*producer, r->topic}];
     auto seen = chain.find(seq);
     uint64_t& last = last_seq[{*producer, r->topic, r->partition}];
     if (seen != chain.end()) {
@@ -173,14 +181,22 @@ ChainReport VerifyChains(const std::vector<kafka::ConsumedMessage>& records,
         envelope.ParseFromString(r->payload) &&
         envelope.has_chain_checkpoint()) {
       ++report.checkpoints;
-      checkpoints.push_back({*producer, envelope.chain_checkpoint().seq(),
-                             envelope.chain_checkpoint().head_hash(), r});
+      const v1::ChainCheckpoint& c = envelope.chain_checkpoint();
+      if (c.producer() != *producer) {
+        candidates[*producer].push_back(
+            {seq, BreakAt(*producer, *r, "BAD-CHECKPOINT",
+                          absl::StrCat("a checkpoint of ", c.producer(),
+                                       " signed by ", *producer))});
+        continue;
+      }
+      checkpoints.push_back({*producer, c.topic(), c.seq(), c.head_hash(), r});
     }
   }
 
-  for (auto& [producer, chain] : chains) {
+  for (auto& [chain_key, chain] : chains) {
+    const std::string& producer = chain_key.first;
     if (chain.empty()) continue;
-    report.head_seq[producer] = chain.rbegin()->first;
+    report.head_seq[producer][chain_key.second] = chain.rbegin()->first;
     uint64_t expected = from_start ? 1 : chain.begin()->first;
     const Link* before = nullptr;
     for (const auto& [seq, link] : chain) {
@@ -188,6 +204,7 @@ ChainReport VerifyChains(const std::vector<kafka::ConsumedMessage>& records,
         candidates[producer].push_back(
             {seq, BreakAt(producer, *link.record, "MISSING",
                           absl::StrCat("seq ", expected, " to ", seq - 1,
+                                       " of ", chain_key.second,
                                        " missing before this record"))});
       } else if (before != nullptr && link.prev != before->hash) {
         candidates[producer].push_back(
@@ -204,7 +221,7 @@ ChainReport VerifyChains(const std::vector<kafka::ConsumedMessage>& records,
     }
   }
   for (const Checkpoint& c : checkpoints) {
-    auto& chain = chains[c.producer];
+    auto& chain = chains[{c.producer, c.topic}];
     auto it = chain.find(c.seq);
     if (it != chain.end()) {
       if (it->second.hash != c.head_hash) {
@@ -216,9 +233,10 @@ ChainReport VerifyChains(const std::vector<kafka::ConsumedMessage>& records,
       }
     } else if (chain.empty() || c.seq > chain.rbegin()->first) {
       candidates[c.producer].push_back(
-          {c.seq, BreakAt(c.producer, *c.record, "MISSING",
-                          absl::StrCat("checkpoint at seq ", c.seq,
-                                       " but the chain ends before it"))});
+          {c.seq,
+           BreakAt(c.producer, *c.record, "MISSING",
+                   absl::StrCat("checkpoint at seq ", c.seq, " of ", c.topic,
+                                " but the chain ends before it"))});
     }
   }
   for (auto& [producer, found] : candidates) {

@@ -88,6 +88,11 @@ class ServiceHost {
   const access::Authorizer& authorizer() const { return *authorizer_; }
   store::AccessAuditLog& access_audit() { return *audit_; }
   const ServiceSpec& spec() const { return spec_; }
+  // The Kafka client settings (bootstrap, security), for a reader of the
+  // log such as AuditService.
+  const kafka::ClientOptions& kafka_options() const { return kafka_options_; }
+  // Every producer's public keys; null without --event_keys_dir.
+  const events::EventVerifier* verifier() const { return verifier_.get(); }
   // Each person's data key (--kek_file), checked against the store at
   // start. The service's migrations must include store::kDataKeysMigration.
   std::shared_ptr<const crypto::PersonKeys> person_keys() const {

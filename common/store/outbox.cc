@@ -1,6 +1,8 @@
 #include "common/store/outbox.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -29,16 +31,20 @@ struct PendingRow {
 };
 
 // The chain's tables, beside the outbox (created on first use, so that the
-// numbered migrations stay the services' own).
+// numbered migrations stay the services' own). One chain per topic the
+// service writes (audit/chain.h). Tables of the earlier single chain per
+// producer (outbox_chain, chain_head) are no longer read.
 constexpr char kChainSchema[] = R"sql(
-CREATE TABLE IF NOT EXISTS outbox_chain (
+CREATE TABLE IF NOT EXISTS outbox_links (
   outbox_seq INTEGER PRIMARY KEY,
-  chain_seq INTEGER NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  chain_seq INTEGER NOT NULL,
   prev TEXT NOT NULL,
-  hash TEXT NOT NULL
+  hash TEXT NOT NULL,
+  UNIQUE (topic, chain_seq)
 );
-CREATE TABLE IF NOT EXISTS chain_head (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
+CREATE TABLE IF NOT EXISTS chain_heads (
+  topic TEXT PRIMARY KEY,
   seq INTEGER NOT NULL,
   hash TEXT NOT NULL,
   checkpointed_seq INTEGER NOT NULL DEFAULT 0
@@ -51,28 +57,32 @@ struct Head {
   uint64_t checkpointed_seq = 0;
 };
 
-absl::StatusOr<Head> ReadHead(Tx& tx) {
-  ASSIGN_OR_RETURN(
-      Statement q,
-      tx.Prepare("SELECT seq, hash, checkpointed_seq FROM chain_head"));
-  Head head;
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (row) {
-    head.seq = static_cast<uint64_t>(q.ColumnInt(0));
-    head.hash = q.ColumnText(1);
-    head.checkpointed_seq = static_cast<uint64_t>(q.ColumnInt(2));
+// Every chain's head, by topic.
+absl::StatusOr<std::map<std::string, Head>> ReadHeads(Tx& tx) {
+  ASSIGN_OR_RETURN(Statement q,
+                   tx.Prepare("SELECT topic, seq, hash, checkpointed_seq FROM "
+                              "chain_heads"));
+  std::map<std::string, Head> heads;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    Head& head = heads[q.ColumnText(0)];
+    head.seq = static_cast<uint64_t>(q.ColumnInt(1));
+    head.hash = q.ColumnText(2);
+    head.checkpointed_seq = static_cast<uint64_t>(q.ColumnInt(3));
   }
-  return head;
+  return heads;
 }
 
-absl::Status WriteHead(Tx& tx, const Head& head) {
+absl::Status WriteHead(Tx& tx, const std::string& topic, const Head& head) {
   ASSIGN_OR_RETURN(
       Statement q,
-      tx.Prepare("INSERT OR REPLACE INTO chain_head (id, seq, hash, "
-                 "checkpointed_seq) VALUES (1, ?, ?, ?)"));
-  q.Bind(1, static_cast<int64_t>(head.seq))
-      .Bind(2, head.hash)
-      .Bind(3, static_cast<int64_t>(head.checkpointed_seq));
+      tx.Prepare("INSERT OR REPLACE INTO chain_heads (topic, seq, hash, "
+                 "checkpointed_seq) VALUES (?, ?, ?, ?)"));
+  q.Bind(1, topic)
+      .Bind(2, static_cast<int64_t>(head.seq))
+      .Bind(3, head.hash)
+      .Bind(4, static_cast<int64_t>(head.checkpointed_seq));
   return q.Run();
 }
 
@@ -123,7 +133,7 @@ absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id) {
   RETURN_IF_ERROR(tx.Exec(kChainSchema));
   ASSIGN_OR_RETURN(
       Statement forget,
-      tx.Prepare("DELETE FROM outbox_chain WHERE outbox_seq IN (SELECT seq "
+      tx.Prepare("DELETE FROM outbox_links WHERE outbox_seq IN (SELECT seq "
                  "FROM outbox WHERE event_id = ? AND sent_at_ms IS NOT "
                  "NULL)"));
   forget.Bind(1, event_id);
@@ -172,7 +182,7 @@ absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
     RETURN_IF_ERROR(tx.Exec(kChainSchema));
     ASSIGN_OR_RETURN(
         Statement forget,
-        tx.Prepare(absl::StrCat("DELETE FROM outbox_chain WHERE outbox_seq "
+        tx.Prepare(absl::StrCat("DELETE FROM outbox_links WHERE outbox_seq "
                                 "IN (SELECT seq FROM outbox WHERE ",
                                 where, ")")));
     bind(forget);
@@ -341,7 +351,7 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
             tx.Prepare("SELECT o.seq, o.topic, o.referral_id, o.payload, "
                        "o.traceparent, COALESCE(c.chain_seq, 0), "
                        "COALESCE(c.prev, '') FROM outbox o LEFT JOIN "
-                       "outbox_chain c ON c.outbox_seq = o.seq WHERE "
+                       "outbox_links c ON c.outbox_seq = o.seq WHERE "
                        "o.sent_at_ms IS NULL ORDER BY o.seq LIMIT ?"));
         stmt.Bind(1, static_cast<int64_t>(options_.batch_size));
         std::vector<PendingRow> out;
@@ -380,9 +390,12 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
     bool queued = false;
     bool moved = false;
     RETURN_IF_ERROR(db_.Write([&](Tx& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(Head head, ReadHead(tx));
+      ASSIGN_OR_RETURN(auto heads, ReadHeads(tx));
+      std::set<std::string> touched;
       for (PendingRow& r : rows) {
         if (r.chain_seq != 0) continue;
+        Head& head = heads[r.topic];
+        touched.insert(r.topic);
         // A checkpoint right after the head it names is not movement: an
         // idle service does not checkpoint its own checkpoints.
         const bool absorbed = r.envelope.has_chain_checkpoint() &&
@@ -395,26 +408,31 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
             r.chain_prev, r.chain_seq, m.topic, m.key, m.payload, m.headers);
         ASSIGN_OR_RETURN(
             Statement q,
-            tx.Prepare("INSERT INTO outbox_chain (outbox_seq, chain_seq, "
-                       "prev, hash) VALUES (?, ?, ?, ?)"));
+            tx.Prepare("INSERT INTO outbox_links (outbox_seq, topic, "
+                       "chain_seq, prev, hash) VALUES (?, ?, ?, ?, ?)"));
         q.Bind(1, r.seq)
-            .Bind(2, static_cast<int64_t>(r.chain_seq))
-            .Bind(3, r.chain_prev)
-            .Bind(4, hash);
+            .Bind(2, r.topic)
+            .Bind(3, static_cast<int64_t>(r.chain_seq))
+            .Bind(4, r.chain_prev)
+            .Bind(5, hash);
         RETURN_IF_ERROR(q.Run());
         head.seq = r.chain_seq;
         head.hash = hash;
         if (absorbed) head.checkpointed_seq = head.seq;
       }
-      const uint64_t pending = head.seq - head.checkpointed_seq;
-      if (!options_.producer.empty() && pending > 0 &&
-          (checkpoint_now_ ||
-           pending >= static_cast<uint64_t>(options_.checkpoint_every) ||
-           now - checkpointed_at_ >= options_.checkpoint_interval)) {
+      for (auto& [topic, head] : heads) {
+        const uint64_t pending = head.seq - head.checkpointed_seq;
+        if (options_.producer.empty() || pending == 0 ||
+            !(checkpoint_now_ ||
+              pending >= static_cast<uint64_t>(options_.checkpoint_every) ||
+              now - checkpointed_at_ >= options_.checkpoint_interval)) {
+          continue;
+        }
         v1::EventEnvelope e =
             events::NewEnvelope(options_.producer, options_.producer);
         v1::ChainCheckpoint* c = e.mutable_chain_checkpoint();
         c->set_producer(options_.producer);
+        c->set_topic(topic);
         c->set_seq(head.seq);
         c->set_head_hash(head.hash);
         *e.mutable_occurred_at() = timeutil::ToTimestamp(now);
@@ -422,9 +440,13 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
         events::StampType(&e);
         RETURN_IF_ERROR(AppendToOutbox(tx, e, events::kAuditTopic, ""));
         head.checkpointed_seq = head.seq;
+        touched.insert(topic);
         queued = true;
       }
-      return WriteHead(tx, head);
+      for (const std::string& topic : touched) {
+        RETURN_IF_ERROR(WriteHead(tx, topic, heads[topic]));
+      }
+      return absl::OkStatus();
     }));
     if (queued) {
       checkpointed_at_ = now;

@@ -38,6 +38,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/audit/chain.h"
+#include "common/audit/log_reader.h"
+#include "common/audit/timeline.h"
 #include "common/config/textproto.h"
 #include "common/crypto/person_keys.h"
 #include "common/events/signing.h"
@@ -51,6 +53,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
+#include "signpost/v1/audit.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
 #include "signpost/v1/notification.grpc.pb.h"
 #include "signpost/v1/orders.grpc.pb.h"
@@ -945,48 +948,32 @@ int AuditVerify(const std::string& bootstrap, const std::string& keys_dir,
   }
   kafka::ClientOptions options;
   options.bootstrap_servers = bootstrap;
-  absl::StatusOr<std::vector<std::string>> topics =
-      wanted.empty() ? kafka::ListTopics(options, absl::Seconds(30))
-                     : absl::StatusOr<std::vector<std::string>>(wanted);
-  if (!topics.ok()) {
+  absl::StatusOr<std::vector<kafka::ConsumedMessage>> records =
+      audit::ReadLog(options, wanted, absl::Minutes(10));
+  if (!records.ok()) {
     std::fprintf(stderr, "signpost-cli: audit verify: %s\n",
-                 std::string(topics.status().message()).c_str());
+                 std::string(records.status().message()).c_str());
     return 1;
   }
-  std::vector<kafka::ConsumedMessage> records;
-  for (const std::string& topic : *topics) {
-    // Dead letters are copies under another topic name (their signature
-    // covers the original's): not part of any chain.
-    if (!absl::StartsWith(topic, "signpost.") ||
-        (wanted.empty() && topic == events::kDeadLetterTopic)) {
-      continue;
-    }
-    absl::StatusOr<std::vector<kafka::ConsumedMessage>> read =
-        kafka::ReadToEnd(options, topic, absl::Minutes(10));
-    if (!read.ok()) {
-      std::fprintf(stderr, "signpost-cli: audit verify: %s: %s\n",
-                   topic.c_str(), std::string(read.status().message()).c_str());
-      return 1;
-    }
-    for (auto& r : *read) {
-      if (auto as = read_as.find(topic); as != read_as.end()) {
-        r.topic = as->second;
-      }
-      records.push_back(std::move(r));
+  for (kafka::ConsumedMessage& r : *records) {
+    if (auto as = read_as.find(r.topic); as != read_as.end()) {
+      r.topic = as->second;
     }
   }
-  audit::ChainReport report = audit::VerifyChains(records, *keys, from_start);
+  audit::ChainReport report = audit::VerifyChains(*records, *keys, from_start);
   for (audit::ChainBreak& b : report.breaks) {
     for (const auto& [copy, original] : read_as) {
       if (b.topic == original) b.topic = copy;
     }
   }
   for (const auto& [producer, n] : report.records) {
-    const auto head = report.head_seq.find(producer);
-    std::printf("%-13s %8lld records, chain head %llu\n", producer.c_str(),
+    std::vector<std::string> heads;
+    for (const auto& [topic, seq] : report.head_seq[producer]) {
+      heads.push_back(absl::StrCat(topic, "@", seq));
+    }
+    std::printf("%-13s %8lld records, chain heads %s\n", producer.c_str(),
                 static_cast<long long>(n),
-                static_cast<unsigned long long>(
-                    head == report.head_seq.end() ? 0 : head->second));
+                heads.empty() ? "(none)" : absl::StrJoin(heads, " ").c_str());
   }
   std::printf("%lld checkpoints, %lld re-sent records\n",
               static_cast<long long>(report.checkpoints),
@@ -998,6 +985,171 @@ int AuditVerify(const std::string& bootstrap, const std::string& keys_dir,
   }
   if (!report.breaks.empty()) return 1;
   std::printf("audit verify: every chain intact\n");
+  return 0;
+}
+
+std::string TimeText(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", timeutil::FromTimestamp(ts),
+                          absl::UTCTimeZone());
+}
+
+// A delivery or access-audit entry's own columns, for people.
+std::string PartyText(const v1::TimelineEntry& e) {
+  if (!e.rpc().empty()) {
+    return absl::StrCat(" by=", e.agency_id(), " rpc=", e.rpc(), " ",
+                        v1::FieldClass_Name(e.field_class()), " ",
+                        v1::AccessDecision_Name(e.decision()), " ",
+                        e.status_code());
+  }
+  if (!e.agency_id().empty()) {
+    return absl::StrCat(
+        " to=", e.agency_id(), " ", v1::Transport_Name(e.transport()),
+        " basis=", e.legal_basis(), " ", v1::FieldSet_Name(e.field_set()), " ",
+        v1::DeliveryStatus_Name(e.delivery_status()));
+  }
+  return "";
+}
+
+// Where an audit answer comes from: AuditService at `addr`, or the log
+// itself (`bootstrap` and `keys`, for an auditor who holds only the log).
+struct AuditSource {
+  std::string addr;
+  std::string bootstrap;
+  std::string keys;
+};
+
+absl::StatusOr<std::vector<kafka::ConsumedMessage>> ReadWholeLog(
+    const AuditSource& source, events::EventVerifier* keys) {
+  absl::StatusOr<events::EventVerifier> loaded =
+      events::LoadVerifier(source.keys);
+  if (!loaded.ok()) return loaded.status();
+  *keys = *std::move(loaded);
+  kafka::ClientOptions options;
+  options.bootstrap_servers = source.bootstrap;
+  return audit::ReadLog(options, {}, absl::Minutes(10));
+}
+
+// `audit timeline REFERRAL`: every event of the referral, in causal order,
+// one per line, indented by its depth under its cause.
+int AuditTimeline(const AuditSource& source, const std::string& referral) {
+  v1::GetTimelineRequest req;
+  req.set_referral_id(referral);
+  if (absl::Status bad = audit::CheckTimelineRequest(req).ToStatus();
+      !bad.ok()) {
+    std::fprintf(stderr, "signpost-cli: audit timeline: %s\n",
+                 std::string(bad.message()).c_str());
+    return 2;
+  }
+  v1::GetTimelineResponse resp;
+  if (!source.addr.empty()) {
+    auto stub = v1::AuditService::NewStub(Dial(source.addr));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, absl::Minutes(3));
+    grpc::Status s = stub->GetTimeline(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "signpost-cli: audit timeline: %s\n",
+                   DescribeError(s).c_str());
+      return 1;
+    }
+  } else {
+    events::EventVerifier keys;
+    absl::StatusOr<std::vector<kafka::ConsumedMessage>> records =
+        ReadWholeLog(source, &keys);
+    if (!records.ok()) {
+      std::fprintf(stderr, "signpost-cli: audit timeline: %s\n",
+                   std::string(records.status().message()).c_str());
+      return 1;
+    }
+    resp = audit::BuildTimeline(*records, keys, referral);
+  }
+  std::printf(
+      "timeline of %s: %d events (%lld records read, %lld unverified)\n",
+      referral.c_str(), resp.entries_size(),
+      static_cast<long long>(resp.records_read()),
+      static_cast<long long>(resp.unverified()));
+  for (const v1::TimelineEntry& e : resp.entries()) {
+    const std::string type(absl::StripPrefix(e.type(), "signpost.v1."));
+    std::printf(
+        "%s %s%-12s %s%s%s%s%s\n", TimeText(e.occurred_at()).c_str(),
+        std::string(2 * std::min(e.depth(), 10), ' ').c_str(),
+        e.producer().c_str(), type.c_str(),
+        e.rule_ids().empty()
+            ? ""
+            : absl::StrCat(" rules=", absl::StrJoin(e.rule_ids(), ",")).c_str(),
+        e.policy_version().empty()
+            ? ""
+            : absl::StrCat(" policy=", e.policy_version()).c_str(),
+        PartyText(e).empty() && !e.summary().empty()
+            ? absl::StrCat(" [", e.summary().substr(0, 160), "]").c_str()
+            : PartyText(e).c_str(),
+        e.resends() == 0
+            ? ""
+            : absl::StrCat(" (sent ", e.resends() + 1, " times)").c_str());
+  }
+  std::set<std::string> producers;
+  for (const v1::TimelineEntry& e : resp.entries()) {
+    producers.insert(e.producer());
+  }
+  std::printf("producers: %s\n", absl::StrJoin(producers, ", ").c_str());
+  return resp.unverified() == 0 ? 0 : 1;
+}
+
+// `audit access --person P --from D --to D`: who received or read the
+// person's data in the period, one line per receipt or read.
+int AuditAccess(const AuditSource& source, const std::string& person,
+                const std::string& from_text, const std::string& to_text) {
+  v1::ListAccessRequest req;
+  req.set_person_id(person);
+  absl::StatusOr<absl::Time> from = ParseReportTime(from_text);
+  absl::StatusOr<absl::Time> to = ParseReportTime(to_text);
+  if (from.ok()) *req.mutable_from() = timeutil::ToTimestamp(*from);
+  if (to.ok()) *req.mutable_to() = timeutil::ToTimestamp(*to);
+  if (absl::Status bad = audit::CheckListAccessRequest(req).ToStatus();
+      !bad.ok() || !from.ok() || !to.ok()) {
+    std::fprintf(stderr, "signpost-cli: audit access: %s\n",
+                 std::string(!bad.ok()    ? bad.message()
+                             : !from.ok() ? from.status().message()
+                                          : to.status().message())
+                     .c_str());
+    return 2;
+  }
+  v1::ListAccessResponse resp;
+  if (!source.addr.empty()) {
+    auto stub = v1::AuditService::NewStub(Dial(source.addr));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, absl::Minutes(3));
+    grpc::Status s = stub->ListAccess(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "signpost-cli: audit access: %s\n",
+                   DescribeError(s).c_str());
+      return 1;
+    }
+  } else {
+    events::EventVerifier keys;
+    absl::StatusOr<std::vector<kafka::ConsumedMessage>> records =
+        ReadWholeLog(source, &keys);
+    if (!records.ok()) {
+      std::fprintf(stderr, "signpost-cli: audit access: %s\n",
+                   std::string(records.status().message()).c_str());
+      return 1;
+    }
+    resp = audit::BuildAccessList(*records, keys, person, *from, *to);
+  }
+  std::printf("person %s: %d referral(s), %d access(es)\n", person.c_str(),
+              resp.referral_ids_size(), resp.entries_size());
+  for (const v1::AccessEntry& a : resp.entries()) {
+    std::printf(
+        "%s %s %s referral=%s object=%s %s%s basis=%s %s\n",
+        TimeText(a.at()).c_str(), a.agency_id().c_str(),
+        v1::AccessKind_Name(a.kind()).c_str(), a.referral_id().c_str(),
+        a.object_id().c_str(), v1::FieldClass_Name(a.field_class()).c_str(),
+        a.field_set() == v1::FIELD_SET_UNSPECIFIED
+            ? ""
+            : absl::StrCat(" ", v1::FieldSet_Name(a.field_set())).c_str(),
+        a.basis().c_str(),
+        a.rpc().empty() ? v1::Transport_Name(a.transport()).c_str()
+                        : a.rpc().c_str());
+  }
   return 0;
 }
 
@@ -1021,6 +1173,10 @@ int Usage() {
       "  signpost-cli audit verify --bootstrap HOST:PORT --keys DIR "
       "[--range] [--topic T[=AS]]... (default: every signpost.* topic; "
       "AS: read a copy as the topic it copies)\n"
+      "  signpost-cli audit timeline REFERRAL_ID (--audit NOTIFICATION_ADDR "
+      "| --bootstrap HOST:PORT --keys DIR)\n"
+      "  signpost-cli audit access --person PERSON_ID --from DATE --to DATE "
+      "(--audit NOTIFICATION_ADDR | --bootstrap HOST:PORT --keys DIR)\n"
       "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
       "SIGNPOST_PKI_DIR) for mutual TLS; without --as, submit, demo and load "
       "submit each referral as the agency its referrer_org names when the "
@@ -1130,6 +1286,41 @@ int main(int argc, char** argv) {
     return Replay(addrs, referral, from, to, types, dry_run);
   }
   if (command == "audit") {
+    if (argc >= 3 && (std::string(argv[2]) == "timeline" ||
+                      std::string(argv[2]) == "access")) {
+      // audit timeline REFERRAL | audit access --person P --from --to,
+      // from AuditService (--audit) or from the log (--bootstrap --keys).
+      const std::string sub = argv[2];
+      AuditSource source;
+      std::string referral, person, from, to;
+      std::map<std::string, std::string*> flags = {
+          {"--audit", &source.addr}, {"--bootstrap", &source.bootstrap},
+          {"--keys", &source.keys},  {"--person", &person},
+          {"--from", &from},         {"--to", &to}};
+      for (int i = 3; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (flags.count(arg) && i + 1 < argc) {
+          *flags[arg] = argv[++i];
+        } else if (sub == "timeline" && referral.empty() &&
+                   !absl::StartsWith(arg, "--")) {
+          referral = arg;
+        } else {
+          std::fprintf(stderr, "signpost-cli: audit %s: unexpected %s\n",
+                       sub.c_str(), arg.c_str());
+          return 2;
+        }
+      }
+      if (source.addr.empty() ==
+          (source.bootstrap.empty() || source.keys.empty())) {
+        std::fprintf(stderr,
+                     "signpost-cli: audit %s: give --audit ADDR, or "
+                     "--bootstrap and --keys\n",
+                     sub.c_str());
+        return 2;
+      }
+      if (sub == "timeline") return AuditTimeline(source, referral);
+      return AuditAccess(source, person, from, to);
+    }
     // audit verify --bootstrap B --keys DIR [--range]
     if (argc < 3 || std::string(argv[2]) != "verify") return Usage();
     std::string bootstrap, keys;

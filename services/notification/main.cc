@@ -3,6 +3,9 @@
 // service.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/audit/audit_app.h"
+#include "common/audit/audit_service.h"
+#include "common/audit/log_reader.h"
 #include "common/http/http_client.h"
 #include "common/log/log.h"
 #include "common/service/host.h"
@@ -121,8 +124,17 @@ int main(int argc, char** argv) {
         host.AddCommitHook([&app] { app.Committed(); });
         notification::NotificationHandler handler(app);
         notification::NotificationServiceImpl api(app, gate);
+        // AuditService: timelines and subject access, from the log alone.
+        audit::AuditApp audit_app(
+            [&host] {
+              return audit::ReadLog(host.kafka_options(), {}, absl::Minutes(2));
+            },
+            *host.verifier(), host.access_audit());
+        audit::AuditServiceImpl audit_api(
+            audit_app, [&host] { host.relay().Notify(); }, gate);
         return host.Run(
-            {&api}, [&handler](const events::IncomingEvent& e, store::Tx& tx) {
+            {&api, &audit_api},
+            [&handler](const events::IncomingEvent& e, store::Tx& tx) {
               return handler.Handle(e, tx);
             });
       });

@@ -130,6 +130,7 @@ absl::Status NotificationApp::Recorded(store::Tx& tx,
   recorded->set_status(delivery.status());
   recorded->set_partner_event_id(delivery.partner_event_id());
   recorded->set_refusal_rule(delivery.refusal_rule());
+  recorded->set_field_set(delivery.field_set());
   events::StampType(&out);
   return store::AppendToOutbox(
       tx, out, events::kNotificationTopic,

@@ -19,6 +19,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "common/access/authz.h"
@@ -45,6 +47,7 @@
 #include "grpcpp/security/tls_credentials_options.h"
 #include "gtest/gtest.h"
 #include "signpost/v1/advocacy.grpc.pb.h"
+#include "signpost/v1/audit.grpc.pb.h"
 #include "signpost/v1/intake.grpc.pb.h"
 #include "signpost/v1/marac.grpc.pb.h"
 #include "signpost/v1/notification.grpc.pb.h"
@@ -59,7 +62,9 @@
 namespace signpost {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -2086,6 +2091,7 @@ TEST_F(StackTest, EveryRpcHasARuleAndRefusesEveryRoleOutsideIt) {
   ASSERT_NE(v1::MarkHeardRequest::descriptor(), nullptr);
   ASSERT_NE(v1::GetFiguresRequest::descriptor(), nullptr);
   ASSERT_NE(v1::ReplayOutboxRequest::descriptor(), nullptr);
+  ASSERT_NE(v1::GetTimelineRequest::descriptor(), nullptr);
   // A service name may be served by several binaries (each its own data).
   const std::vector<std::pair<std::string, std::string>> services = {
       {v1::IntakeService::service_full_name(), "intake"},
@@ -2101,7 +2107,8 @@ TEST_F(StackTest, EveryRpcHasARuleAndRefusesEveryRoleOutsideIt) {
       {v1::OutboxService::service_full_name(), "triage"},
       {v1::OutboxService::service_full_name(), "advocacy"},
       {v1::OutboxService::service_full_name(), "orders"},
-      {v1::OutboxService::service_full_name(), "notification"}};
+      {v1::OutboxService::service_full_name(), "notification"},
+      {v1::AuditService::service_full_name(), "notification"}};
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   std::set<std::string> served;
   int refusals = 0;
@@ -2245,6 +2252,211 @@ TEST_F(StackTest, PersonalDataReadsAndRefusalsAreAuditedWithoutPersonalData) {
   EXPECT_EQ(by_agency["signpost-operator"].decision(),
             v1::ACCESS_DECISION_BREAK_GLASS);
   EXPECT_FALSE(by_agency["signpost-operator"].break_glass_id().empty());
+}
+
+// --- Issue 14: the timeline, subject access and the auditor ----------------
+
+// T1's timeline, read from the log by an auditor: every service's events in
+// causal order, the decision's rules and policy version, the deliveries
+// with agency, transport and basis, and the access audit. ListAccess shows
+// an operator's break-glass read of T1's person and nothing of it for
+// another person, and is itself audited. The auditor's certificate is
+// refused every RPC that writes.
+TEST_F(StackTest, AnAuditorReadsT1sTimelineAndWhoSawThePersonButWritesNothing) {
+  for (const char* svc :
+       {"intake", "triage", "advocacy", "orders", "notification"}) {
+    WaitServing(svc);
+  }
+  v1::SubmitReferralRequest t1 =
+      testing::LoadExample("t01_strangulation_punjabi");
+  t1.set_idempotency_key("e2e-timeline");
+  const std::string id = Submit(t1);
+  const Outcome routed = WaitRouted(id);
+  const std::string person = routed.decision.person_id();
+  ASSERT_FALSE(person.empty());
+  {
+    auto op = Connect<v1::IntakeService>((*addrs_)["intake"]);
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetReferralRequest get;
+    get.set_referral_id(id);
+    get.set_break_glass_reason("victim unreachable, safeguarding check");
+    v1::GetReferralResponse whole;
+    ASSERT_TRUE(op->GetReferral(&ctx, get, &whole).ok());
+  }
+  auto auditor = Connect<v1::AuditService>((*addrs_)["notification"],
+                                           As("signpost-auditor"));
+  // The relays publish within moments; ask until the break-glass read and
+  // a delivery are in the log.
+  v1::GetTimelineResponse timeline;
+  std::set<std::string> producers;
+  bool break_glass = false, delivered = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetTimelineRequest req;
+    req.set_referral_id(id);
+    grpc::Status s = auditor->GetTimeline(&ctx, req, &timeline);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    producers.clear();
+    break_glass = delivered = false;
+    for (const v1::TimelineEntry& e : timeline.entries()) {
+      producers.insert(e.producer());
+      break_glass |= e.decision() == v1::ACCESS_DECISION_BREAK_GLASS;
+      delivered |= e.delivery_status() == v1::DELIVERY_STATUS_DELIVERED;
+    }
+    if (producers.size() == 5 && break_glass && delivered) break;
+    absl::SleepFor(absl::Milliseconds(300));
+  }
+  EXPECT_THAT(producers, UnorderedElementsAre("intake", "triage", "advocacy",
+                                              "orders", "notification"));
+  EXPECT_TRUE(break_glass);
+  // (timeline.unverified() counts the whole log's forgeries: other tests
+  // forge records on purpose.)
+  ASSERT_GT(timeline.entries_size(), 5);
+  // Causal order: every event after its cause; the referral first.
+  std::map<std::string, int> at;
+  for (int i = 0; i < timeline.entries_size(); ++i) {
+    const v1::TimelineEntry& e = timeline.entries(i);
+    EXPECT_EQ(at.count(e.event_id()), 0u) << "listed twice: " << e.type();
+    at[e.event_id()] = i;
+    if (auto cause = at.find(e.causation_id());
+        !e.causation_id().empty() && cause == at.end()) {
+      // Its cause is not of this referral, or not in the timeline at all:
+      // then no later entry may be it.
+      for (int j = i + 1; j < timeline.entries_size(); ++j) {
+        EXPECT_NE(timeline.entries(j).event_id(), e.causation_id())
+            << e.type() << " listed before its cause";
+      }
+    }
+  }
+  EXPECT_EQ(timeline.entries(0).type(), "signpost.v1.ReferralReceived");
+  bool decision_found = false, marac_told = false;
+  std::set<int> marac_sets;
+  for (const v1::TimelineEntry& e : timeline.entries()) {
+    if (e.type() == "signpost.v1.ReferralTriaged") {
+      decision_found = true;
+      EXPECT_FALSE(e.rule_ids().empty());
+      EXPECT_FALSE(e.policy_version().empty());
+      EXPECT_EQ(e.depth(), 1);
+    }
+    if (e.type() == "signpost.v1.DeliveryRecorded" &&
+        e.agency_id() == "marac-coordinator-wmp" &&
+        e.delivery_status() == v1::DELIVERY_STATUS_DELIVERED) {
+      marac_told = true;
+      EXPECT_NE(e.transport(), v1::TRANSPORT_UNSPECIFIED);
+      EXPECT_FALSE(e.legal_basis().empty());
+      marac_sets.insert(e.field_set());
+    }
+    // Ids and codes only.
+    for (const std::string& secret : {t1.referral().personal().full_name(),
+                                      t1.referral().personal().phone(),
+                                      t1.referral().personal().address()}) {
+      if (!secret.empty()) {
+        EXPECT_EQ(e.summary().find(secret), std::string::npos);
+      }
+    }
+  }
+  EXPECT_TRUE(decision_found);
+  EXPECT_TRUE(marac_told);
+  // The coordinator is told the MARAC field set (and, as the MARAC
+  // service's provider, its case).
+  EXPECT_TRUE(marac_sets.count(v1::FIELD_SET_MARAC));
+
+  // Subject access: the break-glass read and the shares, for T1's person.
+  v1::ListAccessRequest who;
+  who.set_person_id(person);
+  *who.mutable_from() = timeutil::ToTimestamp(absl::Now() - absl::Hours(1));
+  *who.mutable_to() = timeutil::ToTimestamp(absl::Now() + absl::Hours(1));
+  v1::ListAccessResponse seen;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    grpc::Status s = auditor->ListAccess(&ctx, who, &seen);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_THAT(seen.referral_ids(), Contains(id));
+  bool operator_read = false, marac_received = false;
+  for (const v1::AccessEntry& a : seen.entries()) {
+    // (T1's person may have other referrals from other tests: the same
+    // person, matched at intake.)
+    if (a.agency_id() == "signpost-operator" &&
+        a.kind() == v1::ACCESS_KIND_BREAK_GLASS && a.referral_id() == id) {
+      operator_read = true;
+      EXPECT_EQ(a.field_class(), v1::FIELD_CLASS_PERSONAL);
+      EXPECT_EQ(a.basis(), "AUTHZ-BREAK-GLASS");
+    }
+    marac_received |= a.agency_id() == "marac-coordinator-wmp" &&
+                      a.kind() == v1::ACCESS_KIND_RECEIVED;
+  }
+  EXPECT_TRUE(operator_read);
+  EXPECT_TRUE(marac_received);
+  v1::ListAccessRequest other = who;
+  other.set_person_id(NewUuid());
+  v1::ListAccessResponse none;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    ASSERT_TRUE(auditor->ListAccess(&ctx, other, &none).ok());
+  }
+  EXPECT_EQ(none.entries_size(), 0);
+  EXPECT_EQ(none.referral_ids_size(), 0);
+  {
+    // A bad request names its fields.
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ListAccessRequest bad;
+    bad.set_person_id("nobody");
+    grpc::Status s = auditor->ListAccess(&ctx, bad, &none);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("person_id"));
+  }
+
+  // The question itself is on the audit topic, by the auditor.
+  bool asked = false;
+  const absl::Time audit_deadline = absl::Now() + absl::Seconds(30);
+  while (!asked && absl::Now() < audit_deadline) {
+    for (const auto& r :
+         testing::ReadTopicToEnd(*bootstrap_, events::kAuditTopic)) {
+      auto env = events::DecodeEnvelope(r);
+      if (env.ok() && env->has_access_audited() &&
+          env->access_audited().object_id() == person &&
+          env->access_audited().agency_id() == "signpost-auditor" &&
+          absl::EndsWith(env->access_audited().rpc(), "/ListAccess")) {
+        asked = true;
+      }
+    }
+    if (!asked) absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(asked);
+
+  // Every RPC that is not a read refuses the auditor's certificate.
+  const std::map<std::string, std::string> host_of = {
+      {"IntakeService", "intake"},     {"TriageService", "triage"},
+      {"MaracService", "triage"},      {"AdvocacyService", "advocacy"},
+      {"OrderService", "orders"},      {"NotificationService", "notification"},
+      {"ReportingService", "triage"},  {"OutboxService", "intake"},
+      {"AuditService", "notification"}};
+  int writes = 0;
+  for (const access::RpcRule& rule : access::AuthorizationTable()) {
+    const std::vector<std::string> parts = absl::StrSplit(rule.method, '/');
+    ASSERT_EQ(parts.size(), 3u) << rule.method;
+    const std::string service(absl::StripPrefix(parts[1], "signpost.v1."));
+    const std::string& method = parts[2];
+    if (absl::StartsWith(method, "Get") || absl::StartsWith(method, "List") ||
+        method == "Subscribe") {
+      continue;
+    }
+    ASSERT_TRUE(host_of.count(service)) << service;
+    grpc::Status s =
+        CallRaw(Dial((*addrs_)[host_of.at(service)], As("signpost-auditor")),
+                rule.method);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << rule.method;
+    ++writes;
+  }
+  EXPECT_GT(writes, 20);
 }
 
 // --- Issue 10: a referral that changes after submission ---------------------

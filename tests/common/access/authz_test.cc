@@ -2,12 +2,14 @@
 // shipped agency registry, and docs/api-and-events.md against the table.
 #include "common/access/authz.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -37,7 +39,26 @@ TEST(AuthzTableTest, EveryRuleNamesRolesOnceAndMethodsAreUnique) {
     EXPECT_FALSE(rule.objects.empty());
     EXPECT_EQ(FindRule(rule.method), &rule);
   }
-  EXPECT_EQ(methods.size(), 49u);
+  EXPECT_EQ(methods.size(), 51u);
+}
+
+// The auditor reads: it holds no RPC that writes (issue 14). Every RPC it
+// may call is a Get or a List, and the audit RPCs are among them.
+TEST(AuthzTableTest, TheAuditorRoleHoldsReadsOnly) {
+  std::set<std::string> granted;
+  for (const RpcRule& rule : AuthorizationTable()) {
+    if (std::find(rule.roles.begin(), rule.roles.end(), v1::ROLE_AUDITOR) ==
+        rule.roles.end()) {
+      continue;
+    }
+    const std::string method(rule.method.substr(rule.method.rfind('/') + 1));
+    EXPECT_TRUE(absl::StartsWith(method, "Get") ||
+                absl::StartsWith(method, "List"))
+        << rule.method;
+    granted.insert(rule.method);
+  }
+  EXPECT_TRUE(granted.count("/signpost.v1.AuditService/GetTimeline"));
+  EXPECT_TRUE(granted.count("/signpost.v1.AuditService/ListAccess"));
 }
 
 // docs/api-and-events.md prints the table: every row with the same roles.

@@ -47,18 +47,21 @@ class ChainTest : public ::testing::Test {
     last_hash_ = prev;
     return out;
   }
-  // Intake's checkpoint claiming head `claimed_seq`, chained at `seq`.
-  kafka::ConsumedMessage Checkpoint(uint64_t seq, uint64_t claimed_seq,
-                                    const std::string& claimed_hash) {
+  // Intake's checkpoint claiming head `claimed_seq` of its chain on the
+  // intake topic, the first record of its chain on the audit topic.
+  kafka::ConsumedMessage Checkpoint(uint64_t claimed_seq,
+                                    const std::string& claimed_hash,
+                                    const std::string& named = "intake") {
     v1::EventEnvelope e = events::NewEnvelope("intake", "intake");
-    e.mutable_chain_checkpoint()->set_producer("intake");
+    e.mutable_chain_checkpoint()->set_producer(named);
+    e.mutable_chain_checkpoint()->set_topic(events::kIntakeTopic);
     e.mutable_chain_checkpoint()->set_seq(claimed_seq);
     e.mutable_chain_checkpoint()->set_head_hash(claimed_hash);
     events::StampType(&e);
     kafka::OutgoingMessage m{events::kAuditTopic, "intake",
                              e.SerializeAsString(),
                              events::CloudEventHeaders(e, "")};
-    for (auto& h : ChainHeaders(seq, last_hash_)) {
+    for (auto& h : ChainHeaders(1, kGenesis)) {
       m.headers.push_back(std::move(h));
     }
     for (auto& h : signer_->Sign(m)) m.headers.push_back(std::move(h));
@@ -97,7 +100,7 @@ TEST_F(ChainTest, AnUnbrokenChainVerifiesAndAResendIsNotABreak) {
   EXPECT_TRUE(r.breaks.empty())
       << r.breaks[0].kind << " " << r.breaks[0].detail;
   EXPECT_EQ(r.records["intake"], 6);
-  EXPECT_EQ(r.head_seq["intake"], 5u);
+  EXPECT_EQ(r.head_seq["intake"][events::kIntakeTopic], 5u);
   EXPECT_EQ(r.resends, 1);
 }
 
@@ -176,18 +179,37 @@ TEST_F(ChainTest, StrippingTheChainHeadersBreaksTheSignature) {
 // that matches verifies.
 TEST_F(ChainTest, ACheckpointFindsATailCutOff) {
   std::vector<kafka::ConsumedMessage> records = Chain(5);
-  records.push_back(Checkpoint(6, 5, last_hash_));
+  records.push_back(Checkpoint(5, last_hash_));
   ChainReport r = Verify(records);
   EXPECT_TRUE(r.breaks.empty()) << r.breaks[0].detail;
   EXPECT_EQ(r.checkpoints, 1);
-  // The log ends at seq 3, but a checkpoint (chained at 4) says 5.
+  // The log ends at seq 3, but a checkpoint says 5.
   std::vector<kafka::ConsumedMessage> cut = Chain(3);
   const std::string head3 = last_hash_;
-  cut.push_back(Checkpoint(4, 5, head3));
+  cut.push_back(Checkpoint(5, head3));
   r = Verify(cut);
   ASSERT_EQ(r.breaks.size(), 1u);
   EXPECT_EQ(r.breaks[0].kind, "MISSING");
   EXPECT_EQ(r.breaks[0].topic, events::kAuditTopic);
+}
+
+// One chain per producer and topic: the intake topic verifies alone (as
+// when it is checked by itself, or the audit topic is kept longer), and a
+// checkpoint signed by one producer in another's name is found.
+TEST_F(ChainTest, EachTopicIsItsOwnChainAndACheckpointNamesItsSigner) {
+  std::vector<kafka::ConsumedMessage> records = Chain(4);
+  ChainReport alone = Verify(records);
+  EXPECT_TRUE(alone.breaks.empty()) << alone.breaks[0].detail;
+  records.push_back(Checkpoint(4, last_hash_));
+  ChainReport both = Verify(records);
+  EXPECT_TRUE(both.breaks.empty()) << both.breaks[0].detail;
+  EXPECT_EQ(both.head_seq["intake"][events::kIntakeTopic], 4u);
+  EXPECT_EQ(both.head_seq["intake"][events::kAuditTopic], 1u);
+  records.back() = Checkpoint(4, last_hash_, "triage");
+  ChainReport forged = Verify(records);
+  ASSERT_EQ(forged.breaks.size(), 1u);
+  EXPECT_EQ(forged.breaks[0].kind, "BAD-CHECKPOINT");
+  EXPECT_EQ(forged.breaks[0].topic, events::kAuditTopic);
 }
 
 // A record inserted between two others, claiming a position already
