@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/audit/chain.h"
+#include "common/audit/timeline.h"
 #include "common/crypto/keyring.h"
 #include "common/events/envelope.h"
 #include "common/events/event_consumer.h"
@@ -248,6 +249,60 @@ void BM_VerifyChains(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 BENCHMARK(BM_VerifyChains)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// AuditService's timeline and subject access over a log of N signed
+// records (N/10 referrals of 10 events each), against `audit verify`'s
+// signature check of the same records (arg 0: the baseline). Each reads
+// the whole log per call, so its cost is the log's size, not the answer's.
+void BM_AuditReadsOfTheLog(benchmark::State& state) {
+  const int what = static_cast<int>(state.range(0));
+  const int n = static_cast<int>(state.range(1));
+  testing::TempDir dir;
+  testing::MakeSigningKeys(dir.path());
+  auto signer =
+      events::EventSigner::FromPemFile(dir.File("intake.key"), "intake");
+  auto keys = events::LoadVerifier(dir.path());
+  const kafka::OutgoingMessage base = BenchRecord();
+  v1::EventEnvelope envelope;
+  envelope.ParseFromString(base.payload);
+  std::vector<std::string> referrals;
+  for (int i = 0; i < n / 10; ++i) referrals.push_back(NewUuid());
+  const std::string person = NewUuid();
+  std::vector<kafka::ConsumedMessage> records;
+  for (int i = 0; i < n; ++i) {
+    v1::EventEnvelope e = envelope;
+    e.set_event_id(NewUuid());
+    e.set_referral_id(referrals[i % referrals.size()]);
+    if (i % 10 == 1) {
+      e.mutable_referral_triaged()->set_person_id(person);
+      e.mutable_referral_triaged()->add_reasons()->set_rule_id("DA-HIGH");
+    }
+    events::StampType(&e);
+    kafka::OutgoingMessage m{events::kIntakeTopic, e.referral_id(),
+                             e.SerializeAsString(),
+                             events::CloudEventHeaders(e, "")};
+    for (auto& h : signer->Sign(m)) m.headers.push_back(std::move(h));
+    records.push_back({m.topic, 0, i, m.key, m.payload, m.headers});
+  }
+  for (auto _ : state) {
+    if (what == 0) {
+      benchmark::DoNotOptimize(audit::VerifyChains(records, *keys, true));
+    } else if (what == 1) {
+      benchmark::DoNotOptimize(
+          audit::BuildTimeline(records, *keys, referrals.front()));
+    } else {
+      benchmark::DoNotOptimize(audit::BuildAccessList(
+          records, *keys, person, absl::InfinitePast(), absl::InfiniteFuture()));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_AuditReadsOfTheLog)
+    ->ArgNames({"verify0_timeline1_access2", "records"})
+    ->Args({0, 10000})
+    ->Args({1, 10000})
+    ->Args({2, 10000})
+    ->Unit(benchmark::kMillisecond);
 
 // SubmitReferral over a real gRPC server in this process, one call at a
 // time: plaintext (arg 0) against mutual TLS with a dev-pki agency
