@@ -14,8 +14,14 @@ constexpr char kListAccess[] = "/signpost.v1.AuditService/ListAccess";
 }  // namespace
 
 absl::StatusOr<std::vector<kafka::ConsumedMessage>> AuditApp::ReadLog() {
-  absl::MutexLock lock(&scan_mu_);
+  // One scan at a time: a second caller is told to come back rather than
+  // holding another of the process's RPC threads while it waits.
+  if (!scan_mu_.TryLock()) {
+    return absl::ResourceExhaustedError(
+        "another audit read of the log is running; retry when it ends");
+  }
   absl::StatusOr<std::vector<kafka::ConsumedMessage>> records = log_();
+  scan_mu_.Unlock();
   if (!records.ok()) {
     // The log is out of reach: worth retrying, never UNKNOWN.
     return absl::UnavailableError(absl::StrCat(
@@ -40,12 +46,13 @@ absl::StatusOr<v1::GetTimelineResponse> AuditApp::GetTimeline(
   ASSIGN_OR_RETURN(std::vector<kafka::ConsumedMessage> records, ReadLog());
   v1::GetTimelineResponse timeline =
       BuildTimeline(records, keys_, request.referral_id());
+  // Asked about a referral, found or not: the question is recorded.
+  RETURN_IF_ERROR(
+      Audit(caller, kGetTimeline, request.referral_id(), traceparent));
   if (timeline.entries_size() == 0) {
     return absl::NotFoundError(absl::StrCat("referral ", request.referral_id(),
                                             ": no event in the log"));
   }
-  RETURN_IF_ERROR(
-      Audit(caller, kGetTimeline, request.referral_id(), traceparent));
   return timeline;
 }
 

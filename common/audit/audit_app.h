@@ -4,7 +4,8 @@
 // itself written to the access audit in one transaction before it is
 // answered, so that no audit answer is ever released unrecorded.
 // One log scan runs at a time: each call reads the whole log (there is no
-// index yet), and a second auditor waits rather than doubling the load.
+// index yet); a call while another scans is answered RESOURCE_EXHAUSTED
+// at once, rather than holding another RPC thread or doubling the load.
 // Thread-safe.
 #pragma once
 

@@ -5,12 +5,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/events/envelope.h"
+#include "common/store/outbox.h"
 
 namespace signpost::audit {
 
 absl::StatusOr<std::vector<kafka::ConsumedMessage>> ReadLog(
     const kafka::ClientOptions& options, const std::vector<std::string>& topics,
-    absl::Duration timeout) {
+    absl::Duration timeout, PartnerTopics partners) {
   std::vector<std::string> names = topics;
   if (names.empty()) {
     absl::StatusOr<std::vector<std::string>> listed =
@@ -19,6 +20,10 @@ absl::StatusOr<std::vector<kafka::ConsumedMessage>> ReadLog(
     for (std::string& t : *listed) {
       // Dead letters are copies under another topic name (their signature
       // covers the original's): part of no chain and no timeline.
+      if (partners == PartnerTopics::kExclude &&
+          absl::StartsWith(t, store::kPartnerTopicPrefix)) {
+        continue;
+      }
       if (absl::StartsWith(t, "signpost.") && t != events::kDeadLetterTopic) {
         names.push_back(std::move(t));
       }

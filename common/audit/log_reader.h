@@ -13,11 +13,16 @@
 
 namespace signpost::audit {
 
+// Which topics a reader reads when it names none.
+enum class PartnerTopics { kInclude, kExclude };
+
 // `topics` empty: every topic the cluster lists whose name starts
-// "signpost.", except the dead-letter topic. Otherwise those topics, as
-// named. Each topic within `timeout`.
+// "signpost.", except the dead-letter topic, and except the partner topics
+// (signpost.partner.*) with kExclude (a timeline needs none of them, and
+// the notification process is not granted read on them). Otherwise those
+// topics, as named. Each topic within `timeout`.
 absl::StatusOr<std::vector<kafka::ConsumedMessage>> ReadLog(
     const kafka::ClientOptions& options, const std::vector<std::string>& topics,
-    absl::Duration timeout);
+    absl::Duration timeout, PartnerTopics partners = PartnerTopics::kInclude);
 
 }  // namespace signpost::audit

@@ -197,9 +197,17 @@ v1::LogPosition PositionOf(const Event& e) {
   return p;
 }
 
+// What a share's field set released (unknown for a record from before
+// DeliveryRecorded carried its field set: never understated).
 v1::FieldClass ClassOfShare(v1::FieldSet set) {
-  return set == v1::FIELD_SET_MARAC ? v1::FIELD_CLASS_MARAC_SET
-                                    : v1::FIELD_CLASS_IDS_AND_CODES;
+  switch (set) {
+    case v1::FIELD_SET_UNSPECIFIED:
+      return v1::FIELD_CLASS_UNSPECIFIED;
+    case v1::FIELD_SET_MARAC:
+      return v1::FIELD_CLASS_MARAC_SET;
+    default:
+      return v1::FIELD_CLASS_IDS_AND_CODES;
+  }
 }
 
 v1::TimelineEntry EntryOf(const Event& e) {
@@ -344,9 +352,10 @@ v1::GetTimelineResponse BuildTimeline(
     const Event& y = *unique[b];
     const absl::Time tx = timeutil::FromTimestamp(x.envelope.occurred_at());
     const absl::Time ty = timeutil::FromTimestamp(y.envelope.occurred_at());
-    return std::tie(tx, x.producer, x.chain_seq, x.record->topic,
+    // Chain positions are per topic: compared within one only.
+    return std::tie(tx, x.producer, x.record->topic, x.chain_seq,
                     x.record->partition, x.record->offset) >
-           std::tie(ty, y.producer, y.chain_seq, y.record->topic,
+           std::tie(ty, y.producer, y.record->topic, y.chain_seq,
                     y.record->partition, y.record->offset);
   };
   std::priority_queue<size_t, std::vector<size_t>, decltype(later)> ready(
@@ -406,8 +415,10 @@ v1::ListAccessResponse BuildAccessList(
     }
   }
   for (const std::string& r : referrals) out.add_referral_ids(r);
-  // Each object id, with the referral it belongs to.
+  // Each object id, with the referral it belongs to: each referral its own
+  // first, then the objects its events name.
   std::map<std::string, std::string> referral_of;
+  for (const std::string& r : referrals) referral_of.emplace(r, r);
   std::map<std::string, std::vector<const Event*>> keyed;
   for (const Event& e : decoded.events) {
     if (referrals.count(e.envelope.referral_id()) &&
@@ -436,13 +447,29 @@ v1::ListAccessResponse BuildAccessList(
                             a.field_class() != v1::FIELD_CLASS_UNSPECIFIED;
       const bool allowed = a.decision() == v1::ACCESS_DECISION_ALLOWED ||
                            a.decision() == v1::ACCESS_DECISION_BREAK_GLASS;
-      if (released && allowed && referral_of.count(a.object_id())) {
+      // The audit's own reads (timelines, subject access) are ids and
+      // codes about the record, not reads of the person's data.
+      const bool audit_read =
+          absl::StartsWith(a.rpc(), "/signpost.v1.AuditService/");
+      if (released && allowed && !audit_read &&
+          referral_of.count(a.object_id())) {
         chosen.push_back(&e);
       }
     }
   }
   std::map<std::string, int> resends;
-  std::vector<const Event*> unique = FirstCopies(chosen, &resends);
+  std::vector<const Event*> copies = FirstCopies(chosen, &resends);
+  // A share delivered again (ReplayDeliveries) is one receipt: its first.
+  std::vector<const Event*> unique;
+  std::set<std::string> deliveries;
+  for (const Event* e : copies) {
+    if (e->envelope.has_delivery_recorded() &&
+        !deliveries.insert(e->envelope.delivery_recorded().delivery_id())
+             .second) {
+      continue;
+    }
+    unique.push_back(e);
+  }
   std::stable_sort(unique.begin(), unique.end(),
                    [](const Event* a, const Event* b) {
                      return timeutil::FromTimestamp(a->envelope.occurred_at()) <

@@ -17,8 +17,11 @@
 // person_id P (ReferralTriaged, VictimErased, ...).
 //
 // The output holds ids, codes, rule ids, agencies and times only: the
-// summary line is built from enum, number and boolean fields and from
-// string fields that are ids or codes (names ending _id or _code).
+// summary line is built from the payload's top-level enum, number and
+// boolean fields and from string fields that are ids or codes (names
+// ending _id or _code, and stage, kind, match, legal_basis, refusal_rule);
+// the person id is left out. ListAccess leaves out the audit's own reads
+// (AuditService calls) and lists a share delivered again once.
 #pragma once
 
 #include <string>

@@ -84,6 +84,9 @@ class EventConsumer {
   int64_t handled() const { return handled_.load(); }
   int64_t duplicates() const { return duplicates_.load(); }
   int64_t dead_lettered() const { return dead_lettered_.load(); }
+  // The consumer's lag per assigned partition (kafka::Consumer::Lag).
+  // Thread-safe.
+  std::vector<kafka::PartitionLag> Lag() { return consumer_->Lag(); }
 
   // Processes at most one record; exposed for tests. Returns false on timeout.
   bool PollOnce(absl::Duration timeout);

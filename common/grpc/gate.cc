@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/errors/errors.h"
 #include "common/grpc/decoding.h"
 #include "common/grpc/tls.h"
@@ -59,29 +60,39 @@ grpc::ServerUnaryReactor* Gate::Run(grpc::CallbackServerContext* context,
                                     std::string traceparent, Handler handler) {
   // Set by DecodingUnaryHandler on this thread while it sets the call up.
   std::optional<std::string> undecodable = UndecodableRequest();
-  return RunUnary(context, executor_,
-                  [this, context, method = std::string(method),
-                   handler = std::move(handler), traceparent,
-                   undecodable = std::move(undecodable)]() -> absl::Status {
-                    std::string agency;
-                    absl::StatusOr<access::Principal> principal =
-                        Admit(*context, method, &agency);
-                    absl::Status status = principal.status();
-                    if (principal.ok()) {
-                      // Authenticated and authorised first, so that nobody else
-                      // learns anything from how bytes are decoded.
-                      status = undecodable.has_value()
-                                   ? absl::InvalidArgumentError(absl::StrCat(
-                                         "the request bytes do not decode as ",
-                                         *undecodable))
-                                   : handler(*principal);
-                    }
-                    if (status.code() == absl::StatusCode::kPermissionDenied ||
-                        status.code() == absl::StatusCode::kUnauthenticated) {
-                      AuditRefusal(agency, method, status, traceparent);
-                    }
-                    return status;
-                  });
+  const absl::Time start = absl::Now();
+  return RunUnary(
+      context, executor_,
+      [this, context, start, method = std::string(method),
+       handler = std::move(handler), traceparent,
+       undecodable = std::move(undecodable)]() -> absl::Status {
+        std::string agency;
+        absl::StatusOr<access::Principal> principal =
+            Admit(*context, method, &agency);
+        absl::Status status = principal.status();
+        if (principal.ok()) {
+          // Authenticated and authorised first, so that nobody else
+          // learns anything from how bytes are decoded.
+          status =
+              undecodable.has_value()
+                  ? absl::InvalidArgumentError(absl::StrCat(
+                        "the request bytes do not decode as ", *undecodable))
+                  : handler(*principal);
+        }
+        if (status.code() == absl::StatusCode::kPermissionDenied ||
+            status.code() == absl::StatusCode::kUnauthenticated) {
+          AuditRefusal(agency, method, status, traceparent);
+        }
+        if (observer_) {
+          // As ToGrpcStatus answers it (never UNKNOWN).
+          const std::string code =
+              status.code() == absl::StatusCode::kUnknown
+                  ? "INTERNAL"
+                  : absl::StatusCodeToString(status.code());
+          observer_({method, code, absl::Now() - start, agency, traceparent});
+        }
+        return status;
+      });
 }
 
 absl::StatusOr<access::Principal> Gate::AdmitStream(

@@ -59,6 +59,21 @@ class Gate {
 
   Executor& executor() { return executor_; }
 
+  // One finished unary call, for metrics and the access log: its method
+  // path, status code name ("OK", "PERMISSION_DENIED"; never "UNKNOWN"),
+  // latency from the gate to the answer, calling agency ("" when none was
+  // authenticated) and traceparent. No request or response content.
+  struct Finished {
+    absl::string_view method;
+    absl::string_view code;
+    absl::Duration latency;
+    absl::string_view agency;
+    absl::string_view traceparent;
+  };
+  using Observer = std::function<void(const Finished&)>;
+  // Called on the executor after each unary call. Set before serving.
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
+
   // Steps 1 and 2 for a streaming call, which runs its own reactor: the
   // caller's Principal, or the refusal (already audited). Blocks on the
   // registry only (no I/O).
@@ -77,6 +92,7 @@ class Gate {
   const access::Authorizer& authorizer_;
   store::AccessAuditLog* audit_;
   Authenticate authenticate_;
+  Observer observer_;
 };
 
 // The shape every mutating RPC shares: admit the caller through `gate`,

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
@@ -322,6 +323,9 @@ std::optional<std::string> ConsumedMessage::Header(
 struct Consumer::Impl {
   HandlePtr rk;
   bool closed = false;
+  // Held by Close while it releases the handle, and by Lag (another
+  // thread) while it reads it.
+  absl::Mutex handle_mu;
 };
 
 Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -396,8 +400,45 @@ absl::Status Consumer::Commit(const ConsumedMessage& message) {
   return absl::OkStatus();
 }
 
+std::vector<PartitionLag> Consumer::Lag() {
+  std::vector<PartitionLag> out;
+  if (!impl_) return out;
+  absl::MutexLock lock(&impl_->handle_mu);
+  if (!impl_->rk || impl_->closed) return out;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->rk.get(), &raw) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return out;
+  }
+  std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> list(
+      raw);
+  if (rd_kafka_position(impl_->rk.get(), list.get()) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return out;
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = list->elems[i];
+    int64_t low = 0, high = 0;
+    // The cached watermarks of the last fetch: no request to the broker.
+    if (rd_kafka_get_watermark_offsets(impl_->rk.get(), p.topic, p.partition,
+                                       &low,
+                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    // Before the first record is read the position is not known yet: all
+    // that the partition holds is still to be read.
+    const int64_t position = p.offset >= 0 ? p.offset : low;
+    out.push_back(
+        {p.topic, p.partition, std::max<int64_t>(0, high - position)});
+  }
+  return out;
+}
+
 void Consumer::Close(absl::Duration timeout) {
-  if (!impl_ || !impl_->rk || impl_->closed) return;
+  if (!impl_) return;
+  absl::MutexLock lock(&impl_->handle_mu);
+  if (!impl_->rk || impl_->closed) return;
   impl_->closed = true;
   rd_kafka_t* rk = impl_->rk.get();
   // Leave the group in the background and wait at most `timeout`: with the

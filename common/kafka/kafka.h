@@ -87,8 +87,17 @@ struct ConsumedMessage {
   std::optional<std::string> Header(const std::string& name) const;
 };
 
+// How far a consumer is behind on one partition it is assigned.
+struct PartitionLag {
+  std::string topic;
+  int32_t partition = 0;
+  // Records the partition holds beyond the consumer's position, as of the
+  // last fetch.
+  int64_t lag = 0;
+};
+
 // Consumer-group member with manual offset commits. Not thread-safe: use it
-// from one thread.
+// from one thread (except Lag).
 class Consumer {
  public:
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(
@@ -101,6 +110,10 @@ class Consumer {
   absl::StatusOr<std::optional<ConsumedMessage>> Poll(absl::Duration timeout);
   // Commits `message.offset + 1` for its partition, synchronously.
   absl::Status Commit(const ConsumedMessage& message);
+  // The lag of each assigned partition, from librdkafka's cached
+  // watermarks (no broker request). Thread-safe, also against Close; empty
+  // once closed.
+  std::vector<PartitionLag> Lag();
   // Leaves the group, waiting at most `timeout`, and releases the handle.
   // Later calls (and Poll/Commit) must not follow.
   void Close(absl::Duration timeout = absl::Seconds(10));

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/events/envelope.h"
 #include "common/grpc/tls.h"
@@ -72,6 +73,17 @@ void WaitForShutdownSignal() {
   log::Info("shutdown signal", {{"signal", absl::StrCat(signal_number)}});
 }
 
+// 9101 for intake, then triage, advocacy, orders, notification; 9100 for
+// any other.
+std::string DefaultMetricsAddress(const std::string& service) {
+  const char* kOrder[] = {"intake", "triage", "advocacy", "orders",
+                          "notification"};
+  for (int i = 0; i < 5; ++i) {
+    if (service == kOrder[i]) return absl::StrCat("127.0.0.1:", 9101 + i);
+  }
+  return "127.0.0.1:9100";
+}
+
 void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
   config.DefineString(
       "grpc_address", spec.default_grpc_address,
@@ -90,6 +102,10 @@ void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
   config.DefineString("kafka_sasl_password", "", "Kafka SASL password", false,
                       /*secret=*/true);
   config.DefineString("log_level", "info", "debug, info, warn or error");
+  config.DefineString(
+      "metrics_address", DefaultMetricsAddress(spec.name),
+      "host:port of the Prometheus /metrics endpoint (plain HTTP, its own "
+      "port; no personal data); empty turns it off");
   config.DefineInt("max_message_bytes", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024,
                    "largest gRPC message accepted or sent");
   config.DefineInt("shutdown_timeout", 15, 1, 600,
@@ -260,13 +276,49 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
       *host->db_, spec.name, [relay] { relay->Notify(); });
   host->gate_ = std::make_unique<grpcutil::Gate>(
       host->executor_, *host->authorizer_, host->audit_.get());
+  host->metrics_ =
+      std::make_unique<metrics::Metrics>(spec.name, SIGNPOST_VERSION);
+  metrics::Metrics* m = host->metrics_.get();
+  // One access line and one metric per RPC: method, code, latency, agency
+  // and trace id; never a request's content.
+  host->gate_->SetObserver([m](const grpcutil::Gate::Finished& call) {
+    m->ObserveRpc(call.method, call.code, call.latency);
+    const std::vector<absl::string_view> trace =
+        absl::StrSplit(call.traceparent, '-');
+    log::Info("rpc",
+              {{"method", std::string(call.method)},
+               {"code", std::string(call.code)},
+               {"ms", absl::StrCat(absl::ToDoubleMilliseconds(call.latency))},
+               {"agency", std::string(call.agency)},
+               {"trace_id", trace.size() > 1 ? std::string(trace[1]) : ""}});
+  });
+  host->AddStoreMetric(
+      "signpost_outbox_backlog", "outbox rows committed, not yet published",
+      metrics::Kind::kGauge,
+      [](store::Tx& tx) -> absl::StatusOr<std::vector<metrics::Sample>> {
+        ASSIGN_OR_RETURN(store::OutboxBacklog b,
+                         store::ReadOutboxBacklog(tx, absl::Now()));
+        return std::vector<metrics::Sample>{{{}, static_cast<double>(b.rows)}};
+      });
+  host->AddStoreMetric(
+      "signpost_outbox_oldest_age_seconds",
+      "how long the oldest unpublished outbox row has waited (0: none)",
+      metrics::Kind::kGauge,
+      [](store::Tx& tx) -> absl::StatusOr<std::vector<metrics::Sample>> {
+        ASSIGN_OR_RETURN(store::OutboxBacklog b,
+                         store::ReadOutboxBacklog(tx, absl::Now()));
+        return std::vector<metrics::Sample>{
+            {{}, absl::ToDoubleSeconds(b.oldest_age)}};
+      });
   return host;
 }
 
 ServiceHost::~ServiceHost() {
   // Destroy the Kafka handles and the store while the watchdog still guards
-  // the deadline, then release it.
+  // the deadline, then release it. The metrics endpoint stops first: its
+  // scrapes read the consumer and the store.
   const absl::Time start = absl::Now();
+  if (metrics_ != nullptr) metrics_->Stop();
   for (auto& w : workers_) w->Stop();
   consumer_.reset();
   relay_.reset();
@@ -280,6 +332,24 @@ ServiceHost::~ServiceHost() {
     exited_ = true;
   }
   if (watchdog_.joinable()) watchdog_.join();
+}
+
+void ServiceHost::AddStoreMetric(
+    std::string name, std::string help, metrics::Kind kind,
+    std::function<absl::StatusOr<std::vector<metrics::Sample>>(store::Tx&)>
+        query) {
+  store::Database* db = db_.get();
+  metrics_->AddScraped(
+      name, std::move(help), kind,
+      [db, name, query = std::move(query)]() -> std::vector<metrics::Sample> {
+        absl::StatusOr<std::vector<metrics::Sample>> samples = db->Read(query);
+        if (!samples.ok()) {
+          log::Warn("metric not read",
+                    {{"metric", name}, {"error", samples.status().ToString()}});
+          return {};
+        }
+        return *std::move(samples);
+      });
 }
 
 worker::PeriodicTask& ServiceHost::AddPeriodicTask(
@@ -378,6 +448,14 @@ void ServiceHost::Shutdown() {
 
 int ServiceHost::Run(const std::vector<grpc::Service*>& services,
                      events::EventHandler handler, const WaitFn& wait) {
+  if (const std::string& address = config_.GetString("metrics_address");
+      !address.empty()) {
+    if (absl::Status s = metrics_->Serve(address); !s.ok()) {
+      std::fprintf(stderr, "signpost-%s: metrics_address: %s\n",
+                   spec_.name.c_str(), std::string(s.message()).c_str());
+      return 2;
+    }
+  }
   grpcutil::ServerRunner::Options options;
   options.address = config_.GetString("grpc_address");
   options.max_message_bytes =
@@ -444,7 +522,34 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
     }
     consumer_ = std::move(*consumer);
     consumer_->Start();
+    events::EventConsumer* c = consumer_.get();
+    metrics_->AddScraped(
+        "signpost_consumer_lag",
+        "records on a subscribed partition not yet consumed, as of the last "
+        "fetch",
+        metrics::Kind::kGauge, [c] {
+          std::vector<metrics::Sample> out;
+          for (const kafka::PartitionLag& l : c->Lag()) {
+            out.push_back(
+                {{{"topic", l.topic}, {"partition", absl::StrCat(l.partition)}},
+                 static_cast<double>(l.lag)});
+          }
+          return out;
+        });
+    metrics_->AddScraped("signpost_dead_lettered_total",
+                         "records this process sent to the dead-letter topic",
+                         metrics::Kind::kCounter, [c] {
+                           return std::vector<metrics::Sample>{
+                               {{}, static_cast<double>(c->dead_lettered())}};
+                         });
+    metrics_->AddScraped("signpost_consumed_total",
+                         "records this process handled",
+                         metrics::Kind::kCounter, [c] {
+                           return std::vector<metrics::Sample>{
+                               {{}, static_cast<double>(c->handled())}};
+                         });
   }
+
   AddPeriodicTask("readiness", absl::Seconds(2),
                   [this](absl::Time now) { return CheckReadiness(now); });
   for (auto& w : workers_) w->Start();
@@ -454,6 +559,7 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
                                             ? "plaintext (development)"
                                             : "mutual TLS"},
                           {"db_path", db_->path()},
+                          {"metrics_port", absl::StrCat(metrics_->port())},
                           {"topic", spec_.topic}});
 
   wait();

@@ -34,6 +34,7 @@
 #include "common/grpc/gate.h"
 #include "common/grpc/server_runner.h"
 #include "common/kafka/kafka.h"
+#include "common/metrics/metrics.h"
 #include "common/service/outbox_service.h"
 #include "common/store/access_audit.h"
 #include "common/store/database.h"
@@ -91,6 +92,15 @@ class ServiceHost {
   // The Kafka client settings (bootstrap, security), for a reader of the
   // log such as AuditService.
   const kafka::ClientOptions& kafka_options() const { return kafka_options_; }
+  // The process's Prometheus metrics (--metrics_address). A service adds
+  // its own scraped families before Run() (AddStoreMetric).
+  metrics::Metrics& metrics() { return *metrics_; }
+  // A family read from the service's store at each scrape, in a read
+  // transaction of its own; a failed query logs and yields no sample.
+  void AddStoreMetric(
+      std::string name, std::string help, metrics::Kind kind,
+      std::function<absl::StatusOr<std::vector<metrics::Sample>>(store::Tx&)>
+          query);
   // Every producer's public keys; null without --event_keys_dir.
   const events::EventVerifier* verifier() const { return verifier_.get(); }
   // Each person's data key (--kek_file), checked against the store at
@@ -159,6 +169,8 @@ class ServiceHost {
   std::unique_ptr<OutboxServiceImpl> outbox_api_;
   std::string replay_guard_;
   std::unique_ptr<events::EventConsumer> consumer_;
+  // Its exposer stops first in the destructor, before what it reads.
+  std::unique_ptr<metrics::Metrics> metrics_;
   std::vector<std::function<void()>> commit_hooks_;
   std::unique_ptr<grpcutil::ServerRunner> server_;
   std::vector<std::unique_ptr<worker::PeriodicTask>> workers_;

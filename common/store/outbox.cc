@@ -33,8 +33,10 @@ struct PendingRow {
 // The chain's tables, beside the outbox (created on first use, so that the
 // numbered migrations stay the services' own). One chain per topic the
 // service writes (audit/chain.h). Tables of the earlier single chain per
-// producer (outbox_chain, chain_head) are no longer read.
+// producer (outbox_chain, chain_head; never released) are dropped.
 constexpr char kChainSchema[] = R"sql(
+DROP TABLE IF EXISTS outbox_chain;
+DROP TABLE IF EXISTS chain_head;
 CREATE TABLE IF NOT EXISTS outbox_links (
   outbox_seq INTEGER PRIMARY KEY,
   topic TEXT NOT NULL,
@@ -284,6 +286,22 @@ absl::StatusOr<int64_t> CountUnsent(Database& db) {
   });
 }
 
+absl::StatusOr<OutboxBacklog> ReadOutboxBacklog(Tx& tx, absl::Time now) {
+  {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     tx.Prepare("SELECT COUNT(*), COALESCE(MIN(created_at_ms), "
+                                "0) FROM outbox WHERE sent_at_ms IS NULL"));
+    RETURN_IF_ERROR(stmt.Step());
+    OutboxBacklog backlog;
+    backlog.rows = stmt.ColumnInt(0);
+    if (backlog.rows > 0) {
+      backlog.oldest_age = std::max(
+          absl::ZeroDuration(), now - absl::FromUnixMillis(stmt.ColumnInt(1)));
+    }
+    return backlog;
+  }
+}
+
 OutboxRelay::OutboxRelay(Database& db, kafka::Producer& producer,
                          Options options)
     : db_(db), producer_(producer), options_(options) {}
@@ -379,17 +397,23 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
       rows.begin(), rows.end(), [](const auto& r) { return r.chain_seq == 0; });
   const bool checkpoint_due =
       !options_.producer.empty() && rows.empty() &&
-      (checkpoint_now_ ||
-       (uncheckpointed_ &&
-        now - checkpointed_at_ >= options_.checkpoint_interval));
+      (checkpoint_now_ || (uncheckpointed_ && now >= checkpoint_due_at_));
   if (unchained || checkpoint_due) {
     // Chain positions are given in outbox order and kept before publishing,
     // so that a re-send repeats them; a checkpoint of the head is queued
     // every checkpoint_every records, or checkpoint_interval after the
-    // last when the head has moved.
-    bool queued = false;
-    bool moved = false;
+    // last when the head has moved; each chain on its own clock.
+    std::vector<std::string> checkpointed;
+    bool any_pending = false;
+    absl::Time due = absl::InfiniteFuture();
+    auto last_checkpoint = [this](const std::string& topic) {
+      auto at = checkpointed_at_.find(topic);
+      return at == checkpointed_at_.end() ? absl::InfinitePast() : at->second;
+    };
     RETURN_IF_ERROR(db_.Write([&](Tx& tx) -> absl::Status {
+      checkpointed.clear();
+      any_pending = false;
+      due = absl::InfiniteFuture();
       ASSIGN_OR_RETURN(auto heads, ReadHeads(tx));
       std::set<std::string> touched;
       for (PendingRow& r : rows) {
@@ -400,7 +424,6 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
         // idle service does not checkpoint its own checkpoints.
         const bool absorbed = r.envelope.has_chain_checkpoint() &&
                               head.checkpointed_seq == head.seq;
-        moved |= !absorbed;
         r.chain_seq = head.seq + 1;
         r.chain_prev = head.hash;
         const kafka::OutgoingMessage m = MessageOf(r);
@@ -425,7 +448,12 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
         if (options_.producer.empty() || pending == 0 ||
             !(checkpoint_now_ ||
               pending >= static_cast<uint64_t>(options_.checkpoint_every) ||
-              now - checkpointed_at_ >= options_.checkpoint_interval)) {
+              now - last_checkpoint(topic) >= options_.checkpoint_interval)) {
+          if (pending > 0) {
+            any_pending = true;
+            due = std::min(
+                due, last_checkpoint(topic) + options_.checkpoint_interval);
+          }
           continue;
         }
         v1::EventEnvelope e =
@@ -441,21 +469,18 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
         RETURN_IF_ERROR(AppendToOutbox(tx, e, events::kAuditTopic, ""));
         head.checkpointed_seq = head.seq;
         touched.insert(topic);
-        queued = true;
+        checkpointed.push_back(topic);
       }
       for (const std::string& topic : touched) {
         RETURN_IF_ERROR(WriteHead(tx, topic, heads[topic]));
       }
       return absl::OkStatus();
     }));
-    if (queued) {
-      checkpointed_at_ = now;
-      uncheckpointed_ = false;
-    } else if (rows.empty()) {
-      uncheckpointed_ = false;  // the head had not moved
-    } else if (moved) {
-      uncheckpointed_ = true;
-    }
+    for (const std::string& topic : checkpointed) checkpointed_at_[topic] = now;
+    // A checkpoint just queued moves the audit chain: it is absorbed when
+    // chained (above), so an idle relay settles.
+    uncheckpointed_ = any_pending || !checkpointed.empty();
+    checkpoint_due_at_ = checkpointed.empty() ? due : absl::InfinitePast();
     checkpoint_now_ = false;
   }
   if (rows.empty()) return 0;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -86,6 +87,12 @@ absl::StatusOr<std::vector<StoredEvent>> ListReferralEvents(
     Database& db, absl::string_view referral_id);
 // Number of outbox rows not yet published.
 absl::StatusOr<int64_t> CountUnsent(Database& db);
+// The rows still to publish, and how long the oldest has waited.
+struct OutboxBacklog {
+  int64_t rows = 0;
+  absl::Duration oldest_age = absl::ZeroDuration();
+};
+absl::StatusOr<OutboxBacklog> ReadOutboxBacklog(Tx& tx, absl::Time now);
 
 // Publishes committed outbox rows in sequence order. Thread-safe; runs its
 // own thread between Start() and Stop().
@@ -142,11 +149,13 @@ class OutboxRelay {
   std::atomic<int64_t> published_{0};
   // Set when Stop()'s drain deadline passes: abandons a delivery wait.
   std::atomic<bool> abandon_{false};
-  // The chain's head as last checkpointed (relay thread only).
-  absl::Time checkpointed_at_ = absl::InfinitePast();
-  // The head may have moved since the last checkpoint (true at start: the
-  // database says).
+  // When each chain (by topic) was last checkpointed by this process
+  // (relay thread only; unknown at start: due at once).
+  std::map<std::string, absl::Time> checkpointed_at_;
+  // Some chain's head has moved since its last checkpoint (true at start:
+  // the database says), and when the earliest of them falls due.
   bool uncheckpointed_ = true;
+  absl::Time checkpoint_due_at_ = absl::InfinitePast();
   // Stop(): checkpoint the head now if it moved.
   bool checkpoint_now_ = false;
   bool chain_ready_ = false;

@@ -237,4 +237,33 @@ std::vector<std::string> AdvocacyStore::Migrations() {
           kSchemaV9};
 }
 
+absl::StatusOr<std::vector<metrics::Sample>> AdvocacyStore::WaitlistDepth(
+    store::Tx& tx) {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("SELECT pathway, COUNT(*) FROM assignments "
+                              "WHERE state = ? GROUP BY pathway"));
+  q.Bind(1, static_cast<int64_t>(v1::ASSIGNMENT_STATE_WAITLISTED));
+  std::vector<metrics::Sample> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back({{{"pathway", v1::Pathway_Name(
+                                    static_cast<v1::Pathway>(q.ColumnInt(0)))}},
+                   static_cast<double>(q.ColumnInt(1))});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<metrics::Sample>> AdvocacyStore::DeadlinesMissed(
+    store::Tx& tx) {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("SELECT COALESCE(SUM(deadline_missed_ms > 0), 0), "
+                 "COALESCE(SUM(referral_missed_ms > 0), 0) FROM assignments"));
+  RETURN_IF_ERROR(q.Step().status());
+  return std::vector<metrics::Sample>{
+      {{{"kind", "FIRST_CONTACT"}}, static_cast<double>(q.ColumnInt(0))},
+      {{{"kind", "VCOP_REFERRAL"}}, static_cast<double>(q.ColumnInt(1))}};
+}
+
 }  // namespace signpost::advocacy

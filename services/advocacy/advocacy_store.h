@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "common/metrics/metrics.h"
+#include "common/store/database.h"
 #include "services/advocacy/assignment_store.h"
 #include "services/advocacy/directory_store.h"
 
@@ -23,6 +26,15 @@ class AdvocacyStore {
   // anything of an erased referral.
   static constexpr char kReplayGuard[] =
       "referral_id NOT IN (SELECT referral_id FROM erased_referrals)";
+
+  // Metrics, read at each scrape (codes only). Assignments waiting now,
+  // by pathway.
+  static absl::StatusOr<std::vector<metrics::Sample>> WaitlistDepth(
+      store::Tx& tx);
+  // Deadlines missed so far, by kind: FIRST_CONTACT and VCOP_REFERRAL
+  // (each marked once, in its row).
+  static absl::StatusOr<std::vector<metrics::Sample>> DeadlinesMissed(
+      store::Tx& tx);
 };
 
 }  // namespace signpost::advocacy

@@ -114,6 +114,14 @@ int main(int argc, char** argv) {
             },
             gate);
         host.SetReplayGuard(advocacy::AdvocacyStore::kReplayGuard);
+        host.AddStoreMetric("signpost_waitlist_depth",
+                            "assignments waiting for a place, by pathway",
+                            metrics::Kind::kGauge,
+                            &advocacy::AdvocacyStore::WaitlistDepth);
+        host.AddStoreMetric("signpost_deadlines_missed_total",
+                            "deadlines missed so far, by kind",
+                            metrics::Kind::kCounter,
+                            &advocacy::AdvocacyStore::DeadlinesMissed);
         return host.Run(
             {&api, &reporting},
             [&handler](const events::IncomingEvent& e, store::Tx& tx) {

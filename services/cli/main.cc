@@ -1026,7 +1026,8 @@ absl::StatusOr<std::vector<kafka::ConsumedMessage>> ReadWholeLog(
   *keys = *std::move(loaded);
   kafka::ClientOptions options;
   options.bootstrap_servers = source.bootstrap;
-  return audit::ReadLog(options, {}, absl::Minutes(10));
+  return audit::ReadLog(options, {}, absl::Minutes(10),
+                        audit::PartnerTopics::kExclude);
 }
 
 // `audit timeline REFERRAL`: every event of the referral, in causal order,

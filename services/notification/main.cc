@@ -124,14 +124,27 @@ int main(int argc, char** argv) {
         host.AddCommitHook([&app] { app.Committed(); });
         notification::NotificationHandler handler(app);
         notification::NotificationServiceImpl api(app, gate);
-        // AuditService: timelines and subject access, from the log alone.
+        // AuditService: timelines and subject access, from the log alone
+        // (event_keys_dir is required here: notification consumes).
+        if (host.verifier() == nullptr) {
+          config::PrintConfigError(
+              argv[0], absl::InvalidArgumentError(
+                           "event_keys_dir: required (AuditService checks "
+                           "every record's signature)"));
+          return 2;
+        }
         audit::AuditApp audit_app(
             [&host] {
-              return audit::ReadLog(host.kafka_options(), {}, absl::Minutes(2));
+              return audit::ReadLog(host.kafka_options(), {}, absl::Minutes(2),
+                                    audit::PartnerTopics::kExclude);
             },
             *host.verifier(), host.access_audit());
         audit::AuditServiceImpl audit_api(
             audit_app, [&host] { host.relay().Notify(); }, gate);
+        host.AddStoreMetric("signpost_deliveries",
+                            "partner deliveries, by transport and status",
+                            metrics::Kind::kGauge,
+                            &notification::NotificationStore::DeliveryCounts);
         return host.Run(
             {&api, &audit_api},
             [&handler](const events::IncomingEvent& e, store::Tx& tx) {

@@ -936,4 +936,23 @@ absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::ListDeliveries(
   });
 }
 
+absl::StatusOr<std::vector<metrics::Sample>> NotificationStore::DeliveryCounts(
+    store::Tx& tx) {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("SELECT transport, status, COUNT(*) FROM "
+                              "deliveries GROUP BY transport, status"));
+  std::vector<metrics::Sample> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back(
+        {{{"transport",
+           v1::Transport_Name(static_cast<v1::Transport>(q.ColumnInt(0)))},
+          {"status", v1::DeliveryStatus_Name(
+                         static_cast<v1::DeliveryStatus>(q.ColumnInt(1)))}},
+         static_cast<double>(q.ColumnInt(2))});
+  }
+  return out;
+}
+
 }  // namespace signpost::notification

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
+#include "common/metrics/metrics.h"
 #include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/notification/routing.h"
@@ -71,6 +72,10 @@ struct ReplayFilter {
 class NotificationStore {
  public:
   static std::vector<std::string> Migrations();
+  // Metrics, read at each scrape (codes only): deliveries by transport and
+  // status (a refusal has no transport: TRANSPORT_UNSPECIFIED).
+  static absl::StatusOr<std::vector<metrics::Sample>> DeliveryCounts(
+      store::Tx& tx);
 
   // Inserts or replaces the referral's context.
   absl::Status SaveContext(store::Tx& tx, const ReferralId& referral_id,

@@ -1,6 +1,7 @@
 // signpost-orders: wires config to the calendar, the orders application,
 // its gRPC and event adapters, and the order-timer task.
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/calendar/working_calendar.h"
 #include "common/log/log.h"
 #include "common/reporting/reporting_service.h"
@@ -80,6 +81,13 @@ int main(int argc, char** argv) {
               return orders::OrdersFigures(host.db(), zone, q);
             },
             gate);
+        host.AddStoreMetric(
+            "signpost_timers", "statutory timers not yet fired, by state",
+            metrics::Kind::kGauge,
+            [](store::Tx& tx) { return orders::TimerCounts(tx, absl::Now()); });
+        host.AddStoreMetric("signpost_timers_fired_total",
+                            "statutory timers fired, by kind",
+                            metrics::Kind::kCounter, &orders::TimersFired);
         return host.Run(
             {&api, &reporting},
             [&handler](const events::IncomingEvent& e, store::Tx& tx) {

@@ -636,4 +636,31 @@ absl::StatusOr<paging::Page<v1::ConsiderationRecord>> ListOpenConsiderations(
   return ConsiderationPage(tx, "open = 1", "opened_at_ms", page, {});
 }
 
+absl::StatusOr<std::vector<metrics::Sample>> TimerCounts(store::Tx& tx,
+                                                         absl::Time now) {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("SELECT COALESCE(SUM(due_ms <= ?1), 0), "
+                              "COALESCE(SUM(due_ms > ?1), 0) FROM timers "
+                              "WHERE fired_at_ms = 0 AND cancelled = 0"));
+  q.Bind(1, absl::ToUnixMillis(now));
+  RETURN_IF_ERROR(q.Step().status());
+  return std::vector<metrics::Sample>{
+      {{{"state", "due"}}, static_cast<double>(q.ColumnInt(0))},
+      {{{"state", "waiting"}}, static_cast<double>(q.ColumnInt(1))}};
+}
+
+absl::StatusOr<std::vector<metrics::Sample>> TimersFired(store::Tx& tx) {
+  ASSIGN_OR_RETURN(store::Statement q,
+                   tx.Prepare("SELECT kind, COUNT(*) FROM timers WHERE "
+                              "fired_at_ms > 0 GROUP BY kind"));
+  std::vector<metrics::Sample> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back(
+        {{{"kind", q.ColumnText(0)}}, static_cast<double>(q.ColumnInt(1))});
+  }
+  return out;
+}
+
 }  // namespace signpost::orders

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/ids/ids.h"
+#include "common/metrics/metrics.h"
 #include "common/paging/page.h"
 #include "common/store/database.h"
 #include "services/orders/order_commands.h"
@@ -27,6 +28,13 @@ namespace signpost::orders {
 
 // The orders database schema, in order (after the shared migration).
 std::vector<std::string> OrdersMigrations();
+
+// Metrics, read at each scrape (codes only). Statutory timers not yet
+// fired or cancelled, by state: "due" (its time has come) or "waiting".
+absl::StatusOr<std::vector<metrics::Sample>> TimerCounts(store::Tx& tx,
+                                                         absl::Time now);
+// Timers fired so far, by kind.
+absl::StatusOr<std::vector<metrics::Sample>> TimersFired(store::Tx& tx);
 
 // The column whose free text is sealed (AAD "<order_id>/conditions_text").
 inline constexpr char kConditionsColumn[] = "conditions_text";

@@ -1,6 +1,7 @@
 // End to end: the real binaries as processes (devbroker + five services on
 // free ports), T1, T4 and T8 submitted through intake's gRPC API, and each
 // outcome checked through the services' own gRPC APIs and the event log.
+#include <curl/curl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,6 +66,7 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -2254,6 +2256,104 @@ TEST_F(StackTest, PersonalDataReadsAndRefusalsAreAuditedWithoutPersonalData) {
   EXPECT_FALSE(by_agency["signpost-operator"].break_glass_id().empty());
 }
 
+// --- Issue 15: metrics -------------------------------------------------------
+
+// GET over plain HTTP; "" when it fails.
+std::string HttpGet(const std::string& url) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION,
+      +[](char* data, size_t size, size_t n, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  const CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  return rc == CURLE_OK ? body : "";
+}
+
+// Every service serves /metrics on its own port: build info, RPCs by
+// method and code, the outbox backlog, consumer lag and dead letters, and
+// its own figures (waitlist, deadlines missed, timers, deliveries), with
+// codes only: nothing of the victim a referral names.
+TEST_F(StackTest, EveryServiceServesItsMetricsWithCodesOnly) {
+  for (const char* svc :
+       {"intake", "triage", "advocacy", "orders", "notification"}) {
+    WaitServing(svc);
+  }
+  v1::SubmitReferralRequest t1 =
+      testing::LoadExample("t01_strangulation_punjabi");
+  t1.set_idempotency_key("e2e-metrics");
+  WaitRouted(Submit(t1));
+  const std::map<std::string, std::vector<std::string>> own = {
+      {"intake", {}},
+      {"triage", {}},
+      {"advocacy",
+       {"# TYPE signpost_waitlist_depth gauge",
+        "# TYPE signpost_deadlines_missed_total counter",
+        "signpost_deadlines_missed_total{kind=\"FIRST_CONTACT\"}"}},
+      {"orders",
+       {"signpost_timers{state=\"due\"}",
+        "# TYPE signpost_timers_fired_total counter"}},
+      {"notification",
+       {"signpost_deliveries{status=\"DELIVERY_STATUS_DELIVERED\",transport="
+        "\"TRANSPORT_KAFKA\"}"}}};
+  for (const auto& [svc, series] : own) {
+    SCOPED_TRACE(svc);
+    const std::string port = testing::WaitForLogValue(
+        dir_->File(svc + ".log"), "\"metrics_port\":\"", absl::Seconds(5));
+    ASSERT_FALSE(port.empty() || port == "0");
+    std::vector<std::string> wanted = {
+        absl::StrCat("signpost_build_info{service=\"", svc, "\""),
+        "# TYPE signpost_rpc_total counter",
+        "signpost_rpc_duration_seconds_bucket{",
+        "signpost_outbox_backlog ",
+        "signpost_outbox_oldest_age_seconds ",
+        "# TYPE signpost_consumer_lag gauge",
+        "signpost_consumer_lag{partition=",
+        "signpost_dead_lettered_total ",
+        "signpost_consumed_total "};
+    wanted.insert(wanted.end(), series.begin(), series.end());
+    // Lag is known once each partition has been fetched: ask until then.
+    std::string body;
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (true) {
+      body = HttpGet(absl::StrCat("http://127.0.0.1:", port, "/metrics"));
+      bool all = !body.empty();
+      for (const std::string& want : wanted) {
+        all &= body.find(want) != std::string::npos;
+      }
+      if (all || absl::Now() > deadline) break;
+      absl::SleepFor(absl::Milliseconds(250));
+    }
+    ASSERT_FALSE(body.empty());
+    for (const std::string& want : wanted) {
+      EXPECT_NE(body.find(want), std::string::npos) << want;
+    }
+    for (const std::string& secret :
+         {t1.referral().personal().full_name(),
+          t1.referral().personal().phone(), t1.referral().personal().address(),
+          t1.referral().personal().date_of_birth()}) {
+      if (!secret.empty()) {
+        EXPECT_EQ(body.find(secret), std::string::npos);
+      }
+    }
+  }
+  // intake answered SubmitReferral: counted by method and code.
+  const std::string intake = HttpGet(absl::StrCat(
+      "http://127.0.0.1:",
+      testing::WaitForLogValue(dir_->File("intake.log"), "\"metrics_port\":\"",
+                               absl::Seconds(5)),
+      "/metrics"));
+  EXPECT_NE(intake.find("signpost_rpc_total{code=\"OK\",method=\"/"
+                        "signpost.v1.IntakeService/SubmitReferral\"}"),
+            std::string::npos);
+}
+
 // --- Issue 14: the timeline, subject access and the auditor ----------------
 
 // T1's timeline, read from the log by an auditor: every service's events in
@@ -2402,6 +2502,27 @@ TEST_F(StackTest, AnAuditorReadsT1sTimelineAndWhoSawThePersonButWritesNothing) {
   }
   EXPECT_EQ(none.entries_size(), 0);
   EXPECT_EQ(none.referral_ids_size(), 0);
+  {
+    // Another real person (T8's): nothing of T1's referral.
+    v1::SubmitReferralRequest t8 =
+        testing::LoadExample("t08_burglary_self_referral");
+    t8.set_idempotency_key("e2e-timeline-t8");
+    const Outcome o8 = WaitRouted(Submit(t8));
+    ASSERT_FALSE(o8.decision.person_id().empty());
+    ASSERT_NE(o8.decision.person_id(), person);
+    v1::ListAccessRequest theirs = who;
+    theirs.set_person_id(o8.decision.person_id());
+    v1::ListAccessResponse seen8;
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    ASSERT_TRUE(auditor->ListAccess(&ctx, theirs, &seen8).ok());
+    EXPECT_THAT(seen8.referral_ids(), Not(Contains(id)));
+    EXPECT_FALSE(seen8.referral_ids().empty());
+    for (const v1::AccessEntry& a : seen8.entries()) {
+      EXPECT_NE(a.referral_id(), id);
+      EXPECT_NE(a.object_id(), id);
+    }
+  }
   {
     // A bad request names its fields.
     grpc::ClientContext ctx;

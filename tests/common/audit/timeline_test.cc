@@ -75,16 +75,15 @@ class TimelineTest : public ::testing::Test {
     }
     return Record(std::move(e), topic, producer);
   }
-  kafka::ConsumedMessage Access(const std::string& producer,
-                                const std::string& agency,
-                                const std::string& object, int minutes,
-                                v1::FieldClass field_class,
-                                v1::AccessDecision decision,
-                                const std::string& rule) {
+  kafka::ConsumedMessage Access(
+      const std::string& producer, const std::string& agency,
+      const std::string& object, int minutes, v1::FieldClass field_class,
+      v1::AccessDecision decision, const std::string& rule,
+      const std::string& rpc = "/signpost.v1.IntakeService/GetReferral") {
     v1::EventEnvelope e = Event(producer, object, minutes);
     v1::AccessAudited* a = e.mutable_access_audited();
     a->set_agency_id(agency);
-    a->set_rpc("/signpost.v1.IntakeService/GetReferral");
+    a->set_rpc(rpc);
     a->set_object_id(object);
     a->set_field_class(field_class);
     a->set_decision(decision);
@@ -227,14 +226,28 @@ TEST_F(TimelineTest, AccessListsReceiptsAndReadsOfThePersonInThePeriodOnly) {
   s_in.mutable_referral_received();
   v1::EventEnvelope s_dec = Triaged(s_in, q, 1);
 
+  v1::EventEnvelope told =
+      Delivery(r_dec, "marac-wmp", 2, v1::DELIVERY_STATUS_DELIVERED,
+               v1::FIELD_SET_MARAC);
+  // The same share delivered again (ReplayDeliveries): a new event, the
+  // same delivery.
+  v1::EventEnvelope again =
+      Delivery(r_dec, "marac-wmp", 3, v1::DELIVERY_STATUS_DELIVERED,
+               v1::FIELD_SET_MARAC);
+  again.mutable_delivery_recorded()->set_delivery_id(
+      told.delivery_recorded().delivery_id());
   std::vector<kafka::ConsumedMessage> log = {
       Own(r_in),
       Own(r_dec),
       Own(r_off),
       Own(s_in),
       Own(s_dec),
-      Own(Delivery(r_dec, "marac-wmp", 2, v1::DELIVERY_STATUS_DELIVERED,
-                   v1::FIELD_SET_MARAC)),
+      Own(told),
+      Own(again),
+      // An auditor's look at the timeline is not a read of the person.
+      Access("notification", "signpost-auditor", r, 3,
+             v1::FIELD_CLASS_IDS_AND_CODES, v1::ACCESS_DECISION_ALLOWED,
+             "AUTHZ-FUNCTION", "/signpost.v1.AuditService/GetTimeline"),
       // Refused shares and refused reads released nothing.
       Own(Delivery(r_dec, "pcc-wmp", 2, v1::DELIVERY_STATUS_REFUSED,
                    v1::FIELD_SET_COMMISSIONING)),
@@ -301,7 +314,12 @@ TEST(TimelineRequestTest, EveryBadFieldIsNamed) {
   a.set_person_id(NewUuid());
   *a.mutable_from() = timeutil::ToTimestamp(kT0);
   *a.mutable_to() = timeutil::ToTimestamp(kT0);
-  EXPECT_THAT(CheckListAccessRequest(a).ToStatus().message(), HasSubstr("to"));
+  std::vector<std::string> bad;
+  for (const auto& v :
+       errors::FieldViolationsOf(CheckListAccessRequest(a).ToStatus())) {
+    bad.push_back(v.field);
+  }
+  EXPECT_THAT(bad, ElementsAre("to"));
   *a.mutable_to() = timeutil::ToTimestamp(kT0 + absl::Hours(1));
   EXPECT_TRUE(CheckListAccessRequest(a).empty());
 }

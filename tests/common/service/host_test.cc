@@ -52,12 +52,13 @@ class HostTest : public ::testing::Test {
     std::string key = "--event_signing_key=" + dir_.File("intake.key");
     std::string registry = "--access_registry=" + Registry();
     std::string kek = "--kek_file=" + KekFile();
-    const char* argv[] = {
-        "hosttest",        db.c_str(),       kafka.c_str(),
-        timeout.c_str(),   key.c_str(),      "--grpc_address=127.0.0.1:0",
-        "--dev_plaintext", registry.c_str(), kek.c_str()};
+    const char* argv[] = {"hosttest",        db.c_str(),
+                          kafka.c_str(),     timeout.c_str(),
+                          key.c_str(),       "--grpc_address=127.0.0.1:0",
+                          "--dev_plaintext", registry.c_str(),
+                          kek.c_str(),       "--metrics_address=127.0.0.1:0"};
     absl::Status parsed = config_.Parse(
-        9, argv, [](const char*) -> const char* { return nullptr; });
+        10, argv, [](const char*) -> const char* { return nullptr; });
     EXPECT_TRUE(parsed.ok()) << parsed;
     auto host = ServiceHost::Create(config_, spec_);
     EXPECT_TRUE(host.ok()) << host.status();
