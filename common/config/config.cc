@@ -2,14 +2,35 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 
+extern char** environ;
+
 namespace signpost::config {
+namespace {
+
+// Variables of Signpost's tools, not of a service's settings (the CLI's
+// identity, the stack script's): set in a service's environment by
+// docker-compose or scripts/stack, and not a mistake there.
+bool IsToolVariable(absl::string_view var) {
+  for (const char* tool :
+       {"SIGNPOST_AS", "SIGNPOST_PKI_DIR", "SIGNPOST_BIN_DIR",
+        "SIGNPOST_RUN_DIR", "SIGNPOST_PORT_BASE", "SIGNPOST_METRICS_PORT_BASE",
+        "SIGNPOST_LOAD_COUNT", "SIGNPOST_POLICY_FILE",
+        "SIGNPOST_ACCESS_REGISTRY", "SIGNPOST_DEPS_MINIMAL"}) {
+    if (var == tool) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 Config::Config(std::string program) : program_(std::move(program)) {}
 
@@ -21,6 +42,7 @@ void Config::DefineString(std::string name, std::string default_value,
   s.help = std::move(help);
   s.required = required;
   s.secret = secret;
+  s.default_value = s.value;
   settings_[std::move(name)] = std::move(s);
 }
 
@@ -32,6 +54,7 @@ void Config::DefineInt(std::string name, int64_t default_value, int64_t min,
   s.help = std::move(help);
   s.min = min;
   s.max = max;
+  s.default_value = s.value;
   settings_[std::move(name)] = std::move(s);
 }
 
@@ -41,6 +64,7 @@ void Config::DefineBool(std::string name, bool default_value,
   s.type = Type::kBool;
   s.value = default_value ? "true" : "false";
   s.help = std::move(help);
+  s.default_value = s.value;
   settings_[std::move(name)] = std::move(s);
 }
 
@@ -54,8 +78,10 @@ std::string Config::EnvName(absl::string_view flag_name) {
 
 absl::Status Config::Parse(
     int argc, const char* const* argv,
-    const std::function<const char*(const char*)>& getenv_fn) {
+    const std::function<const char*(const char*)>& getenv_fn,
+    std::optional<std::vector<std::string>> env_names) {
   std::vector<std::string> errors;
+  std::set<std::string> from_flag;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (!absl::ConsumePrefix(&arg, "--")) {
@@ -68,6 +94,10 @@ absl::Status Config::Parse(
     }
     if (arg == "help") {
       help_ = true;
+      continue;
+    }
+    if (arg == "version") {
+      version_ = true;
       continue;
     }
     std::string name;
@@ -99,13 +129,41 @@ absl::Status Config::Parse(
       }
     }
     it->second.value = value;
+    from_flag.insert(name);
   }
   auto env_lookup = getenv_fn ? getenv_fn : [](const char* n) -> const char* {
     return std::getenv(n);
   };
+  std::set<std::string> known;
   for (auto& [name, setting] : settings_) {
+    known.insert(EnvName(name));
     const char* env = env_lookup(EnvName(name).c_str());
-    if (env != nullptr) setting.value = env;
+    if (env == nullptr) continue;
+    if (!from_flag.count(name)) {
+      setting.value = env;
+    } else if (setting.value != env) {
+      errors.push_back(
+          setting.secret
+              ? absl::StrCat("--", name, " and ", EnvName(name),
+                             " are both set and disagree; unset one")
+              : absl::StrCat("--", name, "=", setting.value, " and ",
+                             EnvName(name), "=", env,
+                             " disagree; unset one"));
+    }
+  }
+  if (!env_names.has_value() && !getenv_fn) {
+    env_names.emplace();
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      absl::string_view entry(*e);
+      env_names->emplace_back(entry.substr(0, entry.find('=')));
+    }
+  }
+  for (const std::string& var : env_names.value_or(std::vector<std::string>{})) {
+    if (absl::StartsWith(var, "SIGNPOST_") && !known.count(var) &&
+        !IsToolVariable(var)) {
+      warnings_.push_back(absl::StrCat(
+          var, " is set but names no setting of ", program_, " (ignored)"));
+    }
   }
   for (auto& [name, setting] : settings_) {
     switch (setting.type) {
@@ -184,12 +242,20 @@ std::string Config::Render() const {
 std::string Config::Usage() const {
   std::string out = absl::StrCat("usage: ", program_, " [flags]\n");
   for (const auto& [name, setting] : settings_) {
+    std::string shown = setting.default_value;
+    if (setting.secret && !shown.empty()) shown = "<redacted>";
     absl::StrAppend(&out, "  --", name, "  (", EnvName(name), ")  ",
-                    setting.help, "\n");
+                    setting.help,
+                    setting.required ? " [required]"
+                    : shown.empty()  ? ""
+                                     : absl::StrCat(" [default: ", shown, "]"),
+                    "\n");
   }
   absl::StrAppend(&out,
                   "  --print-config  print the effective settings, "
-                  "secrets redacted, and exit\n");
+                  "secrets redacted, and exit\n"
+                  "  --version  print the version and exit\n"
+                  "  --help  print this and exit\n");
   return out;
 }
 

@@ -1,13 +1,17 @@
-// Service configuration from command-line flags, with SIGNPOST_* environment
-// variables overriding them (flag "db_path" is SIGNPOST_DB_PATH). Settings are
-// declared with a type and checked all at once, so a bad start-up config fails
-// fast naming every bad setting. Not thread-safe while parsing; read-only
-// afterwards.
+// Service configuration from command-line flags and SIGNPOST_* environment
+// variables (flag "db_path" is SIGNPOST_DB_PATH). A setting given both ways
+// must agree: a flag and a variable that disagree are refused, never
+// silently resolved (an exported SIGNPOST_DB_PATH must not quietly point
+// five services at one database). SIGNPOST_* variables that name no setting
+// are reported as warnings. Settings are declared with a type and checked
+// all at once, so a bad start-up config fails fast naming every bad
+// setting. Not thread-safe while parsing; read-only afterwards.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,11 +34,14 @@ class Config {
   void DefineBool(std::string name, bool default_value, std::string help);
 
   // Parses argv ("--name=value", "--name value", "--flag" for booleans, plus
-  // --print-config and --help), then applies the environment. `getenv` is
-  // injectable for tests. Returns InvalidArgument naming every bad setting.
+  // --print-config, --help and --version), then the environment. `getenv`
+  // is injectable for tests; `env_names` lists the SIGNPOST_* variables
+  // set (default: the process's environment, when `getenv` is not given).
+  // Returns InvalidArgument naming every bad setting.
   absl::Status Parse(
       int argc, const char* const* argv,
-      const std::function<const char*(const char*)>& getenv = nullptr);
+      const std::function<const char*(const char*)>& getenv = nullptr,
+      std::optional<std::vector<std::string>> env_names = std::nullopt);
 
   const std::string& GetString(absl::string_view name) const;
   int64_t GetInt(absl::string_view name) const;
@@ -42,6 +49,10 @@ class Config {
 
   bool print_config_requested() const { return print_config_; }
   bool help_requested() const { return help_; }
+  bool version_requested() const { return version_; }
+  // What Parse noticed but did not refuse (unknown SIGNPOST_* variables),
+  // one sentence each, for the caller to log.
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
   // "name=value" lines, sorted, with secrets shown as "<redacted>".
   std::string Render() const;
@@ -55,6 +66,7 @@ class Config {
     Type type;
     std::string value;
     std::string help;
+    std::string default_value;
     bool required = false;
     bool secret = false;
     int64_t min = 0;
@@ -66,6 +78,8 @@ class Config {
   std::map<std::string, Setting> settings_;
   bool print_config_ = false;
   bool help_ = false;
+  bool version_ = false;
+  std::vector<std::string> warnings_;
 };
 
 // Prints "<program>: configuration error: <message>" on stderr as one line.

@@ -110,9 +110,14 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
 void OnLog(const rd_kafka_t*, int level, const char* facility,
            const char* buf) {
   // librdkafka's own lines carry broker addresses and codes, never payloads.
-  log::Level ours = level <= 3   ? log::Level::kError
+  // A broker connection failing ("FAIL") is transient, and the error
+  // callback already reports it once as a warning: here it is debug, not
+  // an error. Its informational lines are debug too; notices are info.
+  const bool connection = std::strcmp(facility, "FAIL") == 0;
+  log::Level ours = connection   ? log::Level::kDebug
+                    : level <= 3 ? log::Level::kError
                     : level == 4 ? log::Level::kWarn
-                    : level <= 6 ? log::Level::kInfo
+                    : level == 5 ? log::Level::kInfo
                                  : log::Level::kDebug;
   log::Log(ours, "librdkafka", {{"facility", facility}, {"detail", buf}});
 }

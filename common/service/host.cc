@@ -153,6 +153,10 @@ int ParseConfig(config::Config& config, int argc, char** argv) {
     std::fputs(config.Usage().c_str(), stdout);
     return 0;
   }
+  if (config.version_requested()) {
+    std::printf("%s %s\n", argv[0], SIGNPOST_VERSION);
+    return 0;
+  }
   if (!status.ok()) {
     config::PrintConfigError(argv[0], status);
     return 2;
@@ -165,6 +169,9 @@ int ParseConfig(config::Config& config, int argc, char** argv) {
     return 2;
   }
   log::SetMinLevel(level);
+  for (const std::string& warning : config.warnings()) {
+    log::Warn("configuration warning", {{"detail", warning}});
+  }
   if (config.print_config_requested()) {
     std::fputs(config.Render().c_str(), stdout);
     return 0;

@@ -1154,9 +1154,11 @@ int AuditAccess(const AuditSource& source, const std::string& person,
   return 0;
 }
 
-int Usage() {
+// Prints the usage to `out`; returns 2 (a usage error) for stderr, 0 for
+// stdout (--help).
+int Usage(FILE* out = stderr) {
   std::fprintf(
-      stderr,
+      out,
       "usage:\n  signpost-cli wait-healthy ADDR...\n"
       "  signpost-cli health ADDR\n"
       "  signpost-cli submit INTAKE_ADDR FILE\n"
@@ -1181,8 +1183,11 @@ int Usage() {
       "every command: [--as AGENCY --pki DIR] (or SIGNPOST_AS, "
       "SIGNPOST_PKI_DIR) for mutual TLS; without --as, submit, demo and load "
       "submit each referral as the agency its referrer_org names when the "
-      "PKI holds that agency's certificate\n");
-  return 2;
+      "PKI holds that agency's certificate\n"
+      "  signpost-cli --help | --version\n"
+      "exit codes: 0 done; 1 the call or check failed (a break, a refusal, "
+      "a service down); 2 a usage or configuration error\n");
+  return out == stderr ? 2 : 0;
 }
 
 }  // namespace
@@ -1194,6 +1199,13 @@ int main(int argc, char** argv) {
   argv = args.data();
   if (argc < 2) return Usage();
   std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    return Usage(stdout);
+  }
+  if (command == "--version") {
+    std::printf("signpost-cli %s\n", SIGNPOST_VERSION);
+    return 0;
+  }
   if (command == "wait-healthy") {
     std::vector<std::string> addrs(argv + 2, argv + argc);
     if (addrs.empty()) return Usage();
@@ -1399,5 +1411,7 @@ int main(int argc, char** argv) {
     }
     return Demo(ep, files, absl::Seconds(timeout_s));
   }
+  std::fprintf(stderr, "signpost-cli: unknown command '%s'\n",
+               command.c_str());
   return Usage();
 }

@@ -1940,6 +1940,37 @@ TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
             std::string::npos);
 }
 
+// Issue 15: --version and --help answer 0; a wrong subcommand says what
+// was wrong; a flag and a SIGNPOST_* variable that disagree stop the start
+// naming both (an exported SIGNPOST_DB_PATH must not send every service to
+// one database).
+TEST(BadConfigTest, VersionHelpUnknownCommandAndDisagreeingSettings) {
+  testing::TempDir dir;
+  for (const char* bin : {"signpost-intake", "signpost-devbroker",
+                          "signpost-cli"}) {
+    testing::Process version(Bin(bin), {"--version"}, dir.File("v.log"));
+    EXPECT_EQ(version.Wait(absl::Seconds(10)), 0) << bin;
+  }
+  testing::Process help(Bin("signpost-cli"), {"--help"}, dir.File("h.log"));
+  EXPECT_EQ(help.Wait(absl::Seconds(10)), 0);
+  testing::Process bogus(Bin("signpost-cli"), {"bogus"}, dir.File("b.log"));
+  EXPECT_EQ(bogus.Wait(absl::Seconds(10)), 2);
+  EXPECT_NE(testing::ReadFile(dir.File("b.log"))
+                .find("unknown command 'bogus'"),
+            std::string::npos);
+  ::setenv("SIGNPOST_DB_PATH", dir.File("env.db").c_str(), 1);
+  testing::Process clash(Bin("signpost-triage"),
+                         {"--db_path", dir.File("flag.db")},
+                         dir.File("c.log"));
+  const int code = clash.Wait(absl::Seconds(10));
+  ::unsetenv("SIGNPOST_DB_PATH");
+  EXPECT_EQ(code, 2);
+  const std::string err = testing::ReadFile(dir.File("c.log"));
+  EXPECT_NE(err.find("SIGNPOST_DB_PATH=" + dir.File("env.db") + " disagree"),
+            std::string::npos)
+      << err;
+}
+
 TEST(BadConfigTest, MissingEventKeysStopTheServiceNamingTheFlag) {
   testing::TempDir dir;
   {

@@ -9,6 +9,7 @@ namespace signpost::config {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -49,10 +50,41 @@ TEST_F(ConfigTest, FlagsInBothFormsAreRead) {
   EXPECT_TRUE(config_.GetBool("verbose"));
 }
 
-TEST_F(ConfigTest, EnvironmentOverridesFlags) {
-  ASSERT_TRUE(
-      Parse({"--db_path=flag.db"}, {{"SIGNPOST_DB_PATH", "env.db"}}).ok());
+// A flag and a variable never silently disagree: the same value is fine,
+// a different one is refused naming both (an exported SIGNPOST_DB_PATH must
+// not quietly send every service to one database).
+TEST_F(ConfigTest, AFlagAndAVariableThatDisagreeAreRefused) {
+  ASSERT_TRUE(Parse({}, {{"SIGNPOST_DB_PATH", "env.db"}}).ok());
   EXPECT_EQ(config_.GetString("db_path"), "env.db");
+  ASSERT_TRUE(
+      Parse({"--db_path=same.db"}, {{"SIGNPOST_DB_PATH", "same.db"}}).ok());
+  absl::Status s =
+      Parse({"--db_path=flag.db"}, {{"SIGNPOST_DB_PATH", "env.db"}});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("--db_path=flag.db and SIGNPOST_DB_PATH=env.db "
+                        "disagree"));
+  // A secret is never echoed.
+  absl::Status secret = Parse({"--kafka_sasl_password=hunter2"},
+                              {{"SIGNPOST_KAFKA_SASL_PASSWORD", "swordfish"}});
+  EXPECT_EQ(secret.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(secret.message(), Not(HasSubstr("hunter2")));
+  EXPECT_THAT(secret.message(), Not(HasSubstr("swordfish")));
+}
+
+TEST_F(ConfigTest, UnknownSignpostVariablesAreReportedAndHelpShowsDefaults) {
+  ASSERT_TRUE(config_
+                  .Parse(1, std::vector<const char*>{"prog"}.data(),
+                         [](const char*) -> const char* { return nullptr; },
+                         std::vector<std::string>{"SIGNPOST_DB_PTH", "HOME",
+                                                  "SIGNPOST_PKI_DIR",
+                                                  "SIGNPOST_WORKERS"})
+                  .ok());
+  ASSERT_EQ(config_.warnings().size(), 1u);
+  EXPECT_THAT(config_.warnings()[0], HasSubstr("SIGNPOST_DB_PTH"));
+  EXPECT_THAT(config_.Usage(), HasSubstr("[default: 4]"));
+  EXPECT_THAT(config_.Usage(), HasSubstr("[required]"));
+  EXPECT_THAT(config_.Usage(), HasSubstr("--version"));
 }
 
 TEST_F(ConfigTest, EveryBadSettingIsNamedAtOnce) {
