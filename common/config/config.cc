@@ -147,8 +147,7 @@ absl::Status Config::Parse(
               ? absl::StrCat("--", name, " and ", EnvName(name),
                              " are both set and disagree; unset one")
               : absl::StrCat("--", name, "=", setting.value, " and ",
-                             EnvName(name), "=", env,
-                             " disagree; unset one"));
+                             EnvName(name), "=", env, " disagree; unset one"));
     }
   }
   if (!env_names.has_value() && !getenv_fn) {
@@ -158,11 +157,12 @@ absl::Status Config::Parse(
       env_names->emplace_back(entry.substr(0, entry.find('=')));
     }
   }
-  for (const std::string& var : env_names.value_or(std::vector<std::string>{})) {
+  for (const std::string& var :
+       env_names.value_or(std::vector<std::string>{})) {
     if (absl::StartsWith(var, "SIGNPOST_") && !known.count(var) &&
         !IsToolVariable(var)) {
-      warnings_.push_back(absl::StrCat(
-          var, " is set but names no setting of ", program_, " (ignored)"));
+      warnings_.push_back(absl::StrCat(var, " is set but names no setting of ",
+                                       program_, " (ignored)"));
     }
   }
   for (auto& [name, setting] : settings_) {

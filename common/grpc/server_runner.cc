@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc/decoding.h"
 #include "common/status/macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -53,7 +54,14 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::vector<std::string> names;
+  for (grpc::Service* service : services) {
+    builder.RegisterService(service);
+    if (std::string name = decoding_internal::ServiceAccess::FullName(*service);
+        !name.empty()) {
+      names.push_back(std::move(name));
+    }
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -63,19 +71,28 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
   std::string host = options.address.substr(0, options.address.rfind(':'));
   if (host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
   auto runner = std::unique_ptr<ServerRunner>(
-      new ServerRunner(std::move(server), port, absl::StrCat(host, ":", port)));
+      new ServerRunner(std::move(server), port, absl::StrCat(host, ":", port),
+                       std::move(names)));
   runner->SetServing(false);
   return runner;
 }
 
 ServerRunner::ServerRunner(std::unique_ptr<grpc::Server> server, int port,
-                           std::string address)
-    : server_(std::move(server)), port_(port), address_(std::move(address)) {}
+                           std::string address, std::vector<std::string> names)
+    : server_(std::move(server)),
+      port_(port),
+      address_(std::move(address)),
+      names_(std::move(names)) {}
 
 ServerRunner::~ServerRunner() { Shutdown(absl::Seconds(1)); }
 
 void ServerRunner::SetServing(bool serving) {
   if (auto* health = server_->GetHealthCheckService()) {
+    // Each service by its name (grpc.health.v1 Check with a service name),
+    // then the overall status ("").
+    for (const std::string& name : names_) {
+      health->SetServingStatus(name, serving);
+    }
     health->SetServingStatus(serving);
   }
 }

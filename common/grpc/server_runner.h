@@ -64,10 +64,12 @@ class ServerRunner {
 
  private:
   ServerRunner(std::unique_ptr<grpc::Server> server, int port,
-               std::string address);
+               std::string address, std::vector<std::string> names);
   const std::unique_ptr<grpc::Server> server_;
   const int port_;
   const std::string address_;
+  // The services served, each with its own health status too.
+  const std::vector<std::string> names_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };

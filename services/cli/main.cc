@@ -1411,7 +1411,6 @@ int main(int argc, char** argv) {
     }
     return Demo(ep, files, absl::Seconds(timeout_s));
   }
-  std::fprintf(stderr, "signpost-cli: unknown command '%s'\n",
-               command.c_str());
+  std::fprintf(stderr, "signpost-cli: unknown command '%s'\n", command.c_str());
   return Usage();
 }

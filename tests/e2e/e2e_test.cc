@@ -1946,8 +1946,8 @@ TEST(BadConfigTest, ServiceWithBadConfigExitsNonZeroWithOneClearLine) {
 // one database).
 TEST(BadConfigTest, VersionHelpUnknownCommandAndDisagreeingSettings) {
   testing::TempDir dir;
-  for (const char* bin : {"signpost-intake", "signpost-devbroker",
-                          "signpost-cli"}) {
+  for (const char* bin :
+       {"signpost-intake", "signpost-devbroker", "signpost-cli"}) {
     testing::Process version(Bin(bin), {"--version"}, dir.File("v.log"));
     EXPECT_EQ(version.Wait(absl::Seconds(10)), 0) << bin;
   }
@@ -1955,13 +1955,12 @@ TEST(BadConfigTest, VersionHelpUnknownCommandAndDisagreeingSettings) {
   EXPECT_EQ(help.Wait(absl::Seconds(10)), 0);
   testing::Process bogus(Bin("signpost-cli"), {"bogus"}, dir.File("b.log"));
   EXPECT_EQ(bogus.Wait(absl::Seconds(10)), 2);
-  EXPECT_NE(testing::ReadFile(dir.File("b.log"))
-                .find("unknown command 'bogus'"),
-            std::string::npos);
+  EXPECT_NE(
+      testing::ReadFile(dir.File("b.log")).find("unknown command 'bogus'"),
+      std::string::npos);
   ::setenv("SIGNPOST_DB_PATH", dir.File("env.db").c_str(), 1);
   testing::Process clash(Bin("signpost-triage"),
-                         {"--db_path", dir.File("flag.db")},
-                         dir.File("c.log"));
+                         {"--db_path", dir.File("flag.db")}, dir.File("c.log"));
   const int code = clash.Wait(absl::Seconds(10));
   ::unsetenv("SIGNPOST_DB_PATH");
   EXPECT_EQ(code, 2);

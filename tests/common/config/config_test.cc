@@ -73,13 +73,14 @@ TEST_F(ConfigTest, AFlagAndAVariableThatDisagreeAreRefused) {
 }
 
 TEST_F(ConfigTest, UnknownSignpostVariablesAreReportedAndHelpShowsDefaults) {
-  ASSERT_TRUE(config_
-                  .Parse(1, std::vector<const char*>{"prog"}.data(),
-                         [](const char*) -> const char* { return nullptr; },
-                         std::vector<std::string>{"SIGNPOST_DB_PTH", "HOME",
-                                                  "SIGNPOST_PKI_DIR",
-                                                  "SIGNPOST_WORKERS"})
-                  .ok());
+  ASSERT_TRUE(
+      config_
+          .Parse(
+              1, std::vector<const char*>{"prog"}.data(),
+              [](const char*) -> const char* { return nullptr; },
+              std::vector<std::string>{"SIGNPOST_DB_PTH", "HOME",
+                                       "SIGNPOST_PKI_DIR", "SIGNPOST_WORKERS"})
+          .ok());
   ASSERT_EQ(config_.warnings().size(), 1u);
   EXPECT_THAT(config_.warnings()[0], HasSubstr("SIGNPOST_DB_PTH"));
   EXPECT_THAT(config_.Usage(), HasSubstr("[default: 4]"));
