@@ -32,6 +32,28 @@ bool IsToolVariable(absl::string_view var) {
 
 }  // namespace
 
+// Whether a flag and a variable say the same, as their type reads them
+// ("1" and "true" for a boolean, "015" and "15" for a number).
+bool Config::SameValue(Type type, absl::string_view a, absl::string_view b) {
+  switch (type) {
+    case Type::kString:
+      return a == b;
+    case Type::kInt: {
+      int64_t x = 0, y = 0;
+      return absl::SimpleAtoi(a, &x) && absl::SimpleAtoi(b, &y) ? x == y
+                                                                : a == b;
+    }
+    case Type::kBool: {
+      auto truth = [](absl::string_view v) {
+        const std::string lower = absl::AsciiStrToLower(v);
+        return lower == "1" || lower == "true" || lower == "yes";
+      };
+      return truth(a) == truth(b);
+    }
+  }
+  return a == b;
+}
+
 Config::Config(std::string program) : program_(std::move(program)) {}
 
 void Config::DefineString(std::string name, std::string default_value,
@@ -141,7 +163,7 @@ absl::Status Config::Parse(
     if (env == nullptr) continue;
     if (!from_flag.count(name)) {
       setting.value = env;
-    } else if (setting.value != env) {
+    } else if (!SameValue(setting.type, setting.value, env)) {
       errors.push_back(
           setting.secret
               ? absl::StrCat("--", name, " and ", EnvName(name),

@@ -73,6 +73,7 @@ class Config {
     int64_t max = 0;
   };
   const Setting& Find(absl::string_view name) const;
+  static bool SameValue(Type type, absl::string_view a, absl::string_view b);
 
   std::string program_;
   std::map<std::string, Setting> settings_;

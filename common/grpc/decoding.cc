@@ -14,6 +14,37 @@ thread_local std::optional<std::string> undecodable;
 std::optional<std::string> UndecodableRequest() { return undecodable; }
 
 namespace decoding_internal {
+namespace {
+
+// grpc::Service keeps its methods private and names them nowhere public;
+// the one sanctioned way to name a private member is an explicit template
+// instantiation (C++20 [temp.spec]/6), which hands its address to this
+// friend. Here, in one translation unit only.
+struct MethodsTag {};
+using MethodsMember =
+    std::vector<std::unique_ptr<grpc::internal::RpcServiceMethod>>
+        grpc::Service::*;
+MethodsMember MethodsOf(MethodsTag);
+template <MethodsMember M>
+struct MethodsThief {
+  friend MethodsMember MethodsOf(MethodsTag) { return M; }
+};
+template struct MethodsThief<&grpc::Service::methods_>;
+
+}  // namespace
+
+std::string ServiceFullName(const grpc::Service& service) {
+  const auto& methods = service.*MethodsOf(MethodsTag{});
+  for (const auto& m : methods) {
+    if (m == nullptr) continue;
+    const std::string path = m->name();  // "/pkg.Service/Method"
+    const size_t slash = path.rfind('/');
+    if (path.size() > 1 && slash != std::string::npos && slash > 0) {
+      return path.substr(1, slash - 1);
+    }
+  }
+  return "";
+}
 
 void SetUndecodable(std::optional<std::string> type_name) {
   undecodable = std::move(type_name);

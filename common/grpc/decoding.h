@@ -36,41 +36,16 @@ namespace decoding_internal {
 void SetUndecodable(std::optional<std::string> type_name);
 
 // The protected parts of grpc::Service, reached through a derived class.
-// grpc::Service keeps its methods private and names them nowhere public;
-// the one sanctioned way to name a private member is an explicit template
-// instantiation (C++20 [temp.spec]/6), which hands its address to this
-// friend. Used only to read each method's path (ServiceAccess::FullName).
-struct MethodsTag {};
-using MethodsMember =
-    std::vector<std::unique_ptr<grpc::internal::RpcServiceMethod>>
-        grpc::Service::*;
-MethodsMember MethodsOf(MethodsTag);
-template <MethodsMember M>
-struct MethodsThief {
-  friend MethodsMember MethodsOf(MethodsTag) { return M; }
-};
-template struct MethodsThief<&grpc::Service::methods_>;
-
 struct ServiceAccess : grpc::Service {
   static void Replace(grpc::Service& service, int index,
                       grpc::internal::MethodHandler* handler) {
     (service.*(&ServiceAccess::MarkMethodCallback))(index, handler);
   }
-  // The full name of the service ("signpost.v1.IntakeService"), from its
-  // first method's path; "" for a service without methods.
-  static std::string FullName(const grpc::Service& service) {
-    const auto& methods = service.*MethodsOf(MethodsTag{});
-    for (const auto& m : methods) {
-      if (m == nullptr) continue;
-      std::string path = m->name();  // "/pkg.Service/Method"
-      const size_t slash = path.rfind('/');
-      if (path.size() > 1 && slash != std::string::npos && slash > 0) {
-        return path.substr(1, slash - 1);
-      }
-    }
-    return "";
-  }
 };
+
+// The full name of a service ("signpost.v1.IntakeService"), from its first
+// method's path; "" for a service without methods (decoding.cc).
+std::string ServiceFullName(const grpc::Service& service);
 
 // The index of `method` in service `service_full_name`, or -1.
 int MethodIndex(absl::string_view service_full_name, absl::string_view method);

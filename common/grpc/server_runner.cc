@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
   std::vector<std::string> names;
   for (grpc::Service* service : services) {
     builder.RegisterService(service);
-    if (std::string name = decoding_internal::ServiceAccess::FullName(*service);
+    if (std::string name = decoding_internal::ServiceFullName(*service);
         !name.empty()) {
       names.push_back(std::move(name));
     }

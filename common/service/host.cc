@@ -346,16 +346,30 @@ void ServiceHost::AddStoreMetric(
     std::function<absl::StatusOr<std::vector<metrics::Sample>>(store::Tx&)>
         query) {
   store::Database* db = db_.get();
+  // Read at most every 10 s, whatever the scrape rate: each read holds the
+  // service's database for its query, and the endpoint is unauthenticated.
+  struct Cache {
+    absl::Mutex mu;
+    absl::Time read_at = absl::InfinitePast();
+    std::vector<metrics::Sample> samples;
+  };
+  auto cache = std::make_shared<Cache>();
   metrics_->AddScraped(
       name, std::move(help), kind,
-      [db, name, query = std::move(query)]() -> std::vector<metrics::Sample> {
+      [db, name, cache,
+       query = std::move(query)]() -> std::vector<metrics::Sample> {
+        absl::MutexLock lock(&cache->mu);
+        const absl::Time now = absl::Now();
+        if (now - cache->read_at < absl::Seconds(10)) return cache->samples;
         absl::StatusOr<std::vector<metrics::Sample>> samples = db->Read(query);
         if (!samples.ok()) {
           log::Warn("metric not read",
                     {{"metric", name}, {"error", samples.status().ToString()}});
           return {};
         }
-        return *std::move(samples);
+        cache->read_at = now;
+        cache->samples = *std::move(samples);
+        return cache->samples;
       });
 }
 

@@ -157,6 +157,9 @@ class ServiceHost {
   std::unique_ptr<events::EventSigner> signer_;
   // Null without --event_keys_dir; Run() then refuses to consume.
   std::unique_ptr<events::EventVerifier> verifier_;
+  // Declared before the executor and the gate, whose calls it observes, so
+  // destroyed after them; its readers are closed first in the destructor.
+  std::unique_ptr<metrics::Metrics> metrics_;
   grpcutil::Executor executor_{4};
   std::unique_ptr<access::Authorizer> authorizer_;
   std::shared_ptr<const crypto::PersonKeys> person_keys_;
@@ -169,8 +172,7 @@ class ServiceHost {
   std::unique_ptr<OutboxServiceImpl> outbox_api_;
   std::string replay_guard_;
   std::unique_ptr<events::EventConsumer> consumer_;
-  // Its exposer stops first in the destructor, before what it reads.
-  std::unique_ptr<metrics::Metrics> metrics_;
+
   std::vector<std::function<void()>> commit_hooks_;
   std::unique_ptr<grpcutil::ServerRunner> server_;
   std::vector<std::unique_ptr<worker::PeriodicTask>> workers_;

@@ -35,7 +35,7 @@ namespace signpost::testing {
 // serves its metrics on a free port, never on the fixed default, so that
 // tests and stacks running side by side do not collide.
 [[maybe_unused]] const bool kMetricsOnFreePorts =
-    ::setenv("SIGNPOST_METRICS_ADDRESS", "127.0.0.1:0", /*overwrite=*/0) == 0;
+    ::setenv("SIGNPOST_METRICS_ADDRESS", "127.0.0.1:0", /*overwrite=*/1) == 0;
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

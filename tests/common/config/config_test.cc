@@ -58,6 +58,10 @@ TEST_F(ConfigTest, AFlagAndAVariableThatDisagreeAreRefused) {
   EXPECT_EQ(config_.GetString("db_path"), "env.db");
   ASSERT_TRUE(
       Parse({"--db_path=same.db"}, {{"SIGNPOST_DB_PATH", "same.db"}}).ok());
+  // The same as its type reads it.
+  ASSERT_TRUE(Parse({"--verbose", "--workers=015"},
+                    {{"SIGNPOST_VERBOSE", "1"}, {"SIGNPOST_WORKERS", "15"}})
+                  .ok());
   absl::Status s =
       Parse({"--db_path=flag.db"}, {{"SIGNPOST_DB_PATH", "env.db"}});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
