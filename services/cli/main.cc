@@ -1030,6 +1030,33 @@ absl::StatusOr<std::vector<kafka::ConsumedMessage>> ReadWholeLog(
                         audit::PartnerTopics::kExclude);
 }
 
+// One audit answer into `resp`: from AuditService (`call` on a stub) when
+// `source` names an address, else built from the log itself (`build`).
+// False, after saying why on stderr, when it could not be had.
+template <typename Response, typename Call, typename Build>
+bool FetchAudit(const AuditSource& source, const char* what, Response* resp,
+                Call call, Build build) {
+  std::string error;
+  if (!source.addr.empty()) {
+    auto stub = v1::AuditService::NewStub(Dial(source.addr));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, absl::Minutes(3));
+    if (grpc::Status s = call(*stub, &ctx); !s.ok()) error = DescribeError(s);
+  } else {
+    events::EventVerifier keys;
+    absl::StatusOr<std::vector<kafka::ConsumedMessage>> records =
+        ReadWholeLog(source, &keys);
+    if (records.ok()) {
+      *resp = build(*records, keys);
+    } else {
+      error = std::string(records.status().message());
+    }
+  }
+  if (error.empty()) return true;
+  std::fprintf(stderr, "signpost-cli: audit %s: %s\n", what, error.c_str());
+  return false;
+}
+
 // `audit timeline REFERRAL`: every event of the referral, in causal order,
 // one per line, indented by its depth under its cause.
 int AuditTimeline(const AuditSource& source, const std::string& referral) {
@@ -1042,26 +1069,16 @@ int AuditTimeline(const AuditSource& source, const std::string& referral) {
     return 2;
   }
   v1::GetTimelineResponse resp;
-  if (!source.addr.empty()) {
-    auto stub = v1::AuditService::NewStub(Dial(source.addr));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, absl::Minutes(3));
-    grpc::Status s = stub->GetTimeline(&ctx, req, &resp);
-    if (!s.ok()) {
-      std::fprintf(stderr, "signpost-cli: audit timeline: %s\n",
-                   DescribeError(s).c_str());
-      return 1;
-    }
-  } else {
-    events::EventVerifier keys;
-    absl::StatusOr<std::vector<kafka::ConsumedMessage>> records =
-        ReadWholeLog(source, &keys);
-    if (!records.ok()) {
-      std::fprintf(stderr, "signpost-cli: audit timeline: %s\n",
-                   std::string(records.status().message()).c_str());
-      return 1;
-    }
-    resp = audit::BuildTimeline(*records, keys, referral);
+  if (!FetchAudit(
+          source, "timeline", &resp,
+          [&](v1::AuditService::Stub& stub, grpc::ClientContext* ctx) {
+            return stub.GetTimeline(ctx, req, &resp);
+          },
+          [&](const std::vector<kafka::ConsumedMessage>& records,
+              const events::EventVerifier& keys) {
+            return audit::BuildTimeline(records, keys, referral);
+          })) {
+    return 1;
   }
   std::printf(
       "timeline of %s: %d events (%lld records read, %lld unverified)\n",
@@ -1070,6 +1087,7 @@ int AuditTimeline(const AuditSource& source, const std::string& referral) {
       static_cast<long long>(resp.unverified()));
   for (const v1::TimelineEntry& e : resp.entries()) {
     const std::string type(absl::StripPrefix(e.type(), "signpost.v1."));
+    const std::string party = PartyText(e);
     std::printf(
         "%s %s%-12s %s%s%s%s%s\n", TimeText(e.occurred_at()).c_str(),
         std::string(2 * std::min(e.depth(), 10), ' ').c_str(),
@@ -1080,9 +1098,9 @@ int AuditTimeline(const AuditSource& source, const std::string& referral) {
         e.policy_version().empty()
             ? ""
             : absl::StrCat(" policy=", e.policy_version()).c_str(),
-        PartyText(e).empty() && !e.summary().empty()
+        party.empty() && !e.summary().empty()
             ? absl::StrCat(" [", e.summary().substr(0, 160), "]").c_str()
-            : PartyText(e).c_str(),
+            : party.c_str(),
         e.resends() == 0
             ? ""
             : absl::StrCat(" (sent ", e.resends() + 1, " times)").c_str());
@@ -1115,26 +1133,16 @@ int AuditAccess(const AuditSource& source, const std::string& person,
     return 2;
   }
   v1::ListAccessResponse resp;
-  if (!source.addr.empty()) {
-    auto stub = v1::AuditService::NewStub(Dial(source.addr));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, absl::Minutes(3));
-    grpc::Status s = stub->ListAccess(&ctx, req, &resp);
-    if (!s.ok()) {
-      std::fprintf(stderr, "signpost-cli: audit access: %s\n",
-                   DescribeError(s).c_str());
-      return 1;
-    }
-  } else {
-    events::EventVerifier keys;
-    absl::StatusOr<std::vector<kafka::ConsumedMessage>> records =
-        ReadWholeLog(source, &keys);
-    if (!records.ok()) {
-      std::fprintf(stderr, "signpost-cli: audit access: %s\n",
-                   std::string(records.status().message()).c_str());
-      return 1;
-    }
-    resp = audit::BuildAccessList(*records, keys, person, *from, *to);
+  if (!FetchAudit(
+          source, "access", &resp,
+          [&](v1::AuditService::Stub& stub, grpc::ClientContext* ctx) {
+            return stub.ListAccess(ctx, req, &resp);
+          },
+          [&](const std::vector<kafka::ConsumedMessage>& records,
+              const events::EventVerifier& keys) {
+            return audit::BuildAccessList(records, keys, person, *from, *to);
+          })) {
+    return 1;
   }
   std::printf("person %s: %d referral(s), %d access(es)\n", person.c_str(),
               resp.referral_ids_size(), resp.entries_size());
