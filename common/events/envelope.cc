@@ -55,6 +55,9 @@ kafka::Headers CloudEventHeaders(const v1::EventEnvelope& envelope,
        google::protobuf::util::TimeUtil::ToString(envelope.occurred_at())},
       {"ce_subject", envelope.referral_id()},
       {"content-type", "application/protobuf"},
+      // The protobuf message the value decodes as (ce_type names the
+      // payload inside it): `protoc --decode signpost.v1.EventEnvelope`.
+      {"ce_dataschema", std::string(kEventDataSchema)},
       {"traceparent", std::string(traceparent)},
   };
 }

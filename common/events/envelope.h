@@ -38,7 +38,12 @@ std::string PayloadTypeName(const v1::EventEnvelope& envelope);
 // Sets envelope.type from its payload. Call after filling the payload.
 void StampType(v1::EventEnvelope* envelope);
 
-// CloudEvents binary-mode headers plus W3C traceparent.
+// Every record's ce_dataschema: the message its value decodes as.
+inline constexpr absl::string_view kEventDataSchema =
+    "type.googleapis.com/signpost.v1.EventEnvelope";
+
+// CloudEvents binary-mode headers (ce_id, ce_type, ce_source, ce_time,
+// ce_subject, ce_dataschema, content-type) plus W3C traceparent.
 kafka::Headers CloudEventHeaders(const v1::EventEnvelope& envelope,
                                  absl::string_view traceparent);
 

@@ -69,8 +69,8 @@ void EventConsumer::CommitWithRetry(const kafka::ConsumedMessage& message) {
     if (s.ok()) return;
     log::Warn("offset commit failed",
               {{"topic", message.topic},
-               {"partition", absl::StrCat(message.partition)},
-               {"offset", absl::StrCat(message.offset)},
+               {"partition", message.partition},
+               {"offset", message.offset},
                {"error", std::string(s.message())}});
     if (!Backoff(absl::Milliseconds(100 * (attempt + 1)))) return;
   }
@@ -102,8 +102,8 @@ void EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
   ++dead_lettered_;
   log::Warn("record dead-lettered",
             {{"topic", message.topic},
-             {"partition", absl::StrCat(message.partition)},
-             {"offset", absl::StrCat(message.offset)},
+             {"partition", message.partition},
+             {"offset", message.offset},
              {"reason", std::string(reason)}});
   CommitWithRetry(message);
 }
@@ -147,8 +147,8 @@ void EventConsumer::Process(const kafka::ConsumedMessage& message,
                  {{"event_id", event.envelope.event_id()},
                   {"event_type", event.envelope.type()},
                   {"topic", message.topic},
-                  {"partition", absl::StrCat(message.partition)},
-                  {"offset", absl::StrCat(message.offset)},
+                  {"partition", message.partition},
+                  {"offset", message.offset},
                   {"error", std::string(status.message())}},
                  TraceIdOf(event.traceparent));
       std::abort();
@@ -166,7 +166,7 @@ void EventConsumer::Process(const kafka::ConsumedMessage& message,
     log::Warn("event handling failed; retrying",
               {{"event_id", event.envelope.event_id()},
                {"event_type", event.envelope.type()},
-               {"attempt", absl::StrCat(attempts)},
+               {"attempt", attempts},
                {"error", std::string(status.message())}},
               TraceIdOf(event.traceparent));
     // Not committed when stopping: redelivered after restart.

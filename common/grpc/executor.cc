@@ -64,20 +64,22 @@ absl::Status StartCheck(grpc::CallbackServerContext* context) {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
-                                   Executor& executor,
-                                   std::function<absl::Status()> fn) {
+grpc::ServerUnaryReactor* RunUnary(
+    grpc::CallbackServerContext* context, Executor& executor,
+    std::function<absl::Status()> fn,
+    std::function<void(const absl::Status&)> done) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = executor.Post([context, reactor, fn = std::move(fn)] {
+  auto finish = [reactor, done](const absl::Status& status) {
+    if (done) done(status);
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  const bool queued = executor.Post([context, finish, fn = std::move(fn)] {
     // Work nobody waits for any more is not started: it ends without
     // effects.
     absl::Status status = StartCheck(context);
-    reactor->Finish(ToGrpcStatus(status.ok() ? fn() : status));
+    finish(status.ok() ? fn() : status);
   });
-  if (!queued) {
-    reactor->Finish(
-        ToGrpcStatus(absl::UnavailableError("the service is shutting down")));
-  }
+  if (!queued) finish(absl::UnavailableError("the service is shutting down"));
   return reactor;
 }
 

@@ -43,10 +43,13 @@ class Executor {
 // status (converted by ToGrpcStatus). A call cancelled by its client answers
 // CANCELLED, one whose deadline passed while queued DEADLINE_EXCEEDED, and
 // one arriving after the executor stopped UNAVAILABLE; none of them runs
-// `fn`. Returns the reactor for the handler to return.
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
-                                   Executor& executor,
-                                   std::function<absl::Status()> fn);
+// `fn`. `done`, when given, is told the status of every call just before
+// it is answered, whether `fn` ran or not (for metrics and access logs).
+// Returns the reactor for the handler to return.
+grpc::ServerUnaryReactor* RunUnary(
+    grpc::CallbackServerContext* context, Executor& executor,
+    std::function<absl::Status()> fn,
+    std::function<void(const absl::Status&)> done = nullptr);
 
 // The W3C traceparent from call metadata, or a new one.
 std::string TraceparentOf(const grpc::CallbackServerContext* context);

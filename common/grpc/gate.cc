@@ -1,5 +1,6 @@
 #include "common/grpc/gate.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -55,20 +56,35 @@ void Gate::AuditRefusal(absl::string_view agency, absl::string_view method,
   }
 }
 
+std::string AnsweredCodeName(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnknown
+             ? "INTERNAL"
+             : absl::StatusCodeToString(status.code());
+}
+
 grpc::ServerUnaryReactor* Gate::Run(grpc::CallbackServerContext* context,
                                     absl::string_view method,
                                     std::string traceparent, Handler handler) {
   // Set by DecodingUnaryHandler on this thread while it sets the call up.
   std::optional<std::string> undecodable = UndecodableRequest();
   const absl::Time start = absl::Now();
+  // Known once the call is admitted; empty for a call answered before.
+  auto agency = std::make_shared<std::string>();
+  std::function<void(const absl::Status&)> done;
+  if (observer_) {
+    done = [this, start, agency, method = std::string(method),
+            traceparent](const absl::Status& status) {
+      observer_({method, AnsweredCodeName(status), absl::Now() - start, *agency,
+                 traceparent});
+    };
+  }
   return RunUnary(
       context, executor_,
-      [this, context, start, method = std::string(method),
+      [this, context, agency, method = std::string(method),
        handler = std::move(handler), traceparent,
        undecodable = std::move(undecodable)]() -> absl::Status {
-        std::string agency;
         absl::StatusOr<access::Principal> principal =
-            Admit(*context, method, &agency);
+            Admit(*context, method, agency.get());
         absl::Status status = principal.status();
         if (principal.ok()) {
           // Authenticated and authorised first, so that nobody else
@@ -81,18 +97,11 @@ grpc::ServerUnaryReactor* Gate::Run(grpc::CallbackServerContext* context,
         }
         if (status.code() == absl::StatusCode::kPermissionDenied ||
             status.code() == absl::StatusCode::kUnauthenticated) {
-          AuditRefusal(agency, method, status, traceparent);
-        }
-        if (observer_) {
-          // As ToGrpcStatus answers it (never UNKNOWN).
-          const std::string code =
-              status.code() == absl::StatusCode::kUnknown
-                  ? "INTERNAL"
-                  : absl::StatusCodeToString(status.code());
-          observer_({method, code, absl::Now() - start, agency, traceparent});
+          AuditRefusal(*agency, method, status, traceparent);
         }
         return status;
-      });
+      },
+      std::move(done));
 }
 
 absl::StatusOr<access::Principal> Gate::AdmitStream(

@@ -27,6 +27,10 @@
 
 namespace signpost::grpcutil {
 
+// The status code's name as ToGrpcStatus answers it (never UNKNOWN), for
+// metrics and access logs.
+std::string AnsweredCodeName(const absl::Status& status);
+
 class Gate {
  public:
   using Handler = std::function<absl::Status(const access::Principal&)>;
@@ -71,8 +75,16 @@ class Gate {
     absl::string_view traceparent;
   };
   using Observer = std::function<void(const Finished&)>;
-  // Called on the executor after each unary call. Set before serving.
+  // Told of every unary call as it is answered, including those answered
+  // without running (cancelled or past their deadline while queued, or
+  // arriving at shutdown): on the executor, or on gRPC's thread when the
+  // executor has stopped. Set before serving.
   void SetObserver(Observer observer) { observer_ = std::move(observer); }
+  // For a streaming call, which runs its own reactor: tells the observer
+  // how the stream ended.
+  void ObserveStream(const Finished& finished) const {
+    if (observer_) observer_(finished);
+  }
 
   // Steps 1 and 2 for a streaming call, which runs its own reactor: the
   // caller's Principal, or the refusal (already audited). Blocks on the

@@ -405,6 +405,11 @@ absl::Status Consumer::Commit(const ConsumedMessage& message) {
   return absl::OkStatus();
 }
 
+// Each partition's watermark query waits at most this long, and all of
+// one Lag() call's queries together at most about kLagBudget.
+constexpr int kLagQueryTimeoutMs = 250;
+constexpr absl::Duration kLagBudget = absl::Milliseconds(500);
+
 std::vector<PartitionLag> Consumer::Lag() {
   std::vector<PartitionLag> out;
   if (!impl_) return out;
@@ -421,16 +426,25 @@ std::vector<PartitionLag> Consumer::Lag() {
       RD_KAFKA_RESP_ERR_NO_ERROR) {
     return out;
   }
+  const absl::Time ask_until = absl::Now() + kLagBudget;
   for (int i = 0; i < list->cnt; ++i) {
     const rd_kafka_topic_partition_t& p = list->elems[i];
     int64_t low = 0, high = 0;
-    // The cached watermarks of the last fetch: no request to the broker.
-    if (rd_kafka_get_watermark_offsets(impl_->rk.get(), p.topic, p.partition,
-                                       &low,
-                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        high < 0) {
+    // Asked of the partition's leader, so that the lag keeps growing while
+    // this consumer is stuck (the cached watermarks move only with its own
+    // fetches). With the leader slow or away, the cached ones stand in.
+    // All the queries together take at most kLagBudget, so that a scrape
+    // holds Close (which waits for handle_mu) only briefly.
+    const bool asked = absl::Now() < ask_until &&
+                       rd_kafka_query_watermark_offsets(
+                           impl_->rk.get(), p.topic, p.partition, &low, &high,
+                           kLagQueryTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!asked && rd_kafka_get_watermark_offsets(impl_->rk.get(), p.topic,
+                                                 p.partition, &low, &high) !=
+                      RD_KAFKA_RESP_ERR_NO_ERROR) {
       continue;
     }
+    if (high < 0) continue;
     // Before the first record is read the position is not known yet: all
     // that the partition holds is still to be read.
     const int64_t position = p.offset >= 0 ? p.offset : low;

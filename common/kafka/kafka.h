@@ -110,9 +110,11 @@ class Consumer {
   absl::StatusOr<std::optional<ConsumedMessage>> Poll(absl::Duration timeout);
   // Commits `message.offset + 1` for its partition, synchronously.
   absl::Status Commit(const ConsumedMessage& message);
-  // The lag of each assigned partition, from librdkafka's cached
-  // watermarks (no broker request). Thread-safe, also against Close; empty
-  // once closed.
+  // The lag of each assigned partition: the high watermark asked of the
+  // partition's leader (within about half a second for all partitions;
+  // librdkafka's cached watermarks stand in for those not answered) minus
+  // this consumer's position. Thread-safe, also against Close; empty once
+  // closed.
   std::vector<PartitionLag> Lag();
   // Leaves the group, waiting at most `timeout`, and releases the handle.
   // Later calls (and Poll/Commit) must not follow.

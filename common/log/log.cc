@@ -1,6 +1,7 @@
 #include "common/log/log.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -85,6 +86,21 @@ std::string JsonEscape(absl::string_view in) {
   return out;
 }
 
+std::string Value::ToJson() const {
+  switch (kind_) {
+    case Kind::kString:
+      return absl::StrCat("\"", JsonEscape(text_), "\"");
+    case Kind::kInteger:
+      return is_unsigned_ ? absl::StrCat(unsigned_) : absl::StrCat(integer_);
+    case Kind::kBoolean:
+      return boolean_ ? "true" : "false";
+    case Kind::kNumber:
+      if (!std::isfinite(number_)) return absl::StrCat("\"", number_, "\"");
+      return absl::StrFormat("%.17g", number_);
+  }
+  return "null";
+}
+
 std::string FormatLine(Level level, absl::string_view message,
                        const Fields& fields, absl::string_view trace_id) {
   std::string service;
@@ -100,8 +116,7 @@ std::string FormatLine(Level level, absl::string_view message,
                    LevelName(level), "\",\"trace_id\":\"", JsonEscape(trace_id),
                    "\",\"msg\":\"", JsonEscape(message), "\"");
   for (const auto& [key, value] : fields) {
-    absl::StrAppend(&line, ",\"", JsonEscape(key), "\":\"", JsonEscape(value),
-                    "\"");
+    absl::StrAppend(&line, ",\"", JsonEscape(key), "\":", value.ToJson());
   }
   line += "}";
   return line;

@@ -70,7 +70,7 @@ void WaitForShutdownSignal() {
   sigaddset(&set, SIGINT);
   int signal_number = 0;
   sigwait(&set, &signal_number);
-  log::Info("shutdown signal", {{"signal", absl::StrCat(signal_number)}});
+  log::Info("shutdown signal", {{"signal", signal_number}});
 }
 
 // 9101 for intake, then triage, advocacy, orders, notification; 9100 for
@@ -295,9 +295,9 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
     log::Info("rpc",
               {{"method", std::string(call.method)},
                {"code", std::string(call.code)},
-               {"ms", absl::StrCat(absl::ToDoubleMilliseconds(call.latency))},
-               {"agency", std::string(call.agency)},
-               {"trace_id", trace.size() > 1 ? std::string(trace[1]) : ""}});
+               {"ms", absl::ToDoubleMilliseconds(call.latency)},
+               {"agency", std::string(call.agency)}},
+              trace.size() > 1 ? trace[1] : absl::string_view());
   });
   host->AddStoreMetric(
       "signpost_outbox_backlog", "outbox rows committed, not yet published",
@@ -331,9 +331,7 @@ ServiceHost::~ServiceHost() {
   relay_.reset();
   producer_.reset();
   db_.reset();
-  log::Info(
-      "closed",
-      {{"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - start))}});
+  log::Info("closed", {{"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
   {
     absl::MutexLock lock(&mu_);
     exited_ = true;
@@ -415,10 +413,9 @@ void ServiceHost::StartWatchdog(absl::Time deadline) {
 }
 
 void ServiceHost::StepDone(const char* step, absl::Time started) {
-  log::Info(
-      "shutdown step done",
-      {{"step", step},
-       {"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - started))}});
+  log::Info("shutdown step done",
+            {{"step", step},
+             {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
   absl::MutexLock lock(&mu_);
   steps_.push_back(step);
 }
@@ -462,9 +459,9 @@ void ServiceHost::Shutdown() {
   absl::StatusOr<int64_t> unsent = store::CountUnsent(*db_);
   log::Info(
       "stopped",
-      {{"outbox_unsent", unsent.ok() ? absl::StrCat(*unsent) : "?"},
+      {{"outbox_unsent", unsent.ok() ? log::Value(*unsent) : log::Value("?")},
        {"flush", flushed.ok() ? "ok" : std::string(flushed.message())},
-       {"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - start))}});
+       {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
 }
 
 int ServiceHost::Run(const std::vector<grpc::Service*>& services,
@@ -580,7 +577,7 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
                                             ? "plaintext (development)"
                                             : "mutual TLS"},
                           {"db_path", db_->path()},
-                          {"metrics_port", absl::StrCat(metrics_->port())},
+                          {"metrics_port", metrics_->port()},
                           {"topic", spec_.topic}});
 
   wait();

@@ -88,7 +88,7 @@ grpc::ServerUnaryReactor* OutboxServiceImpl::ReplayOutbox(
         log::Info("outbox replay",
                   {{"agency_id", caller.agency_id().value()},
                    {"referral_id", selection.referral_id},
-                   {"replayed", absl::StrCat(replayed)},
+                   {"replayed", replayed},
                    {"dry_run", request->dry_run() ? "true" : "false"}});
         response->set_producer(producer_);
         response->set_replayed(replayed);

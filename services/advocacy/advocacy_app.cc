@@ -476,7 +476,7 @@ absl::StatusOr<int> AdvocacyApp::RouteTriaged(Tx& tx,
           "assignments kept",
           {{"referral_id", referral_id.value()},
            {"status", v1::ReferralStatus_Name(decision.status())},
-           {"open_assignments", absl::StrCat(open)}},
+           {"open_assignments", open}},
           TraceIdOf(traceparent));
     }
   }
@@ -1049,8 +1049,7 @@ absl::Time AdvocacyApp::ExpireOffers(absl::Time now) {
     return now + options_.expiry_retry;
   }
   if (pass->expired > 0) {
-    log::Info("offers expired and re-offered",
-              {{"count", absl::StrCat(pass->expired)}});
+    log::Info("offers expired and re-offered", {{"count", pass->expired}});
   }
   return pass->next_deadline.value_or(absl::InfiniteFuture());
 }

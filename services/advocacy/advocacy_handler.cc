@@ -16,8 +16,7 @@ absl::Status AdvocacyHandler::Handle(const events::IncomingEvent& event,
                      app_.EraseVictim(tx, envelope, event.traceparent,
                                       timeutil::NowMillis()));
     log::Info("person's advocacy data erased",
-              {{"referral_id", envelope.referral_id()},
-               {"released", absl::StrCat(released)}},
+              {{"referral_id", envelope.referral_id()}, {"released", released}},
               TraceIdOf(event.traceparent));
     return absl::OkStatus();
   }
@@ -28,8 +27,7 @@ absl::Status AdvocacyHandler::Handle(const events::IncomingEvent& event,
                    app_.RouteTriaged(tx, envelope, event.traceparent,
                                      timeutil::NowMillis()));
   log::Info("referral routed to advocacy",
-            {{"referral_id", envelope.referral_id()},
-             {"assignments", absl::StrCat(created)}},
+            {{"referral_id", envelope.referral_id()}, {"assignments", created}},
             TraceIdOf(event.traceparent));
   return absl::OkStatus();
 }

@@ -29,21 +29,23 @@ std::optional<ProviderId> OptionalProvider(const std::string& id) {
 }  // namespace
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::UpsertProvider(
-    grpc::CallbackServerContext* context, const v1::Provider* request,
-    v1::Provider* response) {
-  return gate_.Run(context, "/signpost.v1.AdvocacyService/UpsertProvider",
-                   [=, this](const access::Principal& caller) -> absl::Status {
-                     RETURN_IF_ERROR(ValidateProvider(*request).ToStatus());
-                     ASSIGN_OR_RETURN(*response,
-                                      app_.UpsertProvider(caller, *request));
-                     response->clear_address_redacted();
-                     return absl::OkStatus();
-                   });
+    grpc::CallbackServerContext* context,
+    const v1::UpsertProviderRequest* request,
+    v1::UpsertProviderResponse* response) {
+  return gate_.Run(
+      context, "/signpost.v1.AdvocacyService/UpsertProvider",
+      [=, this](const access::Principal& caller) -> absl::Status {
+        RETURN_IF_ERROR(ValidateUpsertProvider(*request).ToStatus());
+        ASSIGN_OR_RETURN(*response->mutable_provider(),
+                         app_.UpsertProvider(caller, request->provider()));
+        response->mutable_provider()->clear_address_redacted();
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetProvider(
     grpc::CallbackServerContext* context, const v1::GetProviderRequest* request,
-    v1::Provider* response) {
+    v1::GetProviderResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
       context, "/signpost.v1.AdvocacyService/GetProvider", traceparent,
@@ -54,24 +56,25 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetProvider(
             app_.GetProvider(caller, ProviderId(request->provider_id()),
                              traceparent));
         if (view.audited) wake_relay_();
-        *response = std::move(view.provider);
+        *response->mutable_provider() = std::move(view.provider);
         return absl::OkStatus();
       });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::UpsertAdvocate(
-    grpc::CallbackServerContext* context, const v1::Advocate* request,
-    v1::Advocate* response) {
+    grpc::CallbackServerContext* context,
+    const v1::UpsertAdvocateRequest* request,
+    v1::UpsertAdvocateResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
       context, "/signpost.v1.AdvocacyService/UpsertAdvocate", traceparent,
       [=, this](const access::Principal& caller) -> absl::Status {
         errors::FieldErrors errors;
-        ValidateAdvocate(*request, "advocate", errors);
+        ValidateAdvocate(request->advocate(), "advocate", errors);
         RETURN_IF_ERROR(errors.ToStatus());
-        ASSIGN_OR_RETURN(
-            *response,
-            app_.UpsertAdvocate(caller, *request, NowMillis(), traceparent));
+        ASSIGN_OR_RETURN(*response->mutable_advocate(),
+                         app_.UpsertAdvocate(caller, request->advocate(),
+                                             NowMillis(), traceparent));
         wake_relay_();
         return absl::OkStatus();
       });
@@ -79,37 +82,40 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::UpsertAdvocate(
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::SetAvailability(
     grpc::CallbackServerContext* context,
-    const v1::SetAvailabilityRequest* request, v1::Advocate* response) {
+    const v1::SetAvailabilityRequest* request,
+    v1::SetAvailabilityResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
       context, "/signpost.v1.AdvocacyService/SetAvailability", traceparent,
       [=, this](const access::Principal& caller) -> absl::Status {
         RETURN_IF_ERROR(ValidateSetAvailability(*request).ToStatus());
         ASSIGN_OR_RETURN(
-            *response, app_.SetAvailability(
-                           caller, AdvocateId(request->advocate_id()),
-                           request->availability(), NowMillis(), traceparent));
+            *response->mutable_advocate(),
+            app_.SetAvailability(caller, AdvocateId(request->advocate_id()),
+                                 request->availability(), NowMillis(),
+                                 traceparent));
         wake_relay_();
         return absl::OkStatus();
       });
 }
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::ImportDirectory(
-    grpc::CallbackServerContext* context, const v1::Directory* request,
+    grpc::CallbackServerContext* context,
+    const v1::ImportDirectoryRequest* request,
     v1::ImportDirectoryResponse* response) {
   std::string traceparent = grpcutil::TraceparentOf(context);
   return gate_.Run(
       context, "/signpost.v1.AdvocacyService/ImportDirectory", traceparent,
       [=, this](const access::Principal& caller) -> absl::Status {
-        RETURN_IF_ERROR(ValidateDirectory(*request).ToStatus());
-        ASSIGN_OR_RETURN(*response, app_.ImportDirectory(*request, NowMillis(),
-                                                         traceparent));
+        RETURN_IF_ERROR(ValidateImportDirectory(*request).ToStatus());
+        ASSIGN_OR_RETURN(*response,
+                         app_.ImportDirectory(request->directory(), NowMillis(),
+                                              traceparent));
         wake_relay_();
         log::Info("directory imported",
-                  {{"providers", absl::StrCat(response->providers())},
-                   {"advocates", absl::StrCat(response->advocates())},
-                   {"waitlist_assigned",
-                    absl::StrCat(response->waitlist_assigned())}});
+                  {{"providers", response->providers()},
+                   {"advocates", response->advocates()},
+                   {"waitlist_assigned", response->waitlist_assigned()}});
         return absl::OkStatus();
       });
 }
@@ -176,10 +182,12 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::GetWorklist(
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::AcceptAssignment(
     grpc::CallbackServerContext* context,
-    const v1::AcceptAssignmentRequest* request, v1::Assignment* response) {
+    const v1::AcceptAssignmentRequest* request,
+    v1::AcceptAssignmentResponse* response) {
   return grpcutil::RunMutation(
       context, gate_, "/signpost.v1.AdvocacyService/AcceptAssignment",
-      wake_relay_, response, [request] { return ValidateAccept(*request); },
+      wake_relay_, response->mutable_assignment(),
+      [request] { return ValidateAccept(*request); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
         return app_.Accept(caller, AssignmentId(request->assignment_id()),
@@ -190,10 +198,12 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::AcceptAssignment(
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::DeclineAssignment(
     grpc::CallbackServerContext* context,
-    const v1::DeclineAssignmentRequest* request, v1::Assignment* response) {
+    const v1::DeclineAssignmentRequest* request,
+    v1::DeclineAssignmentResponse* response) {
   return grpcutil::RunMutation(
       context, gate_, "/signpost.v1.AdvocacyService/DeclineAssignment",
-      wake_relay_, response, [request] { return ValidateDecline(*request); },
+      wake_relay_, response->mutable_assignment(),
+      [request] { return ValidateDecline(*request); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
         return app_.Decline(caller, AssignmentId(request->assignment_id()),
@@ -205,10 +215,11 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::DeclineAssignment(
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordContact(
     grpc::CallbackServerContext* context,
-    const v1::RecordContactRequest* request, v1::Assignment* response) {
+    const v1::RecordContactRequest* request,
+    v1::RecordContactResponse* response) {
   return grpcutil::RunMutation(
       context, gate_, "/signpost.v1.AdvocacyService/RecordContact", wake_relay_,
-      response,
+      response->mutable_assignment(),
       [request] { return ValidateRecordContact(*request, absl::Now()); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
@@ -231,10 +242,11 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordContact(
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordUpdate(
     grpc::CallbackServerContext* context,
-    const v1::RecordUpdateRequest* request, v1::Assignment* response) {
+    const v1::RecordUpdateRequest* request,
+    v1::RecordUpdateResponse* response) {
   return grpcutil::RunMutation(
       context, gate_, "/signpost.v1.AdvocacyService/RecordUpdate", wake_relay_,
-      response,
+      response->mutable_assignment(),
       [request] { return ValidateRecordUpdate(*request, absl::Now()); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
@@ -248,10 +260,11 @@ grpc::ServerUnaryReactor* AdvocacyServiceImpl::RecordUpdate(
 
 grpc::ServerUnaryReactor* AdvocacyServiceImpl::CloseCase(
     grpc::CallbackServerContext* context, const v1::CloseCaseRequest* request,
-    v1::Assignment* response) {
+    v1::CloseCaseResponse* response) {
   return grpcutil::RunMutation(
       context, gate_, "/signpost.v1.AdvocacyService/CloseCase", wake_relay_,
-      response, [request] { return ValidateCloseCase(*request); },
+      response->mutable_assignment(),
+      [request] { return ValidateCloseCase(*request); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
         Closure closure{request->closure_reason(), request->feels_safer(),

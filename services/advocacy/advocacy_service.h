@@ -66,21 +66,25 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
                                 &AdvocacyServiceImpl::CheckCapacity);
   }
 
-  grpc::ServerUnaryReactor* UpsertProvider(grpc::CallbackServerContext* context,
-                                           const v1::Provider* request,
-                                           v1::Provider* response) override;
-  grpc::ServerUnaryReactor* GetProvider(grpc::CallbackServerContext* context,
-                                        const v1::GetProviderRequest* request,
-                                        v1::Provider* response) override;
-  grpc::ServerUnaryReactor* UpsertAdvocate(grpc::CallbackServerContext* context,
-                                           const v1::Advocate* request,
-                                           v1::Advocate* response) override;
+  grpc::ServerUnaryReactor* UpsertProvider(
+      grpc::CallbackServerContext* context,
+      const v1::UpsertProviderRequest* request,
+      v1::UpsertProviderResponse* response) override;
+  grpc::ServerUnaryReactor* GetProvider(
+      grpc::CallbackServerContext* context,
+      const v1::GetProviderRequest* request,
+      v1::GetProviderResponse* response) override;
+  grpc::ServerUnaryReactor* UpsertAdvocate(
+      grpc::CallbackServerContext* context,
+      const v1::UpsertAdvocateRequest* request,
+      v1::UpsertAdvocateResponse* response) override;
   grpc::ServerUnaryReactor* SetAvailability(
       grpc::CallbackServerContext* context,
       const v1::SetAvailabilityRequest* request,
-      v1::Advocate* response) override;
+      v1::SetAvailabilityResponse* response) override;
   grpc::ServerUnaryReactor* ImportDirectory(
-      grpc::CallbackServerContext* context, const v1::Directory* request,
+      grpc::CallbackServerContext* context,
+      const v1::ImportDirectoryRequest* request,
       v1::ImportDirectoryResponse* response) override;
   grpc::ServerUnaryReactor* ListAdvocates(
       grpc::CallbackServerContext* context,
@@ -97,21 +101,22 @@ class AdvocacyServiceImpl final : public v1::AdvocacyService::CallbackService {
   grpc::ServerUnaryReactor* AcceptAssignment(
       grpc::CallbackServerContext* context,
       const v1::AcceptAssignmentRequest* request,
-      v1::Assignment* response) override;
+      v1::AcceptAssignmentResponse* response) override;
   grpc::ServerUnaryReactor* DeclineAssignment(
       grpc::CallbackServerContext* context,
       const v1::DeclineAssignmentRequest* request,
-      v1::Assignment* response) override;
+      v1::DeclineAssignmentResponse* response) override;
   grpc::ServerUnaryReactor* RecordContact(
       grpc::CallbackServerContext* context,
       const v1::RecordContactRequest* request,
-      v1::Assignment* response) override;
-  grpc::ServerUnaryReactor* RecordUpdate(grpc::CallbackServerContext* context,
-                                         const v1::RecordUpdateRequest* request,
-                                         v1::Assignment* response) override;
+      v1::RecordContactResponse* response) override;
+  grpc::ServerUnaryReactor* RecordUpdate(
+      grpc::CallbackServerContext* context,
+      const v1::RecordUpdateRequest* request,
+      v1::RecordUpdateResponse* response) override;
   grpc::ServerUnaryReactor* CloseCase(grpc::CallbackServerContext* context,
                                       const v1::CloseCaseRequest* request,
-                                      v1::Assignment* response) override;
+                                      v1::CloseCaseResponse* response) override;
   grpc::ServerUnaryReactor* CheckCapacity(
       grpc::CallbackServerContext* context,
       const v1::CheckCapacityRequest* request,

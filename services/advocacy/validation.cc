@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/ids/ids.h"
 #include "common/safety/contact_rules.h"
 #include "services/advocacy/directory.h"
@@ -40,10 +41,33 @@ errors::FieldErrors CheckActing(const std::string& assignment_id,
 
 }  // namespace
 
-errors::FieldErrors ValidateProvider(const v1::Provider& provider) {
+errors::FieldErrors ValidateUpsertProvider(
+    const v1::UpsertProviderRequest& request) {
+  // The directory's checks, reported against `provider.` rather than the
+  // one-provider directory they run on.
   v1::Directory d;
-  *d.add_providers() = provider;
-  return ValidateDirectory(d);
+  *d.add_providers() = request.provider();
+  const errors::FieldErrors directory = ValidateDirectory(d);
+  errors::FieldErrors e;
+  for (const errors::FieldViolation& v : directory.violations()) {
+    std::string field = v.field;
+    absl::string_view rest = field;
+    if (absl::ConsumePrefix(&rest, "providers[0]")) {
+      field = absl::StrCat("provider", rest);
+    }
+    e.Add(field, v.description);
+  }
+  return e;
+}
+
+errors::FieldErrors ValidateImportDirectory(
+    const v1::ImportDirectoryRequest& request) {
+  const errors::FieldErrors directory = ValidateDirectory(request.directory());
+  errors::FieldErrors e;
+  for (const errors::FieldViolation& v : directory.violations()) {
+    e.Add(absl::StrCat("directory.", v.field), v.description);
+  }
+  return e;
 }
 
 errors::FieldErrors ValidateGetProvider(const v1::GetProviderRequest& request) {

@@ -9,7 +9,12 @@
 
 namespace signpost::advocacy {
 
-errors::FieldErrors ValidateProvider(const v1::Provider& provider);
+// UpsertProvider: the directory's checks, named `provider.<field>`.
+errors::FieldErrors ValidateUpsertProvider(
+    const v1::UpsertProviderRequest& request);
+// ImportDirectory: every bad field, named `directory.<field>`.
+errors::FieldErrors ValidateImportDirectory(
+    const v1::ImportDirectoryRequest& request);
 errors::FieldErrors ValidateGetProvider(const v1::GetProviderRequest& request);
 errors::FieldErrors ValidateSetAvailability(
     const v1::SetAvailabilityRequest& request);

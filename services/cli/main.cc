@@ -232,8 +232,10 @@ int Submit(const std::string& intake, const std::string& path) {
 }
 
 int ImportDirectory(const std::string& advocacy, const std::string& path) {
-  v1::Directory directory;
-  if (absl::Status s = config::LoadTextProto(path, &directory); !s.ok()) {
+  v1::ImportDirectoryRequest directory;
+  if (absl::Status s =
+          config::LoadTextProto(path, directory.mutable_directory());
+      !s.ok()) {
     std::fprintf(stderr, "signpost-cli: %s\n",
                  std::string(s.message()).c_str());
     return 2;

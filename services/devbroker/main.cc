@@ -75,10 +75,9 @@ int main(int argc, char** argv) {
   }
   std::printf("%s\n", bootstrap.c_str());
   std::fflush(stdout);
-  signpost::log::Info("devbroker ready",
-                      {{"bootstrap", bootstrap},
-                       {"brokers", absl::StrCat(brokers)},
-                       {"topics", absl::StrCat(topics->size())}});
+  signpost::log::Info("devbroker ready", {{"bootstrap", bootstrap},
+                                          {"brokers", brokers},
+                                          {"topics", topics->size()}});
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);

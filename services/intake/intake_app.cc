@@ -728,7 +728,7 @@ absl::StatusOr<ErasureOutcome> IntakeApp::ErasePerson(
   }
   RETURN_IF_ERROR(store_.InsertErasure(tx, record));
   log::Info("person erased", {{"person_id", person_id},
-                              {"referrals", absl::StrCat(record.referrals)},
+                              {"referrals", record.referrals},
                               {"ground", v1::ErasureGround_Name(ground)}});
   return ErasureOutcome{person_id, record.referrals, now};
 }
@@ -786,7 +786,7 @@ absl::StatusOr<int> IntakeApp::WatchStalls(absl::Time now) {
       // Ids and codes only.
       log::Warn("referral stalled", {{"referral_id", p.referral_id.value()},
                                      {"stage", stall->stage},
-                                     {"report", absl::StrCat(p.reports)},
+                                     {"report", p.reports},
                                      {"area_code", p.area_code}});
       ++reported;
     }

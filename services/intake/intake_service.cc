@@ -22,8 +22,7 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitReferral(
         const absl::Time now = timeutil::NowMillis();
         errors::FieldErrors errors = ValidateSubmission(*request, now);
         if (!errors.empty()) {
-          log::Info("referral rejected",
-                    {{"violations", absl::StrCat(errors.size())}},
+          log::Info("referral rejected", {{"violations", errors.size()}},
                     TraceIdOf(traceparent));
           return errors.ToStatus();
         }

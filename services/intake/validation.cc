@@ -201,7 +201,7 @@ void CheckAssessment(errors::FieldErrors& errors, const v1::Assessment& a) {
   }
   for (int i = 0; i < a.pj_flags_size(); ++i) {
     if (!v1::ProfessionalJudgementFlag_IsValid(a.pj_flags(i)) ||
-        a.pj_flags(i) == v1::PJ_FLAG_UNSPECIFIED) {
+        a.pj_flags(i) == v1::PROFESSIONAL_JUDGEMENT_FLAG_UNSPECIFIED) {
       errors.Add(absl::StrCat("referral.assessment.pj_flags[", i, "]"),
                  "unknown professional-judgement flag");
     }

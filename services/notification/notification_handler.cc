@@ -14,7 +14,7 @@ absl::Status NotificationHandler::Handle(const events::IncomingEvent& event,
   log::Debug("event routed to partners",
              {{"referral_id", event.envelope.referral_id()},
               {"event_type", event.envelope.type()},
-              {"deliveries", absl::StrCat(delivered)}},
+              {"deliveries", delivered}},
              TraceIdOf(event.traceparent));
   return absl::OkStatus();
 }

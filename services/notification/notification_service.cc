@@ -88,14 +88,16 @@ std::optional<absl::Time> TimeOf(bool has,
 // the last is done, so a slow reader holds one page), acknowledges what was
 // written, and waits for new events when the feed is drained, until the
 // client cancels or the server shuts down.
-class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
+class SubscribeStream : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
   SubscribeStream(NotificationServiceImpl& service, AgencyId agency,
-                  int64_t after)
+                  int64_t after, absl::Time started, std::string traceparent)
       : service_(service),
         agency_(std::move(agency)),
         cursor_(after),
-        acknowledged_(0) {
+        acknowledged_(0),
+        started_(started),
+        traceparent_(std::move(traceparent)) {
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -130,7 +132,10 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
       absl::MutexLock lock(&mu_);
       writing_ = true;
     }
-    StartWrite(&event);
+    // Outlives the write: this waits below until it is done.
+    v1::SubscribeResponse response;
+    *response.mutable_event() = event;
+    StartWrite(&response);
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
         +[](SubscribeStream* s)
@@ -181,8 +186,11 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
       Acknowledge(cursor_);
       if (!open) break;
     }
-    Finish(Cancelled() ? grpc::Status::CANCELLED
-                       : grpcutil::ToGrpcStatus(status));
+    if (Cancelled()) status = absl::CancelledError("the client cancelled");
+    service_.gate_.ObserveStream(
+        {kSubscribe, grpcutil::AnsweredCodeName(status), absl::Now() - started_,
+         agency_.value(), traceparent_});
+    Finish(grpcutil::ToGrpcStatus(status));
   }
 
   NotificationServiceImpl& service_;
@@ -196,11 +204,13 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool write_ok_ ABSL_GUARDED_BY(mu_) = true;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  const absl::Time started_;
+  const std::string traceparent_;
   std::thread thread_;
 };
 
 // Answers a refused or invalid Subscribe at once.
-class RefusedStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
+class RefusedStream : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
   explicit RefusedStream(const absl::Status& status) {
     Finish(grpcutil::ToGrpcStatus(status));
@@ -208,28 +218,39 @@ class RefusedStream : public grpc::ServerWriteReactor<v1::PartnerEvent> {
   void OnDone() override { delete this; }
 };
 
-grpc::ServerWriteReactor<v1::PartnerEvent>* NotificationServiceImpl::Subscribe(
-    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+grpc::ServerWriteReactor<v1::SubscribeResponse>*
+NotificationServiceImpl::Subscribe(grpc::CallbackServerContext* context,
+                                   const v1::SubscribeRequest* request) {
   // Set while this thread sets up a call whose bytes did not decode.
   const std::optional<std::string> undecodable = grpcutil::UndecodableRequest();
+  const absl::Time started = absl::Now();
+  std::string traceparent = grpcutil::TraceparentOf(context);
   absl::StatusOr<access::Principal> caller =
       gate_.AdmitStream(*context, kSubscribe);
-  if (!caller.ok()) return new RefusedStream(caller.status());
+  // Counted and logged like a unary call that was refused.
+  auto refuse = [&](const absl::Status& status) {
+    gate_.ObserveStream(
+        {kSubscribe, grpcutil::AnsweredCodeName(status), absl::Now() - started,
+         caller.ok() ? caller->agency_id().value() : "", traceparent});
+    return new RefusedStream(status);
+  };
+  if (!caller.ok()) return refuse(caller.status());
   if (undecodable.has_value()) {
-    return new RefusedStream(absl::InvalidArgumentError(
+    return refuse(absl::InvalidArgumentError(
         absl::StrCat("the request bytes do not decode as ", *undecodable)));
   }
   if (request->after_sequence() < 0) {
-    return new RefusedStream(errors::FieldError(
+    return refuse(errors::FieldError(
         "after_sequence", "must be 0 or the sequence of an event received"));
   }
   if (++open_streams_ > options_.max_streams) {
     --open_streams_;
-    return new RefusedStream(absl::ResourceExhaustedError(
+    return refuse(absl::ResourceExhaustedError(
         "too many Subscribe streams are open; retry later"));
   }
   return new SubscribeStream(*this, caller->agency_id(),
-                             request->after_sequence());
+                             request->after_sequence(), started,
+                             std::move(traceparent));
 }
 
 grpc::ServerUnaryReactor* NotificationServiceImpl::ListDeliveries(

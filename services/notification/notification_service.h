@@ -46,7 +46,7 @@ class NotificationServiceImpl final
       grpc::CallbackServerContext* context,
       const v1::ListDeliveriesRequest* request,
       v1::ListDeliveriesResponse* response) override;
-  grpc::ServerWriteReactor<v1::PartnerEvent>* Subscribe(
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext* context,
       const v1::SubscribeRequest* request) override;
   grpc::ServerUnaryReactor* ReplayDeliveries(

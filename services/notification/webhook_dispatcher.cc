@@ -105,7 +105,7 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
     log::Warn("webhook: delivery failed",
               {{"agency_id", agency.agency_id},
                {"delivery_id", row.delivery.delivery_id()},
-               {"attempts", absl::StrCat(attempts)},
+               {"attempts", attempts},
                {"error", error},
                {"dead_lettered", give_up ? "true" : "false"}});
     if (absl::Status s =

@@ -69,8 +69,7 @@ int main(int argc, char** argv) {
               }
               if (sweep->fired > 0) {
                 host.relay().Notify();
-                log::Info("order timers fired",
-                          {{"count", absl::StrCat(sweep->fired)}});
+                log::Info("order timers fired", {{"count", sweep->fired}});
               }
               return sweep->next_due;
             });

@@ -149,6 +149,13 @@ errors::FieldErrors ValidateGetOrder(const v1::GetOrderRequest& r) {
   return e;
 }
 
+errors::FieldErrors ValidateGetOrderHistory(
+    const v1::GetOrderHistoryRequest& r) {
+  errors::FieldErrors e;
+  Uuid(e, "order_id", r.order_id());
+  return e;
+}
+
 errors::FieldErrors ValidateListOrders(const v1::ListOrdersRequest& r) {
   errors::FieldErrors e;
   if (!r.referral_id().empty()) Uuid(e, "referral_id", r.referral_id());

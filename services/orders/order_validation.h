@@ -17,6 +17,8 @@ errors::FieldErrors ValidateVariation(const v1::RecordVariationRequest& r);
 errors::FieldErrors ValidateBreach(const v1::RecordBreachRequest& r);
 errors::FieldErrors ValidateImport(const v1::ImportOrderRequest& r);
 errors::FieldErrors ValidateGetOrder(const v1::GetOrderRequest& r);
+errors::FieldErrors ValidateGetOrderHistory(
+    const v1::GetOrderHistoryRequest& r);
 errors::FieldErrors ValidateListOrders(const v1::ListOrdersRequest& r);
 errors::FieldErrors ValidateReviewQueue(const v1::ListReviewQueueRequest& r);
 errors::FieldErrors ValidateListConsiderations(

@@ -17,7 +17,7 @@ absl::Status OrdersHandler::Handle(const events::IncomingEvent& event,
                                       envelope.victim_erased().person_id()));
     log::Info("victim erased",
               {{"referral_id", envelope.referral_id()},
-               {"conditions_blanked", absl::StrCat(blanked)}},
+               {"conditions_blanked", blanked}},
               TraceIdOf(event.traceparent));
     return absl::OkStatus();
   }
@@ -34,8 +34,7 @@ absl::Status OrdersHandler::Handle(const events::IncomingEvent& event,
                        envelope, event.traceparent, timeutil::NowMillis()));
   if (opened > 0) {
     log::Info("order considerations opened",
-              {{"referral_id", envelope.referral_id()},
-               {"count", absl::StrCat(opened)}},
+              {{"referral_id", envelope.referral_id()}, {"count", opened}},
               TraceIdOf(event.traceparent));
   }
   return absl::OkStatus();

@@ -121,9 +121,9 @@ void AddAll(std::vector<T> items, Repeated* out) {
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordConsideration(
     grpc::CallbackServerContext* c, const v1::RecordConsiderationRequest* req,
-    v1::ConsiderationRecord* resp) {
+    v1::RecordConsiderationResponse* resp) {
   return Mutate(
-      c, "RecordConsideration", resp,
+      c, "RecordConsideration", resp->mutable_consideration(),
       [req] { return ValidateConsideration(*req); },
       [this, req](const access::Principal& caller, const std::string& tp) {
         return app_.RecordConsideration(
@@ -134,9 +134,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordConsideration(
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordApplication(
     grpc::CallbackServerContext* c, const v1::RecordApplicationRequest* req,
-    v1::Order* resp) {
+    v1::RecordApplicationResponse* resp) {
   return Mutate(
-      c, "RecordApplication", resp, [req] { return ValidateApplication(*req); },
+      c, "RecordApplication", resp->mutable_order(),
+      [req] { return ValidateApplication(*req); },
       [this, req](const access::Principal& caller, const std::string& tp) {
         if (req->order_id().empty()) {
           return app_.ApplyForNewOrder(caller, ReferralId(req->referral_id()),
@@ -149,9 +150,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordApplication(
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordDecision(
     grpc::CallbackServerContext* c, const v1::RecordDecisionRequest* req,
-    v1::Order* resp) {
+    v1::RecordDecisionResponse* resp) {
   return Mutate(
-      c, "RecordDecision", resp, [req] { return ValidateDecision(*req); },
+      c, "RecordDecision", resp->mutable_order(),
+      [req] { return ValidateDecision(*req); },
       [this, req](const access::Principal& caller, const std::string& tp) {
         return app_.RecordDecision(caller, OrderId(req->order_id()),
                                    ToDecision(*req), NowMillis(), tp);
@@ -160,9 +162,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordDecision(
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordService(
     grpc::CallbackServerContext* c, const v1::RecordServiceRequest* req,
-    v1::Order* resp) {
+    v1::RecordServiceResponse* resp) {
   return Mutate(
-      c, "RecordService", resp, [req] { return ValidateService(*req); },
+      c, "RecordService", resp->mutable_order(),
+      [req] { return ValidateService(*req); },
       [this, req](const access::Principal& caller, const std::string& tp) {
         return app_.RecordService(caller, OrderId(req->order_id()),
                                   ToService(*req), NowMillis(), tp);
@@ -171,9 +174,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordService(
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordVariation(
     grpc::CallbackServerContext* c, const v1::RecordVariationRequest* req,
-    v1::Order* resp) {
+    v1::RecordVariationResponse* resp) {
   return Mutate(
-      c, "RecordVariation", resp, [req] { return ValidateVariation(*req); },
+      c, "RecordVariation", resp->mutable_order(),
+      [req] { return ValidateVariation(*req); },
       [this, req](const access::Principal& caller, const std::string& tp) {
         return app_.RecordVariation(caller, OrderId(req->order_id()),
                                     ToVariation(*req), NowMillis(), tp);
@@ -182,9 +186,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordVariation(
 
 grpc::ServerUnaryReactor* OrderServiceImpl::RecordBreach(
     grpc::CallbackServerContext* c, const v1::RecordBreachRequest* req,
-    v1::Breach* resp) {
+    v1::RecordBreachResponse* resp) {
   return Mutate(
-      c, "RecordBreach", resp, [req] { return ValidateBreach(*req); },
+      c, "RecordBreach", resp->mutable_breach(),
+      [req] { return ValidateBreach(*req); },
       [this, req](const access::Principal& caller,
                   const std::string& tp) -> absl::StatusOr<v1::Breach> {
         ASSIGN_OR_RETURN(
@@ -202,9 +207,10 @@ grpc::ServerUnaryReactor* OrderServiceImpl::RecordBreach(
 
 grpc::ServerUnaryReactor* OrderServiceImpl::ImportOrder(
     grpc::CallbackServerContext* c, const v1::ImportOrderRequest* req,
-    v1::Order* resp) {
+    v1::ImportOrderResponse* resp) {
   return Mutate(
-      c, "ImportOrder", resp, [req] { return ValidateImport(*req); },
+      c, "ImportOrder", resp->mutable_order(),
+      [req] { return ValidateImport(*req); },
       [this, req](const access::Principal& caller, const std::string& tp) {
         return app_.ImportOrder(caller, ReferralId(req->referral_id()),
                                 ToImport(*req), NowMillis(), tp);
@@ -213,12 +219,12 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ImportOrder(
 
 grpc::ServerUnaryReactor* OrderServiceImpl::GetOrder(
     grpc::CallbackServerContext* c, const v1::GetOrderRequest* req,
-    v1::Order* resp) {
+    v1::GetOrderResponse* resp) {
   return gate_.Run(
       c, "/signpost.v1.OrderService/GetOrder",
       [this, req, resp](const access::Principal& caller) -> absl::Status {
         RETURN_IF_ERROR(ValidateGetOrder(*req).ToStatus());
-        ASSIGN_OR_RETURN(*resp,
+        ASSIGN_OR_RETURN(*resp->mutable_order(),
                          app_.GetOrder(caller, OrderId(req->order_id())));
         return absl::OkStatus();
       });
@@ -246,14 +252,15 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListOrders(
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::GetOrderHistory(
-    grpc::CallbackServerContext* c, const v1::GetOrderRequest* req,
-    v1::OrderHistory* resp) {
+    grpc::CallbackServerContext* c, const v1::GetOrderHistoryRequest* req,
+    v1::GetOrderHistoryResponse* resp) {
   return gate_.Run(
       c, "/signpost.v1.OrderService/GetOrderHistory",
       [this, req, resp](const access::Principal& caller) -> absl::Status {
-        RETURN_IF_ERROR(ValidateGetOrder(*req).ToStatus());
+        RETURN_IF_ERROR(ValidateGetOrderHistory(*req).ToStatus());
         ASSIGN_OR_RETURN(
-            *resp, app_.GetOrderHistory(caller, OrderId(req->order_id())));
+            *resp->mutable_history(),
+            app_.GetOrderHistory(caller, OrderId(req->order_id())));
         return absl::OkStatus();
       });
 }

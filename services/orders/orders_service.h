@@ -61,34 +61,34 @@ class OrderServiceImpl final : public v1::OrderService::CallbackService {
 
   grpc::ServerUnaryReactor* RecordConsideration(
       grpc::CallbackServerContext* c, const v1::RecordConsiderationRequest* req,
-      v1::ConsiderationRecord* resp) override;
+      v1::RecordConsiderationResponse* resp) override;
   grpc::ServerUnaryReactor* RecordApplication(
       grpc::CallbackServerContext* c, const v1::RecordApplicationRequest* req,
-      v1::Order* resp) override;
-  grpc::ServerUnaryReactor* RecordDecision(grpc::CallbackServerContext* c,
-                                           const v1::RecordDecisionRequest* req,
-                                           v1::Order* resp) override;
-  grpc::ServerUnaryReactor* RecordService(grpc::CallbackServerContext* c,
-                                          const v1::RecordServiceRequest* req,
-                                          v1::Order* resp) override;
+      v1::RecordApplicationResponse* resp) override;
+  grpc::ServerUnaryReactor* RecordDecision(
+      grpc::CallbackServerContext* c, const v1::RecordDecisionRequest* req,
+      v1::RecordDecisionResponse* resp) override;
+  grpc::ServerUnaryReactor* RecordService(
+      grpc::CallbackServerContext* c, const v1::RecordServiceRequest* req,
+      v1::RecordServiceResponse* resp) override;
   grpc::ServerUnaryReactor* RecordVariation(
       grpc::CallbackServerContext* c, const v1::RecordVariationRequest* req,
-      v1::Order* resp) override;
-  grpc::ServerUnaryReactor* RecordBreach(grpc::CallbackServerContext* c,
-                                         const v1::RecordBreachRequest* req,
-                                         v1::Breach* resp) override;
+      v1::RecordVariationResponse* resp) override;
+  grpc::ServerUnaryReactor* RecordBreach(
+      grpc::CallbackServerContext* c, const v1::RecordBreachRequest* req,
+      v1::RecordBreachResponse* resp) override;
   grpc::ServerUnaryReactor* ImportOrder(grpc::CallbackServerContext* c,
                                         const v1::ImportOrderRequest* req,
-                                        v1::Order* resp) override;
+                                        v1::ImportOrderResponse* resp) override;
   grpc::ServerUnaryReactor* GetOrder(grpc::CallbackServerContext* c,
                                      const v1::GetOrderRequest* req,
-                                     v1::Order* resp) override;
+                                     v1::GetOrderResponse* resp) override;
   grpc::ServerUnaryReactor* ListOrders(grpc::CallbackServerContext* c,
                                        const v1::ListOrdersRequest* req,
                                        v1::ListOrdersResponse* resp) override;
-  grpc::ServerUnaryReactor* GetOrderHistory(grpc::CallbackServerContext* c,
-                                            const v1::GetOrderRequest* req,
-                                            v1::OrderHistory* resp) override;
+  grpc::ServerUnaryReactor* GetOrderHistory(
+      grpc::CallbackServerContext* c, const v1::GetOrderHistoryRequest* req,
+      v1::GetOrderHistoryResponse* resp) override;
   grpc::ServerUnaryReactor* ListReviewQueue(
       grpc::CallbackServerContext* c, const v1::ListReviewQueueRequest* req,
       v1::ListReviewQueueResponse* resp) override;

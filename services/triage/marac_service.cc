@@ -42,9 +42,11 @@ MaracServiceImpl::MaracServiceImpl(MaracApp& app,
 
 grpc::ServerUnaryReactor* MaracServiceImpl::ScheduleMeeting(
     grpc::CallbackServerContext* context,
-    const v1::ScheduleMeetingRequest* request, v1::MaracMeeting* response) {
+    const v1::ScheduleMeetingRequest* request,
+    v1::ScheduleMeetingResponse* response) {
   return grpcutil::RunMutation(
-      context, gate_, Method("ScheduleMeeting"), wake_relay_, response,
+      context, gate_, Method("ScheduleMeeting"), wake_relay_,
+      response->mutable_meeting(),
       [request] { return ValidateScheduleMeeting(*request, absl::Now()); },
       [this, request](
           const access::Principal& caller,
@@ -54,7 +56,7 @@ grpc::ServerUnaryReactor* MaracServiceImpl::ScheduleMeeting(
         log::Info("marac meeting scheduled",
                   {{"meeting_id", m.meeting_id()},
                    {"area_code", m.area_code()},
-                   {"cases", std::to_string(m.cases_size())}},
+                   {"cases", m.cases_size()}},
                   TraceIdOf(traceparent));
         return m;
       });
@@ -85,12 +87,12 @@ grpc::ServerUnaryReactor* MaracServiceImpl::ListMeetings(
 
 grpc::ServerUnaryReactor* MaracServiceImpl::GetMeeting(
     grpc::CallbackServerContext* context, const v1::GetMeetingRequest* request,
-    v1::MaracMeeting* response) {
+    v1::GetMeetingResponse* response) {
   return gate_.Run(context, Method("GetMeeting"),
                    [=, this](const access::Principal& caller) -> absl::Status {
                      RETURN_IF_ERROR(ValidateGetMeeting(*request).ToStatus());
                      ASSIGN_OR_RETURN(
-                         *response,
+                         *response->mutable_meeting(),
                          app_.GetMeeting(caller, request->meeting_id()));
                      return absl::OkStatus();
                    });
@@ -98,9 +100,10 @@ grpc::ServerUnaryReactor* MaracServiceImpl::GetMeeting(
 
 grpc::ServerUnaryReactor* MaracServiceImpl::MarkHeard(
     grpc::CallbackServerContext* context, const v1::MarkHeardRequest* request,
-    v1::MaracCase* response) {
+    v1::MarkHeardResponse* response) {
   return grpcutil::RunMutation(
-      context, gate_, Method("MarkHeard"), wake_relay_, response,
+      context, gate_, Method("MarkHeard"), wake_relay_,
+      response->mutable_marac_case(),
       [request] { return ValidateMarkHeard(*request); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
@@ -110,9 +113,11 @@ grpc::ServerUnaryReactor* MaracServiceImpl::MarkHeard(
 
 grpc::ServerUnaryReactor* MaracServiceImpl::AllocateAction(
     grpc::CallbackServerContext* context,
-    const v1::AllocateActionRequest* request, v1::MaracAction* response) {
+    const v1::AllocateActionRequest* request,
+    v1::AllocateActionResponse* response) {
   return grpcutil::RunMutation(
-      context, gate_, Method("AllocateAction"), wake_relay_, response,
+      context, gate_, Method("AllocateAction"), wake_relay_,
+      response->mutable_action(),
       [request] { return ValidateAllocateAction(*request); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
@@ -122,9 +127,11 @@ grpc::ServerUnaryReactor* MaracServiceImpl::AllocateAction(
 
 grpc::ServerUnaryReactor* MaracServiceImpl::CompleteAction(
     grpc::CallbackServerContext* context,
-    const v1::CompleteActionRequest* request, v1::MaracAction* response) {
+    const v1::CompleteActionRequest* request,
+    v1::CompleteActionResponse* response) {
   return grpcutil::RunMutation(
-      context, gate_, Method("CompleteAction"), wake_relay_, response,
+      context, gate_, Method("CompleteAction"), wake_relay_,
+      response->mutable_action(),
       [request] { return ValidateCompleteAction(*request); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {
@@ -134,9 +141,11 @@ grpc::ServerUnaryReactor* MaracServiceImpl::CompleteAction(
 
 grpc::ServerUnaryReactor* MaracServiceImpl::CloseMeeting(
     grpc::CallbackServerContext* context,
-    const v1::CloseMeetingRequest* request, v1::MaracMeeting* response) {
+    const v1::CloseMeetingRequest* request,
+    v1::CloseMeetingResponse* response) {
   return grpcutil::RunMutation(
-      context, gate_, Method("CloseMeeting"), wake_relay_, response,
+      context, gate_, Method("CloseMeeting"), wake_relay_,
+      response->mutable_meeting(),
       [request] { return ValidateCloseMeeting(*request); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent) {

@@ -23,28 +23,30 @@ class MaracServiceImpl final : public v1::MaracService::CallbackService {
   grpc::ServerUnaryReactor* ScheduleMeeting(
       grpc::CallbackServerContext* context,
       const v1::ScheduleMeetingRequest* request,
-      v1::MaracMeeting* response) override;
+      v1::ScheduleMeetingResponse* response) override;
   grpc::ServerUnaryReactor* ListMeetings(
       grpc::CallbackServerContext* context,
       const v1::ListMeetingsRequest* request,
       v1::ListMeetingsResponse* response) override;
-  grpc::ServerUnaryReactor* GetMeeting(grpc::CallbackServerContext* context,
-                                       const v1::GetMeetingRequest* request,
-                                       v1::MaracMeeting* response) override;
+  grpc::ServerUnaryReactor* GetMeeting(
+      grpc::CallbackServerContext* context,
+      const v1::GetMeetingRequest* request,
+      v1::GetMeetingResponse* response) override;
   grpc::ServerUnaryReactor* MarkHeard(grpc::CallbackServerContext* context,
                                       const v1::MarkHeardRequest* request,
-                                      v1::MaracCase* response) override;
+                                      v1::MarkHeardResponse* response) override;
   grpc::ServerUnaryReactor* AllocateAction(
       grpc::CallbackServerContext* context,
       const v1::AllocateActionRequest* request,
-      v1::MaracAction* response) override;
+      v1::AllocateActionResponse* response) override;
   grpc::ServerUnaryReactor* CompleteAction(
       grpc::CallbackServerContext* context,
       const v1::CompleteActionRequest* request,
-      v1::MaracAction* response) override;
-  grpc::ServerUnaryReactor* CloseMeeting(grpc::CallbackServerContext* context,
-                                         const v1::CloseMeetingRequest* request,
-                                         v1::MaracMeeting* response) override;
+      v1::CompleteActionResponse* response) override;
+  grpc::ServerUnaryReactor* CloseMeeting(
+      grpc::CallbackServerContext* context,
+      const v1::CloseMeetingRequest* request,
+      v1::CloseMeetingResponse* response) override;
 
  private:
   MaracApp& app_;

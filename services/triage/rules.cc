@@ -50,7 +50,7 @@ std::string PjFlagName(int flag) {
   return absl::AsciiStrToLower(
       ShortName(v1::ProfessionalJudgementFlag_Name(
                     static_cast<v1::ProfessionalJudgementFlag>(flag)),
-                "PJ_FLAG_"));
+                "PROFESSIONAL_JUDGEMENT_FLAG_"));
 }
 
 // One run of the rules over one referral. Each step is one rule group of

@@ -41,7 +41,7 @@ void LogRedecided(const char* what, const events::IncomingEvent& event,
   }
   log::Info(what,
             {{"referral_id", referral_id},
-             {"version", absl::StrCat(v->version())},
+             {"version", v->version()},
              {"status", v1::ReferralStatus_Name(v->decision().status())}},
             TraceIdOf(event.traceparent));
 }
@@ -69,8 +69,8 @@ absl::Status TriageHandler::Handle(const events::IncomingEvent& event,
     log::Info("victim erased",
               {{"referral_id", envelope.referral_id()},
                {"key_destroyed", erased.key_destroyed ? "yes" : "no"},
-               {"reasons_blanked", absl::StrCat(erased.reasons_blanked)},
-               {"history_deleted", absl::StrCat(erased.history_deleted)},
+               {"reasons_blanked", erased.reasons_blanked},
+               {"history_deleted", erased.history_deleted},
                {"redecided", erased.redecided ? "yes" : "no"}},
               TraceIdOf(event.traceparent));
     return absl::OkStatus();
@@ -83,7 +83,7 @@ absl::Status TriageHandler::Handle(const events::IncomingEvent& event,
   log::Info("referral triaged",
             {{"referral_id", envelope.referral_id()},
              {"risk", v1::RiskLevel_Name(decision.risk())},
-             {"marac", decision.marac() ? "yes" : "no"},
+             {"marac", decision.marac()},
              {"rules", absl::StrJoin(rules, ",")}},
             TraceIdOf(event.traceparent));
   return absl::OkStatus();

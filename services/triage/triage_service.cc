@@ -44,7 +44,7 @@ void LogNewVersion(const char* what, const std::string& referral_id,
                    const std::string& traceparent) {
   log::Info(what,
             {{"referral_id", referral_id},
-             {"version", absl::StrCat(v.version())},
+             {"version", v.version()},
              {"risk", v1::RiskLevel_Name(v.decision().risk())}},
             TraceIdOf(traceparent));
 }
@@ -69,10 +69,11 @@ grpc::ServerUnaryReactor* TriageServiceImpl::GetDecision(
 
 grpc::ServerUnaryReactor* TriageServiceImpl::Reassess(
     grpc::CallbackServerContext* context, const v1::ReassessRequest* request,
-    v1::DecisionVersion* response) {
+    v1::ReassessResponse* response) {
   return grpcutil::RunMutation(
       context, gate_, "/signpost.v1.TriageService/Reassess", wake_relay_,
-      response, [request] { return ValidateReassess(*request, absl::Now()); },
+      response->mutable_decision(),
+      [request] { return ValidateReassess(*request, absl::Now()); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent)
           -> absl::StatusOr<v1::DecisionVersion> {
@@ -87,10 +88,12 @@ grpc::ServerUnaryReactor* TriageServiceImpl::Reassess(
 
 grpc::ServerUnaryReactor* TriageServiceImpl::OverrideRisk(
     grpc::CallbackServerContext* context,
-    const v1::OverrideRiskRequest* request, v1::DecisionVersion* response) {
+    const v1::OverrideRiskRequest* request,
+    v1::OverrideRiskResponse* response) {
   return grpcutil::RunMutation(
       context, gate_, "/signpost.v1.TriageService/OverrideRisk", wake_relay_,
-      response, [request] { return ValidateOverride(*request); },
+      response->mutable_decision(),
+      [request] { return ValidateOverride(*request); },
       [this, request](const access::Principal& caller,
                       const std::string& traceparent)
           -> absl::StatusOr<v1::DecisionVersion> {

@@ -39,11 +39,11 @@ class TriageServiceImpl final : public v1::TriageService::CallbackService {
       v1::GetDecisionResponse* response) override;
   grpc::ServerUnaryReactor* Reassess(grpc::CallbackServerContext* context,
                                      const v1::ReassessRequest* request,
-                                     v1::DecisionVersion* response) override;
+                                     v1::ReassessResponse* response) override;
   grpc::ServerUnaryReactor* OverrideRisk(
       grpc::CallbackServerContext* context,
       const v1::OverrideRiskRequest* request,
-      v1::DecisionVersion* response) override;
+      v1::OverrideRiskResponse* response) override;
   grpc::ServerUnaryReactor* ListMaracAgenda(
       grpc::CallbackServerContext* context,
       const v1::ListMaracAgendaRequest* request,

@@ -482,9 +482,9 @@ class StreamReader {
 
  private:
   void Loop() {
-    v1::PartnerEvent event;
-    while (reader_->Read(&event)) {
-      recorder_.Received(event.referral_id());
+    v1::SubscribeResponse response;
+    while (reader_->Read(&response)) {
+      recorder_.Received(response.event().referral_id());
       ++read_;
       if (pause_ > absl::ZeroDuration()) absl::SleepFor(pause_);
     }
@@ -494,7 +494,7 @@ class StreamReader {
   const absl::Duration pause_;
   std::unique_ptr<v1::NotificationService::Stub> stub_;
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<v1::PartnerEvent>> reader_;
+  std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader_;
   std::atomic<int64_t> read_{0};
   std::thread thread_;
 };
@@ -537,11 +537,12 @@ class BareStreamService final
  public:
   BareStreamService(v1::PartnerEvent sample, int count)
       : sample_(std::move(sample)), count_(count) {}
-  grpc::ServerWriteReactor<v1::PartnerEvent>* Subscribe(
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext*, const v1::SubscribeRequest*) override {
-    class Writer : public grpc::ServerWriteReactor<v1::PartnerEvent> {
+    class Writer : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
      public:
-      Writer(const v1::PartnerEvent& e, int count) : event_(e), left_(count) {
+      Writer(const v1::PartnerEvent& e, int count) : left_(count) {
+        *response_.mutable_event() = e;
         Next();
       }
       void OnWriteDone(bool ok) override {
@@ -559,10 +560,11 @@ class BareStreamService final
           Finish(grpc::Status::OK);
           return;
         }
-        event_.set_sequence(event_.sequence() + 1);
-        StartWrite(&event_);
+        v1::PartnerEvent& event = *response_.mutable_event();
+        event.set_sequence(event.sequence() + 1);
+        StartWrite(&response_);
       }
-      v1::PartnerEvent event_;
+      v1::SubscribeResponse response_;
       int left_;
     };
     return new Writer(sample_, count_);
@@ -582,7 +584,7 @@ double StreamBare(const v1::PartnerEvent& sample, int count) {
     grpc::ClientContext context;
     v1::SubscribeRequest request;
     auto reader = stub->Subscribe(&context, request);
-    v1::PartnerEvent e;
+    v1::SubscribeResponse e;
     (void)reader->Read(&e);
     context.TryCancel();
     (void)reader->Finish();
@@ -591,7 +593,7 @@ double StreamBare(const v1::PartnerEvent& sample, int count) {
   v1::SubscribeRequest request;
   const int64_t start = NowNs();
   auto reader = stub->Subscribe(&context, request);
-  v1::PartnerEvent e;
+  v1::SubscribeResponse e;
   int read = 0;
   while (reader->Read(&e)) ++read;
   const double rate = read / ((NowNs() - start) / 1e9);

@@ -700,7 +700,7 @@ TEST_F(StackTest, ReassessmentThatRaisesRiskReRoutesAndOverridesOnlyRaise) {
     lower.set_practitioner_id("sgt-42");
     lower.set_risk(v1::RISK_LEVEL_STANDARD);
     lower.set_reason("no change");
-    v1::DecisionVersion v;
+    v1::OverrideRiskResponse v;
     ASSERT_TRUE(
         triage->OverrideRisk(&ctx, lower, &v).ok());  // equal is allowed
   }
@@ -713,11 +713,11 @@ TEST_F(StackTest, ReassessmentThatRaisesRiskReRoutesAndOverridesOnlyRaise) {
   {
     grpc::ClientContext ctx;
     Deadline(&ctx);
-    v1::DecisionVersion v;
+    v1::ReassessResponse v;
     grpc::Status s = triage->Reassess(&ctx, req, &v);
     ASSERT_TRUE(s.ok()) << s.error_message();
-    EXPECT_EQ(v.version(), 3);
-    EXPECT_EQ(v.decision().risk(), v1::RISK_LEVEL_HIGH);
+    EXPECT_EQ(v.decision().version(), 3);
+    EXPECT_EQ(v.decision().decision().risk(), v1::RISK_LEVEL_HIGH);
   }
   {
     grpc::ClientContext ctx;
@@ -727,7 +727,7 @@ TEST_F(StackTest, ReassessmentThatRaisesRiskReRoutesAndOverridesOnlyRaise) {
     lower.set_practitioner_id("sgt-42");
     lower.set_risk(v1::RISK_LEVEL_MEDIUM);
     lower.set_reason("calmer now");
-    v1::DecisionVersion v;
+    v1::OverrideRiskResponse v;
     grpc::Status s = triage->OverrideRisk(&ctx, lower, &v);
     ASSERT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     google::rpc::PreconditionFailure failure;
@@ -798,13 +798,15 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
     Deadline(&ctx);
     return (advocacy.get()->*method)(&ctx, request, response);
   };
-  v1::Assignment out;
+  v1::AcceptAssignmentResponse accepted;
+  v1::RecordContactResponse contacted;
+  v1::CloseCaseResponse closed;
   v1::AcceptAssignmentRequest wrong;
   wrong.set_assignment_id(a.assignment_id());
   wrong.set_advocate_id("support-ivy");
   // Another provider's advocate: refused before any rule of the case.
   grpc::Status s =
-      call(&v1::AdvocacyService::Stub::AcceptAssignment, wrong, &out);
+      call(&v1::AdvocacyService::Stub::AcceptAssignment, wrong, &accepted);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(testing::RuleIds(s), ElementsAre("AUTHZ-OWN-PROVIDER"));
 
@@ -822,7 +824,8 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   accept.set_assignment_id(a.assignment_id());
   accept.set_advocate_id(a.advocate_id());
   ASSERT_TRUE(
-      call(&v1::AdvocacyService::Stub::AcceptAssignment, accept, &out).ok());
+      call(&v1::AdvocacyService::Stub::AcceptAssignment, accept, &accepted)
+          .ok());
   // Accepted: the victim's safe-contact rules are on the worklist now.
   ASSERT_TRUE(
       call(&v1::AdvocacyService::Stub::GetWorklist, wl, &worklist).ok());
@@ -839,7 +842,7 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   // refused, naming the rule, and nothing is recorded.
   contact.set_channel(v1::CONTACT_CHANNEL_EMAIL);
   contact.set_outcome(v1::CONTACT_OUTCOME_SUCCESSFUL);
-  s = call(&v1::AdvocacyService::Stub::RecordContact, contact, &out);
+  s = call(&v1::AdvocacyService::Stub::RecordContact, contact, &contacted);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(testing::RuleIds(s), ElementsAre("SAFE-CONTACT"));
   // The phone at the last weekday 10:00 (London) is safe.
@@ -856,12 +859,14 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   contact.set_channel(v1::CONTACT_CHANNEL_PHONE);
   contact.set_outcome(v1::CONTACT_OUTCOME_UNSAFE);
   ASSERT_TRUE(
-      call(&v1::AdvocacyService::Stub::RecordContact, contact, &out).ok());
-  EXPECT_EQ(out.state(), v1::ASSIGNMENT_STATE_ACCEPTED);
+      call(&v1::AdvocacyService::Stub::RecordContact, contact, &contacted)
+          .ok());
+  EXPECT_EQ(contacted.assignment().state(), v1::ASSIGNMENT_STATE_ACCEPTED);
   contact.set_outcome(v1::CONTACT_OUTCOME_SUCCESSFUL);
   ASSERT_TRUE(
-      call(&v1::AdvocacyService::Stub::RecordContact, contact, &out).ok());
-  EXPECT_EQ(out.state(), v1::ASSIGNMENT_STATE_ACTIVE);
+      call(&v1::AdvocacyService::Stub::RecordContact, contact, &contacted)
+          .ok());
+  EXPECT_EQ(contacted.assignment().state(), v1::ASSIGNMENT_STATE_ACTIVE);
   v1::CloseCaseRequest close;
   close.set_assignment_id(a.assignment_id());
   close.set_advocate_id(a.advocate_id());
@@ -869,23 +874,23 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
   close.set_feels_safer(v1::OUTCOME_ANSWER_YES);
   close.set_copes_better(v1::OUTCOME_ANSWER_YES);
   close.set_better_informed(v1::OUTCOME_ANSWER_NOT_ASKED);
-  ASSERT_TRUE(call(&v1::AdvocacyService::Stub::CloseCase, close, &out).ok());
-  s = call(&v1::AdvocacyService::Stub::CloseCase, close, &out);
+  ASSERT_TRUE(call(&v1::AdvocacyService::Stub::CloseCase, close, &closed).ok());
+  s = call(&v1::AdvocacyService::Stub::CloseCase, close, &closed);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   close.clear_closure_reason();
   close.clear_feels_safer();
-  s = call(&v1::AdvocacyService::Stub::CloseCase, close, &out);
+  s = call(&v1::AdvocacyService::Stub::CloseCase, close, &closed);
   google::rpc::BadRequest bad;
   ASSERT_TRUE(grpcutil::ExtractBadRequest(s, &bad));
   EXPECT_EQ(bad.field_violations_size(), 2);
 
   v1::GetProviderRequest refuge;
   refuge.set_provider_id("wm-refuge");
-  v1::Provider provider;
+  v1::GetProviderResponse provider;
   ASSERT_TRUE(
       call(&v1::AdvocacyService::Stub::GetProvider, refuge, &provider).ok());
-  EXPECT_TRUE(provider.address_redacted());
-  EXPECT_EQ(provider.address(), "");
+  EXPECT_TRUE(provider.provider().address_redacted());
+  EXPECT_EQ(provider.provider().address(), "");
   // A header naming the refuge releases nothing: identity is the
   // certificate.
   {
@@ -893,14 +898,14 @@ TEST_F(StackTest, AdvocateWorksACaseThroughItsLifecycleOverGrpc) {
     Deadline(&spoofed);
     spoofed.AddMetadata("x-signpost-org", "wm-refuge");
     ASSERT_TRUE(advocacy->GetProvider(&spoofed, refuge, &provider).ok());
-    EXPECT_TRUE(provider.address_redacted());
+    EXPECT_TRUE(provider.provider().address_redacted());
   }
   auto refuge_itself =
       Connect<v1::AdvocacyService>((*addrs_)["advocacy"], As("wm-refuge"));
   grpc::ClientContext own;
   Deadline(&own);
   ASSERT_TRUE(refuge_itself->GetProvider(&own, refuge, &provider).ok());
-  EXPECT_FALSE(provider.address().empty());
+  EXPECT_FALSE(provider.provider().address().empty());
 
   v1::CheckCapacityRequest cap;
   cap.set_pathway(v1::PATHWAY_IDVA);
@@ -938,12 +943,12 @@ TEST_F(StackTest, AnonymousCallersAreRefusedOnEveryService) {
     {
       grpc::ClientContext c;
       Deadline(&c);
-      v1::Advocate a;
-      a.set_advocate_id("anon-idva");
-      a.set_provider_id("wm-idva-service");
-      a.set_role(v1::ADVOCATE_ROLE_IDVA);
-      a.set_capacity(5);
-      v1::Advocate out;
+      v1::UpsertAdvocateRequest a;
+      a.mutable_advocate()->set_advocate_id("anon-idva");
+      a.mutable_advocate()->set_provider_id("wm-idva-service");
+      a.mutable_advocate()->set_role(v1::ADVOCATE_ROLE_IDVA);
+      a.mutable_advocate()->set_capacity(5);
+      v1::UpsertAdvocateResponse out;
       calls.emplace_back("UpsertAdvocate",
                          advocacy->UpsertAdvocate(&c, a, &out));
     }
@@ -953,16 +958,16 @@ TEST_F(StackTest, AnonymousCallersAreRefusedOnEveryService) {
       v1::AcceptAssignmentRequest r;
       r.set_assignment_id(NewUuid());
       r.set_advocate_id("anon-idva");
-      v1::Assignment out;
+      v1::AcceptAssignmentResponse out;
       calls.emplace_back("AcceptAssignment",
                          advocacy->AcceptAssignment(&c, r, &out));
     }
     {
       grpc::ClientContext c;
       Deadline(&c);
-      v1::Provider p;
-      p.set_provider_id("wm-refuge");
-      v1::Provider out;
+      v1::UpsertProviderRequest p;
+      p.mutable_provider()->set_provider_id("wm-refuge");
+      v1::UpsertProviderResponse out;
       calls.emplace_back("UpsertProvider",
                          advocacy->UpsertProvider(&c, p, &out));
     }
@@ -979,7 +984,7 @@ TEST_F(StackTest, AnonymousCallersAreRefusedOnEveryService) {
       Deadline(&c);
       v1::ReassessRequest r;
       r.set_referral_id(NewUuid());
-      v1::DecisionVersion out;
+      v1::ReassessResponse out;
       calls.emplace_back("Reassess", triage->Reassess(&c, r, &out));
     }
     {
@@ -987,7 +992,7 @@ TEST_F(StackTest, AnonymousCallersAreRefusedOnEveryService) {
       Deadline(&c);
       v1::RecordConsiderationRequest r;
       r.set_actor("anon-attacker");
-      v1::ConsiderationRecord out;
+      v1::RecordConsiderationResponse out;
       calls.emplace_back("RecordConsideration",
                          orders->RecordConsideration(&c, r, &out));
     }
@@ -1085,7 +1090,9 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
     ASSERT_TRUE(Eventually([&] {
       grpc::ClientContext ctx;
       Deadline(&ctx);
-      s = orders->ImportOrder(&ctx, imp, &order);
+      v1::ImportOrderResponse imported;
+      s = orders->ImportOrder(&ctx, imp, &imported);
+      order = imported.order();
       return s.error_code() != grpc::StatusCode::NOT_FOUND;
     })) << "orders never learnt of the referral";
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -1100,7 +1107,9 @@ TEST_F(StackTest, TimerDueWhileOrdersIsDownFiresExactlyOnceAfterRestart) {
   {
     grpc::ClientContext ctx;
     Deadline(&ctx);
-    ASSERT_TRUE(orders->RecordService(&ctx, serve, &order).ok());
+    v1::RecordServiceResponse served;
+    ASSERT_TRUE(orders->RecordService(&ctx, serve, &served).ok());
+    order = served.order();
   }
   ASSERT_EQ(order.timers_size(), 1);
   EXPECT_FALSE(order.timers(0).fired());
@@ -1919,7 +1928,7 @@ TEST(ShutdownTest, ServicesStopWithinTheirDeadlineWhenTheBrokerIsDown) {
   // The referral (and the hash chain's checkpoint of the head, queued as
   // the relay stopped) stay in the outbox for the next start.
   EXPECT_NE(
-      testing::ReadFile(dir.File("intake.log")).find("\"outbox_unsent\":\"2\""),
+      testing::ReadFile(dir.File("intake.log")).find("\"outbox_unsent\":2"),
       std::string::npos)
       << testing::ReadFile(dir.File("intake.log"));
 }
@@ -1958,11 +1967,10 @@ TEST(BadConfigTest, VersionHelpUnknownCommandAndDisagreeingSettings) {
   EXPECT_NE(
       testing::ReadFile(dir.File("b.log")).find("unknown command 'bogus'"),
       std::string::npos);
-  ::setenv("SIGNPOST_DB_PATH", dir.File("env.db").c_str(), 1);
   testing::Process clash(Bin("signpost-triage"),
-                         {"--db_path", dir.File("flag.db")}, dir.File("c.log"));
+                         {"--db_path", dir.File("flag.db")}, dir.File("c.log"),
+                         {{"SIGNPOST_DB_PATH", dir.File("env.db")}});
   const int code = clash.Wait(absl::Seconds(10));
-  ::unsetenv("SIGNPOST_DB_PATH");
   EXPECT_EQ(code, 2);
   const std::string err = testing::ReadFile(dir.File("c.log"));
   EXPECT_NE(err.find("SIGNPOST_DB_PATH=" + dir.File("env.db") + " disagree"),
@@ -2895,7 +2903,7 @@ TEST_F(StackTest, ErasureLeavesNothingOfThePersonInAnyStoreOrTopic) {
     o.set_risk(v1::RISK_LEVEL_HIGH);
     o.set_practitioner_id("pc-1234");
     o.set_reason("override reason marker HBW-733");
-    v1::DecisionVersion v;
+    v1::OverrideRiskResponse v;
     grpc::Status s = triage->OverrideRisk(&ctx, o, &v);
     EXPECT_TRUE(s.ok() ||
                 s.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
@@ -3022,8 +3030,10 @@ std::vector<v1::PartnerEvent> ReadFeed(
   request.set_after_sequence(after);
   auto reader = stub->Subscribe(&context, request);
   std::vector<v1::PartnerEvent> out;
-  v1::PartnerEvent event;
-  while (!enough(out) && reader->Read(&event)) out.push_back(event);
+  v1::SubscribeResponse response;
+  while (!enough(out) && reader->Read(&response)) {
+    out.push_back(response.event());
+  }
   context.TryCancel();
   reader->Finish();
   return out;

@@ -183,7 +183,31 @@ std::vector<kafka::ConsumedMessage> ReadTopicToEnd(const std::string& bootstrap,
 
 Process::Process(const std::string& binary,
                  const std::vector<std::string>& args,
-                 const std::string& stderr_path) {
+                 const std::string& stderr_path,
+                 const std::vector<std::pair<std::string, std::string>>& env) {
+  // Everything the child needs is made before fork: after it, only
+  // async-signal-safe calls are sure to work in a threaded parent.
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const absl::string_view entry(*e);
+    bool replaced = false;
+    for (const auto& [name, value] : env) {
+      replaced |= absl::StartsWith(entry, absl::StrCat(name, "="));
+    }
+    if (!replaced) environment.emplace_back(entry);
+  }
+  for (const auto& [name, value] : env) {
+    environment.push_back(absl::StrCat(name, "=", value));
+  }
+  std::vector<char*> envp;
+  for (std::string& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const std::string& a : args) {
+    argv.push_back(const_cast<char*>(a.c_str()));
+  }
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ == 0) {
     FILE* err = std::fopen(stderr_path.c_str(), "w");
@@ -194,12 +218,7 @@ Process::Process(const std::string& binary,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(binary.c_str()));
-    for (const std::string& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
+    execve(binary.c_str(), argv.data(), envp.data());
     _exit(127);
   }
 }

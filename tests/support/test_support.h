@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -136,11 +137,28 @@ std::vector<std::string> RuleIds(const grpc::Status& status);
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(
     absl::Duration timeout = absl::Seconds(10));
 
+// Makes a unary call whose response wraps one message (every RPC has its
+// own response type) and copies that message to `*out`, for tests that
+// check the message itself: `call` makes the call into the response it is
+// given; `field` is the response's accessor, e.g.
+// &v1::GetOrderResponse::order.
+template <typename Response, typename Out, typename Call>
+grpc::Status Unwrapped(Call call, Out* out,
+                       const Out& (Response::*field)() const) {
+  Response response;
+  grpc::Status status = call(&response);
+  *out = (response.*field)();
+  return status;
+}
+
 // A child process with stderr captured to a file.
 class Process {
  public:
+  // `env` adds to (or replaces in) the test's environment for the child
+  // only: setenv in a test process with live threads would race.
   Process(const std::string& binary, const std::vector<std::string>& args,
-          const std::string& stderr_path);
+          const std::string& stderr_path,
+          const std::vector<std::pair<std::string, std::string>>& env = {});
   ~Process();
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and waits; returns the exit code (or 128+signal).

@@ -53,6 +53,8 @@ TEST(EnvelopeTest, CloudEventHeadersAreComplete) {
   EXPECT_EQ(m.Header("ce_source"), "/signpost/triage");
   EXPECT_TRUE(m.Header("ce_time").has_value());
   EXPECT_EQ(m.Header("content-type"), "application/protobuf");
+  EXPECT_EQ(m.Header("ce_dataschema"),
+            "type.googleapis.com/signpost.v1.EventEnvelope");
   EXPECT_TRUE(m.Header("traceparent").has_value());
 }
 

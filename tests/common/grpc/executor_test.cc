@@ -4,8 +4,10 @@
 #include "common/grpc/executor.h"
 
 #include <atomic>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/errors/errors.h"
@@ -32,20 +34,33 @@ class TestService : public Health::CallbackService {
   std::atomic<int> ran{0};
   // The server-side context of the last call, while it is queued.
   std::atomic<grpc::CallbackServerContext*> last_context{nullptr};
+  // What RunUnary's `done` was told, call by call.
+  std::vector<absl::StatusCode> answered() {
+    absl::MutexLock lock(&mu_);
+    return answered_;
+  }
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const HealthCheckRequest*,
                                   HealthCheckResponse* response) override {
     last_context = context;
-    return RunUnary(context, executor_, [this, response] {
-      ++ran;
-      response->set_status(HealthCheckResponse::SERVING);
-      return fn();
-    });
+    return RunUnary(
+        context, executor_,
+        [this, response] {
+          ++ran;
+          response->set_status(HealthCheckResponse::SERVING);
+          return fn();
+        },
+        [this](const absl::Status& status) {
+          absl::MutexLock lock(&mu_);
+          answered_.push_back(status.code());
+        });
   }
 
  private:
   Executor& executor_;
+  absl::Mutex mu_;
+  std::vector<absl::StatusCode> answered_ ABSL_GUARDED_BY(mu_);
 };
 
 class ExecutorTest : public ::testing::Test {
@@ -130,6 +145,9 @@ TEST_F(ExecutorTest, CallAfterStopAnswersUnavailableWithoutRunning) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_NE(s.error_message().find("shutting down"), std::string::npos);
   EXPECT_EQ(service_.ran.load(), 0);
+  // Still reported, for the RPC metrics and the access log.
+  EXPECT_EQ(service_.answered(),
+            std::vector<absl::StatusCode>{absl::StatusCode::kUnavailable});
 }
 
 TEST_F(ExecutorTest, WorkWhoseDeadlinePassedWhileQueuedIsNotStarted) {
@@ -150,9 +168,12 @@ TEST_F(ExecutorTest, WorkWhoseDeadlinePassedWhileQueuedIsNotStarted) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   release.Notify();
-  // The queued call is finished without running its work.
+  // The queued call is finished without running its work, and reported.
   ASSERT_TRUE(Call().ok());
   EXPECT_EQ(service_.ran.load(), 1);
+  EXPECT_EQ(service_.answered(),
+            (std::vector<absl::StatusCode>{absl::StatusCode::kDeadlineExceeded,
+                                           absl::StatusCode::kOk}));
 }
 
 TEST_F(ExecutorTest, CancelledWorkIsNotStarted) {

@@ -98,8 +98,10 @@ class AdvocacyServiceTest : public ::testing::Test {
   }
 
   void ImportDirectory() {
-    v1::Directory directory;
-    ASSERT_TRUE(config::ParseTextProto(kDirectory, "d", &directory).ok());
+    v1::ImportDirectoryRequest directory;
+    ASSERT_TRUE(
+        config::ParseTextProto(kDirectory, "d", directory.mutable_directory())
+            .ok());
     v1::ImportDirectoryResponse response;
     auto context = testing::ContextWithDeadline();
     grpc::Status status =
@@ -143,7 +145,11 @@ class AdvocacyServiceTest : public ::testing::Test {
     request.set_assignment_id(assignment_id);
     request.set_advocate_id(advocate_id);
     auto context = testing::ContextWithDeadline();
-    return stub_->AcceptAssignment(context.get(), request, response);
+    v1::AcceptAssignmentResponse answer;
+    grpc::Status status =
+        stub_->AcceptAssignment(context.get(), request, &answer);
+    *response = answer.assignment();
+    return status;
   }
 
   // Imports `n` IDVAs (adv-0000, ...) and one ISVA, shuffled; returns the
@@ -208,7 +214,7 @@ TEST_F(AdvocacyServiceTest, BadDeclineNamesEveryBadField) {
   request.set_assignment_id("not-a-uuid");
   request.set_advocate_id(std::string(65, 'a'));
   request.set_note(std::string(2001, 'x'));
-  v1::Assignment response;
+  v1::DeclineAssignmentResponse response;
   auto context = testing::ContextWithDeadline();
   grpc::Status status =
       stub_->DeclineAssignment(context.get(), request, &response);
@@ -220,9 +226,9 @@ TEST_F(AdvocacyServiceTest, BadDeclineNamesEveryBadField) {
 }
 
 TEST_F(AdvocacyServiceTest, BadAdvocateNamesEveryBadFieldUnderItsPrefix) {
-  v1::Advocate request;
-  request.set_capacity(501);
-  v1::Advocate response;
+  v1::UpsertAdvocateRequest request;
+  request.mutable_advocate()->set_capacity(501);
+  v1::UpsertAdvocateResponse response;
   auto context = testing::ContextWithDeadline();
   grpc::Status status =
       stub_->UpsertAdvocate(context.get(), request, &response);
@@ -304,23 +310,23 @@ TEST_F(AdvocacyServiceTest, ConfidentialAddressOnlyForTheCallingProvider) {
   // The caller is its certificate: police and another provider see the
   // address withheld.
   for (const char* agency : {"police-wmp", kIdva}) {
-    v1::Provider seen;
+    v1::GetProviderResponse seen;
     auto context = testing::ContextWithDeadline();
     grpc::Status status =
         StubAs(agency)->GetProvider(context.get(), request, &seen);
     ASSERT_TRUE(status.ok()) << agency << ": " << status.error_message();
-    EXPECT_EQ(seen.address(), "") << agency;
-    EXPECT_TRUE(seen.address_redacted()) << agency;
+    EXPECT_EQ(seen.provider().address(), "") << agency;
+    EXPECT_TRUE(seen.provider().address_redacted()) << agency;
   }
   EXPECT_TRUE(testing::AccessAudits(*db_).empty());
   EXPECT_EQ(wakes_.load(), wakes_before);
   // The refuge's own certificate sees it, and the release is audited.
-  v1::Provider own;
+  v1::GetProviderResponse own;
   auto context = testing::ContextWithDeadline();
   grpc::Status status = stub_->GetProvider(context.get(), request, &own);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(own.address(), "secret place");
-  EXPECT_FALSE(own.address_redacted());
+  EXPECT_EQ(own.provider().address(), "secret place");
+  EXPECT_FALSE(own.provider().address_redacted());
   std::vector<v1::AccessAudited> audits = testing::AccessAudits(*db_);
   ASSERT_EQ(audits.size(), 1u);
   EXPECT_EQ(audits[0].agency_id(), kRefuge);
@@ -338,14 +344,14 @@ TEST_F(AdvocacyServiceTest, AnOrganisationHeaderIsNotAnIdentity) {
   ImportDirectory();
   v1::GetProviderRequest request;
   request.set_provider_id(kRefuge);
-  v1::Provider seen;
+  v1::GetProviderResponse seen;
   auto context = testing::ContextWithDeadline();
   context->AddMetadata("x-signpost-org", kRefuge);
   grpc::Status status =
       StubAs("police-wmp")->GetProvider(context.get(), request, &seen);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(seen.address(), "");
-  EXPECT_TRUE(seen.address_redacted());
+  EXPECT_EQ(seen.provider().address(), "");
+  EXPECT_TRUE(seen.provider().address_redacted());
   EXPECT_TRUE(testing::AccessAudits(*db_).empty());
 }
 
@@ -391,7 +397,7 @@ TEST_F(AdvocacyServiceTest, ACallWithoutAClientCertificateFails) {
   auto anonymous = v1::AdvocacyService::NewStub(server_.AnonymousChannel());
   v1::GetProviderRequest request;
   request.set_provider_id(kRefuge);
-  v1::Provider response;
+  v1::GetProviderResponse response;
   auto context = testing::ContextWithDeadline();
   grpc::Status status =
       anonymous->GetProvider(context.get(), request, &response);
@@ -399,13 +405,15 @@ TEST_F(AdvocacyServiceTest, ACallWithoutAClientCertificateFails) {
   // Refused at the TLS handshake: the call never reaches the service.
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << status.error_message();
-  EXPECT_TRUE(response.address().empty());
+  EXPECT_TRUE(response.provider().address().empty());
 }
 
 TEST_F(AdvocacyServiceTest, ARoleOutsideTheTableIsRefusedAndAudited) {
   // Only the operator imports the directory; the commissioner may not.
-  v1::Directory directory;
-  ASSERT_TRUE(config::ParseTextProto(kDirectory, "d", &directory).ok());
+  v1::ImportDirectoryRequest directory;
+  ASSERT_TRUE(
+      config::ParseTextProto(kDirectory, "d", directory.mutable_directory())
+          .ok());
   for (const char* agency : {"pcc-wmp", kRefuge}) {
     v1::ImportDirectoryResponse response;
     auto context = testing::ContextWithDeadline();
@@ -442,7 +450,7 @@ TEST_F(AdvocacyServiceTest, AnotherProvidersAcceptIsRefusedAndAudited) {
     v1::AcceptAssignmentRequest request;
     request.set_assignment_id(offered.assignment_id());
     request.set_advocate_id(advocate);
-    v1::Assignment response;
+    v1::AcceptAssignmentResponse response;
     auto context = testing::ContextWithDeadline();
     grpc::Status status =
         idva->AcceptAssignment(context.get(), request, &response);
@@ -493,47 +501,49 @@ TEST_F(AdvocacyServiceTest, AProviderListsOnlyItsOwnAdvocates) {
 
 TEST_F(AdvocacyServiceTest, AProviderUpsertsOnlyItsOwnAdvocates) {
   ImportDirectory();
-  v1::Advocate advocate;
+  v1::UpsertAdvocateRequest upsert;
+  v1::Advocate& advocate = *upsert.mutable_advocate();
   advocate.set_advocate_id("dot");
   advocate.set_provider_id(kRefuge);
   advocate.set_role(v1::ADVOCATE_ROLE_IDVA);
   advocate.add_languages("en");
   advocate.add_localities("L1");
   advocate.set_capacity(1);
-  v1::Advocate response;
+  v1::UpsertAdvocateResponse response;
   auto context = testing::ContextWithDeadline();
   grpc::Status status =
-      StubAs(kIdva)->UpsertAdvocate(context.get(), advocate, &response);
+      StubAs(kIdva)->UpsertAdvocate(context.get(), upsert, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
   auto own = testing::ContextWithDeadline();
-  status = stub_->UpsertAdvocate(own.get(), advocate, &response);
+  status = stub_->UpsertAdvocate(own.get(), upsert, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.provider_id(), kRefuge);
+  EXPECT_EQ(response.advocate().provider_id(), kRefuge);
 }
 
 TEST_F(AdvocacyServiceTest, AProviderUpsertsOnlyItsOwnProviderRecord) {
   ImportDirectory();
-  v1::Provider refuge;
+  v1::UpsertProviderRequest upsert;
+  v1::Provider& refuge = *upsert.mutable_provider();
   refuge.set_provider_id(kRefuge);
   refuge.set_name("Taken over");
   refuge.set_address("somewhere public");
   refuge.set_address_confidential(false);
-  v1::Provider response;
+  v1::UpsertProviderResponse response;
   auto context = testing::ContextWithDeadline();
   grpc::Status status =
-      StubAs(kIdva)->UpsertProvider(context.get(), refuge, &response);
+      StubAs(kIdva)->UpsertProvider(context.get(), upsert, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(testing::RuleIds(status), ElementsAre("AUTHZ-OWN-PROVIDER"));
   // The refuge's record is as it was: its address still confidential.
   v1::GetProviderRequest request;
   request.set_provider_id(kRefuge);
-  v1::Provider seen;
+  v1::GetProviderResponse seen;
   auto read = testing::ContextWithDeadline();
   ASSERT_TRUE(operator_->GetProvider(read.get(), request, &seen).ok());
-  EXPECT_EQ(seen.name(), "Refuge");
-  EXPECT_TRUE(seen.address_confidential());
-  EXPECT_TRUE(seen.address_redacted());
+  EXPECT_EQ(seen.provider().name(), "Refuge");
+  EXPECT_TRUE(seen.provider().address_confidential());
+  EXPECT_TRUE(seen.provider().address_redacted());
 }
 
 }  // namespace

@@ -371,8 +371,10 @@ std::vector<v1::PartnerEvent> ReadStream(v1::NotificationService::Stub* stub,
   request.set_after_sequence(after);
   auto reader = stub->Subscribe(&context, request);
   std::vector<v1::PartnerEvent> out;
-  v1::PartnerEvent event;
-  while (out.size() < count && reader->Read(&event)) out.push_back(event);
+  v1::SubscribeResponse response;
+  while (out.size() < count && reader->Read(&response)) {
+    out.push_back(response.event());
+  }
   if (out.size() == count) context.TryCancel();  // still open: stop it
   grpc::Status finished = reader->Finish();
   if (status != nullptr) *status = finished;

@@ -27,6 +27,13 @@
 namespace signpost::orders {
 namespace {
 
+// GetOrderHistory takes its own request, naming the same order.
+v1::GetOrderHistoryRequest HistoryOf(const v1::GetOrderRequest& get) {
+  v1::GetOrderHistoryRequest request;
+  request.set_order_id(get.order_id());
+  return request;
+}
+
 using ::testing::ElementsAre;
 using testing::PageResult;
 using ::testing::UnorderedElementsAre;
@@ -83,7 +90,11 @@ class OrderServiceTest : public ::testing::Test {
   grpc::Status Apply(const v1::RecordApplicationRequest& request,
                      v1::Order* order) {
     auto context = testing::ContextWithDeadline();
-    return stub_->RecordApplication(context.get(), request, order);
+    return testing::Unwrapped<v1::RecordApplicationResponse>(
+        [&](v1::RecordApplicationResponse* r) {
+          return stub_->RecordApplication(context.get(), request, r);
+        },
+        order, &v1::RecordApplicationResponse::order);
   }
   v1::RecordApplicationRequest Application(v1::OrderType type) {
     v1::RecordApplicationRequest request;
@@ -223,7 +234,11 @@ TEST_F(OrderServiceTest, BadRequestNamesEveryBadField) {
   breach.set_proceedings(static_cast<v1::BreachProceedings>(9));
   v1::Breach out;
   auto context = testing::ContextWithDeadline();
-  grpc::Status status = stub_->RecordBreach(context.get(), breach, &out);
+  grpc::Status status = testing::Unwrapped<v1::RecordBreachResponse>(
+      [&](v1::RecordBreachResponse* r) {
+        return stub_->RecordBreach(context.get(), breach, r);
+      },
+      &out, &v1::RecordBreachResponse::breach);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(
       testing::BadFields(status),
@@ -238,7 +253,11 @@ TEST_F(OrderServiceTest, BadRequestNamesEveryBadField) {
   decision.set_respondent_age(200);
   v1::Order order;
   auto context2 = testing::ContextWithDeadline();
-  status = stub_->RecordDecision(context2.get(), decision, &order);
+  status = testing::Unwrapped<v1::RecordDecisionResponse>(
+      [&](v1::RecordDecisionResponse* r) {
+        return stub_->RecordDecision(context2.get(), decision, r);
+      },
+      &order, &v1::RecordDecisionResponse::order);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(testing::BadFields(status),
               UnorderedElementsAre("authority.court_or_officer",
@@ -258,8 +277,11 @@ TEST_F(OrderServiceTest, RefusedTransitionNamesTheRule) {
   decision.set_actor("pc-1");
   v1::Order decided;
   auto context = testing::ContextWithDeadline();
-  grpc::Status status =
-      stub_->RecordDecision(context.get(), decision, &decided);
+  grpc::Status status = testing::Unwrapped<v1::RecordDecisionResponse>(
+      [&](v1::RecordDecisionResponse* r) {
+        return stub_->RecordDecision(context.get(), decision, r);
+      },
+      &decided, &v1::RecordDecisionResponse::order);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(testing::RuleIds(status), ElementsAre("DVPO-DURATION"));
   // ...and an APPLIED order cannot be served.
@@ -267,7 +289,11 @@ TEST_F(OrderServiceTest, RefusedTransitionNamesTheRule) {
   serve.set_order_id(order.order_id());
   serve.set_actor("pc-2");
   auto context2 = testing::ContextWithDeadline();
-  status = stub_->RecordService(context2.get(), serve, &decided);
+  status = testing::Unwrapped<v1::RecordServiceResponse>(
+      [&](v1::RecordServiceResponse* r) {
+        return stub_->RecordService(context2.get(), serve, r);
+      },
+      &decided, &v1::RecordServiceResponse::order);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(testing::RuleIds(status), ElementsAre("ORDER-LIFECYCLE"));
   google::rpc::PreconditionFailure failure;
@@ -283,13 +309,22 @@ TEST_F(OrderServiceTest, UnknownIdsAreNotFoundToEveryCaller) {
   for (const char* reader : {kOperator, kAuditor, kPolice}) {
     v1::Order order;
     auto context = testing::ContextWithDeadline();
-    EXPECT_EQ(Stub(reader)->GetOrder(context.get(), get, &order).error_code(),
+    EXPECT_EQ(testing::Unwrapped<v1::GetOrderResponse>(
+                  [&](v1::GetOrderResponse* r) {
+                    return Stub(reader)->GetOrder(context.get(), get, r);
+                  },
+                  &order, &v1::GetOrderResponse::order)
+                  .error_code(),
               grpc::StatusCode::NOT_FOUND)
         << reader;
     v1::OrderHistory history;
     auto context2 = testing::ContextWithDeadline();
-    EXPECT_EQ(Stub(reader)
-                  ->GetOrderHistory(context2.get(), get, &history)
+    EXPECT_EQ(testing::Unwrapped<v1::GetOrderHistoryResponse>(
+                  [&](v1::GetOrderHistoryResponse* r) {
+                    return Stub(reader)->GetOrderHistory(context2.get(),
+                                                         HistoryOf(get), r);
+                  },
+                  &history, &v1::GetOrderHistoryResponse::history)
                   .error_code(),
               grpc::StatusCode::NOT_FOUND)
         << reader;
@@ -299,7 +334,12 @@ TEST_F(OrderServiceTest, UnknownIdsAreNotFoundToEveryCaller) {
   serve.set_order_id(get.order_id());
   serve.set_actor("pc-2");
   auto context3 = testing::ContextWithDeadline();
-  EXPECT_EQ(stub_->RecordService(context3.get(), serve, &order).error_code(),
+  EXPECT_EQ(testing::Unwrapped<v1::RecordServiceResponse>(
+                [&](v1::RecordServiceResponse* r) {
+                  return stub_->RecordService(context3.get(), serve, r);
+                },
+                &order, &v1::RecordServiceResponse::order)
+                .error_code(),
             grpc::StatusCode::NOT_FOUND);
   v1::RecordApplicationRequest apply = Application(v1::ORDER_TYPE_DVPO);
   apply.set_referral_id(NewUuid());
@@ -331,7 +371,11 @@ TEST_F(OrderServiceTest, ApplicationDecisionAndServiceRoundTrip) {
   decision.set_actor("pc-1");
   v1::Order granted;
   auto context = testing::ContextWithDeadline();
-  status = stub_->RecordDecision(context.get(), decision, &granted);
+  status = testing::Unwrapped<v1::RecordDecisionResponse>(
+      [&](v1::RecordDecisionResponse* r) {
+        return stub_->RecordDecision(context.get(), decision, r);
+      },
+      &granted, &v1::RecordDecisionResponse::order);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(granted.state(), v1::ORDER_STATE_GRANTED);
   EXPECT_EQ(granted.timers_size(), 2);  // expiring, expired
@@ -343,7 +387,11 @@ TEST_F(OrderServiceTest, ApplicationDecisionAndServiceRoundTrip) {
   serve.set_actor("pc-2");
   v1::Order served;
   auto context2 = testing::ContextWithDeadline();
-  status = stub_->RecordService(context2.get(), serve, &served);
+  status = testing::Unwrapped<v1::RecordServiceResponse>(
+      [&](v1::RecordServiceResponse* r) {
+        return stub_->RecordService(context2.get(), serve, r);
+      },
+      &served, &v1::RecordServiceResponse::order);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(served.state(), v1::ORDER_STATE_SERVED);
 
@@ -351,7 +399,12 @@ TEST_F(OrderServiceTest, ApplicationDecisionAndServiceRoundTrip) {
   get.set_order_id(applied.order_id());
   v1::Order read;
   auto context3 = testing::ContextWithDeadline();
-  ASSERT_TRUE(stub_->GetOrder(context3.get(), get, &read).ok());
+  ASSERT_TRUE(testing::Unwrapped<v1::GetOrderResponse>(
+                  [&](v1::GetOrderResponse* r) {
+                    return stub_->GetOrder(context3.get(), get, r);
+                  },
+                  &read, &v1::GetOrderResponse::order)
+                  .ok());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(read, served))
       << read.DebugString() << "\nvs\n"
       << served.DebugString();
@@ -367,7 +420,13 @@ TEST_F(OrderServiceTest, ApplicationDecisionAndServiceRoundTrip) {
 
   v1::OrderHistory history;
   auto context5 = testing::ContextWithDeadline();
-  ASSERT_TRUE(stub_->GetOrderHistory(context5.get(), get, &history).ok());
+  ASSERT_TRUE(testing::Unwrapped<v1::GetOrderHistoryResponse>(
+                  [&](v1::GetOrderHistoryResponse* r) {
+                    return stub_->GetOrderHistory(context5.get(),
+                                                  HistoryOf(get), r);
+                  },
+                  &history, &v1::GetOrderHistoryResponse::history)
+                  .ok());
   std::vector<v1::OrderState> states;
   std::vector<std::string> actors;
   for (const auto& c : history.changes()) {
@@ -480,7 +539,12 @@ TEST_F(OrderServiceTest, CallWithoutAClientCertificateFailsAtTheHandshake) {
   get.set_order_id(NewUuid());
   v1::Order order;
   auto context = testing::ContextWithDeadline();
-  EXPECT_EQ(anonymous->GetOrder(context.get(), get, &order).error_code(),
+  EXPECT_EQ(testing::Unwrapped<v1::GetOrderResponse>(
+                [&](v1::GetOrderResponse* r) {
+                  return anonymous->GetOrder(context.get(), get, r);
+                },
+                &order, &v1::GetOrderResponse::order)
+                .error_code(),
             grpc::StatusCode::UNAVAILABLE);
   v1::ListOrdersRequest list;
   list.set_area_code("WMP");
@@ -505,8 +569,11 @@ TEST_F(OrderServiceTest, RoleOutsideTheTableIsRefusedAndAudited) {
   for (const char* agency : {"pcc-wmp", kOperator}) {
     v1::Order decided;
     auto context = testing::ContextWithDeadline();
-    grpc::Status status =
-        Stub(agency)->RecordDecision(context.get(), decision, &decided);
+    grpc::Status status = testing::Unwrapped<v1::RecordDecisionResponse>(
+        [&](v1::RecordDecisionResponse* r) {
+          return Stub(agency)->RecordDecision(context.get(), decision, r);
+        },
+        &decided, &v1::RecordDecisionResponse::order);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
         << agency << ": " << status.error_message();
     EXPECT_THAT(testing::RuleIds(status), ElementsAre(access::kRuleFunction))
@@ -518,7 +585,12 @@ TEST_F(OrderServiceTest, RoleOutsideTheTableIsRefusedAndAudited) {
   get.set_order_id(applied.order_id());
   v1::Order read;
   auto context = testing::ContextWithDeadline();
-  ASSERT_TRUE(stub_->GetOrder(context.get(), get, &read).ok());
+  ASSERT_TRUE(testing::Unwrapped<v1::GetOrderResponse>(
+                  [&](v1::GetOrderResponse* r) {
+                    return stub_->GetOrder(context.get(), get, r);
+                  },
+                  &read, &v1::GetOrderResponse::order)
+                  .ok());
   EXPECT_EQ(read.state(), v1::ORDER_STATE_APPLIED);
   // ...and each refusal is in the access audit, without an object (the
   // function rule refuses the method itself).
@@ -545,7 +617,11 @@ TEST_F(OrderServiceTest, OversightReadsEveryAreaAndPoliceTheirOwn) {
   get.set_order_id(wmp[0]);
   v1::Order read;
   auto context = testing::ContextWithDeadline();
-  grpc::Status status = Stub(kAuditor)->GetOrder(context.get(), get, &read);
+  grpc::Status status = testing::Unwrapped<v1::GetOrderResponse>(
+      [&](v1::GetOrderResponse* r) {
+        return Stub(kAuditor)->GetOrder(context.get(), get, r);
+      },
+      &read, &v1::GetOrderResponse::order);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(read.order_id(), wmp[0]);
   PageResult gmp = Orders("GMP", 10, "", kAuditor);

@@ -423,7 +423,11 @@ class MaracServiceTest : public MaracAppTest {
       r.set_capacity(5);
       v1::MaracMeeting resp;
       auto ctx = testing::ContextWithDeadline();
-      out["ScheduleMeeting"] = stub->ScheduleMeeting(ctx.get(), r, &resp);
+      out["ScheduleMeeting"] = testing::Unwrapped<v1::ScheduleMeetingResponse>(
+          [&](v1::ScheduleMeetingResponse* answer) {
+            return stub->ScheduleMeeting(ctx.get(), r, answer);
+          },
+          &resp, &v1::ScheduleMeetingResponse::meeting);
     }
     {
       v1::ListMeetingsRequest r;
@@ -437,7 +441,11 @@ class MaracServiceTest : public MaracAppTest {
       r.set_meeting_id(meeting_id);
       v1::MaracMeeting resp;
       auto ctx = testing::ContextWithDeadline();
-      out["GetMeeting"] = stub->GetMeeting(ctx.get(), r, &resp);
+      out["GetMeeting"] = testing::Unwrapped<v1::GetMeetingResponse>(
+          [&](v1::GetMeetingResponse* answer) {
+            return stub->GetMeeting(ctx.get(), r, answer);
+          },
+          &resp, &v1::GetMeetingResponse::meeting);
     }
     {
       v1::MarkHeardRequest r;
@@ -445,7 +453,11 @@ class MaracServiceTest : public MaracAppTest {
       r.set_referral_id(referral_id);
       v1::MaracCase resp;
       auto ctx = testing::ContextWithDeadline();
-      out["MarkHeard"] = stub->MarkHeard(ctx.get(), r, &resp);
+      out["MarkHeard"] = testing::Unwrapped<v1::MarkHeardResponse>(
+          [&](v1::MarkHeardResponse* answer) {
+            return stub->MarkHeard(ctx.get(), r, answer);
+          },
+          &resp, &v1::MarkHeardResponse::marac_case);
     }
     {
       v1::AllocateActionRequest r;
@@ -456,21 +468,33 @@ class MaracServiceTest : public MaracAppTest {
       *r.mutable_due() = timeutil::ToTimestamp(absl::Now() + 30 * kDay);
       v1::MaracAction resp;
       auto ctx = testing::ContextWithDeadline();
-      out["AllocateAction"] = stub->AllocateAction(ctx.get(), r, &resp);
+      out["AllocateAction"] = testing::Unwrapped<v1::AllocateActionResponse>(
+          [&](v1::AllocateActionResponse* answer) {
+            return stub->AllocateAction(ctx.get(), r, answer);
+          },
+          &resp, &v1::AllocateActionResponse::action);
     }
     {
       v1::CompleteActionRequest r;
       r.set_action_id(action_id);
       v1::MaracAction resp;
       auto ctx = testing::ContextWithDeadline();
-      out["CompleteAction"] = stub->CompleteAction(ctx.get(), r, &resp);
+      out["CompleteAction"] = testing::Unwrapped<v1::CompleteActionResponse>(
+          [&](v1::CompleteActionResponse* answer) {
+            return stub->CompleteAction(ctx.get(), r, answer);
+          },
+          &resp, &v1::CompleteActionResponse::action);
     }
     {
       v1::CloseMeetingRequest r;
       r.set_meeting_id(meeting_id);
       v1::MaracMeeting resp;
       auto ctx = testing::ContextWithDeadline();
-      out["CloseMeeting"] = stub->CloseMeeting(ctx.get(), r, &resp);
+      out["CloseMeeting"] = testing::Unwrapped<v1::CloseMeetingResponse>(
+          [&](v1::CloseMeetingResponse* answer) {
+            return stub->CloseMeeting(ctx.get(), r, answer);
+          },
+          &resp, &v1::CloseMeetingResponse::meeting);
     }
     return out;
   }
@@ -511,7 +535,11 @@ TEST_F(MaracServiceTest, EveryRpcRefusesACallerOutsideItsRule) {
   done.set_action_id(action->action_id());
   v1::MaracAction resp;
   auto ctx = testing::ContextWithDeadline();
-  grpc::Status ok = Stub("wm-refuge")->CompleteAction(ctx.get(), done, &resp);
+  grpc::Status ok = testing::Unwrapped<v1::CompleteActionResponse>(
+      [&](v1::CompleteActionResponse* answer) {
+        return Stub("wm-refuge")->CompleteAction(ctx.get(), done, answer);
+      },
+      &resp, &v1::CompleteActionResponse::action);
   EXPECT_TRUE(ok.ok()) << ok.error_message();
   EXPECT_EQ(resp.state(), v1::MARAC_ACTION_STATE_DONE);
 }
@@ -521,7 +549,11 @@ TEST_F(MaracServiceTest, BadRequestsNameEveryBadField) {
   r.set_capacity(500);
   v1::MaracMeeting resp;
   auto ctx = testing::ContextWithDeadline();
-  grpc::Status s = Stub(kMarac)->ScheduleMeeting(ctx.get(), r, &resp);
+  grpc::Status s = testing::Unwrapped<v1::ScheduleMeetingResponse>(
+      [&](v1::ScheduleMeetingResponse* answer) {
+        return Stub(kMarac)->ScheduleMeeting(ctx.get(), r, answer);
+      },
+      &resp, &v1::ScheduleMeetingResponse::meeting);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(testing::BadFields(s),
               ::testing::UnorderedElementsAre("area_code", "meeting_at",
@@ -531,7 +563,11 @@ TEST_F(MaracServiceTest, BadRequestsNameEveryBadField) {
   v1::CloseMeetingRequest close;
   close.set_meeting_id(m.meeting_id());
   auto ctx2 = testing::ContextWithDeadline();
-  s = Stub(kMarac)->CloseMeeting(ctx2.get(), close, &resp);
+  s = testing::Unwrapped<v1::CloseMeetingResponse>(
+      [&](v1::CloseMeetingResponse* answer) {
+        return Stub(kMarac)->CloseMeeting(ctx2.get(), close, answer);
+      },
+      &resp, &v1::CloseMeetingResponse::meeting);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(testing::RuleIds(s), ElementsAre(kRuleMeetingNotHeld));
 }

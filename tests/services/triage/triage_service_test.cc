@@ -90,13 +90,21 @@ class TriageServiceTest : public ::testing::Test {
                         v1::DecisionVersion* response,
                         const std::string& agency = kReferrer) {
     auto context = testing::ContextWithDeadline();
-    return Stub(agency)->OverrideRisk(context.get(), request, response);
+    return testing::Unwrapped<v1::OverrideRiskResponse>(
+        [&](v1::OverrideRiskResponse* r) {
+          return Stub(agency)->OverrideRisk(context.get(), request, r);
+        },
+        response, &v1::OverrideRiskResponse::decision);
   }
   grpc::Status Reassess(const v1::ReassessRequest& request,
                         v1::DecisionVersion* response,
                         const std::string& agency = kReferrer) {
     auto context = testing::ContextWithDeadline();
-    return Stub(agency)->Reassess(context.get(), request, response);
+    return testing::Unwrapped<v1::ReassessResponse>(
+        [&](v1::ReassessResponse* r) {
+          return Stub(agency)->Reassess(context.get(), request, r);
+        },
+        response, &v1::ReassessResponse::decision);
   }
   grpc::Status Agenda(const std::string& area_code,
                       v1::ListMaracAgendaResponse* response,
@@ -207,7 +215,8 @@ TEST_F(TriageServiceTest, BadReassessmentNamesEveryBadField) {
   request.set_referral_id(NewUuid());
   request.set_practitioner_id("idva-ann");
   request.mutable_assessment()->add_dash_answers(true);
-  request.mutable_assessment()->add_pj_flags(v1::PJ_FLAG_UNSPECIFIED);
+  request.mutable_assessment()->add_pj_flags(
+      v1::PROFESSIONAL_JUDGEMENT_FLAG_UNSPECIFIED);
   request.mutable_assessment()->set_incidents_last_12_months(-1);
   request.mutable_new_incident_time()->set_seconds(
       absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
