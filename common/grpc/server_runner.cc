@@ -3,7 +3,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc/decoding.h"
+#include "common/grpc/reflection_v1.h"
 #include "common/status/macros.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -11,11 +15,26 @@
 #include "grpcpp/server_builder.h"
 
 namespace signpost::grpcutil {
+namespace {
+
+// Reflection answers from the generated pool, which holds only the files
+// linked into the binary. Using a descriptor of each file links it, so that
+// a reflection client can resolve the built-in health service and decode
+// the google.rpc error details every service attaches.
+void LinkReflectedDescriptors() {
+  static_cast<void>(grpc::health::v1::HealthCheckRequest::descriptor());
+  static_cast<void>(google::rpc::Status::descriptor());
+  static_cast<void>(google::rpc::BadRequest::descriptor());
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
     const Options& options, const std::vector<grpc::Service*>& services) {
   grpc::EnableDefaultHealthCheckService(true);
+  // Reflection v1alpha is gRPC's own plugin; v1 is ours (ReflectionV1Option).
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  LinkReflectedDescriptors();
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (options.tls) {
     ASSIGN_OR_RETURN(credentials, MutualTlsServerCredentials(*options.tls));
@@ -27,6 +46,7 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
         options.address, "; give the TLS certificate, key and CA files"));
   }
   grpc::ServerBuilder builder;
+  builder.SetOption(ReflectionV1Option());
   int port = 0;
   builder.AddListeningPort(options.address, credentials, &port);
   // Two servers on one port would silently split the traffic between two

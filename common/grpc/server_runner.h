@@ -1,5 +1,6 @@
 // Hosts a set of callback-API gRPC services with grpc.health.v1 health
-// checking, server reflection and a message-size limit. Health reports
+// checking, server reflection (grpc.reflection.v1 and v1alpha, with the
+// health and google.rpc descriptors) and a message-size limit. Health reports
 // NOT_SERVING until the owner calls SetServing(true). The port is never
 // shared (SO_REUSEPORT off): a second server on a port in use fails to start.
 // Mutual TLS when Options::tls is set; plaintext only on loopback.
