@@ -112,9 +112,11 @@ grep -q 'adduser --system --group' "$TMP/control/postinst" ||
 grep -q 'daemon-reload' "$TMP/control/postinst" ||
   fail "postinst does not reload systemd"
 grep -q 'systemctl stop' "$TMP/control/prerm" || fail "prerm stops no unit"
-grep -A8 '^  purge)' "$TMP/control/postrm" | grep -q 'rm -rf /var/lib/signpost' ||
+# The state (the databases) goes on purge only.
+sed -n '/^  purge)/,/;;/p' "$TMP/control/postrm" >"$TMP/purge"
+grep -q 'rm -rf /var/lib/signpost$' "$TMP/purge" ||
   fail "postrm purge does not remove the services' state"
-grep -B3 'rm -rf /var/lib/signpost' "$TMP/control/postrm" | grep -q 'purge)' ||
+[[ $(grep -c 'rm -rf /var/lib/signpost' "$TMP/control/postrm") -eq 1 ]] ||
   fail "postrm removes the services' state outside purge"
 
 # 5. The units.
