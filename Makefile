@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo up clean format
+.PHONY: all deps build test demo up deb image clean format
 
 all: build
 
@@ -22,6 +22,16 @@ demo: build
 
 up: build
 	@scripts/stack up
+
+# The Debian package (docs/operations.md): build/packages/signpost_<version>_<arch>.deb.
+deb: build
+	@cd $(BUILD_DIR) && cpack -G DEB -B packages
+	@ls $(BUILD_DIR)/packages/*.deb
+
+# The container image signpost:<version> and :latest from deploy/Dockerfile,
+# with docker or, where no Docker engine answers, buildah.
+image:
+	@scripts/build-image
 
 format:
 	@find common services tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
