@@ -24,7 +24,12 @@ bool IsToolVariable(absl::string_view var) {
        {"SIGNPOST_AS", "SIGNPOST_PKI_DIR", "SIGNPOST_BIN_DIR",
         "SIGNPOST_RUN_DIR", "SIGNPOST_PORT_BASE", "SIGNPOST_METRICS_PORT_BASE",
         "SIGNPOST_LOAD_COUNT", "SIGNPOST_POLICY_FILE",
-        "SIGNPOST_ACCESS_REGISTRY", "SIGNPOST_DEPS_MINIMAL"}) {
+        "SIGNPOST_ACCESS_REGISTRY", "SIGNPOST_DEPS_MINIMAL",
+        "SIGNPOST_TOOLS_DIR",
+        // signpost-cli's endpoints.
+        "SIGNPOST_INTAKE_ADDR", "SIGNPOST_TRIAGE_ADDR",
+        "SIGNPOST_ADVOCACY_ADDR", "SIGNPOST_ORDERS_ADDR",
+        "SIGNPOST_NOTIFICATION_ADDR"}) {
     if (var == tool) return true;
   }
   return false;

@@ -184,6 +184,12 @@ std::vector<kafka::ConsumedMessage> ReadTopicToEnd(const std::string& bootstrap,
 Process::Process(const std::string& binary,
                  const std::vector<std::string>& args,
                  const std::string& stderr_path,
+                 const std::vector<std::pair<std::string, std::string>>& env)
+    : Process(binary, args, stderr_path, "/dev/null", env) {}
+
+Process::Process(const std::string& binary,
+                 const std::vector<std::string>& args,
+                 const std::string& stderr_path, const std::string& stdout_path,
                  const std::vector<std::pair<std::string, std::string>>& env) {
   // Everything the child needs is made before fork: after it, only
   // async-signal-safe calls are sure to work in a threaded parent.
@@ -212,7 +218,7 @@ Process::Process(const std::string& binary,
   if (pid_ == 0) {
     FILE* err = std::fopen(stderr_path.c_str(), "w");
     if (err != nullptr) dup2(fileno(err), STDERR_FILENO);
-    FILE* out = std::fopen("/dev/null", "w");
+    FILE* out = std::fopen(stdout_path.c_str(), "w");
     if (out != nullptr) dup2(fileno(out), STDOUT_FILENO);
     // The test runner may block signals; the child must start clean.
     sigset_t none;
@@ -420,6 +426,85 @@ std::unique_ptr<grpc::ClientContext> ContextWithDeadline(
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   return context;
+}
+
+std::string Stack::Bin(const std::string& name) {
+  return absl::StrCat(SIGNPOST_BIN_DIR, "/", name);
+}
+
+Stack::Stack() { Start(); }
+
+void Stack::Start() {
+  const std::string& pki = TestPki();
+  broker_ = std::make_unique<Process>(
+      Bin("signpost-devbroker"),
+      std::vector<std::string>{"--topics_file",
+                               SourcePath("deploy/kafka/topics.txt"),
+                               "--bootstrap_file", dir_.File("bootstrap")},
+      dir_.File("devbroker.log"));
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (ReadFile(dir_.File("bootstrap")).empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  bootstrap_ = ReadFile(dir_.File("bootstrap"));
+  while (!bootstrap_.empty() && bootstrap_.back() == '\n') {
+    bootstrap_.pop_back();
+  }
+  ASSERT_FALSE(bootstrap_.empty()) << "devbroker did not start";
+  const std::string calendar =
+      SourcePath("deploy/calendar/england-and-wales.txt");
+  for (const std::string svc :
+       {"intake", "triage", "advocacy", "orders", "notification"}) {
+    std::vector<std::string> args = {
+        "--grpc_address",      "127.0.0.1:0",
+        "--db_path",           dir_.File(svc + ".db"),
+        "--kafka_bootstrap",   bootstrap_,
+        "--event_signing_key", absl::StrCat(pki, "/signing/", svc, ".key"),
+        "--event_keys_dir",    pki + "/signing",
+        "--tls_cert_file",     absl::StrCat(pki, "/services/", svc, ".crt"),
+        "--tls_key_file",      absl::StrCat(pki, "/services/", svc, ".key"),
+        "--tls_ca_file",       pki + "/ca.crt",
+        "--access_registry",   SourcePath("deploy/access/agencies.textproto"),
+        "--kek_file",          pki + "/keys/kek.keys"};
+    if (svc == "intake") {
+      args.insert(args.end(),
+                  {"--matching_key_file", pki + "/keys/matching.key",
+                   "--retention_file",
+                   SourcePath("deploy/policy/retention.textproto")});
+    } else if (svc == "orders") {
+      args.insert(args.end(), {"--calendar_file", calendar});
+    } else if (svc == "triage") {
+      args.insert(args.end(), {"--policy_file",
+                               SourcePath("deploy/policy/default.textproto"),
+                               "--calendar_file", calendar});
+    } else if (svc == "advocacy") {
+      args.insert(args.end(), {"--directory_file",
+                               SourcePath("examples/directory.textproto"),
+                               "--calendar_file", calendar});
+    } else if (svc == "notification") {
+      args.insert(args.end(), {"--subscriptions_file",
+                               SourcePath("examples/subscriptions.textproto")});
+    }
+    services_[svc] = std::make_unique<Process>(Bin("signpost-" + svc), args,
+                                               dir_.File(svc + ".log"));
+  }
+  for (const auto& [svc, process] : services_) {
+    const std::string addr = WaitForLogValue(
+        dir_.File(svc + ".log"), "\"msg\":\"listening\",\"grpc_address\":\"",
+        absl::Seconds(30));
+    ASSERT_FALSE(addr.empty())
+        << svc << " did not start: " << ReadFile(dir_.File(svc + ".log"));
+    addrs_[svc] = addr;
+  }
+}
+
+Stack::~Stack() {
+  for (auto& [svc, process] : services_) {
+    EXPECT_EQ(process->Terminate(), 0)
+        << svc << " did not exit cleanly on SIGTERM";
+  }
+  services_.clear();
+  if (broker_ != nullptr) broker_->Terminate();
 }
 
 }  // namespace signpost::testing

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -159,6 +160,10 @@ class Process {
   Process(const std::string& binary, const std::vector<std::string>& args,
           const std::string& stderr_path,
           const std::vector<std::pair<std::string, std::string>>& env = {});
+  // The same, with stdout captured to `stdout_path` as well.
+  Process(const std::string& binary, const std::vector<std::string>& args,
+          const std::string& stderr_path, const std::string& stdout_path,
+          const std::vector<std::pair<std::string, std::string>>& env = {});
   ~Process();
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and waits; returns the exit code (or 128+signal).
@@ -176,5 +181,32 @@ class Process {
 // to the next '"' (used to read "grpc_address":"...").
 std::string WaitForLogValue(const std::string& path, const std::string& needle,
                             absl::Duration timeout);
+
+// The real stack as processes, as tests/e2e/e2e_test.cc starts it: the
+// devbroker and the five services on free loopback ports, over mutual TLS
+// with TestPki()'s certificates and signing keys, in a directory of its own.
+// Check ::testing::Test::HasFatalFailure() after constructing it. Stops the
+// services, then the broker, on destruction. Not thread-safe.
+class Stack {
+ public:
+  Stack();
+  ~Stack();
+  // "intake", "triage", "advocacy", "orders" or "notification".
+  const std::string& address(const std::string& service) const {
+    return addrs_.at(service);
+  }
+  const std::string& bootstrap() const { return bootstrap_; }
+  const TempDir& dir() const { return dir_; }
+  // The built binary `name` (e.g. "signpost-cli").
+  static std::string Bin(const std::string& name);
+
+ private:
+  void Start();
+  TempDir dir_;
+  std::unique_ptr<Process> broker_;
+  std::map<std::string, std::unique_ptr<Process>> services_;
+  std::map<std::string, std::string> addrs_;
+  std::string bootstrap_;
+};
 
 }  // namespace signpost::testing
