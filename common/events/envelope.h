@@ -38,9 +38,10 @@ std::string PayloadTypeName(const v1::EventEnvelope& envelope);
 // Sets envelope.type from its payload. Call after filling the payload.
 void StampType(v1::EventEnvelope* envelope);
 
-// Every record's ce_dataschema: the message its value decodes as.
+// Every record's ce_dataschema (CloudEvents wants an absolute URI): a URN
+// naming the protobuf message its value decodes as.
 inline constexpr absl::string_view kEventDataSchema =
-    "type.googleapis.com/signpost.v1.EventEnvelope";
+    "urn:signpost:proto:signpost.v1.EventEnvelope";
 
 // CloudEvents binary-mode headers (ce_id, ce_type, ce_source, ce_time,
 // ce_subject, ce_dataschema, content-type) plus W3C traceparent.

@@ -105,12 +105,14 @@ grpc::ServerUnaryReactor* Gate::Run(grpc::CallbackServerContext* context,
 }
 
 absl::StatusOr<access::Principal> Gate::AdmitStream(
-    const grpc::CallbackServerContext& context, absl::string_view method) {
-  std::string agency;
-  absl::StatusOr<access::Principal> principal = Admit(context, method, &agency);
+    const grpc::CallbackServerContext& context, absl::string_view method,
+    std::string* agency) {
+  std::string known;
+  absl::StatusOr<access::Principal> principal = Admit(context, method, &known);
   if (!principal.ok()) {
-    AuditRefusal(agency, method, principal.status(), TraceparentOf(&context));
+    AuditRefusal(known, method, principal.status(), TraceparentOf(&context));
   }
+  if (agency != nullptr) *agency = std::move(known);
   return principal;
 }
 

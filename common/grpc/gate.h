@@ -89,8 +89,11 @@ class Gate {
   // Steps 1 and 2 for a streaming call, which runs its own reactor: the
   // caller's Principal, or the refusal (already audited). Blocks on the
   // registry only (no I/O).
+  // `agency` (optional) is set to the caller's identity when it is known,
+  // refused or not, for the access line.
   absl::StatusOr<access::Principal> AdmitStream(
-      const grpc::CallbackServerContext& context, absl::string_view method);
+      const grpc::CallbackServerContext& context, absl::string_view method,
+      std::string* agency = nullptr);
 
  private:
   absl::StatusOr<access::Principal> Admit(

@@ -435,10 +435,13 @@ std::vector<PartitionLag> Consumer::Lag() {
     // fetches). With the leader slow or away, the cached ones stand in.
     // All the queries together take at most kLagBudget, so that a scrape
     // holds Close (which waits for handle_mu) only briefly.
-    const bool asked = absl::Now() < ask_until &&
-                       rd_kafka_query_watermark_offsets(
-                           impl_->rk.get(), p.topic, p.partition, &low, &high,
-                           kLagQueryTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    const int64_t left_ms = absl::ToInt64Milliseconds(ask_until - absl::Now());
+    const bool asked =
+        left_ms > 0 &&
+        rd_kafka_query_watermark_offsets(
+            impl_->rk.get(), p.topic, p.partition, &low, &high,
+            static_cast<int>(std::min<int64_t>(kLagQueryTimeoutMs, left_ms))) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!asked && rd_kafka_get_watermark_offsets(impl_->rk.get(), p.topic,
                                                  p.partition, &low, &high) !=
                       RD_KAFKA_RESP_ERR_NO_ERROR) {

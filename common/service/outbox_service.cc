@@ -85,11 +85,10 @@ grpc::ServerUnaryReactor* OutboxServiceImpl::ReplayOutbox(
                          }));
         if (!request->dry_run() && replayed > 0) wake_relay_();
         // Ids and counts only.
-        log::Info("outbox replay",
-                  {{"agency_id", caller.agency_id().value()},
-                   {"referral_id", selection.referral_id},
-                   {"replayed", replayed},
-                   {"dry_run", request->dry_run() ? "true" : "false"}});
+        log::Info("outbox replay", {{"agency_id", caller.agency_id().value()},
+                                    {"referral_id", selection.referral_id},
+                                    {"replayed", replayed},
+                                    {"dry_run", request->dry_run()}});
         response->set_producer(producer_);
         response->set_replayed(replayed);
         return absl::OkStatus();

@@ -21,7 +21,7 @@ void AddLegacyImport(CLI::App& app, Cli& cli) {
   sub->add_option("ADVOCACY_ADDR", *addr)->required();
   sub->add_option("FILE", *file)->required();
   OnRun(sub, cli, [&cli, addr, file]() {
-    v1::Directory directory;
+    v1::ImportDirectoryRequest directory;
     if (absl::Status s = LoadMessageFile(*file, &directory); !s.ok()) {
       return cli.Fail("import-directory", std::string(s.message()), kExitUsage);
     }

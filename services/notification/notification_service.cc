@@ -159,6 +159,7 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
 
   void Run() {
     absl::Status status;
+    bool closed = false;
     while (!Cancelled()) {
       // Read before the page, so that an event added after the read wakes
       // the wait below.
@@ -184,9 +185,16 @@ class SubscribeStream : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
         cursor_ = event.sequence();
       }
       Acknowledge(cursor_);
-      if (!open) break;
+      if (!open) {
+        closed = true;
+        break;
+      }
     }
-    if (Cancelled()) status = absl::CancelledError("the client cancelled");
+    // A write that failed (the client went away, or the server is
+    // stopping) ends the stream as cancelled, not as a success.
+    if (status.ok() && (closed || Cancelled())) {
+      status = absl::CancelledError("the stream was closed");
+    }
     service_.gate_.ObserveStream(
         {kSubscribe, grpcutil::AnsweredCodeName(status), absl::Now() - started_,
          agency_.value(), traceparent_});
@@ -225,13 +233,13 @@ NotificationServiceImpl::Subscribe(grpc::CallbackServerContext* context,
   const std::optional<std::string> undecodable = grpcutil::UndecodableRequest();
   const absl::Time started = absl::Now();
   std::string traceparent = grpcutil::TraceparentOf(context);
+  std::string agency;
   absl::StatusOr<access::Principal> caller =
-      gate_.AdmitStream(*context, kSubscribe);
+      gate_.AdmitStream(*context, kSubscribe, &agency);
   // Counted and logged like a unary call that was refused.
   auto refuse = [&](const absl::Status& status) {
-    gate_.ObserveStream(
-        {kSubscribe, grpcutil::AnsweredCodeName(status), absl::Now() - started,
-         caller.ok() ? caller->agency_id().value() : "", traceparent});
+    gate_.ObserveStream({kSubscribe, grpcutil::AnsweredCodeName(status),
+                         absl::Now() - started, agency, traceparent});
     return new RefusedStream(status);
   };
   if (!caller.ok()) return refuse(caller.status());

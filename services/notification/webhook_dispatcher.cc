@@ -107,7 +107,7 @@ absl::Time WebhookDispatcher::RunAgency(const AgencyPolicy& agency,
                {"delivery_id", row.delivery.delivery_id()},
                {"attempts", attempts},
                {"error", error},
-               {"dead_lettered", give_up ? "true" : "false"}});
+               {"dead_lettered", give_up}});
     if (absl::Status s =
             app_.WebhookFailed(row, error, first, retry_at, give_up);
         !s.ok()) {

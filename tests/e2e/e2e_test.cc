@@ -2343,7 +2343,7 @@ TEST_F(StackTest, EveryServiceServesItsMetricsWithCodesOnly) {
   for (const auto& [svc, series] : own) {
     SCOPED_TRACE(svc);
     const std::string port = testing::WaitForLogValue(
-        dir_->File(svc + ".log"), "\"metrics_port\":\"", absl::Seconds(5));
+        dir_->File(svc + ".log"), "\"metrics_port\":", absl::Seconds(5));
     ASSERT_FALSE(port.empty() || port == "0");
     std::vector<std::string> wanted = {
         absl::StrCat("signpost_build_info{service=\"", svc, "\""),
@@ -2384,8 +2384,8 @@ TEST_F(StackTest, EveryServiceServesItsMetricsWithCodesOnly) {
   // intake answered SubmitReferral: counted by method and code.
   const std::string intake = HttpGet(absl::StrCat(
       "http://127.0.0.1:",
-      testing::WaitForLogValue(dir_->File("intake.log"), "\"metrics_port\":\"",
-                               absl::Seconds(5)),
+      testing::WaitForLogValue(dir_->File("intake.log"),
+                               "\"metrics_port\":", absl::Seconds(5)),
       "/metrics"));
   EXPECT_NE(intake.find("signpost_rpc_total{code=\"OK\",method=\"/"
                         "signpost.v1.IntakeService/SubmitReferral\"}"),

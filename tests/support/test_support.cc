@@ -271,7 +271,11 @@ std::string WaitForLogValue(const std::string& path, const std::string& needle,
     size_t at = text.find(needle);
     if (at != std::string::npos) {
       size_t start = at + needle.size();
-      size_t end = text.find('"', start);
+      // A string value ends at its closing quote (the needle holds the
+      // opening one); a number or boolean at the next , or }.
+      size_t end = absl::EndsWith(needle, "\"")
+                       ? text.find('"', start)
+                       : text.find_first_of(",}", start);
       if (end != std::string::npos) return text.substr(start, end - start);
     }
     absl::SleepFor(absl::Milliseconds(50));

@@ -177,8 +177,10 @@ class Process {
   int status_ = -1;
 };
 
-// Waits until `path` contains `needle`; returns the text that follows it up
-// to the next '"' (used to read "grpc_address":"...").
+// Waits until `path` contains `needle`; returns the value that follows it:
+// up to the next '"' when the needle ends with one (a string:
+// "grpc_address":"...), else up to the next ',' or '}' (a number or
+// boolean: "metrics_port":...).
 std::string WaitForLogValue(const std::string& path, const std::string& needle,
                             absl::Duration timeout);
 
@@ -196,6 +198,8 @@ class Stack {
     return addrs_.at(service);
   }
   const std::string& bootstrap() const { return bootstrap_; }
+  // Whether every service started and reported its address.
+  bool ready() const { return addrs_.size() == 5; }
   const TempDir& dir() const { return dir_; }
   // The built binary `name` (e.g. "signpost-cli").
   static std::string Bin(const std::string& name);

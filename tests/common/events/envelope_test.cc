@@ -54,7 +54,7 @@ TEST(EnvelopeTest, CloudEventHeadersAreComplete) {
   EXPECT_TRUE(m.Header("ce_time").has_value());
   EXPECT_EQ(m.Header("content-type"), "application/protobuf");
   EXPECT_EQ(m.Header("ce_dataschema"),
-            "type.googleapis.com/signpost.v1.EventEnvelope");
+            "urn:signpost:proto:signpost.v1.EventEnvelope");
   EXPECT_TRUE(m.Header("traceparent").has_value());
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "common/config/textproto.h"
 #include "common/events/envelope.h"
@@ -238,6 +239,40 @@ TEST_F(AdvocacyServiceTest, BadAdvocateNamesEveryBadFieldUnderItsPrefix) {
                           "advocate.advocate_id", "advocate.provider_id",
                           "advocate.role", "advocate.capacity",
                           "advocate.localities", "advocate.languages"));
+}
+
+// A wrapped request's bad fields are named by their path in it: the
+// provider of UpsertProvider, the directory of ImportDirectory.
+TEST_F(AdvocacyServiceTest, BadProviderAndDirectoryNameFieldsByTheirPath) {
+  v1::UpsertProviderRequest provider;
+  provider.mutable_provider()->set_provider_id(kRefuge);
+  provider.mutable_provider()->add_services();  // no kind, no areas
+  v1::UpsertProviderResponse upserted;
+  auto context = testing::ContextWithDeadline();
+  grpc::Status status =
+      StubAs(kRefuge)->UpsertProvider(context.get(), provider, &upserted);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  std::vector<std::string> fields = testing::BadFields(status);
+  EXPECT_THAT(fields, ::testing::IsSupersetOf(
+                          {"provider.name", "provider.services[0].kind"}));
+  for (const std::string& field : fields) {
+    EXPECT_TRUE(absl::StartsWith(field, "provider.")) << field;
+  }
+
+  v1::ImportDirectoryRequest directory;
+  directory.mutable_directory()->add_providers();  // no id, no name
+  v1::ImportDirectoryResponse imported;
+  auto context2 = testing::ContextWithDeadline();
+  status = operator_->ImportDirectory(context2.get(), directory, &imported);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  fields = testing::BadFields(status);
+  EXPECT_THAT(fields,
+              ::testing::IsSupersetOf({"directory.providers[0].provider_id",
+                                       "directory.providers[0].name"}));
+  for (const std::string& field : fields) {
+    EXPECT_TRUE(absl::StartsWith(field, "directory.")) << field;
+  }
+  EXPECT_EQ(wakes_.load(), 0);
 }
 
 TEST_F(AdvocacyServiceTest, AnotherAdvocatesAcceptIsRefusedNamingTheRule) {
