@@ -192,12 +192,13 @@ absl::Status Producer::Shutdown(absl::Duration timeout) {
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
     const ClientOptions& options) {
-  ASSIGN_OR_RETURN(ConfPtr conf,
-                   BaseConf(options, {{"enable.idempotence", "true"},
-                                      {"acks", "all"},
-                                      {"linger.ms", "5"},
-                                      {"message.timeout.ms", "30000"},
-                                      {"compression.type", "none"}}));
+  ASSIGN_OR_RETURN(
+      ConfPtr conf,
+      BaseConf(options, {{"enable.idempotence", "true"},
+                         {"acks", "all"},
+                         {"linger.ms", absl::StrCat(options.linger_ms)},
+                         {"message.timeout.ms", "30000"},
+                         {"compression.type", "none"}}));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), OnDelivery);
   rd_kafka_conf_set_error_cb(conf.get(), OnError);
   char err[512];
@@ -342,13 +343,15 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
     const std::vector<std::string>& topics) {
   ASSIGN_OR_RETURN(
       ConfPtr conf,
-      BaseConf(options, {{"group.id", group_id},
-                         {"enable.auto.commit", "false"},
-                         {"enable.auto.offset.store", "false"},
-                         {"auto.offset.reset", "earliest"},
-                         {"session.timeout.ms", "10000"},
-                         {"heartbeat.interval.ms", "1000"},
-                         {"topic.metadata.refresh.interval.ms", "5000"}}));
+      BaseConf(options,
+               {{"group.id", group_id},
+                {"enable.auto.commit", "false"},
+                {"enable.auto.offset.store", "false"},
+                {"auto.offset.reset", "earliest"},
+                {"session.timeout.ms", "10000"},
+                {"heartbeat.interval.ms", "1000"},
+                {"topic.metadata.refresh.interval.ms", "5000"},
+                {"fetch.wait.max.ms", absl::StrCat(options.fetch_wait_ms)}}));
   rd_kafka_conf_set_error_cb(conf.get(), OnError);
   char err[512];
   rd_kafka_t* rk =

@@ -22,9 +22,22 @@ namespace signpost::kafka {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// Fast defaults, for the embedded broker; docs/operations.md gives values
+// for a real cluster.
+inline constexpr int kDefaultFetchWaitMs = 50;
+inline constexpr int kDefaultLingerMs = 5;
+
 struct ClientOptions {
   std::string bootstrap_servers;
   std::string client_id = "signpost";
+  // Consumers: the longest a fetch waits for records (fetch.wait.max.ms).
+  // librdkafka's mock cluster (the devbroker) answers an empty fetch only
+  // when this ends, so each hop can wait this long; a real broker answers
+  // as soon as records arrive, and a longer wait only saves idle requests.
+  int fetch_wait_ms = kDefaultFetchWaitMs;
+  // Producers: how long a record waits for others to share its batch
+  // (linger.ms).
+  int linger_ms = kDefaultLingerMs;
   // Extra librdkafka properties (e.g. security.protocol, sasl.*).
   std::map<std::string, std::string> properties;
 };

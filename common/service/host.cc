@@ -101,6 +101,15 @@ void DefineCommonFlags(config::Config& config, const ServiceSpec& spec) {
   config.DefineString("kafka_sasl_username", "", "Kafka SASL user name");
   config.DefineString("kafka_sasl_password", "", "Kafka SASL password", false,
                       /*secret=*/true);
+  config.DefineInt(
+      "kafka_fetch_wait_ms", kafka::kDefaultFetchWaitMs, 1, 10000,
+      "longest a consumer's fetch waits for records (fetch.wait.max.ms): low "
+      "for the embedded broker, which answers an empty fetch only when the "
+      "wait ends; 500 suits a real cluster, which answers when records "
+      "arrive");
+  config.DefineInt("kafka_linger_ms", kafka::kDefaultLingerMs, 0, 1000,
+                   "how long the producer holds a record to batch it with "
+                   "others (linger.ms)");
   config.DefineString("log_level", "info", "debug, info, warn or error");
   config.DefineString(
       "metrics_address", DefaultMetricsAddress(spec.name),
@@ -254,6 +263,10 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
 
   host->kafka_options_.bootstrap_servers = config.GetString("kafka_bootstrap");
   host->kafka_options_.client_id = absl::StrCat("signpost-", spec.name);
+  host->kafka_options_.fetch_wait_ms =
+      static_cast<int>(config.GetInt("kafka_fetch_wait_ms"));
+  host->kafka_options_.linger_ms =
+      static_cast<int>(config.GetInt("kafka_linger_ms"));
   host->kafka_options_.properties["security.protocol"] =
       config.GetString("kafka_security_protocol");
   for (const auto& [flag, property] :

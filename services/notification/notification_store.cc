@@ -841,7 +841,10 @@ absl::StatusOr<int> NotificationStore::Requeue(store::Tx& tx,
       "NOT (" +
       std::string(kConsentLapsed) +
       ") AND "
-      "(?6 = '' OR referral_id = ?6 OR partner_referral_id = ?6) AND "
+      // (?6 = '' OR ...) would keep SQLite from the referral indexes.
+      + std::string(f.referral_id.has_value()
+                        ? "(referral_id = ?6 OR partner_referral_id = ?6) AND "
+                        : "") +
       "decided_at_ms >= ?7 AND "
       "decided_at_ms < ?8 ORDER BY sequence";
   ASSIGN_OR_RETURN(store::Statement q, tx.Prepare(sql));
@@ -885,14 +888,22 @@ absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::ListDeliveries(
     store::Tx& tx, const DeliveryFilter& f,
     const paging::PageRequest& page) const {
   const bool by_referral = f.referral_id.has_value();
-  std::vector<std::string> where = {
-      "(?1 = '' OR referral_id = ?1 OR partner_referral_id = ?1)",
-      "(?2 = '' OR agency_id = ?2)",
-      "(?3 = 0 OR status = ?3)",
-      "(?4 = 0 OR transport = ?4)",
-      "decided_at_ms >= ?5",
-      "decided_at_ms < ?6",
-      "(?11 = 0 OR status != 3)"};
+  // Only the filters given are in the statement: a condition such as
+  // (?1 = '' OR referral_id = ?1) keeps SQLite from using the referral
+  // indexes, and every call would read the whole table.
+  std::vector<std::string> where = {"decided_at_ms >= ?5",
+                                    "decided_at_ms < ?6"};
+  if (by_referral) {
+    where.push_back("(referral_id = ?1 OR partner_referral_id = ?1)");
+  }
+  if (f.agency.has_value()) where.push_back("agency_id = ?2");
+  if (f.status != v1::DELIVERY_STATUS_UNSPECIFIED) {
+    where.push_back("status = ?3");
+  }
+  if (f.transport != v1::TRANSPORT_UNSPECIFIED) {
+    where.push_back("transport = ?4");
+  }
+  if (f.hide_refused) where.push_back("status != ?11");
   if (page.after) {
     where.push_back(by_referral
                         ? "(decided_at_ms, agency_id, rowid) > (?7, ?8, ?9)"
@@ -925,7 +936,7 @@ absl::StatusOr<paging::Page<v1::Delivery>> NotificationStore::ListDeliveries(
     q.Bind(7, int64_t{0}).Bind(8, "").Bind(9, int64_t{0});
   }
   q.Bind(10, page.limit());
-  q.Bind(11, int64_t{f.hide_refused ? 1 : 0});
+  q.Bind(11, int64_t{v1::DELIVERY_STATUS_REFUSED});
   return paging::ReadPage(page, q, [by_referral](const store::Statement& row) {
     v1::Delivery d = ReadDelivery(row);
     paging::Cursor key =
