@@ -67,11 +67,10 @@ void EventConsumer::CommitWithRetry(const kafka::ConsumedMessage& message) {
   for (int attempt = 0; attempt < 5 && !stopping_; ++attempt) {
     absl::Status s = consumer_->Commit(message);
     if (s.ok()) return;
-    log::Warn("offset commit failed",
-              {{"topic", message.topic},
-               {"partition", message.partition},
-               {"offset", message.offset},
-               {"error", std::string(s.message())}});
+    log::Warn("offset commit failed", {{"topic", message.topic},
+                                       {"partition", message.partition},
+                                       {"offset", message.offset},
+                                       {"error", std::string(s.message())}});
     if (!Backoff(absl::Milliseconds(100 * (attempt + 1)))) return;
   }
 }
@@ -100,11 +99,10 @@ void EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
     if (!Backoff(absl::Seconds(1))) return;
   }
   ++dead_lettered_;
-  log::Warn("record dead-lettered",
-            {{"topic", message.topic},
-             {"partition", message.partition},
-             {"offset", message.offset},
-             {"reason", std::string(reason)}});
+  log::Warn("record dead-lettered", {{"topic", message.topic},
+                                     {"partition", message.partition},
+                                     {"offset", message.offset},
+                                     {"reason", std::string(reason)}});
   CommitWithRetry(message);
 }
 

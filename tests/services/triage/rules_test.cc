@@ -249,7 +249,8 @@ TEST(EnhancedRoutingTest, ModernSlaveryGoesToTheSpecialistService) {
   v1::ReferralFacts high = Facts("t02_standard_da");
   high.clear_harm_types();
   high.add_harm_types(v1::HARM_TYPE_MODERN_SLAVERY);
-  high.mutable_assessment()->add_pj_flags(v1::PROFESSIONAL_JUDGEMENT_FLAG_THREATS_TO_KILL);
+  high.mutable_assessment()->add_pj_flags(
+      v1::PROFESSIONAL_JUDGEMENT_FLAG_THREATS_TO_KILL);
   v1::ReferralTriaged h = Decide(DefaultPolicy(), high, VictimHistory());
   ASSERT_EQ(h.risk(), v1::RISK_LEVEL_HIGH);
   EXPECT_THAT(FirstContacts(h),
@@ -680,7 +681,8 @@ TEST(PropertyTest, ProfessionalJudgementNeverLowersAndEveryDecisionCitesARule) {
   for (int score = 0; score <= 24; ++score) {
     v1::ReferralFacts f = DaWithScore(score);
     v1::ReferralTriaged without = Decide(DefaultPolicy(), f, {});
-    f.mutable_assessment()->add_pj_flags(v1::PROFESSIONAL_JUDGEMENT_FLAG_THREATS_TO_KILL);
+    f.mutable_assessment()->add_pj_flags(
+        v1::PROFESSIONAL_JUDGEMENT_FLAG_THREATS_TO_KILL);
     v1::ReferralTriaged with = Decide(DefaultPolicy(), f, {});
     EXPECT_GE(with.risk(), without.risk());
     EXPECT_TRUE(with.marac() || !without.marac());
