@@ -60,23 +60,25 @@ bool EventConsumer::Backoff(absl::Duration d) {
   return !stopping_;
 }
 
-void EventConsumer::CommitWithRetry(const kafka::ConsumedMessage& message) {
+void EventConsumer::CommitWithRetry(
+    const std::vector<kafka::ConsumedMessage>& messages) {
   // A lost commit only means a redelivery, which the inbox absorbs; retry a
   // few times, then move on. Once stopping, do not start one: a synchronous
   // commit can wait long for an unreachable coordinator.
   for (int attempt = 0; attempt < 5 && !stopping_; ++attempt) {
-    absl::Status s = consumer_->Commit(message);
+    absl::Status s = consumer_->Commit(messages);
     if (s.ok()) return;
-    log::Warn("offset commit failed", {{"topic", message.topic},
-                                       {"partition", message.partition},
-                                       {"offset", message.offset},
+    log::Warn("offset commit failed", {{"topic", messages.back().topic},
+                                       {"partition", messages.back().partition},
+                                       {"offset", messages.back().offset},
+                                       {"records", messages.size()},
                                        {"error", std::string(s.message())}});
     if (!Backoff(absl::Milliseconds(100 * (attempt + 1)))) return;
   }
 }
 
-void EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
-                               absl::string_view reason) {
+bool EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
+                               absl::string_view reason, bool commit_offset) {
   kafka::OutgoingMessage out;
   out.topic = options_.dead_letter_topic;
   out.key = message.key;
@@ -96,48 +98,68 @@ void EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
     log::Warn("dead-letter publish failed; retrying",
               {{"error", std::string(d[0].status.message())}});
     // Not committed when stopping: redelivered after restart.
-    if (!Backoff(absl::Seconds(1))) return;
+    if (!Backoff(absl::Seconds(1))) return false;
   }
   ++dead_lettered_;
   log::Warn("record dead-lettered", {{"topic", message.topic},
                                      {"partition", message.partition},
                                      {"offset", message.offset},
                                      {"reason", std::string(reason)}});
-  CommitWithRetry(message);
+  if (commit_offset) CommitWithRetry({message});
+  return true;
 }
 
-absl::Status EventConsumer::Apply(const IncomingEvent& event) {
-  bool duplicate = false;
-  RETURN_IF_ERROR(db_.Write([&](store::Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(bool fresh, store::ClaimInbox(tx, event.envelope));
-    if (!fresh) {
-      duplicate = true;
-      return absl::OkStatus();
+absl::Status EventConsumer::Apply(const std::vector<const Admitted*>& events,
+                                  size_t* failed) {
+  std::vector<bool> fresh(events.size(), false);
+  size_t at = 0;
+  absl::Status status = db_.Write([&](store::Tx& tx) -> absl::Status {
+    for (at = 0; at < events.size(); ++at) {
+      const IncomingEvent& event = events[at]->event;
+      ASSIGN_OR_RETURN(fresh[at], store::ClaimInbox(tx, event.envelope));
+      if (fresh[at]) RETURN_IF_ERROR(handler_(event, tx));
     }
-    return handler_(event, tx);
-  }));
-  if (duplicate) {
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    // A failed commit is no one record's: `at` is then past the end.
+    if (failed != nullptr) *failed = at;
+    return status;
+  }
+  bool any_fresh = false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (fresh[i]) {
+      any_fresh = true;
+      ++handled_;
+      continue;
+    }
     ++duplicates_;
     log::Debug("duplicate event ignored",
-               {{"event_id", event.envelope.event_id()}},
-               TraceIdOf(event.traceparent));
-    return absl::OkStatus();
+               {{"event_id", events[i]->event.envelope.event_id()}},
+               TraceIdOf(events[i]->event.traceparent));
   }
-  ++handled_;
-  if (options_.on_commit) options_.on_commit();
+  if (any_fresh && options_.on_commit) options_.on_commit();
   return absl::OkStatus();
 }
 
-void EventConsumer::Process(const kafka::ConsumedMessage& message,
-                            const IncomingEvent& event) {
+bool EventConsumer::Process(const Admitted& admitted,
+                            std::optional<absl::Status> first_attempt) {
+  const kafka::ConsumedMessage& message = *admitted.message;
+  const IncomingEvent& event = admitted.event;
   absl::Duration backoff = options_.initial_backoff;
   int attempts = 0;
   while (true) {
     ++attempts;
-    absl::Status status = Apply(event);
+    absl::Status status;
+    if (first_attempt.has_value()) {
+      status = *std::move(first_attempt);
+      first_attempt.reset();
+    } else {
+      status = Apply({&admitted});
+    }
     if (status.ok()) {
-      CommitWithRetry(message);
-      return;
+      CommitWithRetry({message});
+      return true;
     }
     const errors::Disposition disposition = errors::Classify(status);
     if (disposition == errors::Disposition::kCrash) {
@@ -152,14 +174,13 @@ void EventConsumer::Process(const kafka::ConsumedMessage& message,
       std::abort();
     }
     if (disposition == errors::Disposition::kDeadLetter) {
-      DeadLetter(message, absl::StrCat("handler rejected: ", status.message()));
-      return;
+      return DeadLetter(message,
+                        absl::StrCat("handler rejected: ", status.message()));
     }
     if (disposition == errors::Disposition::kRetryBounded &&
         attempts >= options_.max_attempts) {
-      DeadLetter(message, absl::StrCat("handler failed ", attempts,
-                                       " times: ", status.message()));
-      return;
+      return DeadLetter(message, absl::StrCat("handler failed ", attempts,
+                                              " times: ", status.message()));
     }
     log::Warn("event handling failed; retrying",
               {{"event_id", event.envelope.event_id()},
@@ -168,41 +189,85 @@ void EventConsumer::Process(const kafka::ConsumedMessage& message,
                {"error", std::string(status.message())}},
               TraceIdOf(event.traceparent));
     // Not committed when stopping: redelivered after restart.
-    if (!Backoff(backoff)) return;
+    if (!Backoff(backoff)) return false;
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
 }
 
+absl::StatusOr<IncomingEvent> EventConsumer::Admit(
+    const kafka::ConsumedMessage& message) {
+  // Before decoding: an unverified record is never parsed, and nothing it
+  // says can reach the store.
+  if (options_.verifier != nullptr) {
+    if (absl::Status verified = options_.verifier->Verify(message);
+        !verified.ok()) {
+      return absl::Status(verified.code(),
+                          absl::StrCat("signature: ", verified.message()));
+    }
+  }
+  ASSIGN_OR_RETURN(v1::EventEnvelope envelope, DecodeEnvelope(message));
+  return IncomingEvent{std::move(envelope),
+                       message.Header("traceparent").value_or(NewTraceparent()),
+                       message.topic};
+}
+
+void EventConsumer::ProcessBatch(
+    const std::vector<kafka::ConsumedMessage>& messages) {
+  // A record that does not verify or decode goes to the dead-letter topic
+  // before any transaction opens; its offset is committed with the batch's,
+  // never before the records ahead of it are applied.
+  std::vector<Admitted> admitted;
+  admitted.reserve(messages.size());
+  for (const kafka::ConsumedMessage& message : messages) {
+    absl::StatusOr<IncomingEvent> event = Admit(message);
+    if (event.ok()) {
+      admitted.push_back(Admitted{&message, *std::move(event)});
+      continue;
+    }
+    if (!DeadLetter(message, event.status().message(),
+                    /*commit_offset=*/false)) {
+      return;
+    }
+  }
+  // The failure of the record the batch failed on, counted as its first
+  // attempt: the records ahead of it had succeeded, as they will alone.
+  size_t failed = admitted.size();
+  absl::Status failure;
+  if (admitted.size() > 1) {
+    std::vector<const Admitted*> all;
+    all.reserve(admitted.size());
+    for (const Admitted& a : admitted) all.push_back(&a);
+    failure = Apply(all, &failed);
+    if (failure.ok()) {
+      ++batches_;
+      admitted.clear();
+    } else {
+      ++batch_fallbacks_;
+      log::Warn("batch failed; applying its records one at a time",
+                {{"records", admitted.size()},
+                 {"error", std::string(failure.message())}});
+    }
+  }
+  for (size_t i = 0; i < admitted.size(); ++i) {
+    std::optional<absl::Status> first;
+    if (i == failed) first = failure;
+    if (!Process(admitted[i], std::move(first))) return;
+  }
+  CommitWithRetry(messages);
+}
+
 bool EventConsumer::PollOnce(absl::Duration timeout) {
-  absl::StatusOr<std::optional<kafka::ConsumedMessage>> polled =
-      consumer_->Poll(timeout);
+  absl::StatusOr<std::vector<kafka::ConsumedMessage>> polled =
+      consumer_->PollBatch(std::max(1, options_.batch_max_records), timeout,
+                           options_.batch_wait);
   if (!polled.ok()) {
     log::Error("consumer poll failed",
                {{"error", std::string(polled.status().message())}});
     Backoff(absl::Seconds(1));
     return false;
   }
-  if (!polled->has_value()) return false;
-  const kafka::ConsumedMessage& message = **polled;
-
-  // Before decoding: an unverified record is never parsed, and nothing it
-  // says can reach the store.
-  if (options_.verifier != nullptr) {
-    if (absl::Status verified = options_.verifier->Verify(message);
-        !verified.ok()) {
-      DeadLetter(message, absl::StrCat("signature: ", verified.message()));
-      return true;
-    }
-  }
-  absl::StatusOr<v1::EventEnvelope> envelope = DecodeEnvelope(message);
-  if (!envelope.ok()) {
-    DeadLetter(message, envelope.status().message());
-    return true;
-  }
-  IncomingEvent event{std::move(*envelope),
-                      message.Header("traceparent").value_or(NewTraceparent()),
-                      message.topic};
-  Process(message, event);
+  if (polled->empty()) return false;
+  ProcessBatch(*polled);
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -376,11 +377,12 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
   return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
 }
 
-absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
-    absl::Duration timeout) {
-  if (!impl_->rk) return absl::FailedPreconditionError("consumer closed");
-  rd_kafka_message_t* msg = rd_kafka_consumer_poll(
-      impl_->rk.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+namespace {
+
+// What one rd_kafka_consumer_poll gave: a message, nothing, or a fatal error.
+absl::StatusOr<std::optional<ConsumedMessage>> PollHandle(rd_kafka_t* rk,
+                                                          int timeout_ms) {
+  rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, timeout_ms);
   if (msg == nullptr) return std::optional<ConsumedMessage>();
   std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(
       msg, rd_kafka_message_destroy);
@@ -396,13 +398,59 @@ absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
   return std::optional<ConsumedMessage>(ToConsumedMessage(*msg));
 }
 
-absl::Status Consumer::Commit(const ConsumedMessage& message) {
+int ToTimeoutMs(absl::Duration d) {
+  if (d <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(std::min<int64_t>(
+      absl::ToInt64Milliseconds(absl::Ceil(d, absl::Milliseconds(1))),
+      std::numeric_limits<int>::max()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<ConsumedMessage>> Consumer::Poll(
+    absl::Duration timeout) {
   if (!impl_->rk) return absl::FailedPreconditionError("consumer closed");
+  return PollHandle(impl_->rk.get(), ToTimeoutMs(timeout));
+}
+
+absl::StatusOr<std::vector<ConsumedMessage>> Consumer::PollBatch(
+    int max_records, absl::Duration timeout, absl::Duration batch_wait) {
+  if (!impl_->rk) return absl::FailedPreconditionError("consumer closed");
+  std::vector<ConsumedMessage> batch;
+  ASSIGN_OR_RETURN(std::optional<ConsumedMessage> first,
+                   PollHandle(impl_->rk.get(), ToTimeoutMs(timeout)));
+  if (!first.has_value()) return batch;
+  batch.push_back(*std::move(first));
+  const absl::Time until = absl::Now() + batch_wait;
+  while (static_cast<int>(batch.size()) < max_records) {
+    absl::StatusOr<std::optional<ConsumedMessage>> next =
+        PollHandle(impl_->rk.get(), ToTimeoutMs(until - absl::Now()));
+    // A fatal error is reported by the next poll; what is in hand is kept.
+    if (!next.ok() || !next->has_value()) break;
+    batch.push_back(**std::move(next));
+  }
+  return batch;
+}
+
+absl::Status Consumer::Commit(const ConsumedMessage& message) {
+  return Commit(std::vector<ConsumedMessage>{message});
+}
+
+absl::Status Consumer::Commit(const std::vector<ConsumedMessage>& messages) {
+  if (!impl_->rk) return absl::FailedPreconditionError("consumer closed");
+  if (messages.empty()) return absl::OkStatus();
+  std::map<std::pair<std::string, int32_t>, int64_t> next;
+  for (const ConsumedMessage& m : messages) {
+    int64_t& offset = next[{m.topic, m.partition}];
+    offset = std::max(offset, m.offset + 1);
+  }
   std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> list(
-      rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), message.topic.c_str(),
-                                    message.partition)
-      ->offset = message.offset + 1;
+      rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
+  for (const auto& [partition, offset] : next) {
+    rd_kafka_topic_partition_list_add(list.get(), partition.first.c_str(),
+                                      partition.second)
+        ->offset = offset;
+  }
   rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), list.get(), 0);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafkaError(err, "commit");
   return absl::OkStatus();

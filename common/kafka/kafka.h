@@ -121,8 +121,17 @@ class Consumer {
   // Waits up to `timeout` for one message; nullopt on timeout. Errors that
   // librdkafka recovers from itself are logged and reported as nullopt.
   absl::StatusOr<std::optional<ConsumedMessage>> Poll(absl::Duration timeout);
+  // Waits up to `timeout` for a first message, then takes those that
+  // follow until there are `max_records` or `batch_wait` has passed since
+  // the first (0: only those already fetched). Empty on timeout. Messages
+  // of one partition keep their order.
+  absl::StatusOr<std::vector<ConsumedMessage>> PollBatch(
+      int max_records, absl::Duration timeout, absl::Duration batch_wait);
   // Commits `message.offset + 1` for its partition, synchronously.
   absl::Status Commit(const ConsumedMessage& message);
+  // Commits, synchronously and in one request, the offset after the last
+  // of `messages` on each of their partitions.
+  absl::Status Commit(const std::vector<ConsumedMessage>& messages);
   // The lag of each assigned partition: the high watermark asked of the
   // partition's leader (within about half a second for all partitions;
   // librdkafka's cached watermarks stand in for those not answered) minus

@@ -160,7 +160,8 @@ class ServiceHost {
   // Declared before the executor and the gate, whose calls it observes, so
   // destroyed after them; its readers are closed first in the destructor.
   std::unique_ptr<metrics::Metrics> metrics_;
-  grpcutil::Executor executor_{4};
+  // Runs the RPCs' work (--worker_threads).
+  grpcutil::Executor executor_;
   std::unique_ptr<access::Authorizer> authorizer_;
   std::shared_ptr<const crypto::PersonKeys> person_keys_;
   std::unique_ptr<store::Database> db_;

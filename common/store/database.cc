@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
 
@@ -269,22 +271,120 @@ absl::Status Database::ApplyMigrations(
   return absl::OkStatus();
 }
 
+// The most writes one group commit takes; later ones form the next group.
+constexpr size_t kMaxGroup = 256;
+
 absl::Status Database::RunTx(bool write,
                              const std::function<absl::Status(Tx&)>& fn) {
+  if (write) return GroupWrite(fn);
   absl::MutexLock lock(&mu_);
   Tx tx(db_, &cache_);
-  RETURN_IF_ERROR(tx.Exec(write ? "BEGIN IMMEDIATE;" : "BEGIN;"));
+  RETURN_IF_ERROR(tx.Exec("BEGIN;"));
   absl::Status result = fn(tx);
-  if (!write) {
-    (void)tx.Exec("COMMIT;");
-    return result;
-  }
-  if (result.ok()) {
-    result = tx.Exec("COMMIT;");
-    if (result.ok()) return result;
-  }
-  (void)tx.Exec("ROLLBACK;");
+  (void)tx.Exec("COMMIT;");
   return result;
+}
+
+size_t Database::queued_writes() {
+  absl::MutexLock lock(&queue_mu_);
+  return queue_.size();
+}
+
+void Database::SetOutboxListener(std::function<void()> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  outbox_listener_ = std::move(listener);
+}
+
+absl::Status Database::GroupWrite(const std::function<absl::Status(Tx&)>& fn) {
+  PendingWrite me;
+  me.fn = &fn;
+  std::vector<PendingWrite*> batch;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    queue_.push_back(&me);
+    auto turn = [this, &me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+      return me.done || !leading_;
+    };
+    queue_mu_.Await(absl::Condition(&turn));
+    if (me.done) return me.result;
+    // This caller leads the next group: everything queued so far (its own
+    // call among them, since it was not done).
+    leading_ = true;
+    const size_t n = std::min(queue_.size(), kMaxGroup);
+    batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+  }
+  const bool appended = RunGroup(batch);
+  absl::Status mine;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    // The others may return (and free their entries) once done is set.
+    for (PendingWrite* p : batch) p->done = true;
+    mine = me.result;
+    leading_ = false;
+  }
+  if (appended) {
+    absl::MutexLock lock(&listener_mu_);
+    if (outbox_listener_) outbox_listener_();
+  }
+  return mine;
+}
+
+bool Database::RunGroup(const std::vector<PendingWrite*>& batch) {
+  absl::MutexLock lock(&mu_);
+  Tx tx(db_, &cache_);
+  if (absl::Status begin = tx.Exec("BEGIN IMMEDIATE;"); !begin.ok()) {
+    for (PendingWrite* p : batch) p->result = begin;
+    return false;
+  }
+  if (batch.size() == 1) {
+    PendingWrite* p = batch[0];
+    p->result = (*p->fn)(tx);
+    if (p->result.ok()) {
+      p->result = tx.Exec("COMMIT;");
+      if (p->result.ok()) {
+        ++write_commits_;
+        ++committed_writes_;
+        return tx.outbox_appended();
+      }
+    }
+    (void)tx.Exec("ROLLBACK;");
+    return false;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PendingWrite* p = batch[i];
+    p->result = tx.Exec("SAVEPOINT group_write;");
+    if (p->result.ok()) p->result = (*p->fn)(tx);
+    if (p->result.ok()) {
+      p->result = tx.Exec("RELEASE group_write;");
+      if (p->result.ok()) continue;
+    }
+    if (sqlite3_get_autocommit(db_) != 0) {
+      // SQLite rolled the whole transaction back (an I/O error, a full
+      // disk): the group's earlier writes are gone too, and none after
+      // this one ran. All of them fail, retryably.
+      const absl::Status lost = absl::UnavailableError(
+          absl::StrCat("transaction rolled back: ", p->result.message()));
+      for (size_t j = 0; j < batch.size(); ++j) {
+        if (j != i) batch[j]->result = lost;
+      }
+      return false;
+    }
+    (void)tx.Exec("ROLLBACK TO group_write;");
+    (void)tx.Exec("RELEASE group_write;");
+  }
+  if (absl::Status commit = tx.Exec("COMMIT;"); !commit.ok()) {
+    (void)tx.Exec("ROLLBACK;");
+    for (PendingWrite* p : batch) {
+      if (p->result.ok()) p->result = commit;
+    }
+    return false;
+  }
+  ++write_commits_;
+  for (PendingWrite* p : batch) {
+    if (p->result.ok()) ++committed_writes_;
+  }
+  return tx.outbox_appended();
 }
 
 }  // namespace signpost::store

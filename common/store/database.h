@@ -5,8 +5,16 @@
 // Thread-safe: one connection guarded by a mutex; all work happens inside
 // Read() or Write() (a BEGIN IMMEDIATE transaction, committed only if the
 // callback returns OK, otherwise rolled back so nothing is half-written).
+//
+// Group commit: Write() calls that arrive while another is running queue
+// up, and the next of them to run takes the whole queue into one
+// transaction, each callback in its own savepoint. A callback that fails
+// is rolled back to its savepoint alone; the others commit together with
+// one fsync. Every caller returns only after the commit that holds its
+// work is durable (or with the error that kept it from being written).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -80,10 +88,15 @@ class Tx {
   absl::Status Exec(absl::string_view sql);
   // Rows changed by the last statement.
   int64_t Changes() const;
+  // Called by AppendToOutbox: the commit of this transaction tells the
+  // database's outbox listener (the relay) that there is more to publish.
+  void NoteOutboxAppend() { outbox_appended_ = true; }
+  bool outbox_appended() const { return outbox_appended_; }
 
  private:
   sqlite3* db_;
   StatementCache* cache_;
+  bool outbox_appended_ = false;
 };
 
 class Database {
@@ -114,6 +127,12 @@ class Database {
     return Run(/*write=*/false, std::forward<Fn>(fn));
   }
 
+  // Called after every commit of a transaction that appended outbox rows,
+  // on the committing thread, never with a store lock held. Null clears it;
+  // once this returns, the previous listener is not running and will not
+  // run again.
+  void SetOutboxListener(std::function<void()> listener);
+
   // Copies the write-ahead log into the database file and truncates it
   // (after an erasure: with secure_delete on, the erased values are then
   // gone from the -wal file too).
@@ -122,12 +141,28 @@ class Database {
   int64_t UserVersion();
   const std::string& path() const { return path_; }
 
+  // Write transactions committed, and the Write() calls they held (their
+  // ratio is the mean group size). Thread-safe.
+  int64_t write_commits() const { return write_commits_.load(); }
+  int64_t committed_writes() const { return committed_writes_.load(); }
+  // Write() calls waiting for the group in progress to finish (tests).
+  size_t queued_writes();
+
  private:
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   static absl::StatusOr<std::unique_ptr<Database>> OpenFile(
       const std::string& path, bool create);
   absl::Status ApplyMigrations(const std::vector<std::string>& migrations);
   absl::Status RunTx(bool write, const std::function<absl::Status(Tx&)>& fn);
+  // One Write() call waiting in the group-commit queue.
+  struct PendingWrite {
+    const std::function<absl::Status(Tx&)>* fn = nullptr;
+    absl::Status result;
+    bool done = false;
+  };
+  absl::Status GroupWrite(const std::function<absl::Status(Tx&)>& fn);
+  // Runs `batch` in one transaction; true when it appended outbox rows.
+  bool RunGroup(const std::vector<PendingWrite*>& batch);
 
   template <typename Fn>
   auto Run(bool write, Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
@@ -149,6 +184,14 @@ class Database {
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
   StatementCache cache_ ABSL_GUARDED_BY(mu_);
   std::string path_;
+  // The group-commit queue, and whether a caller is running a group.
+  absl::Mutex queue_mu_;
+  std::vector<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool leading_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::atomic<int64_t> write_commits_{0};
+  std::atomic<int64_t> committed_writes_{0};
+  absl::Mutex listener_mu_;
+  std::function<void()> outbox_listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 // The shared schema every service database starts with (outbox + inbox).

@@ -126,7 +126,9 @@ absl::Status AppendToOutbox(Tx& tx, const v1::EventEnvelope& envelope,
       .Bind(7,
             google::protobuf::util::TimeUtil::ToString(envelope.occurred_at()))
       .Bind(8, NowMs());
-  return stmt.Run();
+  RETURN_IF_ERROR(stmt.Run());
+  tx.NoteOutboxAppend();
+  return absl::OkStatus();
 }
 
 absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id) {
@@ -309,6 +311,8 @@ OutboxRelay::OutboxRelay(Database& db, kafka::Producer& producer,
 OutboxRelay::~OutboxRelay() { Stop(absl::ZeroDuration()); }
 
 void OutboxRelay::Start() {
+  // Woken by every commit that appends to the outbox.
+  db_.SetOutboxListener([this] { Notify(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -324,6 +328,7 @@ void OutboxRelay::Stop(absl::Duration drain) {
     if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
+  db_.SetOutboxListener(nullptr);
   // The thread may be waiting on a delivery: let it wait only until the
   // deadline.
   std::thread watchdog([this, deadline] {

@@ -99,8 +99,11 @@ absl::StatusOr<OutboxBacklog> ReadOutboxBacklog(Tx& tx, absl::Time now);
 class OutboxRelay {
  public:
   struct Options {
-    int batch_size = 100;
-    absl::Duration idle_wait = absl::Milliseconds(200);
+    int batch_size = 500;
+    // The relay is woken by each commit that appends to the outbox (the
+    // database's outbox listener); with nothing to publish it also looks
+    // this often, for rows another process committed (maintenance tools).
+    absl::Duration idle_wait = absl::Seconds(1);
     absl::Duration delivery_timeout = absl::Seconds(15);
     // When set, every record gets the signature headers (sp_sig_key, sp_sig,
     // sp_sig_alg) after its CloudEvents headers. Not owned; must outlive the
@@ -120,8 +123,10 @@ class OutboxRelay {
       : OutboxRelay(db, producer, Options()) {}
   ~OutboxRelay();
 
+  // Starts the thread and becomes the database's outbox listener.
   void Start();
-  // Wakes the relay after a commit that added outbox rows.
+  // Wakes the relay after a commit that added outbox rows (the database's
+  // outbox listener calls it; explicit calls are for tests).
   void Notify();
   // Stops the thread after publishing what is committed, waiting at most
   // `drain` in all (a delivery in flight is abandoned at the deadline; its

@@ -2,8 +2,16 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/errors/errors.h"
 #include "common/status/macros.h"
+#include "common/store/outbox.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
@@ -151,6 +159,153 @@ TEST_F(DatabaseTest, UnwritablePathFailsClearly) {
   ASSERT_FALSE(db.ok());
   EXPECT_NE(db.status().message().find("/nonexistent-dir/x.db"),
             std::string::npos);
+}
+
+// Group commit: while one write runs, the writes that arrive queue up and
+// then run together in one transaction (one fsync), each in its own
+// savepoint, so that one that fails is rolled back alone.
+class GroupCommitTest : public DatabaseTest {
+ protected:
+  void SetUp() override {
+    auto db = Database::Open(path_, migrations_);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+  }
+
+  // Starts a write that holds the database until `release_` is notified,
+  // then `n` writes of `fn(i)` behind it, and waits until all `n` queue.
+  void HoldThenQueue(int n, std::function<absl::Status(int, Tx&)> fn) {
+    threads_.emplace_back([this] {
+      EXPECT_TRUE(db_->Write([this](Tx& tx) -> absl::Status {
+                       entered_.Notify();
+                       release_.WaitForNotification();
+                       return tx.Exec(
+                           "INSERT INTO things (name) VALUES "
+                           "('holder')");
+                     })
+                      .ok());
+    });
+    entered_.WaitForNotification();
+    results_.resize(n);
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this, i, fn] {
+        results_[i] = db_->Write([&](Tx& tx) { return fn(i, tx); });
+      });
+    }
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (db_->queued_writes() < static_cast<size_t>(n) &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_EQ(db_->queued_writes(), static_cast<size_t>(n));
+    release_.Notify();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  static absl::Status InsertThing(Tx& tx, const std::string& name) {
+    ASSIGN_OR_RETURN(Statement q,
+                     tx.Prepare("INSERT INTO things (name) VALUES (?)"));
+    q.Bind(1, name);
+    return q.Run();
+  }
+
+  std::unique_ptr<Database> db_;
+  absl::Notification entered_;
+  absl::Notification release_;
+  std::vector<std::thread> threads_;
+  std::vector<absl::Status> results_;
+};
+
+TEST_F(GroupCommitTest, QueuedWritesShareOneCommit) {
+  const int64_t commits_before = db_->write_commits();
+  HoldThenQueue(
+      8, [](int i, Tx& tx) { return InsertThing(tx, absl::StrCat("t", i)); });
+  for (const absl::Status& s : results_) EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(CountThings(*db_), 9);
+  // The holder's commit, then one for all eight.
+  EXPECT_EQ(db_->write_commits() - commits_before, 2);
+  EXPECT_GE(db_->committed_writes(), 9);
+}
+
+TEST_F(GroupCommitTest, AFailingWriteIsRolledBackAloneAndGetsItsError) {
+  HoldThenQueue(6, [](int i, Tx& tx) -> absl::Status {
+    RETURN_IF_ERROR(InsertThing(tx, absl::StrCat("t", i)));
+    if (i == 2) return absl::InvalidArgumentError("writer 2 changed its mind");
+    // A constraint failure part-way through: its first row must go too.
+    if (i == 4) return InsertThing(tx, "holder");
+    return absl::OkStatus();
+  });
+  for (int i = 0; i < 6; ++i) {
+    SCOPED_TRACE(i);
+    if (i == 2) {
+      EXPECT_EQ(results_[i].code(), absl::StatusCode::kInvalidArgument);
+    } else if (i == 4) {
+      EXPECT_EQ(results_[i].code(), absl::StatusCode::kAlreadyExists);
+    } else {
+      EXPECT_TRUE(results_[i].ok()) << results_[i];
+    }
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(db_->Read([&](Tx& tx) -> absl::Status {
+                   ASSIGN_OR_RETURN(
+                       Statement q,
+                       tx.Prepare("SELECT name FROM things ORDER BY name"));
+                   while (true) {
+                     ASSIGN_OR_RETURN(bool row, q.Step());
+                     if (!row) return absl::OkStatus();
+                     names.push_back(q.ColumnText(0));
+                   }
+                 })
+                  .ok());
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"holder", "t0", "t1", "t3", "t5"}));
+}
+
+TEST_F(GroupCommitTest, WritesSeeTheGroupsEarlierWritesInOrder) {
+  // Each queued write reads the count and writes a row named by it: run in
+  // one transaction, one after another, they see 1..n (never a repeat).
+  HoldThenQueue(5, [](int, Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement q, tx.Prepare("SELECT COUNT(*) FROM things"));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return absl::InternalError("no count");
+    const int64_t n = q.ColumnInt(0);
+    return InsertThing(tx, absl::StrCat("n", n));
+  });
+  for (const absl::Status& s : results_) EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(CountThings(*db_), 6);
+}
+
+TEST_F(GroupCommitTest, TheOutboxListenerHearsOnlyCommitsThatAppended) {
+  std::atomic<int> heard{0};
+  db_->SetOutboxListener([&heard] { ++heard; });
+  ASSERT_TRUE(db_->Write([](Tx& tx) { return InsertThing(tx, "plain"); }).ok());
+  EXPECT_EQ(heard.load(), 0);
+  v1::EventEnvelope e;
+  e.set_event_id("e-1");
+  e.set_type("ReferralReceived");
+  e.set_referral_id("r-1");
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   return AppendToOutbox(tx, e, "signpost.intake.v1", "tp");
+                 })
+                  .ok());
+  EXPECT_EQ(heard.load(), 1);
+  // A write that appended and then failed commits nothing: no wake.
+  e.set_event_id("e-2");
+  EXPECT_FALSE(db_->Write([&](Tx& tx) -> absl::Status {
+                    RETURN_IF_ERROR(
+                        AppendToOutbox(tx, e, "signpost.intake.v1", "tp"));
+                    return absl::InvalidArgumentError("no");
+                  })
+                   .ok());
+  EXPECT_EQ(heard.load(), 1);
+  db_->SetOutboxListener(nullptr);
+  e.set_event_id("e-3");
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   return AppendToOutbox(tx, e, "signpost.intake.v1", "tp");
+                 })
+                  .ok());
+  EXPECT_EQ(heard.load(), 1);
 }
 
 }  // namespace
