@@ -228,13 +228,23 @@ CREATE INDEX assignment_updates_at ON assignment_updates(at_ms);
 CREATE INDEX assignments_area ON assignments(area, created_at_ms);
 )sql";
 
+// Issue 16: "who supported this victim before" reads a few index entries
+// per advocate (AssignmentStore::kSupportedVictimSql), however many
+// assignments the victim has; the old index on victim_ref alone is a prefix
+// of the new one.
+constexpr char kSchemaV10[] = R"sql(
+CREATE INDEX assignments_victim_support
+  ON assignments(victim_ref, state, advocate_id, assignment_id);
+DROP INDEX assignments_victim;
+)sql";
+
 }  // namespace
 
 std::vector<std::string> AdvocacyStore::Migrations() {
   // Version 4 is the shared data key table.
   return {kSchemaV1, kSchemaV2, kSchemaV3, store::kDataKeysMigration,
           kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8,
-          kSchemaV9};
+          kSchemaV9, kSchemaV10};
 }
 
 absl::StatusOr<std::vector<metrics::Sample>> AdvocacyStore::WaitlistDepth(

@@ -374,11 +374,7 @@ absl::StatusOr<std::vector<AdvocateId>>
 AssignmentStore::AdvocatesWhoSupportedVictim(Tx& tx,
                                              const std::string& victim_ref,
                                              const AssignmentId& except) {
-  ASSIGN_OR_RETURN(
-      Statement q,
-      tx.Prepare("SELECT DISTINCT advocate_id FROM assignments WHERE "
-                 "victim_ref = ? AND assignment_id != ? AND advocate_id != '' "
-                 "AND state IN (3,4,5)"));
+  ASSIGN_OR_RETURN(Statement q, tx.Prepare(kSupportedVictimSql));
   q.Bind(1, victim_ref).Bind(2, except.value());
   std::vector<AdvocateId> out;
   while (true) {

@@ -158,6 +158,12 @@ UPDATE referrals SET triaged_at_ms = received_at_ms,
 CREATE INDEX referrals_untriaged ON referrals(triaged_at_ms, received_at_ms);
 CREATE INDEX referrals_unrouted
   ON referrals(routed_at_ms, routing_since_ms);
+)sql",
+          R"sql(
+-- Issue 16: the referrers of the referrals linked to one (FindAccessFacts,
+-- kLinkedReferrersSql) without a scan of every referral.
+CREATE INDEX referrals_linked
+  ON referrals(linked_to, lifecycle, submitted_by);
 )sql"};
 }
 
@@ -244,10 +250,7 @@ absl::StatusOr<std::optional<ReferralAccessFacts>> IntakeStore::FindAccessFacts(
                             {},
                             referral.ColumnInt(2) != 0,
                             {}};
-  ASSIGN_OR_RETURN(
-      store::Statement linked,
-      tx.Prepare("SELECT DISTINCT submitted_by FROM referrals WHERE "
-                 "linked_to = ? AND lifecycle = ? ORDER BY submitted_by"));
+  ASSIGN_OR_RETURN(store::Statement linked, tx.Prepare(kLinkedReferrersSql));
   linked.Bind(1, referral_id.value())
       .Bind(2, static_cast<int64_t>(v1::REFERRAL_LIFECYCLE_LINKED));
   while (true) {
@@ -384,15 +387,7 @@ absl::StatusOr<std::vector<IncidentCandidate>> IntakeStore::LinkCandidates(
     absl::Duration window) const {
   // The same crime reference, or an incident within the window: the only
   // referrals FindLink can choose (matching.h), oldest first.
-  ASSIGN_OR_RETURN(
-      store::Statement stmt,
-      tx.Prepare("SELECT referral_id, submitted_by, incident_digest, "
-                 "incident_time_ms FROM referrals WHERE person_id = ?1 AND "
-                 "lifecycle = ?2 AND closed_at_ms IS NULL AND "
-                 "submitted_by != ?6 AND ((length(?3) > 0 "
-                 "AND incident_digest = ?3) OR incident_time_ms BETWEEN ?4 "
-                 "AND ?5) "
-                 "ORDER BY received_at_ms, referral_id"));
+  ASSIGN_OR_RETURN(store::Statement stmt, tx.Prepare(kLinkCandidatesSql));
   stmt.Bind(1, person_id)
       .Bind(2, static_cast<int64_t>(v1::REFERRAL_LIFECYCLE_ACTIVE))
       .BindBlob(3, incident_digest)

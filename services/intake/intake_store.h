@@ -133,6 +133,30 @@ struct ReceivedReferral {
 class IntakeStore {
  public:
   static std::vector<std::string> Migrations();
+  // SQL named for the tests of its plan (issue 16).
+  // ?1 referral, ?2 lifecycle: the referrers of the referrals linked to it.
+  static constexpr char kLinkedReferrersSql[] =
+      "SELECT DISTINCT submitted_by FROM referrals WHERE linked_to = ?1 AND "
+      "lifecycle = ?2 ORDER BY submitted_by";
+  // LinkCandidates (?1 person, ?2 lifecycle, ?3 incident digest, ?4..?5 the
+  // incident window, ?6 the referrer): the same crime reference through
+  // (person_id, incident_digest) and the window through (person_id,
+  // incident_time_ms), so that only those of the person's referrals are
+  // read, not all of them (pinned: without statistics SQLite would rather
+  // read all of them in received order).
+  static constexpr char kLinkCandidatesSql[] =
+      "SELECT referral_id, submitted_by, incident_digest, incident_time_ms, "
+      "received_at_ms FROM referrals INDEXED BY referrals_person_incident "
+      "WHERE person_id = ?1 AND length(?3) > 0 AND incident_digest = ?3 AND "
+      "lifecycle = ?2 AND "
+      "closed_at_ms IS NULL AND submitted_by != ?6 "
+      "UNION "
+      "SELECT referral_id, submitted_by, incident_digest, incident_time_ms, "
+      "received_at_ms FROM referrals INDEXED BY referrals_person_time "
+      "WHERE person_id = ?1 AND incident_time_ms BETWEEN ?4 AND ?5 AND "
+      "lifecycle = ?2 AND "
+      "closed_at_ms IS NULL AND submitted_by != ?6 "
+      "ORDER BY received_at_ms, referral_id";
   // What OutboxService must never replay (store::ReplaySelection::guard):
   // the ReferralReceived of a referral withdrawn, cancelled or erased
   // since, which would route it again. Its withdrawal and erasure events

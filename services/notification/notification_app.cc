@@ -161,17 +161,12 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
     }
   }
   int made = 0;
+  // One projection per field set for the event, not one per agency.
+  ProjectionCache projections(e, {&context.decision, audience.event_provider});
   for (const ShareDecision& share :
        RouteReferralEvent(policy_, e, context, audience)) {
-    v1::PartnerEvent partner = Project(
-        e, {&context.decision, audience.event_provider}, share.field_set);
-    partner.set_id(
-        PartnerEventId(share.agency_id, e.event_id(), share.field_set));
-    partner.set_agency_id(share.agency_id);
-    partner.set_referral_id(share.partner_referral_id);
-    partner.set_linked_referral_id(share.linked_referral_id);
-    partner.set_legal_basis(share.basis);
-
+    const std::string partner_event_id =
+        PartnerEventId(share.agency_id, e.event_id(), share.field_set);
     DeliveryRow row;
     v1::Delivery& d = row.delivery;
     d.set_agency_id(share.agency_id);
@@ -179,7 +174,7 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
     d.set_event_id(e.event_id());
     d.set_event_type(e.type());
     d.set_legal_basis(BasisName(share.basis));
-    d.set_partner_event_id(partner.id());
+    d.set_partner_event_id(partner_event_id);
     d.set_field_set(share.field_set);
     *d.mutable_delivered_at() = timeutil::ToTimestamp(now);
     row.partner_referral_id = share.partner_referral_id;
@@ -195,6 +190,12 @@ absl::StatusOr<int> NotificationApp::DeliverToPartners(
       }
       continue;
     }
+    v1::PartnerEvent partner = projections.In(share.field_set);
+    partner.set_id(partner_event_id);
+    partner.set_agency_id(share.agency_id);
+    partner.set_referral_id(share.partner_referral_id);
+    partner.set_linked_referral_id(share.linked_referral_id);
+    partner.set_legal_basis(share.basis);
     ASSIGN_OR_RETURN(row.sequence,
                      store_.AppendPartnerEvent(tx, referral_id, partner, now));
     partner.set_sequence(row.sequence);

@@ -534,15 +534,16 @@ absl::StatusOr<ReferralAudience> NotificationStore::AudienceOf(
   ASSIGN_OR_RETURN(bool found, referrer.Step());
   if (found) audience.referrer_agency = referrer.ColumnText(0);
   // Each share made (agency and field set), with its first delivery's
-  // basis and referral ids.
+  // basis and referral ids: with MIN(rowid), SQLite takes the bare columns
+  // from that row, in one pass over the referral's deliveries (not one pass
+  // per delivery).
   ASSIGN_OR_RETURN(
       store::Statement told,
       tx.Prepare("SELECT agency_id, field_set, legal_basis, "
-                 "partner_referral_id, linked_referral_id FROM deliveries AS "
-                 "d WHERE referral_id = ?1 AND status != ?2 AND rowid = "
-                 "(SELECT MIN(rowid) FROM deliveries WHERE referral_id = ?1 "
-                 "AND status != ?2 AND agency_id = d.agency_id AND field_set "
-                 "= d.field_set) ORDER BY agency_id, field_set"));
+                 "partner_referral_id, linked_referral_id, MIN(rowid) FROM "
+                 "deliveries WHERE referral_id = ?1 AND status != ?2 "
+                 "GROUP BY agency_id, field_set ORDER BY agency_id, "
+                 "field_set"));
   told.Bind(1, referral_id.value())
       .Bind(2, int64_t{v1::DELIVERY_STATUS_REFUSED});
   while (true) {
@@ -586,13 +587,15 @@ absl::StatusOr<int64_t> NotificationStore::AppendPartnerEvent(
       store::Statement q,
       tx.Prepare("INSERT OR IGNORE INTO partner_events (partner_event_id, "
                  "agency_id, referral_id, event, created_at_ms) VALUES "
-                 "(?,?,?,?,?)"));
+                 "(?,?,?,?,?) RETURNING sequence"));
   q.Bind(1, event.id())
       .Bind(2, event.agency_id())
       .Bind(3, referral_id.value())
       .BindBlob(4, event.SerializeAsString())
       .Bind(5, absl::ToUnixMillis(now));
-  RETURN_IF_ERROR(q.Run());
+  ASSIGN_OR_RETURN(bool inserted, q.Step());
+  if (inserted) return q.ColumnInt(0);
+  // Stored before (a redelivery): its sequence as it was.
   ASSIGN_OR_RETURN(store::Statement s,
                    tx.Prepare("SELECT sequence FROM partner_events WHERE "
                               "partner_event_id = ?"));

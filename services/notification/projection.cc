@@ -182,6 +182,14 @@ const std::set<std::string>& FieldsOf(v1::FieldSet set) {
   return it == sets->end() ? *none : it->second;
 }
 
+const v1::PartnerEvent& ProjectionCache::In(v1::FieldSet set) {
+  auto it = by_set_.find(set);
+  if (it == by_set_.end()) {
+    it = by_set_.emplace(set, Project(envelope_, input_, set)).first;
+  }
+  return it->second;
+}
+
 v1::PartnerEvent Project(const v1::EventEnvelope& e,
                          const ProjectionInput& input, v1::FieldSet set) {
   v1::PartnerEvent p;

@@ -4,11 +4,14 @@
 // the field sets that can carry it; Project fills what the event knows and
 // then clears every field outside the set (KeepOnly), so a field set is
 // enforced in one place whatever the event held. Pure domain code: no gRPC,
-// no SQLite. Thread-safe (pure; the tables are immutable).
+// no SQLite. Thread-safe (pure; the tables are immutable), except
+// ProjectionCache (one event's, on one thread).
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 #include "signpost/v1/events.pb.h"
@@ -41,6 +44,27 @@ struct ProjectionInput {
 // the id, agency, referral ids, legal basis and sequence.
 v1::PartnerEvent Project(const v1::EventEnvelope& envelope,
                          const ProjectionInput& input, v1::FieldSet set);
+
+// The projections of one event, each computed once per field set however
+// many agencies share in it (issue 16): agencies told in the same set get
+// copies of one Project result, byte for byte what Project gives each. Keep
+// it for the handling of one event only (`envelope` and the decision in
+// `input` must outlive it). Not thread-safe.
+class ProjectionCache {
+ public:
+  ProjectionCache(const v1::EventEnvelope& envelope, ProjectionInput input)
+      : envelope_(envelope), input_(std::move(input)) {}
+
+  // Project(envelope, input, set), computed on its first use.
+  const v1::PartnerEvent& In(v1::FieldSet set);
+  // How many projections were computed (one per distinct set used).
+  int computed() const { return static_cast<int>(by_set_.size()); }
+
+ private:
+  const v1::EventEnvelope& envelope_;
+  const ProjectionInput input_;
+  std::map<v1::FieldSet, v1::PartnerEvent> by_set_;
+};
 
 // Clears every field of `event` that is neither a header field nor in
 // FieldsOf(set).

@@ -78,38 +78,90 @@ ALTER TABLE decisions ADD COLUMN practitioner_agency TEXT NOT NULL DEFAULT '';
 -- Override reasons sealed with the person's data key (issue 10): the
 -- format of override_reason ('' = plaintext written before sealing).
 ALTER TABLE decisions ADD COLUMN override_reason_format TEXT NOT NULL DEFAULT '';
-)sql", kMaracMigration};
+)sql", kMaracMigration,
+          R"sql(
+-- Issue 16: the history lookups read a bounded number of index entries
+-- however many referrals the victim has. da_seq numbers a victim's
+-- domestic-abuse rows 1, 2, ... in incident order (ties in the order they
+-- were recorded; 0 on other rows), so the count in a window is the
+-- difference of two positions instead of a walk over the window.
+ALTER TABLE victim_history ADD COLUMN da_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE victim_history SET da_seq = (
+  SELECT COUNT(*) FROM victim_history h
+  WHERE h.victim_ref = victim_history.victim_ref AND h.domestic_abuse = 1
+    AND (h.incident_time_ms, h.rowid) <=
+        (victim_history.incident_time_ms, victim_history.rowid))
+  WHERE domestic_abuse = 1;
+CREATE INDEX victim_history_da
+  ON victim_history(victim_ref, domestic_abuse, incident_time_ms, da_seq);
+CREATE INDEX victim_history_marac
+  ON victim_history(victim_ref, marac, incident_time_ms, referral_id);
+DROP INDEX victim_history_time;
+)sql"};
 }
+
+namespace {
+
+// The victim's row for one referral, as recorded.
+struct HistoryRow {
+  int64_t incident_time_ms = 0;
+  bool domestic_abuse = false;
+  int64_t da_seq = 0;
+};
+
+absl::StatusOr<std::optional<HistoryRow>> FindHistoryRow(
+    store::Tx& tx, const std::string& victim_ref,
+    const ReferralId& referral_id) {
+  ASSIGN_OR_RETURN(
+      store::Statement q,
+      tx.Prepare("SELECT incident_time_ms, domestic_abuse, da_seq FROM "
+                 "victim_history WHERE victim_ref = ? AND referral_id = ?"));
+  q.Bind(1, victim_ref).Bind(2, referral_id.value());
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<HistoryRow>();
+  return std::optional<HistoryRow>(
+      HistoryRow{q.ColumnInt(0), q.ColumnInt(1) != 0, q.ColumnInt(2)});
+}
+
+// How many of the victim's domestic-abuse rows have an incident at or before
+// `at_ms`: the position of the last of them (one index entry).
+absl::StatusOr<int64_t> DaRowsUpTo(store::Tx& tx, const std::string& victim_ref,
+                                   int64_t at_ms) {
+  ASSIGN_OR_RETURN(store::Statement q, tx.Prepare(TriageStore::kDaPositionSql));
+  q.Bind(1, victim_ref).Bind(2, at_ms);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  return row ? q.ColumnInt(0) : 0;
+}
+
+}  // namespace
 
 absl::StatusOr<VictimHistory> TriageStore::LoadVictimHistory(
     store::Tx& tx, const ReferralId& referral_id,
     const v1::ReferralFacts& facts) const {
   VictimHistory history;
   if (facts.person_id().empty()) return history;
+  const std::string& victim_ref = facts.person_id();
   const int64_t incident_ms = IncidentMillis(facts);
-  ASSIGN_OR_RETURN(
-      store::Statement q,
-      tx.Prepare("SELECT MAX(incident_time_ms) FROM victim_history WHERE "
-                 "victim_ref = ? AND marac = 1 "
-                 "AND referral_id != ? AND incident_time_ms <= ?"));
-  q.Bind(1, facts.person_id())
-      .Bind(2, referral_id.value())
-      .Bind(3, incident_ms);
+  ASSIGN_OR_RETURN(store::Statement q, tx.Prepare(kLastMaracSql));
+  q.Bind(1, victim_ref).Bind(2, referral_id.value()).Bind(3, incident_ms);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (row && !q.ColumnIsNull(0)) {
     history.last_marac_referral = absl::FromUnixMillis(q.ColumnInt(0));
   }
-  ASSIGN_OR_RETURN(
-      store::Statement c,
-      tx.Prepare("SELECT COUNT(*) FROM victim_history WHERE victim_ref = ? AND "
-                 "referral_id != ? AND domestic_abuse = 1 AND "
-                 "incident_time_ms <= ? AND incident_time_ms > ?"));
-  c.Bind(1, facts.person_id())
-      .Bind(2, referral_id.value())
-      .Bind(3, incident_ms)
-      .Bind(4, incident_ms - kYearMillis);
-  RETURN_IF_ERROR(c.Step());
-  history.earlier_da_referrals_12_months = static_cast<int>(c.ColumnInt(0));
+  // Domestic-abuse referrals with an incident in (incident - 1 year,
+  // incident], this one excluded.
+  const int64_t from_ms = incident_ms - kYearMillis;
+  ASSIGN_OR_RETURN(int64_t up_to_incident,
+                   DaRowsUpTo(tx, victim_ref, incident_ms));
+  ASSIGN_OR_RETURN(int64_t up_to_from, DaRowsUpTo(tx, victim_ref, from_ms));
+  int64_t count = up_to_incident - up_to_from;
+  ASSIGN_OR_RETURN(std::optional<HistoryRow> own,
+                   FindHistoryRow(tx, victim_ref, referral_id));
+  if (own.has_value() && own->domestic_abuse &&
+      own->incident_time_ms > from_ms && own->incident_time_ms <= incident_ms) {
+    --count;
+  }
+  history.earlier_da_referrals_12_months = static_cast<int>(count);
   return history;
 }
 
@@ -199,19 +251,68 @@ absl::Status TriageStore::RecordVictimReferral(store::Tx& tx,
                                                const v1::ReferralFacts& facts,
                                                bool marac) const {
   if (facts.person_id().empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(
-      store::Statement h,
-      tx.Prepare("INSERT OR REPLACE INTO victim_history (victim_ref, "
-                 "referral_id, incident_time_ms, marac, domestic_abuse) "
-                 "VALUES (?,?,?,?,?)"));
+  const std::string& victim_ref = facts.person_id();
+  const int64_t incident_ms = IncidentMillis(facts);
   const bool da =
       std::find(facts.harm_types().begin(), facts.harm_types().end(),
                 v1::HARM_TYPE_DOMESTIC_ABUSE) != facts.harm_types().end();
-  h.Bind(1, facts.person_id())
+  ASSIGN_OR_RETURN(std::optional<HistoryRow> old,
+                   FindHistoryRow(tx, victim_ref, referral_id));
+  if (old.has_value() && old->incident_time_ms == incident_ms &&
+      old->domestic_abuse == da) {
+    // Its place among the victim's rows stays: only MARAC may change.
+    ASSIGN_OR_RETURN(store::Statement u,
+                     tx.Prepare("UPDATE victim_history SET marac = ? WHERE "
+                                "victim_ref = ? AND referral_id = ?"));
+    u.Bind(1, static_cast<int64_t>(marac))
+        .Bind(2, victim_ref)
+        .Bind(3, referral_id.value());
+    return u.Run();
+  }
+  if (old.has_value()) {
+    ASSIGN_OR_RETURN(store::Statement d,
+                     tx.Prepare("DELETE FROM victim_history WHERE "
+                                "victim_ref = ? AND referral_id = ?"));
+    d.Bind(1, victim_ref).Bind(2, referral_id.value());
+    RETURN_IF_ERROR(d.Run());
+    if (old->domestic_abuse) {
+      // The rows after it move up one place.
+      ASSIGN_OR_RETURN(
+          store::Statement up,
+          tx.Prepare("UPDATE victim_history SET da_seq = da_seq - 1 WHERE "
+                     "victim_ref = ? AND domestic_abuse = 1 AND "
+                     "incident_time_ms >= ? AND da_seq > ?"));
+      up.Bind(1, victim_ref)
+          .Bind(2, old->incident_time_ms)
+          .Bind(3, old->da_seq);
+      RETURN_IF_ERROR(up.Run());
+    }
+  }
+  int64_t da_seq = 0;
+  if (da) {
+    // Last among the rows of its incident time; the rows of later incidents
+    // (none, when referrals arrive in incident order) move down one place.
+    ASSIGN_OR_RETURN(int64_t before, DaRowsUpTo(tx, victim_ref, incident_ms));
+    da_seq = before + 1;
+    ASSIGN_OR_RETURN(
+        store::Statement down,
+        tx.Prepare("UPDATE victim_history SET da_seq = da_seq + 1 WHERE "
+                   "victim_ref = ? AND domestic_abuse = 1 AND "
+                   "incident_time_ms > ?"));
+    down.Bind(1, victim_ref).Bind(2, incident_ms);
+    RETURN_IF_ERROR(down.Run());
+  }
+  ASSIGN_OR_RETURN(
+      store::Statement h,
+      tx.Prepare("INSERT INTO victim_history (victim_ref, referral_id, "
+                 "incident_time_ms, marac, domestic_abuse, da_seq) "
+                 "VALUES (?,?,?,?,?,?)"));
+  h.Bind(1, victim_ref)
       .Bind(2, referral_id.value())
-      .Bind(3, IncidentMillis(facts))
+      .Bind(3, incident_ms)
       .Bind(4, static_cast<int64_t>(marac))
-      .Bind(5, static_cast<int64_t>(da));
+      .Bind(5, static_cast<int64_t>(da))
+      .Bind(6, da_seq);
   return h.Run();
 }
 

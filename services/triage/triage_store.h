@@ -86,8 +86,25 @@ class TriageStore {
       "MAX(d.decided_at_ms) FROM decisions d WHERE d.referral_id = "
       "outbox.referral_id AND d.cause = 'WITHDRAWN'), 0))";
 
+  // The history lookups' SQL (named for the tests that check their plans
+  // and how many index entries they read, which must not grow with the
+  // victim's history).
+  // ?1 victim, ?2 referral excluded, ?3 incident ms: the latest MARAC
+  // referral's incident time at or before it.
+  static constexpr char kLastMaracSql[] =
+      "SELECT MAX(incident_time_ms) FROM victim_history WHERE "
+      "victim_ref = ?1 AND marac = 1 AND incident_time_ms <= ?3 AND "
+      "referral_id != ?2";
+  // ?1 victim, ?2 ms: how many of the victim's domestic-abuse rows have an
+  // incident at or before ?2 (the last one's da_seq; no row when none).
+  static constexpr char kDaPositionSql[] =
+      "SELECT da_seq FROM victim_history WHERE victim_ref = ?1 AND "
+      "domestic_abuse = 1 AND incident_time_ms <= ?2 "
+      "ORDER BY incident_time_ms DESC, da_seq DESC LIMIT 1";
+
   // What Signpost has seen of the victim of `facts` before its incident
   // (`referral_id` itself excluded). Empty when the victim is not linked.
+  // Reads a fixed number of index entries, however long the history.
   absl::StatusOr<VictimHistory> LoadVictimHistory(
       store::Tx& tx, const ReferralId& referral_id,
       const v1::ReferralFacts& facts) const;
@@ -110,7 +127,8 @@ class TriageStore {
                               const DecisionRecord& record) const;
 
   // Records (or updates) the referral in its victim's history; nothing when
-  // the victim is not linked.
+  // the victim is not linked. Keeps the victim's da_seq numbering: a
+  // referral recorded out of incident order renumbers the later ones.
   absl::Status RecordVictimReferral(store::Tx& tx,
                                     const ReferralId& referral_id,
                                     const v1::ReferralFacts& facts,

@@ -20,9 +20,11 @@
 #include "common/ids/ids.h"
 #include "common/status/macros.h"
 #include "common/store/outbox.h"
+#include "common/time/timestamps.h"
 #include "grpcpp/create_channel.h"
 #include "services/advocacy/advocacy_app.h"
 #include "services/advocacy/advocacy_store.h"
+#include "services/advocacy/assignment_store.h"
 #include "services/advocacy/matching.h"
 #include "services/intake/intake_app.h"
 #include "services/intake/intake_service.h"
@@ -31,6 +33,7 @@
 #include "services/orders/orders_app.h"
 #include "services/orders/orders_store.h"
 #include "services/triage/rules.h"
+#include "services/triage/triage_store.h"
 #include "signpost/v1/intake.grpc.pb.h"
 #include "tests/services/intake/intake_fixture.h"
 #include "tests/support/test_support.h"
@@ -291,8 +294,9 @@ void BM_AuditReadsOfTheLog(benchmark::State& state) {
       benchmark::DoNotOptimize(
           audit::BuildTimeline(records, *keys, referrals.front()));
     } else {
-      benchmark::DoNotOptimize(audit::BuildAccessList(
-          records, *keys, person, absl::InfinitePast(), absl::InfiniteFuture()));
+      benchmark::DoNotOptimize(audit::BuildAccessList(records, *keys, person,
+                                                      absl::InfinitePast(),
+                                                      absl::InfiniteFuture()));
     }
   }
   state.SetItemsProcessed(state.iterations() * n);
@@ -546,6 +550,88 @@ void BM_OrderTimerTick(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_OrderTimerTick)->Arg(0)->Arg(100)->Unit(benchmark::kMicrosecond);
+
+// Issue 16: the history lookup and decision of a referral whose victim has
+// `range(0)` earlier domestic-abuse referrals (one a minute, the first to
+// MARAC). Flat: the lookups read a fixed number of index entries.
+void BM_TriageHistory(benchmark::State& state) {
+  testing::TempDir dir;
+  auto db = store::Database::Open(dir.File("triage.db"),
+                                  triage::TriageStore::Migrations());
+  if (!db.ok()) return state.SkipWithError("open");
+  auto policy = triage::LoadPolicy(
+      testing::SourcePath("deploy/policy/default.textproto"),
+      testing::SourcePath("deploy/calendar/england-and-wales.txt"));
+  v1::ReferralFacts facts = intake::ExtractFacts(
+      testing::LoadExample("t01_strangulation_punjabi").referral());
+  facts.set_person_id("person-repeated");
+  facts.clear_latest_incident_time();
+  facts.clear_offence_time();
+  const absl::Time start = absl::Now() - absl::Hours(24 * 200);
+  triage::TriageStore store;
+  const int64_t earlier = state.range(0);
+  absl::Status filled = (*db)->Write([&](store::Tx& tx) -> absl::Status {
+    for (int64_t i = 0; i < earlier; ++i) {
+      v1::ReferralFacts f = facts;
+      *f.mutable_report_time() =
+          timeutil::ToTimestamp(start + absl::Minutes(i));
+      RETURN_IF_ERROR(store.RecordVictimReferral(
+          tx, ReferralId(absl::StrCat("earlier-", i)), f, i == 0));
+    }
+    return absl::OkStatus();
+  });
+  if (!filled.ok()) return state.SkipWithError("fill");
+  *facts.mutable_report_time() =
+      timeutil::ToTimestamp(start + absl::Minutes(earlier + 1));
+  const ReferralId next("next");
+  for (auto _ : state) {
+    auto decision =
+        (*db)->Read([&](store::Tx& tx) -> absl::StatusOr<v1::ReferralTriaged> {
+          ASSIGN_OR_RETURN(triage::VictimHistory history,
+                           store.LoadVictimHistory(tx, next, facts));
+          return triage::Decide(**policy, facts, history);
+        });
+    benchmark::DoNotOptimize(decision);
+  }
+}
+BENCHMARK(BM_TriageHistory)->Arg(1)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
+// Issue 16: advocacy's "who supported this victim before" with `range(0)`
+// earlier assignments of the victim (a third accepted, by five advocates).
+void BM_AdvocacyPreviousAdvocates(benchmark::State& state) {
+  testing::TempDir dir;
+  auto db = store::Database::Open(dir.File("advocacy.db"),
+                                  advocacy::AdvocacyStore::Migrations());
+  if (!db.ok()) return state.SkipWithError("open");
+  advocacy::AssignmentStore store;
+  absl::Status filled = (*db)->Write([&](store::Tx& tx) -> absl::Status {
+    for (int64_t i = 0; i < state.range(0); ++i) {
+      advocacy::AssignmentRecord a;
+      a.assignment_id = AssignmentId(absl::StrCat("a", i));
+      a.referral_id = ReferralId(absl::StrCat("r", i));
+      a.pathway = v1::PATHWAY_IDVA;
+      a.state = i % 3 == 0 ? v1::ASSIGNMENT_STATE_ACCEPTED
+                           : v1::ASSIGNMENT_STATE_OFFERED;
+      a.advocate_id = AdvocateId(absl::StrCat("advocate-", i % 5));
+      a.victim_ref = "person-repeated";
+      a.created_at = absl::FromUnixMillis(i);
+      RETURN_IF_ERROR(store.Save(tx, a));
+    }
+    return absl::OkStatus();
+  });
+  if (!filled.ok()) return state.SkipWithError("fill");
+  for (auto _ : state) {
+    auto ids = (*db)->Read([&](store::Tx& tx) {
+      return store.AdvocatesWhoSupportedVictim(tx, "person-repeated",
+                                               AssignmentId("new"));
+    });
+    benchmark::DoNotOptimize(ids);
+  }
+}
+BENCHMARK(BM_AdvocacyPreviousAdvocates)
+    ->Arg(1)
+    ->Arg(10000)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace signpost

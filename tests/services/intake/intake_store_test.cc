@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "services/intake/idempotency.h"
 #include "services/intake/validation.h"
+#include "tests/support/query_plan.h"
 #include "tests/support/test_support.h"
 
 namespace signpost::intake {
@@ -147,6 +148,26 @@ TEST_F(IntakeStoreTest, HoldsAreOfferedAcceptedAndEnded) {
   ASSERT_TRUE(facts.has_value());
   ASSERT_EQ(facts->holds.size(), 1u);
   EXPECT_EQ(facts->holds[0].provider, ProviderId("wm-rape-crisis"));
+}
+
+// Issue 16: the per-person and per-referral lookups of linking search their
+// own indexes; none reads every referral (a scan) or every referral of the
+// person (the person index alone), whatever the person's history.
+TEST(IntakeStorePlanTest, LinkLookupsSearchTheirOwnIndexes) {
+  testing::TempDir dir;
+  const std::string path = dir.File("intake.db");
+  ASSERT_TRUE(store::Database::Open(path, IntakeStore::Migrations()).ok());
+  const testing::QueryRun linked = testing::RunQuery(
+      path, IntakeStore::kLinkedReferrersSql, {"r1", int64_t{2}});
+  EXPECT_TRUE(testing::SearchesByIndex(linked, "referrals"));
+  const testing::QueryRun candidates = testing::RunQuery(
+      path, IntakeStore::kLinkCandidatesSql,
+      {"p1", int64_t{1}, "digest", int64_t{0}, int64_t{1000}, "agency"});
+  EXPECT_TRUE(testing::SearchesByIndex(candidates, "referrals"));
+  for (const std::string& step : candidates.plan) {
+    EXPECT_FALSE(absl::StrContains(step, "referrals_person (person_id=?)"))
+        << step;
+  }
 }
 
 }  // namespace

@@ -2,9 +2,12 @@
 // (projection.h): pure code, table-driven where it can be.
 #include "services/notification/routing.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "common/errors/errors.h"
 #include "common/http/webhook_signature.h"
@@ -438,6 +441,93 @@ TEST(ProjectionTest, TheProjectionTablesMatchThePublishedSets) {
   for (const auto& [set, fields] : testing::PublishedFieldSets()) {
     EXPECT_EQ(FieldsOf(set), fields) << v1::FieldSet_Name(set);
   }
+}
+
+// An event of `type` with every payload field filled.
+v1::EventEnvelope FilledEvent(const std::string& type) {
+  const auto* payload =
+      v1::EventEnvelope::descriptor()->FindOneofByName("payload");
+  v1::EventEnvelope e;
+  e.set_event_id("e1");
+  e.set_referral_id("r1");
+  e.set_type(type);
+  for (int i = 0; i < payload->field_count(); ++i) {
+    const auto* field = payload->field(i);
+    if (absl::StrCat("signpost.v1.", field->message_type()->name()) == type) {
+      FillAll(e.GetReflection()->MutableMessage(&e, field), 1);
+    }
+  }
+  return e;
+}
+
+// Issue 16: an event told to many agencies in one field set is projected
+// once; each agency still gets byte for byte what Project gives it.
+TEST(ProjectionCacheTest, AgenciesInOneSetShareOneProjection) {
+  v1::ReferralTriaged decision;
+  FillAll(&decision, 1);
+  const v1::EventEnvelope e = FilledEvent("signpost.v1.ReferralTriaged");
+  ProjectionCache cache(e, {&decision, "provider-x"});
+  for (int agency = 0; agency < 6; ++agency) {
+    EXPECT_EQ(cache.In(v1::FIELD_SET_MARAC).SerializeAsString(),
+              Project(e, {&decision, "provider-x"}, v1::FIELD_SET_MARAC)
+                  .SerializeAsString());
+  }
+  EXPECT_EQ(cache.computed(), 1);
+  for (int agency = 0; agency < 4; ++agency) {
+    EXPECT_EQ(
+        cache.In(v1::FIELD_SET_REFERRER_OUTCOME).SerializeAsString(),
+        Project(e, {&decision, "provider-x"}, v1::FIELD_SET_REFERRER_OUTCOME)
+            .SerializeAsString());
+    cache.In(v1::FIELD_SET_MARAC);
+  }
+  EXPECT_EQ(cache.computed(), 2);
+}
+
+// The victim-safety rule through the cache: whatever sets one event was
+// projected in before, and in whatever order, each agency's copy holds its
+// own set's fields only.
+TEST(ProjectionCacheTest, ACachedProjectionHoldsOnlyItsOwnSetsFields) {
+  const auto* payload =
+      v1::EventEnvelope::descriptor()->FindOneofByName("payload");
+  v1::ReferralTriaged decision;
+  FillAll(&decision, 1);
+  int checked = 0;
+  for (int i = 0; i < payload->field_count(); ++i) {
+    const std::string type =
+        absl::StrCat("signpost.v1.", payload->field(i)->message_type()->name());
+    if (PartnerTypeOf(type).empty()) continue;
+    const v1::EventEnvelope e = FilledEvent(type);
+    for (bool reversed : {false, true}) {
+      std::vector<std::pair<v1::FieldSet, std::set<std::string>>> sets(
+          testing::PublishedFieldSets().begin(),
+          testing::PublishedFieldSets().end());
+      if (reversed) std::reverse(sets.begin(), sets.end());
+      ProjectionCache cache(e, {&decision, "provider-x"});
+      int used = 0;
+      for (int round = 0; round < 2; ++round) {
+        for (const auto& [set, allowed] : sets) {
+          if (!CanCarry(set, type)) continue;
+          used += round == 0 ? 1 : 0;
+          const v1::PartnerEvent& p = cache.In(set);
+          std::vector<const google::protobuf::FieldDescriptor*> present;
+          p.GetReflection()->ListFields(p, &present);
+          for (const auto* f : present) {
+            if (HeaderFields().count(f->name()) != 0) continue;
+            EXPECT_EQ(allowed.count(f->name()), 1u)
+                << type << " in " << v1::FieldSet_Name(set) << " holds "
+                << f->name();
+          }
+          EXPECT_EQ(p.field_set(), set);
+          EXPECT_EQ(
+              p.SerializeAsString(),
+              Project(e, {&decision, "provider-x"}, set).SerializeAsString());
+          ++checked;
+        }
+      }
+      EXPECT_EQ(cache.computed(), used) << type;
+    }
+  }
+  EXPECT_GE(checked, 100);
 }
 
 TEST(ProjectionTest, PartnerEventIdsAreStableAndDistinct) {
