@@ -29,12 +29,18 @@ struct EndToEndOptions {
   absl::Duration duration = absl::Seconds(10);
   // After the last submit, how long to wait for every referral to finish.
   absl::Duration drain_timeout = absl::Seconds(120);
+  // With referrals unfinished, a log that gains nothing for this long
+  // means the stack has stopped working on them: they are lost.
+  absl::Duration quiet = absl::Seconds(10);
 };
 
 // The exactly-once check. Every count is of effects, not referrals, except
 // `lost`.
 struct ExactlyOnce {
-  int64_t lost = 0;  // referrals missing a stage after the drain
+  // Referrals missing a stage once the stack went quiet (the log gained no
+  // record for EndToEndOptions::quiet). Referrals still unfinished when
+  // the drain timed out with the stack still busy are slow, not lost.
+  int64_t lost = 0;
   int64_t duplicated_received = 0;
   int64_t duplicated_triaged = 0;
   int64_t duplicated_outcomes = 0;         // one assignment told twice
@@ -62,7 +68,10 @@ struct EndToEndResult {
   double completion_rate = 0;
   int64_t offered = 0;           // finished referrals with an AdvocateOffered
   double log_records_per_s = 0;  // records the log gained while sending
-  Samples submit_rpc;            // SubmitReferral's own latency
+  bool drain_timed_out = false;
+  Samples submit_rpc;  // SubmitReferral's own latency
+  // Each submitted referral once; one that never reached the stage counts
+  // as kNeverNs, so quantiles are over everything sent.
   Samples to_triaged, to_assigned, to_offered, to_delivered;
   // ReferralReceived to ReferralTriaged: by the envelopes' occurred_at
   // (each service's clock at the change, this machine), and by when this

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -35,7 +36,8 @@ double Samples::QuantileMs(double q) const {
   // Nearest rank: the smallest sample with at least q of them at or below.
   size_t rank = static_cast<size_t>(std::ceil(q * ns_.size()));
   rank = std::clamp<size_t>(rank, 1, ns_.size());
-  return ns_[rank - 1] / 1e6;
+  const int64_t ns = ns_[rank - 1];
+  return ns == kNeverNs ? std::numeric_limits<double>::infinity() : ns / 1e6;
 }
 
 Summary Summarise(const std::string& name, const Samples& samples,
@@ -53,9 +55,11 @@ Summary Summarise(const std::string& name, const Samples& samples,
 
 std::string FormatMs(double ms) {
   if (ms < 0) return "–";
+  if (std::isinf(ms)) return "unfinished";
   if (ms < 1) return absl::StrFormat("%.2f ms", ms);
   if (ms < 100) return absl::StrFormat("%.1f ms", ms);
-  if (ms < 10000) return absl::StrFormat("%.0f ms", ms);
+  if (ms < 1000) return absl::StrFormat("%.0f ms", ms);
+  if (ms < 10000) return absl::StrFormat("%.2f s", ms / 1000);
   return absl::StrFormat("%.1f s", ms / 1000);
 }
 

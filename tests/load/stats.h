@@ -16,13 +16,18 @@ int64_t SteadyNowNs();
 // other processes on this machine wrote.
 int64_t SystemNowNs();
 
+// A sample that never completed (a referral unfinished after the drain):
+// it sorts last and its quantiles print as "unfinished".
+inline constexpr int64_t kNeverNs = INT64_MAX;
+
 class Samples {
  public:
   void Add(int64_t ns) { ns_.push_back(ns); }
   void Merge(const Samples& other);
   size_t size() const { return ns_.size(); }
   bool empty() const { return ns_.empty(); }
-  // The q-quantile (0..1) in milliseconds, nearest rank; -1 when empty.
+  // The q-quantile (0..1) in milliseconds, nearest rank; -1 when empty,
+  // +infinity when it falls on a kNeverNs sample.
   double QuantileMs(double q) const;
 
  private:
@@ -45,7 +50,8 @@ struct Summary {
 Summary Summarise(const std::string& name, const Samples& samples,
                   double window_seconds);
 
-// "12.3 ms" style, with fewer digits as the value grows; "–" when absent.
+// "12.3 ms" style, with fewer digits as the value grows; "–" when absent,
+// "unfinished" for +infinity.
 std::string FormatMs(double ms);
 // "1,234" or "12.5" for rates.
 std::string FormatRate(double per_second);
