@@ -48,7 +48,7 @@ struct Flags {
   std::string victims = "both";  // same, distinct or both
   double compare_rate = 200;     // the same-victim run's rate
   int closed_loop = 16;          // referrals in flight; 0: no closed loop
-  double drain_timeout_s = 120;
+  double drain_timeout_s = 60;
   double kafka_rate = 1000;
   std::vector<int> outstanding = {16, 1};
   double idle_s = 10;
@@ -143,7 +143,8 @@ std::string Describe(const ExactlyOnce& c) {
 std::string DescribeRun(const EndToEndResult& r) {
   return absl::StrFormat(
       "%s: %d submitted (%s/s; %d refused), %d finished, %d unfinished, "
-      "%d offered a named advocate, sustained %s/s; %s",
+      "%d offered a named advocate, %s/s completed (first send to last "
+      "stage); %s",
       r.options.label, r.submitted, FormatRate(r.submit_rate), r.submit_errors,
       r.finished, r.unfinished, r.offered, FormatRate(r.completion_rate),
       Describe(r.check));
@@ -194,8 +195,11 @@ class Harness {
     if (r->submit_errors > 0) {
       Say(absl::StrCat("first refused submit: ", r->first_submit_error));
     }
-    const bool ok = r->check.ok() && r->submit_errors == 0 &&
-                    r->submitted > 0 && !(all_finish && r->unfinished > 0);
+    // Under overload a submit may time out (its referral unknown to the
+    // harness): a figure of the run, a failure only where all must finish.
+    const bool ok =
+        r->check.ok() && r->submitted > 0 &&
+        !(all_finish && (r->unfinished > 0 || r->submit_errors > 0));
     if (!ok) Say(absl::StrCat("FAIL ", r->options.label));
     return ok;
   }
@@ -264,6 +268,7 @@ int Harness::Smoke() {
   EndToEndOptions o = RunOptions(*stack, Victims::kDistinct, 20, 0);
   o.duration = absl::Seconds(30);
   o.max_referrals = 30;
+  o.drain_timeout = absl::Seconds(120);  // a slow CI machine
   o.label = "smoke: 30 referrals, open loop 20/s, distinct victims";
   Say("end to end: 30 referrals at 20/s");
   absl::StatusOr<EndToEndResult> run = RunEndToEnd(**log, o);
@@ -287,9 +292,10 @@ void Harness::ReportRun(const EndToEndResult& r, const KafkaResult* bare) {
   report_.Add(absl::StrCat(l, ": submit → delivered"),
               Summarise("", r.to_delivered, window));
   report_.AddText(absl::StrCat(l, ": completion"),
-                  absl::StrCat(FormatRate(r.completion_rate), "/s sustained"),
+                  absl::StrCat(FormatRate(r.completion_rate), "/s completed"),
                   absl::StrCat(r.finished, " finished"),
-                  absl::StrCat(r.unfinished, " unfinished"), "–", "–",
+                  absl::StrCat(r.unfinished, " unfinished"),
+                  absl::StrCat(r.submit_errors, " submits failed"), "–",
                   r.check.ok() ? "exactly once" : "**lost or duplicated**");
   const Summary hop = Summarise("", r.hop_occurred, window);
   std::string baseline = "–", ratio = "–";
@@ -457,7 +463,19 @@ int Harness::Full() {
     }
     if (flags_.idle_s > 0) {
       Say(absl::StrCat("idle, ", flags_.idle_s, " s"));
-      absl::SleepFor(absl::Seconds(2));  // let the last commits settle
+      // "Finished" is the three stages; the services still have the
+      // runs' other events to handle (orders, deliveries of every event).
+      // Idle starts once the log has gained nothing for 5 s.
+      const absl::Time give_up = absl::Now() + absl::Seconds(180);
+      int64_t records = (*log)->Records();
+      absl::Time moved = absl::Now();
+      while (absl::Now() - moved < absl::Seconds(5) && absl::Now() < give_up) {
+        absl::SleepFor(absl::Milliseconds(200));
+        if ((*log)->Records() != records) {
+          records = (*log)->Records();
+          moved = absl::Now();
+        }
+      }
       idle = MeasureIdle(Seconds(flags_.idle_s));
     }
     if (distinct && !rates.empty()) {
