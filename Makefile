@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo up deb image clean format
+.PHONY: all deps build test demo up deb image clean format bench
 
 all: build
 
@@ -16,6 +16,11 @@ build: deps
 
 test: build
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+
+# The load harness and the micro-benchmarks (docs/performance.md, "Load
+# harness"): a few minutes; writes the table into docs/performance.md.
+bench: build
+	@scripts/bench
 
 demo: build
 	@scripts/stack demo
