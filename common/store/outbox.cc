@@ -316,6 +316,11 @@ void OutboxRelay::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
+void OutboxRelay::SetPublishedListener(std::function<void()> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  published_listener_ = std::move(listener);
+}
+
 void OutboxRelay::Notify() {
   absl::MutexLock lock(&mu_);
   wake_ = true;
@@ -526,6 +531,8 @@ absl::StatusOr<int> OutboxRelay::PublishOnce(absl::Duration timeout) {
       return absl::OkStatus();
     }));
     published_ += static_cast<int64_t>(delivered);
+    absl::MutexLock lock(&listener_mu_);
+    if (published_listener_) published_listener_();
   }
   if (delivered < deliveries.size()) {
     return deliveries[delivered].status;

@@ -141,6 +141,11 @@ class OutboxRelay {
 
   int64_t published() const { return published_.load(); }
 
+  // Called on the relay's thread after each round that marked rows sent
+  // (e.g. to record partner deliveries acknowledged by the cluster). Null
+  // clears it; once this returns, the previous one is not running.
+  void SetPublishedListener(std::function<void()> listener);
+
  private:
   void Run();
 
@@ -152,6 +157,8 @@ class OutboxRelay {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool joined_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int64_t> published_{0};
+  absl::Mutex listener_mu_;
+  std::function<void()> published_listener_ ABSL_GUARDED_BY(listener_mu_);
   // Set when Stop()'s drain deadline passes: abandons a delivery wait.
   std::atomic<bool> abandon_{false};
   // When each chain (by topic) was last checkpointed by this process

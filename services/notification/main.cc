@@ -109,16 +109,18 @@ int main(int argc, char** argv) {
         webhooks = &host.AddPeriodicTask(
             "partner-webhooks", absl::Milliseconds(250),
             [&dispatcher](absl::Time now) { return dispatcher.RunOnce(now); });
-        host.AddPeriodicTask(
-            "partner-kafka-acks", absl::Milliseconds(250),
-            [&app](absl::Time now) {
+        // Woken each time the relay has published (partner records among
+        // them); the interval is only a safety net.
+        worker::PeriodicTask& acks = host.AddPeriodicTask(
+            "partner-kafka-acks", absl::Seconds(5), [&app](absl::Time) {
               absl::StatusOr<int> acked = app.RecordKafkaAcks();
               if (!acked.ok()) {
                 log::Error("partner Kafka acknowledgements failed",
                            {{"error", std::string(acked.status().message())}});
               }
-              return now + absl::Milliseconds(200);
+              return absl::InfiniteFuture();
             });
+        host.relay().SetPublishedListener([&acks] { acks.Notify(); });
         // Readers and the dispatcher see what Deliver wrote once the
         // consumer has committed it.
         host.AddCommitHook([&app] { app.Committed(); });

@@ -737,7 +737,7 @@ NotificationStore::PublishedKafkaDeliveries(store::Tx& tx, int limit) const {
       tx.Prepare("SELECT d.delivery_id FROM deliveries AS d JOIN outbox AS o "
                  "ON o.event_id = d.partner_event_id WHERE d.transport = ? "
                  "AND d.status = 1 AND o.sent_at_ms IS NOT NULL ORDER BY "
-                 "d.sequence LIMIT ?"));
+                 "d.agency_id, d.sequence LIMIT ?"));
   q.Bind(1, int64_t{v1::TRANSPORT_KAFKA}).Bind(2, int64_t{limit});
   return Ids(q);
 }
