@@ -30,26 +30,45 @@ struct Sent {
 // Thread-safe.
 class Submitter {
  public:
-  Submitter(const std::string& address, const ReferralMaker& maker)
+  Submitter(const std::string& address, const ReferralMaker& maker, bool retry)
       : stub_(v1::IntakeService::NewStub(
             AgencyChannel(address, maker.Make(0).referral().referrer_org()))),
-        maker_(maker) {}
+        maker_(maker),
+        retry_(retry) {}
 
   // Sends the n-th referral now; `on_answer` (if set) gets the referral id
   // ("" when refused) on a gRPC thread.
   void Send(int64_t n, std::function<void(const std::string&)> on_answer = {}) {
-    auto call = std::make_shared<Call>();
-    call->request = maker_.Make(n);
-    call->context.set_deadline(
-        absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
     {
       absl::MutexLock lock(&mu_);
       ++in_flight_;
     }
-    call->sent_ns = SteadyNowNs();
+    Start(maker_.Make(n), SteadyNowNs(), 1, std::move(on_answer));
+  }
+
+  // Sends `request` (first sent at `sent_ns`); with retry_, a failure while
+  // intake is down sends it again, same idempotency key, up to 30 times.
+  void Start(v1::SubmitReferralRequest request, int64_t sent_ns, int attempt,
+             std::function<void(const std::string&)> on_answer) {
+    auto call = std::make_shared<Call>();
+    call->request = std::move(request);
+    call->context.set_deadline(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    // Waits out a restart instead of failing at once.
+    if (retry_) call->context.set_wait_for_ready(true);
+    call->sent_ns = sent_ns;
     stub_->async()->SubmitReferral(
         &call->context, &call->request, &call->response,
-        [this, call, on_answer = std::move(on_answer)](grpc::Status status) {
+        [this, call, attempt,
+         on_answer = std::move(on_answer)](grpc::Status status) mutable {
+          if (!status.ok() && retry_ && attempt < 30 &&
+              (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+               status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            Start(call->request, call->sent_ns, attempt + 1,
+                  std::move(on_answer));
+            return;
+          }
           const int64_t now = SteadyNowNs();
           std::string id = status.ok() ? call->response.referral_id() : "";
           // Before the call counts as answered: WaitAnswered's caller may
@@ -94,6 +113,7 @@ class Submitter {
   };
   std::unique_ptr<v1::IntakeService::Stub> stub_;
   const ReferralMaker& maker_;
+  const bool retry_;
   absl::Mutex mu_;
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Sent> sent_ ABSL_GUARDED_BY(mu_);
@@ -204,14 +224,17 @@ absl::StatusOr<EndToEndResult> RunEndToEnd(EventLog& log,
   result.options = options;
   const int64_t duplicates_before = log.DuplicateRecords();
   ReferralMaker maker(options.example, options.victims, NewUuid());
-  Submitter submitter(options.intake_address, maker);
+  Submitter submitter(options.intake_address, maker, options.retry_submits);
   const int64_t records_before = log.Records();
   const int64_t start = SteadyNowNs();
+  std::thread during;
+  if (options.during) during = std::thread(options.during);
   if (options.outstanding > 0) {
     ClosedLoop(submitter, log, options.outstanding, options.duration);
   } else {
     OpenLoop(submitter, options.rate, options.duration, options.max_referrals);
   }
+  if (during.joinable()) during.join();
   const int64_t sending_ended = SteadyNowNs();
   result.log_records_per_s =
       (log.Records() - records_before) / ((sending_ended - start) / 1e9);
@@ -274,6 +297,7 @@ absl::StatusOr<EndToEndResult> RunEndToEnd(EventLog& log,
   // Unfinished while the stack was still busy: slow, not (yet) lost.
   if (!quiet) result.check.lost = 0;
   result.check.duplicate_records = log.DuplicateRecords() - duplicates_before;
+  result.check.records_may_repeat = static_cast<bool>(options.during);
   return result;
 }
 

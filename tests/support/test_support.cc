@@ -489,6 +489,7 @@ void Stack::Start() {
       args.insert(args.end(), {"--subscriptions_file",
                                SourcePath("examples/subscriptions.textproto")});
     }
+    args_[svc] = args;
     services_[svc] = std::make_unique<Process>(Bin("signpost-" + svc), args,
                                                dir_.File(svc + ".log"));
   }
@@ -500,6 +501,30 @@ void Stack::Start() {
         << svc << " did not start: " << ReadFile(dir_.File(svc + ".log"));
     addrs_[svc] = addr;
   }
+}
+
+bool Stack::KillAndRestart(const std::string& service) {
+  auto process = services_.find(service);
+  if (process == services_.end()) return false;
+  kill(process->second->pid(), SIGKILL);
+  process->second->Wait(absl::Seconds(10));
+  std::vector<std::string> args = args_.at(service);
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--grpc_address") args[i + 1] = addrs_.at(service);
+  }
+  // A log of its own, so that the wait below reads this start's line.
+  const std::string log =
+      dir_.File(absl::StrCat(service, ".", ++restarts_, ".log"));
+  process->second =
+      std::make_unique<Process>(Bin("signpost-" + service), args, log);
+  const std::string addr = WaitForLogValue(
+      log, "\"msg\":\"listening\",\"grpc_address\":\"", absl::Seconds(60));
+  if (addr.empty()) {
+    std::fprintf(stderr, "%s did not restart: %s\n", service.c_str(),
+                 ReadFile(log).c_str());
+    return false;
+  }
+  return true;
 }
 
 Stack::~Stack() {

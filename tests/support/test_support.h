@@ -200,6 +200,10 @@ class Stack {
   const std::string& bootstrap() const { return bootstrap_; }
   // Whether every service started and reported its address.
   bool ready() const { return addrs_.size() == 5; }
+  // SIGKILLs `service` (no shutdown of any kind: a crash) and starts it
+  // again with the same settings on the same address, waiting until it
+  // listens. False, with the reason on stderr, when it did not come back.
+  bool KillAndRestart(const std::string& service);
   const TempDir& dir() const { return dir_; }
   // The built binary `name` (e.g. "signpost-cli").
   static std::string Bin(const std::string& name);
@@ -209,6 +213,8 @@ class Stack {
   TempDir dir_;
   std::unique_ptr<Process> broker_;
   std::map<std::string, std::unique_ptr<Process>> services_;
+  std::map<std::string, std::vector<std::string>> args_;
+  int restarts_ = 0;
   std::map<std::string, std::string> addrs_;
   std::string bootstrap_;
 };
