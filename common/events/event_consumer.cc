@@ -112,7 +112,9 @@ bool EventConsumer::DeadLetter(const kafka::ConsumedMessage& message,
 absl::Status EventConsumer::Apply(const std::vector<const Admitted*>& events,
                                   size_t* failed) {
   std::vector<bool> fresh(events.size(), false);
-  size_t at = 0;
+  // Past the end unless a record's own work failed (a BEGIN or COMMIT that
+  // failed is no record's).
+  size_t at = events.size();
   absl::Status status = db_.Write([&](store::Tx& tx) -> absl::Status {
     for (at = 0; at < events.size(); ++at) {
       const IncomingEvent& event = events[at]->event;
@@ -122,7 +124,6 @@ absl::Status EventConsumer::Apply(const std::vector<const Admitted*>& events,
     return absl::OkStatus();
   });
   if (!status.ok()) {
-    // A failed commit is no one record's: `at` is then past the end.
     if (failed != nullptr) *failed = at;
     return status;
   }

@@ -307,12 +307,16 @@ absl::Status Database::GroupWrite(const std::function<absl::Status(Tx&)>& fn) {
     };
     queue_mu_.Await(absl::Condition(&turn));
     if (me.done) return me.result;
-    // This caller leads the next group: everything queued so far (its own
-    // call among them, since it was not done).
+    // This caller leads the next group: the writes queued before and
+    // after it, oldest first, up to kMaxGroup, and always its own (not
+    // done, so still queued): a leader never returns without running it.
     leading_ = true;
-    const size_t n = std::min(queue_.size(), kMaxGroup);
-    batch.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+    queue_.erase(std::find(queue_.begin(), queue_.end(), &me));
+    const auto others = queue_.begin() + static_cast<long>(std::min(
+                                             queue_.size(), kMaxGroup - 1));
+    batch.assign(queue_.begin(), others);
+    queue_.erase(queue_.begin(), others);
+    batch.push_back(&me);
   }
   const bool appended = RunGroup(batch);
   absl::Status mine;
@@ -351,6 +355,16 @@ bool Database::RunGroup(const std::vector<PendingWrite*>& batch) {
     (void)tx.Exec("ROLLBACK;");
     return false;
   }
+  // SQLite rolled the whole transaction back (an I/O error, a full disk):
+  // the group's earlier writes are gone too, and none after write `i` ran.
+  // All of them fail, retryably (write `i` keeps its own error).
+  auto lost = [&batch](size_t i, const absl::Status& why) {
+    const absl::Status status = absl::UnavailableError(
+        absl::StrCat("transaction rolled back: ", why.message()));
+    for (size_t j = 0; j < batch.size(); ++j) {
+      if (j != i || batch[j]->result.ok()) batch[j]->result = status;
+    }
+  };
   for (size_t i = 0; i < batch.size(); ++i) {
     PendingWrite* p = batch[i];
     p->result = tx.Exec("SAVEPOINT group_write;");
@@ -360,18 +374,16 @@ bool Database::RunGroup(const std::vector<PendingWrite*>& batch) {
       if (p->result.ok()) continue;
     }
     if (sqlite3_get_autocommit(db_) != 0) {
-      // SQLite rolled the whole transaction back (an I/O error, a full
-      // disk): the group's earlier writes are gone too, and none after
-      // this one ran. All of them fail, retryably.
-      const absl::Status lost = absl::UnavailableError(
-          absl::StrCat("transaction rolled back: ", p->result.message()));
-      for (size_t j = 0; j < batch.size(); ++j) {
-        if (j != i) batch[j]->result = lost;
-      }
+      lost(i, p->result);
       return false;
     }
-    (void)tx.Exec("ROLLBACK TO group_write;");
+    const absl::Status undo = tx.Exec("ROLLBACK TO group_write;");
     (void)tx.Exec("RELEASE group_write;");
+    // Never let a later SAVEPOINT open a transaction of its own.
+    if (!undo.ok() || sqlite3_get_autocommit(db_) != 0) {
+      lost(i, undo.ok() ? p->result : undo);
+      return false;
+    }
   }
   if (absl::Status commit = tx.Exec("COMMIT;"); !commit.ok()) {
     (void)tx.Exec("ROLLBACK;");

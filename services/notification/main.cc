@@ -112,13 +112,16 @@ int main(int argc, char** argv) {
         // Woken each time the relay has published (partner records among
         // them); the interval is only a safety net.
         worker::PeriodicTask& acks = host.AddPeriodicTask(
-            "partner-kafka-acks", absl::Seconds(5), [&app](absl::Time) {
+            "partner-kafka-acks", absl::Seconds(5), [&app](absl::Time now) {
               absl::StatusOr<int> acked = app.RecordKafkaAcks();
               if (!acked.ok()) {
                 log::Error("partner Kafka acknowledgements failed",
                            {{"error", std::string(acked.status().message())}});
+                return now + absl::Seconds(1);
               }
-              return absl::InfiniteFuture();
+              // One round takes a bounded number: look again at once
+              // until a round finds none.
+              return *acked > 0 ? now : absl::InfiniteFuture();
             });
         host.relay().SetPublishedListener([&acks] { acks.Notify(); });
         // Readers and the dispatcher see what Deliver wrote once the

@@ -228,6 +228,16 @@ TEST_F(GroupCommitTest, QueuedWritesShareOneCommit) {
   EXPECT_GE(db_->committed_writes(), 9);
 }
 
+TEST_F(GroupCommitTest, MoreWritersThanOneGroupTakesAllRunOnce) {
+  // 600 writers behind a held write: more than one group's 256. Each must
+  // run exactly once and report its own outcome.
+  HoldThenQueue(
+      600, [](int i, Tx& tx) { return InsertThing(tx, absl::StrCat("t", i)); });
+  for (const absl::Status& s : results_) EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(CountThings(*db_), 601);
+  EXPECT_EQ(db_->queued_writes(), 0u);
+}
+
 TEST_F(GroupCommitTest, AFailingWriteIsRolledBackAloneAndGetsItsError) {
   HoldThenQueue(6, [](int i, Tx& tx) -> absl::Status {
     RETURN_IF_ERROR(InsertThing(tx, absl::StrCat("t", i)));
