@@ -130,13 +130,7 @@ absl::StatusOr<std::vector<ServiceProviderView>>
 DirectoryStore::ProvidersOffering(Tx& tx, v1::ServiceKind kind,
                                   const std::string& area) {
   // Open: offered (2) or acknowledged (3, 4).
-  ASSIGN_OR_RETURN(
-      Statement q,
-      tx.Prepare("SELECT s.provider_id, (SELECT COUNT(*) FROM assignments a "
-                 "WHERE a.provider_id = s.provider_id AND a.service = s.kind "
-                 "AND a.state IN (2, 3, 4)) FROM provider_services s WHERE "
-                 "s.kind = ? AND s.area IN (?, '*') GROUP BY s.provider_id "
-                 "ORDER BY s.provider_id"));
+  ASSIGN_OR_RETURN(Statement q, tx.Prepare(kProvidersOfferingSql));
   q.Bind(1, static_cast<int64_t>(kind)).Bind(2, area);
   std::vector<ServiceProviderView> out;
   while (true) {

@@ -27,6 +27,14 @@ class DirectoryStore {
                                       const ProviderId& provider_id);
   // The providers offering `kind` in `area` (or "*"), with their open
   // service referrals of that kind, by provider id.
+  // Providers offering `kind` in an area, each with its open services of
+  // that kind (offered or acknowledged: states 2, 3, 4), counted from the
+  // covering index assignments_provider_service alone.
+  static constexpr char kProvidersOfferingSql[] =
+      "SELECT s.provider_id, (SELECT COUNT(*) FROM assignments a WHERE "
+      "a.provider_id = s.provider_id AND a.service = s.kind AND a.state IN "
+      "(2, 3, 4)) FROM provider_services s WHERE s.kind = ?1 AND s.area IN "
+      "(?2, '*') GROUP BY s.provider_id ORDER BY s.provider_id";
   absl::StatusOr<std::vector<ServiceProviderView>> ProvidersOffering(
       store::Tx& tx, v1::ServiceKind kind, const std::string& area);
 

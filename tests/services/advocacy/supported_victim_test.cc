@@ -6,11 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/store/database.h"
 #include "gtest/gtest.h"
 #include "services/advocacy/advocacy_store.h"
 #include "services/advocacy/assignment_store.h"
+#include "services/advocacy/directory_store.h"
 #include "tests/support/query_plan.h"
 #include "tests/support/test_support.h"
 
@@ -135,6 +138,21 @@ TEST_F(SupportedVictimTest, LookupReadsAFewEntriesPerAdvocateNotPerAssignment) {
   const testing::QueryRun walk_few = run(kWalk, "victim-few");
   const testing::QueryRun walk_many = run(kWalk, "victim-many");
   EXPECT_GT(walk_many.vm_steps, 20 * walk_few.vm_steps);
+}
+
+// A provider's open services of a kind are counted from an index alone: no
+// assignment row is read, however many are open (issue 16: through the
+// (provider, state) index every open row was read to check its service).
+TEST_F(SupportedVictimTest, ProvidersOfferingCountsOpenServicesFromAnIndex) {
+  const testing::QueryRun r =
+      testing::RunQuery(path_, DirectoryStore::kProvidersOfferingSql,
+                        {int64_t{v1::SERVICE_KIND_SARC}, std::string("WMP")});
+  bool covered = false;
+  for (const std::string& step : r.plan) {
+    if (absl::StrContains(step, "COVERING INDEX assignments_provider_service"))
+      covered = true;
+  }
+  EXPECT_TRUE(covered) << absl::StrJoin(r.plan, " | ");
 }
 
 }  // namespace
