@@ -201,6 +201,16 @@ int ParseConfig(config::Config& config, int argc, char** argv) {
 
 namespace {
 
+// A counter without labels whose value the process already keeps.
+void AddScrapedCounter(metrics::Metrics& metrics, std::string name,
+                       std::string help, std::function<int64_t()> value) {
+  metrics.AddScraped(
+      std::move(name), std::move(help), metrics::Kind::kCounter,
+      [value = std::move(value)] {
+        return std::vector<metrics::Sample>{{{}, static_cast<double>(value())}};
+      });
+}
+
 // Mutual TLS unless --dev_plaintext, which only a loopback address may use.
 absl::Status CheckTransport(const config::Config& config) {
   const std::string& address = config.GetString("grpc_address");
@@ -547,8 +557,8 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
         static_cast<int>(config_.GetInt("consumer_batch_max_records"));
     consumer_options.batch_wait =
         absl::Milliseconds(config_.GetInt("consumer_batch_wait_ms"));
+    // The relay is woken by the commit itself (its outbox listener).
     consumer_options.on_commit = [this] {
-      relay_->Notify();
       for (const auto& hook : commit_hooks_) hook();
     };
     consumer_options.verifier = verifier_.get();
@@ -584,18 +594,12 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
           }
           return out;
         });
-    metrics_->AddScraped("signpost_dead_lettered_total",
-                         "records this process sent to the dead-letter topic",
-                         metrics::Kind::kCounter, [c] {
-                           return std::vector<metrics::Sample>{
-                               {{}, static_cast<double>(c->dead_lettered())}};
-                         });
-    metrics_->AddScraped("signpost_consumed_total",
-                         "records this process handled",
-                         metrics::Kind::kCounter, [c] {
-                           return std::vector<metrics::Sample>{
-                               {{}, static_cast<double>(c->handled())}};
-                         });
+    AddScrapedCounter(*metrics_, "signpost_dead_lettered_total",
+                      "records this process sent to the dead-letter topic",
+                      [c] { return c->dead_lettered(); });
+    AddScrapedCounter(*metrics_, "signpost_consumed_total",
+                      "records this process handled",
+                      [c] { return c->handled(); });
     metrics_->AddScraped(
         "signpost_consumer_batches_total",
         "batches of records applied in one transaction (outcome=applied), "
@@ -608,19 +612,13 @@ int ServiceHost::Run(const std::vector<grpc::Service*>& services,
                static_cast<double>(c->batch_fallbacks())}};
         });
   }
-  metrics_->AddScraped("signpost_store_commits_total",
-                       "write transactions committed (group commit: one "
-                       "may hold many writes)",
-                       metrics::Kind::kCounter, [db] {
-                         return std::vector<metrics::Sample>{
-                             {{}, static_cast<double>(db->write_commits())}};
-                       });
-  metrics_->AddScraped("signpost_store_writes_total",
-                       "writes (RPCs' and consumer batches') committed",
-                       metrics::Kind::kCounter, [db] {
-                         return std::vector<metrics::Sample>{
-                             {{}, static_cast<double>(db->committed_writes())}};
-                       });
+  AddScrapedCounter(*metrics_, "signpost_store_commits_total",
+                    "write transactions committed (group commit: one may "
+                    "hold many writes)",
+                    [db] { return db->write_commits(); });
+  AddScrapedCounter(*metrics_, "signpost_store_writes_total",
+                    "writes (RPCs' and consumer batches') committed",
+                    [db] { return db->committed_writes(); });
 
   AddPeriodicTask("readiness", absl::Seconds(2),
                   [this](absl::Time now) { return CheckReadiness(now); });

@@ -116,10 +116,10 @@ class ServiceHost {
                                         absl::Duration max_interval,
                                         worker::PeriodicTask::Fn fn);
 
-  // Runs `hook` after each transaction the event consumer commits (after
-  // waking the outbox relay), on the consumer's thread: for work that must
-  // see the commit, such as waking readers of what the handler wrote. Call
-  // before Run().
+  // Runs `hook` after each transaction the event consumer commits (the
+  // commit itself wakes the outbox relay), on the consumer's thread: for work
+  // that must see the commit, such as waking readers of what the handler wrote.
+  // Call before Run().
   void AddCommitHook(std::function<void()> hook) {
     commit_hooks_.push_back(std::move(hook));
   }

@@ -88,8 +88,9 @@ class Tx {
   absl::Status Exec(absl::string_view sql);
   // Rows changed by the last statement.
   int64_t Changes() const;
-  // Called by AppendToOutbox: the commit of this transaction tells the
-  // database's outbox listener (the relay) that there is more to publish.
+  // Called by AppendToOutbox and the requeues (outbox.h): the commit of this
+  // transaction tells the database's outbox listener (the relay) that there
+  // is more to publish.
   void NoteOutboxAppend() { outbox_appended_ = true; }
   bool outbox_appended() const { return outbox_appended_; }
 

@@ -151,6 +151,7 @@ absl::Status RequeueOutboxEvent(Tx& tx, absl::string_view event_id) {
   if (tx.Changes() == 0) {
     return absl::NotFoundError(absl::StrCat("outbox has no event ", event_id));
   }
+  tx.NoteOutboxAppend();
   return absl::OkStatus();
 }
 
@@ -206,7 +207,9 @@ absl::StatusOr<int> RequeueSentEvents(Tx& tx, const ReplaySelection& selection,
     return row ? static_cast<int>(stmt.ColumnInt(0)) : 0;
   }
   RETURN_IF_ERROR(stmt.Run());
-  return static_cast<int>(tx.Changes());
+  const int requeued = static_cast<int>(tx.Changes());
+  if (requeued > 0) tx.NoteOutboxAppend();
+  return requeued;
 }
 
 absl::Status RewriteReferralEvents(
